@@ -1,0 +1,12 @@
+/*
+ * libh2: umbrella header. Includes every public header of the library.
+ */
+#ifndef H2_H
+#define H2_H
+
+#include "h2/common.h"
+#include "h2/version.h"
+#include "h2/errors.h"
+#include "h2/hpack.h"
+
+#endif /* H2_H */

@@ -1,0 +1,228 @@
+/*
+ * libh2 HPACK (RFC 7541): header compression for HTTP/2, usable on its own
+ * without a connection.
+ *
+ * A decoder and an encoder each hold one compression context (the dynamic
+ * table of one direction of one connection). Neither is thread-safe; use
+ * each from one thread at a time.
+ */
+#ifndef H2_HPACK_H
+#define H2_HPACK_H
+
+#include "h2/common.h"
+#include "h2/errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* @enum Per-field flags, in h2_header.flags. */
+enum {
+    /*
+     * The field must never be put in a compression table, by us or by any
+     * intermediary (RFC 7541 section 6.2.3). Set by the decoder on fields
+     * received as "never indexed"; honoured by the encoder on output.
+     */
+    H2_HEADER_NEVER_INDEX = 1u << 0,
+    /*
+     * Encoder hint: do not add this field to the dynamic table, but allow a
+     * proxy to do so ("literal without indexing"). Ignored by the decoder.
+     */
+    H2_HEADER_NO_INDEX = 1u << 1,
+};
+
+/*
+ * @struct
+ *
+ * One header field: a name and a value as byte strings (not NUL
+ * terminated; either may contain any byte). Who owns the bytes is stated by
+ * each function that takes or returns h2_header.
+ */
+typedef struct h2_header {
+    const uint8_t *name;
+    size_t name_len;
+    const uint8_t *value;
+    size_t value_len;
+    uint32_t flags; /* H2_HEADER_* */
+} h2_header;
+
+/* Default and protocol constants. */
+#define H2_HPACK_DEFAULT_TABLE_SIZE 4096u
+/* Entry overhead added to name and value length (RFC 7541 section 4.1). */
+#define H2_HPACK_ENTRY_OVERHEAD 32u
+
+/* ------------------------------------------------------------------------ */
+/* Decoder                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct h2_hpack_decoder h2_hpack_decoder;
+
+/*
+ * @function
+ *
+ * Creates a decoder whose dynamic table may grow to 4096 bytes (the
+ * SETTINGS_HEADER_TABLE_SIZE default). |mem| may be NULL (libc); the struct
+ * is copied. Stores the new decoder in |*out|.
+ *
+ * Returns 0, H2_EINVAL (|out| NULL) or H2_ENOMEM.
+ */
+H2_API int h2_hpack_decoder_new(h2_hpack_decoder **out, const h2_mem *mem);
+
+/* @function Frees |dec| and all its memory. NULL is allowed. */
+H2_API void h2_hpack_decoder_free(h2_hpack_decoder *dec);
+
+/*
+ * @function
+ *
+ * Sets the largest dynamic table size the peer's encoder may select: the
+ * value of SETTINGS_HEADER_TABLE_SIZE that we advertised and that the peer
+ * acknowledged. A table size update in a block above it is a decoding
+ * error. If the new limit is below the current table size, the peer must
+ * start its next block with a table size update at or below the limit (RFC
+ * 7541 section 4.2); a block that does not is a decoding error.
+ *
+ * Returns 0 or H2_ENOMEM (the decoder is unchanged).
+ */
+H2_API int h2_hpack_decoder_set_max_table_size(h2_hpack_decoder *dec, size_t max);
+
+/*
+ * @function
+ *
+ * Limits applied while decoding a block: |max_list_size| is the largest
+ * decoded header list (sum of name + value + 32 per field, as
+ * SETTINGS_MAX_HEADER_LIST_SIZE counts it); |max_string_len| the longest
+ * single decoded name or value. 0 means "no limit" for either. Defaults:
+ * 65536 and 65536.
+ */
+H2_API void h2_hpack_decoder_set_limits(h2_hpack_decoder *dec, size_t max_list_size,
+                                        size_t max_string_len);
+
+/*
+ * @function
+ *
+ * Decodes one complete header block (HEADERS or PUSH_PROMISE fragment plus
+ * all its CONTINUATIONs, concatenated). On success, |*out| points to an
+ * array of |*n_out| fields in the order received, with H2_HEADER_NEVER_INDEX
+ * set on fields that were sent as never indexed.
+ *
+ * Lifetime: the array and every name and value it points to live in the
+ * decoder's output arena; they stay valid across later decode calls and are
+ * invalidated only by h2_hpack_decoder_reset_output() or
+ * h2_hpack_decoder_free(). The input |block| is not referenced after the
+ * call returns. The arena keeps its memory across resets, so steady-state
+ * decoding does not allocate.
+ *
+ * Returns 0 or:
+ *  - H2_ECOMPRESSION: the block is not valid HPACK (bad index, bad Huffman
+ *    code, integer overflow, truncated block, table size update not allowed
+ *    or above the limit). The decoding context is now unusable; the
+ *    connection must end with COMPRESSION_ERROR.
+ *  - H2_EHEADER_LIST_SIZE: a limit of h2_hpack_decoder_set_limits() was
+ *    passed. The whole block was still processed, so the dynamic table is
+ *    in sync with the peer and the decoder remains usable; no fields are
+ *    returned.
+ *  - H2_ENOMEM: the context is unusable (the block was partly applied).
+ */
+H2_API int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len,
+                           const h2_header **out, size_t *n_out);
+
+/*
+ * @function
+ *
+ * Forgets every decoded field handed out so far (their memory is reused by
+ * the next decode). Call it once the previous results are no longer needed.
+ */
+H2_API void h2_hpack_decoder_reset_output(h2_hpack_decoder *dec);
+
+/* @function Current dynamic table size in bytes (RFC 7541 section 4.1). */
+H2_API size_t h2_hpack_decoder_table_size(const h2_hpack_decoder *dec);
+
+/* ------------------------------------------------------------------------ */
+/* Encoder                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct h2_hpack_encoder h2_hpack_encoder;
+
+/*
+ * @function
+ *
+ * Creates an encoder. Its dynamic table starts at the protocol default
+ * (4096 bytes) and is never larger than |table_cap| bytes, whatever size
+ * the peer advertises (0 disables the dynamic table; pass
+ * H2_HPACK_DEFAULT_TABLE_SIZE for the usual behaviour). |mem| may be NULL.
+ *
+ * Returns 0, H2_EINVAL or H2_ENOMEM.
+ */
+H2_API int h2_hpack_encoder_new(h2_hpack_encoder **out, size_t table_cap, const h2_mem *mem);
+
+/* @function Frees |enc|. NULL is allowed. */
+H2_API void h2_hpack_encoder_free(h2_hpack_encoder *enc);
+
+/*
+ * @function
+ *
+ * Tells the encoder the peer's SETTINGS_HEADER_TABLE_SIZE. The encoder uses
+ * min(|peer_max|, table_cap) and emits the required table size update(s)
+ * at the start of the next block (RFC 7541 section 4.2: the smallest size
+ * seen since the last block, then the final one).
+ *
+ * Returns 0 or H2_ENOMEM (the encoder is unchanged).
+ */
+H2_API int h2_hpack_encoder_set_peer_max_table_size(h2_hpack_encoder *enc, size_t peer_max);
+
+/*
+ * @function
+ *
+ * Upper bound of the bytes that encoding |fields| can produce, including
+ * any pending table size update. Never fails.
+ */
+H2_API size_t h2_hpack_encode_bound(const h2_hpack_encoder *enc, const h2_header *fields,
+                                    size_t n);
+
+/*
+ * @function
+ *
+ * Encodes |n| fields into |out| (capacity |cap|) and stores the length in
+ * |*out_len|. Names must already be lowercase for HTTP/2 use; the encoder
+ * does not validate them. Fields flagged H2_HEADER_NEVER_INDEX are sent as
+ * never indexed; H2_HEADER_NO_INDEX as literals without indexing; others
+ * may be added to the dynamic table. Huffman coding is used for a string
+ * only when it is shorter. The encoder does not keep pointers to |fields|.
+ *
+ * Returns 0, or one of these (in both cases nothing is changed: the dynamic
+ * table is exactly as before the call, so the context stays in sync):
+ *  - H2_ENOBUFS: |cap| is too small (a |cap| of at least
+ *    h2_hpack_encode_bound() never fails this way);
+ *  - H2_ENOMEM: the dynamic table could not be allocated.
+ */
+H2_API int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n,
+                           uint8_t *out, size_t cap, size_t *out_len);
+
+/* @function Current dynamic table size in bytes. */
+H2_API size_t h2_hpack_encoder_table_size(const h2_hpack_encoder *enc);
+
+/*
+ * @function
+ *
+ * Decodes Huffman-coded |in| into |out| (capacity |cap|). Returns the
+ * decoded length, H2_ECOMPRESSION for an invalid code or padding, or
+ * H2_ENOBUFS. Output of at most len * 8 / 5 bytes is produced.
+ */
+H2_API ptrdiff_t h2_huffman_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
+
+/* @function Length of the Huffman coding of |in|, in bytes. */
+H2_API size_t h2_huffman_encoded_len(const uint8_t *in, size_t len);
+
+/*
+ * @function
+ *
+ * Huffman-codes |in| into |out|, which must hold h2_huffman_encoded_len()
+ * bytes. Returns the number of bytes written.
+ */
+H2_API size_t h2_huffman_encode(const uint8_t *in, size_t len, uint8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* H2_HPACK_H */
