@@ -36,6 +36,9 @@ SONAME     := libh2.so.$(VERSION_MAJOR)
 
 TEST_SRC     := $(wildcard tests/unit/test_*.c)
 TEST_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+# Interop suites talk to real peers (curl, nghttp, nghttpd) over loopback.
+INTEROP_SRC  := $(wildcard tests/interop/test_*.c)
+INTEROP_BIN  := $(patsubst tests/interop/%.c,$(BUILD)/tests/interop/%,$(INTEROP_SRC))
 SUPPORT_SRC  := $(wildcard tests/support/*.c)
 SUPPORT_OBJ  := $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(SUPPORT_SRC))
 TEST_CFLAGS  := $(TEST_WARN) $(OPT) $(SAN) -Itests $(EXTRA_CFLAGS) \
@@ -94,8 +97,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SUPPORT_OBJ) $(STATIC_LIB)
 test: deps
 	$(MAKE) test-run
 
-test-run: all $(TEST_BIN)
-	@sh tests/run.sh $(TEST_BIN)
+$(BUILD)/tests/interop/%: $(BUILD)/obj/tests/interop/%.o $(SUPPORT_OBJ) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $< $(SUPPORT_OBJ) $(STATIC_LIB) $(TEST_LIBS)
+
+test-run: all $(TEST_BIN) $(INTEROP_BIN)
+	@sh tests/run.sh $(TEST_BIN) $(INTEROP_BIN)
 
 asan: deps
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
