@@ -53,7 +53,7 @@ TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(wildcard tools/*.c))
 
 # Debian packages the build, tests and benchmarks need.
 DEPS_PKGS := build-essential pkg-config libck-dev libcriterion-dev libjansson-dev \
-             libnghttp2-dev python3
+             libnghttp2-dev python3 curl nghttp2-client nghttp2-server
 
 .SECONDARY:
 .DELETE_ON_ERROR:
