@@ -8,5 +8,6 @@
 #include "h2/version.h"
 #include "h2/errors.h"
 #include "h2/hpack.h"
+#include "h2/conn.h"
 
 #endif /* H2_H */

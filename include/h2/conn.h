@@ -1,0 +1,538 @@
+/*
+ * libh2 connection core: one HTTP/2 connection as a sans-IO state machine.
+ *
+ * Bytes received from the peer go in through h2_conn_receive(), which
+ * returns events. API calls (send headers, send data, reset, ping, settings
+ * ...) queue frames; the caller takes the queued bytes with
+ * h2_conn_data_to_send() or h2_conn_output_view() / h2_conn_output_consume()
+ * and writes them to its transport. No threads, sockets or clocks.
+ *
+ * A connection is not thread-safe: use it from one thread at a time.
+ *
+ * Return values follow include/h2/errors.h: 0 on success; a code in
+ * [-1, -99] means the call was refused and changed nothing; H2_EPROTO means
+ * the peer broke the protocol (the GOAWAY is queued, flush and close);
+ * H2_ENOMEM is fatal for the connection (free it).
+ */
+#ifndef H2_CONN_H
+#define H2_CONN_H
+
+#include "h2/common.h"
+#include "h2/errors.h"
+#include "h2/hpack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* @enum Which end of the connection this object is. */
+typedef enum h2_role {
+    H2_ROLE_CLIENT = 0,
+    H2_ROLE_SERVER = 1,
+} h2_role;
+
+/* @enum SETTINGS parameters (RFC 9113 section 6.5.2, RFC 8441, RFC 9218). */
+typedef enum h2_setting_id {
+    H2_SETTING_HEADER_TABLE_SIZE = 0x1,
+    H2_SETTING_ENABLE_PUSH = 0x2,
+    H2_SETTING_MAX_CONCURRENT_STREAMS = 0x3,
+    H2_SETTING_INITIAL_WINDOW_SIZE = 0x4,
+    H2_SETTING_MAX_FRAME_SIZE = 0x5,
+    H2_SETTING_MAX_HEADER_LIST_SIZE = 0x6,
+    H2_SETTING_ENABLE_CONNECT_PROTOCOL = 0x8,
+    H2_SETTING_NO_RFC7540_PRIORITIES = 0x9,
+} h2_setting_id;
+
+/* @struct One SETTINGS parameter: identifier and value. */
+typedef struct h2_setting {
+    uint16_t id;
+    uint32_t value;
+} h2_setting;
+
+/* Value of a setting that the peer has not sent (no limit / unknown). */
+#define H2_SETTING_UNSET 0xffffffffu
+
+/* Largest flow-control window and stream id (2^31 - 1). */
+#define H2_MAX_WINDOW_SIZE 2147483647u
+#define H2_MAX_STREAM_ID 2147483647u
+
+/*
+ * @struct
+ *
+ * Connection configuration. Always fill it with h2_conn_config_init() first,
+ * then change fields; h2_conn_new() copies it.
+ */
+typedef struct h2_conn_config {
+    h2_role role;
+
+    /* Header processing (the h2 flags of the same names). Defaults: all true
+     * except split_outbound_cookies. */
+    bool validate_inbound_headers;  /* RFC 9113 8.2/8.3 checks on received blocks */
+    bool normalize_inbound_headers; /* join received cookie fields into one */
+    bool validate_outbound_headers; /* the same checks, plus characters, on sent blocks */
+    bool normalize_outbound_headers; /* lowercase, strip, drop connection-specific
+                                        fields, mark sensitive fields never-indexed */
+    bool split_outbound_cookies;     /* split "a=1; b=2" into two cookie fields */
+
+    /* Local settings sent by h2_conn_initiate(). */
+    uint32_t header_table_size;      /* HPACK decoder table we allow: 4096 */
+    uint32_t enable_push;            /* 1 for a client, 0 for a server */
+    uint32_t max_concurrent_streams; /* inbound streams at once: 100 */
+    uint32_t initial_window_size;    /* per-stream receive window: 65535 */
+    uint32_t max_frame_size;         /* largest frame we accept: 16384 */
+    uint32_t max_header_list_size;   /* largest decoded header list: 65536 */
+    uint32_t enable_connect_protocol; /* RFC 8441: 0 */
+
+    /* Connection-level receive window. Above 65535, h2_conn_initiate() also
+     * queues a WINDOW_UPDATE on stream 0 for the difference. Default 65535. */
+    uint32_t connection_window_size;
+
+    /* Limits. */
+    uint32_t max_continuation_frames; /* frames per header block, HEADERS included: 64 */
+    uint32_t max_closed_streams;      /* closed streams remembered: 65536 */
+    size_t encoder_table_cap;         /* our HPACK encoder table never exceeds this: 4096 */
+    /*
+     * Output high-water mark in bytes (default 1 MiB). While more than this
+     * is queued, the sending calls that add new work (headers, data, ping,
+     * settings) fail with H2_ENOBUFS; resets and GOAWAY are always queued.
+     * Automatic replies to the peer (PING and SETTINGS ACKs, RST_STREAM) are
+     * queued until twice this much is pending; past that the peer is
+     * flooding us and the connection ends with ENHANCE_YOUR_CALM.
+     */
+    size_t output_high_water;
+
+    /* Allocator hook; NULL means libc. Must outlive the connection. */
+    const h2_mem *mem;
+} h2_conn_config;
+
+/* @function Fills |cfg| with the defaults for |role| (values listed above). */
+H2_API void h2_conn_config_init(h2_conn_config *cfg, h2_role role);
+
+typedef struct h2_conn h2_conn;
+
+/*
+ * @function
+ *
+ * Creates a connection from |cfg| (copied). Allocates only the connection
+ * object; tables and buffers are allocated on first use. Stores it in
+ * |*out|.
+ *
+ * Returns 0, H2_EINVAL (|out| or |cfg| NULL, or a setting value outside its
+ * RFC 9113 range) or H2_ENOMEM.
+ */
+H2_API int h2_conn_new(h2_conn **out, const h2_conn_config *cfg);
+
+/* @function Frees |conn| and everything it holds. NULL is allowed. */
+H2_API void h2_conn_free(h2_conn *conn);
+
+/*
+ * @function
+ *
+ * Queues the connection preface: for a client the 24-byte magic string and
+ * then a SETTINGS frame; for a server the SETTINGS frame. The SETTINGS frame
+ * lists, in this order, HEADER_TABLE_SIZE, ENABLE_PUSH, INITIAL_WINDOW_SIZE,
+ * MAX_FRAME_SIZE, ENABLE_CONNECT_PROTOCOL, MAX_CONCURRENT_STREAMS and
+ * MAX_HEADER_LIST_SIZE from the configuration. Must be called once, before
+ * any other sending call and before h2_conn_receive().
+ *
+ * Returns 0, H2_ESTATE (already called) or H2_ENOMEM (nothing queued).
+ */
+H2_API int h2_conn_initiate(h2_conn *conn);
+
+/*
+ * @function
+ *
+ * The next stream id this endpoint may open: 1 (client) or 2 (server) when
+ * none was opened yet, else the highest id we opened plus 2. Does not
+ * reserve it. Returns the id, or H2_ENOSTREAMID when ids are used up.
+ */
+H2_API int64_t h2_conn_next_stream_id(const h2_conn *conn);
+
+/* @enum Flags of the sending calls. */
+enum {
+    H2_SEND_END_STREAM = 1u << 0, /* set END_STREAM: nothing more is sent on the stream */
+};
+
+/*
+ * @struct
+ *
+ * RFC 7540 priority fields for h2_conn_send_headers() (clients only).
+ * |weight| is 1..256 (0 means the default, 16).
+ */
+typedef struct h2_priority_args {
+    uint16_t weight;
+    uint32_t depends_on;
+    bool exclusive;
+} h2_priority_args;
+
+/*
+ * @function
+ *
+ * Sends a header block on |stream_id|: a request (client, new stream), a
+ * response or 1xx (server), or trailers (either side, must carry
+ * H2_SEND_END_STREAM). The block is split into HEADERS and CONTINUATION
+ * frames no larger than the peer's MAX_FRAME_SIZE. Fields flagged
+ * H2_HEADER_NEVER_INDEX are sent as never-indexed literals. |fields| is
+ * not referenced after the call. |prio| may be NULL.
+ *
+ * The call either queues the whole block or changes nothing (no stream is
+ * opened, the HPACK context is untouched).
+ *
+ * Returns 0 or:
+ *  - H2_EINVAL: |fields| NULL with |n| > 0, bad flags, 1xx with END_STREAM,
+ *    trailers without END_STREAM, bad priority weight or self-dependency;
+ *  - H2_ECLOSED: the connection has ended, or a new stream was asked for
+ *    after a GOAWAY was sent or received;
+ *  - H2_ESTATE: not initiated, or the stream cannot send headers now
+ *    (half-closed local, final response and trailers already sent);
+ *  - H2_ESTREAM_CLOSED: the stream is closed;
+ *  - H2_ESTREAM_ID: a new id with our parity not above the highest we used,
+ *    or an id of the peer's parity that the peer never opened;
+ *  - H2_EROLE: a server opening a stream, or priority fields from a server;
+ *  - H2_ETOO_MANY_STREAMS: the peer's MAX_CONCURRENT_STREAMS is reached;
+ *  - H2_EHEADER: the block breaks a header rule (RFC 9113 8.2, 8.3);
+ *  - H2_EHEADER_LIST_SIZE: the block is larger than the peer's
+ *    MAX_HEADER_LIST_SIZE;
+ *  - H2_ENOBUFS: the output is over its high-water mark;
+ *  - H2_ENOMEM.
+ */
+H2_API int h2_conn_send_headers(h2_conn *conn, uint32_t stream_id, const h2_header *fields,
+                                size_t n, uint32_t flags, const h2_priority_args *prio);
+
+/*
+ * @function
+ *
+ * Sends exactly one DATA frame with |len| bytes of |data| (copied into the
+ * output). |pad_len| is -1 for no padding, or 0..255 to set PADDED and add
+ * that many zero bytes. Both send windows drop by the flow-controlled size
+ * (len, plus pad_len + 1 when padded).
+ *
+ * Returns 0 or:
+ *  - H2_EINVAL: |data| NULL with |len| > 0, bad flags or |pad_len|;
+ *  - H2_ECLOSED, H2_ESTATE (not initiated, no headers sent on the stream
+ *    yet, or the stream is half-closed local), H2_ESTREAM_CLOSED,
+ *    H2_ENOSTREAM (never opened);
+ *  - H2_EFLOW_CONTROL: a non-empty frame larger than the smaller of the
+ *    two send windows (h2_conn_local_window());
+ *  - H2_EFRAME_SIZE: larger than h2_conn_max_outbound_frame_size();
+ *  - H2_ENOBUFS, H2_ENOMEM.
+ */
+H2_API int h2_conn_send_data(h2_conn *conn, uint32_t stream_id, const uint8_t *data, size_t len,
+                             uint32_t flags, int pad_len);
+
+/*
+ * @function
+ *
+ * Ends our side of the stream with an empty DATA frame carrying END_STREAM
+ * (not flow controlled). Returns 0, H2_ECLOSED, H2_ESTATE, H2_ESTREAM_CLOSED,
+ * H2_ENOSTREAM, H2_ENOBUFS or H2_ENOMEM, as h2_conn_send_data().
+ */
+H2_API int h2_conn_end_stream(h2_conn *conn, uint32_t stream_id);
+
+/*
+ * @function
+ *
+ * Resets the stream with RST_STREAM(|error_code|); the stream is closed and
+ * frames the peer still sends on it are ignored. Returns 0, H2_ECLOSED,
+ * H2_ESTATE (not initiated), H2_ESTREAM_CLOSED, H2_ENOSTREAM or H2_ENOMEM.
+ */
+H2_API int h2_conn_reset_stream(h2_conn *conn, uint32_t stream_id, uint32_t error_code);
+
+/*
+ * @function
+ *
+ * Sends GOAWAY(|error_code|, |last_stream_id|, |debug| of |debug_len| bytes,
+ * copied). |last_stream_id| -1 means the highest stream id the peer opened.
+ * The shutdown is graceful: streams at or below the last id may finish,
+ * streams the peer opens above it are refused, and no new stream may be
+ * opened by us. May be called again (e.g. with a lower last id).
+ *
+ * Returns 0, H2_EINVAL (|debug| NULL with a length, last id out of range),
+ * H2_ESTATE (not initiated), H2_ECLOSED (the connection already ended on a
+ * protocol error) or H2_ENOMEM.
+ */
+H2_API int h2_conn_close(h2_conn *conn, uint32_t error_code, const uint8_t *debug,
+                         size_t debug_len, int64_t last_stream_id);
+
+/*
+ * @function
+ *
+ * Queues a SETTINGS frame with the |n| given parameters, in order. They take
+ * effect locally when the peer acknowledges that frame
+ * (H2_EV_SETTINGS_ACKNOWLEDGED). Every value is validated before anything
+ * is queued.
+ *
+ * Returns 0, H2_EINVAL (|entries| NULL with |n| > 0, or n > 64), H2_ESETTINGS
+ * (a value outside its range), H2_ECLOSED, H2_ESTATE, H2_EAGAIN (16 SETTINGS
+ * frames already await an ACK), H2_ENOBUFS or H2_ENOMEM.
+ */
+H2_API int h2_conn_update_settings(h2_conn *conn, const h2_setting *entries, size_t n);
+
+/*
+ * @function
+ *
+ * Sends a PING with the 8 bytes at |opaque|. The peer's ACK comes back as
+ * H2_EV_PING_ACK_RECEIVED. Returns 0, H2_EINVAL, H2_ECLOSED, H2_ESTATE,
+ * H2_ENOBUFS or H2_ENOMEM.
+ */
+H2_API int h2_conn_ping(h2_conn *conn, const uint8_t opaque[8]);
+
+/*
+ * @function
+ *
+ * Opens our receive window of |stream_id| (0: the connection) by
+ * |increment| (1..2^31-1) with a WINDOW_UPDATE.
+ *
+ * Returns 0, H2_EINVAL (increment out of range), H2_EFLOW_CONTROL (the
+ * window would pass 2^31-1), H2_ECLOSED, H2_ESTATE, H2_ESTREAM_CLOSED,
+ * H2_ENOSTREAM or H2_ENOMEM.
+ */
+H2_API int h2_conn_increment_window(h2_conn *conn, uint32_t stream_id, uint32_t increment);
+
+/*
+ * @function
+ *
+ * Automatic flow control: tells the connection that the application has
+ * processed |n| bytes of flow-controlled data (DataReceived's
+ * flow_controlled_length) on |stream_id| (> 0). When enough was processed,
+ * WINDOW_UPDATE frames are queued, the connection's first then the
+ * stream's: when the processed amount reaches half the window's maximum, or
+ * when the window is exhausted and more than min(1024, max/4) was
+ * processed. A closed stream credits only the connection.
+ *
+ * Returns 0, H2_EINVAL (|stream_id| 0), H2_ENOSTREAM (never opened; nothing
+ * changes), H2_ECLOSED, H2_ESTATE or H2_ENOMEM.
+ */
+H2_API int h2_conn_ack_data(h2_conn *conn, uint32_t stream_id, size_t n);
+
+/*
+ * @function
+ *
+ * How many flow-controlled bytes we may send now on |stream_id|: the smaller
+ * of the connection and stream send windows (may be negative after the peer
+ * lowered INITIAL_WINDOW_SIZE). |stream_id| 0 gives the connection window.
+ * Stores it in |*window|.
+ *
+ * Returns 0, H2_ESTREAM_CLOSED or H2_ENOSTREAM.
+ */
+H2_API int h2_conn_local_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
+
+/*
+ * @function
+ *
+ * How many flow-controlled bytes the peer may still send us on |stream_id|:
+ * the smaller of our connection and stream receive windows (0: the
+ * connection window). Returns 0, H2_ESTREAM_CLOSED or H2_ENOSTREAM.
+ */
+H2_API int h2_conn_remote_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
+
+/* @function Largest frame payload we may send (the peer's MAX_FRAME_SIZE). */
+H2_API uint32_t h2_conn_max_outbound_frame_size(const h2_conn *conn);
+
+/* @function Streams opened by the peer that are open or half-closed. */
+H2_API size_t h2_conn_open_inbound_streams(const h2_conn *conn);
+
+/* @function Streams opened by us that are open or half-closed. */
+H2_API size_t h2_conn_open_outbound_streams(const h2_conn *conn);
+
+/*
+ * @function
+ *
+ * A setting's value: the peer's (|remote| true; H2_SETTING_UNSET when the
+ * peer never sent MAX_CONCURRENT_STREAMS or MAX_HEADER_LIST_SIZE) or our
+ * own acknowledged one. Unknown ids give H2_SETTING_UNSET.
+ */
+H2_API uint32_t h2_conn_setting(const h2_conn *conn, bool remote, uint16_t id);
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* @enum Event types (h2's event classes). */
+typedef enum h2_event_type {
+    H2_EV_REQUEST_RECEIVED = 1,
+    H2_EV_RESPONSE_RECEIVED,
+    H2_EV_TRAILERS_RECEIVED,
+    H2_EV_INFORMATIONAL_RESPONSE_RECEIVED,
+    H2_EV_DATA_RECEIVED,
+    H2_EV_WINDOW_UPDATED,
+    H2_EV_REMOTE_SETTINGS_CHANGED,
+    H2_EV_SETTINGS_ACKNOWLEDGED,
+    H2_EV_PING_RECEIVED,
+    H2_EV_PING_ACK_RECEIVED,
+    H2_EV_STREAM_ENDED,
+    H2_EV_STREAM_RESET,
+    H2_EV_PRIORITY_UPDATED,
+    H2_EV_CONNECTION_TERMINATED,
+    H2_EV_UNKNOWN_FRAME_RECEIVED,
+    /* Reserved for server push and ALTSVC support; not produced yet. */
+    H2_EV_PUSHED_STREAM_RECEIVED,
+    H2_EV_ALTERNATIVE_SERVICE_AVAILABLE,
+} h2_event_type;
+
+/* @struct One setting that changed: |original| is meaningful only when |had_original|. */
+typedef struct h2_changed_setting {
+    uint16_t id;
+    bool had_original;
+    uint32_t original;
+    uint32_t new_value;
+} h2_changed_setting;
+
+/*
+ * @struct
+ *
+ * One event. |stream_id| is 0 for connection-level events. Pointers inside
+ * stay valid until the next h2_conn_receive() or h2_conn_free() on the
+ * connection; DATA and unknown-frame payloads and GOAWAY debug data may
+ * point into the |in| buffer given to h2_conn_receive(), so they also live
+ * no longer than that buffer.
+ *
+ * Links ("related events"): |stream_ended| and |priority_updated| hold the
+ * index, in the same events array, of the H2_EV_STREAM_ENDED or
+ * H2_EV_PRIORITY_UPDATED event the same frame produced, or -1. Linked
+ * events also appear in the array on their own, right after the event that
+ * links them.
+ */
+typedef struct h2_event {
+    int type; /* h2_event_type */
+    uint32_t stream_id;
+    union {
+        /* REQUEST/RESPONSE/TRAILERS/INFORMATIONAL_RESPONSE_RECEIVED */
+        struct {
+            const h2_header *fields;
+            size_t n;
+            int32_t stream_ended;     /* index or -1 (always -1 for 1xx) */
+            int32_t priority_updated; /* index or -1 */
+        } headers;
+        /* DATA_RECEIVED: |data| without padding */
+        struct {
+            const uint8_t *data;
+            size_t len;
+            size_t flow_controlled_length; /* len, plus padding and pad length byte */
+            int32_t stream_ended;          /* index or -1 */
+        } data;
+        /* WINDOW_UPDATED */
+        uint32_t window_delta;
+        /* REMOTE_SETTINGS_CHANGED, SETTINGS_ACKNOWLEDGED: one entry per id,
+         * in first-seen order; SETTINGS_ACKNOWLEDGED lists what took effect */
+        struct {
+            const h2_changed_setting *changed;
+            size_t n;
+        } settings;
+        /* PING_RECEIVED, PING_ACK_RECEIVED */
+        uint8_t ping[8];
+        /* STREAM_RESET: |remote_reset| false when we reset the stream
+         * ourselves because of something the peer did */
+        struct {
+            uint32_t error_code;
+            bool remote_reset;
+        } reset;
+        /* PRIORITY_UPDATED */
+        struct {
+            uint32_t depends_on;
+            uint16_t weight; /* 1..256 */
+            bool exclusive;
+        } priority;
+        /* CONNECTION_TERMINATED (a GOAWAY): |debug| NULL when empty */
+        struct {
+            uint32_t error_code;
+            uint32_t last_stream_id;
+            const uint8_t *debug;
+            size_t debug_len;
+        } terminated;
+        /* UNKNOWN_FRAME_RECEIVED: the raw frame */
+        struct {
+            uint8_t frame_type;
+            uint8_t flags;
+            const uint8_t *payload;
+            size_t len;
+        } unknown;
+    } u;
+} h2_event;
+
+/*
+ * @function
+ *
+ * Feeds |len| bytes received from the peer. Complete frames are processed
+ * at once; a partial frame is kept (copied once) until the rest arrives.
+ * Automatic replies (SETTINGS and PING ACKs, RST_STREAM, GOAWAY) are queued.
+ * Stores in |*events| an array of |*n_events| events, owned by the
+ * connection and valid until the next h2_conn_receive() or h2_conn_free();
+ * the array is reused, so steady-state receiving does not allocate.
+ *
+ * Returns 0 or:
+ *  - H2_EPROTO: the peer broke the protocol. A GOAWAY is queued
+ *    (h2_conn_last_error() tells which rule); |*events| still holds the
+ *    events of the frames before the bad one. Flush the output and close.
+ *  - H2_ECLOSED: the connection already ended on a protocol error; nothing
+ *    is processed and nothing more is queued.
+ *  - H2_ESTATE: h2_conn_initiate() was not called.
+ *  - H2_EINVAL: |in| NULL with |len| > 0, or an output pointer NULL.
+ *  - H2_ENOMEM: fatal; free the connection.
+ */
+H2_API int h2_conn_receive(h2_conn *conn, const uint8_t *in, size_t len, const h2_event **events,
+                           size_t *n_events);
+
+/* ------------------------------------------------------------------------ */
+/* Output                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * @function
+ *
+ * Copies up to |cap| queued bytes to |out| and removes them from the queue.
+ * Returns the number of bytes copied.
+ */
+H2_API size_t h2_conn_data_to_send(h2_conn *conn, uint8_t *out, size_t cap);
+
+/*
+ * @function
+ *
+ * Zero-copy access to the queued bytes: sets |*data| and |*len| to them
+ * (NULL and 0 when none). The view stays valid until the next call that
+ * queues or removes output. Pair with h2_conn_output_consume().
+ */
+H2_API void h2_conn_output_view(const h2_conn *conn, const uint8_t **data, size_t *len);
+
+/* @function Removes the first |n| queued bytes (at most all of them). */
+H2_API void h2_conn_output_consume(h2_conn *conn, size_t n);
+
+/* @function Throws away every queued byte. */
+H2_API void h2_conn_clear_output(h2_conn *conn);
+
+/* @function Bytes queued for sending. */
+H2_API size_t h2_conn_output_pending(const h2_conn *conn);
+
+/*
+ * @function
+ *
+ * False once the connection has nothing more to read: after a protocol
+ * error, or after a GOAWAY (sent or received) once no stream is open.
+ */
+H2_API bool h2_conn_want_read(const h2_conn *conn);
+
+/* @function True when output is queued. */
+H2_API bool h2_conn_want_write(const h2_conn *conn);
+
+/*
+ * @struct
+ *
+ * The connection error that ended the connection, if any: the wire code
+ * sent in our GOAWAY, a static English message naming the broken rule, and
+ * the last stream id we put in that GOAWAY.
+ */
+typedef struct h2_conn_error {
+    bool occurred;
+    uint32_t code;
+    const char *message; /* static; "" when !occurred */
+    uint32_t last_stream_id;
+} h2_conn_error;
+
+/* @function Returns the connection error (occurred false when none). */
+H2_API h2_conn_error h2_conn_last_error(const h2_conn *conn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* H2_CONN_H */
