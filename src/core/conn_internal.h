@@ -1,0 +1,138 @@
+/*
+ * Internal state of an h2_conn and the helpers shared by conn.c (life cycle,
+ * output, queries), conn_send.c (sending API), conn_recv.c (framing and
+ * dispatch of received frames) and conn_recv_headers.c (header blocks).
+ */
+#ifndef H2_CORE_CONN_INTERNAL_H
+#define H2_CORE_CONN_INTERNAL_H
+
+#include "h2/conn.h"
+#include "core/buf.h"
+#include "core/frame.h"
+#include "core/headers.h"
+#include "core/settings.h"
+#include "core/stream.h"
+
+enum {
+    H2_CF_INITIATED = 1u << 0,
+    H2_CF_PREFACE_DONE = 1u << 1,  /* server: client magic received */
+    H2_CF_GOT_SETTINGS = 1u << 2,  /* the peer's first SETTINGS arrived */
+    H2_CF_ERROR = 1u << 3,         /* a connection error ended the connection */
+    H2_CF_GOAWAY_SENT = 1u << 4,
+    H2_CF_GOAWAY_RECV = 1u << 5,
+    H2_CF_GOT_SETTINGS_ACK = 1u << 6, /* the first SETTINGS ACK arrived */
+};
+
+/* A header block being reassembled from HEADERS/PUSH_PROMISE + CONTINUATION. */
+typedef struct h2_hblock {
+    bool active;
+    uint8_t type; /* H2_FRAME_HEADERS or H2_FRAME_PUSH_PROMISE */
+    uint8_t flags; /* the first frame's flags */
+    bool has_priority;
+    h2_priority_spec priority;
+    uint32_t stream_id;
+    uint32_t promised_id;
+    uint32_t n_frames;
+    uint8_t *buf;
+    size_t len, cap;
+} h2_hblock;
+
+struct h2_conn {
+    h2_mem mem;
+    h2_conn_config cfg;
+    uint32_t flags; /* H2_CF_* */
+    uint8_t preface_matched;
+
+    uint32_t highest_inbound;  /* highest stream id opened by the peer */
+    uint32_t highest_outbound; /* highest stream id opened by us */
+    uint32_t goaway_sent_last;
+    uint32_t goaway_recv_last;
+    uint32_t n_inbound;  /* open streams the peer opened */
+    uint32_t n_outbound; /* open streams we opened */
+
+    int32_t send_window; /* connection send window */
+    h2_recv_window recv_window;
+
+    h2_settings_vals local;  /* our settings in force */
+    h2_settings_vals remote; /* the peer's settings */
+    h2_settings_pending pending;
+
+    h2_hpack_encoder *enc; /* created on first use */
+    h2_hpack_decoder *dec;
+    h2_obuf out;
+
+    /* inbound framing: two reassembly buffers used in turn, so that a frame
+     * completed in one stays valid while the tail of the input goes to the
+     * other */
+    uint8_t *rbuf[2];
+    size_t rcap[2];
+    size_t rlen;
+    uint8_t rcur;
+    h2_hblock hb;
+
+    /* per receive call */
+    h2_event *ev;
+    size_t n_ev, cap_ev;
+    h2_arena arena;
+    h2_hdr_scratch scratch;
+
+    h2_stream_set streams;
+    h2_conn_error err;
+};
+
+static inline bool h2_conn_is_client(const h2_conn *c)
+{
+    return c->cfg.role == H2_ROLE_CLIENT;
+}
+
+/* Stream ids this endpoint opens are odd for a client, even for a server. */
+static inline bool h2_conn_is_ours(const h2_conn *c, uint32_t id)
+{
+    return ((id & 1u) == 1u) == h2_conn_is_client(c);
+}
+
+/* Output limits. */
+static inline bool h2_conn_over_high_water(const h2_conn *c)
+{
+    return h2_obuf_pending(&c->out) > c->cfg.output_high_water;
+}
+
+/* Creates the HPACK encoder/decoder on first use. 0 or H2_ENOMEM. */
+int h2_conn_ensure_encoder(h2_conn *c);
+int h2_conn_ensure_decoder(h2_conn *c);
+
+/* Frame writers: reserve, pack, commit. Return 0 or H2_ENOMEM. */
+int h2_conn_write_rst(h2_conn *c, uint32_t id, uint32_t code);
+int h2_conn_write_window_update(h2_conn *c, uint32_t id, uint32_t inc);
+int h2_conn_write_goaway(h2_conn *c, uint32_t last_id, uint32_t code, const uint8_t *debug,
+                         size_t len);
+int h2_conn_write_settings(h2_conn *c, uint8_t flags, const h2_setting *e, size_t n);
+int h2_conn_write_ping(h2_conn *c, uint8_t flags, const uint8_t opaque[8]);
+
+/*
+ * Looks up an open stream for an API call: 0 with |*s| set, H2_ESTREAM_CLOSED
+ * (an id that was used and is closed now) or H2_ENOSTREAM (never opened).
+ */
+int h2_conn_find_stream(const h2_conn *c, uint32_t id, h2_stream **s);
+
+/* Closes a stream object, keeping the open-stream counters right. */
+void h2_conn_close_stream(h2_conn *c, h2_stream *s, h2_closed_how how);
+
+/*
+ * Records a connection error: queues GOAWAY(highest inbound id, |code|),
+ * marks the connection ended. Returns H2_EPROTO (or H2_ENOMEM when even the
+ * GOAWAY could not be queued).
+ */
+int h2_conn_fail(h2_conn *c, uint32_t code, const char *message);
+
+/* Events (receive side). Returns the new event or NULL (out of memory). */
+h2_event *h2_conn_push_event(h2_conn *c, int type, uint32_t stream_id);
+
+/* Receive side entry points used across files. */
+int h2_conn_on_headers_frame(h2_conn *c, const h2_frame *f);
+int h2_conn_on_push_promise_frame(h2_conn *c, const h2_frame *f);
+int h2_conn_on_continuation_frame(h2_conn *c, const h2_frame *f);
+int h2_conn_stream_error(h2_conn *c, h2_stream *s, uint32_t id, uint32_t code, bool event);
+int h2_conn_credit_connection(h2_conn *c, size_t n);
+
+#endif /* H2_CORE_CONN_INTERNAL_H */

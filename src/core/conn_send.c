@@ -1,0 +1,358 @@
+/*
+ * Sending API: every call validates everything first, then reserves the
+ * memory it needs, then commits. A refused call changes nothing.
+ */
+#include <string.h>
+#include "core/conn_internal.h"
+#include "core/mem.h"
+
+static int check_send(const h2_conn *c)
+{
+    if (!(c->flags & H2_CF_INITIATED))
+        return H2_ESTATE;
+    if (c->flags & H2_CF_ERROR)
+        return H2_ECLOSED;
+    return 0;
+}
+
+/* Sum of name + value + 32 over the fields (RFC 9113 6.5.2). */
+static uint64_t header_list_size(const h2_header *f, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += (uint64_t)f[i].name_len + f[i].value_len + H2_HPACK_ENTRY_OVERHEAD;
+    return sum;
+}
+
+/* After END_STREAM from us on a live stream. */
+static void sent_end_stream(h2_conn *c, h2_stream *s)
+{
+    if (s->state == H2_SS_HALF_CLOSED_REMOTE)
+        h2_conn_close_stream(c, s, H2_CLOSED_END_STREAM);
+    else
+        s->state = H2_SS_HALF_CLOSED_LOCAL;
+}
+
+/*
+ * Serializes an encoded block that sits at base + 9 + prio_len as HEADERS
+ * (+ CONTINUATION) frames in place. Returns the total bytes written.
+ */
+static size_t frame_block(uint8_t *base, uint32_t id, uint8_t flags, const h2_priority_spec *prio,
+                          size_t blen, uint32_t max_frame)
+{
+    size_t prio_len = prio != NULL ? 5 : 0;
+    size_t first_cap = max_frame - prio_len;
+    uint8_t *block = base + 9 + prio_len;
+    size_t n_extra = 0;
+    if (blen > first_cap)
+        n_extra = (blen - first_cap + max_frame - 1) / max_frame;
+    for (size_t k = n_extra; k >= 1; k--) {
+        size_t start = first_cap + (k - 1) * max_frame;
+        size_t len = blen - start < max_frame ? blen - start : max_frame;
+        uint8_t *dst = block + start + 9 * k;
+        memmove(dst, block + start, len);
+        h2_frame_hd_pack(dst - 9, (uint32_t)len, H2_FRAME_CONTINUATION,
+                         k == n_extra ? H2_FLAG_END_HEADERS : 0, id);
+    }
+    size_t first_len = blen < first_cap ? blen : first_cap;
+    if (n_extra == 0)
+        flags |= H2_FLAG_END_HEADERS;
+    if (prio != NULL) {
+        flags |= H2_FLAG_PRIORITY;
+        uint32_t dep = prio->depends_on | (prio->exclusive ? 0x80000000u : 0);
+        uint8_t *p = base + 9;
+        p[0] = (uint8_t)(dep >> 24);
+        p[1] = (uint8_t)(dep >> 16);
+        p[2] = (uint8_t)(dep >> 8);
+        p[3] = (uint8_t)dep;
+        p[4] = (uint8_t)(prio->weight - 1);
+    }
+    h2_frame_hd_pack(base, (uint32_t)(first_len + prio_len), H2_FRAME_HEADERS, flags, id);
+    return 9 * (1 + n_extra) + prio_len + blen;
+}
+
+int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_t n,
+                         uint32_t flags, const h2_priority_args *prio)
+{
+    if (c == NULL || (fields == NULL && n > 0) || (flags & ~(uint32_t)H2_SEND_END_STREAM))
+        return H2_EINVAL;
+    int rv = check_send(c);
+    if (rv != 0)
+        return rv;
+    bool end = (flags & H2_SEND_END_STREAM) != 0;
+    h2_priority_spec ps;
+    if (prio != NULL) {
+        if (!h2_conn_is_client(c))
+            return H2_EROLE;
+        ps.weight = prio->weight == 0 ? 16 : prio->weight;
+        ps.depends_on = prio->depends_on;
+        ps.exclusive = prio->exclusive;
+        if (ps.weight > 256 || ps.depends_on == id || ps.depends_on > H2_MAX_STREAM_ID)
+            return H2_EINVAL;
+    }
+    if (id == 0 || id > H2_MAX_STREAM_ID)
+        return H2_ESTREAM_ID;
+
+    h2_block_expect ex = {0};
+    ex.connect_protocol =
+        h2_settings_get(&c->remote, H2_SETTING_ENABLE_CONNECT_PROTOCOL) == 1;
+    h2_stream *s = h2_stream_get(&c->streams, id);
+    bool is_new = false;
+    if (s != NULL) {
+        if (s->state == H2_SS_HALF_CLOSED_LOCAL)
+            return H2_ESTATE;
+        ex.request = false;
+        ex.final_seen = (s->flags & H2_SF_SENT_FINAL) != 0;
+    } else {
+        if (h2_stream_closed_how(&c->streams, id) != 0)
+            return H2_ESTREAM_CLOSED;
+        if (!h2_conn_is_ours(c, id))
+            return id <= c->highest_inbound ? H2_ESTREAM_CLOSED : H2_ESTREAM_ID;
+        if (!h2_conn_is_client(c))
+            return H2_EROLE;
+        if (id <= c->highest_outbound)
+            return H2_ESTREAM_ID;
+        if (c->flags & (H2_CF_GOAWAY_SENT | H2_CF_GOAWAY_RECV))
+            return H2_ECLOSED;
+        uint32_t mcs = h2_settings_get(&c->remote, H2_SETTING_MAX_CONCURRENT_STREAMS);
+        if (mcs != H2_SETTING_UNSET && c->n_outbound + 1 > mcs)
+            return H2_ETOO_MANY_STREAMS;
+        ex.request = true;
+        is_new = true;
+    }
+    if (h2_conn_over_high_water(c))
+        return H2_ENOBUFS;
+
+    h2_outbound_opts opts = {
+        .normalize = c->cfg.normalize_outbound_headers,
+        .split_cookies = c->cfg.split_outbound_cookies,
+        .validate = c->cfg.validate_outbound_headers,
+    };
+    const h2_header *of;
+    size_t on;
+    h2_block_info info;
+    h2_hdr_scratch_reset(&c->scratch);
+    rv = h2_headers_prepare_outbound(fields, n, &ex, &opts, &c->scratch, &of, &on, &info);
+    if (rv != 0)
+        return rv == H2_ENOMEM ? H2_ENOMEM : H2_EHEADER;
+    if (info.kind == H2_BLOCK_INFORMATIONAL && end)
+        return H2_EINVAL;
+    if (info.kind == H2_BLOCK_TRAILERS && !end)
+        return H2_EINVAL;
+    uint32_t peer_list = h2_settings_get(&c->remote, H2_SETTING_MAX_HEADER_LIST_SIZE);
+    if (peer_list != H2_SETTING_UNSET && header_list_size(of, on) > peer_list)
+        return H2_EHEADER_LIST_SIZE;
+
+    if (h2_conn_ensure_encoder(c) != 0)
+        return H2_ENOMEM;
+    size_t bound = h2_hpack_encode_bound(c->enc, of, on);
+    uint32_t max_frame = h2_settings_get(&c->remote, H2_SETTING_MAX_FRAME_SIZE);
+    size_t prio_len = prio != NULL ? 5 : 0;
+    size_t first_cap = max_frame - prio_len;
+    size_t n_frames = 1;
+    if (bound > first_cap)
+        n_frames += (bound - first_cap + max_frame - 1) / max_frame;
+    if (h2_obuf_reserve(&c->out, &c->mem, 9 * n_frames + prio_len + bound) != 0)
+        return H2_ENOMEM;
+    if (is_new && h2_stream_reserve(&c->streams, &c->mem) != 0)
+        return H2_ENOMEM;
+    uint8_t *base = h2_obuf_tail(&c->out);
+    size_t blen;
+    rv = h2_hpack_encode(c->enc, of, on, base + 9 + prio_len, bound, &blen);
+    if (rv != 0)
+        return rv == H2_ENOMEM ? H2_ENOMEM : H2_EINTERNAL;
+
+    /* Commit. */
+    uint8_t fflags = end ? H2_FLAG_END_STREAM : 0;
+    h2_obuf_commit(&c->out,
+                   frame_block(base, id, fflags, prio != NULL ? &ps : NULL, blen, max_frame));
+    if (is_new) {
+        s = h2_stream_new(&c->streams, id);
+        s->state = H2_SS_OPEN;
+        s->flags = H2_SF_OUTBOUND | H2_SF_SENT_FINAL;
+        if (info.method_head)
+            s->flags |= H2_SF_HEAD;
+        s->send_window = (int32_t)h2_settings_get(&c->remote, H2_SETTING_INITIAL_WINDOW_SIZE);
+        h2_recv_window_init(&s->recv,
+                            h2_settings_get(&c->local, H2_SETTING_INITIAL_WINDOW_SIZE));
+        c->highest_outbound = id;
+        c->n_outbound++;
+    } else if (info.kind == H2_BLOCK_TRAILERS) {
+        s->flags |= H2_SF_SENT_TRAILERS;
+    } else if (info.kind != H2_BLOCK_INFORMATIONAL) {
+        s->flags |= H2_SF_SENT_FINAL;
+    }
+    if (end)
+        sent_end_stream(c, s);
+    return 0;
+}
+
+int h2_conn_send_data(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, uint32_t flags,
+                      int pad_len)
+{
+    if (c == NULL || (data == NULL && len > 0) || (flags & ~(uint32_t)H2_SEND_END_STREAM) ||
+        pad_len < -1 || pad_len > 255)
+        return H2_EINVAL;
+    int rv = check_send(c);
+    if (rv != 0)
+        return rv;
+    h2_stream *s;
+    rv = h2_conn_find_stream(c, id, &s);
+    if (rv != 0)
+        return rv;
+    if (s->state == H2_SS_HALF_CLOSED_LOCAL || !(s->flags & H2_SF_SENT_FINAL))
+        return H2_ESTATE;
+    size_t size = len + (pad_len >= 0 ? (size_t)pad_len + 1 : 0);
+    int64_t window = s->send_window < c->send_window ? s->send_window : c->send_window;
+    if (size > 0 && (int64_t)size > window)
+        return H2_EFLOW_CONTROL;
+    if (size > h2_settings_get(&c->remote, H2_SETTING_MAX_FRAME_SIZE))
+        return H2_EFRAME_SIZE;
+    if (size > 0 && h2_conn_over_high_water(c))
+        return H2_ENOBUFS;
+    if (h2_obuf_reserve(&c->out, &c->mem, 9 + size) != 0)
+        return H2_ENOMEM;
+    bool end = (flags & H2_SEND_END_STREAM) != 0;
+    h2_obuf_commit(&c->out, h2_frame_pack_data(h2_obuf_tail(&c->out), id,
+                                               end ? H2_FLAG_END_STREAM : 0, data, len, pad_len));
+    s->send_window = (int32_t)(s->send_window - (int64_t)size);
+    c->send_window = (int32_t)(c->send_window - (int64_t)size);
+    if (end)
+        sent_end_stream(c, s);
+    return 0;
+}
+
+int h2_conn_end_stream(h2_conn *c, uint32_t id)
+{
+    return h2_conn_send_data(c, id, NULL, 0, H2_SEND_END_STREAM, -1);
+}
+
+int h2_conn_reset_stream(h2_conn *c, uint32_t id, uint32_t error_code)
+{
+    if (c == NULL)
+        return H2_EINVAL;
+    int rv = check_send(c);
+    if (rv != 0)
+        return rv;
+    h2_stream *s;
+    rv = h2_conn_find_stream(c, id, &s);
+    if (rv != 0)
+        return rv;
+    if (h2_conn_write_rst(c, id, error_code) != 0)
+        return H2_ENOMEM;
+    h2_conn_close_stream(c, s, H2_CLOSED_RST_SENT);
+    return 0;
+}
+
+int h2_conn_close(h2_conn *c, uint32_t error_code, const uint8_t *debug, size_t debug_len,
+                  int64_t last_stream_id)
+{
+    if (c == NULL || (debug == NULL && debug_len > 0) || last_stream_id < -1 ||
+        last_stream_id > (int64_t)H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    int rv = check_send(c);
+    if (rv != 0)
+        return rv;
+    if (debug_len > h2_settings_get(&c->remote, H2_SETTING_MAX_FRAME_SIZE) - 8)
+        return H2_EINVAL;
+    uint32_t last = last_stream_id < 0 ? c->highest_inbound : (uint32_t)last_stream_id;
+    if (h2_obuf_reserve(&c->out, &c->mem, 17 + debug_len) != 0)
+        return H2_ENOMEM;
+    h2_obuf_commit(&c->out, h2_frame_pack_goaway(h2_obuf_tail(&c->out), last, error_code, debug,
+                                                 debug_len));
+    if (!(c->flags & H2_CF_GOAWAY_SENT) || last < c->goaway_sent_last)
+        c->goaway_sent_last = last;
+    c->flags |= H2_CF_GOAWAY_SENT;
+    return 0;
+}
+
+int h2_conn_update_settings(h2_conn *c, const h2_setting *entries, size_t n)
+{
+    if (c == NULL || (entries == NULL && n > 0) || n > H2_SETTINGS_MAX_PER_FRAME)
+        return H2_EINVAL;
+    int rv = check_send(c);
+    if (rv != 0)
+        return rv;
+    bool server = !h2_conn_is_client(c);
+    for (size_t i = 0; i < n; i++)
+        if (h2_settings_check(entries[i].id, entries[i].value, server) != H2_NO_ERROR)
+            return H2_ESETTINGS;
+    if (c->pending.n_frames >= H2_SETTINGS_MAX_PENDING)
+        return H2_EAGAIN;
+    if (h2_conn_over_high_water(c))
+        return H2_ENOBUFS;
+    if (h2_obuf_reserve(&c->out, &c->mem, 9 + 6 * n) != 0)
+        return H2_ENOMEM;
+    rv = h2_settings_pending_push(&c->pending, &c->mem, entries, n);
+    if (rv != 0)
+        return rv;
+    (void)h2_conn_write_settings(c, 0, entries, n);
+    return 0;
+}
+
+int h2_conn_ping(h2_conn *c, const uint8_t opaque[8])
+{
+    if (c == NULL || opaque == NULL)
+        return H2_EINVAL;
+    int rv = check_send(c);
+    if (rv != 0)
+        return rv;
+    if (h2_conn_over_high_water(c))
+        return H2_ENOBUFS;
+    return h2_conn_write_ping(c, 0, opaque);
+}
+
+int h2_conn_increment_window(h2_conn *c, uint32_t id, uint32_t increment)
+{
+    if (c == NULL || increment == 0 || increment > H2_MAX_WINDOW_SIZE)
+        return H2_EINVAL;
+    int rv = check_send(c);
+    if (rv != 0)
+        return rv;
+    h2_recv_window *w = &c->recv_window;
+    if (id != 0) {
+        h2_stream *s;
+        rv = h2_conn_find_stream(c, id, &s);
+        if (rv != 0)
+            return rv;
+        w = &s->recv;
+    }
+    if (!h2_recv_window_can_open(w, increment))
+        return H2_EFLOW_CONTROL;
+    if (h2_conn_write_window_update(c, id, increment) != 0)
+        return H2_ENOMEM;
+    (void)h2_recv_window_open(w, increment);
+    return 0;
+}
+
+int h2_conn_credit_connection(h2_conn *c, size_t n)
+{
+    if (h2_obuf_reserve(&c->out, &c->mem, 13) != 0)
+        return H2_ENOMEM;
+    uint32_t inc = h2_recv_window_processed(&c->recv_window, n);
+    if (inc > 0)
+        (void)h2_conn_write_window_update(c, 0, inc);
+    return 0;
+}
+
+int h2_conn_ack_data(h2_conn *c, uint32_t id, size_t n)
+{
+    if (c == NULL || id == 0 || id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    int rv = check_send(c);
+    if (rv != 0)
+        return rv;
+    h2_stream *s;
+    rv = h2_conn_find_stream(c, id, &s);
+    if (rv == H2_ENOSTREAM)
+        return rv;
+    if (h2_obuf_reserve(&c->out, &c->mem, 26) != 0)
+        return H2_ENOMEM;
+    (void)h2_conn_credit_connection(c, n);
+    if (s != NULL && s->state != H2_SS_HALF_CLOSED_REMOTE) {
+        uint32_t inc = h2_recv_window_processed(&s->recv, n);
+        if (inc > 0)
+            (void)h2_conn_write_window_update(c, id, inc);
+    }
+    return 0;
+}
