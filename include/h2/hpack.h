@@ -176,8 +176,7 @@ H2_API int h2_hpack_encoder_set_peer_max_table_size(h2_hpack_encoder *enc, size_
  * Upper bound of the bytes that encoding |fields| can produce, including
  * any pending table size update. Never fails.
  */
-H2_API size_t h2_hpack_encode_bound(const h2_hpack_encoder *enc, const h2_header *fields,
-                                    size_t n);
+H2_API size_t h2_hpack_encode_bound(const h2_hpack_encoder *enc, const h2_header *fields, size_t n);
 
 /*
  * @function
@@ -187,7 +186,8 @@ H2_API size_t h2_hpack_encode_bound(const h2_hpack_encoder *enc, const h2_header
  * does not validate them. Fields flagged H2_HEADER_NEVER_INDEX are sent as
  * never indexed; H2_HEADER_NO_INDEX as literals without indexing; others
  * may be added to the dynamic table. Huffman coding is used for a string
- * only when it is shorter. The encoder does not keep pointers to |fields|.
+ * unless it would be longer than the string itself. The encoder does not
+ * keep pointers to |fields|.
  *
  * Returns 0, or one of these (in both cases nothing is changed: the dynamic
  * table is exactly as before the call, so the context stays in sync):
@@ -195,8 +195,8 @@ H2_API size_t h2_hpack_encode_bound(const h2_hpack_encoder *enc, const h2_header
  *    h2_hpack_encode_bound() never fails this way);
  *  - H2_ENOMEM: the dynamic table could not be allocated.
  */
-H2_API int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n,
-                           uint8_t *out, size_t cap, size_t *out_len);
+H2_API int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
+                           size_t cap, size_t *out_len);
 
 /* @function Current dynamic table size in bytes. */
 H2_API size_t h2_hpack_encoder_table_size(const h2_hpack_encoder *enc);

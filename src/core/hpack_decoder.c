@@ -1,0 +1,323 @@
+/*
+ * HPACK decoder (RFC 7541 sections 3, 4, 6): one header block in, an array
+ * of fields out, written into the decoder's output arena.
+ */
+#include <string.h>
+#include "h2/hpack.h"
+#include "core/hpack_arena.h"
+#include "core/hpack_int.h"
+#include "core/hpack_static.h"
+#include "core/hpack_table.h"
+#include "core/huffman.h"
+#include "core/mem.h"
+
+#define DEFAULT_MAX_LIST 65536u
+#define DEFAULT_MAX_STRING 65536u
+#define NO_UPDATE_REQUIRED SIZE_MAX
+/* Free bytes past a decoded Huffman string, so the decoder runs its fast loop to the end. */
+#define HUFF_SLACK 16u
+
+struct h2_hpack_decoder {
+    h2_mem mem;
+    h2_hpack_table table;
+    h2_hpack_arena arena;
+    h2_header *fields; /* scratch list for the block being decoded */
+    size_t fields_cap;
+    size_t max_size;   /* the acknowledged SETTINGS_HEADER_TABLE_SIZE */
+    size_t required;   /* the next block must start with an update <= this */
+    size_t max_list;   /* 0 = no limit */
+    size_t max_string; /* 0 = no limit */
+    int failed;        /* 0, or the error that made the context unusable */
+};
+
+int h2_hpack_decoder_new(h2_hpack_decoder **out, const h2_mem *mem)
+{
+    if (out == NULL)
+        return H2_EINVAL;
+    *out = NULL;
+    mem = h2_mem_or_default(mem);
+    h2_hpack_decoder *dec = h2_mem_malloc(mem, sizeof(*dec));
+    if (dec == NULL)
+        return H2_ENOMEM;
+    memset(dec, 0, sizeof(*dec));
+    dec->mem = *mem;
+    h2_hpack_table_init(&dec->table, H2_HPACK_DEFAULT_TABLE_SIZE, false);
+    h2_hpack_arena_init(&dec->arena);
+    dec->max_size = H2_HPACK_DEFAULT_TABLE_SIZE;
+    dec->required = NO_UPDATE_REQUIRED;
+    dec->max_list = DEFAULT_MAX_LIST;
+    dec->max_string = DEFAULT_MAX_STRING;
+    *out = dec;
+    return 0;
+}
+
+void h2_hpack_decoder_free(h2_hpack_decoder *dec)
+{
+    if (dec == NULL)
+        return;
+    h2_mem mem = dec->mem;
+    h2_hpack_table_free(&dec->table, &mem);
+    h2_hpack_arena_free(&dec->arena, &mem);
+    h2_mem_free(&mem, dec->fields);
+    h2_mem_free(&mem, dec);
+}
+
+int h2_hpack_decoder_set_max_table_size(h2_hpack_decoder *dec, size_t max)
+{
+    if (dec == NULL)
+        return H2_EINVAL;
+    if (max > UINT32_MAX)
+        max = UINT32_MAX;
+    if (max < dec->table.limit && max < dec->required)
+        dec->required = max;
+    dec->max_size = max;
+    return 0;
+}
+
+void h2_hpack_decoder_set_limits(h2_hpack_decoder *dec, size_t max_list_size, size_t max_string_len)
+{
+    if (dec == NULL)
+        return;
+    dec->max_list = max_list_size;
+    dec->max_string = max_string_len;
+}
+
+void h2_hpack_decoder_reset_output(h2_hpack_decoder *dec)
+{
+    if (dec != NULL)
+        h2_hpack_arena_reset(&dec->arena);
+}
+
+size_t h2_hpack_decoder_table_size(const h2_hpack_decoder *dec)
+{
+    return dec != NULL ? dec->table.size : 0;
+}
+
+/* Grows the scratch field list. Returns 0 or H2_ENOMEM. */
+static int grow_fields(h2_hpack_decoder *dec)
+{
+    size_t cap = dec->fields_cap ? dec->fields_cap * 2 : 32;
+    if (cap > SIZE_MAX / sizeof(h2_header))
+        return H2_ENOMEM;
+    h2_header *f = h2_mem_realloc(&dec->mem, dec->fields, cap * sizeof(h2_header));
+    if (f == NULL)
+        return H2_ENOMEM;
+    dec->fields = f;
+    dec->fields_cap = cap;
+    return 0;
+}
+
+/*
+ * Reads a string literal (RFC 7541 section 5.2) at |*pp|. Its bytes end up
+ * in the arena (committed), except for a plain string when |in_place| is
+ * set: then |*s| points into the input. Returns 0, H2_ECOMPRESSION or
+ * H2_ENOMEM.
+ */
+static int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t *end, bool in_place,
+                       const uint8_t **s, size_t *slen)
+{
+    const uint8_t *p = *pp;
+    if (p == end)
+        return H2_ECOMPRESSION;
+    bool huff = (*p & 0x80) != 0;
+    uint32_t n;
+    if (h2_hpack_get_int(&p, end, 0x7f, &n) != 0 || n > (size_t)(end - p))
+        return H2_ECOMPRESSION;
+    if (huff) {
+        size_t cap = h2_huff_decoded_max(n) + HUFF_SLACK;
+        uint8_t *dst = h2_hpack_arena_reserve(&dec->arena, cap, &dec->mem);
+        if (dst == NULL)
+            return H2_ENOMEM;
+        ptrdiff_t r = h2_huffman_decode(p, n, dst, cap);
+        if (r < 0)
+            return H2_ECOMPRESSION;
+        h2_hpack_arena_commit(&dec->arena, (size_t)r);
+        *s = dst;
+        *slen = (size_t)r;
+    } else if (in_place) {
+        *s = p;
+        *slen = n;
+    } else {
+        uint8_t *dst = h2_hpack_arena_reserve(&dec->arena, n, &dec->mem);
+        if (dst == NULL)
+            return H2_ENOMEM;
+        memcpy(dst, p, n);
+        h2_hpack_arena_commit(&dec->arena, n);
+        *s = dst;
+        *slen = n;
+    }
+    *pp = p + n;
+    return 0;
+}
+
+/* Copies |n| bytes into the arena. Returns the copy or NULL (out of memory). */
+static uint8_t *arena_copy(h2_hpack_decoder *dec, const uint8_t *src, size_t n)
+{
+    uint8_t *dst = h2_hpack_arena_reserve(&dec->arena, n, &dec->mem);
+    if (dst != NULL) {
+        memcpy(dst, src, n);
+        h2_hpack_arena_commit(&dec->arena, n);
+    }
+    return dst;
+}
+
+/* Processes the dynamic table size updates that open a block. */
+static int read_size_updates(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t *end)
+{
+    const uint8_t *p = *pp;
+    bool satisfied = dec->required == NO_UPDATE_REQUIRED;
+    while (p < end && (*p & 0xe0) == 0x20) {
+        uint32_t v;
+        if (h2_hpack_get_int(&p, end, 0x1f, &v) != 0 || v > dec->max_size)
+            return H2_ECOMPRESSION;
+        if (v <= dec->required)
+            satisfied = true;
+        h2_hpack_table_set_limit(&dec->table, v);
+    }
+    if (!satisfied)
+        return H2_ECOMPRESSION;
+    dec->required = NO_UPDATE_REQUIRED;
+    *pp = p;
+    return 0;
+}
+
+int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len, const h2_header **out,
+                    size_t *n_out)
+{
+    if (dec == NULL || (block == NULL && len != 0) || out == NULL || n_out == NULL)
+        return H2_EINVAL;
+    *out = NULL;
+    *n_out = 0;
+    if (dec->failed)
+        return dec->failed;
+
+    const uint8_t *p = block;
+    const uint8_t *end = block + len;
+    h2_hpack_arena_mark block_mark = h2_hpack_arena_get_mark(&dec->arena);
+    size_t nf = 0;
+    size_t list_size = 0;
+    size_t max_list = dec->max_list ? dec->max_list : SIZE_MAX;
+    size_t max_string = dec->max_string ? dec->max_string : SIZE_MAX;
+    bool over = false; /* a limit was passed: keep the table in sync, output nothing */
+    int rv = read_size_updates(dec, &p, end);
+    if (rv != 0)
+        goto fail;
+
+    while (p < end) {
+        uint8_t b = *p;
+        h2_header f;
+        if (b & 0x80) {
+            /* Indexed header field (section 6.1). */
+            uint32_t idx;
+            if (h2_hpack_get_int(&p, end, 0x7f, &idx) != 0)
+                goto bad;
+            if (idx <= H2_HPACK_STATIC_COUNT) {
+                if (idx == 0)
+                    goto bad;
+                f = h2_hpack_static[idx];
+            } else {
+                size_t i = idx - (H2_HPACK_STATIC_COUNT + 1);
+                if (i >= h2_hpack_table_len(&dec->table))
+                    goto bad;
+                const h2_hpack_entry *e = h2_hpack_table_get(&dec->table, i);
+                f.name_len = e->name_len;
+                f.value_len = e->value_len;
+                f.flags = 0;
+                if (!over) {
+                    size_t n = f.name_len + f.value_len;
+                    uint8_t *c = arena_copy(dec, h2_hpack_table_bytes(&dec->table, e), n);
+                    if (c == NULL)
+                        goto nomem;
+                    f.name = c;
+                    f.value = c + f.name_len;
+                }
+            }
+        } else {
+            /* Literal header field (sections 6.2.1 to 6.2.3). */
+            uint8_t mask;
+            bool add = false;
+            f.flags = 0;
+            if (b & 0x40) {
+                mask = 0x3f;
+                add = true;
+            } else if (b & 0x20) {
+                goto bad; /* a table size update after the first field */
+            } else {
+                mask = 0x0f;
+                if (b & 0x10)
+                    f.flags = H2_HEADER_NEVER_INDEX;
+            }
+            uint32_t idx;
+            if (h2_hpack_get_int(&p, end, mask, &idx) != 0)
+                goto bad;
+            if (idx == 0) {
+                rv = read_string(dec, &p, end, over && !add, &f.name, &f.name_len);
+                if (rv != 0)
+                    goto fail;
+            } else if (idx <= H2_HPACK_STATIC_COUNT) {
+                f.name = h2_hpack_static[idx].name;
+                f.name_len = h2_hpack_static[idx].name_len;
+            } else {
+                size_t i = idx - (H2_HPACK_STATIC_COUNT + 1);
+                if (i >= h2_hpack_table_len(&dec->table))
+                    goto bad;
+                const h2_hpack_entry *e = h2_hpack_table_get(&dec->table, i);
+                f.name_len = e->name_len;
+                if (over && !add) {
+                    f.name = h2_hpack_table_bytes(&dec->table, e);
+                } else {
+                    uint8_t *c = arena_copy(dec, h2_hpack_table_bytes(&dec->table, e), f.name_len);
+                    if (c == NULL)
+                        goto nomem;
+                    f.name = c;
+                }
+            }
+            rv = read_string(dec, &p, end, over, &f.value, &f.value_len);
+            if (rv != 0)
+                goto fail;
+            if (add) {
+                if (H2_HP_UNLIKELY(dec->table.alloc_limit < dec->table.limit) &&
+                    h2_hpack_table_reserve(&dec->table, &dec->mem) != 0)
+                    goto nomem;
+                h2_hpack_table_insert(&dec->table, f.name, f.name_len, f.value, f.value_len, 0);
+            }
+        }
+
+        list_size += f.name_len + f.value_len + H2_HPACK_ENTRY_OVERHEAD;
+        if (H2_HP_UNLIKELY(list_size > max_list || f.name_len > max_string ||
+                           f.value_len > max_string))
+            over = true;
+        if (H2_HP_UNLIKELY(over)) {
+            h2_hpack_arena_rollback(&dec->arena, block_mark);
+            continue;
+        }
+        if (H2_HP_UNLIKELY(nf == dec->fields_cap) && grow_fields(dec) != 0)
+            goto nomem;
+        dec->fields[nf++] = f;
+    }
+
+    if (over)
+        return H2_EHEADER_LIST_SIZE;
+    if (nf == 0)
+        return 0;
+    size_t bytes = nf * sizeof(h2_header);
+    uint8_t *base = h2_hpack_arena_reserve(&dec->arena, bytes + 7, &dec->mem);
+    if (base == NULL)
+        goto nomem;
+    size_t adj = (size_t)(-(uintptr_t)base & 7u);
+    memcpy(base + adj, dec->fields, bytes);
+    h2_hpack_arena_commit(&dec->arena, adj + bytes);
+    *out = (const h2_header *)(const void *)(base + adj);
+    *n_out = nf;
+    return 0;
+
+bad:
+    rv = H2_ECOMPRESSION;
+    goto fail;
+nomem:
+    rv = H2_ENOMEM;
+fail:
+    h2_hpack_arena_rollback(&dec->arena, block_mark);
+    dec->failed = rv;
+    return rv;
+}

@@ -1,0 +1,917 @@
+/*
+ * HPACK decoder and RFC 7541 Appendix C: every example decoded and encoded
+ * byte for byte, integers, invalid blocks, table size updates, limits and
+ * the output arena.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <criterion/criterion.h>
+#include "h2/hpack.h"
+#include "core/hpack_encoder.h"
+#include "core/hpack_int.h"
+#include "support/testmem.h"
+
+typedef struct {
+    const char *name;
+    const char *value;
+} nv;
+
+typedef struct {
+    const char *id;
+    const char *hex;
+    size_t table_size;
+    size_t n;
+    nv fields[8];
+} rfc_case;
+
+/* RFC 7541 Appendix C.2 to C.6: section, encoding, table size after, header list. */
+static const rfc_case rfc[] = {
+    {"C.2.1",
+     "400a637573746f6d2d6b65790d637573746f6d2d686561646572",
+     55,
+     1,
+     {{"custom-key", "custom-header"}}},
+    {"C.2.2", "040c2f73616d706c652f70617468", 0, 1, {{":path", "/sample/path"}}},
+    {"C.2.3", "100870617373776f726406736563726574", 0, 1, {{"password", "secret"}}},
+    {"C.2.4", "82", 0, 1, {{":method", "GET"}}},
+    {"C.3.1",
+     "828684410f7777772e6578616d706c652e636f6d",
+     57,
+     4,
+     {{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {":authority", "www.example.com"}}},
+    {"C.3.2",
+     "828684be58086e6f2d6361636865",
+     110,
+     5,
+     {{":method", "GET"},
+      {":scheme", "http"},
+      {":path", "/"},
+      {":authority", "www.example.com"},
+      {"cache-control", "no-cache"}}},
+    {"C.3.3",
+     "828785bf400a637573746f6d2d6b65790c637573746f6d2d76616c7565",
+     164,
+     5,
+     {{":method", "GET"},
+      {":scheme", "https"},
+      {":path", "/index.html"},
+      {":authority", "www.example.com"},
+      {"custom-key", "custom-value"}}},
+    {"C.4.1",
+     "828684418cf1e3c2e5f23a6ba0ab90f4ff",
+     57,
+     4,
+     {{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {":authority", "www.example.com"}}},
+    {"C.4.2",
+     "828684be5886a8eb10649cbf",
+     110,
+     5,
+     {{":method", "GET"},
+      {":scheme", "http"},
+      {":path", "/"},
+      {":authority", "www.example.com"},
+      {"cache-control", "no-cache"}}},
+    {"C.4.3",
+     "828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf",
+     164,
+     5,
+     {{":method", "GET"},
+      {":scheme", "https"},
+      {":path", "/index.html"},
+      {":authority", "www.example.com"},
+      {"custom-key", "custom-value"}}},
+    {"C.5.1",
+     "4803333032580770726976617465611d4d6f6e2c203231204f637420323031332032303a31333a323120474d546e1"
+     "768747470733a2f2f7777772e6578616d706c652e636f6d",
+     222,
+     4,
+     {{":status", "302"},
+      {"cache-control", "private"},
+      {"date", "Mon, 21 Oct 2013 20:13:21 GMT"},
+      {"location", "https://www.example.com"}}},
+    {"C.5.2",
+     "4803333037c1c0bf",
+     222,
+     4,
+     {{":status", "307"},
+      {"cache-control", "private"},
+      {"date", "Mon, 21 Oct 2013 20:13:21 GMT"},
+      {"location", "https://www.example.com"}}},
+    {"C.5.3",
+     "88c1611d4d6f6e2c203231204f637420323031332032303a31333a323220474d54c05a04677a69707738666f6f3d4"
+     "153444a4b48514b425a584f5157454f50495541585157454f49553b206d61782d6167653d333630303b2076657273"
+     "696f6e3d31",
+     215,
+     6,
+     {{":status", "200"},
+      {"cache-control", "private"},
+      {"date", "Mon, 21 Oct 2013 20:13:22 GMT"},
+      {"location", "https://www.example.com"},
+      {"content-encoding", "gzip"},
+      {"set-cookie", "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1"}}},
+    {"C.6.1",
+     "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad171863c78f0b9"
+     "7c8e9ae82ae43d3",
+     222,
+     4,
+     {{":status", "302"},
+      {"cache-control", "private"},
+      {"date", "Mon, 21 Oct 2013 20:13:21 GMT"},
+      {"location", "https://www.example.com"}}},
+    {"C.6.2",
+     "4883640effc1c0bf",
+     222,
+     4,
+     {{":status", "307"},
+      {"cache-control", "private"},
+      {"date", "Mon, 21 Oct 2013 20:13:21 GMT"},
+      {"location", "https://www.example.com"}}},
+    {"C.6.3",
+     "88c16196d07abe941054d444a8200595040b8166e084a62d1bffc05a839bd9ab77ad94e7821dd7f2e6c7b335dfdfc"
+     "d5b3960d5af27087f3672c1ab270fb5291f9587316065c003ed4ee5b1063d5007",
+     215,
+     6,
+     {{":status", "200"},
+      {"cache-control", "private"},
+      {"date", "Mon, 21 Oct 2013 20:13:22 GMT"},
+      {"location", "https://www.example.com"},
+      {"content-encoding", "gzip"},
+      {"set-cookie", "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1"}}},
+};
+
+static const rfc_case *find_case(const char *id)
+{
+    for (size_t i = 0; i < sizeof(rfc) / sizeof(rfc[0]); i++)
+        if (strcmp(rfc[i].id, id) == 0)
+            return &rfc[i];
+    cr_assert_fail("no case %s", id);
+    return NULL;
+}
+
+static size_t unhex(const char *hex, uint8_t *out)
+{
+    size_t n = 0;
+    for (; hex[0] && hex[1]; hex += 2) {
+        unsigned v;
+        sscanf(hex, "%2x", &v);
+        out[n++] = (uint8_t)v;
+    }
+    return n;
+}
+
+static h2_header hdr(const char *name, const char *value, uint32_t flags)
+{
+    h2_header h = {(const uint8_t *)name, strlen(name), (const uint8_t *)value, strlen(value),
+                   flags};
+    return h;
+}
+
+static void to_headers(const rfc_case *c, h2_header *out, uint32_t flags)
+{
+    for (size_t i = 0; i < c->n; i++)
+        out[i] = hdr(c->fields[i].name, c->fields[i].value, flags);
+}
+
+static void expect_fields(const h2_header *got, size_t n, const nv *want, size_t wn)
+{
+    cr_assert_eq(n, wn, "%zu fields, expected %zu", n, wn);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(got[i].name_len, strlen(want[i].name), "field %zu name length", i);
+        cr_assert_eq(memcmp(got[i].name, want[i].name, got[i].name_len), 0, "field %zu", i);
+        cr_assert_eq(got[i].value_len, strlen(want[i].value), "field %zu value length", i);
+        cr_assert_eq(memcmp(got[i].value, want[i].value, got[i].value_len), 0, "field %zu", i);
+    }
+}
+
+static void decode_cases(const char *const *ids, size_t n, size_t table_size)
+{
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    bool resize = table_size != H2_HPACK_DEFAULT_TABLE_SIZE;
+    if (resize)
+        cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, table_size), 0);
+    for (size_t i = 0; i < n; i++) {
+        const rfc_case *c = find_case(ids[i]);
+        uint8_t block[512];
+        size_t len = 0;
+        if (resize && i == 0) {
+            /* The RFC assumes a 256-byte table; announce it as a peer would. */
+            len = (size_t)(h2_hpack_put_int(block, 0x20, 0x1f, table_size) - block);
+        }
+        len += unhex(c->hex, block + len);
+        const h2_header *f;
+        size_t nf;
+        cr_assert_eq(h2_hpack_decode(dec, block, len, &f, &nf), 0, "%s", c->id);
+        expect_fields(f, nf, c->fields, c->n);
+        cr_assert_eq(h2_hpack_decoder_table_size(dec), c->table_size, "%s: table size %zu", c->id,
+                     h2_hpack_decoder_table_size(dec));
+    }
+    h2_hpack_decoder_free(dec);
+}
+
+static void encode_cases(const char *const *ids, size_t n, size_t table_size, bool huffman)
+{
+    h2_hpack_encoder *enc;
+    cr_assert_eq(h2_hpack_encoder_new(&enc, table_size, NULL), 0);
+    h2_hpack_encoder_set_huffman(enc, huffman);
+    for (size_t i = 0; i < n; i++) {
+        const rfc_case *c = find_case(ids[i]);
+        uint8_t want[512], got[512];
+        size_t wn = 0;
+        if (table_size != H2_HPACK_DEFAULT_TABLE_SIZE && i == 0)
+            wn = (size_t)(h2_hpack_put_int(want, 0x20, 0x1f, table_size) - want);
+        wn += unhex(c->hex, want + wn);
+        h2_header fields[8];
+        to_headers(c, fields, 0);
+        size_t len;
+        cr_assert_eq(h2_hpack_encode(enc, fields, c->n, got, sizeof(got), &len), 0);
+        cr_assert_eq(len, wn, "%s: %zu bytes, expected %zu", c->id, len, wn);
+        cr_assert_eq(memcmp(got, want, wn), 0, "%s differs", c->id);
+        cr_assert_eq(h2_hpack_encoder_table_size(enc), c->table_size, "%s", c->id);
+    }
+    h2_hpack_encoder_free(enc);
+}
+
+#define IDS(...)                                                                                   \
+    (const char *const[]){__VA_ARGS__},                                                            \
+        sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)
+
+/* ---- Appendix C.1: integers --------------------------------------------- */
+
+Test(hpack_int, rfc_c1_examples)
+{
+    uint8_t buf[16];
+    cr_assert_eq(h2_hpack_put_int(buf, 0, 0x1f, 10) - buf, 1);
+    cr_assert_eq(buf[0], 10);
+    cr_assert_eq(h2_hpack_put_int(buf, 0xe0, 0x1f, 1337) - buf, 3);
+    cr_assert_eq(buf[0], 0xff);
+    cr_assert_eq(buf[1], 0x9a);
+    cr_assert_eq(buf[2], 0x0a);
+    cr_assert_eq(h2_hpack_put_int(buf, 0, 0xff, 42) - buf, 1);
+    cr_assert_eq(buf[0], 42);
+
+    const uint8_t *p = buf;
+    uint32_t v;
+    buf[0] = 0x1f;
+    buf[1] = 0x9a;
+    buf[2] = 0x0a;
+    cr_assert_eq(h2_hpack_get_int(&p, buf + 3, 0x1f, &v), 0);
+    cr_assert_eq(v, 1337);
+    cr_assert_eq(p, buf + 3);
+}
+
+Test(hpack_int, round_trip_and_lengths)
+{
+    static const uint8_t masks[] = {0x0f, 0x1f, 0x3f, 0x7f, 0xff};
+    static const uint32_t values[] = {
+        0,         1,     14,    15,      16,        30,        31,
+        62,        63,    126,   127,     128,       254,       255,
+        256,       16383, 16384, 2097151, 268435455, 268435456, UINT32_MAX - 1,
+        UINT32_MAX};
+    for (size_t m = 0; m < sizeof(masks); m++) {
+        for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+            uint8_t buf[16];
+            uint8_t *e = h2_hpack_put_int(buf, 0, masks[m], values[i]);
+            cr_assert_eq((size_t)(e - buf), h2_hpack_int_len(masks[m], values[i]));
+            const uint8_t *p = buf;
+            uint32_t v;
+            cr_assert_eq(h2_hpack_get_int(&p, e, masks[m], &v), 0);
+            cr_assert_eq(v, values[i]);
+            cr_assert_eq(p, e);
+            /* Every truncation fails. */
+            for (uint8_t *cut = buf + 1; cut < e; cut++) {
+                p = buf;
+                cr_assert_eq(h2_hpack_get_int(&p, cut, masks[m], &v), -1);
+            }
+        }
+    }
+}
+
+Test(hpack_int, overflow_rejected)
+{
+    uint32_t v;
+    const uint8_t *p;
+    /* 2^32 with a 7-bit prefix: 127 + (2^32 - 127). */
+    uint8_t big[16];
+    uint8_t *e = h2_hpack_put_int(big, 0, 0x7f, (size_t)UINT32_MAX + 1);
+    p = big;
+    cr_assert_eq(h2_hpack_get_int(&p, e, 0x7f, &v), -1);
+    /* Six continuation bytes, even with a small value. */
+    const uint8_t six[] = {0x7f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
+    p = six;
+    cr_assert_eq(h2_hpack_get_int(&p, six + sizeof(six), 0x7f, &v), -1);
+    /* Five continuation bytes with leading zero groups are fine. */
+    const uint8_t five[] = {0x7f, 0x81, 0x80, 0x80, 0x80, 0x00};
+    p = five;
+    cr_assert_eq(h2_hpack_get_int(&p, five + sizeof(five), 0x7f, &v), 0);
+    cr_assert_eq(v, 128);
+    /* The largest 32-bit value at the largest length. */
+    const uint8_t max[] = {0x7f, 0x80, 0xff, 0xff, 0xff, 0x0f};
+    p = max;
+    cr_assert_eq(h2_hpack_get_int(&p, max + sizeof(max), 0x7f, &v), 0);
+    cr_assert_eq(v, UINT32_MAX);
+    const uint8_t max1[] = {0x7f, 0x81, 0xff, 0xff, 0xff, 0x0f};
+    p = max1;
+    cr_assert_eq(h2_hpack_get_int(&p, max1 + sizeof(max1), 0x7f, &v), -1);
+}
+
+/* ---- Appendix C.2 to C.6 -------------------------------------------------- */
+
+Test(hpack_rfc, c2_decode)
+{
+    decode_cases(IDS("C.2.1"), 4096);
+    decode_cases(IDS("C.2.2"), 4096);
+    decode_cases(IDS("C.2.4"), 4096);
+    /* C.2.3 carries the never-indexed flag. */
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    uint8_t block[64];
+    size_t len = unhex(find_case("C.2.3")->hex, block);
+    const h2_header *f;
+    size_t nf;
+    cr_assert_eq(h2_hpack_decode(dec, block, len, &f, &nf), 0);
+    expect_fields(f, nf, find_case("C.2.3")->fields, 1);
+    cr_assert_eq(f[0].flags, H2_HEADER_NEVER_INDEX);
+    cr_assert_eq(h2_hpack_decoder_table_size(dec), 0);
+    h2_hpack_decoder_free(dec);
+}
+
+Test(hpack_rfc, c2_encode)
+{
+    encode_cases(IDS("C.2.1"), 4096, false);
+    encode_cases(IDS("C.2.4"), 4096, false);
+    h2_hpack_encoder *enc;
+    cr_assert_eq(h2_hpack_encoder_new(&enc, 4096, NULL), 0);
+    h2_hpack_encoder_set_huffman(enc, false);
+    uint8_t want[64], got[64];
+    size_t len;
+    /* C.2.2: literal without indexing. */
+    h2_header f = hdr(":path", "/sample/path", H2_HEADER_NO_INDEX);
+    size_t wn = unhex(find_case("C.2.2")->hex, want);
+    cr_assert_eq(h2_hpack_encode(enc, &f, 1, got, sizeof(got), &len), 0);
+    cr_assert_eq(len, wn);
+    cr_assert_eq(memcmp(got, want, wn), 0);
+    /* C.2.3: never indexed. */
+    f = hdr("password", "secret", H2_HEADER_NEVER_INDEX);
+    wn = unhex(find_case("C.2.3")->hex, want);
+    cr_assert_eq(h2_hpack_encode(enc, &f, 1, got, sizeof(got), &len), 0);
+    cr_assert_eq(len, wn);
+    cr_assert_eq(memcmp(got, want, wn), 0);
+    cr_assert_eq(h2_hpack_encoder_table_size(enc), 0);
+    h2_hpack_encoder_free(enc);
+}
+
+Test(hpack_rfc, c3_requests_plain)
+{
+    decode_cases(IDS("C.3.1", "C.3.2", "C.3.3"), 4096);
+    encode_cases(IDS("C.3.1", "C.3.2", "C.3.3"), 4096, false);
+}
+
+Test(hpack_rfc, c4_requests_huffman)
+{
+    decode_cases(IDS("C.4.1", "C.4.2", "C.4.3"), 4096);
+    encode_cases(IDS("C.4.1", "C.4.2", "C.4.3"), 4096, true);
+}
+
+Test(hpack_rfc, c5_responses_plain_256)
+{
+    decode_cases(IDS("C.5.1", "C.5.2", "C.5.3"), 256);
+    encode_cases(IDS("C.5.1", "C.5.2", "C.5.3"), 256, false);
+}
+
+Test(hpack_rfc, c6_responses_huffman_256)
+{
+    decode_cases(IDS("C.6.1", "C.6.2", "C.6.3"), 256);
+    encode_cases(IDS("C.6.1", "C.6.2", "C.6.3"), 256, true);
+}
+
+Test(hpack_rfc, c5_eviction_order)
+{
+    /* After C.5.3 the table holds, newest first: set-cookie, content-encoding, date. */
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 256), 0);
+    const char *ids[] = {"C.5.1", "C.5.2", "C.5.3"};
+    for (int i = 0; i < 3; i++) {
+        uint8_t block[512];
+        size_t len = 0;
+        if (i == 0)
+            len = (size_t)(h2_hpack_put_int(block, 0x20, 0x1f, 256) - block);
+        len += unhex(find_case(ids[i])->hex, block + len);
+        const h2_header *f;
+        size_t nf;
+        cr_assert_eq(h2_hpack_decode(dec, block, len, &f, &nf), 0);
+    }
+    const uint8_t refs[] = {0xbe, 0xbf, 0xc0};
+    const h2_header *f;
+    size_t nf;
+    cr_assert_eq(h2_hpack_decode(dec, refs, 3, &f, &nf), 0);
+    nv want[] = {{"set-cookie", "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1"},
+                 {"content-encoding", "gzip"},
+                 {"date", "Mon, 21 Oct 2013 20:13:22 GMT"}};
+    expect_fields(f, nf, want, 3);
+    const uint8_t gone[] = {0xc1};
+    cr_assert_eq(h2_hpack_decode(dec, gone, 1, &f, &nf), H2_ECOMPRESSION);
+    h2_hpack_decoder_free(dec);
+}
+
+/* ---- decoder errors -------------------------------------------------------- */
+
+static int decode_hex(h2_hpack_decoder *dec, const char *hex, const h2_header **f, size_t *nf)
+{
+    uint8_t block[1024];
+    size_t len = unhex(hex, block);
+    return h2_hpack_decode(dec, block, len, f, nf);
+}
+
+static int decode_fresh(const char *hex)
+{
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    const h2_header *f;
+    size_t nf;
+    int rv = decode_hex(dec, hex, &f, &nf);
+    h2_hpack_decoder_free(dec);
+    return rv;
+}
+
+Test(hpack_decode, index_zero_is_error)
+{
+    cr_assert_eq(decode_fresh("80"), H2_ECOMPRESSION);
+    /* Literal with indexing and a name index beyond the table. */
+    cr_assert_eq(decode_fresh("7e0161"), H2_ECOMPRESSION);
+}
+
+Test(hpack_decode, bad_indexes)
+{
+    cr_assert_eq(decode_fresh("be"), H2_ECOMPRESSION);               /* 62, empty table */
+    cr_assert_eq(decode_fresh("bd"), 0);                             /* 61 */
+    cr_assert_eq(decode_fresh("ff80808080808000"), H2_ECOMPRESSION); /* too long */
+    cr_assert_eq(decode_fresh("ffffffffff0f"), H2_ECOMPRESSION);     /* > 2^32 */
+    cr_assert_eq(decode_fresh("0f3f0161"), H2_ECOMPRESSION);         /* no-index, name 78 */
+    cr_assert_eq(decode_fresh("1f3f0161"), H2_ECOMPRESSION);         /* never, name 78 */
+    /* One past the newest entry. */
+    cr_assert_eq(decode_fresh("400161016182be"), 0);
+    cr_assert_eq(decode_fresh("400161016182bf"), H2_ECOMPRESSION);
+}
+
+Test(hpack_decode, bad_huffman_in_block)
+{
+    /* Literal without indexing, new name "a", Huffman value with EOS. */
+    cr_assert_eq(decode_fresh("00016184ffffffff"), H2_ECOMPRESSION);
+    /* Value with zero padding. */
+    cr_assert_eq(decode_fresh("0001618118"), H2_ECOMPRESSION);
+    /* Value with a whole byte of padding. */
+    cr_assert_eq(decode_fresh("000161821fff"), H2_ECOMPRESSION);
+    /* Same, valid. */
+    cr_assert_eq(decode_fresh("000161811f"), 0);
+    /* Huffman name with bad padding. */
+    cr_assert_eq(decode_fresh("00811801 61"), H2_ECOMPRESSION);
+}
+
+Test(hpack_decode, string_longer_than_block)
+{
+    cr_assert_eq(decode_fresh("000161056161"), H2_ECOMPRESSION);
+    cr_assert_eq(decode_fresh("00056161"), H2_ECOMPRESSION);
+    cr_assert_eq(decode_fresh("0001617f"), H2_ECOMPRESSION);
+}
+
+Test(hpack_decode, unusable_after_error)
+{
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    const h2_header *f = (const h2_header *)1;
+    size_t nf = 99;
+    cr_assert_eq(decode_hex(dec, "80", &f, &nf), H2_ECOMPRESSION);
+    cr_assert_null(f);
+    cr_assert_eq(nf, 0);
+    cr_assert_eq(decode_hex(dec, "82", &f, &nf), H2_ECOMPRESSION);
+    h2_hpack_decoder_free(dec);
+}
+
+Test(hpack_decode, invalid_arguments)
+{
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(NULL, NULL), H2_EINVAL);
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    const h2_header *f;
+    size_t nf;
+    cr_assert_eq(h2_hpack_decode(NULL, (const uint8_t *)"\x82", 1, &f, &nf), H2_EINVAL);
+    cr_assert_eq(h2_hpack_decode(dec, NULL, 1, &f, &nf), H2_EINVAL);
+    cr_assert_eq(h2_hpack_decode(dec, (const uint8_t *)"\x82", 1, NULL, &nf), H2_EINVAL);
+    cr_assert_eq(h2_hpack_decode(dec, NULL, 0, &f, &nf), 0);
+    cr_assert_eq(nf, 0);
+    h2_hpack_decoder_free(dec);
+    h2_hpack_decoder_free(NULL);
+}
+
+Test(hpack_decode, truncated_at_every_offset)
+{
+    /* C.4.3 and C.6.3 after their predecessors, cut everywhere. */
+    const char *const chains[][3] = {{"C.4.1", "C.4.2", "C.4.3"}, {"C.6.1", "C.6.2", "C.6.3"}};
+    for (int ch = 0; ch < 2; ch++) {
+        size_t ts = ch == 0 ? 4096 : 256;
+        const rfc_case *last = find_case(chains[ch][2]);
+        uint8_t full[512];
+        size_t full_len = unhex(last->hex, full);
+        /* Field boundaries of the last block, from decoding it field by field. */
+        for (size_t cut = 0; cut <= full_len; cut++) {
+            h2_hpack_decoder *dec;
+            cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+            if (ts != 4096)
+                h2_hpack_decoder_set_max_table_size(dec, ts);
+            for (int i = 0; i < 2; i++) {
+                uint8_t block[512];
+                size_t len = 0;
+                if (i == 0 && ts != 4096)
+                    len = (size_t)(h2_hpack_put_int(block, 0x20, 0x1f, ts) - block);
+                len += unhex(find_case(chains[ch][i])->hex, block + len);
+                const h2_header *f;
+                size_t nf;
+                cr_assert_eq(h2_hpack_decode(dec, block, len, &f, &nf), 0);
+            }
+            uint8_t *copy = malloc(cut ? cut : 1);
+            memcpy(copy, full, cut);
+            const h2_header *f;
+            size_t nf;
+            int rv = h2_hpack_decode(dec, copy, cut, &f, &nf);
+            free(copy);
+            if (rv == 0) {
+                cr_assert_leq(nf, last->n);
+                expect_fields(f, nf, last->fields, nf);
+            } else {
+                cr_assert_eq(rv, H2_ECOMPRESSION, "cut %zu: %d", cut, rv);
+            }
+            if (cut == full_len)
+                cr_assert_eq(rv, 0);
+            h2_hpack_decoder_free(dec);
+        }
+    }
+}
+
+Test(hpack_decode, truncated_literal_never_succeeds_partially)
+{
+    /* Literal with a new name: every cut inside it is an error. */
+    const char *hex = "400a637573746f6d2d6b65790d637573746f6d2d686561646572";
+    uint8_t full[64];
+    size_t n = unhex(hex, full);
+    for (size_t cut = 1; cut < n; cut++) {
+        h2_hpack_decoder *dec;
+        cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+        const h2_header *f;
+        size_t nf;
+        cr_assert_eq(h2_hpack_decode(dec, full, cut, &f, &nf), H2_ECOMPRESSION, "cut %zu", cut);
+        cr_assert_eq(h2_hpack_decoder_table_size(dec), 0);
+        h2_hpack_decoder_free(dec);
+    }
+}
+
+/* ---- table size updates ------------------------------------------------------ */
+
+Test(hpack_size_update, at_start_allowed)
+{
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    const h2_header *f;
+    size_t nf;
+    /* Add an entry, then shrink to 0 (evicts), then back to 4096. */
+    cr_assert_eq(decode_hex(dec, "400161016182", &f, &nf), 0);
+    cr_assert_eq(h2_hpack_decoder_table_size(dec), 34);
+    cr_assert_eq(decode_hex(dec, "203fe11f82", &f, &nf), 0);
+    cr_assert_eq(nf, 1);
+    cr_assert_eq(h2_hpack_decoder_table_size(dec), 0);
+    cr_assert_eq(decode_hex(dec, "be", &f, &nf), H2_ECOMPRESSION);
+    h2_hpack_decoder_free(dec);
+}
+
+Test(hpack_size_update, after_field_is_error)
+{
+    cr_assert_eq(decode_fresh("8220"), H2_ECOMPRESSION);
+    cr_assert_eq(decode_fresh("2082"), 0);
+    cr_assert_eq(decode_fresh("202082"), 0);
+}
+
+Test(hpack_size_update, above_max_is_error)
+{
+    /* 4097 > 4096. */
+    cr_assert_eq(decode_fresh("3fe21f"), H2_ECOMPRESSION);
+    cr_assert_eq(decode_fresh("3fe11f"), 0);
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 8192), 0);
+    const h2_header *f;
+    size_t nf;
+    cr_assert_eq(decode_hex(dec, "3fe13f", &f, &nf), 0); /* 8192 */
+    h2_hpack_decoder_free(dec);
+}
+
+Test(hpack_size_update, lowered_max_requires_update)
+{
+    h2_hpack_decoder *dec;
+    const h2_header *f;
+    size_t nf;
+    /* Without the update: error. */
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 1024), 0);
+    cr_assert_eq(decode_hex(dec, "82", &f, &nf), H2_ECOMPRESSION);
+    h2_hpack_decoder_free(dec);
+    /* An empty block is not enough either. */
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 1024), 0);
+    cr_assert_eq(h2_hpack_decode(dec, NULL, 0, &f, &nf), H2_ECOMPRESSION);
+    h2_hpack_decoder_free(dec);
+    /* With an update at or below it: fine, and only for that block. */
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 1024), 0);
+    cr_assert_eq(decode_hex(dec, "3fe10782", &f, &nf), 0); /* 1024 */
+    cr_assert_eq(decode_hex(dec, "82", &f, &nf), 0);
+    h2_hpack_decoder_free(dec);
+    /* Above the new max: error. */
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 1024), 0);
+    cr_assert_eq(decode_hex(dec, "3fe20782", &f, &nf), H2_ECOMPRESSION);
+    h2_hpack_decoder_free(dec);
+    /* Raising the max needs no update. */
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 8192), 0);
+    cr_assert_eq(decode_hex(dec, "82", &f, &nf), 0);
+    h2_hpack_decoder_free(dec);
+}
+
+Test(hpack_size_update, lowered_then_raised_needs_the_minimum)
+{
+    h2_hpack_decoder *dec;
+    const h2_header *f;
+    size_t nf;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 100), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 4096), 0);
+    /* Only the final size: not enough. */
+    cr_assert_eq(decode_hex(dec, "3fe11f82", &f, &nf), H2_ECOMPRESSION);
+    h2_hpack_decoder_free(dec);
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 100), 0);
+    cr_assert_eq(h2_hpack_decoder_set_max_table_size(dec, 4096), 0);
+    /* Minimum (100) then final (4096). */
+    cr_assert_eq(decode_hex(dec, "3f453fe11f82", &f, &nf), 0);
+    h2_hpack_decoder_free(dec);
+}
+
+/* ---- limits ------------------------------------------------------------------- */
+
+Test(hpack_limits, list_size_exceeded_keeps_table_in_sync)
+{
+    h2_hpack_decoder *dec;
+    const h2_header *f;
+    size_t nf;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    /* a:a is 34 bytes; three of them with indexing exceed a 100-byte list. */
+    h2_hpack_decoder_set_limits(dec, 100, 0);
+    int rv = decode_hex(dec, "400161016140016201624001630163", &f, &nf);
+    cr_assert_eq(rv, H2_EHEADER_LIST_SIZE);
+    cr_assert_eq(nf, 0);
+    cr_assert_null(f);
+    /* All three were added all the same. */
+    cr_assert_eq(h2_hpack_decoder_table_size(dec), 3 * 34);
+    cr_assert_eq(decode_hex(dec, "bebfc0", &f, &nf), H2_EHEADER_LIST_SIZE);
+    cr_assert_eq(decode_hex(dec, "bebf", &f, &nf), 0);
+    nv want[] = {{"c", "c"}, {"b", "b"}};
+    expect_fields(f, nf, want, 2);
+    h2_hpack_decoder_free(dec);
+}
+
+Test(hpack_limits, string_length_limit)
+{
+    h2_hpack_decoder *dec;
+    const h2_header *f;
+    size_t nf;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    h2_hpack_decoder_set_limits(dec, 0, 4);
+    /* Value of 5 bytes, indexed: limit passed, entry still added. */
+    cr_assert_eq(decode_hex(dec, "4001610568656c6c6f", &f, &nf), H2_EHEADER_LIST_SIZE);
+    cr_assert_eq(h2_hpack_decoder_table_size(dec), 32 + 6);
+    /* Huffman name over the limit (www.example.com), without indexing. */
+    cr_assert_eq(decode_hex(dec, "008cf1e3c2e5f23a6ba0ab90f4ff0161", &f, &nf),
+                 H2_EHEADER_LIST_SIZE);
+    /* 4 bytes is fine; the entry referenced again is over the limit again. */
+    cr_assert_eq(decode_hex(dec, "0001610461626364", &f, &nf), 0);
+    cr_assert_eq(nf, 1);
+    cr_assert_eq(decode_hex(dec, "be", &f, &nf), H2_EHEADER_LIST_SIZE);
+    h2_hpack_decoder_set_limits(dec, 0, 0);
+    cr_assert_eq(decode_hex(dec, "be", &f, &nf), 0);
+    nv want[] = {{"a", "hello"}};
+    expect_fields(f, nf, want, 1);
+    h2_hpack_decoder_free(dec);
+}
+
+Test(hpack_limits, bad_block_after_limit_still_compression_error)
+{
+    h2_hpack_decoder *dec;
+    const h2_header *f;
+    size_t nf;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    h2_hpack_decoder_set_limits(dec, 40, 0);
+    /* Over the limit at field 2, then an invalid index: the block is still invalid. */
+    cr_assert_eq(decode_hex(dec, "8283c5", &f, &nf), H2_ECOMPRESSION);
+    h2_hpack_decoder_free(dec);
+}
+
+Test(hpack_limits, hpack_bomb_stays_small)
+{
+    /* One 4000-byte entry referenced 4000 times: 16 MB of headers if expanded. */
+    testmem tm;
+    testmem_init(&tm);
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, &tm.mem), 0);
+    size_t n = 4000;
+    uint8_t *block = malloc(4100 + n);
+    uint8_t *p = block;
+    *p++ = 0x40;
+    *p++ = 0x01;
+    *p++ = 'x';
+    p = h2_hpack_put_int(p, 0, 0x7f, 4000);
+    memset(p, 'v', 4000);
+    p += 4000;
+    memset(p, 0xbe, n);
+    p += n;
+    const h2_header *f;
+    size_t nf;
+    cr_assert_eq(h2_hpack_decode(dec, block, (size_t)(p - block), &f, &nf), H2_EHEADER_LIST_SIZE);
+    cr_assert_lt(tm.peak_bytes, 200000, "peak %zu", tm.peak_bytes);
+    /* The decoder stays usable. */
+    cr_assert_eq(decode_hex(dec, "be", &f, &nf), 0);
+    cr_assert_eq(nf, 1);
+    cr_assert_eq(f[0].value_len, 4000);
+    free(block);
+    h2_hpack_decoder_free(dec);
+    cr_assert_eq(tm.live_blocks, 0);
+}
+
+Test(hpack_limits, default_limits)
+{
+    h2_hpack_decoder *dec;
+    const h2_header *f;
+    size_t nf;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    /* A 65536-byte value passes; 65537 does not. */
+    for (size_t vl = 65536; vl <= 65537; vl++) {
+        uint8_t *block = malloc(vl + 16);
+        uint8_t *p = block;
+        *p++ = 0x00;
+        *p++ = 0x01;
+        *p++ = 'a';
+        p = h2_hpack_put_int(p, 0, 0x7f, vl);
+        memset(p, 'z', vl);
+        p += vl;
+        int rv = h2_hpack_decode(dec, block, (size_t)(p - block), &f, &nf);
+        cr_assert_eq(rv, vl == 65536 ? H2_EHEADER_LIST_SIZE : H2_EHEADER_LIST_SIZE);
+        free(block);
+    }
+    h2_hpack_decoder_set_limits(dec, 0, 0);
+    uint8_t *block = malloc(70000);
+    uint8_t *p = block;
+    *p++ = 0x00;
+    *p++ = 0x01;
+    *p++ = 'a';
+    p = h2_hpack_put_int(p, 0, 0x7f, 65537);
+    memset(p, 'z', 65537);
+    p += 65537;
+    cr_assert_eq(h2_hpack_decode(dec, block, (size_t)(p - block), &f, &nf), 0);
+    cr_assert_eq(f[0].value_len, 65537);
+    free(block);
+    h2_hpack_decoder_free(dec);
+}
+
+/* ---- the output arena ------------------------------------------------------------ */
+
+Test(hpack_arena, results_stay_valid_until_reset)
+{
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    const h2_header *first;
+    size_t nfirst;
+    cr_assert_eq(decode_hex(dec, find_case("C.4.1")->hex, &first, &nfirst), 0);
+    /* Many more blocks, enough to need several chunks. */
+    const h2_header *f;
+    size_t nf;
+    for (int i = 0; i < 500; i++) {
+        cr_assert_eq(decode_hex(dec, "0001610568656c6c6f40016201628286be", &f, &nf), 0);
+        cr_assert_eq(nf, 5);
+    }
+    expect_fields(first, nfirst, find_case("C.4.1")->fields, 4);
+    h2_hpack_decoder_free(dec);
+}
+
+Test(hpack_arena, steady_state_does_not_allocate)
+{
+    testmem tm;
+    testmem_init(&tm);
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, &tm.mem), 0);
+    const h2_header *f;
+    size_t nf;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(decode_hex(dec, find_case(i == 0 ? "C.4.1" : "C.4.2")->hex, &f, &nf), 0);
+        h2_hpack_decoder_reset_output(dec);
+    }
+    size_t before = tm.n_calls;
+    for (int i = 0; i < 1000; i++) {
+        cr_assert_eq(decode_hex(dec, find_case("C.4.3")->hex, &f, &nf), 0);
+        cr_assert_eq(nf, 5);
+        h2_hpack_decoder_reset_output(dec);
+    }
+    cr_assert_eq(tm.n_calls, before, "%zu allocations in steady state", tm.n_calls - before);
+    h2_hpack_decoder_free(dec);
+    cr_assert_eq(tm.live_blocks, 0);
+}
+
+Test(hpack_arena, big_field_after_reset_reuses_memory)
+{
+    h2_hpack_decoder *dec;
+    cr_assert_eq(h2_hpack_decoder_new(&dec, NULL), 0);
+    h2_hpack_decoder_set_limits(dec, 0, 0);
+    size_t vl = 20000;
+    uint8_t *block = malloc(vl + 16);
+    uint8_t *p = block;
+    *p++ = 0x00;
+    *p++ = 0x01;
+    *p++ = 'a';
+    p = h2_hpack_put_int(p, 0, 0x7f, vl);
+    size_t voff = (size_t)(p - block);
+    for (size_t i = 0; i < vl; i++)
+        *p++ = (uint8_t)('a' + i % 26);
+    const h2_header *f, *g;
+    size_t nf;
+    for (int round = 0; round < 3; round++) {
+        cr_assert_eq(h2_hpack_decode(dec, block, (size_t)(p - block), &f, &nf), 0);
+        cr_assert_eq(decode_hex(dec, "82", &g, &nf), 0);
+        cr_assert_eq(f[0].value_len, vl);
+        cr_assert_eq(memcmp(f[0].value, block + voff, vl), 0);
+        cr_assert_eq(g[0].name_len, 7);
+        h2_hpack_decoder_reset_output(dec);
+    }
+    free(block);
+    h2_hpack_decoder_free(dec);
+}
+
+/* ---- allocation failures ---------------------------------------------------------- */
+
+static int decode_scenario(testmem *tm, void *arg)
+{
+    (void)arg;
+    h2_hpack_decoder *dec;
+    int rv = h2_hpack_decoder_new(&dec, &tm->mem);
+    if (rv == H2_ENOMEM)
+        return 0;
+    if (rv != 0)
+        return 1;
+    const char *ids[] = {"C.6.1", "C.6.2", "C.6.3"};
+    h2_hpack_decoder_set_max_table_size(dec, 256);
+    for (int i = 0; i < 3; i++) {
+        uint8_t block[512];
+        size_t len = 0;
+        if (i == 0)
+            len = (size_t)(h2_hpack_put_int(block, 0x20, 0x1f, 256) - block);
+        len += unhex(find_case(ids[i])->hex, block + len);
+        const h2_header *f;
+        size_t nf;
+        rv = h2_hpack_decode(dec, block, len, &f, &nf);
+        if (rv == H2_ENOMEM) {
+            /* The context is unusable from now on, and says so. */
+            if (h2_hpack_decode(dec, block, len, &f, &nf) != H2_ENOMEM)
+                rv = 1;
+            else
+                rv = 0;
+            break;
+        }
+        if (rv != 0 || nf != find_case(ids[i])->n)
+            break;
+    }
+    /* A big block that needs a second arena chunk and a longer field list. */
+    if (rv == 0) {
+        uint8_t block[8192];
+        size_t len = 0;
+        for (int i = 0; i < 100 && len + 64 < sizeof(block); i++) {
+            block[len++] = 0x00;
+            block[len++] = 0x01;
+            block[len++] = 'q';
+            block[len++] = 40;
+            memset(block + len, 'a' + i % 26, 40);
+            len += 40;
+        }
+        const h2_header *f;
+        size_t nf;
+        rv = h2_hpack_decode(dec, block, len, &f, &nf);
+        if (rv == H2_ENOMEM || (rv == 0 && nf == 100))
+            rv = 0;
+    }
+    h2_hpack_decoder_free(dec);
+    return rv;
+}
+
+Test(hpack_alloc, decoder_sweep)
+{
+    size_t calls = testmem_sweep(decode_scenario, NULL);
+    cr_assert_geq(calls, 3);
+}
