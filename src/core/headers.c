@@ -162,11 +162,94 @@ static const char ERR_CL_CONFLICT[] = "Conflicting content-length headers";
 /* Per-field rules                                                           */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Word-at-a-time screening. Each test below is non-zero when some byte of
+ * |w| may break the rule (never zero when one does); a hit is then settled
+ * byte by byte through the class table, so false hits cost time, not
+ * correctness.
+ */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Some byte below |n| (n <= 128). */
+static inline uint64_t word_has_less(uint64_t w, unsigned n)
+{
+    return (w - ONES * n) & ~w & HIGHS;
+}
+
+/* Some byte equal to |c|. */
+static inline uint64_t word_has_byte(uint64_t w, unsigned c)
+{
+    return word_has_less(w ^ (ONES * c), 1);
+}
+
+/* Some byte in 'A'..'Z' (exact per byte: the 7-bit sums cannot carry). */
+static inline uint64_t word_has_upper(uint64_t w)
+{
+    const uint64_t low7 = w & (ONES * 0x7f);
+    return (ONES * (127 + 'Z' + 1) - low7) & ~w & (low7 + ONES * (127 - ('A' - 1))) & HIGHS;
+}
+
+/* A byte that is not allowed in a name: < 0x21, >= 0x7f, 'A'..'Z' or ':'. */
+static inline uint64_t name_word_suspect(uint64_t w)
+{
+    return word_has_less(w, 0x21) | (w & HIGHS) | word_has_byte(w, 0x7f) | word_has_byte(w, ':') |
+           word_has_upper(w);
+}
+
+/* A byte that may be NUL, LF or CR: all are below 0x0e. */
+static inline uint64_t value_word_suspect(uint64_t w)
+{
+    return word_has_less(w, 0x0e);
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+static inline uint64_t load32x2(const uint8_t *a, const uint8_t *b)
+{
+    uint32_t x, y;
+    memcpy(&x, a, sizeof(x));
+    memcpy(&y, b, sizeof(y));
+    return (uint64_t)x | (uint64_t)y << 32;
+}
+
+/*
+ * Whether |p| may hold a byte that |suspect| flags. Spans of 4 bytes and
+ * more are covered by (overlapping) words; shorter ones byte by byte against
+ * |bad| class bits, whose answer is exact.
+ */
+static inline bool span_suspect(const uint8_t *p, size_t len, uint64_t (*suspect)(uint64_t),
+                                uint8_t good, uint8_t bad)
+{
+    if (len >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= len; i += 8) {
+            if (suspect(load64(p + i)))
+                return true;
+        }
+        return i < len && suspect(load64(p + len - 8));
+    }
+    if (len >= 4)
+        return suspect(load32x2(p, p + len - 4)) != 0;
+    for (size_t i = 0; i < len; i++) {
+        if ((cls[p[i]] & good) != good || (cls[p[i]] & bad) != 0)
+            return true;
+    }
+    return false;
+}
+
 /* A name byte outside RFC 9113 8.2.1 (a ':' is allowed only first). */
 static const char *check_name_chars(const uint8_t *n, size_t len)
 {
-    size_t i = (len > 0 && n[0] == ':') ? 1 : 0;
-    for (; i < len; i++) {
+    size_t start = (len > 0 && n[0] == ':') ? 1 : 0;
+    if (!span_suspect(n + start, len - start, name_word_suspect, C_NAME, 0))
+        return NULL;
+    for (size_t i = start; i < len; i++) {
         if ((cls[n[i]] & C_NAME) == 0) {
             /* h2 reports uppercase in preference to other bad bytes. */
             for (size_t j = 0; j < len; j++) {
@@ -181,23 +264,9 @@ static const char *check_name_chars(const uint8_t *n, size_t len)
 
 static bool value_has_bad_byte(const uint8_t *v, size_t len)
 {
-    size_t i = 0;
-    /*
-     * Eight bytes at a time: NUL, LF and CR are all below 0x0e, and the
-     * expression is non-zero when some byte of |w| is below 0x0e. Only such
-     * words are looked at byte by byte.
-     */
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, v + i, sizeof(w));
-        if (((w - 0x0e0e0e0e0e0e0e0eull) & ~w & 0x8080808080808080ull) != 0) {
-            for (size_t j = i; j < i + 8; j++) {
-                if (cls[v[j]] & C_VBAD)
-                    return true;
-            }
-        }
-    }
-    for (; i < len; i++) {
+    if (!span_suspect(v, len, value_word_suspect, 0, C_VBAD))
+        return false;
+    for (size_t i = 0; i < len; i++) {
         if (cls[v[i]] & C_VBAD)
             return true;
     }
@@ -522,11 +591,7 @@ int h2_headers_normalize_inbound(const h2_header *fields, size_t n, h2_hdr_scrat
 
 static bool has_upper(const uint8_t *n, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (cls[n[i]] & C_UPPER)
-            return true;
-    }
-    return false;
+    return span_suspect(n, len, word_has_upper, 0, C_UPPER);
 }
 
 static bool edge_strippable(const uint8_t *p, size_t len)

@@ -639,6 +639,57 @@ Test(chars, value_bad_byte_at_every_position)
     expect_ok(ok, 2, &RESP);
 }
 
+/* Reference rule of RFC 9113 8.2.1 for a name byte after position 0. */
+static bool name_byte_ok(unsigned b)
+{
+    return b > 0x20 && b < 0x7f && !(b >= 'A' && b <= 'Z') && b != ':';
+}
+
+Test(chars, every_name_byte_at_every_position)
+{
+    /* Lengths 1..20 cover the byte, 4-byte and 8-byte scanning paths. */
+    uint8_t name[20];
+    for (size_t len = 1; len <= sizeof(name); len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (unsigned b = 0; b < 256; b++) {
+                memset(name, 'a', len);
+                name[pos] = (uint8_t)b;
+                h2_header f[] = {HD(":status", "200"), {name, len, (const uint8_t *)"v", 1, 0}};
+                h2_block_info info;
+                int rv = h2_headers_check_inbound(f, 2, &RESP, true, &info);
+                bool ok = name_byte_ok(b);
+                if (pos == 0 && b == ':')
+                    ok = false; /* an unknown pseudo-header, rejected for another reason */
+                cr_assert_eq(rv == 0, ok, "byte 0x%02x at %zu of %zu", b, pos, len);
+                if (!ok && !(pos == 0 && b == ':'))
+                    cr_assert_str_eq(info.error,
+                                     (b >= 'A' && b <= 'Z')
+                                         ? "Received uppercase header name"
+                                         : "Received header name with invalid character");
+            }
+        }
+    }
+}
+
+Test(chars, every_value_byte_at_every_position)
+{
+    uint8_t v[20];
+    for (size_t len = 1; len <= sizeof(v); len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (unsigned b = 0; b < 256; b++) {
+                memset(v, 'a', len);
+                v[pos] = (uint8_t)b;
+                h2_header f[] = {HD(":status", "200"), {(const uint8_t *)"x", 1, v, len, 0}};
+                h2_block_info info;
+                int rv = h2_headers_check_inbound(f, 2, &RESP, true, &info);
+                bool bad = b == 0 || b == '\r' || b == '\n';
+                bool edge_ws = (pos == 0 || pos == len - 1) && (b == ' ' || b == '\t');
+                cr_assert_eq(rv == 0, !bad && !edge_ws, "byte 0x%02x at %zu of %zu", b, pos, len);
+            }
+        }
+    }
+}
+
 Test(chars, first_failing_field_wins)
 {
     h2_header f[8];
@@ -1441,6 +1492,28 @@ Test(outbound, lowercased_block_then_validated)
     cr_assert_eq(r.rv, 0, "%s", r.info.error);
     assert_field(&r.out[3], "host", "example.com");
     done_out(&r);
+}
+
+Test(outbound, every_uppercase_position_lowercased)
+{
+    char name[21];
+    for (size_t len = 1; len < sizeof(name); len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (char c = 'A'; c <= 'Z'; c += 5) {
+                memset(name, 'q', len);
+                name[len] = '\0';
+                name[pos] = c;
+                h2_header f[] = {HD(":status", "200"), hdr(name, "v")};
+                outbound_run r;
+                run_out(&r, f, 2, &RESP, &NORM);
+                cr_assert_eq(r.rv, 0);
+                cr_assert_neq(r.out, f, "'%s' not lowercased", name);
+                name[pos] = (char)(c | 0x20);
+                assert_field(&r.out[1], name, "v");
+                done_out(&r);
+            }
+        }
+    }
 }
 
 typedef struct out_arg {
