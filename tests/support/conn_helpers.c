@@ -582,3 +582,166 @@ void h2t_replay(h2t_setup_fn setup, void *arg, const uint8_t *in, size_t len, h2
         free(cuts);
     }
 }
+
+/* ---- output frames ---------------------------------------------------------------------------- */
+
+uint32_t h2t_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+size_t h2t_parse_frames(const uint8_t *p, size_t n, h2t_frame *out, size_t max)
+{
+    size_t k = 0, pos = 0;
+    while (pos < n) {
+        cr_assert_geq(n - pos, 9, "output ends inside a frame header");
+        uint32_t len = (uint32_t)p[pos] << 16 | (uint32_t)p[pos + 1] << 8 | p[pos + 2];
+        cr_assert_geq(n - pos - 9, len, "output ends inside a frame");
+        if (k < max) {
+            out[k].len = len;
+            out[k].type = p[pos + 3];
+            out[k].flags = p[pos + 4];
+            out[k].id = h2t_u32(p + pos + 5) & 0x7fffffffu;
+            out[k].payload = p + pos + 9;
+        }
+        k++;
+        pos += 9 + len;
+    }
+    return k;
+}
+
+size_t h2t_count_frames(const h2t_buf *out, uint8_t type)
+{
+    h2t_frame f[256];
+    size_t n = h2t_parse_frames(out->p, out->len, f, 256);
+    size_t c = 0;
+    for (size_t i = 0; i < n && i < 256; i++)
+        c += f[i].type == type;
+    return c;
+}
+
+void h2t_expect_rst(const h2t_buf *out, uint32_t id, uint32_t code)
+{
+    h2t_frame f[4];
+    cr_assert_eq(h2t_parse_frames(out->p, out->len, f, 4), 1, "expected exactly one frame");
+    cr_assert_eq(f[0].type, 0x3, "expected RST_STREAM, got type %u", f[0].type);
+    cr_assert_eq(f[0].id, id);
+    cr_assert_eq(h2t_u32(f[0].payload), code, "RST code %u, expected %u", h2t_u32(f[0].payload),
+                 code);
+}
+
+void h2t_expect_goaway(const h2t_buf *out, uint32_t last, uint32_t code)
+{
+    h2t_frame f[4];
+    cr_assert_eq(h2t_parse_frames(out->p, out->len, f, 4), 1, "expected exactly one frame");
+    cr_assert_eq(f[0].type, 0x7, "expected GOAWAY, got type %u", f[0].type);
+    cr_assert_eq(h2t_u32(f[0].payload) & 0x7fffffffu, last);
+    cr_assert_eq(h2t_u32(f[0].payload + 4), code, "GOAWAY code %u, expected %u",
+                 h2t_u32(f[0].payload + 4), code);
+}
+
+/* ---- pairs ---------------------------------------------------------------------------------- */
+
+const h2_header h2t_req_get[4] = {
+    H2T_HDR(":method", "GET"),
+    H2T_HDR(":scheme", "https"),
+    H2T_HDR(":authority", "example.com"),
+    H2T_HDR(":path", "/"),
+};
+
+const h2_header h2t_req_post[4] = {
+    H2T_HDR(":method", "POST"),
+    H2T_HDR(":scheme", "https"),
+    H2T_HDR(":authority", "example.com"),
+    H2T_HDR(":path", "/upload"),
+};
+
+const h2_header h2t_resp_200[2] = {
+    H2T_HDR(":status", "200"),
+    H2T_HDR("server", "libh2-test"),
+};
+
+void h2t_pair_init(h2t_pair *p, const h2_conn_config *ccfg, const h2_conn_config *scfg)
+{
+    p->cl = h2t_conn_new(H2_ROLE_CLIENT, ccfg);
+    p->sv = h2t_conn_new(H2_ROLE_SERVER, scfg);
+    h2t_log_init(&p->cl_log);
+    h2t_log_init(&p->sv_log);
+    h2t_handshake(p->cl, p->sv);
+}
+
+void h2t_pair_free(h2t_pair *p)
+{
+    h2_conn_free(p->cl);
+    h2_conn_free(p->sv);
+    h2t_log_free(&p->cl_log);
+    h2t_log_free(&p->sv_log);
+}
+
+int h2t_c2s(h2t_pair *p)
+{
+    h2t_log_clear(&p->sv_log);
+    return h2t_transfer(p->cl, p->sv, &p->sv_log);
+}
+
+int h2t_s2c(h2t_pair *p)
+{
+    h2t_log_clear(&p->cl_log);
+    return h2t_transfer(p->sv, p->cl, &p->cl_log);
+}
+
+int h2t_send_get(h2_conn *c, uint32_t id, bool end_stream)
+{
+    return h2_conn_send_headers(c, id, h2t_req_get, 4, end_stream ? H2_SEND_END_STREAM : 0, NULL);
+}
+
+h2_conn *h2t_setup_client_get(void *arg)
+{
+    h2_conn *c = h2t_client_ready(arg);
+    cr_assert_eq(h2t_send_get(c, 1, true), 0);
+    h2t_take(c, NULL);
+    return c;
+}
+
+h2_conn *h2t_setup_client_post(void *arg)
+{
+    h2_conn *c = h2t_client_ready(arg);
+    cr_assert_eq(h2_conn_send_headers(c, 1, h2t_req_post, 4, 0, NULL), 0);
+    h2t_take(c, NULL);
+    return c;
+}
+
+void h2t_expect_conn_error(h2t_result *res, uint32_t code)
+{
+    cr_assert_eq(res->rv, H2_EPROTO, "rv %d (%s), expected H2_EPROTO", res->rv,
+                 h2_errname(res->rv));
+    h2t_frame f[64];
+    size_t n = h2t_parse_frames(res->out.p, res->out.len, f, 64);
+    cr_assert_geq(n, 1);
+    cr_assert_leq(n, 64);
+    cr_assert_eq(f[n - 1].type, 0x7, "last frame type %u, expected GOAWAY", f[n - 1].type);
+    cr_assert_eq(h2t_u32(f[n - 1].payload + 4), code, "GOAWAY code %u, expected %u",
+                 h2t_u32(f[n - 1].payload + 4), code);
+    h2_conn_error err = h2_conn_last_error(res->conn);
+    cr_assert(err.occurred);
+    cr_assert_eq(err.code, code);
+    cr_assert_str_neq(err.message, "");
+    cr_assert_not(h2_conn_want_read(res->conn));
+    uint8_t junk[9] = {0};
+    cr_assert_eq(h2t_feed(res->conn, junk, sizeof(junk), NULL), H2_ECLOSED);
+    cr_assert_eq(h2_conn_output_pending(res->conn), 0);
+}
+
+void h2t_replay_ok(h2t_setup_fn setup, void *arg, const h2t_buf *in, h2t_result *res)
+{
+    h2t_replay(setup, arg, in->p, in->len, res);
+    cr_assert_eq(res->rv, 0, "rv %d (%s)", res->rv, h2_errname(res->rv));
+}
+
+void h2t_replay_conn_error(h2t_setup_fn setup, void *arg, const h2t_buf *in, uint32_t code)
+{
+    h2t_result r;
+    h2t_replay(setup, arg, in->p, in->len, &r);
+    h2t_expect_conn_error(&r, code);
+    h2t_result_free(&r);
+}

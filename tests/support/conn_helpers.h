@@ -163,4 +163,61 @@ void h2t_result_free(h2t_result *res);
 h2_conn *h2t_setup_server(void *arg);
 h2_conn *h2t_setup_client(void *arg);
 
+/* ---- output frames ------------------------------------------------------------------------ */
+
+typedef struct h2t_frame {
+    uint8_t type, flags;
+    uint32_t id;
+    uint32_t len;
+    const uint8_t *payload;
+} h2t_frame;
+
+/* Splits |p| into frames (at most |max|); asserts it ends on a frame boundary. */
+size_t h2t_parse_frames(const uint8_t *p, size_t n, h2t_frame *out, size_t max);
+/* Big-endian 32-bit value at |p| with the top bit cleared when |mask|. */
+uint32_t h2t_u32(const uint8_t *p);
+/* Asserts the output holds exactly one frame: RST_STREAM(id, code) / GOAWAY(last, code). */
+void h2t_expect_rst(const h2t_buf *out, uint32_t id, uint32_t code);
+void h2t_expect_goaway(const h2t_buf *out, uint32_t last, uint32_t code);
+/* Number of frames of |type| in |out|. */
+size_t h2t_count_frames(const h2t_buf *out, uint8_t type);
+
+/*
+ * Asserts that a replay ended in a connection error |code|: rv H2_EPROTO,
+ * the last output frame is GOAWAY(code), h2_conn_last_error() agrees, and a
+ * later receive returns H2_ECLOSED without queuing anything.
+ */
+void h2t_expect_conn_error(h2t_result *res, uint32_t code);
+/* Replays |in| on |setup| and asserts success with no output; returns the log in |res|. */
+void h2t_replay_ok(h2t_setup_fn setup, void *arg, const h2t_buf *in, h2t_result *res);
+/* Replays |in| and asserts a connection error |code|. */
+void h2t_replay_conn_error(h2t_setup_fn setup, void *arg, const h2t_buf *in, uint32_t code);
+
+/* ---- client/server pairs ------------------------------------------------------------------- */
+
+typedef struct h2t_pair {
+    h2_conn *cl, *sv;
+    h2t_log cl_log, sv_log; /* events of the last transfer in each direction */
+} h2t_pair;
+
+/* Makes both ends (configs may be NULL) and completes the handshake. */
+void h2t_pair_init(h2t_pair *p, const h2_conn_config *ccfg, const h2_conn_config *scfg);
+void h2t_pair_free(h2t_pair *p);
+/* Client -> server (clears sv_log first); returns the server's receive rv. */
+int h2t_c2s(h2t_pair *p);
+int h2t_s2c(h2t_pair *p);
+
+/* A GET request for |path| ("/" when NULL) on the client of |p|. */
+int h2t_send_get(h2_conn *c, uint32_t id, bool end_stream);
+extern const h2_header h2t_req_get[4];
+extern const h2_header h2t_req_post[4];
+extern const h2_header h2t_resp_200[2];
+
+/*
+ * Setups for h2t_replay: a ready client that sent a GET on stream 1
+ * (END_STREAM) / a POST on stream 1 without END_STREAM. |arg| as above.
+ */
+h2_conn *h2t_setup_client_get(void *arg);
+h2_conn *h2t_setup_client_post(void *arg);
+
 #endif /* H2_TESTS_CONN_HELPERS_H */
