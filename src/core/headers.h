@@ -31,7 +31,7 @@ typedef struct h2_block_expect {
 /* What the checks found out about a block. */
 typedef struct h2_block_info {
     h2_block_kind kind;
-    int status;             /* :status as a number (e.g. 200), 0 if absent or not 3 digits */
+    int status;             /* :status as a number (100..999), 0 if absent or malformed */
     int64_t content_length; /* -1 when absent */
     bool method_head;       /* :method is HEAD */
     bool method_connect;    /* :method is CONNECT */
@@ -76,7 +76,7 @@ void *h2_hdr_scratch_alloc(h2_hdr_scratch *s, size_t size);
  * |validate| is set, applies every inbound rule (characters, forbidden
  * connection-specific fields, te, pseudo-header order/duplicates/known
  * names/required and forbidden per kind, host vs :authority, empty :path,
- * CONNECT and extended CONNECT, :status of exactly 3 digits, :protocol only
+ * CONNECT and extended CONNECT, :status of exactly 3 digits (100..999), :protocol only
  * when |expect->connect_protocol|). Content-length is parsed whatever
  * |validate| says. Call it on the list after h2_headers_normalize_inbound().
  *

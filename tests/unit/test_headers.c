@@ -156,7 +156,7 @@ Test(inbound, status_must_be_three_digits)
         cr_assert_eq(info.status, 0);
         cr_assert_eq(info.kind, H2_BLOCK_RESPONSE, "'%s' classified %d", bad[i], info.kind);
         if (bad[i][0] != ' ' && bad[i][0] != '\0')
-            cr_assert_str_eq(info.error, "Invalid :status: must be 3 digits");
+            cr_assert_str_eq(info.error, "Invalid :status: must be 3 digits from 100 to 999");
     }
 }
 
