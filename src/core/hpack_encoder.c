@@ -16,6 +16,7 @@
 #include "core/hpack_int.h"
 #include "core/hpack_static.h"
 #include "core/hpack_table.h"
+#include "core/huffman.h"
 #include "core/mem.h"
 
 struct h2_hpack_encoder {
@@ -28,8 +29,12 @@ struct h2_hpack_encoder {
     bool huffman;
 };
 
-/* Worst-case bytes for one field: a literal with a new name. */
-#define FIELD_OVERHEAD (1u + 2u * H2_HPACK_INT_MAX_BYTES)
+/*
+ * Worst-case bytes for one field beyond its strings: a literal with a new
+ * name, plus the scratch room the one-pass Huffman coder may write past a
+ * string.
+ */
+#define FIELD_OVERHEAD (1u + 2u * H2_HPACK_INT_MAX_BYTES + H2_HUFF_ENCODE_SLACK)
 
 int h2_hpack_encoder_new(h2_hpack_encoder **out, size_t table_cap, const h2_mem *mem)
 {
@@ -98,6 +103,17 @@ size_t h2_hpack_encode_bound(const h2_hpack_encoder *enc, const h2_header *field
     (void)enc;
     if (fields == NULL)
         return bound;
+    if (n < ((size_t)1 << 16) && SIZE_MAX > UINT32_MAX) {
+        /* Fast path: no overflow is possible while every length is below 2^40. */
+        size_t sum = bound + n * FIELD_OVERHEAD;
+        size_t big = 0;
+        for (size_t i = 0; i < n; i++) {
+            sum += fields[i].name_len + fields[i].value_len;
+            big |= fields[i].name_len | fields[i].value_len;
+        }
+        if ((big >> 20 >> 20) == 0)
+            return sum;
+    }
     for (size_t i = 0; i < n; i++) {
         bound = sat_add(bound, fields[i].name_len);
         bound = sat_add(bound, fields[i].value_len);
@@ -139,6 +155,17 @@ static inline uint32_t hash_name(const uint8_t *p, size_t n)
 static inline uint8_t *put_string(const h2_hpack_encoder *enc, uint8_t *o, const uint8_t *s,
                                   size_t n)
 {
+    if (H2_HP_LIKELY(n - 1 < 0x7e) && enc->huffman) {
+        /* One pass: code at o + 1, keep it unless longer than the string. */
+        size_t hl = h2_huff_encode_upto(s, n, o + 1, n);
+        if (hl != SIZE_MAX) {
+            *o = (uint8_t)(0x80 | hl);
+            return o + 1 + hl;
+        }
+        *o = (uint8_t)n;
+        memcpy(o + 1, s, n);
+        return o + 1 + n;
+    }
     if (enc->huffman && n != 0) {
         size_t hl = h2_huffman_encoded_len(s, n);
         if (hl <= n) {
@@ -164,29 +191,35 @@ static uint8_t *encode_field(h2_hpack_encoder *enc, const h2_header *f, uint8_t 
     if (name_idx != 0 && !never) {
         const h2_header *s = &h2_hpack_static[name_idx];
         for (unsigned k = h2_hpack_static_nvals[name_idx]; k != 0; k--, s++) {
-            if (s->value_len == vl && memcmp(s->value, value, vl) == 0) {
+            if (s->value_len == vl && h2_hpack_bytes_eq(s->value, value, vl)) {
                 *o++ = (uint8_t)(0x80 | (size_t)(s - h2_hpack_static));
                 return o;
             }
         }
     }
 
+    /*
+     * Names of the static table hash to their index (top bit set): no text
+     * to hash, and an equal hash means an equal name. Other names hash
+     * their bytes (top bit clear).
+     */
     h2_hpack_table *t = &enc->table;
-    uint32_t h = hash_name(name, nl);
-    if (t->buckets != NULL) {
+    bool static_name = name_idx != 0;
+    uint32_t h = static_name ? 0x80000000u | (((uint32_t)name_idx * 0x9e3779b1u) & 0x7fffffffu)
+                             : hash_name(name, nl) & 0x7fffffffu;
+    if (t->buckets != NULL && !(never && static_name)) {
         uint64_t link = t->buckets[h & t->bucket_mask];
         while (link > t->first_seq) {
             const h2_hpack_entry *e = &t->ents[(link - 1) & t->ent_mask];
-            if (e->hash == h && e->name_len == nl) {
+            if (e->hash == h) {
                 const uint8_t *bytes = h2_hpack_table_bytes(t, e);
-                if (memcmp(bytes, name, nl) == 0) {
+                if (static_name || (e->name_len == nl && h2_hpack_bytes_eq(bytes, name, nl))) {
                     size_t idx = (size_t)(t->next_seq - link) + H2_HPACK_STATIC_COUNT + 1;
                     if (never) {
-                        if (name_idx == 0)
-                            name_idx = idx;
+                        name_idx = idx;
                         break;
                     }
-                    if (e->value_len == vl && memcmp(bytes + nl, value, vl) == 0)
+                    if (e->value_len == vl && h2_hpack_bytes_eq(bytes + nl, value, vl))
                         return h2_hpack_put_int(o, 0x80, 0x7f, idx);
                     if (name_idx == 0)
                         name_idx = idx;

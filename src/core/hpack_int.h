@@ -5,8 +5,10 @@
 #ifndef H2_CORE_HPACK_INT_H
 #define H2_CORE_HPACK_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define H2_HP_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -80,6 +82,48 @@ static inline int h2_hpack_get_int(const uint8_t **pp, const uint8_t *end, uint8
         }
     }
     return -1;
+}
+
+static inline uint64_t h2_hpack_load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline uint32_t h2_hpack_load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline uint16_t h2_hpack_load16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/*
+ * Whether |n| bytes at |a| and |b| are equal: a few word compares instead of
+ * a call, for the short strings of header names and values.
+ */
+static inline bool h2_hpack_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n >= 8) {
+        for (; n > 8; n -= 8, a += 8, b += 8) {
+            if (h2_hpack_load64(a) != h2_hpack_load64(b))
+                return false;
+        }
+        return h2_hpack_load64(a + n - 8) == h2_hpack_load64(b + n - 8);
+    }
+    if (n >= 4)
+        return h2_hpack_load32(a) == h2_hpack_load32(b) &&
+               h2_hpack_load32(a + n - 4) == h2_hpack_load32(b + n - 4);
+    if (n >= 2)
+        return h2_hpack_load16(a) == h2_hpack_load16(b) && a[n - 1] == b[n - 1];
+    return n == 0 || a[0] == b[0];
 }
 
 #endif /* H2_CORE_HPACK_INT_H */

@@ -24,6 +24,14 @@ static inline uint64_t load_be64(const uint8_t *p)
     return v;
 }
 
+static inline void store_be64(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(p, &v, sizeof(v));
+}
+
 static inline void store_be32(uint8_t *p, uint32_t v)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -164,4 +172,57 @@ size_t h2_huffman_encode(const uint8_t *in, size_t len, uint8_t *out)
         *o++ = (uint8_t)(acc >> nb);
     }
     return (size_t)(o - out);
+}
+
+/*
+ * Writes the whole bytes of the |*nb| pending bits (the low bits of |acc|,
+ * 1 to 64 of them) with one 8-byte store; keeps the last 0 to 7 bits.
+ */
+static inline uint8_t *flush_bytes(uint8_t *o, uint64_t acc, unsigned *nb)
+{
+    store_be64(o, acc << (64 - *nb));
+    o += *nb >> 3;
+    *nb &= 7;
+    return o;
+}
+
+size_t h2_huff_encode_upto(const uint8_t *in, size_t len, uint8_t *out, size_t limit)
+{
+    uint8_t *o = out;
+    uint8_t *stop = out + limit;
+    uint64_t acc = 0; /* pending bits in the low nb bits (at most 7 between symbols pairs) */
+    unsigned nb = 0;
+    size_t i = 0;
+    for (; i + 2 <= len; i += 2) {
+        uint64_t e1 = h2_huff_enc[in[i]];
+        uint64_t e2 = h2_huff_enc[in[i + 1]];
+        unsigned n1 = (unsigned)(e1 >> 32);
+        unsigned n2 = (unsigned)(e2 >> 32);
+        if (H2_LIKELY(n1 + n2 <= 57)) {
+            acc = (acc << (n1 + n2)) | ((e1 & 0xffffffffu) << n2) | (e2 & 0xffffffffu);
+            nb += n1 + n2;
+            o = flush_bytes(o, acc, &nb);
+        } else {
+            acc = (acc << n1) | (e1 & 0xffffffffu);
+            nb += n1;
+            o = flush_bytes(o, acc, &nb);
+            acc = (acc << n2) | (e2 & 0xffffffffu);
+            nb += n2;
+            o = flush_bytes(o, acc, &nb);
+        }
+        if (H2_UNLIKELY(o > stop))
+            return SIZE_MAX;
+    }
+    if (i < len) {
+        uint64_t e = h2_huff_enc[in[i]];
+        unsigned n = (unsigned)(e >> 32);
+        acc = (acc << n) | (e & 0xffffffffu);
+        nb += n;
+        o = flush_bytes(o, acc, &nb);
+    }
+    if (nb != 0) {
+        unsigned pad = 8 - nb;
+        *o++ = (uint8_t)((acc << pad) | ((1u << pad) - 1));
+    }
+    return o > stop ? SIZE_MAX : (size_t)(o - out);
 }

@@ -42,4 +42,15 @@ static inline size_t h2_huff_decoded_max(size_t len)
     return len / 5 * 8 + (len % 5) * 8 / 5;
 }
 
+/* Room h2_huff_encode_upto() needs past |limit|. */
+#define H2_HUFF_ENCODE_SLACK 16u
+
+/*
+ * Huffman-codes |in| into |out| unless the coding is longer than |limit|
+ * bytes, in one pass. |out| must have room for |limit| +
+ * H2_HUFF_ENCODE_SLACK bytes, all of which may be written. Returns the
+ * coded length, or SIZE_MAX when it would exceed |limit|.
+ */
+size_t h2_huff_encode_upto(const uint8_t *in, size_t len, uint8_t *out, size_t limit);
+
 #endif /* H2_CORE_HUFFMAN_H */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <criterion/criterion.h>
 #include "h2/hpack.h"
+#include "core/huffman.h"
 
 static size_t unhex(const char *hex, uint8_t *out)
 {
@@ -215,4 +216,33 @@ Test(huffman, output_bound_holds)
     size_t n = h2_huffman_encode(in, sizeof(in), enc);
     cr_assert_eq(n, 25);
     cr_assert_eq(h2_huffman_decode(enc, n, out, n * 8 / 5), 40);
+}
+
+Test(huffman, one_pass_coder_matches_and_gives_up)
+{
+    static uint8_t in[200], want[1024], got[1024 + 16];
+    for (int iter = 0; iter < 2000; iter++) {
+        size_t len = rng() % 120;
+        int kind = iter % 3;
+        for (size_t i = 0; i < len; i++) {
+            uint32_t v = rng();
+            in[i] = kind == 0 ? (uint8_t)v : (uint8_t)(32 + v % 95);
+        }
+        size_t wn = h2_huffman_encode(in, len, want);
+        /* Limit at, above and below the real length. */
+        size_t limits[] = {wn, wn + 3, len, wn ? wn - 1 : 0};
+        for (int k = 0; k < 4; k++) {
+            memset(got, 0xaa, sizeof(got));
+            size_t r = h2_huff_encode_upto(in, len, got, limits[k]);
+            if (wn <= limits[k]) {
+                cr_assert_eq(r, wn, "iter %d limit %zu", iter, limits[k]);
+                cr_assert_eq(memcmp(got, want, wn), 0);
+            } else {
+                cr_assert_eq(r, SIZE_MAX);
+            }
+            /* Nothing written past the allowed room. */
+            for (size_t j = limits[k] + H2_HUFF_ENCODE_SLACK; j < sizeof(got); j++)
+                cr_assert_eq(got[j], 0xaa);
+        }
+    }
 }
