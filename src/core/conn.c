@@ -51,6 +51,9 @@ int h2_conn_new(h2_conn **out, const h2_conn_config *cfg)
     h2_settings_defaults(&c->local);
     h2_settings_put(&c->local, H2_SETTING_MAX_CONCURRENT_STREAMS, cfg->max_concurrent_streams);
     h2_settings_put(&c->local, H2_SETTING_MAX_HEADER_LIST_SIZE, cfg->max_header_list_size);
+    /* Our ENABLE_PUSH only gates PUSH_PROMISE, which a peer can send only
+     * after reading our SETTINGS: in force at once. */
+    h2_settings_put(&c->local, H2_SETTING_ENABLE_PUSH, cfg->enable_push);
     h2_settings_defaults(&c->remote);
     h2_settings_pending_init(&c->pending);
     c->send_window = 65535;

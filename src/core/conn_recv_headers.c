@@ -230,7 +230,8 @@ static int on_stream_block(h2_conn *c, h2_stream *s, const h2_header *f, size_t 
     int type;
     switch (info.kind) {
     case H2_BLOCK_INFORMATIONAL:
-        if (end)
+        /* only a response to our request, before the final one (RFC 9113 8.1) */
+        if (end || (s->flags & H2_SF_RECV_FINAL) || !(s->flags & H2_SF_OUTBOUND))
             return h2_conn_stream_error(c, s, id, H2_PROTOCOL_ERROR, true);
         type = H2_EV_INFORMATIONAL_RESPONSE_RECEIVED;
         break;

@@ -135,8 +135,13 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
     rv = h2_headers_prepare_outbound(fields, n, &ex, &opts, &c->scratch, &of, &on, &info);
     if (rv != 0)
         return rv == H2_ENOMEM ? H2_ENOMEM : H2_EHEADER;
-    if (info.kind == H2_BLOCK_INFORMATIONAL && end)
-        return H2_EINVAL;
+    if (info.kind == H2_BLOCK_INFORMATIONAL) {
+        /* only a server, before its final response */
+        if (s == NULL || (s->flags & (H2_SF_OUTBOUND | H2_SF_SENT_FINAL)))
+            return H2_ESTATE;
+        if (end)
+            return H2_EINVAL;
+    }
     if (info.kind == H2_BLOCK_TRAILERS && !end)
         return H2_EINVAL;
     uint32_t peer_list = h2_settings_get(&c->remote, H2_SETTING_MAX_HEADER_LIST_SIZE);
