@@ -27,6 +27,9 @@ typedef struct cli_req {
     uint8_t *body;    /* malloc'd response body; free with cli_req_free() */
     size_t len, cap;
     size_t data_frames; /* DATA events seen */
+    size_t padding;     /* DATA padding received (flow controlled, not body) */
+    char trailer[64];   /* "name: value" of the first trailer field, "" when none */
+    bool sent;          /* the request is on the wire (cli_send() succeeded) */
     bool ended;         /* END_STREAM received */
 } cli_req;
 
@@ -39,6 +42,8 @@ typedef struct cli {
     bool ping_sent, ping_acked;
     uint8_t ping[8];
     unsigned goaways;
+    size_t max_open; /* most streams open at once, as the core counted them */
+    unsigned waits;  /* times a request waited for the peer's concurrency limit */
     char error[200];
 } cli;
 
@@ -86,7 +91,11 @@ static inline int cli_open(cli *c, int fd, uint16_t port, const h2_conn_config *
     return 0;
 }
 
-/* Queues a GET for |r| on the next stream id. */
+/*
+ * Queues a GET for |r| on the next stream id. Returns 0, -1 (c->error), or
+ * H2_ETOO_MANY_STREAMS when the peer's MAX_CONCURRENT_STREAMS is reached
+ * (nothing changed; cli_run() retries once a stream has ended).
+ */
 static inline int cli_send(cli *c, cli_req *r)
 {
     int64_t id = h2_conn_next_stream_id(c->conn);
@@ -100,9 +109,14 @@ static inline int cli_send(cli *c, cli_req *r)
         {(const uint8_t *)"user-agent", 10, (const uint8_t *)"libh2-interop", 13, 0},
     };
     int rc = h2_conn_send_headers(c->conn, (uint32_t)id, fields, 5, H2_SEND_END_STREAM, NULL);
+    if (rc == H2_ETOO_MANY_STREAMS)
+        return rc;
     if (rc != 0)
         return cli_fail(c, "h2_conn_send_headers", rc);
     r->id = (uint32_t)id;
+    r->sent = true;
+    if (h2_conn_open_outbound_streams(c->conn) > c->max_open)
+        c->max_open = h2_conn_open_outbound_streams(c->conn);
     return 0;
 }
 
@@ -120,7 +134,7 @@ static inline int cli_ping(cli *c, const uint8_t opaque[8])
 static inline cli_req *cli_find(cli_req *reqs, size_t n, uint32_t id)
 {
     for (size_t i = 0; i < n; i++)
-        if (reqs[i].id == id)
+        if (reqs[i].sent && reqs[i].id == id)
             return &reqs[i];
     return NULL;
 }
@@ -164,6 +178,7 @@ static inline int cli_on_data(cli *c, cli_req *r, const h2_event *ev)
         memcpy(r->body + r->len, ev->u.data.data, ev->u.data.len);
     r->len = need;
     r->data_frames++;
+    r->padding += ev->u.data.flow_controlled_length - ev->u.data.len;
     /* Consumed: let the core send WINDOW_UPDATEs when enough was processed. */
     int rc = h2_conn_ack_data(c->conn, ev->stream_id, ev->u.data.flow_controlled_length);
     return rc == 0 ? 0 : cli_fail(c, "h2_conn_ack_data", rc);
@@ -180,6 +195,13 @@ static inline int cli_handle(cli *c, cli_req *reqs, size_t n, const h2_event *ev
             break;
         case H2_EV_DATA_RECEIVED:
             rc = r != NULL ? cli_on_data(c, r, &ev[i]) : cli_fail(c, "unknown stream", 0);
+            break;
+        case H2_EV_TRAILERS_RECEIVED:
+            if (r != NULL && ev[i].u.headers.n > 0) {
+                const h2_header *h = &ev[i].u.headers.fields[0];
+                snprintf(r->trailer, sizeof(r->trailer), "%.*s: %.*s", (int)h->name_len,
+                         (const char *)h->name, (int)h->value_len, (const char *)h->value);
+            }
             break;
         case H2_EV_STREAM_ENDED:
             if (r != NULL)
@@ -219,13 +241,36 @@ static inline bool cli_done(const cli *c, const cli_req *reqs, size_t n)
     return c->settings_acked && (!c->ping_sent || c->ping_acked);
 }
 
-/* Sends what is queued and reads until every request ended. Returns 0 or -1 (c->error). */
+/*
+ * Sends the requests not sent yet, in order, as far as the peer's
+ * concurrency limit allows. Returns 0 or -1.
+ */
+static inline int cli_send_pending(cli *c, cli_req *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (reqs[i].sent)
+            continue;
+        int rc = cli_send(c, &reqs[i]);
+        if (rc == H2_ETOO_MANY_STREAMS) {
+            c->waits++;
+            return 0;
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * Sends the requests (as the peer's MAX_CONCURRENT_STREAMS allows) and reads
+ * until every one has ended. Returns 0 or -1 (c->error).
+ */
 static inline int cli_run(cli *c, cli_req *reqs, size_t n)
 {
     int64_t deadline = interop_now_ms() + CLI_DEADLINE_MS;
     uint8_t buf[16384];
     while (!cli_done(c, reqs, n)) {
-        if (cli_flush(c) != 0)
+        if (cli_send_pending(c, reqs, n) != 0 || cli_flush(c) != 0)
             return -1;
         if (interop_now_ms() > deadline)
             return cli_fail(c, "deadline passed", 0);

@@ -10,7 +10,10 @@
  *   GET /bytes/N   N bytes of interop_pattern() (flow control is exercised
  *                  for large N: DATA goes out only as the windows allow)
  *   GET /hello     "hello, world\n"
- *   POST /echo     the request body, sent back once the request has ended
+ *   GET /big-header  an empty body and an "x-filler" response field of
+ *                  SRV_BIG_FIELD bytes (the header block needs CONTINUATION)
+ *   POST /echo     the request body, sent back once the request has ended;
+ *                  "expect: 100-continue" gets a 100 response first
  *   anything else  404 with a short body
  *
  * One connection at a time; every wait is bounded (poll with a short tick,
@@ -29,6 +32,7 @@
 #define SRV_MAX_ECHO (8u * 1024 * 1024) /* largest request body /echo accepts */
 #define SRV_SEND_BUDGET (256u * 1024)   /* DATA queued per round before flushing */
 #define SRV_TICK_MS 50                  /* poll tick: how often the stop flag is seen */
+#define SRV_BIG_FIELD 40000             /* value length of /big-header's x-filler field */
 #define SRV_LIFETIME_MS 120000          /* the thread ends after this, whatever happens */
 
 /* What the server saw; read by the test after srv_stop(). */
@@ -38,8 +42,12 @@ typedef struct srv_stats {
     unsigned responses;      /* responses fully queued (END_STREAM sent) */
     unsigned resets;         /* streams reset by either side */
     unsigned goaways;        /* GOAWAY frames received */
+    unsigned trailers;       /* trailer blocks received */
+    unsigned continues;      /* 100 (Continue) responses sent */
+    size_t longest_value;    /* longest header value received */
     unsigned errors;         /* protocol errors, failed calls, I/O errors */
     uint64_t body_bytes_in;  /* request body bytes received */
+    uint64_t padding_in;     /* DATA padding received (flow controlled, not body) */
     uint64_t body_bytes_out; /* response body bytes queued */
     char last_error[160];    /* description of the first error */
 } srv_stats;
@@ -52,6 +60,7 @@ typedef struct srv_stream {
     uint32_t id;
     int status;
     bool echo;       /* body collects the request body */
+    bool big_header; /* the response carries the x-filler field */
     uint8_t *body;   /* response body (owned) */
     size_t len, cap; /* body bytes, allocated bytes */
     size_t off;      /* body bytes already queued */
@@ -130,12 +139,17 @@ static inline bool srv_value_is(const h2_header *h, const char *value)
 static inline void srv_on_request(srv *s, h2_conn *conn, const h2_event *ev)
 {
     const h2_header *method = NULL, *path = NULL;
+    bool expect_continue = false;
     for (size_t i = 0; i < ev->u.headers.n; i++) {
         const h2_header *h = &ev->u.headers.fields[i];
         if (srv_field_is(h, ":method"))
             method = h;
         else if (srv_field_is(h, ":path"))
             path = h;
+        else if (srv_field_is(h, "expect") && srv_value_is(h, "100-continue"))
+            expect_continue = true;
+        if (h->value_len > s->stats.longest_value)
+            s->stats.longest_value = h->value_len;
     }
     srv_stream *st = srv_free_slot(s);
     if (st == NULL) { /* the table is full: refuse */
@@ -163,6 +177,9 @@ static inline void srv_on_request(srv *s, h2_conn *conn, const h2_event *ev)
                 st->len = st->cap = n;
                 st->body = interop_pattern_new(n);
             }
+        } else if (srv_value_is(path, "/big-header")) {
+            st->status = 200;
+            st->big_header = true;
         } else if (srv_value_is(path, "/hello")) {
             st->status = 200;
             st->len = st->cap = 13;
@@ -174,6 +191,15 @@ static inline void srv_on_request(srv *s, h2_conn *conn, const h2_event *ev)
                srv_value_is(path, "/echo")) {
         st->status = 200;
         st->echo = true;
+        if (expect_continue && ev->u.headers.stream_ended < 0) {
+            /* An interim response: the client may send the body now. */
+            const h2_header interim = {(const uint8_t *)":status", 7, (const uint8_t *)"100", 3, 0};
+            int rc = h2_conn_send_headers(conn, st->id, &interim, 1, 0, NULL);
+            if (rc == 0)
+                s->stats.continues++;
+            else
+                srv_error(s, "sending 100 (Continue)", rc);
+        }
     }
     if (st->status == 404) {
         st->len = st->cap = 10;
@@ -192,6 +218,7 @@ static inline void srv_on_request(srv *s, h2_conn *conn, const h2_event *ev)
 static inline void srv_on_data(srv *s, h2_conn *conn, const h2_event *ev)
 {
     s->stats.body_bytes_in += ev->u.data.len;
+    s->stats.padding_in += ev->u.data.flow_controlled_length - ev->u.data.len;
     srv_stream *st = srv_find(s, ev->stream_id);
     if (st != NULL && st->echo && ev->u.data.len > 0) {
         size_t need = st->len + ev->u.data.len;
@@ -240,6 +267,9 @@ static inline void srv_handle_events(srv *s, h2_conn *conn, const h2_event *ev, 
             if ((st = srv_find(s, ev[i].stream_id)) != NULL)
                 st->request_done = true;
             break;
+        case H2_EV_TRAILERS_RECEIVED:
+            s->stats.trailers++;
+            break;
         case H2_EV_STREAM_RESET:
             s->stats.resets++;
             if ((st = srv_find(s, ev[i].stream_id)) != NULL)
@@ -262,14 +292,24 @@ static inline int srv_send_response_headers(h2_conn *conn, srv_stream *st)
     snprintf(status, sizeof(status), "%d", st->status);
     snprintf(length, sizeof(length), "%zu", st->len);
     const char *ctype = st->status == 200 ? "application/octet-stream" : "text/plain";
+    char *filler = NULL;
+    if (st->big_header) {
+        if ((filler = malloc(SRV_BIG_FIELD)) == NULL)
+            return H2_ENOMEM;
+        for (size_t i = 0; i < SRV_BIG_FIELD; i++)
+            filler[i] = (char)('a' + i % 26);
+    }
     const h2_header fields[] = {
         {(const uint8_t *)":status", 7, (const uint8_t *)status, strlen(status), 0},
         {(const uint8_t *)"content-length", 14, (const uint8_t *)length, strlen(length), 0},
         {(const uint8_t *)"content-type", 12, (const uint8_t *)ctype, strlen(ctype), 0},
         {(const uint8_t *)"server", 6, (const uint8_t *)"libh2-interop", 13, 0},
+        {(const uint8_t *)"x-filler", 8, (const uint8_t *)filler, SRV_BIG_FIELD, 0},
     };
     uint32_t flags = st->len == 0 ? H2_SEND_END_STREAM : 0;
-    return h2_conn_send_headers(conn, st->id, fields, 4, flags, NULL);
+    int rc = h2_conn_send_headers(conn, st->id, fields, filler != NULL ? 5 : 4, flags, NULL);
+    free(filler); /* the core does not keep references to the fields */
+    return rc;
 }
 
 /*

@@ -50,7 +50,7 @@ static void make_file(const char *name, size_t size)
  * found by binding port 0 and closing, so another process may take it in
  * between: then nghttpd exits and the next port is tried.
  */
-static void start_nghttpd(void)
+static void start_nghttpd(const char *const *extra)
 {
     char exe[512], docs[128], portstr[16], out[128], err[128];
     cr_assert(interop_find_program("nghttpd", exe, sizeof(exe)),
@@ -62,7 +62,12 @@ static void start_nghttpd(void)
         port = interop_free_port();
         cr_assert_neq(port, 0, "no free loopback port");
         snprintf(portstr, sizeof(portstr), "%u", port);
-        char *argv[] = {exe, "--no-tls", "--address=127.0.0.1", "--htdocs", docs, portstr, NULL};
+        char *argv[24] = {exe, "--no-tls", "--address=127.0.0.1", "--htdocs", docs};
+        size_t argc = 5;
+        for (size_t i = 0; extra != NULL && extra[i] != NULL && argc < 22; i++)
+            argv[argc++] = (char *)extra[i];
+        argv[argc++] = portstr;
+        argv[argc] = NULL;
         nghttpd = interop_spawn(argv, out, err);
         cr_assert_gt(nghttpd, 0, "fork: %s", strerror(errno));
         int64_t deadline = interop_now_ms() + 5000;
@@ -85,17 +90,18 @@ static void start_nghttpd(void)
     cr_assert_geq(sock, 0, "could not start and reach nghttpd");
 }
 
-static void open_client(const h2_conn_config *cfg)
+/* Starts nghttpd with the extra options |extra| (NULL-terminated, or NULL) and connects. */
+static void open_client(const h2_conn_config *cfg, const char *const *extra)
 {
-    start_nghttpd();
+    start_nghttpd(extra);
     cr_assert_eq(cli_open(&client, sock, port, cfg), 0, "%s", client.error);
 }
 
-static void open_default_client(void)
+static void open_default_client(const char *const *extra)
 {
     h2_conn_config cfg;
     h2_conn_config_init(&cfg, H2_ROLE_CLIENT);
-    open_client(&cfg);
+    open_client(&cfg, extra);
 }
 
 static void assert_pattern_response(const cli_req *r, size_t size)
@@ -114,8 +120,6 @@ static void assert_pattern_response(const cli_req *r, size_t size)
 
 static void fetch(cli_req *reqs, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        cr_assert_eq(cli_send(&client, &reqs[i]), 0, "%s", client.error);
     cr_assert_eq(cli_run(&client, reqs, n), 0, "%s", client.error);
     cr_assert(client.remote_settings, "no SETTINGS from nghttpd");
     cr_assert_eq(h2_conn_open_outbound_streams(client.conn), 0);
@@ -125,7 +129,7 @@ static void fetch(cli_req *reqs, size_t n)
 Test(client_nghttpd, fetch_1m)
 {
     make_file("big.bin", 1024 * 1024);
-    open_default_client();
+    open_default_client(NULL);
     cli_req r = {.path = "/big.bin"};
     fetch(&r, 1);
     cr_assert_eq(r.id, 1);
@@ -143,7 +147,7 @@ Test(client_nghttpd, fetch_1m_with_big_windows)
     h2_conn_config_init(&cfg, H2_ROLE_CLIENT);
     cfg.initial_window_size = 1u << 20;
     cfg.connection_window_size = 1u << 24;
-    open_client(&cfg);
+    open_client(&cfg, NULL);
     cli_req r = {.path = "/big.bin"};
     fetch(&r, 1);
     assert_pattern_response(&r, 1024 * 1024);
@@ -158,7 +162,7 @@ Test(client_nghttpd, fetch_several_concurrently)
     const size_t sizes[4] = {300000, 1, 65536, 200000};
     for (int i = 0; i < 4; i++)
         make_file(names[i], sizes[i]);
-    open_default_client();
+    open_default_client(NULL);
     cli_req r[4];
     memset(r, 0, sizeof(r));
     for (int i = 0; i < 4; i++)
@@ -175,7 +179,7 @@ Test(client_nghttpd, fetch_several_concurrently)
 Test(client_nghttpd, sequential_requests_one_connection)
 {
     make_file("x.bin", 100000);
-    open_default_client();
+    open_default_client(NULL);
     for (uint32_t round = 0; round < 3; round++) {
         cli_req r = {.path = "/x.bin"};
         fetch(&r, 1);
@@ -187,7 +191,7 @@ Test(client_nghttpd, sequential_requests_one_connection)
 
 Test(client_nghttpd, missing_file_is_404)
 {
-    open_default_client();
+    open_default_client(NULL);
     cli_req r = {.path = "/nothing-here"};
     fetch(&r, 1);
     cr_assert_eq(r.status, 404);
@@ -198,7 +202,7 @@ Test(client_nghttpd, missing_file_is_404)
 Test(client_nghttpd, ping_and_settings_ack)
 {
     make_file("small.bin", 10);
-    open_default_client();
+    open_default_client(NULL);
     const uint8_t opaque[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     cr_assert_eq(cli_ping(&client, opaque), 0, "%s", client.error);
     cli_req r = {.path = "/small.bin"};
@@ -207,4 +211,73 @@ Test(client_nghttpd, ping_and_settings_ack)
     cr_assert(client.settings_acked);
     assert_pattern_response(&r, 10);
     cli_req_free(&r);
+}
+
+/* nghttpd pads every frame with up to 255 bytes: padding counts against the windows. */
+Test(client_nghttpd, padded_frames)
+{
+    make_file("big.bin", 1024 * 1024);
+    make_file("small.bin", 3000);
+    const char *opts[] = {"--padding=255", NULL};
+    open_default_client(opts);
+    cli_req r[2] = {{.path = "/big.bin"}, {.path = "/small.bin"}};
+    fetch(r, 2);
+    assert_pattern_response(&r[0], 1024 * 1024);
+    assert_pattern_response(&r[1], 3000);
+    cr_assert_gt(r[0].padding, 0, "no padded DATA frame arrived");
+    cli_req_free(&r[0]);
+    cli_req_free(&r[1]);
+}
+
+Test(client_nghttpd, response_trailers)
+{
+    make_file("t.bin", 70000);
+    const char *opts[] = {"--trailer=x-trailer: yes", NULL};
+    open_default_client(opts);
+    cli_req r = {.path = "/t.bin"};
+    fetch(&r, 1);
+    assert_pattern_response(&r, 70000);
+    cr_assert_str_eq(r.trailer, "x-trailer: yes");
+    cli_req_free(&r);
+}
+
+/* nghttpd's decoder allows no dynamic table: our encoder must not use one. */
+Test(client_nghttpd, peer_header_table_size_zero)
+{
+    make_file("h.bin", 500);
+    const char *opts[] = {"--header-table-size=0", NULL};
+    open_default_client(opts);
+    for (uint32_t round = 0; round < 4; round++) {
+        cli_req r = {.path = "/h.bin"};
+        fetch(&r, 1);
+        assert_pattern_response(&r, 500);
+        cli_req_free(&r);
+    }
+    cr_assert_eq(h2_conn_setting(client.conn, true, H2_SETTING_HEADER_TABLE_SIZE), 0);
+}
+
+/* nghttpd allows 2 streams at once; six requests wait for each other. */
+Test(client_nghttpd, peer_max_concurrent_streams)
+{
+    static const char *const paths[6] = {"/m.bin", "/m.bin", "/m.bin",
+                                         "/m.bin", "/m.bin", "/m.bin"};
+    make_file("m.bin", 150000);
+    const char *opts[] = {"--max-concurrent-streams=2", NULL};
+    open_default_client(opts);
+    cli_req first = {.path = "/m.bin"}; /* one round trip: nghttpd's SETTINGS are known */
+    fetch(&first, 1);
+    cli_req_free(&first);
+    cr_assert_eq(h2_conn_setting(client.conn, true, H2_SETTING_MAX_CONCURRENT_STREAMS), 2);
+    client.max_open = 0;
+    cli_req r[6];
+    memset(r, 0, sizeof(r));
+    for (int i = 0; i < 6; i++)
+        r[i].path = paths[i];
+    fetch(r, 6);
+    cr_assert_eq(client.max_open, 2, "at most 2 streams may be open, saw %zu", client.max_open);
+    cr_assert_gt(client.waits, 0);
+    for (int i = 0; i < 6; i++) {
+        assert_pattern_response(&r[i], 150000);
+        cli_req_free(&r[i]);
+    }
 }

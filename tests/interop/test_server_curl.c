@@ -215,3 +215,70 @@ Test(server_curl, consecutive_connections)
     assert_server_clean(3, 3);
     cr_assert_eq(server.stats.body_bytes_out, 5000 + 70000 + 300000);
 }
+
+/*
+ * A 40000-byte request field: even Huffman-coded it is larger than a 16384
+ * byte frame, so curl's header block spans HEADERS + CONTINUATION.
+ */
+Test(server_curl, large_request_header)
+{
+    char u[128], body[128], w[256];
+    url(u, sizeof(u), "/hello");
+    tmp_path(body, sizeof(body), "body");
+    static char field[40000 + 16];
+    memcpy(field, "x-big: ", 7);
+    for (size_t i = 0; i < 40000; i++)
+        field[7 + i] = (char)('A' + i % 26);
+    field[7 + 40000] = 0;
+    const char *args[] = {u, "-H", field, "-o", body, "-w", "%{http_version} %{http_code}", NULL};
+    cr_assert_eq(run_curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_server_clean(1, 1);
+    cr_assert_eq(server.stats.longest_value, 40000);
+}
+
+/* A 40000-byte response field: our header block spans HEADERS + CONTINUATIONs. */
+Test(server_curl, large_response_header)
+{
+    char u[128], body[128], heads[128], w[256];
+    url(u, sizeof(u), "/big-header");
+    tmp_path(body, sizeof(body), "body");
+    tmp_path(heads, sizeof(heads), "headers");
+    const char *args[] = {u, "-D", heads, "-o", body, "-w", "%{http_code}", NULL};
+    cr_assert_eq(run_curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "200");
+    size_t len = 0;
+    uint8_t *text = interop_read_file(heads, &len);
+    cr_assert_not_null(text);
+    const char *f = strstr((const char *)text, "x-filler: ");
+    cr_assert_not_null(f, "no x-filler field in:\n%.300s", text);
+    f += 10;
+    size_t n = strcspn(f, "\r\n");
+    bool pattern_ok = n == SRV_BIG_FIELD;
+    for (size_t i = 0; pattern_ok && i < n; i++)
+        pattern_ok = f[i] == (char)('a' + i % 26);
+    free(text);
+    cr_assert(pattern_ok, "x-filler has %zu bytes or the wrong content", n);
+    assert_server_clean(1, 1);
+}
+
+/* curl asks for 100 (Continue) before a 1 MiB upload; the server sends it. */
+Test(server_curl, expect_100_continue)
+{
+    const size_t size = 1024 * 1024;
+    char u[128], in[128], data[160], body[128], w[256];
+    url(u, sizeof(u), "/echo");
+    tmp_path(in, sizeof(in), "upload");
+    tmp_path(body, sizeof(body), "body");
+    snprintf(data, sizeof(data), "@%s", in);
+    uint8_t *pattern = interop_pattern_new(size);
+    cr_assert_eq(interop_write_file(in, pattern, size), 0);
+    free(pattern);
+    const char *args[] = {u,    "--data-binary", data, "-H", "expect: 100-continue", "-o", body,
+                          "-w", "%{http_code}",  NULL};
+    cr_assert_eq(run_curl(args, w, sizeof(w)), 0, "curl failed");
+    cr_assert_str_eq(w, "200");
+    assert_file_is_pattern(body, size);
+    assert_server_clean(1, 1);
+    cr_assert_eq(server.stats.continues, 1);
+}

@@ -219,3 +219,65 @@ Test(server_nghttp, h2load_200_requests_10_concurrent)
     assert_server_clean(200);
     cr_assert_eq(server.stats.body_bytes_out, 200 * 4096);
 }
+
+/* Every frame nghttp sends is padded (up to 255 bytes) and the request ends with trailers. */
+Test(server_nghttp, post_padded_with_trailer)
+{
+    const size_t size = 300000;
+    char u[128], in[128], data[160], out[128];
+    url(u, sizeof(u), "/echo");
+    tmp_path(in, sizeof(in), "upload");
+    tmp_path(out, sizeof(out), "body");
+    snprintf(data, sizeof(data), "--data=%s", in);
+    uint8_t *pattern = interop_pattern_new(size);
+    cr_assert_eq(interop_write_file(in, pattern, size), 0);
+    free(pattern);
+    const char *args[] = {"--padding=255", "--trailer=x-checksum: 1234", data, u, NULL};
+    cr_assert_eq(run_tool("nghttp", args, out), 0, "nghttp failed");
+    assert_body_is_pattern(out, size);
+    assert_server_clean(1);
+    cr_assert_eq(server.stats.trailers, 1);
+    cr_assert_gt(server.stats.padding_in, 0, "no padded DATA frame arrived");
+    cr_assert_eq(server.stats.body_bytes_in, size);
+}
+
+Test(server_nghttp, expect_continue)
+{
+    const size_t size = 200000;
+    char u[128], in[128], data[160], out[128];
+    url(u, sizeof(u), "/echo");
+    tmp_path(in, sizeof(in), "upload");
+    tmp_path(out, sizeof(out), "body");
+    snprintf(data, sizeof(data), "--data=%s", in);
+    uint8_t *pattern = interop_pattern_new(size);
+    cr_assert_eq(interop_write_file(in, pattern, size), 0);
+    free(pattern);
+    const char *args[] = {"--expect-continue", data, u, NULL};
+    cr_assert_eq(run_tool("nghttp", args, out), 0, "nghttp failed");
+    assert_body_is_pattern(out, size);
+    assert_server_clean(1);
+    cr_assert_eq(server.stats.continues, 1);
+}
+
+/* nghttp's decoder allows no dynamic table: our encoder must not use one. */
+Test(server_nghttp, client_header_table_size_zero)
+{
+    char u[4][128], out[128];
+    for (int i = 0; i < 4; i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/bytes/%d", 1000 + i); /* nghttp merges equal URIs */
+        url(u[i], sizeof(u[i]), path);
+    }
+    tmp_path(out, sizeof(out), "stats");
+    const char *args[] = {"--header-table-size=0", "-n", "-s", u[0], u[1], u[2], u[3], NULL};
+    cr_assert_eq(run_tool("nghttp", args, out), 0, "nghttp failed");
+    size_t len = 0;
+    uint8_t *stats = interop_read_file(out, &len);
+    cr_assert_not_null(stats);
+    size_t ok = 0;
+    for (const char *p = (const char *)stats; (p = strstr(p, " 200 ")) != NULL; p++)
+        ok++;
+    free(stats);
+    cr_assert_eq(ok, 4, "nghttp shows %zu responses with status 200", ok);
+    assert_server_clean(4);
+}
