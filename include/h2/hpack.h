@@ -79,9 +79,11 @@ H2_API void h2_hpack_decoder_free(h2_hpack_decoder *dec);
  * acknowledged. A table size update in a block above it is a decoding
  * error. If the new limit is below the current table size, the peer must
  * start its next block with a table size update at or below the limit (RFC
- * 7541 section 4.2); a block that does not is a decoding error.
+ * 7541 section 4.2); a block that does not is a decoding error. Values above
+ * UINT32_MAX are taken as UINT32_MAX. No memory is allocated here: the table
+ * grows when entries are added.
  *
- * Returns 0 or H2_ENOMEM (the decoder is unchanged).
+ * Returns 0, or H2_EINVAL (|dec| NULL).
  */
 H2_API int h2_hpack_decoder_set_max_table_size(h2_hpack_decoder *dec, size_t max);
 
@@ -92,7 +94,7 @@ H2_API int h2_hpack_decoder_set_max_table_size(h2_hpack_decoder *dec, size_t max
  * decoded header list (sum of name + value + 32 per field, as
  * SETTINGS_MAX_HEADER_LIST_SIZE counts it); |max_string_len| the longest
  * single decoded name or value. 0 means "no limit" for either. Defaults:
- * 65536 and 65536.
+ * 65536 and 65536. Takes effect from the next h2_hpack_decode().
  */
 H2_API void h2_hpack_decoder_set_limits(h2_hpack_decoder *dec, size_t max_list_size,
                                         size_t max_string_len);
@@ -103,14 +105,17 @@ H2_API void h2_hpack_decoder_set_limits(h2_hpack_decoder *dec, size_t max_list_s
  * Decodes one complete header block (HEADERS or PUSH_PROMISE fragment plus
  * all its CONTINUATIONs, concatenated). On success, |*out| points to an
  * array of |*n_out| fields in the order received, with H2_HEADER_NEVER_INDEX
- * set on fields that were sent as never indexed.
+ * set on fields that were sent as never indexed (flags are 0 otherwise). An
+ * empty block gives |*n_out| 0 and |*out| NULL; so does every error.
  *
  * Lifetime: the array and every name and value it points to live in the
  * decoder's output arena; they stay valid across later decode calls and are
  * invalidated only by h2_hpack_decoder_reset_output() or
  * h2_hpack_decoder_free(). The input |block| is not referenced after the
- * call returns. The arena keeps its memory across resets, so steady-state
- * decoding does not allocate.
+ * call returns. The arena grows by adding chunks (memory handed out never
+ * moves) and keeps them across resets, so steady-state decoding does not
+ * allocate; its memory is returned by h2_hpack_decoder_free(). Strings of
+ * fields from the static table point to static storage.
  *
  * Returns 0 or:
  *  - H2_ECOMPRESSION: the block is not valid HPACK (bad index, bad Huffman
@@ -120,8 +125,10 @@ H2_API void h2_hpack_decoder_set_limits(h2_hpack_decoder *dec, size_t max_list_s
  *  - H2_EHEADER_LIST_SIZE: a limit of h2_hpack_decoder_set_limits() was
  *    passed. The whole block was still processed, so the dynamic table is
  *    in sync with the peer and the decoder remains usable; no fields are
- *    returned.
+ *    returned. (A block that is also invalid gives H2_ECOMPRESSION.)
  *  - H2_ENOMEM: the context is unusable (the block was partly applied).
+ *  - H2_EINVAL: |dec|, |out| or |n_out| NULL, or |block| NULL with |len| > 0.
+ * Once the context is unusable, every later call returns the same error.
  */
 H2_API int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len,
                            const h2_header **out, size_t *n_out);
@@ -149,7 +156,14 @@ typedef struct h2_hpack_encoder h2_hpack_encoder;
  * Creates an encoder. Its dynamic table starts at the protocol default
  * (4096 bytes) and is never larger than |table_cap| bytes, whatever size
  * the peer advertises (0 disables the dynamic table; pass
- * H2_HPACK_DEFAULT_TABLE_SIZE for the usual behaviour). |mem| may be NULL.
+ * H2_HPACK_DEFAULT_TABLE_SIZE for the usual behaviour). With a |table_cap|
+ * below 4096 the first block starts with a table size update to it. Values
+ * above UINT32_MAX are taken as UINT32_MAX. |mem| may be NULL. The table
+ * memory is allocated on first use.
+ *
+ * Indexing policy: a field is added to the dynamic table unless it is
+ * flagged H2_HEADER_NEVER_INDEX or H2_HEADER_NO_INDEX, or its entry (name +
+ * value + 32) would exceed three quarters of the table size.
  *
  * Returns 0, H2_EINVAL or H2_ENOMEM.
  */
@@ -164,9 +178,10 @@ H2_API void h2_hpack_encoder_free(h2_hpack_encoder *enc);
  * Tells the encoder the peer's SETTINGS_HEADER_TABLE_SIZE. The encoder uses
  * min(|peer_max|, table_cap) and emits the required table size update(s)
  * at the start of the next block (RFC 7541 section 4.2: the smallest size
- * seen since the last block, then the final one).
+ * seen since the last block, then the final one; nothing when the size in
+ * use does not change).
  *
- * Returns 0 or H2_ENOMEM (the encoder is unchanged).
+ * Returns 0, or H2_EINVAL (|enc| NULL).
  */
 H2_API int h2_hpack_encoder_set_peer_max_table_size(h2_hpack_encoder *enc, size_t peer_max);
 
@@ -174,7 +189,8 @@ H2_API int h2_hpack_encoder_set_peer_max_table_size(h2_hpack_encoder *enc, size_
  * @function
  *
  * Upper bound of the bytes that encoding |fields| can produce, including
- * any pending table size update. Never fails.
+ * any pending table size update, and the output room h2_hpack_encode() uses
+ * as scratch. Never fails (saturates at SIZE_MAX).
  */
 H2_API size_t h2_hpack_encode_bound(const h2_hpack_encoder *enc, const h2_header *fields, size_t n);
 
@@ -189,11 +205,20 @@ H2_API size_t h2_hpack_encode_bound(const h2_hpack_encoder *enc, const h2_header
  * unless it would be longer than the string itself. The encoder does not
  * keep pointers to |fields|.
  *
- * Returns 0, or one of these (in both cases nothing is changed: the dynamic
- * table is exactly as before the call, so the context stays in sync):
- *  - H2_ENOBUFS: |cap| is too small (a |cap| of at least
+ * With |cap| >= h2_hpack_encode_bound() the block is written straight into
+ * |out| (bytes past |*out_len| may be overwritten). A smaller |cap| costs a
+ * copy of the table and of the output, so that failure can be undone.
+ *
+ * Returns 0, or one of these (in these cases nothing is changed: the dynamic
+ * table and any pending size update are exactly as before the call, so the
+ * context stays in sync):
+ *  - H2_ENOBUFS: the block does not fit in |cap| bytes (a |cap| of at least
  *    h2_hpack_encode_bound() never fails this way);
- *  - H2_ENOMEM: the dynamic table could not be allocated.
+ *  - H2_ENOMEM: memory for the dynamic table (or, for a |cap| below the
+ *    bound, for the copies) could not be allocated;
+ *  - H2_EINVAL: |enc| or |out_len| NULL, |fields| NULL with |n| > 0, |out|
+ *    NULL with |cap| > 0, or a field with a NULL name or value of non-zero
+ *    length.
  */
 H2_API int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
                            size_t cap, size_t *out_len);
@@ -205,8 +230,10 @@ H2_API size_t h2_hpack_encoder_table_size(const h2_hpack_encoder *enc);
  * @function
  *
  * Decodes Huffman-coded |in| into |out| (capacity |cap|). Returns the
- * decoded length, H2_ECOMPRESSION for an invalid code or padding, or
- * H2_ENOBUFS. Output of at most len * 8 / 5 bytes is produced.
+ * decoded length, H2_ECOMPRESSION for an invalid code, the EOS symbol, or
+ * padding longer than 7 bits or not all ones, or H2_ENOBUFS. Output of at
+ * most len * 8 / 5 bytes is produced; bytes of |out| up to |cap| may be
+ * written even when the result is shorter.
  */
 H2_API ptrdiff_t h2_huffman_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
 

@@ -279,7 +279,8 @@ int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len, con
                 if (H2_HP_UNLIKELY(dec->table.alloc_limit < dec->table.limit) &&
                     h2_hpack_table_reserve(&dec->table, &dec->mem) != 0)
                     goto nomem;
-                h2_hpack_table_insert(&dec->table, f.name, f.name_len, f.value, f.value_len, 0);
+                h2_hpack_hash none = {0, 0};
+                h2_hpack_table_insert(&dec->table, f.name, f.name_len, f.value, f.value_len, none);
             }
         }
 

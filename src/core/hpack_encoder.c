@@ -148,6 +148,22 @@ static inline uint32_t hash_name(const uint8_t *p, size_t n)
     return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
+/* Hash of a whole field from its name hash, the value's length and its ends. */
+static inline uint32_t hash_field(uint32_t name_hash, const uint8_t *v, size_t n)
+{
+    uint64_t x;
+    if (n >= 8)
+        x = h2_hpack_load64(v) * UINT64_C(0xff51afd7ed558ccd) ^ h2_hpack_load64(v + n - 8);
+    else if (n >= 4)
+        x = ((uint64_t)h2_hpack_load32(v) << 32) | h2_hpack_load32(v + n - 4);
+    else if (n != 0)
+        x = ((uint64_t)v[0] << 16) | ((uint64_t)v[n / 2] << 8) | v[n - 1];
+    else
+        x = 0;
+    x = (x ^ ((uint64_t)name_hash << 32) ^ n) * UINT64_C(0x9e3779b97f4a7c15);
+    return (uint32_t)(x >> 32);
+}
+
 /*
  * Writes a string literal (section 5.2), Huffman-coded unless that is
  * longer (at equal length Huffman is kept, as RFC 7541 Appendix C does).
@@ -201,31 +217,43 @@ static uint8_t *encode_field(h2_hpack_encoder *enc, const h2_header *f, uint8_t 
     /*
      * Names of the static table hash to their index (top bit set): no text
      * to hash, and an equal hash means an equal name. Other names hash
-     * their bytes (top bit clear).
+     * their bytes (top bit clear). The field hash adds the value's length
+     * and its first and last bytes: constant time, whatever the length.
      */
     h2_hpack_table *t = &enc->table;
     bool static_name = name_idx != 0;
-    uint32_t h = static_name ? 0x80000000u | (((uint32_t)name_idx * 0x9e3779b1u) & 0x7fffffffu)
-                             : hash_name(name, nl) & 0x7fffffffu;
-    if (t->buckets != NULL && !(never && static_name)) {
-        uint64_t link = t->buckets[h & t->bucket_mask];
-        while (link > t->first_seq) {
-            const h2_hpack_entry *e = &t->ents[(link - 1) & t->ent_mask];
-            if (e->hash == h) {
-                const uint8_t *bytes = h2_hpack_table_bytes(t, e);
-                if (static_name || (e->name_len == nl && h2_hpack_bytes_eq(bytes, name, nl))) {
-                    size_t idx = (size_t)(t->next_seq - link) + H2_HPACK_STATIC_COUNT + 1;
-                    if (never) {
-                        name_idx = idx;
-                        break;
-                    }
-                    if (e->value_len == vl && h2_hpack_bytes_eq(bytes + nl, value, vl))
+    h2_hpack_hash h;
+    h.name = static_name ? 0x80000000u | (((uint32_t)name_idx * 0x9e3779b1u) & 0x7fffffffu)
+                         : hash_name(name, nl) & 0x7fffffffu;
+    h.field = hash_field(h.name, value, vl);
+    if (t->buckets != NULL) {
+        if (!never) {
+            uint64_t link = t->buckets[h.field & t->bucket_mask];
+            while (link > t->first_seq) {
+                const h2_hpack_entry *e = &t->ents[(link - 1) & t->ent_mask];
+                if (e->hash.field == h.field && e->value_len == vl && e->hash.name == h.name &&
+                    e->name_len == nl) {
+                    const uint8_t *bytes = h2_hpack_table_bytes(t, e);
+                    if ((static_name || h2_hpack_bytes_eq(bytes, name, nl)) &&
+                        h2_hpack_bytes_eq(bytes + nl, value, vl)) {
+                        size_t idx = (size_t)(t->next_seq - link) + H2_HPACK_STATIC_COUNT + 1;
                         return h2_hpack_put_int(o, 0x80, 0x7f, idx);
-                    if (name_idx == 0)
-                        name_idx = idx;
+                    }
                 }
+                link = e->next_field;
             }
-            link = e->chain;
+        }
+        if (!static_name) {
+            uint64_t link = t->buckets[t->bucket_mask + 1 + (h.name & t->bucket_mask)];
+            while (link > t->first_seq) {
+                const h2_hpack_entry *e = &t->ents[(link - 1) & t->ent_mask];
+                if (e->hash.name == h.name && e->name_len == nl &&
+                    h2_hpack_bytes_eq(h2_hpack_table_bytes(t, e), name, nl)) {
+                    name_idx = (size_t)(t->next_seq - link) + H2_HPACK_STATIC_COUNT + 1;
+                    break;
+                }
+                link = e->next_name;
+            }
         }
     }
 

@@ -49,8 +49,11 @@ void h2_hpack_table_set_limit(h2_hpack_table *t, size_t limit)
 
 static void link_entry(h2_hpack_table *t, h2_hpack_entry *e, uint64_t seq)
 {
-    uint64_t *b = &t->buckets[e->hash & t->bucket_mask];
-    e->chain = *b;
+    uint64_t *b = &t->buckets[e->hash.field & t->bucket_mask];
+    e->next_field = *b;
+    *b = seq + 1;
+    b = &t->buckets[t->bucket_mask + 1 + (e->hash.name & t->bucket_mask)];
+    e->next_name = *b;
     *b = seq + 1;
 }
 
@@ -67,7 +70,7 @@ int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
 
     h2_hpack_entry *ents = h2_mem_malloc(mem, ent_cap * sizeof(*ents));
     uint8_t *data = h2_mem_malloc(mem, data_cap);
-    uint64_t *buckets = bucket_cap ? h2_mem_calloc(mem, bucket_cap, sizeof(*buckets)) : NULL;
+    uint64_t *buckets = bucket_cap ? h2_mem_calloc(mem, 2 * bucket_cap, sizeof(*buckets)) : NULL;
     if (ents == NULL || data == NULL || (bucket_cap != 0 && buckets == NULL)) {
         h2_mem_free(mem, ents);
         h2_mem_free(mem, data);
@@ -102,7 +105,7 @@ int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
 }
 
 void h2_hpack_table_insert(h2_hpack_table *t, const uint8_t *name, size_t name_len,
-                           const uint8_t *value, size_t value_len, uint32_t hash)
+                           const uint8_t *value, size_t value_len, h2_hpack_hash hash)
 {
     size_t n = name_len + value_len;
     size_t esz = n + H2_HPACK_ENTRY_OVERHEAD;
@@ -131,7 +134,6 @@ void h2_hpack_table_insert(h2_hpack_table *t, const uint8_t *name, size_t name_l
     e->name_len = (uint32_t)name_len;
     e->value_len = (uint32_t)value_len;
     e->hash = hash;
-    e->pad = 0;
     if (t->buckets != NULL)
         link_entry(t, e, seq);
     t->size += esz;
@@ -147,7 +149,7 @@ int h2_hpack_table_clone(h2_hpack_table *dst, const h2_hpack_table *src, const h
         return 0;
     size_t ent_bytes = (src->ent_mask + 1) * sizeof(*src->ents);
     size_t data_bytes = src->data_mask + 1;
-    size_t bucket_bytes = src->buckets ? (src->bucket_mask + 1) * sizeof(*src->buckets) : 0;
+    size_t bucket_bytes = src->buckets ? 2 * (src->bucket_mask + 1) * sizeof(*src->buckets) : 0;
     dst->ents = h2_mem_malloc(mem, ent_bytes);
     dst->data = h2_mem_malloc(mem, data_bytes);
     if (bucket_bytes != 0)

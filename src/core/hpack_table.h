@@ -12,7 +12,8 @@
  * Every entry has a sequence number, increasing by one per insertion; the
  * live ones are [first_seq, next_seq). HPACK index 62 is next_seq - 1.
  *
- * The encoder's table also keeps a hash index over names: buckets hold the
+ * The encoder's table also keeps two hash indexes, one over whole fields
+ * (name and value) for exact matches and one over names: buckets hold the
  * newest entry of each hash, and each entry links to the next older entry of
  * its bucket. Evicted entries are never unlinked: a walk stops at the first
  * link older than first_seq, as all links after it are older still.
@@ -29,22 +30,29 @@
 #include "h2/common.h"
 #include "h2/hpack.h"
 
+/* The hash pair an indexed table files an entry under. */
+typedef struct h2_hpack_hash {
+    uint32_t field; /* name and value */
+    uint32_t name;
+} h2_hpack_hash;
+
 typedef struct h2_hpack_entry {
-    uint64_t vpos;  /* virtual position of the name in the byte ring */
-    uint64_t chain; /* encoder: sequence number + 1 of the next older entry in the bucket */
+    uint64_t vpos;       /* virtual position of the name in the byte ring */
+    uint64_t next_field; /* encoder: sequence number + 1 of the next older entry ... */
+    uint64_t next_name;  /* ... in the same field / name bucket; 0 = none */
     uint32_t name_len;
     uint32_t value_len;
-    uint32_t hash; /* encoder: hash of the name */
-    uint32_t pad;
+    h2_hpack_hash hash; /* encoder only */
 } h2_hpack_entry;
 
 typedef struct h2_hpack_table {
     h2_hpack_entry *ents;
     uint8_t *data;
-    uint64_t *buckets; /* indexed tables only: sequence number + 1, 0 = empty */
+    uint64_t *buckets; /* indexed tables only: field buckets, then name buckets; */
+                       /* each holds sequence number + 1 of the newest, 0 = empty */
     size_t ent_mask;
     size_t data_mask;
-    size_t bucket_mask;
+    size_t bucket_mask; /* each of the two bucket arrays has bucket_mask + 1 slots */
     uint64_t first_seq;
     uint64_t next_seq;
     uint64_t vtail;     /* virtual position for the next entry's bytes */
@@ -98,7 +106,7 @@ void h2_hpack_table_set_limit(h2_hpack_table *t, size_t limit);
  * table. |hash| is used by indexed tables only.
  */
 void h2_hpack_table_insert(h2_hpack_table *t, const uint8_t *name, size_t name_len,
-                           const uint8_t *value, size_t value_len, uint32_t hash);
+                           const uint8_t *value, size_t value_len, h2_hpack_hash hash);
 
 /*
  * Copies |src| into |dst| (fresh memory). Returns 0 or H2_ENOMEM (|dst|

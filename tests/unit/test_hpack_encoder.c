@@ -499,3 +499,29 @@ Test(hpack_alloc, encoder_sweep)
     /* Below the bound: the scratch path (table copy, scratch buffer). */
     cr_assert_geq(testmem_sweep(encode_scenario, &small), 4);
 }
+
+Test(hpack_encode, values_differing_only_in_the_middle)
+{
+    /* Same name, length and ends: the field hash collides; the bytes decide. */
+    h2_hpack_encoder *enc = new_enc(4096);
+    uint8_t out[128];
+    const char *a = "0123456789-A-0123456789";
+    const char *b = "0123456789-B-0123456789";
+    enc_one(enc, hdr("cookie", a, 0), out, sizeof(out));
+    enc_one(enc, hdr("cookie", b, 0), out, sizeof(out));
+    enc_one(enc, hdr("x-y", a, 0), out, sizeof(out));
+    enc_one(enc, hdr("x-z", a, 0), out, sizeof(out));
+    size_t len = enc_one(enc, hdr("cookie", a, 0), out, sizeof(out));
+    cr_assert_eq(len, 1);
+    cr_assert_eq(out[0], 0x80 | 65);
+    len = enc_one(enc, hdr("cookie", b, 0), out, sizeof(out));
+    cr_assert_eq(len, 1);
+    cr_assert_eq(out[0], 0x80 | 64);
+    len = enc_one(enc, hdr("x-y", a, 0), out, sizeof(out));
+    cr_assert_eq(len, 1);
+    cr_assert_eq(out[0], 0x80 | 63);
+    /* A new value for x-z uses its dynamic name (62). */
+    len = enc_one(enc, hdr("x-z", "v", 0), out, sizeof(out));
+    cr_assert_eq(out[0], 0x40 | 62);
+    h2_hpack_encoder_free(enc);
+}
