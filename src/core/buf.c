@@ -5,7 +5,7 @@
 #include "h2/errors.h"
 
 #define H2_OBUF_MIN_CAP 512u
-#define H2_ARENA_MIN_CHUNK 2048u
+#define H2_ARENA_MIN_CHUNK 512u
 
 void h2_obuf_init(h2_obuf *b)
 {

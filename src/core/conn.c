@@ -205,7 +205,7 @@ int h2_conn_fail(h2_conn *c, uint32_t code, const char *message)
 h2_event *h2_conn_push_event(h2_conn *c, int type, uint32_t stream_id)
 {
     if (c->n_ev == c->cap_ev) {
-        size_t cap = c->cap_ev == 0 ? 16 : c->cap_ev * 2;
+        size_t cap = c->cap_ev == 0 ? 8 : c->cap_ev * 2;
         h2_event *ev = h2_mem_realloc(&c->mem, c->ev, cap * sizeof(*ev));
         if (ev == NULL)
             return NULL;

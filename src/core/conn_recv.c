@@ -194,10 +194,12 @@ static int on_settings_ack(h2_conn *c)
     bool initial = c->pending.n_frames > 0 && !(c->flags & H2_CF_GOT_SETTINGS_ACK);
     int n = h2_settings_pending_pop(&c->pending, &c->mem, e);
     c->flags |= H2_CF_GOT_SETTINGS_ACK;
-    size_t cap = n > 0 ? (size_t)n : 1;
-    h2_changed_setting *list = h2_arena_alloc(&c->arena, &c->mem, cap * sizeof(*list));
-    if (list == NULL)
-        return H2_ENOMEM;
+    h2_changed_setting *list = NULL;
+    if (n > 0) {
+        list = h2_arena_alloc(&c->arena, &c->mem, (size_t)n * sizeof(*list));
+        if (list == NULL)
+            return H2_ENOMEM;
+    }
     size_t nl = 0;
     h2_settings_vals before = c->local;
     for (int i = 0; i < n; i++) {
@@ -243,9 +245,12 @@ static int on_settings(h2_conn *c, const h2_frame *f)
     int rv = reply_room(c);
     if (rv != 0)
         return rv;
-    h2_changed_setting *list = h2_arena_alloc(&c->arena, &c->mem, (n > 0 ? n : 1) * sizeof(*list));
-    if (list == NULL)
-        return H2_ENOMEM;
+    h2_changed_setting *list = NULL;
+    if (n > 0) {
+        list = h2_arena_alloc(&c->arena, &c->mem, n * sizeof(*list));
+        if (list == NULL)
+            return H2_ENOMEM;
+    }
     size_t nl = 0;
     for (size_t i = 0; i < n; i++) {
         h2_settings_entry se = h2_frame_settings_entry(f, i);
