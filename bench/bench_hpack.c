@@ -345,7 +345,8 @@ static const jval *jget(const jval *obj, const char *key)
         return NULL;
     }
     for (size_t i = 0; i < obj->n; i++) {
-        if (obj->keys[i].len == strlen(key) && memcmp(obj->keys[i].str, key, obj->keys[i].len) == 0) {
+        if (obj->keys[i].len == strlen(key) &&
+            memcmp(obj->keys[i].str, key, obj->keys[i].len) == 0) {
             return &obj->items[i];
         }
     }
@@ -360,8 +361,8 @@ typedef struct hcase {
     h2_header *fields; /* for libh2 */
     nghttp2_nv *nv;    /* the same bytes, for nghttp2 */
     size_t n;
-    size_t raw_bytes;   /* sum of name and value lengths */
-    uint8_t *wire;      /* encoded once by nghttp2's deflater */
+    size_t raw_bytes; /* sum of name and value lengths */
+    uint8_t *wire;    /* encoded once by nghttp2's deflater */
     size_t wire_len;
 } hcase;
 
@@ -744,8 +745,7 @@ static int prepare_wire(corpus *cp)
                               : -1;
             c->wire = len >= 0 ? malloc((size_t)len + 1) : NULL;
             if (c->wire == NULL) {
-                fprintf(stderr, "bench_hpack: %s case %zu: nghttp2 encoding failed\n", st->name,
-                        i);
+                fprintf(stderr, "bench_hpack: %s case %zu: nghttp2 encoding failed\n", st->name, i);
                 rv = -1;
                 break;
             }
@@ -765,8 +765,8 @@ typedef struct expect {
     int bad;
 } expect;
 
-static int same_field(const uint8_t *name, size_t name_len, const uint8_t *value,
-                      size_t value_len, const h2_header *want)
+static int same_field(const uint8_t *name, size_t name_len, const uint8_t *value, size_t value_len,
+                      const h2_header *want)
 {
     return name_len == want->name_len && value_len == want->value_len &&
            memcmp(name, want->name, name_len) == 0 && memcmp(value, want->value, value_len) == 0;
@@ -784,8 +784,8 @@ static int expect_nv(const nghttp2_nv *nv, void *arg)
     return 0;
 }
 
-static int check_ours_decode(const story *st, size_t i, h2_hpack_decoder *dec,
-                             const uint8_t *wire, size_t len, const char *what)
+static int check_ours_decode(const story *st, size_t i, h2_hpack_decoder *dec, const uint8_t *wire,
+                             size_t len, const char *what)
 {
     const hcase *c = &st->cases[i];
     const h2_header *out;
@@ -798,20 +798,20 @@ static int check_ours_decode(const story *st, size_t i, h2_hpack_decoder *dec,
     }
     int ok = n == c->n;
     for (size_t k = 0; ok && k < n; k++) {
-        ok = same_field(out[k].name, out[k].name_len, out[k].value, out[k].value_len,
-                        &c->fields[k]);
+        ok =
+            same_field(out[k].name, out[k].name_len, out[k].value, out[k].value_len, &c->fields[k]);
     }
     h2_hpack_decoder_reset_output(dec);
     if (!ok) {
-        fprintf(stderr, "bench_hpack: %s case %zu: libh2 decoded %s to other headers\n",
-                st->name, i, what);
+        fprintf(stderr, "bench_hpack: %s case %zu: libh2 decoded %s to other headers\n", st->name,
+                i, what);
         return -1;
     }
     return 0;
 }
 
-static int check_ng_decode(const story *st, size_t i, nghttp2_hd_inflater *inf,
-                           const uint8_t *wire, size_t len, const char *what)
+static int check_ng_decode(const story *st, size_t i, nghttp2_hd_inflater *inf, const uint8_t *wire,
+                           size_t len, const char *what)
 {
     expect e = {&st->cases[i], 0, 0};
     long got = ng_inflate_block(inf, wire, len, expect_nv, &e);
@@ -925,10 +925,11 @@ static double median(double *v, int n)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_hpack [--rounds N] [--only ours|nghttp2] [--shared DIR]\n"
-               "  --rounds N   timed rounds per benchmark (default 7); medians are reported\n"
-               "  --only X     measure only libh2 (ours) or only nghttp2\n"
-               "  --shared DIR folder holding hpack-test-case/raw-data (default %s)\n",
+    fprintf(f,
+            "usage: bench_hpack [--rounds N] [--only ours|nghttp2] [--shared DIR]\n"
+            "  --rounds N   timed rounds per benchmark (default 7); medians are reported\n"
+            "  --only X     measure only libh2 (ours) or only nghttp2\n"
+            "  --shared DIR folder holding hpack-test-case/raw-data (default %s)\n",
             H2_SHARED_DIR);
 }
 

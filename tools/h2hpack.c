@@ -145,8 +145,8 @@ static json_t *make_case(json_t *in, size_t i, json_t *wire, json_t *headers)
         json_decref(headers);
         return NULL;
     }
-    rv |= json_object_set_new(out, "seqno", seqno ? json_incref(seqno)
-                                                  : json_integer((json_int_t)i));
+    rv |=
+        json_object_set_new(out, "seqno", seqno ? json_incref(seqno) : json_integer((json_int_t)i));
     if (ts != NULL) {
         rv |= json_object_set(out, "header_table_size", ts);
     }
@@ -181,11 +181,15 @@ static json_t *headers_to_json(const char *path, size_t i, const h2_header *h, s
         if (obj == NULL || val == NULL ||
             json_object_setn_new(obj, (const char *)h[k].name, h[k].name_len, val) != 0) {
             if (val == NULL) {
-                fail(path, "case %zu: header %zu: decoded value is not valid UTF-8 and "
-                           "cannot be written as a JSON string", i, k);
+                fail(path,
+                     "case %zu: header %zu: decoded value is not valid UTF-8 and "
+                     "cannot be written as a JSON string",
+                     i, k);
             } else {
-                fail(path, "case %zu: header %zu: decoded name is not valid UTF-8 and "
-                           "cannot be written as a JSON string", i, k);
+                fail(path,
+                     "case %zu: header %zu: decoded name is not valid UTF-8 and "
+                     "cannot be written as a JSON string",
+                     i, k);
             }
             json_decref(obj);
             json_decref(arr);
@@ -379,8 +383,8 @@ static json_t *run(const char *path, json_t *story, enum mode mode)
             fail(path, "case %zu must be a JSON object", i);
             goto error;
         }
-        json_t *oc = mode == MODE_DECODE ? decode_case(path, i, c, dec)
-                                         : encode_case(path, i, c, enc);
+        json_t *oc =
+            mode == MODE_DECODE ? decode_case(path, i, c, dec) : encode_case(path, i, c, enc);
         if (oc == NULL || json_array_append_new(out_cases, oc) != 0) {
             goto error;
         }

@@ -200,7 +200,7 @@ static json_t *first_resized_case(json_t *story)
 Test(h2hpack_tool, decode_every_story_of_every_implementation)
 {
     static const char *const folders[] = {
-        "nghttp2",     "nghttp2-change-table-size",    "go-hpack",
+        "nghttp2",      "nghttp2-change-table-size",    "go-hpack",
         "python-hpack", "haskell-http2-linear-huffman", "swift-nio-hpack-huffman",
     };
     size_t decoded = 0;
@@ -321,9 +321,10 @@ Test(h2hpack_tool, encode_honours_header_table_size)
 
 Test(h2hpack_tool, encode_byte_strings_with_nul_and_utf8)
 {
-    static const char text[] = "{\"description\": \"bytes\", \"cases\": [{\"headers\": ["
-                               "{\"x-nul\": \"a\\u0000b\"}, {\"x-utf8\": \"\\u00e9\\ud83d\\ude00\"},"
-                               "{\"x-empty\": \"\"}]}, {\"headers\": [{\"x-nul\": \"a\\u0000b\"}]}]}";
+    static const char text[] =
+        "{\"description\": \"bytes\", \"cases\": [{\"headers\": ["
+        "{\"x-nul\": \"a\\u0000b\"}, {\"x-utf8\": \"\\u00e9\\ud83d\\ude00\"},"
+        "{\"x-empty\": \"\"}]}, {\"headers\": [{\"x-nul\": \"a\\u0000b\"}]}]}";
     encode_round_trip(write_input("nul.json", text, sizeof(text) - 1));
     run_result r = run_tool("encode", write_input("nul.json", text, sizeof(text) - 1));
     json_t *enc = parse_output(&r);
@@ -389,8 +390,7 @@ Test(h2hpack_tool, error_wrong_shape)
                       "case 0: header 1: the value must be a string");
     expect_failure_on("decode", "{\"cases\": [{\"wire\": \"82\", \"header_table_size\": -1}]}",
                       "case 0: \"header_table_size\" must be an integer");
-    expect_failure_on("encode",
-                      "{\"cases\": [{\"headers\": [], \"header_table_size\": \"4096\"}]}",
+    expect_failure_on("encode", "{\"cases\": [{\"headers\": [], \"header_table_size\": \"4096\"}]}",
                       "case 0: \"header_table_size\" must be an integer");
 }
 
