@@ -115,7 +115,7 @@ tsan: deps
 # ---- benchmarks ---------------------------------------------------------------
 $(BUILD)/bench/%: bench/%.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(TEST_WARN) -O2 -g -DNDEBUG -DH2_SHARED_DIR='"$(abspath ../shared)"' \
+	$(CC) $(CPPFLAGS) $(TEST_WARN) -O2 -g $(SAN) -DNDEBUG -DH2_SHARED_DIR='"$(abspath ../shared)"' \
 	    $< -o $@ $(STATIC_LIB) $(BENCH_LIBS)
 
 bench-build: deps
