@@ -17,6 +17,13 @@
 #define H2_CLIENT_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_CLIENT_PREFACE_LEN 24u
 
+/* Whole-frame sizes (header included) of the fixed-size frame types. */
+#define H2_FRAME_PRIORITY_LEN 14u
+#define H2_FRAME_RST_STREAM_LEN 13u
+#define H2_FRAME_PING_LEN 17u
+#define H2_FRAME_WINDOW_UPDATE_LEN 13u
+#define H2_FRAME_SETTINGS_ENTRY_LEN 6u
+
 typedef enum h2_frame_type {
     H2_FRAME_DATA = 0x0,
     H2_FRAME_HEADERS = 0x1,
@@ -72,7 +79,11 @@ typedef struct h2_settings_entry {
 
 /*
  * A parsed frame. Every pointer is a view into the payload that was passed
- * to h2_frame_parse_payload() and lives exactly as long as that buffer.
+ * to h2_frame_parse_payload() (or into the reader's input or reassembly
+ * buffer, see h2_frame_reader_next()) and lives exactly as long as that
+ * buffer. Nothing in it is owned by the struct; it needs no cleanup.
+ * Reserved bits (stream ids, WINDOW_UPDATE increment, GOAWAY last stream id)
+ * are masked off.
  */
 typedef struct h2_frame {
     h2_frame_hd hd;
@@ -130,74 +141,163 @@ typedef struct h2_frame {
     } u;
 } h2_frame;
 
-/* Decodes a 9-byte frame header. Never fails. */
+/* Big-endian field access shared by the codec and its users. */
+static inline uint16_t h2_frame_get_u16(const uint8_t *p)
+{
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t h2_frame_get_u24(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static inline uint32_t h2_frame_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void h2_frame_put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline void h2_frame_put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/*
+ * Decodes the 9-byte frame header at |in| into |hd|; the reserved bit of
+ * the stream id is masked off. Never fails.
+ */
 void h2_frame_hd_unpack(h2_frame_hd *hd, const uint8_t *in);
 
-/* Encodes a frame header into |out| (9 bytes). */
+/*
+ * Encodes a frame header into |out| (9 bytes). Only the low 24 bits of
+ * |length| are written; the reserved bit of |stream_id| is written as 0.
+ */
 void h2_frame_hd_pack(uint8_t *out, uint32_t length, uint8_t type, uint8_t flags,
                       uint32_t stream_id);
 
 /*
- * Checks the stream-id rule and length rule of a frame header that can be
- * checked before the payload arrives (PING length 8, PRIORITY 5, RST_STREAM
- * 4, WINDOW_UPDATE 4, SETTINGS multiple of 6 / ACK empty, stream 0 vs
- * non-zero per type). |max_frame_size| is the limit we advertised.
- * Returns H2_NO_ERROR or the wire error code RFC 9113 names.
+ * Checks every rule of a frame header that can be checked before the
+ * payload arrives, so an oversized or misplaced frame is rejected without
+ * buffering it:
+ *   - length > |max_frame_size| (the limit we advertised) -> FRAME_SIZE_ERROR,
+ *     for every type, unknown ones included;
+ *   - stream id 0 on DATA, HEADERS, PRIORITY, RST_STREAM, PUSH_PROMISE,
+ *     CONTINUATION, or a non-zero stream id on SETTINGS, PING, GOAWAY,
+ *     PRIORITY_UPDATE -> PROTOCOL_ERROR (this check comes before the
+ *     length checks below);
+ *   - PRIORITY length != 5, RST_STREAM != 4, PING != 8, WINDOW_UPDATE != 4,
+ *     SETTINGS not a multiple of 6 or ACK with a payload, GOAWAY < 8,
+ *     PUSH_PROMISE < 4 (+1 if PADDED), PADDED DATA/HEADERS with an empty
+ *     payload, HEADERS with PRIORITY < 5 (+1 if PADDED), ALTSVC < 2,
+ *     PRIORITY_UPDATE < 4 -> FRAME_SIZE_ERROR.
+ * Undefined flag bits are ignored; unknown types only get the size check.
+ * Returns H2_NO_ERROR or the wire error code (enum h2_error_code).
  */
 uint32_t h2_frame_check_hd(const h2_frame_hd *hd, uint32_t max_frame_size);
 
 /*
- * Parses the payload of a frame whose header passed h2_frame_check_hd().
- * |payload| holds exactly hd->length bytes. On failure returns the wire
- * error code (FRAME_SIZE_ERROR or PROTOCOL_ERROR, per RFC 9113) and leaves
- * |out| unspecified.
+ * Parses the payload of a frame. |payload| holds exactly hd->length bytes
+ * and is only read, never kept beyond the views stored in |out|. The
+ * header should have passed h2_frame_check_hd(); the length rules are
+ * checked again here, so no header can make this read out of bounds.
+ * Payload rules:
+ *   - padding longer than what follows the fixed fields (for DATA: pad
+ *     length >= payload length) -> PROTOCOL_ERROR;
+ *   - PUSH_PROMISE promising stream 0 or an odd stream -> PROTOCOL_ERROR;
+ *   - ALTSVC origin length past the end -> FRAME_SIZE_ERROR;
+ *   - PRIORITY_UPDATE for prioritized stream 0 -> PROTOCOL_ERROR.
+ * A zero WINDOW_UPDATE increment is NOT an error here (on a stream it is a
+ * stream error, which the connection decides).
+ * Returns H2_NO_ERROR, or the wire error code with |out| unspecified.
  */
 uint32_t h2_frame_parse_payload(h2_frame *out, const h2_frame_hd *hd, const uint8_t *payload);
 
-/* Reads SETTINGS entry |i| (0-based) of a parsed SETTINGS frame. */
+/*
+ * Reads SETTINGS entry |i| (0-based, i < f->u.settings.n) of a parsed
+ * SETTINGS frame. Unknown ids are returned as they are.
+ */
 h2_settings_entry h2_frame_settings_entry(const h2_frame *f, size_t i);
 
 /*
  * Incremental frame reader. Feed it arbitrary slices of the byte stream;
- * it yields whole frames. A frame that lies whole in the slice is returned
- * as a view into the slice (no copy); only a frame that straddles two calls
- * is copied into the reader's reassembly buffer, which grows up to
- * max_frame_size + 9 bytes.
+ * it yields whole frames, the same ones for any split of the input. A frame
+ * that lies whole in the slice is returned as a view into the slice (no
+ * copy); only a frame that straddles two calls is copied into the reader's
+ * reassembly buffer, which grows through |mem| up to max_frame_size + 9
+ * bytes at most and is kept for reuse until h2_frame_reader_free().
+ * The 24-byte client preface is not the reader's business: strip it first.
+ *
+ * The owner may lower or raise |max_frame_size| between calls (e.g. once
+ * its SETTINGS_MAX_FRAME_SIZE is acknowledged); the new limit applies to
+ * frames whose header has not been read yet.
  */
 typedef struct h2_frame_reader {
-    const h2_mem *mem;
+    const h2_mem *mem;       /* not owned; must outlive the reader */
     uint32_t max_frame_size; /* the inbound limit we advertised */
-    uint8_t *buf;            /* reassembly buffer */
+    uint8_t *buf;            /* reassembly buffer (owned) */
     size_t buf_len;          /* bytes held */
     size_t buf_cap;
     uint32_t error; /* sticky wire error once a bad frame was seen */
 } h2_frame_reader;
 
+/*
+ * Initialises |r| with max_frame_size = H2_DEFAULT_MAX_FRAME_SIZE. |mem|
+ * (NULL: the C library's allocator) is not copied and must outlive |r|.
+ * Allocates nothing; cannot fail.
+ */
 void h2_frame_reader_init(h2_frame_reader *r, const h2_mem *mem);
+
+/* Frees the reassembly buffer. |r| may be initialised again afterwards. */
 void h2_frame_reader_free(h2_frame_reader *r);
 
 /*
  * Tries to take one frame from the reassembly buffer plus |in| (|len|
- * bytes). Always sets |*consumed| to the number of bytes of |in| it used.
+ * bytes). Always sets |*consumed| to the number of bytes of |in| it used
+ * (bytes of a partial frame are copied into the reader and count as used).
+ * |in| may be NULL when |len| is 0. |wire_error| must not be NULL.
  *
  * Returns:
- *   1  a frame is in |*out|; its views stay valid until the next call on
- *      the reader or until |in| is released, whichever comes first;
+ *   1  a frame is in |*out|; its views point into |in| when the frame lay
+ *      whole in it, else into the reader's buffer, and stay valid until the
+ *      next call on the reader or until |in| is released, whichever comes
+ *      first. Call again with in + *consumed for the next frame;
  *   0  |in| was consumed whole and more bytes are needed;
  *   H2_EFRAME  the stream is malformed: |*wire_error| holds the error code
- *      to send in GOAWAY (FRAME_SIZE_ERROR, PROTOCOL_ERROR). The reader
- *      stays in this error state; later calls return H2_EFRAME again
- *      without consuming anything.
- *   H2_ENOMEM  the reassembly buffer could not grow (nothing consumed).
+ *      to send in GOAWAY (FRAME_SIZE_ERROR, PROTOCOL_ERROR). |*consumed|
+ *      counts the bytes of |in| copied before the error was seen (0 when
+ *      a header was rejected). The reader stays
+ *      in this error state; later calls return H2_EFRAME again with the
+ *      same code and consume nothing.
+ *   H2_ENOMEM  the reassembly buffer could not grow; nothing was consumed
+ *      and the reader is unchanged, so the call can be repeated.
  */
 int h2_frame_reader_next(h2_frame_reader *r, const uint8_t *in, size_t len, size_t *consumed,
                          h2_frame *out, uint32_t *wire_error);
 
 /*
  * Serializers. Each writes a complete frame (header and payload) into
- * |out| and returns its length; |out| must have room for the returned
- * length, which the matching *_len() helper or the comment gives.
- * Payload views are copied.
+ * |out| and returns its length; |out| must have room for that length,
+ * which the matching h2_frame_*_len() helper below (or the H2_FRAME_*_LEN
+ * constant) gives. Payload bytes are copied; padding is written as zeros;
+ * reserved bits are written as 0.
+ *
+ * |pad_len|: -1 means not padded (the PADDED flag is cleared), 0..255 adds
+ * the Pad Length field and that many zero bytes (PADDED is set). The
+ * PRIORITY flag of HEADERS is set exactly when |prio| is not NULL.
+ *
+ * They return 0 and write nothing when an argument cannot be encoded:
+ * |pad_len| outside -1..255, or a payload longer than 2^24 - 1 bytes
+ * (callers split payloads by the peer's SETTINGS_MAX_FRAME_SIZE first).
+ * Priority weights are clamped to 1..256.
  */
 size_t h2_frame_pack_data(uint8_t *out, uint32_t stream_id, uint8_t flags, const uint8_t *data,
                           size_t len, int pad_len /* -1: not padded */);
@@ -225,5 +325,51 @@ size_t h2_frame_pack_priority_update(uint8_t *out, uint32_t prioritized_stream_i
                                      const uint8_t *field_value, size_t field_value_len);
 size_t h2_frame_pack_unknown(uint8_t *out, uint8_t type, uint8_t flags, uint32_t stream_id,
                              const uint8_t *payload, size_t len);
+
+/* Output sizes of the variable-length serializers (valid arguments assumed). */
+static inline size_t h2_frame_data_len(size_t len, int pad_len)
+{
+    return H2_FRAME_HEADER_LEN + (pad_len >= 0 ? 1u + (size_t)pad_len : 0u) + len;
+}
+
+static inline size_t h2_frame_headers_len(bool has_priority, size_t block_len, int pad_len)
+{
+    return h2_frame_data_len(block_len, pad_len) + (has_priority ? 5u : 0u);
+}
+
+static inline size_t h2_frame_push_promise_len(size_t block_len, int pad_len)
+{
+    return h2_frame_data_len(block_len, pad_len) + 4u;
+}
+
+static inline size_t h2_frame_settings_len(size_t n)
+{
+    return H2_FRAME_HEADER_LEN + H2_FRAME_SETTINGS_ENTRY_LEN * n;
+}
+
+static inline size_t h2_frame_goaway_len(size_t debug_len)
+{
+    return H2_FRAME_HEADER_LEN + 8u + debug_len;
+}
+
+static inline size_t h2_frame_continuation_len(size_t block_len)
+{
+    return H2_FRAME_HEADER_LEN + block_len;
+}
+
+static inline size_t h2_frame_altsvc_len(size_t origin_len, size_t field_value_len)
+{
+    return H2_FRAME_HEADER_LEN + 2u + origin_len + field_value_len;
+}
+
+static inline size_t h2_frame_priority_update_len(size_t field_value_len)
+{
+    return H2_FRAME_HEADER_LEN + 4u + field_value_len;
+}
+
+static inline size_t h2_frame_unknown_len(size_t len)
+{
+    return H2_FRAME_HEADER_LEN + len;
+}
 
 #endif /* H2_CORE_FRAME_H */
