@@ -181,11 +181,12 @@ static void apply_send_delta(h2_stream *s, void *arg)
 static void apply_recv_delta(h2_stream *s, void *arg)
 {
     struct window_delta *d = arg;
-    if (h2_recv_window_can_open(&s->recv, d->delta)) {
-        (void)h2_recv_window_open(&s->recv, d->delta);
-        int64_t max = (int64_t)s->recv.max + (d->delta < 0 ? d->delta : 0);
-        s->recv.max = (int32_t)(max < 0 ? 0 : max);
-    }
+    int64_t cur = (int64_t)s->recv.current + d->delta;
+    int64_t max = (int64_t)s->recv.max + d->delta;
+    if (cur > H2_FLOW_MAX || max > H2_FLOW_MAX)
+        return;
+    s->recv.current = (int32_t)(cur < -(int64_t)H2_FLOW_MAX ? -(int64_t)H2_FLOW_MAX : cur);
+    s->recv.max = (int32_t)(max < 0 ? 0 : max);
 }
 
 static int on_settings_ack(h2_conn *c)
