@@ -512,8 +512,8 @@ static int ours_workload(run *r)
             rc = ours_xfer(r, r->srv, r->cli);
         }
         if (rc == 0 && r->bytes_moved == before && issued == 0 && produced == 0) {
-            rc = fail(r, "libh2: no progress after %zu of %zu responses", r->completed,
-                      r->requests);
+            rc =
+                fail(r, "libh2: no progress after %zu of %zu responses", r->completed, r->requests);
         }
     }
     ours_close(r);
@@ -884,8 +884,8 @@ static int bench_workload(workload *w, int rounds, const bool use[2], size_t wir
                 break;
             }
             samples[who][round] = (double)w->requests / dt;
-            printf("  %s %.0f req/s (cpu %.3f s, wall %.3f s)", impl_name[who],
-                   samples[who][round], dt, wall);
+            printf("  %s %.0f req/s (cpu %.3f s, wall %.3f s)", impl_name[who], samples[who][round],
+                   dt, wall);
         }
         printf("\n");
         fflush(stdout);
@@ -1258,14 +1258,13 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n_wl; i++) {
             for (int who = OURS; who <= NGHTTP2; who++) {
                 if (use[who]) {
-                    printf("%-12s %-8s %9zu %10zu %8zu %8zu %14.0f\n", wl[i].name,
-                           impl_name[who], wl[i].requests, wl[i].body, wl[i].concurrency,
-                           rounds, wl[i].med[who]);
+                    printf("%-12s %-8s %9zu %10zu %8zu %8zu %14.0f\n", wl[i].name, impl_name[who],
+                           wl[i].requests, wl[i].body, wl[i].concurrency, rounds, wl[i].med[who]);
                 }
             }
         }
-        printf("\n%-14s %-8s %14s %12s %16s\n", "memory", "impl", "counted bytes",
-               "blocks", "RSS delta bytes");
+        printf("\n%-14s %-8s %14s %12s %16s\n", "memory", "impl", "counted bytes", "blocks",
+               "RSS delta bytes");
         for (int who = OURS; who <= NGHTTP2; who++) {
             if (use[who]) {
                 printf("%-14s %-8s %14.1f %12.2f %16.0f\n", "per idle conn", impl_name[who],
