@@ -48,6 +48,7 @@ static const frame_rule rules[H2_FRAME_PRIORITY_UPDATE + 1] = {
 
 uint32_t h2_frame_check_hd(const h2_frame_hd *hd, uint32_t max_frame_size)
 {
+    /* Checked from the header so nothing oversized is buffered (h2 reads it whole first). */
     if (hd->length > max_frame_size)
         return H2_FRAME_SIZE_ERROR;
     if (hd->type > H2_FRAME_PRIORITY_UPDATE)
