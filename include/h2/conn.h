@@ -89,7 +89,10 @@ typedef struct h2_conn_config {
 
     /* Limits. */
     uint32_t max_continuation_frames; /* frames per header block, HEADERS included: 64 */
-    uint32_t max_closed_streams;      /* closed streams remembered: 65536 */
+    /* How far back closed streams are remembered: the most recent this many
+     * stream ids of each parity (rounded up to a power of two; 2 bits per
+     * id, allocated as needed). Older ids count as closed implicitly. 65536. */
+    uint32_t max_closed_streams;
     size_t encoder_table_cap;         /* our HPACK encoder table never exceeds this: 4096 */
     /*
      * Output high-water mark in bytes (default 1 MiB). While more than this

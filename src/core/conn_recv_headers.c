@@ -202,7 +202,7 @@ static int open_inbound(h2_conn *c, uint32_t id, const h2_header *f, size_t n, b
         return h2_conn_stream_error(c, NULL, id, H2_PROTOCOL_ERROR, false);
     if (h2_stream_reserve(&c->streams, &c->mem) != 0)
         return H2_ENOMEM;
-    h2_stream *s = h2_stream_new(&c->streams, id);
+    h2_stream *s = h2_stream_new(&c->streams, &c->mem, id);
     s->state = end ? H2_SS_HALF_CLOSED_REMOTE : H2_SS_OPEN;
     s->flags = H2_SF_RECV_FINAL;
     s->content_length = info.content_length;
@@ -277,9 +277,10 @@ static int on_headers_block(h2_conn *c, const uint8_t *block, size_t len)
         rv = decode(c, block, len, &f, &n);
         return rv != 0 ? rv : on_stream_block(c, s, f, n, end);
     }
-    uint32_t how = h2_stream_closed_how(&c->streams, id);
     bool ours = h2_conn_is_ours(c, id);
     uint32_t highest = ours ? c->highest_outbound : c->highest_inbound;
+    /* a new id cannot be remembered as closed: skip the lookup */
+    uint32_t how = id > highest ? 0 : h2_stream_closed_how(&c->streams, id);
     if (how == H2_CLOSED_END_STREAM)
         return h2_conn_fail(c, H2_STREAM_CLOSED, "HEADERS on a stream closed by END_STREAM");
     if (how == 0 && id <= highest)

@@ -104,7 +104,8 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
         ex.request = false;
         ex.final_seen = (s->flags & H2_SF_SENT_FINAL) != 0;
     } else {
-        if (h2_stream_closed_how(&c->streams, id) != 0)
+        bool fresh = h2_conn_is_ours(c, id) && id > c->highest_outbound;
+        if (!fresh && h2_stream_closed_how(&c->streams, id) != 0)
             return H2_ESTREAM_CLOSED;
         if (!h2_conn_is_ours(c, id))
             return id <= c->highest_inbound ? H2_ESTREAM_CLOSED : H2_ESTREAM_ID;
@@ -172,7 +173,7 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
     h2_obuf_commit(&c->out,
                    frame_block(base, id, fflags, prio != NULL ? &ps : NULL, blen, max_frame));
     if (is_new) {
-        s = h2_stream_new(&c->streams, id);
+        s = h2_stream_new(&c->streams, &c->mem, id);
         s->state = H2_SS_OPEN;
         s->flags = H2_SF_OUTBOUND | H2_SF_SENT_FINAL;
         if (info.method_head)

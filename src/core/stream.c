@@ -19,8 +19,14 @@ void h2_stream_set_init(h2_stream_set *set, uint32_t max_closed)
 {
     memset(set, 0, sizeof(*set));
     h2_stream_map_init(&set->live);
-    h2_closed_map_init(&set->closed);
-    set->max_closed = max_closed;
+    /* round up to a power of two, at most 2^30 slots */
+    uint32_t cap = 0;
+    if (max_closed > 0) {
+        cap = 1;
+        while (cap < max_closed && cap < (1u << 30))
+            cap <<= 1;
+    }
+    set->max_closed = cap;
 }
 
 void h2_stream_set_free(h2_stream_set *set, const h2_mem *mem)
@@ -32,8 +38,8 @@ void h2_stream_set_free(h2_stream_set *set, const h2_mem *mem)
         c = next;
     }
     h2_stream_map_free(&set->live, mem);
-    h2_closed_map_free(&set->closed, mem);
-    h2_mem_free(mem, set->ring);
+    h2_mem_free(mem, set->closed[0].bits);
+    h2_mem_free(mem, set->closed[1].bits);
     memset(set, 0, sizeof(*set));
 }
 
@@ -57,7 +63,108 @@ int h2_stream_reserve(h2_stream_set *set, const h2_mem *mem)
     return 0;
 }
 
-h2_stream *h2_stream_new(h2_stream_set *set, uint32_t id)
+/* ---- closed record ------------------------------------------------------- */
+
+#define H2_CLOSED_MIN_CAP 256u
+
+static inline uint32_t slot_of(uint32_t cap, uint32_t id)
+{
+    return (id >> 1) & (cap - 1);
+}
+
+static inline unsigned get2(const uint8_t *bits, uint32_t slot)
+{
+    return ((unsigned)bits[slot >> 2] >> ((slot & 3u) * 2u)) & 3u;
+}
+
+static inline void set2(uint8_t *bits, uint32_t slot, unsigned v)
+{
+    unsigned shift = (slot & 3u) * 2u;
+    bits[slot >> 2] = (uint8_t)((bits[slot >> 2] & ~(3u << shift)) | (v << shift));
+}
+
+/* Is |id| inside the window of |ci|? */
+static inline bool in_window(const h2_closed_ids *ci, uint32_t id)
+{
+    return ci->cap > 0 && id <= ci->top && (ci->top - id) / 2 < ci->cap;
+}
+
+/* Re-indexes the window into |ncap| slots. Returns false when out of memory. */
+static bool closed_grow(h2_closed_ids *ci, const h2_mem *mem, uint32_t ncap)
+{
+    uint8_t *nb = h2_mem_calloc(mem, ncap / 4, 1);
+    if (nb == NULL)
+        return false;
+    for (uint32_t k = 0; ci->bits != NULL && k < ci->cap && 2 * (uint64_t)k < ci->top; k++) {
+        uint32_t id = ci->top - 2 * k;
+        unsigned v = get2(ci->bits, slot_of(ci->cap, id));
+        if (v != 0)
+            set2(nb, slot_of(ncap, id), v);
+    }
+    h2_mem_free(mem, ci->bits);
+    ci->bits = nb;
+    ci->cap = ncap;
+    return true;
+}
+
+void h2_stream_note_id(h2_stream_set *set, const h2_mem *mem, uint32_t id)
+{
+    h2_closed_ids *ci = &set->closed[id & 1u];
+    if (id <= ci->top)
+        return;
+    if (ci->bits == NULL) {
+        ci->top = id;
+        return;
+    }
+    uint32_t steps = (id - ci->top) / 2;
+    if (steps >= ci->cap) {
+        /* a jump past the whole window: everything in it is forgotten */
+        memset(ci->bits, 0, ci->cap / 4);
+        ci->top = id;
+        return;
+    }
+    for (uint32_t nid = ci->top + 2; nid <= id && nid > ci->top; nid += 2) {
+        uint32_t slot = slot_of(ci->cap, nid);
+        if (get2(ci->bits, slot) != 0 && ci->cap < set->max_closed &&
+            closed_grow(ci, mem, ci->cap * 2))
+            slot = slot_of(ci->cap, nid);
+        set2(ci->bits, slot, 0);
+        ci->top = nid;
+    }
+}
+
+void h2_stream_remember(h2_stream_set *set, const h2_mem *mem, uint32_t id, h2_closed_how how)
+{
+    if (set->max_closed == 0)
+        return;
+    h2_closed_ids *ci = &set->closed[id & 1u];
+    h2_stream_note_id(set, mem, id);
+    if (ci->bits == NULL) {
+        uint32_t cap = H2_CLOSED_MIN_CAP < set->max_closed ? H2_CLOSED_MIN_CAP : set->max_closed;
+        if (cap < 4)
+            cap = 4;
+        if (!closed_grow(ci, mem, cap))
+            return;
+    }
+    while (!in_window(ci, id) && ci->cap < set->max_closed) {
+        if (!closed_grow(ci, mem, ci->cap * 2))
+            return;
+    }
+    if (in_window(ci, id))
+        set2(ci->bits, slot_of(ci->cap, id), (unsigned)how);
+}
+
+uint32_t h2_stream_closed_how(const h2_stream_set *set, uint32_t id)
+{
+    const h2_closed_ids *ci = &set->closed[id & 1u];
+    if (ci->bits == NULL || !in_window(ci, id))
+        return 0;
+    return get2(ci->bits, slot_of(ci->cap, id));
+}
+
+/* ---- stream objects -------------------------------------------------------- */
+
+h2_stream *h2_stream_new(h2_stream_set *set, const h2_mem *mem, uint32_t id)
 {
     h2_stream *s = set->free_list;
     set->free_list = ((h2_free_stream *)s)->next;
@@ -66,46 +173,8 @@ h2_stream *h2_stream_new(h2_stream_set *set, uint32_t id)
     s->id = id;
     s->content_length = -1;
     h2_stream_map_put(&set->live, s);
+    h2_stream_note_id(set, mem, id);
     return s;
-}
-
-static int ring_reserve(h2_stream_set *set, const h2_mem *mem)
-{
-    if (set->ring_n < set->ring_cap || set->ring_cap >= set->max_closed)
-        return 0;
-    uint32_t cap = set->ring_cap == 0 ? 16 : set->ring_cap * 2;
-    if (cap > set->max_closed)
-        cap = set->max_closed;
-    uint32_t *ring = h2_mem_malloc(mem, (size_t)cap * sizeof(*ring));
-    if (ring == NULL)
-        return H2_ENOMEM;
-    for (uint32_t i = 0; i < set->ring_n; i++)
-        ring[i] = set->ring[(set->ring_head + i) % set->ring_cap];
-    h2_mem_free(mem, set->ring);
-    set->ring = ring;
-    set->ring_cap = cap;
-    set->ring_head = 0;
-    return 0;
-}
-
-void h2_stream_remember(h2_stream_set *set, const h2_mem *mem, uint32_t id, h2_closed_how how)
-{
-    if (set->max_closed == 0)
-        return;
-    if (ring_reserve(set, mem) != 0)
-        return;
-    if (set->ring_n == set->ring_cap) {
-        /* Full: forget the oldest. */
-        uint32_t old = set->ring[set->ring_head];
-        h2_closed_map_del(&set->closed, old);
-        set->ring_head = (set->ring_head + 1) % set->ring_cap;
-        set->ring_n--;
-    }
-    if (h2_closed_map_reserve(&set->closed, mem) != 0)
-        return;
-    h2_closed_map_put(&set->closed, id, (uint32_t)how);
-    set->ring[(set->ring_head + set->ring_n) % set->ring_cap] = id;
-    set->ring_n++;
 }
 
 void h2_stream_close(h2_stream_set *set, const h2_mem *mem, h2_stream *s, h2_closed_how how)

@@ -5,7 +5,10 @@
  *
  * Only open and half-closed streams have objects. A stream that closes is
  * freed at once and remembered as (id, how it closed) in h2_stream_set's
- * closed record, which forgets the oldest entries beyond its limit.
+ * closed record: per id parity, a sliding window of 2-bit slots indexed by
+ * stream id, covering the most recent ids (at most max_closed ids; older
+ * records are forgotten). The window grows from nothing only as far as the
+ * span of ids it has to remember.
  */
 #ifndef H2_CORE_STREAM_H
 #define H2_CORE_STREAM_H
@@ -51,16 +54,20 @@ typedef struct h2_stream {
 
 typedef struct h2_stream_chunk h2_stream_chunk;
 
+/* Closed record of one id parity: 2 bits per id, ids (top - 2 * (cap - 1)) .. top. */
+typedef struct h2_closed_ids {
+    uint8_t *bits;
+    uint32_t cap; /* slots, a power of two, or 0 */
+    uint32_t top; /* highest id of this parity seen, 0 when none */
+} h2_closed_ids;
+
 typedef struct h2_stream_set {
     h2_stream_map live;
     h2_stream_chunk *chunks;
-    h2_stream *free_list; /* linked through the |id| slot reinterpreted */
+    h2_stream *free_list; /* linked through the first bytes of free objects */
     size_t n_free;
-    /* closed record */
-    h2_closed_map closed;
-    uint32_t *ring; /* ids in closing order */
-    uint32_t ring_cap, ring_head, ring_n;
-    uint32_t max_closed;
+    h2_closed_ids closed[2]; /* [id & 1] */
+    uint32_t max_closed;     /* power of two, or 0 */
 } h2_stream_set;
 
 void h2_stream_set_init(h2_stream_set *set, uint32_t max_closed);
@@ -77,8 +84,18 @@ static inline h2_stream *h2_stream_get(const h2_stream_set *set, uint32_t id)
  */
 int h2_stream_reserve(h2_stream_set *set, const h2_mem *mem);
 
-/* Creates and indexes a zeroed stream |id|; h2_stream_reserve() first. */
-h2_stream *h2_stream_new(h2_stream_set *set, uint32_t id);
+/*
+ * Creates and indexes a zeroed stream |id|; h2_stream_reserve() first.
+ * Also marks |id| as used in the closed record (h2_stream_note_id()).
+ */
+h2_stream *h2_stream_new(h2_stream_set *set, const h2_mem *mem, uint32_t id);
+
+/*
+ * Records that |id| is now in use (the highest of its parity so far), so
+ * that the closed record's window slides forward. May allocate; on failure
+ * older records are forgotten instead.
+ */
+void h2_stream_note_id(h2_stream_set *set, const h2_mem *mem, uint32_t id);
 
 /*
  * Frees |s| and remembers it as closed |how|. Recording may allocate; if
@@ -90,9 +107,6 @@ void h2_stream_close(h2_stream_set *set, const h2_mem *mem, h2_stream *s, h2_clo
 void h2_stream_remember(h2_stream_set *set, const h2_mem *mem, uint32_t id, h2_closed_how how);
 
 /* How |id| closed, or 0 when it is not remembered. */
-static inline uint32_t h2_stream_closed_how(const h2_stream_set *set, uint32_t id)
-{
-    return h2_closed_map_get(&set->closed, id);
-}
+uint32_t h2_stream_closed_how(const h2_stream_set *set, uint32_t id);
 
 #endif /* H2_CORE_STREAM_H */

@@ -301,3 +301,80 @@ Test(conn_closed, client_side_closed_stream)
     h2t_f_data(&in, 1, 0, "late", 4, -1);
     h2t_replay_conn_error(h2t_setup_client_get, NULL, &in, H2_STREAM_CLOSED);
 }
+
+/* Server with stream 1 open, then |n| more streams opened and reset by the peer. */
+static h2_conn *server_many(h2_conn_config *cfg, uint32_t n)
+{
+    h2_conn *c = h2t_server_ready(cfg);
+    h2t_f_headers(&ff, &in, 1, 0x4, h2t_req_post, 4);
+    for (uint32_t i = 0; i < n; i++) {
+        h2t_f_headers(&ff, &in, 3 + 2 * i, 0x5, h2t_req_get, 4);
+        h2t_f_rst(&in, 3 + 2 * i, H2_CANCEL);
+    }
+    cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0);
+    h2t_buf_free(&in);
+    h2t_take(c, NULL);
+    return c;
+}
+
+Test(conn_closed, record_grows_to_cover_an_old_stream)
+{
+    h2_conn *c = server_many(NULL, 600);
+    h2t_f_rst(&in, 1, H2_CANCEL);
+    h2t_f_headers(&ff, &in, 1, 0x5, h2t_resp_200, 2);
+    cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0);
+    h2t_buf out;
+    h2t_buf_init(&out);
+    h2t_take(c, &out);
+    h2t_expect_rst(&out, 1, H2_STREAM_CLOSED);
+    /* a stream in the middle is remembered too */
+    h2t_buf_free(&in);
+    h2t_buf_free(&out);
+    h2t_f_data(&in, 301, 0, "x", 1, -1);
+    cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0);
+    h2t_take(c, &out);
+    h2t_expect_rst(&out, 301, H2_STREAM_CLOSED);
+    h2t_buf_free(&out);
+    h2_conn_free(c);
+}
+
+Test(conn_closed, record_window_is_bounded)
+{
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, H2_ROLE_SERVER);
+    cfg.max_closed_streams = 100; /* rounded up to 128 ids */
+    h2_conn *c = server_many(&cfg, 300);
+    /* stream 1 closes after 300 newer ids: outside the window, forgotten */
+    h2t_f_rst(&in, 1, H2_CANCEL);
+    h2t_f_headers(&ff, &in, 1, 0x5, h2t_resp_200, 2);
+    cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), H2_EPROTO);
+    cr_assert_eq(h2_conn_last_error(c).code, H2_PROTOCOL_ERROR);
+    h2_conn_free(c);
+}
+
+Test(conn_closed, id_jump_forgets_the_window)
+{
+    h2_conn *c = server_many(NULL, 2);
+    h2t_f_headers(&ff, &in, 0x100001, 0x5, h2t_req_get, 4);
+    h2t_f_data(&in, 5, 0, "x", 1, -1);
+    cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0);
+    h2t_buf out;
+    h2t_buf_init(&out);
+    h2t_take(c, &out);
+    /* 5 is forgotten: DATA on it gets STREAM_CLOSED as for any closed stream */
+    h2t_expect_rst(&out, 5, H2_STREAM_CLOSED);
+    h2t_buf_free(&in);
+    h2t_f_headers(&ff, &in, 5, 0x5, h2t_resp_200, 2);
+    cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), H2_EPROTO);
+    h2t_buf_free(&out);
+    h2_conn_free(c);
+}
+
+Test(conn_closed, skipped_ids_are_not_remembered_as_reset)
+{
+    h2t_f_headers(&ff, &in, 1, 0x5, h2t_req_get, 4);
+    h2t_f_rst(&in, 1, H2_CANCEL);
+    h2t_f_headers(&ff, &in, 9, 0x5, h2t_req_get, 4);
+    h2t_f_headers(&ff, &in, 5, 0x5, h2t_req_get, 4);
+    h2t_replay_conn_error(h2t_setup_server, NULL, &in, H2_PROTOCOL_ERROR);
+}
