@@ -67,20 +67,20 @@ typedef struct h2_conn_config {
 
     /* Header processing (the h2 flags of the same names). Defaults: all true
      * except split_outbound_cookies. */
-    bool validate_inbound_headers;  /* RFC 9113 8.2/8.3 checks on received blocks */
-    bool normalize_inbound_headers; /* join received cookie fields into one */
-    bool validate_outbound_headers; /* the same checks, plus characters, on sent blocks */
+    bool validate_inbound_headers;   /* RFC 9113 8.2/8.3 checks on received blocks */
+    bool normalize_inbound_headers;  /* join received cookie fields into one */
+    bool validate_outbound_headers;  /* the same checks, plus characters, on sent blocks */
     bool normalize_outbound_headers; /* lowercase, strip, drop connection-specific
                                         fields, mark sensitive fields never-indexed */
     bool split_outbound_cookies;     /* split "a=1; b=2" into two cookie fields */
 
     /* Local settings sent by h2_conn_initiate(). */
-    uint32_t header_table_size;      /* HPACK decoder table we allow: 4096 */
-    uint32_t enable_push;            /* 1 for a client, 0 for a server */
-    uint32_t max_concurrent_streams; /* inbound streams at once: 100 */
-    uint32_t initial_window_size;    /* per-stream receive window: 65535 */
-    uint32_t max_frame_size;         /* largest frame we accept: 16384 */
-    uint32_t max_header_list_size;   /* largest decoded header list: 65536 */
+    uint32_t header_table_size;       /* HPACK decoder table we allow: 4096 */
+    uint32_t enable_push;             /* 1 for a client, 0 for a server */
+    uint32_t max_concurrent_streams;  /* inbound streams at once: 100 */
+    uint32_t initial_window_size;     /* per-stream receive window: 65535 */
+    uint32_t max_frame_size;          /* largest frame we accept: 16384 */
+    uint32_t max_header_list_size;    /* largest decoded header list: 65536 */
     uint32_t enable_connect_protocol; /* RFC 8441: 0 */
 
     /* Connection-level receive window. Above 65535, h2_conn_initiate() also
@@ -93,7 +93,7 @@ typedef struct h2_conn_config {
      * stream ids of each parity (rounded up to a power of two; 2 bits per
      * id, allocated as needed). Older ids count as closed implicitly. 65536. */
     uint32_t max_closed_streams;
-    size_t encoder_table_cap;         /* our HPACK encoder table never exceeds this: 4096 */
+    size_t encoder_table_cap; /* our HPACK encoder table never exceeds this: 4096 */
     /*
      * Output high-water mark in bytes (default 1 MiB). While more than this
      * is queued, the sending calls that add new work (headers, data, ping,
@@ -254,8 +254,8 @@ H2_API int h2_conn_reset_stream(h2_conn *conn, uint32_t stream_id, uint32_t erro
  * H2_ESTATE (not initiated), H2_ECLOSED (the connection already ended on a
  * protocol error) or H2_ENOMEM.
  */
-H2_API int h2_conn_close(h2_conn *conn, uint32_t error_code, const uint8_t *debug,
-                         size_t debug_len, int64_t last_stream_id);
+H2_API int h2_conn_close(h2_conn *conn, uint32_t error_code, const uint8_t *debug, size_t debug_len,
+                         int64_t last_stream_id);
 
 /*
  * @function

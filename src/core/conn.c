@@ -94,7 +94,8 @@ int h2_conn_ensure_encoder(h2_conn *c)
     if (h2_hpack_encoder_new(&enc, c->cfg.encoder_table_cap, &c->mem) != 0)
         return H2_ENOMEM;
     uint32_t peer = h2_settings_get(&c->remote, H2_SETTING_HEADER_TABLE_SIZE);
-    if (peer != H2_HPACK_DEFAULT_TABLE_SIZE && h2_hpack_encoder_set_peer_max_table_size(enc, peer)) {
+    if (peer != H2_HPACK_DEFAULT_TABLE_SIZE &&
+        h2_hpack_encoder_set_peer_max_table_size(enc, peer)) {
         h2_hpack_encoder_free(enc);
         return H2_ENOMEM;
     }
@@ -144,8 +145,7 @@ int h2_conn_write_goaway(h2_conn *c, uint32_t last_id, uint32_t code, const uint
 {
     if (len > H2_DEFAULT_MAX_FRAME_SIZE - 8 || h2_obuf_reserve(&c->out, &c->mem, 17 + len) != 0)
         return H2_ENOMEM;
-    h2_obuf_commit(&c->out,
-                   h2_frame_pack_goaway(h2_obuf_tail(&c->out), last_id, code, debug, len));
+    h2_obuf_commit(&c->out, h2_frame_pack_goaway(h2_obuf_tail(&c->out), last_id, code, debug, len));
     return 0;
 }
 
@@ -238,8 +238,8 @@ int h2_conn_initiate(h2_conn *c)
         {H2_SETTING_MAX_HEADER_LIST_SIZE, cfg->max_header_list_size},
     };
     uint32_t conn_inc = cfg->connection_window_size - 65535;
-    size_t need = 9 + 6 * 7 + (h2_conn_is_client(c) ? H2_CLIENT_PREFACE_LEN : 0) +
-                  (conn_inc > 0 ? 13 : 0);
+    size_t need =
+        9 + 6 * 7 + (h2_conn_is_client(c) ? H2_CLIENT_PREFACE_LEN : 0) + (conn_inc > 0 ? 13 : 0);
     if (h2_obuf_reserve(&c->out, &c->mem, need) != 0)
         return H2_ENOMEM;
     int rv = h2_settings_pending_push(&c->pending, &c->mem, e, 7);

@@ -15,9 +15,9 @@
 
 enum {
     H2_CF_INITIATED = 1u << 0,
-    H2_CF_PREFACE_DONE = 1u << 1,  /* server: client magic received */
-    H2_CF_GOT_SETTINGS = 1u << 2,  /* the peer's first SETTINGS arrived */
-    H2_CF_ERROR = 1u << 3,         /* a connection error ended the connection */
+    H2_CF_PREFACE_DONE = 1u << 1, /* server: client magic received */
+    H2_CF_GOT_SETTINGS = 1u << 2, /* the peer's first SETTINGS arrived */
+    H2_CF_ERROR = 1u << 3,        /* a connection error ended the connection */
     H2_CF_GOAWAY_SENT = 1u << 4,
     H2_CF_GOAWAY_RECV = 1u << 5,
     H2_CF_GOT_SETTINGS_ACK = 1u << 6, /* the first SETTINGS ACK arrived */
@@ -26,7 +26,7 @@ enum {
 /* A header block being reassembled from HEADERS/PUSH_PROMISE + CONTINUATION. */
 typedef struct h2_hblock {
     bool active;
-    uint8_t type; /* H2_FRAME_HEADERS or H2_FRAME_PUSH_PROMISE */
+    uint8_t type;  /* H2_FRAME_HEADERS or H2_FRAME_PUSH_PROMISE */
     uint8_t flags; /* the first frame's flags */
     bool has_priority;
     h2_priority_spec priority;

@@ -397,7 +397,8 @@ static int check_header(h2_conn *c, const h2_frame_hd *hd)
 {
     uint32_t max = h2_settings_get(&c->local, H2_SETTING_MAX_FRAME_SIZE);
     if (c->hb.active && (hd->type != H2_FRAME_CONTINUATION || hd->stream_id != c->hb.stream_id))
-        return h2_conn_fail(c, H2_PROTOCOL_ERROR, "frame other than CONTINUATION in a header block");
+        return h2_conn_fail(c, H2_PROTOCOL_ERROR,
+                            "frame other than CONTINUATION in a header block");
     if (!(c->flags & H2_CF_GOT_SETTINGS) &&
         (hd->type != H2_FRAME_SETTINGS || (hd->flags & H2_FLAG_ACK)))
         return h2_conn_fail(c, H2_PROTOCOL_ERROR, "the peer's first frame is not SETTINGS");

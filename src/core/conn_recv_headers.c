@@ -102,7 +102,8 @@ static int decode(h2_conn *c, const uint8_t *block, size_t len, const h2_header 
     if (rv == 0)
         return 0;
     if (rv == H2_EHEADER_LIST_SIZE)
-        return h2_conn_fail(c, H2_ENHANCE_YOUR_CALM, "header list larger than MAX_HEADER_LIST_SIZE");
+        return h2_conn_fail(c, H2_ENHANCE_YOUR_CALM,
+                            "header list larger than MAX_HEADER_LIST_SIZE");
     if (rv == H2_ENOMEM)
         return H2_ENOMEM;
     return h2_conn_fail(c, H2_COMPRESSION_ERROR, "header block could not be decoded");
@@ -154,8 +155,7 @@ static int normalize(h2_conn *c, const h2_header **f, size_t *n)
 }
 
 /* Pushes a headers event plus its linked StreamEnded / PriorityUpdated. */
-static int emit_headers(h2_conn *c, int type, uint32_t id, const h2_header *f, size_t n,
-                        bool end)
+static int emit_headers(h2_conn *c, int type, uint32_t id, const h2_header *f, size_t n, bool end)
 {
     size_t idx = c->n_ev;
     h2_event *e = h2_conn_push_event(c, type, id);
@@ -193,7 +193,8 @@ static int open_inbound(h2_conn *c, uint32_t id, const h2_header *f, size_t n, b
     int rv = normalize(c, &f, &n);
     if (rv != 0)
         return rv;
-    h2_block_expect ex = {.request = true, .final_seen = false,
+    h2_block_expect ex = {.request = true,
+                          .final_seen = false,
                           .connect_protocol =
                               h2_settings_get(&c->local, H2_SETTING_ENABLE_CONNECT_PROTOCOL) == 1};
     h2_block_info info;

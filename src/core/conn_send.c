@@ -71,8 +71,8 @@ static size_t frame_block(uint8_t *base, uint32_t id, uint8_t flags, const h2_pr
     return 9 * (1 + n_extra) + prio_len + blen;
 }
 
-int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_t n,
-                         uint32_t flags, const h2_priority_args *prio)
+int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_t n, uint32_t flags,
+                         const h2_priority_args *prio)
 {
     if (c == NULL || (fields == NULL && n > 0) || (flags & ~(uint32_t)H2_SEND_END_STREAM))
         return H2_EINVAL;
@@ -94,8 +94,7 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
         return H2_ESTREAM_ID;
 
     h2_block_expect ex = {0};
-    ex.connect_protocol =
-        h2_settings_get(&c->remote, H2_SETTING_ENABLE_CONNECT_PROTOCOL) == 1;
+    ex.connect_protocol = h2_settings_get(&c->remote, H2_SETTING_ENABLE_CONNECT_PROTOCOL) == 1;
     h2_stream *s = h2_stream_get(&c->streams, id);
     bool is_new = false;
     if (s != NULL) {
@@ -179,8 +178,7 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
         if (info.method_head)
             s->flags |= H2_SF_HEAD;
         s->send_window = (int32_t)h2_settings_get(&c->remote, H2_SETTING_INITIAL_WINDOW_SIZE);
-        h2_recv_window_init(&s->recv,
-                            h2_settings_get(&c->local, H2_SETTING_INITIAL_WINDOW_SIZE));
+        h2_recv_window_init(&s->recv, h2_settings_get(&c->local, H2_SETTING_INITIAL_WINDOW_SIZE));
         c->highest_outbound = id;
         c->n_outbound++;
     } else if (info.kind == H2_BLOCK_TRAILERS) {
@@ -264,8 +262,8 @@ int h2_conn_close(h2_conn *c, uint32_t error_code, const uint8_t *debug, size_t 
     uint32_t last = last_stream_id < 0 ? c->highest_inbound : (uint32_t)last_stream_id;
     if (h2_obuf_reserve(&c->out, &c->mem, 17 + debug_len) != 0)
         return H2_ENOMEM;
-    h2_obuf_commit(&c->out, h2_frame_pack_goaway(h2_obuf_tail(&c->out), last, error_code, debug,
-                                                 debug_len));
+    h2_obuf_commit(&c->out,
+                   h2_frame_pack_goaway(h2_obuf_tail(&c->out), last, error_code, debug, debug_len));
     if (!(c->flags & H2_CF_GOAWAY_SENT) || last < c->goaway_sent_last)
         c->goaway_sent_last = last;
     c->flags |= H2_CF_GOAWAY_SENT;

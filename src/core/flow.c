@@ -21,8 +21,8 @@ uint32_t h2_recv_window_processed(h2_recv_window *w, size_t n)
     int64_t room = (int64_t)w->max - w->current;
     int64_t quarter = w->max / 4;
     int64_t small = quarter < 1024 ? quarter : 1024;
-    bool send = (w->current == 0 && (int64_t)w->processed > small) ||
-                (int64_t)w->processed >= w->max / 2;
+    bool send =
+        (w->current == 0 && (int64_t)w->processed > small) || (int64_t)w->processed >= w->max / 2;
     if (!send)
         return 0;
     int64_t inc = (int64_t)w->processed < room ? (int64_t)w->processed : room;

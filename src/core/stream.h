@@ -25,8 +25,8 @@ typedef enum h2_stream_state {
 
 /* How a stream closed, as kept in the closed record (never 0). */
 typedef enum h2_closed_how {
-    H2_CLOSED_RST_SENT = 1,  /* we reset it (or refused it) */
-    H2_CLOSED_RST_RECV = 2,  /* the peer reset it */
+    H2_CLOSED_RST_SENT = 1,   /* we reset it (or refused it) */
+    H2_CLOSED_RST_RECV = 2,   /* the peer reset it */
     H2_CLOSED_END_STREAM = 3, /* both sides sent END_STREAM */
 } h2_closed_how;
 

@@ -43,8 +43,9 @@ void h2t_buf_put(h2t_buf *b, const void *p, size_t n)
 
 static void put_hd(h2t_buf *b, uint32_t len, uint8_t type, uint8_t flags, uint32_t id)
 {
-    uint8_t h[9] = {(uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len, type, flags,
-                    (uint8_t)(id >> 24),  (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id};
+    uint8_t h[9] = {
+        (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len,       type,       flags,
+        (uint8_t)(id >> 24),  (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id};
     h2t_buf_put(b, h, 9);
 }
 
@@ -329,9 +330,9 @@ static bool ev_eq(const h2t_ev *a, const h2t_ev *b)
         a->len != b->len || a->fcl != b->fcl || a->window_delta != b->window_delta ||
         a->n_settings != b->n_settings || memcmp(a->ping, b->ping, 8) != 0 ||
         a->error_code != b->error_code || a->remote_reset != b->remote_reset ||
-        a->depends_on != b->depends_on || a->weight != b->weight ||
-        a->exclusive != b->exclusive || a->last_stream_id != b->last_stream_id ||
-        a->frame_type != b->frame_type || a->flags != b->flags)
+        a->depends_on != b->depends_on || a->weight != b->weight || a->exclusive != b->exclusive ||
+        a->last_stream_id != b->last_stream_id || a->frame_type != b->frame_type ||
+        a->flags != b->flags)
         return false;
     if (a->len > 0 && memcmp(a->data, b->data, a->len) != 0)
         return false;
@@ -583,7 +584,8 @@ void h2t_replay(h2t_setup_fn setup, void *arg, const uint8_t *in, size_t len, h2
     }
 }
 
-/* ---- output frames ---------------------------------------------------------------------------- */
+/* ---- output frames ----------------------------------------------------------------------------
+ */
 
 uint32_t h2t_u32(const uint8_t *p)
 {

@@ -23,16 +23,15 @@ Test(conn_basic, client_preface_bytes)
     h2t_buf out;
     h2t_buf_init(&out);
     h2t_take(c, &out);
-    static const uint8_t expect[] =
-        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-        "\x00\x00\x2a\x04\x00\x00\x00\x00\x00"
-        "\x00\x01\x00\x00\x10\x00"
-        "\x00\x02\x00\x00\x00\x01"
-        "\x00\x04\x00\x00\xff\xff"
-        "\x00\x05\x00\x00\x40\x00"
-        "\x00\x08\x00\x00\x00\x00"
-        "\x00\x03\x00\x00\x00\x64"
-        "\x00\x06\x00\x01\x00\x00";
+    static const uint8_t expect[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                                    "\x00\x00\x2a\x04\x00\x00\x00\x00\x00"
+                                    "\x00\x01\x00\x00\x10\x00"
+                                    "\x00\x02\x00\x00\x00\x01"
+                                    "\x00\x04\x00\x00\xff\xff"
+                                    "\x00\x05\x00\x00\x40\x00"
+                                    "\x00\x08\x00\x00\x00\x00"
+                                    "\x00\x03\x00\x00\x00\x64"
+                                    "\x00\x06\x00\x01\x00\x00";
     cr_assert_eq(out.len, sizeof(expect) - 1);
     cr_assert_arr_eq(out.p, expect, out.len);
     h2t_buf_free(&out);
@@ -70,8 +69,7 @@ Test(conn_basic, get_request_and_response_roundtrip)
     h2_conn *sv = h2t_conn_new(H2_ROLE_SERVER, NULL);
     h2t_handshake(cl, sv);
     cr_assert_eq(h2_conn_next_stream_id(cl), 1);
-    cr_assert_eq(h2_conn_send_headers(cl, 1, req_get, H2T_N(req_get), H2_SEND_END_STREAM, NULL),
-                 0);
+    cr_assert_eq(h2_conn_send_headers(cl, 1, req_get, H2T_N(req_get), H2_SEND_END_STREAM, NULL), 0);
     cr_assert_eq(h2_conn_next_stream_id(cl), 3);
     h2t_log sl;
     h2t_log_init(&sl);
@@ -86,8 +84,7 @@ Test(conn_basic, get_request_and_response_roundtrip)
     cr_assert_eq(h2_conn_open_inbound_streams(sv), 1);
 
     cr_assert_eq(h2_conn_send_headers(sv, 1, resp_200, H2T_N(resp_200), 0, NULL), 0);
-    cr_assert_eq(h2_conn_send_data(sv, 1, (const uint8_t *)"hello", 5, H2_SEND_END_STREAM, -1),
-                 0);
+    cr_assert_eq(h2_conn_send_data(sv, 1, (const uint8_t *)"hello", 5, H2_SEND_END_STREAM, -1), 0);
     cr_assert_eq(h2_conn_open_inbound_streams(sv), 0);
     h2t_log cl_log;
     h2t_log_init(&cl_log);

@@ -27,8 +27,8 @@ TestSuite(conn_complex, .init = setup, .fini = teardown);
 static void split_block(uint32_t id, uint8_t flags, size_t chunk)
 {
     size_t first = blk.len < chunk ? blk.len : chunk;
-    h2t_f_headers_raw(&in, id, (uint8_t)(flags | (first == blk.len ? 0x4 : 0)), blk.p, first, 0,
-                      0, false, -1);
+    h2t_f_headers_raw(&in, id, (uint8_t)(flags | (first == blk.len ? 0x4 : 0)), blk.p, first, 0, 0,
+                      false, -1);
     for (size_t pos = first; pos < blk.len; pos += chunk) {
         size_t n = blk.len - pos < chunk ? blk.len - pos : chunk;
         h2t_f_continuation(&in, id, pos + n == blk.len ? 0x4 : 0, blk.p + pos, n);

@@ -98,14 +98,10 @@ Test(conn_config, custom_settings_in_preface)
     h2t_buf out;
     h2t_buf_init(&out);
     h2t_take(c, &out);
-    static const uint8_t expect[] = {0, 0, 42, 4, 0, 0, 0, 0, 0,
-                                     0, 1, 0, 0, 0, 0,
-                                     0, 2, 0, 0, 0, 0,
-                                     0, 4, 0x7f, 0xff, 0xff, 0xff,
-                                     0, 5, 0, 0x10, 0, 0,
-                                     0, 8, 0, 0, 0, 1,
-                                     0, 3, 0, 0, 0x03, 0xe8,
-                                     0, 6, 0, 0, 0x20, 0};
+    static const uint8_t expect[] = {0,    0, 42, 4, 0,    0,    0, 0, 0, 0, 1,    0,    0,
+                                     0,    0, 0,  2, 0,    0,    0, 0, 0, 4, 0x7f, 0xff, 0xff,
+                                     0xff, 0, 5,  0, 0x10, 0,    0, 0, 8, 0, 0,    0,    1,
+                                     0,    3, 0,  0, 0x03, 0xe8, 0, 6, 0, 0, 0x20, 0};
     cr_assert_eq(out.len, sizeof(expect));
     cr_assert_arr_eq(out.p, expect, sizeof(expect));
     h2t_buf_free(&out);

@@ -22,7 +22,7 @@ static void teardown(void)
 TestSuite(conn_content_length, .init = setup, .fini = teardown);
 
 static const h2_header req_cl5[] = {
-    H2T_HDR(":method", "POST"), H2T_HDR(":scheme", "https"), H2T_HDR(":authority", "a.example"),
+    H2T_HDR(":method", "POST"), H2T_HDR(":scheme", "https"),    H2T_HDR(":authority", "a.example"),
     H2T_HDR(":path", "/"),      H2T_HDR("content-length", "5"),
 };
 
@@ -100,9 +100,8 @@ Test(conn_content_length, trailers_end_body_early)
 Test(conn_content_length, equal_duplicates_accepted)
 {
     static const h2_header dup[] = {
-        H2T_HDR(":method", "POST"),       H2T_HDR(":scheme", "https"),
-        H2T_HDR(":authority", "a"),       H2T_HDR(":path", "/"),
-        H2T_HDR("content-length", "3"),   H2T_HDR("content-length", "3"),
+        H2T_HDR(":method", "POST"), H2T_HDR(":scheme", "https"),    H2T_HDR(":authority", "a"),
+        H2T_HDR(":path", "/"),      H2T_HDR("content-length", "3"), H2T_HDR("content-length", "3"),
     };
     h2t_f_headers(&ff, &in, 1, 0x4, dup, 6);
     h2t_f_data(&in, 1, 0x1, "abc", 3, -1);
@@ -115,9 +114,9 @@ Test(conn_content_length, equal_duplicates_accepted)
 Test(conn_content_length, conflicting_duplicates_rejected)
 {
     static const h2_header dup[] = {
-        H2T_HDR(":method", "POST"),       H2T_HDR(":scheme", "https"),
-        H2T_HDR(":authority", "a"),       H2T_HDR(":path", "/"),
-        H2T_HDR("content-length", "15"),  H2T_HDR("content-length", "16"),
+        H2T_HDR(":method", "POST"),      H2T_HDR(":scheme", "https"),
+        H2T_HDR(":authority", "a"),      H2T_HDR(":path", "/"),
+        H2T_HDR("content-length", "15"), H2T_HDR("content-length", "16"),
     };
     h2t_f_headers(&ff, &in, 1, 0x4, dup, 6);
     h2t_result r;
@@ -135,7 +134,9 @@ Test(conn_content_length, invalid_values_rejected)
         h2t_ff_free(&ff);
         h2t_ff_init(&ff);
         h2_header h[] = {
-            H2T_HDR(":method", "POST"), H2T_HDR(":scheme", "https"), H2T_HDR(":authority", "a"),
+            H2T_HDR(":method", "POST"),
+            H2T_HDR(":scheme", "https"),
+            H2T_HDR(":authority", "a"),
             H2T_HDR(":path", "/"),
             {(const uint8_t *)"content-length", 14, (const uint8_t *)bad[i], strlen(bad[i]), 0},
         };
@@ -198,8 +199,10 @@ static h2_conn *setup_client_head(void *arg)
 {
     (void)arg;
     static const h2_header head[] = {
-        H2T_HDR(":method", "HEAD"), H2T_HDR(":scheme", "https"),
-        H2T_HDR(":authority", "example.com"), H2T_HDR(":path", "/"),
+        H2T_HDR(":method", "HEAD"),
+        H2T_HDR(":scheme", "https"),
+        H2T_HDR(":authority", "example.com"),
+        H2T_HDR(":path", "/"),
     };
     h2_conn *c = h2t_client_ready(NULL);
     cr_assert_eq(h2_conn_send_headers(c, 1, head, 4, H2_SEND_END_STREAM, NULL), 0);

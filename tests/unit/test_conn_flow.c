@@ -245,7 +245,7 @@ Test(conn_flow, peer_initial_window_growth)
     h2_setting e = {H2_SETTING_INITIAL_WINDOW_SIZE, 1000000};
     h2t_f_settings(&in, 0, &e, 1);
     cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0);
-    cr_assert_eq(local_window(c, 1) , 65535);
+    cr_assert_eq(local_window(c, 1), 65535);
     int32_t w;
     cr_assert_eq(h2_conn_local_window(c, 0, &w), 0);
     cr_assert_eq(w, 65535);

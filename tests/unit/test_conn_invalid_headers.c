@@ -21,8 +21,7 @@ static struct bad_block bad_requests[] = {
     {{":method", ":scheme", ":authority", ":path", "x"}, {"GET", "https", "a", "/", "nul\0"}},
     {{":method", ":scheme", ":authority", ":path", "connection"},
      {"GET", "https", "a", "/", "close"}},
-    {{":method", ":scheme", ":authority", ":path", "keep-alive"},
-     {"GET", "https", "a", "/", "1"}},
+    {{":method", ":scheme", ":authority", ":path", "keep-alive"}, {"GET", "https", "a", "/", "1"}},
     {{":method", ":scheme", ":authority", ":path", "transfer-encoding"},
      {"GET", "https", "a", "/", "chunked"}},
     {{":method", ":scheme", ":authority", ":path", "upgrade"}, {"GET", "https", "a", "/", "h2c"}},
@@ -217,7 +216,7 @@ Test(conn_invalid_headers, response_with_request_pseudo_headers)
 Test(conn_invalid_headers, outbound_connection_headers_dropped_when_normalizing)
 {
     static const h2_header h[] = {
-        H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "https"), H2T_HDR(":authority", "a"),
+        H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "https"),    H2T_HDR(":authority", "a"),
         H2T_HDR(":path", "/"),     H2T_HDR("connection", "close"), H2T_HDR("keep-alive", "5"),
         H2T_HDR("x-ok", "1"),
     };
@@ -292,8 +291,11 @@ static void bomb_block(h2t_buf *blk, int refs)
 {
     static char val[4000];
     memset(val, 'a', sizeof(val));
-    h2t_buf_put(blk, "\x82\x87\x84\x01\x01" "a", 6); /* GET, https, /, :authority a */
-    put_int(blk, 0x40, 6, 0);              /* literal, incremental indexing, new name */
+    h2t_buf_put(blk,
+                "\x82\x87\x84\x01\x01"
+                "a",
+                6);           /* GET, https, /, :authority a */
+    put_int(blk, 0x40, 6, 0); /* literal, incremental indexing, new name */
     put_int(blk, 0, 7, 6);
     h2t_buf_put(blk, "x-bomb", 6);
     put_int(blk, 0, 7, sizeof(val));
@@ -347,7 +349,10 @@ Test(conn_invalid_headers, lower_local_limit_after_ack)
     cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0);
     h2t_buf_free(&in);
     h2t_buf_free(&blk);
-    h2t_buf_put(&blk, "\x82\x87\x84\x01\x01" "a\xbe", 7); /* refers to the 4000-byte entry */
+    h2t_buf_put(&blk,
+                "\x82\x87\x84\x01\x01"
+                "a\xbe",
+                7); /* refers to the 4000-byte entry */
     h2t_f_headers_raw(&in, 3, 0x5, blk.p, blk.len, 0, 0, false, -1);
     cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), H2_EPROTO);
     cr_assert_eq(h2_conn_last_error(c).code, H2_ENHANCE_YOUR_CALM);

@@ -205,8 +205,7 @@ Test(conn_memory, steady_state_does_not_allocate)
         cr_assert_eq(h2_conn_ack_data(p.cl, id, 16), 0);
     }
     /* only the closed-stream record grows (it doubles a few times) */
-    cr_assert_leq(tm.n_calls - after, 12, "%zu allocations in steady state",
-                  tm.n_calls - after);
+    cr_assert_leq(tm.n_calls - after, 12, "%zu allocations in steady state", tm.n_calls - after);
     h2t_pair_free(&p);
     cr_assert_eq(tm.live_blocks, 0);
 }

@@ -144,8 +144,8 @@ Test(conn_settings, update_settings_frame_bytes)
     h2t_buf out;
     h2t_buf_init(&out);
     h2t_take(c, &out);
-    static const uint8_t expect[] = {0, 0, 12, 4, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 10,
-                                     0, 2, 0, 0, 0, 0};
+    static const uint8_t expect[] = {0, 0, 12, 4,  0, 0, 0, 0, 0, 0, 3,
+                                     0, 0, 0,  10, 0, 2, 0, 0, 0, 0};
     cr_assert_eq(out.len, sizeof(expect));
     cr_assert_arr_eq(out.p, expect, sizeof(expect));
     /* pending until acknowledged */
@@ -334,8 +334,10 @@ Test(conn_settings, max_header_list_size_applies_after_ack)
     /* the client learns the limit at once and respects it on output */
     cr_assert_eq(h2_conn_setting(p.cl, true, H2_SETTING_MAX_HEADER_LIST_SIZE), 100);
     static const h2_header big[] = {
-        H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "https"),
-        H2T_HDR(":authority", "example.com"), H2T_HDR(":path", "/a-long-path-to-pass-the-limit"),
+        H2T_HDR(":method", "GET"),
+        H2T_HDR(":scheme", "https"),
+        H2T_HDR(":authority", "example.com"),
+        H2T_HDR(":path", "/a-long-path-to-pass-the-limit"),
     };
     cr_assert_eq(h2_conn_send_headers(p.cl, 1, big, 4, H2_SEND_END_STREAM, NULL),
                  H2_EHEADER_LIST_SIZE);

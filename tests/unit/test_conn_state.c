@@ -189,8 +189,7 @@ Test(conn_state, finished_streams_free_concurrency)
         cr_assert_eq(h2t_send_get(p.cl, id, true), 0);
         cr_assert_eq(h2t_c2s(&p), 0);
         cr_assert_eq(p.sv_log.ev[0].type, H2_EV_REQUEST_RECEIVED);
-        cr_assert_eq(h2_conn_send_headers(p.sv, id, h2t_resp_200, 2, H2_SEND_END_STREAM, NULL),
-                     0);
+        cr_assert_eq(h2_conn_send_headers(p.sv, id, h2t_resp_200, 2, H2_SEND_END_STREAM, NULL), 0);
         cr_assert_eq(h2t_s2c(&p), 0);
         cr_assert_eq(h2_conn_open_outbound_streams(p.cl), 0);
     }
