@@ -1,6 +1,8 @@
 /* Basic connection logic: preface, request/response exchanges, output API. */
+#include <stdlib.h>
 #include <string.h>
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include "h2/h2.h"
 #include "support/conn_helpers.h"
 
@@ -125,6 +127,119 @@ Test(conn_basic, request_replayed_at_every_split)
     cr_assert_eq(r.log.ev[2].fcl, 7);
     cr_assert_eq(r.log.ev[3].type, H2_EV_STREAM_ENDED);
     cr_assert_eq(r.out.len, 0);
+    h2t_result_free(&r);
+    h2t_buf_free(&in);
+    h2t_ff_free(&ff);
+}
+
+ParameterizedTestParameters(conn_basic, preface_drip_fed)
+{
+    static size_t chunks[23];
+    for (size_t i = 0; i < 23; i++)
+        chunks[i] = i + 1;
+    return cr_make_param_array(size_t, chunks, 23);
+}
+
+ParameterizedTest(size_t *chunk, conn_basic, preface_drip_fed)
+{
+    h2_conn *c = h2t_conn_new(H2_ROLE_SERVER, NULL);
+    cr_assert_eq(h2_conn_initiate(c), 0);
+    h2t_take(c, NULL);
+    h2t_buf in;
+    h2t_buf_init(&in);
+    h2t_f_preface(&in);
+    h2_setting e = {H2_SETTING_MAX_CONCURRENT_STREAMS, 7};
+    h2t_f_settings(&in, 0, &e, 1);
+    h2t_log log;
+    h2t_log_init(&log);
+    for (size_t pos = 0; pos < in.len; pos += *chunk) {
+        size_t n = in.len - pos < *chunk ? in.len - pos : *chunk;
+        cr_assert_eq(h2t_feed(c, in.p + pos, n, &log), 0);
+    }
+    cr_assert_eq(log.n, 1);
+    cr_assert_eq(log.ev[0].type, H2_EV_REMOTE_SETTINGS_CHANGED);
+    cr_assert_eq(h2_conn_setting(c, true, H2_SETTING_MAX_CONCURRENT_STREAMS), 7);
+    cr_assert_eq(h2_conn_output_pending(c), 9);
+    h2t_log_free(&log);
+    h2t_buf_free(&in);
+    h2_conn_free(c);
+}
+
+ParameterizedTestParameters(conn_basic, data_up_to_peer_max_frame_size)
+{
+    static uint32_t sizes[] = {16384, 16385, 20000, 32768, 65535, 100000};
+    return cr_make_param_array(uint32_t, sizes, H2T_N(sizes));
+}
+
+ParameterizedTest(uint32_t *size, conn_basic, data_up_to_peer_max_frame_size)
+{
+    h2_conn_config ccfg, scfg;
+    h2_conn_config_init(&ccfg, H2_ROLE_CLIENT);
+    h2_conn_config_init(&scfg, H2_ROLE_SERVER);
+    ccfg.max_frame_size = *size;
+    ccfg.initial_window_size = 1 << 20;
+    ccfg.connection_window_size = 1 << 20;
+    h2t_pair p;
+    h2t_pair_init(&p, &ccfg, &scfg);
+    cr_assert_eq(h2_conn_max_outbound_frame_size(p.sv), *size);
+    cr_assert_eq(h2t_send_get(p.cl, 1, true), 0);
+    cr_assert_eq(h2t_c2s(&p), 0);
+    cr_assert_eq(h2_conn_send_headers(p.sv, 1, h2t_resp_200, 2, 0, NULL), 0);
+    uint8_t *body = calloc(1, *size + 1);
+    cr_assert_eq(h2_conn_send_data(p.sv, 1, body, *size + 1, 0, -1), H2_EFRAME_SIZE);
+    cr_assert_eq(h2_conn_send_data(p.sv, 1, body, *size, H2_SEND_END_STREAM, -1), 0);
+    cr_assert_eq(h2t_s2c(&p), 0);
+    const h2t_ev *d = h2t_log_find(&p.cl_log, H2_EV_DATA_RECEIVED, 0);
+    cr_assert_not_null(d);
+    cr_assert_eq(d->len, *size);
+    free(body);
+    h2t_pair_free(&p);
+}
+
+Test(conn_basic, post_with_trailers_roundtrip)
+{
+    static const h2_header tr[] = {H2T_HDR("x-checksum", "1234")};
+    h2t_pair p;
+    h2t_pair_init(&p, NULL, NULL);
+    cr_assert_eq(h2_conn_send_headers(p.cl, 1, h2t_req_post, 4, 0, NULL), 0);
+    cr_assert_eq(h2_conn_send_data(p.cl, 1, (const uint8_t *)"part1", 5, 0, -1), 0);
+    cr_assert_eq(h2_conn_send_data(p.cl, 1, (const uint8_t *)"part2", 5, 0, 7), 0);
+    cr_assert_eq(h2_conn_send_headers(p.cl, 1, tr, 1, H2_SEND_END_STREAM, NULL), 0);
+    cr_assert_eq(h2t_c2s(&p), 0);
+    cr_assert_eq(p.sv_log.n, 5);
+    cr_assert_eq(p.sv_log.ev[2].fcl, 13);
+    cr_assert_eq(p.sv_log.ev[3].type, H2_EV_TRAILERS_RECEIVED);
+    cr_assert_str_eq(h2t_ev_header(&p.sv_log.ev[3], "x-checksum"), "1234");
+    cr_assert_eq(h2_conn_send_headers(p.sv, 1, h2t_resp_200, 2, H2_SEND_END_STREAM, NULL), 0);
+    cr_assert_eq(h2t_s2c(&p), 0);
+    cr_assert_eq(h2_conn_open_outbound_streams(p.cl), 0);
+    cr_assert_eq(h2_conn_open_inbound_streams(p.sv), 0);
+    h2t_pair_free(&p);
+}
+
+Test(conn_basic, response_headers_split_at_every_offset)
+{
+    h2t_ff ff;
+    h2t_ff_init(&ff);
+    h2t_buf in;
+    h2t_buf_init(&in);
+    static const h2_header resp[] = {
+        H2T_HDR(":status", "200"),
+        H2T_HDR("content-type", "text/html"),
+        H2T_HDR("content-length", "5"),
+        H2T_HDR("cache-control", "max-age=60"),
+    };
+    h2t_f_headers(&ff, &in, 1, 0x4, resp, 4);
+    h2t_f_data(&in, 1, 0x1, "hello", 5, -1);
+    uint8_t op[8] = {1, 1, 2, 3, 5, 8, 13, 21};
+    h2t_f_ping(&in, 0, op);
+    h2t_f_window_update(&in, 0, 1000);
+    h2t_result r;
+    h2t_replay_ok(h2t_setup_client_get, NULL, &in, &r);
+    cr_assert_eq(r.log.n, 5);
+    cr_assert_eq(r.log.ev[3].type, H2_EV_PING_RECEIVED);
+    cr_assert_eq(r.log.ev[4].type, H2_EV_WINDOW_UPDATED);
+    cr_assert_eq(r.out.len, 17);
     h2t_result_free(&r);
     h2t_buf_free(&in);
     h2t_ff_free(&ff);
