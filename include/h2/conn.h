@@ -186,8 +186,8 @@ typedef struct h2_priority_args {
  *    trailers without END_STREAM, bad priority weight or self-dependency;
  *  - H2_ECLOSED: the connection has ended, or a new stream was asked for
  *    after a GOAWAY was sent or received;
- *  - H2_ESTATE: not initiated, or the stream cannot send headers now
- *    (half-closed local, final response and trailers already sent);
+ *  - H2_ESTATE: not initiated, or the stream cannot send this block now
+ *    (half-closed local; a 1xx from a client or after the final response);
  *  - H2_ESTREAM_CLOSED: the stream is closed;
  *  - H2_ESTREAM_ID: a new id with our parity not above the highest we used,
  *    or an id of the peer's parity that the peer never opened;
@@ -250,7 +250,8 @@ H2_API int h2_conn_reset_stream(h2_conn *conn, uint32_t stream_id, uint32_t erro
  * streams the peer opens above it are refused, and no new stream may be
  * opened by us. May be called again (e.g. with a lower last id).
  *
- * Returns 0, H2_EINVAL (|debug| NULL with a length, last id out of range),
+ * Returns 0, H2_EINVAL (|debug| NULL with a length, |debug_len| above the
+ * peer's MAX_FRAME_SIZE - 8, last id out of range),
  * H2_ESTATE (not initiated), H2_ECLOSED (the connection already ended on a
  * protocol error) or H2_ENOMEM.
  */
