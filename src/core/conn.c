@@ -61,6 +61,7 @@ int h2_conn_new(h2_conn **out, const h2_conn_config *cfg)
     h2_obuf_init(&c->out);
     h2_arena_init(&c->arena);
     h2_hdr_scratch_init(&c->scratch, &c->mem);
+    h2_hdr_scratch_init(&c->scratch_in, &c->mem);
     h2_stream_set_init(&c->streams, cfg->max_closed_streams);
     c->err.message = "";
     *out = c;
@@ -81,6 +82,7 @@ void h2_conn_free(h2_conn *c)
     h2_mem_free(mem, c->ev);
     h2_arena_free(&c->arena, mem);
     h2_hdr_scratch_free(&c->scratch);
+    h2_hdr_scratch_free(&c->scratch_in);
     h2_settings_pending_free(&c->pending, mem);
     h2_stream_set_free(&c->streams, mem);
     h2_mem_free(mem, c);

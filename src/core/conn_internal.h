@@ -74,7 +74,8 @@ struct h2_conn {
     h2_event *ev;
     size_t n_ev, cap_ev;
     h2_arena arena;
-    h2_hdr_scratch scratch;
+    h2_hdr_scratch scratch_in; /* inbound normalisation; reset at each receive */
+    h2_hdr_scratch scratch;    /* outbound normalisation; reset at each send */
 
     h2_stream_set streams;
     h2_conn_error err;

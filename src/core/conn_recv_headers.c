@@ -109,47 +109,40 @@ static int decode(h2_conn *c, const uint8_t *block, size_t len, const h2_header 
     return h2_conn_fail(c, H2_COMPRESSION_ERROR, "header block could not be decoded");
 }
 
+static bool is_cookie(const h2_header *h)
+{
+    return h->name_len == 6 && memcmp(h->name, "cookie", 6) == 0;
+}
+
 /*
- * Inbound normalisation (cookie joining) with the result copied to the
- * per-call arena, so that the shared scratch can be reused.
+ * Inbound normalisation (cookie joining). The joined list lives in
+ * scratch_in, whose chunks never move and which is reset only at the next
+ * receive call, so it lives as long as the events.
  */
 static int normalize(h2_conn *c, const h2_header **f, size_t *n)
 {
     if (!c->cfg.normalize_inbound_headers)
         return 0;
-    const h2_header *out;
-    size_t n_out;
-    h2_hdr_scratch_reset(&c->scratch);
-    if (h2_headers_normalize_inbound(*f, *n, &c->scratch, &out, &n_out) != 0)
-        return H2_ENOMEM;
-    if (out == *f)
-        return 0;
-    h2_header *copy = h2_arena_alloc(&c->arena, &c->mem, (n_out > 0 ? n_out : 1) * sizeof(*copy));
-    if (copy == NULL)
-        return H2_ENOMEM;
-    const uint8_t *lo = c->scratch.buf;
-    const uint8_t *hi = c->scratch.buf + c->scratch.len;
-    for (size_t i = 0; i < n_out; i++) {
-        copy[i] = out[i];
-        const uint8_t *v = out[i].value;
-        if (v != NULL && out[i].value_len > 0 && v >= lo && v < hi) {
-            uint8_t *nv = h2_arena_alloc(&c->arena, &c->mem, out[i].value_len);
-            if (nv == NULL)
-                return H2_ENOMEM;
-            memcpy(nv, v, out[i].value_len);
-            copy[i].value = nv;
-        }
-        const uint8_t *nm = out[i].name;
-        if (nm != NULL && out[i].name_len > 0 && nm >= lo && nm < hi) {
-            uint8_t *nn = h2_arena_alloc(&c->arena, &c->mem, out[i].name_len);
-            if (nn == NULL)
-                return H2_ENOMEM;
-            memcpy(nn, nm, out[i].name_len);
-            copy[i].name = nn;
+    size_t cookies = 0, last = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (is_cookie(&(*f)[i])) {
+            cookies++;
+            last = i;
         }
     }
-    h2_hdr_scratch_reset(&c->scratch);
-    *f = copy;
+    if (cookies == 0)
+        return 0;
+    if (cookies == 1 && last == *n - 1) {
+        /* Already joined and last: only the never-index flag changes. The
+         * array is the decoder's output for this call, writable by design. */
+        ((h2_header *)(uintptr_t)*f)[last].flags |= H2_HEADER_NEVER_INDEX;
+        return 0;
+    }
+    const h2_header *out;
+    size_t n_out;
+    if (h2_headers_normalize_inbound(*f, *n, &c->scratch_in, &out, &n_out) != 0)
+        return H2_ENOMEM;
+    *f = out;
     *n = n_out;
     return 0;
 }
