@@ -95,12 +95,13 @@ typedef struct h2_conn_config {
     uint32_t max_closed_streams;
     size_t encoder_table_cap; /* our HPACK encoder table never exceeds this: 4096 */
     /*
-     * Output high-water mark in bytes (default 1 MiB). While more than this
+     * Output high-water mark in bytes (default 64 KiB). While more than this
      * is queued, the sending calls that add new work (headers, data, ping,
      * settings) fail with H2_ENOBUFS; resets and GOAWAY are always queued.
-     * Automatic replies to the peer (PING and SETTINGS ACKs, RST_STREAM) are
-     * queued until twice this much is pending; past that the peer is
-     * flooding us and the connection ends with ENHANCE_YOUR_CALM.
+     * Automatic replies to the peer (PING and SETTINGS ACKs, RST_STREAM) may
+     * add up to this much between two moments the output is empty; past
+     * that the peer is flooding us and the connection ends with
+     * ENHANCE_YOUR_CALM.
      */
     size_t output_high_water;
 

@@ -23,7 +23,7 @@ void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
     cfg->max_continuation_frames = 64;
     cfg->max_closed_streams = 65536;
     cfg->encoder_table_cap = 4096;
-    cfg->output_high_water = 1u << 20;
+    cfg->output_high_water = 1u << 16;
     cfg->mem = NULL;
 }
 

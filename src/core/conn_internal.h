@@ -60,6 +60,7 @@ struct h2_conn {
     h2_hpack_encoder *enc; /* created on first use */
     h2_hpack_decoder *dec;
     h2_obuf out;
+    size_t reply_bytes; /* automatic replies queued since the output was last empty */
 
     /* inbound framing: two reassembly buffers used in turn, so that a frame
      * completed in one stays valid while the tail of the input goes to the

@@ -15,16 +15,25 @@ static bool is_idle(const h2_conn *c, uint32_t id)
     return id > (h2_conn_is_ours(c, id) ? c->highest_outbound : c->highest_inbound);
 }
 
-/* Automatic replies may not pile up without bound (RFC 9113 10.5). */
-static int reply_room(h2_conn *c)
+/*
+ * Automatic replies may not pile up without bound (RFC 9113 10.5): at most
+ * the high-water mark of them between two moments the output is empty.
+ */
+static int reply_room(h2_conn *c, size_t n)
 {
-    if (h2_obuf_pending(&c->out) / 2 > c->cfg.output_high_water)
+    if (h2_obuf_pending(&c->out) == 0)
+        c->reply_bytes = 0;
+    if (c->reply_bytes + n > c->cfg.output_high_water)
         return h2_conn_fail(c, H2_ENHANCE_YOUR_CALM, "peer keeps sending frames that need replies");
+    c->reply_bytes += n;
     return 0;
 }
 
 int h2_conn_stream_error(h2_conn *c, h2_stream *s, uint32_t id, uint32_t code, bool event)
 {
+    int rv = reply_room(c, 13);
+    if (rv != 0)
+        return rv;
     if (h2_conn_write_rst(c, id, code) != 0)
         return H2_ENOMEM;
     if (s == NULL) {
@@ -70,7 +79,7 @@ static int on_data(h2_conn *c, const h2_frame *f)
             return h2_conn_fail(c, H2_STREAM_CLOSED, "DATA on a stream closed by END_STREAM");
         if (how == H2_CLOSED_RST_SENT)
             return 0;
-        int rv = reply_room(c);
+        int rv = reply_room(c, 13);
         return rv != 0 ? rv : h2_conn_write_rst(c, id, H2_STREAM_CLOSED);
     }
     if (s->state == H2_SS_HALF_CLOSED_REMOTE) {
@@ -243,7 +252,7 @@ static int on_settings(h2_conn *c, const h2_frame *f)
         if (code != H2_NO_ERROR)
             return h2_conn_fail(c, code, "invalid SETTINGS value");
     }
-    int rv = reply_room(c);
+    int rv = reply_room(c, 9);
     if (rv != 0)
         return rv;
     h2_changed_setting *list = NULL;
@@ -291,7 +300,7 @@ static int on_ping(h2_conn *c, const h2_frame *f)
 {
     bool ack = (f->hd.flags & H2_FLAG_ACK) != 0;
     if (!ack) {
-        int rv = reply_room(c);
+        int rv = reply_room(c, 17);
         if (rv != 0)
             return rv;
         if (h2_conn_write_ping(c, H2_FLAG_ACK, f->u.ping) != 0)

@@ -26,7 +26,7 @@ Test(conn_config, client_defaults)
     cr_assert_eq(c.max_continuation_frames, 64);
     cr_assert_eq(c.max_closed_streams, 65536);
     cr_assert_eq(c.encoder_table_cap, 4096);
-    cr_assert_eq(c.output_high_water, 1u << 20);
+    cr_assert_eq(c.output_high_water, 1u << 16);
     cr_assert_null(c.mem);
 }
 
@@ -210,4 +210,47 @@ Test(conn_config, ping_flood_is_enhance_your_calm)
         h2t_f_ping(&in, 0, op);
     h2t_replay_conn_error(h2t_setup_server, &cfg, &in, H2_ENHANCE_YOUR_CALM);
     h2t_buf_free(&in);
+}
+
+Test(conn_config, queued_data_does_not_count_as_a_flood)
+{
+    h2_conn_config scfg;
+    h2_conn_config_init(&scfg, H2_ROLE_SERVER);
+    scfg.output_high_water = 100;
+    h2t_pair p;
+    h2t_pair_init(&p, NULL, &scfg);
+    cr_assert_eq(h2t_send_get(p.cl, 1, true), 0);
+    cr_assert_eq(h2t_c2s(&p), 0);
+    cr_assert_eq(h2_conn_send_headers(p.sv, 1, h2t_resp_200, 2, 0, NULL), 0);
+    static uint8_t body[16384];
+    cr_assert_eq(h2_conn_send_data(p.sv, 1, body, sizeof(body), 0, -1), 0);
+    cr_assert_eq(h2_conn_send_data(p.sv, 1, body, 1, 0, -1), H2_ENOBUFS);
+    uint8_t op[8] = {0};
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(h2_conn_ping(p.cl, op), 0);
+    cr_assert_eq(h2t_c2s(&p), 0);
+    cr_assert_eq(h2t_log_count(&p.sv_log, H2_EV_PING_RECEIVED), 5);
+    /* a sixth reply before the output drains passes the mark */
+    cr_assert_eq(h2_conn_ping(p.cl, op), 0);
+    cr_assert_eq(h2t_c2s(&p), H2_EPROTO);
+    cr_assert_eq(h2_conn_last_error(p.sv).code, H2_ENHANCE_YOUR_CALM);
+    h2t_pair_free(&p);
+}
+
+Test(conn_config, draining_output_resets_the_reply_budget)
+{
+    h2_conn_config scfg;
+    h2_conn_config_init(&scfg, H2_ROLE_SERVER);
+    scfg.output_high_water = 100;
+    h2t_pair p;
+    h2t_pair_init(&p, NULL, &scfg);
+    uint8_t op[8] = {0};
+    for (int round = 0; round < 10; round++) {
+        for (int i = 0; i < 5; i++)
+            cr_assert_eq(h2_conn_ping(p.cl, op), 0);
+        cr_assert_eq(h2t_c2s(&p), 0);
+        cr_assert_eq(h2t_s2c(&p), 0);
+        cr_assert_eq(h2t_log_count(&p.cl_log, H2_EV_PING_ACK_RECEIVED), 5);
+    }
+    h2t_pair_free(&p);
 }
