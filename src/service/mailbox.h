@@ -129,7 +129,9 @@ int h2_mailbox_post(h2_mailbox *mb, void *ptr);
  * |timeout_ms| milliseconds (negative: without limit; 0: do not wait) for the
  * consumer to make room. Waiting producers register themselves and sleep on
  * a futex; the consumer signals it only when some producer is registered,
- * so the fast path stays lock-free and signal-free.
+ * so the fast path stays lock-free and signal-free. Waiting producers are
+ * woken once a drain leaves the ring at most half full, so each wake-up
+ * lets them post many pointers.
  *
  * Returns 0, H2_EAGAIN (still full when the timeout expired; |ptr| stays
  * with the caller), or H2_EINVAL (|mb| or |ptr| NULL).
@@ -140,7 +142,8 @@ int h2_mailbox_post_wait(h2_mailbox *mb, void *ptr, int timeout_ms);
  * @function Consumer: moves up to |max| queued pointers, oldest first, into
  * |ptrs| and returns how many it moved (0 when the ring is empty). The
  * consumer now owns them. Also withdraws a pending sleep announcement and
- * wakes producers blocked in h2_mailbox_post_wait() when it made room.
+ * wakes producers blocked in h2_mailbox_post_wait() once the ring is at
+ * most half full.
  */
 size_t h2_mailbox_drain(h2_mailbox *mb, void **ptrs, size_t max);
 
