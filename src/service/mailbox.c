@@ -466,19 +466,24 @@ static bool ring_ready(struct h2_mailbox_core *c)
 }
 
 /*
- * Pause instructions h2_mailbox_wait() spends watching the ring before it
- * sleeps: a producer that posts again within about a microsecond then
- * costs neither side a system call.
+ * Before it sleeps, h2_mailbox_wait() watches the ring for WAIT_CHECKS
+ * checks WAIT_PAUSES pause instructions apart (about a microsecond in all):
+ * a producer that posts again within that time then costs neither side a
+ * system call. The checks are spaced because each one pulls the line that
+ * holds p_tail and p_head away from the producers, whose next post must
+ * then fetch it back.
  */
-#define WAIT_SPINS 512
+#define WAIT_CHECKS 16
+#define WAIT_PAUSES 32
 
-/* Spins up to WAIT_SPINS pauses; true as soon as a pointer is published. */
+/* True as soon as a pointer is published, false after the last check. */
 static bool spin_until_ready(struct h2_mailbox_core *c)
 {
-    for (unsigned i = 0; i < WAIT_SPINS; i++) {
+    for (unsigned i = 0; i < WAIT_CHECKS; i++) {
         if (ring_ready(c))
             return true;
-        ck_pr_stall();
+        for (unsigned k = 0; k < WAIT_PAUSES; k++)
+            ck_pr_stall();
     }
     return ring_ready(c);
 }
