@@ -102,7 +102,7 @@ $(BUILD)/tests/interop/%: $(BUILD)/obj/tests/interop/%.o $(SUPPORT_OBJ) $(STATIC
 	$(CC) $(SAN) -o $@ $< $(SUPPORT_OBJ) $(STATIC_LIB) $(TEST_LIBS)
 
 test-run: all $(TEST_BIN) $(INTEROP_BIN)
-	@sh tests/check_readme.sh $(BUILD)
+	@SAN="$(SAN)" sh tests/check_readme.sh $(BUILD)
 	@sh tests/run.sh $(TEST_BIN) $(INTEROP_BIN)
 
 asan: deps

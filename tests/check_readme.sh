@@ -18,7 +18,7 @@ body = blocks[1].replace("#include <h2/h2.h>", "")
 open(out + "/ex2.c", "w").write("#include <stdio.h>\n#include <h2/h2.h>\nint main(void)\n{\n" + body + "return 0;\n}\n")
 PY
 for ex in ex1 ex2; do
-    cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude "$tmp/$ex.c" "$build/libh2.a" -o "$tmp/$ex"
+    ${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror ${SAN:-} -Iinclude "$tmp/$ex.c" "$build/libh2.a" -o "$tmp/$ex"
     "$tmp/$ex"
 done
 echo "README examples: 2 passed, 0 failed"
