@@ -105,6 +105,14 @@ typedef struct h2_conn_config {
      */
     size_t output_high_water;
 
+    /*
+     * Client: pushed streams that may wait for their response at once
+     * (promised, response not received yet). A PUSH_PROMISE past this is
+     * refused with RST_STREAM(REFUSED_STREAM) on the promised stream.
+     * 0 selects the default, 100.
+     */
+    uint32_t max_reserved_streams;
+
     /* Allocator hook; NULL means libc. Must outlive the connection. */
     const h2_mem *mem;
 } h2_conn_config;
@@ -350,6 +358,157 @@ H2_API size_t h2_conn_open_outbound_streams(const h2_conn *conn);
 H2_API uint32_t h2_conn_setting(const h2_conn *conn, bool remote, uint16_t id);
 
 /* ------------------------------------------------------------------------ */
+/* Push, priority, ALTSVC, h2c upgrade                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * @function
+ *
+ * Server push: sends a PUSH_PROMISE on |parent_id| promising stream
+ * |promised_id| for the request |fields| (a complete request block, GET or
+ * HEAD; normalised and validated like any request). The block is split
+ * into PUSH_PROMISE and CONTINUATION frames no larger than the peer's
+ * MAX_FRAME_SIZE. The promised stream is then reserved: send its response
+ * with h2_conn_send_headers(), then its body with h2_conn_send_data(); the
+ * peer never sends on it. It counts as an open outbound stream from now
+ * on. |fields| is not referenced after the call. Checks, in this order:
+ *
+ * Returns 0 or:
+ *  - H2_EINVAL: |fields| NULL with |n| > 0;
+ *  - H2_ESTATE: not initiated, or the parent cannot carry a promise (it is
+ *    a pushed stream, or we already ended our side of it);
+ *  - H2_ECLOSED: the connection has ended, or a GOAWAY was sent or
+ *    received;
+ *  - H2_EROLE: called on a client;
+ *  - H2_EPUSH_DISABLED: the peer's ENABLE_PUSH is 0;
+ *  - H2_ESTREAM_CLOSED, H2_ENOSTREAM: the parent is closed / never opened;
+ *  - H2_ESTREAM_ID: |promised_id| is not even, or not above every stream
+ *    id we used;
+ *  - H2_EHEADER: the block is not a valid request, or its method is
+ *    neither GET nor HEAD (RFC 9113 8.4: promised requests are safe and
+ *    cacheable);
+ *  - H2_EHEADER_LIST_SIZE, H2_ENOBUFS, H2_ENOMEM as h2_conn_send_headers().
+ * A refused call changes nothing (the promised id stays free).
+ */
+H2_API int h2_conn_push_stream(h2_conn *conn, uint32_t parent_id, uint32_t promised_id,
+                               const h2_header *fields, size_t n);
+
+/*
+ * @function
+ *
+ * Sends an RFC 7540 PRIORITY frame for |stream_id| (any stream, opened or
+ * not). |prio| NULL means the defaults: weight 16, no dependency, not
+ * exclusive; a weight of 0 also means 16. Clients only.
+ *
+ * Returns 0 or, checked in this order: H2_ESTATE (not initiated),
+ * H2_ECLOSED, H2_EROLE (a server), H2_EINVAL (|stream_id| 0 or above
+ * 2^31-1, weight above 256, |depends_on| above 2^31-1 or equal to
+ * |stream_id|), H2_ENOBUFS or H2_ENOMEM.
+ */
+H2_API int h2_conn_prioritize(h2_conn *conn, uint32_t stream_id, const h2_priority_args *prio);
+
+/*
+ * @function
+ *
+ * Sends an RFC 9218 PRIORITY_UPDATE frame for |stream_id| (open, or not
+ * opened yet) carrying the Priority field value |value| of |len| bytes
+ * (copied; see h2_priority_format()). Clients only (RFC 9218 section 7.1).
+ *
+ * Returns 0 or H2_EINVAL (|value| NULL with a length, |stream_id| 0 or
+ * above 2^31-1), H2_EFRAME_SIZE (|len| + 4 above the peer's
+ * MAX_FRAME_SIZE), H2_EROLE (a server), H2_ESTATE, H2_ECLOSED, H2_ENOBUFS or
+ * H2_ENOMEM.
+ */
+H2_API int h2_conn_send_priority_update(h2_conn *conn, uint32_t stream_id, const uint8_t *value,
+                                        size_t len);
+
+/*
+ * @function
+ *
+ * Sends an RFC 7838 ALTSVC frame (servers only). With |stream_id| 0 the
+ * frame names its |origin| (non-empty, e.g. "https://example.com");
+ * with a stream id the origin is the one of that stream's request and
+ * |origin_len| must be 0, and the stream must be open (or pushed) with no
+ * response headers sent on it yet. |field_value| is an Alt-Svc field
+ * value, passed as is. Both are copied.
+ *
+ * Returns 0 or H2_EINVAL (a pointer NULL with a length, an empty origin on
+ * stream 0, an origin on a stream, |origin_len| above 65535), H2_EFRAME_SIZE
+ * (the payload is larger than the peer's MAX_FRAME_SIZE), H2_EROLE (a
+ * client), H2_ESTATE (not initiated, or response headers already sent on
+ * the stream), H2_ECLOSED, H2_ESTREAM_CLOSED, H2_ENOSTREAM, H2_ENOBUFS or
+ * H2_ENOMEM.
+ */
+H2_API int h2_conn_advertise_alternative_service(h2_conn *conn, uint32_t stream_id,
+                                                 const uint8_t *origin, size_t origin_len,
+                                                 const uint8_t *field_value, size_t field_value_len);
+
+/*
+ * @function
+ *
+ * Client side of an h2c upgrade (RFC 7540 section 3.2, an HTTP/1.1 request
+ * with "Upgrade: h2c" already sent on the same transport): does what
+ * h2_conn_initiate() does (preface and SETTINGS queued), writes the value
+ * of the HTTP2-Settings header, the base64url text (no padding) of that
+ * SETTINGS frame's payload, to |out| (|cap| bytes; 57 holds the 7
+ * settings h2_conn_initiate() sends) with a terminating NUL, and stores its length
+ * without the NUL in |*out_len|. Stream 1 (the upgraded request) is open
+ * and half-closed on our side: its response arrives as ResponseReceived,
+ * and nothing can be sent on it; the next stream id is 3. Call it instead
+ * of h2_conn_initiate().
+ *
+ * Returns 0, H2_EINVAL (a NULL pointer, a server connection), H2_ENOBUFS
+ * (|cap| too small; nothing changed), H2_ESTATE (already initiated) or
+ * H2_ENOMEM.
+ */
+H2_API int h2_conn_initiate_upgrade_client(h2_conn *conn, char *out, size_t cap,
+                                           size_t *out_len);
+
+/*
+ * @function
+ *
+ * Server side of an h2c upgrade: |settings| (|len| bytes, may be empty) is
+ * the HTTP2-Settings header value of the upgraded request. It is decoded
+ * and validated and applied as the client's settings at once (no ACK, no
+ * event). Then does what h2_conn_initiate() does (our SETTINGS queued; the
+ * client preface is still expected in the input) and opens stream 1 as a
+ * request received with END_STREAM (no RequestReceived: the request came
+ * over HTTP/1.1). Respond on stream 1 with h2_conn_send_headers(). Call it
+ * instead of h2_conn_initiate().
+ *
+ * Returns 0, H2_EINVAL (a NULL pointer with a length, a client connection,
+ * a value that is not base64url of whole 6-byte entries, more than 64
+ * entries), H2_ESETTINGS (a value out of range), H2_ESTATE (already
+ * initiated) or H2_ENOMEM. Nothing changes on failure.
+ */
+H2_API int h2_conn_initiate_upgrade_server(h2_conn *conn, const char *settings, size_t len);
+
+/*
+ * @function
+ *
+ * Encodes |n| settings as an HTTP2-Settings header value: base64url
+ * without padding of the 6-byte entries. Writes it with a NUL to |out|
+ * (|cap| bytes) and its length to |*out_len|. Returns 0, H2_EINVAL (a NULL
+ * pointer) or H2_ENOBUFS (|cap| below 8 * n + 1: each entry is exactly 8
+ * characters).
+ */
+H2_API int h2_settings_header_encode(const h2_setting *entries, size_t n, char *out, size_t cap,
+                                     size_t *out_len);
+
+/*
+ * @function
+ *
+ * Decodes an HTTP2-Settings header value (base64url; trailing '=' padding
+ * is accepted) into at most |cap| entries at |out|, in order, and stores
+ * their number in |*n|. Values are not range-checked. Returns 0, H2_EINVAL
+ * (a NULL pointer with a length, a character outside the alphabet, a
+ * length that is not whole entries) or H2_ENOBUFS (more than |cap|
+ * entries).
+ */
+H2_API int h2_settings_header_decode(const char *in, size_t len, h2_setting *out, size_t cap,
+                                     size_t *n);
+
+/* ------------------------------------------------------------------------ */
 /* Events                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -370,9 +529,9 @@ typedef enum h2_event_type {
     H2_EV_PRIORITY_UPDATED,
     H2_EV_CONNECTION_TERMINATED,
     H2_EV_UNKNOWN_FRAME_RECEIVED,
-    /* Reserved for server push and ALTSVC support; not produced yet. */
     H2_EV_PUSHED_STREAM_RECEIVED,
     H2_EV_ALTERNATIVE_SERVICE_AVAILABLE,
+    H2_EV_PRIORITY_UPDATE_RECEIVED, /* RFC 9218 PRIORITY_UPDATE (servers only) */
 } h2_event_type;
 
 /* @struct One setting that changed: |original| is meaningful only when |had_original|. */
@@ -445,6 +604,33 @@ typedef struct h2_event {
             const uint8_t *debug;
             size_t debug_len;
         } terminated;
+        /* PUSHED_STREAM_RECEIVED: |stream_id| is the promised stream,
+         * |fields| the promised request */
+        struct {
+            const h2_header *fields;
+            size_t n;
+            uint32_t parent_stream_id;
+        } push;
+        /* ALTERNATIVE_SERVICE_AVAILABLE: on stream 0 |origin| is the
+         * frame's (never empty); on a stream |origin| is NULL and the
+         * alternative applies to the origin of that stream's request.
+         * |field_value| is the Alt-Svc value, unparsed (may be empty). */
+        struct {
+            const uint8_t *origin;
+            size_t origin_len;
+            const uint8_t *field_value;
+            size_t field_value_len;
+        } altsvc;
+        /* PRIORITY_UPDATE_RECEIVED: |stream_id| is the prioritized stream
+         * (possibly not opened yet); |field_value| the raw Priority field
+         * value (NULL when empty), |urgency| and |incremental| its parse
+         * by h2_priority_parse() (defaults when malformed) */
+        struct {
+            const uint8_t *field_value;
+            size_t field_value_len;
+            uint8_t urgency;
+            bool incremental;
+        } priority_update;
         /* UNKNOWN_FRAME_RECEIVED: the raw frame */
         struct {
             uint8_t frame_type;

@@ -9,5 +9,6 @@
 #include "h2/errors.h"
 #include "h2/hpack.h"
 #include "h2/conn.h"
+#include "h2/priority.h"
 
 #endif /* H2_H */

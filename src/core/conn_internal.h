@@ -93,6 +93,24 @@ static inline bool h2_conn_is_ours(const h2_conn *c, uint32_t id)
     return ((id & 1u) == 1u) == h2_conn_is_client(c);
 }
 
+/* The common precondition of the sending calls: 0, H2_ESTATE or H2_ECLOSED. */
+static inline int h2_conn_send_ready(const h2_conn *c)
+{
+    if (!(c->flags & H2_CF_INITIATED))
+        return H2_ESTATE;
+    if (c->flags & H2_CF_ERROR)
+        return H2_ECLOSED;
+    return 0;
+}
+
+/* RFC 9218 2.1: a server whose client sent NO_RFC7540_PRIORITIES = 1 ignores
+ * RFC 7540 priority signals (no PriorityUpdated events). */
+static inline bool h2_conn_ignores_rfc7540(const h2_conn *c)
+{
+    return !h2_conn_is_client(c) &&
+           h2_settings_get(&c->remote, H2_SETTING_NO_RFC7540_PRIORITIES) == 1;
+}
+
 /* Output limits. */
 static inline bool h2_conn_over_high_water(const h2_conn *c)
 {
@@ -136,5 +154,21 @@ int h2_conn_on_push_promise_frame(h2_conn *c, const h2_frame *f);
 int h2_conn_on_continuation_frame(h2_conn *c, const h2_frame *f);
 int h2_conn_stream_error(h2_conn *c, h2_stream *s, uint32_t id, uint32_t code, bool event);
 int h2_conn_credit_connection(h2_conn *c, size_t n);
+
+/* Inbound cookie joining (conn_recv_headers.c): 0 or H2_ENOMEM. */
+int h2_conn_normalize_inbound(h2_conn *c, const h2_header **f, size_t *n);
+
+/*
+ * A decoded PUSH_PROMISE block on |parent_id| (conn_push.c). The framing
+ * checks are done: |promised| is a valid new id (already recorded as the
+ * highest inbound), the parent is live and may carry a promise, or was
+ * reset by us (|parent| NULL). Accepts or refuses the push.
+ */
+int h2_conn_on_push_promise(h2_conn *c, h2_stream *parent, uint32_t parent_id, uint32_t promised,
+                            const h2_header *f, size_t n);
+
+/* ALTSVC (conn_altsvc.c) and PRIORITY_UPDATE (conn_priority.c) receipt. */
+int h2_conn_on_altsvc(h2_conn *c, const h2_frame *f);
+int h2_conn_on_priority_update(h2_conn *c, const h2_frame *f);
 
 #endif /* H2_CORE_CONN_INTERNAL_H */

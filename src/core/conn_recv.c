@@ -123,6 +123,8 @@ static int on_data(h2_conn *c, const h2_frame *f)
 
 static int on_priority(h2_conn *c, const h2_frame *f)
 {
+    if (h2_conn_ignores_rfc7540(c))
+        return 0;
     h2_event *e = h2_conn_push_event(c, H2_EV_PRIORITY_UPDATED, f->hd.stream_id);
     if (e == NULL)
         return H2_ENOMEM;
@@ -251,6 +253,9 @@ static int on_settings(h2_conn *c, const h2_frame *f)
         uint32_t code = h2_settings_check(se.id, se.value, from_server);
         if (code != H2_NO_ERROR)
             return h2_conn_fail(c, code, "invalid SETTINGS value");
+        if (!h2_settings_change_allowed(&c->remote, se.id, se.value,
+                                        !(c->flags & H2_CF_GOT_SETTINGS)))
+            return h2_conn_fail(c, H2_PROTOCOL_ERROR, "SETTINGS value may not change so");
     }
     int rv = reply_room(c, 9);
     if (rv != 0)
@@ -423,7 +428,8 @@ static int check_header(h2_conn *c, const h2_frame_hd *hd)
 
 static int on_frame(h2_conn *c, const h2_frame_hd *hd, const uint8_t *payload)
 {
-    if (hd->type > H2_FRAME_CONTINUATION)
+    if (hd->type > H2_FRAME_CONTINUATION && hd->type != H2_FRAME_ALTSVC &&
+        hd->type != H2_FRAME_PRIORITY_UPDATE)
         return on_unknown(c, hd, payload);
     h2_frame f;
     uint32_t code = h2_frame_parse_payload(&f, hd, payload);
@@ -452,6 +458,10 @@ static int on_frame(h2_conn *c, const h2_frame_hd *hd, const uint8_t *payload)
         return on_goaway(c, &f);
     case H2_FRAME_WINDOW_UPDATE:
         return on_window_update(c, &f);
+    case H2_FRAME_ALTSVC:
+        return h2_conn_on_altsvc(c, &f);
+    case H2_FRAME_PRIORITY_UPDATE:
+        return h2_conn_on_priority_update(c, &f);
     default:
         return h2_conn_on_continuation_frame(c, &f);
     }

@@ -119,7 +119,7 @@ static bool is_cookie(const h2_header *h)
  * scratch_in, whose chunks never move and which is reset only at the next
  * receive call, so it lives as long as the events.
  */
-static int normalize(h2_conn *c, const h2_header **f, size_t *n)
+int h2_conn_normalize_inbound(h2_conn *c, const h2_header **f, size_t *n)
 {
     if (!c->cfg.normalize_inbound_headers)
         return 0;
@@ -163,7 +163,7 @@ static int emit_headers(h2_conn *c, int type, uint32_t id, const h2_header *f, s
             return H2_ENOMEM;
         c->ev[idx].u.headers.stream_ended = (int32_t)(c->n_ev - 1);
     }
-    if (c->hb.has_priority) {
+    if (c->hb.has_priority && !h2_conn_ignores_rfc7540(c)) {
         h2_event *p = h2_conn_push_event(c, H2_EV_PRIORITY_UPDATED, id);
         if (p == NULL)
             return H2_ENOMEM;
@@ -183,7 +183,7 @@ static int open_inbound(h2_conn *c, uint32_t id, const h2_header *f, size_t n, b
     if (((c->flags & H2_CF_GOAWAY_SENT) && id > c->goaway_sent_last) ||
         (mcs != H2_SETTING_UNSET && c->n_inbound >= mcs))
         return h2_conn_stream_error(c, NULL, id, H2_REFUSED_STREAM, false);
-    int rv = normalize(c, &f, &n);
+    int rv = h2_conn_normalize_inbound(c, &f, &n);
     if (rv != 0)
         return rv;
     h2_block_expect ex = {.request = true,
@@ -212,7 +212,7 @@ static int on_stream_block(h2_conn *c, h2_stream *s, const h2_header *f, size_t 
     uint32_t id = s->id;
     if (s->state == H2_SS_HALF_CLOSED_REMOTE)
         return h2_conn_stream_error(c, s, id, H2_STREAM_CLOSED, true);
-    int rv = normalize(c, &f, &n);
+    int rv = h2_conn_normalize_inbound(c, &f, &n);
     if (rv != 0)
         return rv;
     h2_block_expect ex = {.request = false,
@@ -311,9 +311,8 @@ static int on_push_promise_block(h2_conn *c, const uint8_t *block, size_t len)
     int rv = decode(c, block, len, &f, &n);
     if (rv != 0)
         return rv;
-    /* Push is not accepted yet: refuse the promised stream (RFC 9113 8.4.2). */
     c->highest_inbound = promised;
-    return h2_conn_stream_error(c, NULL, promised, H2_REFUSED_STREAM, false);
+    return h2_conn_on_push_promise(c, parent, parent_id, promised, f, n);
 }
 
 static int process_block(h2_conn *c, const uint8_t *block, size_t len)

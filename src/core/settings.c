@@ -32,6 +32,17 @@ uint32_t h2_settings_check(uint16_t id, uint32_t value, bool from_server)
     }
 }
 
+bool h2_settings_change_allowed(const h2_settings_vals *cur, uint16_t id, uint32_t value,
+                                bool first)
+{
+    uint32_t old = h2_settings_get(cur, id);
+    if (id == H2_SETTING_ENABLE_CONNECT_PROTOCOL)
+        return !(old == 1 && value == 0);
+    if (id == H2_SETTING_NO_RFC7540_PRIORITIES)
+        return first || value == (old == H2_SETTING_UNSET ? 0 : old);
+    return true;
+}
+
 void h2_settings_pending_init(h2_settings_pending *p)
 {
     memset(p, 0, sizeof(*p));

@@ -50,6 +50,16 @@ static inline void h2_settings_put(h2_settings_vals *s, uint16_t id, uint32_t va
  */
 uint32_t h2_settings_check(uint16_t id, uint32_t value, bool from_server);
 
+/*
+ * Rules on changing a value the peer set before (|cur|): ENABLE_CONNECT_PROTOCOL
+ * may not go from 1 back to 0 (RFC 8441 section 3), NO_RFC7540_PRIORITIES
+ * may not change after the first SETTINGS frame (RFC 9218 section 2.1; an
+ * absent value counts as 0). |first|: the value is in the peer's first
+ * SETTINGS frame. Returns false when the change breaks a rule.
+ */
+bool h2_settings_change_allowed(const h2_settings_vals *cur, uint16_t id, uint32_t value,
+                                bool first);
+
 /* SETTINGS frames we sent and that the peer has not acknowledged yet. */
 typedef struct h2_settings_pending {
     h2_setting *entries; /* all frames' entries, oldest frame first */

@@ -214,6 +214,7 @@ static void ev_free(h2t_ev *e)
     }
     free(e->hdrs);
     free(e->data);
+    free(e->origin);
 }
 
 void h2t_log_clear(h2t_log *l)
@@ -240,6 +241,21 @@ static char *dup_bytes(const uint8_t *p, size_t n)
     return s;
 }
 
+static void copy_hdrs(h2t_ev *e, const h2_header *f, size_t n)
+{
+    e->n_hdrs = n;
+    e->hdrs = calloc(n + 1, sizeof(*e->hdrs));
+    cr_assert_not_null(e->hdrs);
+    for (size_t k = 0; k < n; k++) {
+        const h2_header *h = &f[k];
+        e->hdrs[k].name = dup_bytes(h->name, h->name_len);
+        e->hdrs[k].value = dup_bytes(h->value, h->value_len);
+        e->hdrs[k].name_len = h->name_len;
+        e->hdrs[k].value_len = h->value_len;
+        e->hdrs[k].flags = h->flags;
+    }
+}
+
 void h2t_log_add(h2t_log *l, const h2_event *ev, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -260,16 +276,7 @@ void h2t_log_add(h2t_log *l, const h2_event *ev, size_t n)
         case H2_EV_RESPONSE_RECEIVED:
         case H2_EV_TRAILERS_RECEIVED:
         case H2_EV_INFORMATIONAL_RESPONSE_RECEIVED:
-            e->n_hdrs = s->u.headers.n;
-            e->hdrs = calloc(e->n_hdrs + 1, sizeof(*e->hdrs));
-            for (size_t k = 0; k < e->n_hdrs; k++) {
-                const h2_header *h = &s->u.headers.fields[k];
-                e->hdrs[k].name = dup_bytes(h->name, h->name_len);
-                e->hdrs[k].value = dup_bytes(h->value, h->value_len);
-                e->hdrs[k].name_len = h->name_len;
-                e->hdrs[k].value_len = h->value_len;
-                e->hdrs[k].flags = h->flags;
-            }
+            copy_hdrs(e, s->u.headers.fields, s->u.headers.n);
             if (s->u.headers.stream_ended >= 0)
                 e->stream_ended = s->u.headers.stream_ended - (int32_t)i;
             if (s->u.headers.priority_updated >= 0)
@@ -317,6 +324,23 @@ void h2t_log_add(h2t_log *l, const h2_event *ev, size_t n)
             e->len = s->u.unknown.len;
             e->data = (uint8_t *)dup_bytes(s->u.unknown.payload, s->u.unknown.len);
             break;
+        case H2_EV_PUSHED_STREAM_RECEIVED:
+            copy_hdrs(e, s->u.push.fields, s->u.push.n);
+            e->parent_id = s->u.push.parent_stream_id;
+            break;
+        case H2_EV_ALTERNATIVE_SERVICE_AVAILABLE:
+            if (s->u.altsvc.origin != NULL)
+                e->origin = dup_bytes(s->u.altsvc.origin, s->u.altsvc.origin_len);
+            e->origin_len = s->u.altsvc.origin_len;
+            e->len = s->u.altsvc.field_value_len;
+            e->data = (uint8_t *)dup_bytes(s->u.altsvc.field_value, e->len);
+            break;
+        case H2_EV_PRIORITY_UPDATE_RECEIVED:
+            e->len = s->u.priority_update.field_value_len;
+            e->data = (uint8_t *)dup_bytes(s->u.priority_update.field_value, e->len);
+            e->urgency = s->u.priority_update.urgency;
+            e->incremental = s->u.priority_update.incremental;
+            break;
         default:
             break;
         }
@@ -332,7 +356,11 @@ static bool ev_eq(const h2t_ev *a, const h2t_ev *b)
         a->error_code != b->error_code || a->remote_reset != b->remote_reset ||
         a->depends_on != b->depends_on || a->weight != b->weight || a->exclusive != b->exclusive ||
         a->last_stream_id != b->last_stream_id || a->frame_type != b->frame_type ||
-        a->flags != b->flags)
+        a->flags != b->flags || a->parent_id != b->parent_id ||
+        a->origin_len != b->origin_len || (a->origin == NULL) != (b->origin == NULL) ||
+        a->urgency != b->urgency || a->incremental != b->incremental)
+        return false;
+    if (a->origin != NULL && memcmp(a->origin, b->origin, a->origin_len) != 0)
         return false;
     if (a->len > 0 && memcmp(a->data, b->data, a->len) != 0)
         return false;
@@ -383,6 +411,7 @@ const char *h2t_ev_name(int type)
         "UnknownFrameReceived",
         "PushedStreamReceived",
         "AlternativeServiceAvailable",
+        "PriorityUpdateReceived",
     };
     if (type < 0 || (size_t)type >= sizeof(names) / sizeof(names[0]))
         return "?";

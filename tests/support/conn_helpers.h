@@ -98,6 +98,11 @@ typedef struct h2t_ev {
     bool exclusive;
     uint32_t last_stream_id;
     uint8_t frame_type, flags;
+    uint32_t parent_id;  /* PushedStreamReceived */
+    char *origin;        /* AlternativeServiceAvailable (NUL-terminated; NULL when none) */
+    size_t origin_len;   /* its field value is in data/len */
+    uint8_t urgency;     /* PriorityUpdateReceived (field value in data/len) */
+    bool incremental;
 } h2t_ev;
 
 typedef struct h2t_log {

@@ -138,7 +138,7 @@ Test(conn_complex, settings_inside_header_block)
     h2t_replay_conn_error(h2t_setup_server, NULL, &in, H2_PROTOCOL_ERROR);
 }
 
-Test(conn_complex, push_promise_over_continuation_refused)
+Test(conn_complex, push_promise_over_continuation_accepted)
 {
     h2t_ff_encode(&ff, h2t_req_get, 4, &blk);
     uint8_t pp[4] = {0, 0, 0, 2};
@@ -150,7 +150,12 @@ Test(conn_complex, push_promise_over_continuation_refused)
     h2t_f_continuation(&in, 1, 0x4, blk.p + 2, blk.len - 2);
     h2t_result r;
     h2t_replay_ok(h2t_setup_client_get, NULL, &in, &r);
-    h2t_expect_rst(&r.out, 2, H2_REFUSED_STREAM);
+    cr_assert_eq(r.out.len, 0);
+    cr_assert_eq(r.log.n, 1);
+    cr_assert_eq(r.log.ev[0].type, H2_EV_PUSHED_STREAM_RECEIVED);
+    cr_assert_eq(r.log.ev[0].stream_id, 2);
+    cr_assert_eq(r.log.ev[0].parent_id, 1);
+    cr_assert_eq(r.log.ev[0].n_hdrs, 4);
     h2t_result_free(&r);
     h2t_buf_free(&payload);
 }

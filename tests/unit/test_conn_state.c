@@ -357,16 +357,16 @@ Test(conn_state, unknown_frames_everywhere)
     h2t_buf_init(&in);
     for (int t = 0xb; t <= 0xff; t += 0x1f)
         h2t_f_unknown(&in, (uint8_t)t, 0xff, (uint32_t)t, "pay", 3);
+    /* ALTSVC is known: a server ignores it */
     h2t_f_unknown(&in, 0xa, 0, 0, "\0\0alt", 5);
     h2t_result r;
     h2t_replay_ok(h2t_setup_server, NULL, &in, &r);
-    cr_assert_eq(r.log.n, 9);
+    cr_assert_eq(r.log.n, 8);
     cr_assert_eq(r.log.ev[0].type, H2_EV_UNKNOWN_FRAME_RECEIVED);
     cr_assert_eq(r.log.ev[0].frame_type, 0xb);
     cr_assert_eq(r.log.ev[0].flags, 0xff);
     cr_assert_eq(r.log.ev[0].stream_id, 0xb);
     cr_assert_arr_eq(r.log.ev[0].data, "pay", 3);
-    cr_assert_eq(r.log.ev[8].frame_type, 0xa);
     cr_assert_eq(r.out.len, 0);
     h2t_result_free(&r);
     h2t_buf_free(&in);
