@@ -217,6 +217,11 @@ static void wake_consumer(h2_mailbox *mb, struct h2_mailbox_core *c)
     atomic_fetch_add_explicit(&c->wakeups, 1, memory_order_relaxed);
 }
 
+void h2_mailbox_notify(h2_mailbox *mb)
+{
+    wake_consumer(mb, mb->core);
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;

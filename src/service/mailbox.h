@@ -139,6 +139,15 @@ int h2_mailbox_post(h2_mailbox *mb, void *ptr);
 int h2_mailbox_post_wait(h2_mailbox *mb, void *ptr, int timeout_ms);
 
 /*
+ * @function Any thread: wakes the consumer if it announced that it may sleep
+ * (as a post does), without queueing anything. For side channels next to
+ * the ring: store to the side channel first (seq_cst), then notify; the
+ * consumer checks its side channels after h2_mailbox_prepare_sleep()
+ * returned true and before it blocks.
+ */
+void h2_mailbox_notify(h2_mailbox *mb);
+
+/*
  * @function Consumer: moves up to |max| queued pointers, oldest first, into
  * |ptrs| and returns how many it moved (0 when the ring is empty). The
  * consumer now owns them. Also withdraws a pending sleep announcement and

@@ -1,0 +1,434 @@
+/*
+ * libh2 connection service: many HTTP/2 connections run by worker threads,
+ * driven from any application thread by messages.
+ *
+ * Ownership
+ *   The service runs W worker threads. Each connection belongs to one worker
+ *   for its whole life; only that worker touches its h2_conn, its socket and
+ *   its buffers. Application threads talk to a connection by posting
+ *   commands (h2_service_submit_headers(), h2_service_send_data() ...) to the
+ *   worker's command ring; every posting call returns at once.
+ *
+ * Connections are named by an h2_svc_conn_id, returned by the attach calls.
+ * An id is never reused within a service.
+ *
+ * Transports
+ *   - fd mode (h2_service_attach_fd()): the application hands over a
+ *     connected socket; the worker sets it non-blocking, reads it into a
+ *     per-worker buffer, feeds the core and writes the output with
+ *     sendmsg() (a writev() that does not raise SIGPIPE). The service closes
+ *     the socket when the connection ends.
+ *   - feed mode (h2_service_attach_feed()): the application keeps its
+ *     transport, posts received bytes with h2_service_feed() and receives
+ *     the bytes to send through the |on_output| callback, run on the worker
+ *     thread.
+ *
+ * Commands
+ *   Every command is answered: when it cannot be carried out, an
+ *   H2_SVC_EV_COMMAND_FAILED event names it (|command|, |stream_id|,
+ *   |user|, |error|). Commands posted to one connection from one thread are
+ *   carried out in the order posted. A posting call returns:
+ *     0           the command is queued; from now on the service owns it;
+ *     H2_EAGAIN   the worker's command ring is full; nothing was queued and
+ *                 the caller still owns every payload (try again later);
+ *     H2_EINVAL   a bad argument (NULL service, id 0, bad flags ...);
+ *     H2_ENOMEM   the command record could not be allocated.
+ *   Payloads are copied into the command record, except for
+ *   h2_service_send_data_ref(), which hands the bytes over by reference and
+ *   calls a release callback once the service no longer needs them.
+ *
+ * Stream ids
+ *   A stream we open is numbered by the worker when it sends the HEADERS, so
+ *   that ids always go out in increasing order whichever thread posted
+ *   first. h2_service_submit_headers() with stream id 0 opens a stream; the
+ *   id comes back in an H2_SVC_EV_STREAM_OPENED event carrying the |user|
+ *   tag given to the call. Data, trailers and resets for that stream are
+ *   posted with that id once the event arrived. A request without a body
+ *   (flag H2_SEND_END_STREAM) needs nothing more.
+ *
+ * Sending data
+ *   h2_service_send_data() takes any size. The worker cuts it into DATA
+ *   frames no larger than the peer's MAX_FRAME_SIZE and holds what the
+ *   flow-control windows do not allow yet, sending it as WINDOW_UPDATEs
+ *   arrive. Data, end-of-stream and trailers for one stream go out in the
+ *   order posted.
+ *
+ * Events
+ *   Each connection sends its events either to an event queue
+ *   (h2_svc_queue: a bounded ring with an eventfd, shared by any number of
+ *   connections, read by one application thread at a time) or to a callback
+ *   run on the worker thread. Every event is an owned record: release it
+ *   with h2_svc_event_release(), from any thread. Releasing a DATA event
+ *   acknowledges its bytes for flow control, so a consumer that keeps DATA
+ *   events unreleased stops the peer once the windows are used up.
+ *
+ *   When a connection's queue is full, its worker keeps the events that did
+ *   not fit, stops reading that connection (fd mode) or stops processing
+ *   its fed bytes (feed mode) until the queue has room again: nothing is
+ *   dropped and the peer meets TCP backpressure.
+ *
+ * Shutdown
+ *   h2_service_free() stops the workers. Every command still queued fails
+ *   with H2_ECLOSED (reason H2_SVC_CLOSE_SHUTDOWN), every connection gets
+ *   its H2_SVC_EV_CLOSED event, sockets are closed and all memory of the
+ *   service is freed. Events that find a queue full at that moment are
+ *   still delivered (the queue takes them beyond its capacity).
+ *
+ * Threads
+ *   The posting calls, h2_svc_event_release() and the h2_svc_queue calls
+ *   may be used from any thread. The allocator given in the configuration
+ *   is called from several threads at once and must be thread-safe.
+ *
+ * Outside this version: timers (idle, SETTINGS ACK, shutdown and header
+ * deadlines), a TLS transport hook, listening sockets, statistics, and
+ * connections with a dedicated worker.
+ */
+#ifndef H2_SERVICE_H
+#define H2_SERVICE_H
+
+#include "h2/common.h"
+#include "h2/conn.h"
+#include "h2/errors.h"
+#include "h2/hpack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct h2_service h2_service;
+typedef struct h2_svc_queue h2_svc_queue;
+
+/* Names a connection of a service; 0 is never a valid id. */
+typedef uint64_t h2_svc_conn_id;
+
+/* Most worker threads a service may run. */
+#define H2_SERVICE_MAX_WORKERS 256u
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * @enum Service event types. They follow the core's h2_event_type values;
+ * an h2_svc_event's |type| is one of the two.
+ *
+ * Core events passed on: H2_EV_REQUEST_RECEIVED, H2_EV_RESPONSE_RECEIVED,
+ * H2_EV_TRAILERS_RECEIVED, H2_EV_INFORMATIONAL_RESPONSE_RECEIVED (fields in
+ * |fields|), H2_EV_DATA_RECEIVED (|data|), H2_EV_STREAM_RESET
+ * (|error_code|, |remote|), H2_EV_PING_ACK_RECEIVED (|ping|) and
+ * H2_EV_CONNECTION_TERMINATED (a GOAWAY received: |error_code|,
+ * |last_stream_id|, debug bytes in |data|). The end of a peer's stream is
+ * the |end_stream| flag of the headers or DATA event that carried it.
+ */
+typedef enum h2_svc_event_type {
+    /* The worker took the connection over and queued the preface. */
+    H2_SVC_EV_ATTACHED = 64,
+    /* The connection ended (|reason|, |error|, |error_code|); its last event. */
+    H2_SVC_EV_CLOSED,
+    /* h2_service_submit_headers() opened stream |stream_id| (|user| as given). */
+    H2_SVC_EV_STREAM_OPENED,
+    /* A command could not be carried out: |command|, |stream_id|, |user|,
+     * |error| (an H2_E... code); |reason| is set when the connection was
+     * closed. */
+    H2_SVC_EV_COMMAND_FAILED,
+} h2_svc_event_type;
+
+/* @enum Why a connection ended (H2_SVC_EV_CLOSED) or why it refused a command. */
+typedef enum h2_svc_close_reason {
+    H2_SVC_CLOSE_NONE = 0, /* the connection is open */
+    H2_SVC_CLOSE_GRACEFUL, /* GOAWAY exchanged and every stream finished */
+    H2_SVC_CLOSE_PEER_EOF, /* the peer closed the transport */
+    H2_SVC_CLOSE_PROTOCOL, /* the peer broke the protocol; GOAWAY sent */
+    H2_SVC_CLOSE_IO,       /* the socket failed (|error| H2_EINTERNAL, errno in |sys_errno|) */
+    H2_SVC_CLOSE_ABORTED,  /* h2_service_abort() */
+    H2_SVC_CLOSE_SHUTDOWN, /* h2_service_free() */
+    H2_SVC_CLOSE_NOMEM,    /* memory ran out for this connection */
+} h2_svc_close_reason;
+
+/* @enum Commands, as named by H2_SVC_EV_COMMAND_FAILED. */
+typedef enum h2_svc_command {
+    H2_SVC_CMD_ATTACH = 1,
+    H2_SVC_CMD_HEADERS,
+    H2_SVC_CMD_DATA,
+    H2_SVC_CMD_END_STREAM,
+    H2_SVC_CMD_RESET,
+    H2_SVC_CMD_PING,
+    H2_SVC_CMD_CLOSE,
+    H2_SVC_CMD_ABORT,
+    H2_SVC_CMD_FEED,
+    H2_SVC_CMD_ACK_DATA,
+} h2_svc_command;
+
+/*
+ * @struct
+ *
+ * One event. Owned by the application from the moment it is taken from a
+ * queue or passed to a callback until h2_svc_event_release(); every pointer
+ * inside lives exactly as long as the event.
+ */
+typedef struct h2_svc_event {
+    int type;                /* h2_svc_event_type or h2_event_type */
+    h2_svc_conn_id conn;     /* the connection */
+    void *conn_user;         /* |user| of the connection's configuration */
+    uint32_t stream_id;      /* 0 for connection-level events */
+    uint64_t user;           /* STREAM_OPENED, COMMAND_FAILED: the command's tag */
+    int command;             /* COMMAND_FAILED: h2_svc_command */
+    int error;               /* COMMAND_FAILED, CLOSED: 0 or an H2_E... code */
+    int reason;              /* CLOSED, COMMAND_FAILED: h2_svc_close_reason */
+    int sys_errno;           /* CLOSED with H2_SVC_CLOSE_IO: the errno */
+    uint32_t error_code;     /* STREAM_RESET, CONNECTION_TERMINATED, CLOSED: wire code */
+    uint32_t last_stream_id; /* CONNECTION_TERMINATED */
+    bool end_stream;         /* headers and DATA events: the peer ended the stream */
+    bool remote;             /* STREAM_RESET: the peer reset it (false: we did) */
+    const h2_header *fields; /* headers events: |n_fields| fields */
+    size_t n_fields;
+    const uint8_t *data; /* DATA payload (no padding); GOAWAY debug data */
+    size_t len;
+    size_t flow_controlled_length; /* DATA: what releasing acknowledges */
+    uint8_t ping[8];               /* PING_ACK_RECEIVED */
+} h2_svc_event;
+
+/*
+ * @function Releases |ev| (NULL is allowed). For a DATA event this also
+ * acknowledges its flow-controlled length to the connection's worker, which
+ * then reopens the windows (h2_conn_ack_data()). Any thread. DATA events
+ * must be released before h2_service_free() of their service; other events
+ * may be released later.
+ */
+H2_API void h2_svc_event_release(h2_svc_event *ev);
+
+/*
+ * @function Callback mode: called on the worker thread with each event of
+ * the connection; the callee owns |ev| and releases it (now or later, from
+ * any thread). It must not block and must not call h2_service_free().
+ */
+typedef void (*h2_svc_event_fn)(void *user, h2_svc_event *ev);
+
+/*
+ * @function Feed mode: called on the worker thread with output bytes for
+ * the peer. |data| is valid during the call only; the callee takes all of
+ * it (copy or write it).
+ */
+typedef void (*h2_svc_output_fn)(void *user, h2_svc_conn_id conn, const uint8_t *data, size_t len);
+
+/*
+ * @function Called once when the service no longer needs bytes handed over
+ * by h2_service_send_data_ref(): after they were copied into the output, or
+ * when the command failed (the failure is reported by an event too). Runs
+ * on a worker thread. A post that returns an error does not call it.
+ */
+typedef void (*h2_svc_release_fn)(void *release_user, const uint8_t *data, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Event queues                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * @function Creates an event queue holding up to |capacity| - 1 events
+ * (|capacity| a power of two, 2..2^30) in |*out|. |mem| is the allocator
+ * (NULL: libc); it must be thread-safe.
+ *
+ * One application thread at a time reads the queue. A queue serves the
+ * connections of one service, and must outlive them: free it after
+ * h2_service_free(), or after every connection using it sent its
+ * H2_SVC_EV_CLOSED.
+ *
+ * Returns 0, H2_EINVAL (|out| NULL, bad capacity) or H2_ENOMEM.
+ */
+H2_API int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem);
+
+/* @function Frees |q| and releases every event still in it. NULL allowed. */
+H2_API void h2_svc_queue_free(h2_svc_queue *q);
+
+/*
+ * @function Moves up to |max| events, oldest first, into |evs| and returns
+ * how many; 0 when the queue is empty. The caller owns them.
+ */
+H2_API size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max);
+
+/*
+ * @function Blocks until the queue holds an event or |timeout_ms|
+ * milliseconds passed (negative: no limit). Returns 1 (events are waiting),
+ * 0 (timeout) or H2_EINTERNAL (poll() failed; errno is kept).
+ */
+H2_API int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms);
+
+/*
+ * @function For an application with its own epoll loop: the eventfd to
+ * watch (EPOLLIN). Owned by the queue; do not read or close it. When it is
+ * readable, poll the queue until it is empty; before blocking on it again,
+ * call h2_svc_queue_prepare_wait() (which clears it) and block only when
+ * that returned true.
+ */
+H2_API int h2_svc_queue_fd(const h2_svc_queue *q);
+
+/*
+ * @function Clears h2_svc_queue_fd() and announces a wait on it, so that
+ * the next event makes it readable. Returns false (and withdraws the
+ * announcement) when events are waiting: poll instead of blocking.
+ */
+H2_API bool h2_svc_queue_prepare_wait(h2_svc_queue *q);
+
+/* ------------------------------------------------------------------------ */
+/* Service                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * @struct Service configuration: fill with h2_service_config_init(), then
+ * change fields. h2_service_new() copies it.
+ */
+typedef struct h2_service_config {
+    unsigned workers;          /* worker threads; 0: the number of online CPUs */
+    uint32_t mailbox_capacity; /* command ring slots per worker, a power of two: 4096 */
+    size_t read_buffer_size;   /* per-worker socket read buffer: 65536 */
+    /* Where events about a connection id that is unknown (never attached,
+     * or already closed) go: a queue, or else a callback; both NULL: such
+     * failure events are released at once (payload release callbacks
+     * still run). */
+    h2_svc_queue *queue;
+    h2_svc_event_fn on_event;
+    void *on_event_user;
+    const h2_mem *mem; /* thread-safe allocator; NULL: libc. Must outlive the service. */
+} h2_service_config;
+
+/* @function Fills |cfg| with the defaults listed above. */
+H2_API void h2_service_config_init(h2_service_config *cfg);
+
+/*
+ * @function Creates a service and starts its workers; stores it in |*out|.
+ *
+ * Returns 0, H2_EINVAL (NULL argument, more than H2_SERVICE_MAX_WORKERS
+ * workers, bad mailbox capacity, read buffer below 1024 bytes), H2_ENOMEM,
+ * or H2_EINTERNAL (a thread, epoll or eventfd could not be created; errno
+ * tells which).
+ */
+H2_API int h2_service_new(h2_service **out, const h2_service_config *cfg);
+
+/*
+ * @function Shuts the service down as described at the top of this header
+ * and frees it. No other call on |svc| may run during or after it. NULL is
+ * allowed.
+ */
+H2_API void h2_service_free(h2_service *svc);
+
+/* @function Number of worker threads. */
+H2_API unsigned h2_service_workers(const h2_service *svc);
+
+/*
+ * @struct Per-connection configuration: fill with
+ * h2_svc_conn_config_init(), then change fields; copied by the attach calls.
+ */
+typedef struct h2_svc_conn_config {
+    h2_conn_config conn;        /* the core's configuration; |mem| is ignored
+                                   (the service's allocator is used) */
+    h2_svc_queue *queue;        /* events go here when not NULL ... */
+    h2_svc_event_fn on_event;   /* ... else to this callback; one is required */
+    void *user;                 /* passed to the callbacks, and in every event */
+    h2_svc_output_fn on_output; /* feed mode: required; fd mode: unused */
+    int worker;                 /* the worker to use, or -1: round robin */
+} h2_svc_conn_config;
+
+/* @function Fills |cfg| for |role|: core defaults, no destination, worker -1. */
+H2_API void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role);
+
+/*
+ * @function Hands the connected socket |fd| to the service (fd mode) and
+ * stores the connection's id in |*id|. The worker sends the preface and
+ * reports H2_SVC_EV_ATTACHED. On success the service owns |fd| and closes
+ * it; on failure the caller keeps it.
+ *
+ * Returns 0, H2_EINVAL (NULL argument, |fd| negative, no event destination,
+ * worker index out of range, a bad core setting), H2_EAGAIN (command ring
+ * full) or H2_ENOMEM.
+ */
+H2_API int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
+                                h2_svc_conn_id *id);
+
+/*
+ * @function Creates a feed-mode connection (see the top of this header);
+ * |cfg->on_output| is required. Returns as h2_service_attach_fd().
+ */
+H2_API int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg,
+                                  h2_svc_conn_id *id);
+
+/*
+ * @function Feed mode: |len| bytes received from the peer (copied). |len| 0
+ * tells that the peer closed the transport. Failures (connection closed,
+ * fd-mode connection) come back as H2_SVC_EV_COMMAND_FAILED.
+ */
+H2_API int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len);
+
+/*
+ * @function Sends a header block (fields copied). |stream_id| 0 opens a new
+ * stream with a request (clients): H2_SVC_EV_STREAM_OPENED reports its id
+ * with |user|. A non-zero |stream_id| sends a response or 1xx on a stream
+ * the peer opened, or trailers (|flags| must then hold
+ * H2_SEND_END_STREAM), queued behind the stream's unsent data. |flags|:
+ * H2_SEND_END_STREAM. The core's refusals (h2_conn_send_headers()) come
+ * back as COMMAND_FAILED; a new stream that exceeds the peer's
+ * MAX_CONCURRENT_STREAMS waits until a stream closes.
+ */
+H2_API int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                     const h2_header *fields, size_t n, uint32_t flags,
+                                     uint64_t user);
+
+/*
+ * @function Sends |len| bytes (copied) on |stream_id|, then END_STREAM when
+ * |flags| holds H2_SEND_END_STREAM. Any size; see "Sending data".
+ */
+H2_API int h2_service_send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                const uint8_t *data, size_t len, uint32_t flags, uint64_t user);
+
+/*
+ * @function As h2_service_send_data(), but |data| is used in place: it must
+ * stay valid and unchanged until |release| is called (once, on a worker
+ * thread) with |release_user|, |data| and |len|. When the call returns an
+ * error, |release| is not called.
+ */
+H2_API int h2_service_send_data_ref(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                    const uint8_t *data, size_t len, uint32_t flags, uint64_t user,
+                                    h2_svc_release_fn release, void *release_user);
+
+/* @function Ends our side of |stream_id| after its unsent data (empty DATA with END_STREAM). */
+H2_API int h2_service_end_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                 uint64_t user);
+
+/*
+ * @function Resets |stream_id| with RST_STREAM(|error_code|). Data still
+ * held for the stream is dropped; each such command fails with
+ * H2_ESTREAM_CLOSED.
+ */
+H2_API int h2_service_reset_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                   uint32_t error_code, uint64_t user);
+
+/* @function Sends a PING with |opaque|; the ACK arrives as H2_EV_PING_ACK_RECEIVED. */
+H2_API int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t opaque[8],
+                           uint64_t user);
+
+/*
+ * @function Graceful close: sends GOAWAY(|error_code|) with the highest
+ * stream id the peer opened, lets open streams finish and held data go out,
+ * then closes (H2_SVC_EV_CLOSED, reason H2_SVC_CLOSE_GRACEFUL).
+ */
+H2_API int h2_service_close(h2_service *svc, h2_svc_conn_id conn, uint32_t error_code,
+                            uint64_t user);
+
+/*
+ * @function Ends the connection at once: held data and queued output are
+ * dropped, the transport is closed (H2_SVC_EV_CLOSED, reason
+ * H2_SVC_CLOSE_ABORTED).
+ */
+H2_API int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user);
+
+/*
+ * @function Acknowledges |n| more received bytes on |stream_id|
+ * (h2_conn_ack_data()). Releasing DATA events already does this for their
+ * bytes; this call is for credit beyond that.
+ */
+H2_API int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* H2_SERVICE_H */

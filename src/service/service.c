@@ -1,0 +1,469 @@
+/*
+ * Service: creation and shutdown, attaching connections, and the posting
+ * calls that application threads use to send commands to workers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "h2/errors.h"
+#include "service/svc_internal.h"
+
+/* Connection ids: a sequence number above, the worker index in the low byte. */
+#define ID_WORKER_BITS 8u
+#define DEFAULT_MAILBOX 4096u
+#define DEFAULT_READ_BUFFER 65536u
+#define MIN_READ_BUFFER 1024u
+
+void h2_service_config_init(h2_service_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->workers = 0;
+    cfg->mailbox_capacity = DEFAULT_MAILBOX;
+    cfg->read_buffer_size = DEFAULT_READ_BUFFER;
+}
+
+void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
+{
+    if (cfg == NULL)
+        return;
+    memset(cfg, 0, sizeof(*cfg));
+    h2_conn_config_init(&cfg->conn, role);
+    cfg->worker = -1;
+}
+
+unsigned h2_service_workers(const h2_service *svc)
+{
+    return svc == NULL ? 0 : svc->n_workers;
+}
+
+static void worker_destroy(svc_worker *w, const h2_mem *mem)
+{
+    if (w->epfd >= 0)
+        close(w->epfd);
+    w->epfd = -1;
+    h2_mailbox_destroy(&w->mb);
+    h2_mem_free(mem, w->rbuf);
+    w->rbuf = NULL;
+    svc_map_free(&w->conns);
+}
+
+static int worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity)
+{
+    w->svc = svc;
+    w->index = index;
+    w->epfd = -1;
+    w->rbuf_size = svc->read_buffer_size;
+    atomic_init(&w->returned, NULL);
+    atomic_init(&w->stop, false);
+    svc_map_init(&w->conns, &svc->mem);
+    int rv = h2_mailbox_init(&w->mb, capacity, &svc->mem);
+    if (rv != 0)
+        return rv;
+    w->rbuf = h2_mem_malloc(&svc->mem, w->rbuf_size);
+    if (w->rbuf == NULL)
+        return H2_ENOMEM;
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (w->epfd < 0)
+        return H2_EINTERNAL;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, h2_mailbox_fd(&w->mb), &ev) != 0)
+        return H2_EINTERNAL;
+    return 0;
+}
+
+static void stop_workers(h2_service *svc)
+{
+    for (unsigned i = 0; i < svc->n_workers; i++) {
+        svc_worker *w = &svc->workers[i];
+        if (!w->started)
+            continue;
+        atomic_store_explicit(&w->stop, true, memory_order_seq_cst);
+        h2_mailbox_notify(&w->mb);
+    }
+    for (unsigned i = 0; i < svc->n_workers; i++) {
+        svc_worker *w = &svc->workers[i];
+        if (w->started)
+            pthread_join(w->thread, NULL);
+        w->started = false;
+    }
+}
+
+static void service_destroy(h2_service *svc)
+{
+    stop_workers(svc);
+    h2_mem mem = svc->mem;
+    if (svc->workers != NULL) {
+        for (unsigned i = 0; i < svc->n_workers; i++)
+            worker_destroy(&svc->workers[i], &svc->mem);
+        h2_mem_free(&mem, svc->workers);
+    }
+    h2_mem_free(&mem, svc);
+}
+
+int h2_service_new(h2_service **out, const h2_service_config *cfg)
+{
+    if (out == NULL)
+        return H2_EINVAL;
+    *out = NULL;
+    if (cfg == NULL)
+        return H2_EINVAL;
+    unsigned n = cfg->workers;
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus < 1 ? 1u : (unsigned)cpus;
+        if (n > H2_SERVICE_MAX_WORKERS)
+            n = H2_SERVICE_MAX_WORKERS;
+    }
+    uint32_t cap = cfg->mailbox_capacity;
+    if (n > H2_SERVICE_MAX_WORKERS || cap < H2_MAILBOX_MIN_CAPACITY ||
+        cap > H2_MAILBOX_MAX_CAPACITY || (cap & (cap - 1)) != 0 ||
+        cfg->read_buffer_size < MIN_READ_BUFFER)
+        return H2_EINVAL;
+
+    const h2_mem *mem = h2_mem_or_default(cfg->mem);
+    h2_service *svc = h2_mem_calloc(mem, 1, sizeof(*svc));
+    if (svc == NULL)
+        return H2_ENOMEM;
+    svc->mem = *mem;
+    svc->n_workers = n;
+    svc->queue = cfg->queue;
+    svc->on_event = cfg->on_event;
+    svc->on_event_user = cfg->on_event_user;
+    svc->read_buffer_size = cfg->read_buffer_size;
+    atomic_init(&svc->next_id, 1);
+    atomic_init(&svc->next_worker, 0);
+    svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
+    if (svc->workers == NULL) {
+        h2_mem_free(mem, svc);
+        return H2_ENOMEM;
+    }
+    for (unsigned i = 0; i < n; i++)
+        svc->workers[i].epfd = -1;
+
+    int rv = 0;
+    for (unsigned i = 0; i < n && rv == 0; i++)
+        rv = worker_init(svc, &svc->workers[i], i, cap);
+    for (unsigned i = 0; i < n && rv == 0; i++) {
+        svc_worker *w = &svc->workers[i];
+        int e = pthread_create(&w->thread, NULL, svc_worker_main, w);
+        if (e != 0) {
+            errno = e;
+            rv = H2_EINTERNAL;
+        } else {
+            w->started = true;
+        }
+    }
+    if (rv != 0) {
+        int saved = errno;
+        service_destroy(svc);
+        errno = saved;
+        return rv;
+    }
+    *out = svc;
+    return 0;
+}
+
+void h2_service_free(h2_service *svc)
+{
+    if (svc != NULL)
+        service_destroy(svc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static svc_worker *worker_of(h2_service *svc, h2_svc_conn_id id)
+{
+    uint64_t wi = id & ((1u << ID_WORKER_BITS) - 1u);
+    if (id == 0 || wi >= svc->n_workers)
+        return NULL;
+    return &svc->workers[wi];
+}
+
+/* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|. */
+static svc_cmd *cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra,
+                        uint8_t **tail)
+{
+    size_t head = (sizeof(svc_cmd) + 15u) & ~(size_t)15u;
+    if (extra > SIZE_MAX - head)
+        return NULL;
+    uint8_t *block = h2_mem_malloc(&svc->mem, head + extra);
+    if (block == NULL)
+        return NULL;
+    svc_cmd *cmd = (svc_cmd *)(void *)block;
+    memset(cmd, 0, sizeof(*cmd));
+    cmd->ev.mem = svc->mem;
+    cmd->ev.block = block;
+    cmd->kind = kind;
+    cmd->conn = conn;
+    if (tail != NULL)
+        *tail = block + head;
+    return cmd;
+}
+
+static int post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
+{
+    int rv = h2_mailbox_post(&w->mb, cmd);
+    if (rv != 0)
+        h2_mem_free(&svc->mem, cmd);
+    return rv;
+}
+
+/* Validates the common arguments and returns the connection's worker. */
+static svc_worker *target(h2_service *svc, h2_svc_conn_id conn)
+{
+    if (svc == NULL)
+        return NULL;
+    return worker_of(svc, conn);
+}
+
+static int post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
+                       uint32_t error_code, uint64_t user)
+{
+    svc_worker *w = target(svc, conn);
+    if (w == NULL)
+        return H2_EINVAL;
+    svc_cmd *cmd = cmd_new(svc, kind, conn, 0, NULL);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    cmd->stream_id = stream_id;
+    cmd->error_code = error_code;
+    cmd->user = user;
+    if (kind == H2_SVC_CMD_END_STREAM)
+        cmd->flags = H2_SEND_END_STREAM;
+    return post(svc, w, cmd);
+}
+
+static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+{
+    if (svc == NULL || cfg == NULL || id == NULL)
+        return H2_EINVAL;
+    *id = 0;
+    if (cfg->queue == NULL && cfg->on_event == NULL)
+        return H2_EINVAL;
+    if (fd < 0 && cfg->on_output == NULL)
+        return H2_EINVAL;
+    if (cfg->worker >= 0 && (unsigned)cfg->worker >= svc->n_workers)
+        return H2_EINVAL;
+
+    svc_conn *c = h2_mem_calloc(&svc->mem, 1, sizeof(*c));
+    if (c == NULL)
+        return H2_ENOMEM;
+    c->fd = -1;
+    svc_map_init(&c->streams, &svc->mem);
+    h2_conn_config cc = cfg->conn;
+    cc.mem = &svc->mem;
+    int rv = h2_conn_new(&c->conn, &cc);
+    if (rv != 0) {
+        svc_conn_destroy(c);
+        return rv;
+    }
+    c->closed_ev = svc_event_alloc(&svc->mem, 0, NULL);
+    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_ATTACH, 0, 0, NULL);
+    if (c->closed_ev == NULL || cmd == NULL) {
+        if (cmd != NULL)
+            h2_mem_free(&svc->mem, cmd);
+        svc_conn_destroy(c);
+        return H2_ENOMEM;
+    }
+    unsigned wi = cfg->worker >= 0
+                      ? (unsigned)cfg->worker
+                      : atomic_fetch_add_explicit(&svc->next_worker, 1, memory_order_relaxed) %
+                            svc->n_workers;
+    uint64_t seq = atomic_fetch_add_explicit(&svc->next_id, 1, memory_order_relaxed);
+    c->id = (seq << ID_WORKER_BITS) | wi;
+    c->queue = cfg->queue;
+    c->on_event = cfg->on_event;
+    c->on_output = fd < 0 ? cfg->on_output : NULL;
+    c->user = cfg->user;
+    cmd->conn = c->id;
+    cmd->attach = c;
+    c->fd = fd;
+    rv = h2_mailbox_post(&svc->workers[wi].mb, cmd);
+    if (rv != 0) {
+        c->fd = -1; /* the caller keeps its socket */
+        h2_mem_free(&svc->mem, cmd);
+        svc_conn_destroy(c);
+        return rv;
+    }
+    *id = c->id;
+    return 0;
+}
+
+int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+{
+    if (fd < 0) {
+        if (id != NULL)
+            *id = 0;
+        return H2_EINVAL;
+    }
+    return attach(svc, fd, cfg, id);
+}
+
+int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+{
+    return attach(svc, -1, cfg, id);
+}
+
+int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len)
+{
+    svc_worker *w = target(svc, conn);
+    if (w == NULL || (data == NULL && len > 0))
+        return H2_EINVAL;
+    uint8_t *tail = NULL;
+    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_FEED, conn, len, &tail);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    if (len > 0)
+        memcpy(tail, data, len);
+    cmd->data = tail;
+    cmd->len = len;
+    return post(svc, w, cmd);
+}
+
+int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                              const h2_header *fields, size_t n, uint32_t flags, uint64_t user)
+{
+    svc_worker *w = target(svc, conn);
+    if (w == NULL || (fields == NULL && n > 0) || (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0 ||
+        stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    if (n > SIZE_MAX / sizeof(h2_header))
+        return H2_EINVAL;
+    size_t extra = n * sizeof(h2_header);
+    for (size_t i = 0; i < n; i++) {
+        if ((fields[i].name == NULL && fields[i].name_len > 0) ||
+            (fields[i].value == NULL && fields[i].value_len > 0))
+            return H2_EINVAL;
+        size_t add = fields[i].name_len + fields[i].value_len;
+        if (add < fields[i].name_len || extra > SIZE_MAX - add)
+            return H2_EINVAL;
+        extra += add;
+    }
+    uint8_t *tail = NULL;
+    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_HEADERS, conn, extra, &tail);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    h2_header *copy = (h2_header *)(void *)tail;
+    uint8_t *bytes = tail + n * sizeof(h2_header);
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = fields[i];
+        if (fields[i].name_len > 0)
+            memcpy(bytes, fields[i].name, fields[i].name_len);
+        copy[i].name = bytes;
+        bytes += fields[i].name_len;
+        if (fields[i].value_len > 0)
+            memcpy(bytes, fields[i].value, fields[i].value_len);
+        copy[i].value = bytes;
+        bytes += fields[i].value_len;
+    }
+    cmd->fields = n > 0 ? copy : NULL;
+    cmd->n_fields = n;
+    cmd->stream_id = stream_id;
+    cmd->flags = flags;
+    cmd->user = user;
+    return post(svc, w, cmd);
+}
+
+static int send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
+                     size_t len, uint32_t flags, uint64_t user, h2_svc_release_fn release,
+                     void *release_user)
+{
+    svc_worker *w = target(svc, conn);
+    if (w == NULL || (data == NULL && len > 0) || stream_id == 0 || stream_id > H2_MAX_STREAM_ID ||
+        (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0)
+        return H2_EINVAL;
+    uint8_t *tail = NULL;
+    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_DATA, conn, release != NULL ? 0 : len, &tail);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    if (release != NULL) {
+        cmd->data = data;
+        cmd->release = release;
+        cmd->release_user = release_user;
+    } else {
+        if (len > 0)
+            memcpy(tail, data, len);
+        cmd->data = tail;
+    }
+    cmd->len = len;
+    cmd->stream_id = stream_id;
+    cmd->flags = flags;
+    cmd->user = user;
+    return post(svc, w, cmd);
+}
+
+int h2_service_send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                         const uint8_t *data, size_t len, uint32_t flags, uint64_t user)
+{
+    return send_data(svc, conn, stream_id, data, len, flags, user, NULL, NULL);
+}
+
+int h2_service_send_data_ref(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                             const uint8_t *data, size_t len, uint32_t flags, uint64_t user,
+                             h2_svc_release_fn release, void *release_user)
+{
+    if (release == NULL)
+        return H2_EINVAL;
+    return send_data(svc, conn, stream_id, data, len, flags, user, release, release_user);
+}
+
+int h2_service_end_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, uint64_t user)
+{
+    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    return post_simple(svc, conn, H2_SVC_CMD_END_STREAM, stream_id, 0, user);
+}
+
+int h2_service_reset_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                            uint32_t error_code, uint64_t user)
+{
+    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    return post_simple(svc, conn, H2_SVC_CMD_RESET, stream_id, error_code, user);
+}
+
+int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t opaque[8], uint64_t user)
+{
+    svc_worker *w = target(svc, conn);
+    if (w == NULL || opaque == NULL)
+        return H2_EINVAL;
+    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_PING, conn, 0, NULL);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    memcpy(cmd->ping, opaque, 8);
+    cmd->user = user;
+    return post(svc, w, cmd);
+}
+
+int h2_service_close(h2_service *svc, h2_svc_conn_id conn, uint32_t error_code, uint64_t user)
+{
+    return post_simple(svc, conn, H2_SVC_CMD_CLOSE, 0, error_code, user);
+}
+
+int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
+{
+    return post_simple(svc, conn, H2_SVC_CMD_ABORT, 0, 0, user);
+}
+
+int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n)
+{
+    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    svc_worker *w = target(svc, conn);
+    if (w == NULL)
+        return H2_EINVAL;
+    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_ACK_DATA, conn, 0, NULL);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    cmd->stream_id = stream_id;
+    cmd->len = n;
+    return post(svc, w, cmd);
+}

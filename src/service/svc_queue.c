@@ -1,0 +1,217 @@
+/*
+ * Service event queues and event records.
+ *
+ * A queue is a mailbox (bounded MPSC ring + eventfd) whose producers are
+ * workers and whose consumer is one application thread, plus an unbounded
+ * overflow stack used only when an event must be delivered whatever the
+ * ring's fill (service shutdown). The stack is pushed with a CAS and taken
+ * whole by the consumer with an exchange, so it has no ABA problem.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/mem.h"
+#include "h2/errors.h"
+#include "service/svc_internal.h"
+
+struct h2_svc_queue {
+    h2_mailbox mb;
+    h2_mem mem;
+    _Atomic(svc_event_rec *) overflow; /* any worker pushes; the consumer takes all */
+    svc_event_rec *spill;              /* consumer: overflow records in FIFO order */
+};
+
+svc_event_rec *svc_event_alloc(const h2_mem *mem, size_t extra, uint8_t **tail)
+{
+    size_t head = (sizeof(svc_event_rec) + 15u) & ~(size_t)15u;
+    if (extra > SIZE_MAX - head)
+        return NULL;
+    uint8_t *block = h2_mem_malloc(mem, head + extra);
+    if (block == NULL)
+        return NULL;
+    svc_event_rec *rec = (svc_event_rec *)(void *)block;
+    memset(rec, 0, sizeof(*rec));
+    rec->mem = *mem;
+    rec->block = block;
+    if (tail != NULL)
+        *tail = block + head;
+    return rec;
+}
+
+void svc_event_free(svc_event_rec *rec)
+{
+    h2_mem mem = rec->mem;
+    h2_mem_free(&mem, rec->block);
+}
+
+void h2_svc_event_release(h2_svc_event *ev)
+{
+    if (ev == NULL)
+        return;
+    svc_event_rec *rec = (svc_event_rec *)ev;
+    svc_worker *w = rec->ack_worker;
+    if (w == NULL) {
+        svc_event_free(rec);
+        return;
+    }
+    /* Back to the worker, which acknowledges the bytes and frees it. */
+    svc_event_rec *head = atomic_load_explicit(&w->returned, memory_order_relaxed);
+    do {
+        rec->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&w->returned, &head, rec, memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    h2_mailbox_notify(&w->mb);
+}
+
+int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem)
+{
+    if (out == NULL)
+        return H2_EINVAL;
+    *out = NULL;
+    if (capacity < H2_MAILBOX_MIN_CAPACITY || capacity > H2_MAILBOX_MAX_CAPACITY ||
+        (capacity & (capacity - 1)) != 0)
+        return H2_EINVAL;
+    mem = h2_mem_or_default(mem);
+    h2_svc_queue *q = h2_mem_malloc(mem, sizeof(*q));
+    if (q == NULL)
+        return H2_ENOMEM;
+    int rv = h2_mailbox_init(&q->mb, capacity, mem);
+    if (rv != 0) {
+        h2_mem_free(mem, q);
+        return rv;
+    }
+    q->mem = *mem;
+    atomic_init(&q->overflow, NULL);
+    q->spill = NULL;
+    *out = q;
+    return 0;
+}
+
+void h2_svc_queue_free(h2_svc_queue *q)
+{
+    if (q == NULL)
+        return;
+    h2_svc_event *evs[64];
+    size_t n;
+    while ((n = h2_svc_queue_poll(q, evs, 64)) > 0)
+        for (size_t i = 0; i < n; i++)
+            svc_event_free((svc_event_rec *)evs[i]);
+    h2_mailbox_destroy(&q->mb);
+    h2_mem mem = q->mem;
+    h2_mem_free(&mem, q);
+}
+
+bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force)
+{
+    if (h2_mailbox_post(&q->mb, rec) == 0)
+        return true;
+    if (!force)
+        return false;
+    svc_event_rec *head = atomic_load_explicit(&q->overflow, memory_order_relaxed);
+    do {
+        rec->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&q->overflow, &head, rec, memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    h2_mailbox_notify(&q->mb);
+    return true;
+}
+
+/* Consumer: moves the overflow stack, reversed into arrival order, to |spill|. */
+static void take_overflow(h2_svc_queue *q)
+{
+    if (atomic_load_explicit(&q->overflow, memory_order_relaxed) == NULL)
+        return;
+    svc_event_rec *stack = atomic_exchange_explicit(&q->overflow, NULL, memory_order_acquire);
+    svc_event_rec *fifo = NULL;
+    while (stack != NULL) {
+        svc_event_rec *next = stack->next;
+        stack->next = fifo;
+        fifo = stack;
+        stack = next;
+    }
+    /* Append behind what is left of the spill list. */
+    svc_event_rec **tail = &q->spill;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = fifo;
+}
+
+size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
+{
+    if (q == NULL || evs == NULL)
+        return 0;
+    size_t n = h2_mailbox_drain(&q->mb, (void **)evs, max);
+    if (n < max)
+        take_overflow(q);
+    while (n < max && q->spill != NULL) {
+        svc_event_rec *rec = q->spill;
+        q->spill = rec->next;
+        rec->next = NULL;
+        evs[n++] = &rec->pub;
+    }
+    return n;
+}
+
+static bool queue_ready(h2_svc_queue *q)
+{
+    return h2_mailbox_count(&q->mb) > 0 || q->spill != NULL ||
+           atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL;
+}
+
+int h2_svc_queue_fd(const h2_svc_queue *q)
+{
+    return q == NULL ? -1 : h2_mailbox_fd(&q->mb);
+}
+
+bool h2_svc_queue_prepare_wait(h2_svc_queue *q)
+{
+    h2_mailbox_ack_wakeup(&q->mb);
+    if (!h2_mailbox_prepare_sleep(&q->mb))
+        return false;
+    /* The overflow stack is a side channel: check it after announcing. */
+    if (q->spill != NULL || atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL) {
+        h2_mailbox_cancel_sleep(&q->mb);
+        return false;
+    }
+    return true;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms)
+{
+    if (q == NULL)
+        return H2_EINVAL;
+    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    for (;;) {
+        if (queue_ready(q))
+            return 1;
+        if (!h2_svc_queue_prepare_wait(q)) {
+            sched_yield();
+            continue;
+        }
+        int wait_ms = -1;
+        if (deadline >= 0) {
+            int64_t left = deadline - now_ms();
+            wait_ms = left <= 0 ? 0 : (int)left;
+        }
+        struct pollfd p = {.fd = h2_mailbox_fd(&q->mb), .events = POLLIN, .revents = 0};
+        int r = poll(&p, 1, wait_ms);
+        h2_mailbox_cancel_sleep(&q->mb);
+        if (r < 0 && errno != EINTR)
+            return H2_EINTERNAL;
+        if (queue_ready(q))
+            return 1;
+        if (deadline >= 0 && now_ms() >= deadline)
+            return 0;
+    }
+}
