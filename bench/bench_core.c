@@ -7,7 +7,11 @@
  * streams open at once; the server answers each with a 200 response and a
  * B-byte body. Every body byte is checked by the client against a pattern
  * derived from the stream id; the server checks :path and the header count,
- * the client checks :status. Both ends advertise INITIAL_WINDOW_SIZE
+ * the client checks :status. libh2's server sends bodies by reference
+ * (h2_conn_send_data_ref) and its output is gathered into the wire buffer
+ * from h2_conn_output_iov() the way writev() takes it; nghttp2's read
+ * callback copies the body into its frame buffer and nghttp2_session_mem_send
+ * output is copied into the wire buffer. Both ends advertise INITIAL_WINDOW_SIZE
  * 2^31-1 and MAX_CONCURRENT_STREAMS 1000 and raise the connection window to
  * 2^31-1. The client hands every received DATA chunk back to flow control
  * (h2_conn_ack_data for libh2; nghttp2 does the same itself by default).
@@ -26,7 +30,13 @@
  *                  averaged over 10000 connections; the RSS growth over those
  *                  connections (/proc/self/statm) is printed for information.
  *   stream-memory: bytes per open stream on one server connection holding
- *                  1000 received requests (headers received, no response).
+ *                  1000 received requests (headers received, no response),
+ *                  measured as a server holds them: after the receive call
+ *                  that delivered them and after the application handled
+ *                  the events (libh2: h2_conn_release_events), with the
+ *                  1000 streams still open awaiting responses. The bytes
+ *                  held right after that receive call returned, before the
+ *                  events were handled, are printed for information.
  *
  * usage: bench_core [--requests N] [--concurrency C] [--body B] [--rounds R]
  *                   [--only ours|nghttp2] [--wire BYTES]
@@ -140,6 +150,12 @@ static int make_pattern(size_t body)
 /* One run: shared state of both ends                                        */
 /* ------------------------------------------------------------------------ */
 
+/* Live bytes and blocks of a counting allocator (see "Memory" below). */
+typedef struct counter {
+    long long bytes;
+    long long blocks;
+} counter;
+
 enum { ST_REQ_OK = 1, ST_STATUS_OK = 2, ST_HDR_SENT = 4, ST_DONE = 8 };
 
 typedef struct stream_state {
@@ -166,6 +182,11 @@ typedef struct run {
 
     h2_conn *cli, *srv;
     nghttp2_session *ncli, *nsrv;
+
+    /* stream-memory: the server's counted bytes, and their largest value
+     * seen right after a receive call returned (events not yet released) */
+    const counter *probe;
+    long long held_max;
 } run;
 
 /* Records the first error of a run; returns -1. */
@@ -353,11 +374,43 @@ static int ours_client_events(run *r, const h2_event *ev, size_t n)
     return 0;
 }
 
+#define WIRE_IOV 64
+
+/*
+ * Copies up to one wire buffer of |c|'s output into the wire the way
+ * writev() would take it: the iovecs from h2_conn_output_iov() (frame bytes
+ * in the connection's buffer, bodies by reference) gathered once, then
+ * consumed. Returns the bytes moved.
+ */
+static size_t ours_gather(run *r, h2_conn *c)
+{
+    struct iovec iov[WIRE_IOV];
+    size_t fill = 0;
+    while (fill < r->wire_cap) {
+        int n = h2_conn_output_iov(c, iov, WIRE_IOV);
+        if (n <= 0) {
+            break;
+        }
+        size_t took = 0;
+        for (int i = 0; i < n && fill < r->wire_cap; i++) {
+            size_t k = iov[i].iov_len;
+            if (k > r->wire_cap - fill) {
+                k = r->wire_cap - fill;
+            }
+            memcpy(r->wire + fill, iov[i].iov_base, k);
+            fill += k;
+            took += k;
+        }
+        h2_conn_output_consume(c, took);
+    }
+    return fill;
+}
+
 /* Moves everything |from| has queued to |to|, one wire buffer at a time. */
 static int ours_xfer(run *r, h2_conn *from, h2_conn *to)
 {
     for (;;) {
-        size_t n = h2_conn_data_to_send(from, r->wire, r->wire_cap);
+        size_t n = ours_gather(r, from);
         if (n == 0) {
             return 0;
         }
@@ -370,10 +423,15 @@ static int ours_xfer(run *r, h2_conn *from, h2_conn *to)
             return fail(r, "%s: h2_conn_receive: %s (%s)", to == r->srv ? "server" : "client",
                         h2_strerror(rc), ce.message);
         }
+        if (to == r->srv && r->probe != NULL && r->probe->bytes > r->held_max) {
+            r->held_max = r->probe->bytes;
+        }
         rc = to == r->srv ? ours_server_events(r, ev, n_ev) : ours_client_events(r, ev, n_ev);
         if (rc != 0) {
             return rc;
         }
+        /* Handled: the events' memory can go (a burst does not stay allocated). */
+        h2_conn_release_events(to);
     }
 }
 
@@ -424,9 +482,11 @@ static int ours_produce(run *r, size_t *produced)
             if (chunk > max_frame) {
                 chunk = max_frame;
             }
+            /* The body is sent by reference: the pattern outlives the run. */
             const uint8_t *p = pattern + body_base(id) + s->sent;
-            rc = h2_conn_send_data(r->srv, id, p, chunk,
-                                   s->sent + chunk == r->body ? H2_SEND_END_STREAM : 0, -1);
+            rc = h2_conn_send_data_ref(r->srv, id, p, chunk,
+                                       s->sent + chunk == r->body ? H2_SEND_END_STREAM : 0, -1,
+                                       NULL, NULL);
             if (rc == H2_EFLOW_CONTROL) {
                 int32_t win = 0;
                 h2_conn_local_window(r->srv, id, &win);
@@ -434,7 +494,7 @@ static int ours_produce(run *r, size_t *produced)
                     return 0; /* wait for WINDOW_UPDATE */
                 }
                 chunk = (size_t)win;
-                rc = h2_conn_send_data(r->srv, id, p, chunk, 0, -1);
+                rc = h2_conn_send_data_ref(r->srv, id, p, chunk, 0, -1, NULL, NULL);
             }
             if (rc == H2_ENOBUFS) {
                 return 0;
@@ -685,6 +745,9 @@ static int ng_deliver(run *r, nghttp2_session *to, size_t len)
 {
     r->bytes_moved += len;
     ssize_t rc = nghttp2_session_mem_recv(to, r->wire, len);
+    if (to == r->nsrv && r->probe != NULL && r->probe->bytes > r->held_max) {
+        r->held_max = r->probe->bytes;
+    }
     if (rc < 0 || (size_t)rc != len) {
         return fail(r, "%s: nghttp2_session_mem_recv: %s", to == r->nsrv ? "server" : "client",
                     rc < 0 ? nghttp2_strerror((int)rc) : "short read");
@@ -905,11 +968,6 @@ static int bench_workload(workload *w, int rounds, const bool use[2], size_t wir
 /* Memory                                                                    */
 /* ------------------------------------------------------------------------ */
 
-typedef struct counter {
-    long long bytes;
-    long long blocks;
-} counter;
-
 static size_t block_bytes(void *p)
 {
     /* The usable size plus glibc's size word in front of the block. */
@@ -985,6 +1043,7 @@ typedef struct mem_result {
     double counted; /* bytes per connection or stream */
     double blocks;
     double rss;
+    double held; /* stream-memory: bytes per stream right after the receive calls */
 } mem_result;
 
 /* conn-memory: MEM_CONNS idle server connections, each after a full handshake. */
@@ -1082,6 +1141,8 @@ static int stream_memory(enum impl who, mem_result *out, size_t wire_cap, bool b
         }
         base = c.bytes;
         base_blocks = c.blocks;
+        r.probe = &c;
+        r.held_max = c.bytes;
         for (size_t i = 0; rv == 0 && i < MEM_STREAMS; i = burst ? MEM_STREAMS : i + 1) {
             r.concurrency = burst ? MEM_STREAMS : i + 1;
             rv = ours_issue(&r, &issued);
@@ -1100,6 +1161,8 @@ static int stream_memory(enum impl who, mem_result *out, size_t wire_cap, bool b
         }
         base = c.bytes;
         base_blocks = c.blocks;
+        r.probe = &c;
+        r.held_max = c.bytes;
         for (size_t i = 0; rv == 0 && i < MEM_STREAMS; i = burst ? MEM_STREAMS : i + 1) {
             r.concurrency = burst ? MEM_STREAMS : i + 1;
             rv = ng_issue(&r, &issued);
@@ -1121,6 +1184,7 @@ static int stream_memory(enum impl who, mem_result *out, size_t wire_cap, bool b
         out->counted = (double)(c.bytes - base) / MEM_STREAMS;
         out->blocks = (double)(c.blocks - base_blocks) / MEM_STREAMS;
         out->rss = 0;
+        out->held = (double)(r.held_max - base) / MEM_STREAMS;
     } else {
         fprintf(stderr, "bench_core: stream-memory %s failed: %s\n", impl_name[who], r.err);
     }
@@ -1279,15 +1343,25 @@ int main(int argc, char **argv)
         }
         for (int who = OURS; who <= NGHTTP2; who++) {
             if (use[who]) {
+                printf("%-14s %-8s %14.1f %12s %16s\n", "per stream (h)", impl_name[who],
+                       stream_mem[who].held, "-", "-");
+            }
+        }
+        for (int who = OURS; who <= NGHTTP2; who++) {
+            if (use[who]) {
                 printf("%-14s %-8s %14.1f %12.2f %16s\n", "per stream (1)", impl_name[who],
                        trickle_mem[who].counted, trickle_mem[who].blocks, "-");
             }
         }
         printf("(counted: allocator-hook bytes incl. malloc's per-block header, server side only;\n"
                " idle conn: %u connections after the SETTINGS exchange;\n"
-               " per stream: %u requests received in %zu-byte transfers, no response yet;\n"
-               " per stream (1): the same, one request per transfer, for information)\n\n",
-               MEM_CONNS, MEM_STREAMS, wire);
+               " per stream: %u requests received in %zu-byte transfers (the burst arrives in\n"
+               "   one receive call), after the server handled the events (libh2:\n"
+               "   h2_conn_release_events), the %u streams still open awaiting responses;\n"
+               " per stream (h): the same burst, held during the receive call: right after it\n"
+               "   returned, before the events were handled and released, for information;\n"
+               " per stream (1): one request per transfer, after handling, for information)\n\n",
+               MEM_CONNS, MEM_STREAMS, wire, MEM_STREAMS);
         if (use[OURS] && use[NGHTTP2]) {
             for (size_t i = 0; i < n_wl; i++) {
                 printf("RESULT %s ours=%.0f nghttp2=%.0f better=%.2f\n", wl[i].name,

@@ -1,6 +1,7 @@
 /* Connection life cycle, output queue, queries and frame writers. */
 #include <string.h>
 #include "core/conn_internal.h"
+#include "core/hpack_arena.h"
 #include "core/mem.h"
 
 void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
@@ -276,21 +277,24 @@ int64_t h2_conn_next_stream_id(const h2_conn *c)
 
 size_t h2_conn_data_to_send(h2_conn *c, uint8_t *out, size_t cap)
 {
-    size_t n = h2_obuf_pending(&c->out);
-    if (n > cap)
-        n = cap;
-    if (n > 0) {
-        memcpy(out, c->out.data + c->out.off, n);
+    size_t n = h2_obuf_peek(&c->out, out, cap);
+    if (n > 0)
         h2_obuf_consume(&c->out, n);
-    }
     return n;
 }
 
 void h2_conn_output_view(const h2_conn *c, const uint8_t **data, size_t *len)
 {
-    size_t n = h2_obuf_pending(&c->out);
-    *data = n > 0 ? c->out.data + c->out.off : NULL;
-    *len = n;
+    h2_obuf_front(&c->out, data, len);
+}
+
+int h2_conn_output_iov(const h2_conn *c, struct iovec *iov, int max)
+{
+    if (c == NULL || (iov == NULL && max > 0))
+        return H2_EINVAL;
+    if (max <= 0)
+        return 0;
+    return (int)h2_obuf_iov(&c->out, iov, (size_t)max);
 }
 
 void h2_conn_output_consume(h2_conn *c, size_t n)
@@ -306,6 +310,33 @@ void h2_conn_clear_output(h2_conn *c)
 size_t h2_conn_output_pending(const h2_conn *c)
 {
     return h2_obuf_pending(&c->out);
+}
+
+/* ---- per-receive memory ------------------------------------------------------ */
+
+/* Events an event array keeps across a trim (5 KiB; its capacities are powers of two). */
+#define EVENTS_RETAIN 128u
+
+void h2_conn_begin_receive(h2_conn *c)
+{
+    c->n_ev = 0;
+    if (c->cap_ev > EVENTS_RETAIN) {
+        /* Shrinking in place; if even that fails, keep the larger array. */
+        h2_event *ev = h2_mem_realloc(&c->mem, c->ev, EVENTS_RETAIN * sizeof(*ev));
+        if (ev != NULL) {
+            c->ev = ev;
+            c->cap_ev = EVENTS_RETAIN;
+        }
+    }
+    h2_arena_trim(&c->arena, &c->mem);
+    h2_hdr_scratch_trim(&c->scratch_in, H2_ARENA_RETAIN);
+    h2_hpack_decoder_trim_output(c->dec);
+}
+
+void h2_conn_release_events(h2_conn *c)
+{
+    if (c != NULL)
+        h2_conn_begin_receive(c);
 }
 
 bool h2_conn_want_read(const h2_conn *c)

@@ -148,6 +148,14 @@ int h2_conn_fail(h2_conn *c, uint32_t code, const char *message);
 /* Events (receive side). Returns the new event or NULL (out of memory). */
 h2_event *h2_conn_push_event(h2_conn *c, int type, uint32_t stream_id);
 
+/*
+ * Starts a receive call, or ends the last one's events early: forgets the
+ * events and the per-call memory (event array, arena, inbound scratch,
+ * decoded fields), giving back to the allocator what grew past the
+ * retained size (128 events, 4 KiB per buffer).
+ */
+void h2_conn_begin_receive(h2_conn *c);
+
 /* Receive side entry points used across files. */
 int h2_conn_on_headers_frame(h2_conn *c, const h2_frame *f);
 int h2_conn_on_push_promise_frame(h2_conn *c, const h2_frame *f);

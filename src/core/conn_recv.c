@@ -543,11 +543,7 @@ int h2_conn_receive(h2_conn *c, const uint8_t *in, size_t len, const h2_event **
         return H2_ESTATE;
     if (c->flags & H2_CF_ERROR)
         return H2_ECLOSED;
-    c->n_ev = 0;
-    h2_arena_reset(&c->arena);
-    h2_hdr_scratch_reset(&c->scratch_in);
-    if (c->dec != NULL)
-        h2_hpack_decoder_reset_output(c->dec);
+    h2_conn_begin_receive(c);
     size_t pos = 0;
     int rv = 0;
     if (!h2_conn_is_client(c) && !(c->flags & H2_CF_PREFACE_DONE)) {

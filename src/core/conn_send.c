@@ -191,8 +191,15 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
     return 0;
 }
 
-int h2_conn_send_data(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, uint32_t flags,
-                      int pad_len)
+/* Payloads shorter than this are copied even when sent by reference. */
+#define DATA_REF_MIN 256u
+
+/*
+ * One DATA frame. |by_ref|: the payload is queued by reference (when long
+ * enough) and |release| is called once the output no longer needs it.
+ */
+static int send_data(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, uint32_t flags,
+                     int pad_len, bool by_ref, h2_data_release_fn release, void *user)
 {
     if (c == NULL || (data == NULL && len > 0) || (flags & ~(uint32_t)H2_SEND_END_STREAM) ||
         pad_len < -1 || pad_len > 255)
@@ -214,16 +221,52 @@ int h2_conn_send_data(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, 
         return H2_EFRAME_SIZE;
     if (size > 0 && h2_conn_over_high_water(c))
         return H2_ENOBUFS;
-    if (h2_obuf_reserve(&c->out, &c->mem, 9 + size) != 0)
-        return H2_ENOMEM;
-    bool end = (flags & H2_SEND_END_STREAM) != 0;
-    h2_obuf_commit(&c->out, h2_frame_pack_data(h2_obuf_tail(&c->out), id,
-                                               end ? H2_FLAG_END_STREAM : 0, data, len, pad_len));
+    uint8_t fflags = (flags & H2_SEND_END_STREAM) ? H2_FLAG_END_STREAM : 0;
+    if (by_ref && len >= DATA_REF_MIN) {
+        /* Own bytes: header and pad length, then the payload by reference,
+         * then the padding. */
+        size_t pad = pad_len >= 0 ? (size_t)pad_len : 0;
+        if (h2_obuf_reserve_segs(&c->out, &c->mem, 3) != 0 ||
+            h2_obuf_reserve(&c->out, &c->mem, 10 + pad) != 0)
+            return H2_ENOMEM;
+        uint8_t *p = h2_obuf_tail(&c->out);
+        if (pad_len >= 0)
+            fflags |= H2_FLAG_PADDED;
+        h2_frame_hd_pack(p, (uint32_t)size, H2_FRAME_DATA, fflags, id);
+        size_t head = 9;
+        if (pad_len >= 0)
+            p[head++] = (uint8_t)pad_len;
+        h2_obuf_commit(&c->out, head);
+        h2_obuf_add_ref(&c->out, data, len, release, user);
+        if (pad > 0) {
+            memset(h2_obuf_tail(&c->out), 0, pad);
+            h2_obuf_commit(&c->out, pad);
+        }
+    } else {
+        if (h2_obuf_reserve(&c->out, &c->mem, 9 + size) != 0)
+            return H2_ENOMEM;
+        h2_obuf_commit(&c->out,
+                       h2_frame_pack_data(h2_obuf_tail(&c->out), id, fflags, data, len, pad_len));
+        if (by_ref && release != NULL)
+            release(user, data, len);
+    }
     s->send_window = (int32_t)(s->send_window - (int64_t)size);
     c->send_window = (int32_t)(c->send_window - (int64_t)size);
-    if (end)
+    if (flags & H2_SEND_END_STREAM)
         sent_end_stream(c, s);
     return 0;
+}
+
+int h2_conn_send_data(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, uint32_t flags,
+                      int pad_len)
+{
+    return send_data(c, id, data, len, flags, pad_len, false, NULL, NULL);
+}
+
+int h2_conn_send_data_ref(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, uint32_t flags,
+                          int pad_len, h2_data_release_fn release, void *user)
+{
+    return send_data(c, id, data, len, flags, pad_len, true, release, user);
 }
 
 int h2_conn_end_stream(h2_conn *c, uint32_t id)

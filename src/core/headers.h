@@ -62,6 +62,12 @@ void h2_hdr_scratch_init(h2_hdr_scratch *s, const h2_mem *mem);
  * not allocate; frees the older ones.
  */
 void h2_hdr_scratch_reset(h2_hdr_scratch *s);
+/*
+ * h2_hdr_scratch_reset(), then also frees the kept chunk when it is larger
+ * than |keep| bytes, so that memory taken by a burst goes back to the
+ * allocator.
+ */
+void h2_hdr_scratch_trim(h2_hdr_scratch *s, size_t keep);
 /* Frees every chunk; |s| is empty (and reusable) afterwards. */
 void h2_hdr_scratch_free(h2_hdr_scratch *s);
 /*

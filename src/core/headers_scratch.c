@@ -51,6 +51,14 @@ void h2_hdr_scratch_reset(h2_hdr_scratch *s)
     s->len = CHUNK_HEAD;
 }
 
+void h2_hdr_scratch_trim(h2_hdr_scratch *s, size_t keep)
+{
+    if (s->cap > keep)
+        h2_hdr_scratch_free(s);
+    else
+        h2_hdr_scratch_reset(s);
+}
+
 void h2_hdr_scratch_free(h2_hdr_scratch *s)
 {
     h2_hdr_scratch_reset(s);

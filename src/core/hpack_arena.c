@@ -2,15 +2,34 @@
 #include "core/hpack_arena.h"
 #include "core/mem.h"
 
-void h2_hpack_arena_free(h2_hpack_arena *a, const h2_mem *mem)
+static void free_chunks(h2_hpack_chunk *c, const h2_mem *mem)
 {
-    h2_hpack_chunk *c = a->head;
     while (c != NULL) {
         h2_hpack_chunk *next = c->next;
         h2_mem_free(mem, c);
         c = next;
     }
+}
+
+void h2_hpack_arena_free(h2_hpack_arena *a, const h2_mem *mem)
+{
+    free_chunks(a->head, mem);
     h2_hpack_arena_init(a);
+}
+
+void h2_hpack_arena_trim(h2_hpack_arena *a, const h2_mem *mem)
+{
+    h2_hpack_chunk *first = a->head;
+    if (first == NULL)
+        return;
+    if (first->cap > H2_HPACK_ARENA_CHUNK) {
+        h2_hpack_arena_free(a, mem);
+        return;
+    }
+    free_chunks(first->next, mem);
+    first->next = NULL;
+    a->cur = first;
+    a->pos = 0;
 }
 
 uint8_t *h2_hpack_arena_grow(h2_hpack_arena *a, size_t n, const h2_mem *mem)
@@ -24,6 +43,9 @@ uint8_t *h2_hpack_arena_grow(h2_hpack_arena *a, size_t n, const h2_mem *mem)
     }
     if (c == NULL) {
         size_t cap = n < H2_HPACK_ARENA_CHUNK ? H2_HPACK_ARENA_CHUNK : (n + 7) & ~(size_t)7;
+        /* At least double the last chunk, so that a burst needs few chunks. */
+        if (prev != NULL && cap < 2 * prev->cap && prev->cap <= SIZE_MAX / 8)
+            cap = 2 * prev->cap;
         size_t hdr = (sizeof(h2_hpack_chunk) + 7) & ~(size_t)7;
         if (cap > SIZE_MAX - hdr)
             return NULL;

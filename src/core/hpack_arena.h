@@ -1,9 +1,11 @@
 /*
  * The decoder's output arena: a list of chunks that decoded fields are
  * written into. Memory handed out is never moved or reallocated; the arena
- * grows by adding chunks. h2_hpack_arena_reset() rewinds to the first chunk
- * and keeps every chunk for reuse, so steady-state decoding does not
- * allocate. Memory is freed by h2_hpack_arena_free() only.
+ * grows by adding chunks, each at least twice the size of the one before,
+ * so a large burst of output needs few of them. h2_hpack_arena_reset()
+ * rewinds to the first chunk and keeps every chunk for reuse, so
+ * steady-state decoding does not allocate; h2_hpack_arena_trim() also gives
+ * back every chunk past a small first one.
  */
 #ifndef H2_CORE_HPACK_ARENA_H
 #define H2_CORE_HPACK_ARENA_H
@@ -11,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "h2/common.h"
+#include "h2/hpack.h"
 
 typedef struct h2_hpack_chunk {
     struct h2_hpack_chunk *next;
@@ -30,7 +33,7 @@ typedef struct h2_hpack_arena_mark {
     size_t pos;
 } h2_hpack_arena_mark;
 
-/* Smallest chunk allocated. */
+/* Smallest chunk allocated, and the most h2_hpack_arena_trim() keeps. */
 #define H2_HPACK_ARENA_CHUNK 4096u
 
 static inline void h2_hpack_arena_init(h2_hpack_arena *a)
@@ -87,5 +90,18 @@ static inline void h2_hpack_arena_reset(h2_hpack_arena *a)
     a->cur = a->head;
     a->pos = 0;
 }
+
+/*
+ * Forgets everything and frees every chunk but the first, and the first too
+ * when it is larger than H2_HPACK_ARENA_CHUNK.
+ */
+void h2_hpack_arena_trim(h2_hpack_arena *a, const h2_mem *mem);
+
+/*
+ * For the connection core: h2_hpack_decoder_reset_output() plus
+ * h2_hpack_arena_trim() of the decoder's output arena, so that the memory
+ * a burst of header blocks took goes back to the allocator. NULL is allowed.
+ */
+void h2_hpack_decoder_trim_output(h2_hpack_decoder *dec);
 
 #endif /* H2_CORE_HPACK_ARENA_H */

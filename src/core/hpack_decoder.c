@@ -88,6 +88,12 @@ void h2_hpack_decoder_reset_output(h2_hpack_decoder *dec)
         h2_hpack_arena_reset(&dec->arena);
 }
 
+void h2_hpack_decoder_trim_output(h2_hpack_decoder *dec)
+{
+    if (dec != NULL)
+        h2_hpack_arena_trim(&dec->arena, &dec->mem);
+}
+
 size_t h2_hpack_decoder_table_size(const h2_hpack_decoder *dec)
 {
     return dec != NULL ? dec->table.size : 0;
