@@ -4,8 +4,9 @@
  * Bytes received from the peer go in through h2_conn_receive(), which
  * returns events. API calls (send headers, send data, reset, ping, settings
  * ...) queue frames; the caller takes the queued bytes with
- * h2_conn_data_to_send() or h2_conn_output_view() / h2_conn_output_consume()
- * and writes them to its transport. No threads, sockets or clocks.
+ * h2_conn_data_to_send(), h2_conn_output_view() or h2_conn_output_iov(),
+ * then h2_conn_output_consume(), and writes them to its transport. No
+ * threads, sockets or clocks.
  *
  * A connection is not thread-safe: use it from one thread at a time.
  *
@@ -17,6 +18,7 @@
 #ifndef H2_CONN_H
 #define H2_CONN_H
 
+#include <sys/uio.h>
 #include "h2/common.h"
 #include "h2/errors.h"
 #include "h2/hpack.h"
@@ -134,7 +136,12 @@ typedef struct h2_conn h2_conn;
  */
 H2_API int h2_conn_new(h2_conn **out, const h2_conn_config *cfg);
 
-/* @function Frees |conn| and everything it holds. NULL is allowed. */
+/*
+ * @function
+ *
+ * Frees |conn| and everything it holds; payloads still queued by reference
+ * are released first (h2_data_release_fn). NULL is allowed.
+ */
 H2_API void h2_conn_free(h2_conn *conn);
 
 /*
@@ -215,9 +222,10 @@ H2_API int h2_conn_send_headers(h2_conn *conn, uint32_t stream_id, const h2_head
  * @function
  *
  * Sends exactly one DATA frame with |len| bytes of |data| (copied into the
- * output). |pad_len| is -1 for no padding, or 0..255 to set PADDED and add
- * that many zero bytes. Both send windows drop by the flow-controlled size
- * (len, plus pad_len + 1 when padded).
+ * output; h2_conn_send_data_ref() queues them by reference). |pad_len| is
+ * -1 for no padding, or 0..255 to set PADDED and add that many zero bytes.
+ * Both send windows drop by the flow-controlled size (len, plus pad_len + 1
+ * when padded).
  *
  * Returns 0 or:
  *  - H2_EINVAL: |data| NULL with |len| > 0, bad flags or |pad_len|;
@@ -231,6 +239,40 @@ H2_API int h2_conn_send_headers(h2_conn *conn, uint32_t stream_id, const h2_head
  */
 H2_API int h2_conn_send_data(h2_conn *conn, uint32_t stream_id, const uint8_t *data, size_t len,
                              uint32_t flags, int pad_len);
+
+/*
+ * @function
+ *
+ * Called by the connection once it no longer needs a payload given to
+ * h2_conn_send_data_ref(), with the |user|, |data| and |len| of that call.
+ * It must not call any function on the connection.
+ */
+typedef void (*h2_data_release_fn)(void *user, const uint8_t *data, size_t len);
+
+/*
+ * @function
+ *
+ * As h2_conn_send_data() (the same checks, errors and effects on the
+ * windows), but the payload is queued by reference, not copied: the
+ * output holds a pointer to |data| and the bytes are read from there when
+ * the caller takes the output (h2_conn_output_iov() hands them to writev
+ * directly). Payloads shorter than 256 bytes are copied as by
+ * h2_conn_send_data(), which is cheaper than a reference.
+ *
+ * Ownership: when the call returns 0, the caller must keep the |len| bytes
+ * at |data| valid and unchanged until |release| is called, or, when
+ * |release| is NULL, until the frame's bytes have left the output (consumed
+ * with h2_conn_output_consume() or h2_conn_data_to_send(), or thrown away
+ * by h2_conn_clear_output() or h2_conn_free()). |release| (may be NULL) is
+ * called exactly once: before this call returns when the payload was copied
+ * (or |len| is 0), else from the call that consumes the last byte of the
+ * payload, from h2_conn_clear_output(), or from h2_conn_free(). When the
+ * call fails, nothing was queued, |release| is not called and the caller
+ * keeps the memory.
+ */
+H2_API int h2_conn_send_data_ref(h2_conn *conn, uint32_t stream_id, const uint8_t *data, size_t len,
+                                 uint32_t flags, int pad_len, h2_data_release_fn release,
+                                 void *user);
 
 /*
  * @function
@@ -546,10 +588,11 @@ typedef struct h2_changed_setting {
  * @struct
  *
  * One event. |stream_id| is 0 for connection-level events. Pointers inside
- * stay valid until the next h2_conn_receive() or h2_conn_free() on the
- * connection; DATA and unknown-frame payloads and GOAWAY debug data may
- * point into the |in| buffer given to h2_conn_receive(), so they also live
- * no longer than that buffer.
+ * stay valid until the next h2_conn_receive(), h2_conn_release_events() or
+ * h2_conn_free() on the connection; DATA, ALTSVC, PRIORITY_UPDATE and
+ * unknown-frame payloads and GOAWAY debug data may point into the |in|
+ * buffer given to h2_conn_receive(), so they also live no longer than that
+ * buffer.
  *
  * Links ("related events"): |stream_ended| and |priority_updated| hold the
  * index, in the same events array, of the H2_EV_STREAM_ENDED or
@@ -648,8 +691,13 @@ typedef struct h2_event {
  * at once; a partial frame is kept (copied once) until the rest arrives.
  * Automatic replies (SETTINGS and PING ACKs, RST_STREAM, GOAWAY) are queued.
  * Stores in |*events| an array of |*n_events| events, owned by the
- * connection and valid until the next h2_conn_receive() or h2_conn_free();
- * the array is reused, so steady-state receiving does not allocate.
+ * connection and valid until the next h2_conn_receive(),
+ * h2_conn_release_events() or h2_conn_free(). The memory behind events is
+ * reused from call to call; what a call took beyond a small retained size
+ * (128 events; 4 KiB each of decoded header fields and other per-call
+ * data) is given back to the allocator when the events are released (at
+ * the latest by the next h2_conn_receive()), so a burst of requests does
+ * not keep memory.
  *
  * Returns 0 or:
  *  - H2_EPROTO: the peer broke the protocol. A GOAWAY is queued
@@ -664,34 +712,86 @@ typedef struct h2_event {
 H2_API int h2_conn_receive(h2_conn *conn, const uint8_t *in, size_t len, const h2_event **events,
                            size_t *n_events);
 
+/*
+ * @function
+ *
+ * Ends the validity of the events of the last h2_conn_receive() early: the
+ * events array and everything its events point to that the connection
+ * owns (header fields, settings lists) must not be used after this call.
+ * Frees the per-call memory a large receive took beyond the retained size
+ * (see h2_conn_receive()).
+ * Call it once the events were handled or copied; it is optional (the next
+ * h2_conn_receive() does the same) but keeps an idle connection small
+ * after a burst. Calling it again, or before any receive, does nothing.
+ * NULL is allowed.
+ */
+H2_API void h2_conn_release_events(h2_conn *conn);
+
 /* ------------------------------------------------------------------------ */
 /* Output                                                                    */
 /* ------------------------------------------------------------------------ */
 
 /*
+ * The output is a queue of segments, in order: runs of bytes in the
+ * connection's own buffer (frame headers, control frames, header blocks,
+ * copied DATA) and payloads queued by reference with
+ * h2_conn_send_data_ref(). The three ways of reading it below see the same
+ * bytes; h2_conn_output_consume() removes bytes from the front whichever
+ * was used. Steady-state queuing does not allocate (the buffer and the
+ * segment records are reused).
+ */
+
+/*
  * @function
  *
- * Copies up to |cap| queued bytes to |out| and removes them from the queue.
- * Returns the number of bytes copied.
+ * Copies up to |cap| queued bytes to |out| (gathering the segments) and
+ * removes them from the queue. Returns the number of bytes copied.
  */
 H2_API size_t h2_conn_data_to_send(h2_conn *conn, uint8_t *out, size_t cap);
 
 /*
  * @function
  *
- * Zero-copy access to the queued bytes: sets |*data| and |*len| to them
- * (NULL and 0 when none). The view stays valid until the next call that
- * queues or removes output. Pair with h2_conn_output_consume().
+ * Zero-copy access to the first contiguous segment of the queue: sets
+ * |*data| and |*len| to it (NULL and 0 when nothing is queued). More may
+ * be queued after it (h2_conn_output_pending()). The view stays valid until
+ * the next call that queues or removes output. Pair with
+ * h2_conn_output_consume().
  */
 H2_API void h2_conn_output_view(const h2_conn *conn, const uint8_t **data, size_t *len);
 
-/* @function Removes the first |n| queued bytes (at most all of them). */
+/*
+ * @function
+ *
+ * Zero-copy access for writev(): fills |iov|[0 .. max-1] with the first
+ * segments of the queue, in order, and returns how many it filled (0 when
+ * nothing is queued or |max| <= 0). Fewer than all the queued bytes are
+ * described when |max| is too small. The iovecs point into the
+ * connection's buffer and into referenced payloads; they stay valid until
+ * the next call that queues or removes output; the bytes must not be
+ * written to. After writing, pass the number of bytes written to
+ * h2_conn_output_consume(). Returns H2_EINVAL when |conn| is NULL, or
+ * |iov| is NULL with |max| > 0.
+ */
+H2_API int h2_conn_output_iov(const h2_conn *conn, struct iovec *iov, int max);
+
+/*
+ * @function
+ *
+ * Removes the first |n| queued bytes (at most all of them); a referenced
+ * payload whose last byte is removed is released (h2_data_release_fn).
+ */
 H2_API void h2_conn_output_consume(h2_conn *conn, size_t n);
 
-/* @function Throws away every queued byte. */
+/* @function Throws away every queued byte, releasing referenced payloads. */
 H2_API void h2_conn_clear_output(h2_conn *conn);
 
-/* @function Bytes queued for sending. */
+/*
+ * @function
+ *
+ * Bytes queued for sending, own and referenced (the figure the high-water
+ * mark is compared with).
+ */
 H2_API size_t h2_conn_output_pending(const h2_conn *conn);
 
 /*
