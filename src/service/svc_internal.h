@@ -102,6 +102,7 @@ typedef struct svc_conn {
     bool write_blocked;  /* the socket returned EAGAIN on write */
     bool registered;     /* fd mode: the socket is in the epoll set */
     bool output_full;    /* the last pump stopped at the output high-water mark */
+    bool hangup;         /* fd mode: epoll reported HUP or ERR while events were pending */
     struct svc_conn *dirty_next;
     struct svc_conn *blocked_next;
 } svc_conn;

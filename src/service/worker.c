@@ -97,7 +97,9 @@ static void update_epoll(svc_conn *c)
     uint32_t want = 0;
     if (c->pending.head == NULL && c->reason == 0 && h2_conn_want_read(c->conn))
         want |= EPOLLIN;
-    if (c->write_blocked && c->reason == 0)
+    /* A hung-up socket stays readable: leave it out of the set until the
+     * pending events are delivered, then read what is left and the EOF. */
+    if (c->write_blocked && c->reason == 0 && !(c->hangup && c->pending.head != NULL))
         want |= EPOLLOUT;
     if (want == c->epoll_mask && (want != 0) == c->registered)
         return;
@@ -333,8 +335,11 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno)
 {
     if (c->reason != 0)
         return;
-    if (reason == H2_SVC_CLOSE_PROTOCOL || reason == H2_SVC_CLOSE_GRACEFUL)
+    if (reason == H2_SVC_CLOSE_PROTOCOL || reason == H2_SVC_CLOSE_GRACEFUL) {
         flush(c); /* the GOAWAY, as far as the socket takes it */
+        if (c->reason != 0)
+            return; /* the socket failed meanwhile: finished with that reason */
+    }
     c->reason = reason;
     svc_conn_drop_held(c, reason);
     if (c->fd >= 0) {
@@ -548,8 +553,14 @@ static void io(svc_conn *c, uint32_t events)
         c->write_blocked = false;
         svc_conn_touch(c);
     }
-    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && c->pending.head == NULL)
-        readable(c);
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+        if (c->pending.head == NULL)
+            readable(c);
+        else if ((events & (EPOLLHUP | EPOLLERR)) != 0) {
+            c->hangup = true;
+            update_epoll(c);
+        }
+    }
     if (c->reason == 0 && (events & EPOLLOUT) != 0)
         update_epoll(c);
 }

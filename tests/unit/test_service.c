@@ -164,6 +164,8 @@ typedef struct exchange {
     bool req_ended;
     bool answered;
     /* both */
+    int client_reason, server_reason;
+    bool ping_acked;
     int closed;
     int failed;
     size_t slow; /* events taken per client poll when > 0 */
@@ -197,7 +199,12 @@ static void client_event(exchange *x, h2_svc_event *ev)
         if (ev->end_stream)
             x->resp_ended = true;
         break;
+    case H2_EV_PING_ACK_RECEIVED:
+        cr_assert(memcmp(ev->ping, "pingpong", 8) == 0);
+        x->ping_acked = true;
+        break;
     case H2_SVC_EV_CLOSED:
+        x->client_reason = ev->reason;
         x->closed++;
         break;
     case H2_SVC_EV_COMMAND_FAILED:
@@ -225,6 +232,7 @@ static void server_event(exchange *x, h2_svc_event *ev)
             x->req_ended = true;
         break;
     case H2_SVC_EV_CLOSED:
+        x->server_reason = ev->reason;
         x->closed++;
         break;
     case H2_SVC_EV_COMMAND_FAILED:
@@ -346,6 +354,33 @@ Test(service, fd_mode_request_response_larger_than_windows)
     check_exchange(&x);
     cr_assert_eq(h2_service_close(x.csvc, x.cid, H2_NO_ERROR, 0), 0);
     drive(&x, both_closed, 20000);
+    cr_assert_eq(x.client_reason, H2_SVC_CLOSE_GRACEFUL);
+    cr_assert_eq(x.server_reason, H2_SVC_CLOSE_GRACEFUL);
+    exchange_free(&x, &lm);
+}
+
+static bool ping_acked(exchange *x)
+{
+    return x->ping_acked;
+}
+
+Test(service, ping_then_abort_reports_both_ends)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    exchange x;
+    exchange_init(&x, &lm, 1, 1);
+    attach_fd_pair(&x, 0);
+    cr_assert_eq(h2_service_ping(x.csvc, x.cid, (const uint8_t *)"pingpong", 0), 0);
+    drive(&x, ping_acked, 20000);
+    cr_assert_eq(h2_service_abort(x.ssvc, x.sid, 0), 0);
+    drive(&x, both_closed, 20000);
+    cr_assert_eq(x.server_reason, H2_SVC_CLOSE_ABORTED);
+    cr_assert_eq(x.client_reason, H2_SVC_CLOSE_PEER_EOF);
+    /* Commands for the closed connection fail with ECLOSED, to the default
+     * destination (none here: released at once). */
+    cr_assert_eq(h2_service_ping(x.ssvc, x.sid, (const uint8_t *)"pingpong", 0), 0);
+    cr_assert_eq(x.failed, 0);
     exchange_free(&x, &lm);
 }
 
