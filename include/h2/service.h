@@ -137,7 +137,8 @@ typedef enum h2_svc_event_type {
 typedef enum h2_svc_close_reason {
     H2_SVC_CLOSE_NONE = 0, /* the connection is open */
     H2_SVC_CLOSE_GRACEFUL, /* GOAWAY exchanged and every stream finished */
-    H2_SVC_CLOSE_PEER_EOF, /* the peer closed the transport */
+    H2_SVC_CLOSE_PEER_EOF, /* the peer closed the transport (|sys_errno|: ECONNRESET or EPIPE
+                              when a read or write saw it, else 0) */
     H2_SVC_CLOSE_PROTOCOL, /* the peer broke the protocol; GOAWAY sent */
     H2_SVC_CLOSE_IO,       /* the socket failed (|error| H2_EINTERNAL, errno in |sys_errno|) */
     H2_SVC_CLOSE_ABORTED,  /* h2_service_abort() */
@@ -175,7 +176,7 @@ typedef struct h2_svc_event {
     int command;             /* COMMAND_FAILED: h2_svc_command */
     int error;               /* COMMAND_FAILED, CLOSED: 0 or an H2_E... code */
     int reason;              /* CLOSED, COMMAND_FAILED: h2_svc_close_reason */
-    int sys_errno;           /* CLOSED with H2_SVC_CLOSE_IO: the errno */
+    int sys_errno;           /* CLOSED with H2_SVC_CLOSE_IO or _PEER_EOF: the errno */
     uint32_t error_code;     /* STREAM_RESET, CONNECTION_TERMINATED, CLOSED: wire code */
     uint32_t last_stream_id; /* CONNECTION_TERMINATED */
     bool end_stream;         /* headers and DATA events: the peer ended the stream */

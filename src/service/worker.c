@@ -20,6 +20,8 @@
 
 #define BATCH 64
 #define MAX_IO_EVENTS 64
+/* Output segments handed to one sendmsg(). */
+#define IOV_MAX_SEGMENTS 16
 /* While events wait for queue room, the worker retries this often. */
 #define BLOCKED_RETRY_MS 2
 
@@ -121,20 +123,30 @@ static void update_epoll(svc_conn *c)
     c->epoll_mask = want;
 }
 
+/* A read or write failed: the peer went away (reset, broken pipe) or the socket broke. */
+static void io_failed(svc_conn *c, int err)
+{
+    if (err == ECONNRESET || err == EPIPE)
+        svc_conn_finish(c, H2_SVC_CLOSE_PEER_EOF, 0, err);
+    else
+        svc_conn_finish(c, H2_SVC_CLOSE_IO, H2_EINTERNAL, err);
+}
+
 /* Writes queued output; returns false when the connection failed. */
 static bool flush(svc_conn *c)
 {
     while (c->conn != NULL && h2_conn_want_write(c->conn)) {
         const uint8_t *data;
         size_t len;
-        h2_conn_output_view(c->conn, &data, &len);
         if (c->fd < 0) {
+            h2_conn_output_view(c->conn, &data, &len);
             c->on_output(c->user, c->id, data, len);
             h2_conn_output_consume(c->conn, len);
             continue;
         }
-        struct iovec iov = {.iov_base = (void *)(uintptr_t)data, .iov_len = len};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+        struct iovec iov[IOV_MAX_SEGMENTS];
+        int n = h2_conn_output_iov(c->conn, iov, IOV_MAX_SEGMENTS);
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)(n > 0 ? n : 0)};
         ssize_t r = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (r < 0) {
             if (errno == EINTR)
@@ -145,7 +157,7 @@ static bool flush(svc_conn *c)
                 return true;
             }
             if (c->reason == 0)
-                svc_conn_finish(c, H2_SVC_CLOSE_IO, H2_EINTERNAL, errno);
+                io_failed(c, errno);
             return false;
         }
         h2_conn_output_consume(c->conn, (size_t)r);
@@ -263,7 +275,10 @@ static void receive(svc_conn *c, const uint8_t *data, size_t len)
     const h2_event *evs = NULL;
     size_t n = 0;
     int rv = h2_conn_receive(c->conn, data, len, &evs, &n);
-    if (!emit_core_events(c, evs, n)) {
+    bool ok = emit_core_events(c, evs, n);
+    /* Copied: give the core's event memory back at once. */
+    h2_conn_release_events(c->conn);
+    if (!ok) {
         svc_conn_finish(c, H2_SVC_CLOSE_NOMEM, H2_ENOMEM, 0);
         return;
     }
@@ -281,7 +296,7 @@ static void readable(svc_conn *c)
     ssize_t r = read(c->fd, w->rbuf, w->rbuf_size);
     if (r < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            svc_conn_finish(c, H2_SVC_CLOSE_IO, H2_EINTERNAL, errno);
+            io_failed(c, errno);
         return;
     }
     if (r == 0) {
