@@ -7,6 +7,7 @@
 #define H2_OBUF_MIN_CAP 512u
 #define H2_OBUF_MIN_SEGS 8u
 #define H2_ARENA_MIN_CHUNK 512u
+#define H2_ARENA_GROW_MAX 65536u
 
 void h2_obuf_init(h2_obuf *b)
 {
@@ -340,10 +341,13 @@ void *h2_arena_alloc(h2_arena *a, const h2_mem *mem, size_t n)
         }
         last = c;
     }
-    /* Each new chunk at least doubles the last, so a burst needs few of them. */
+    /* Each new chunk doubles the last, up to 64 KiB, so a burst needs few of them. */
     size_t size = n < H2_ARENA_MIN_CHUNK ? H2_ARENA_MIN_CHUNK : n;
-    if (last != NULL && size < 2 * last->size && last->size <= SIZE_MAX / 8)
-        size = 2 * last->size;
+    if (last != NULL) {
+        size_t grow = last->size < H2_ARENA_GROW_MAX / 2 ? 2 * last->size : H2_ARENA_GROW_MAX;
+        if (size < grow)
+            size = grow;
+    }
     h2_arena_chunk *c = h2_mem_malloc(mem, sizeof(*c) + size);
     if (c == NULL)
         return NULL;

@@ -43,9 +43,14 @@ uint8_t *h2_hpack_arena_grow(h2_hpack_arena *a, size_t n, const h2_mem *mem)
     }
     if (c == NULL) {
         size_t cap = n < H2_HPACK_ARENA_CHUNK ? H2_HPACK_ARENA_CHUNK : (n + 7) & ~(size_t)7;
-        /* At least double the last chunk, so that a burst needs few chunks. */
-        if (prev != NULL && cap < 2 * prev->cap && prev->cap <= SIZE_MAX / 8)
-            cap = 2 * prev->cap;
+        /* Double the last chunk, up to H2_HPACK_ARENA_GROW_MAX, so that a
+         * burst needs few chunks and wastes little of the last one. */
+        if (prev != NULL) {
+            size_t grow =
+                prev->cap < H2_HPACK_ARENA_GROW_MAX / 2 ? 2 * prev->cap : H2_HPACK_ARENA_GROW_MAX;
+            if (cap < grow)
+                cap = grow;
+        }
         size_t hdr = (sizeof(h2_hpack_chunk) + 7) & ~(size_t)7;
         if (cap > SIZE_MAX - hdr)
             return NULL;

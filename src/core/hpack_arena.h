@@ -1,8 +1,8 @@
 /*
  * The decoder's output arena: a list of chunks that decoded fields are
  * written into. Memory handed out is never moved or reallocated; the arena
- * grows by adding chunks, each at least twice the size of the one before,
- * so a large burst of output needs few of them. h2_hpack_arena_reset()
+ * grows by adding chunks, each twice the size of the one before up to
+ * 64 KiB, so a large burst of output needs few of them. h2_hpack_arena_reset()
  * rewinds to the first chunk and keeps every chunk for reuse, so
  * steady-state decoding does not allocate; h2_hpack_arena_trim() also gives
  * back every chunk past a small first one.
@@ -35,6 +35,8 @@ typedef struct h2_hpack_arena_mark {
 
 /* Smallest chunk allocated, and the most h2_hpack_arena_trim() keeps. */
 #define H2_HPACK_ARENA_CHUNK 4096u
+/* Chunks grow by doubling up to this size (larger only for one large string). */
+#define H2_HPACK_ARENA_GROW_MAX 65536u
 
 static inline void h2_hpack_arena_init(h2_hpack_arena *a)
 {
