@@ -6,8 +6,7 @@
 #include "core/mem.h"
 
 int h2_conn_advertise_alternative_service(h2_conn *c, uint32_t id, const uint8_t *origin,
-                                          size_t origin_len, const uint8_t *value,
-                                          size_t value_len)
+                                          size_t origin_len, const uint8_t *value, size_t value_len)
 {
     if (c == NULL || (origin == NULL && origin_len > 0) || (value == NULL && value_len > 0) ||
         origin_len > 0xffffu || (id == 0) != (origin_len > 0))

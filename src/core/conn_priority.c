@@ -49,8 +49,7 @@ int h2_conn_send_priority_update(h2_conn *c, uint32_t id, const uint8_t *value, 
         return H2_ENOBUFS;
     if (h2_obuf_reserve(&c->out, &c->mem, h2_frame_priority_update_len(len)) != 0)
         return H2_ENOMEM;
-    h2_obuf_commit(&c->out,
-                   h2_frame_pack_priority_update(h2_obuf_tail(&c->out), id, value, len));
+    h2_obuf_commit(&c->out, h2_frame_pack_priority_update(h2_obuf_tail(&c->out), id, value, len));
     return 0;
 }
 

@@ -31,8 +31,8 @@ static bool pushable_method(const h2_header *f, size_t n)
 {
     size_t len;
     const uint8_t *m = find_method(f, n, &len);
-    return m != NULL && ((len == 3 && memcmp(m, "GET", 3) == 0) ||
-                         (len == 4 && memcmp(m, "HEAD", 4) == 0));
+    return m != NULL &&
+           ((len == 3 && memcmp(m, "GET", 3) == 0) || (len == 4 && memcmp(m, "HEAD", 4) == 0));
 }
 
 /* ---- sending (server) ---------------------------------------------------------- */

@@ -40,8 +40,7 @@ static size_t b64_encode(const uint8_t *p, size_t len, char *out)
     return o;
 }
 
-int h2_settings_header_encode(const h2_setting *e, size_t n, char *out, size_t cap,
-                              size_t *out_len)
+int h2_settings_header_encode(const h2_setting *e, size_t n, char *out, size_t cap, size_t *out_len)
 {
     if ((e == NULL && n > 0) || out == NULL || out_len == NULL)
         return H2_EINVAL;

@@ -27,8 +27,10 @@ static const h2_header connect_req[2] = {
 };
 
 static const h2_header ws_req[5] = {
-    H2T_HDR(":method", "CONNECT"), H2T_HDR(":protocol", "websocket"),
-    H2T_HDR(":scheme", "https"),   H2T_HDR(":path", "/chat"),
+    H2T_HDR(":method", "CONNECT"),
+    H2T_HDR(":protocol", "websocket"),
+    H2T_HDR(":scheme", "https"),
+    H2T_HDR(":path", "/chat"),
     H2T_HDR(":authority", "server.example.com"),
 };
 
@@ -235,8 +237,9 @@ Test(conn_connect, two_tunnels_and_large_block)
     big[0] = 'q';
     for (size_t i = 1; i < sizeof big; i += 7)
         big[i] = (char)('a' + i % 26);
-    h2_header f[6] = {ws_req[0], ws_req[1], ws_req[2], ws_req[3], ws_req[4],
-                      {(const uint8_t *)"x-big", 5, (const uint8_t *)big, sizeof big, 0}};
+    h2_header f[6] = {
+        ws_req[0], ws_req[1], ws_req[2],
+        ws_req[3], ws_req[4], {(const uint8_t *)"x-big", 5, (const uint8_t *)big, sizeof big, 0}};
     cr_assert_eq(h2_conn_send_headers(p.cl, 1, f, 6, 0, NULL), 0);
     cr_assert_eq(h2_conn_send_headers(p.cl, 3, connect_req, 2, 0, NULL), 0);
     cr_assert_eq(h2t_c2s(&p), 0);

@@ -280,8 +280,8 @@ Test(conn_priority, priority_update_send_bytes)
 {
     h2_conn *c = h2t_client_ready(NULL);
     cr_assert_eq(h2_conn_send_priority_update(c, 5, (const uint8_t *)"u=0, i", 6), 0);
-    const uint8_t want[] = {0, 0, 10, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 5,
-                            'u', '=', '0', ',', ' ', 'i'};
+    const uint8_t want[] = {0, 0, 10, 0x10, 0,   0,   0,   0,   0,  0,
+                            0, 0, 5,  'u',  '=', '0', ',', ' ', 'i'};
     expect_output(c, want, sizeof want);
     cr_assert_eq(h2_conn_send_priority_update(c, 0, NULL, 0), H2_EINVAL);
     cr_assert_eq(h2_conn_send_priority_update(c, 1, NULL, 3), H2_EINVAL);

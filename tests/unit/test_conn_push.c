@@ -94,7 +94,10 @@ Test(conn_push, large_promise_uses_continuation)
     pair_with_request(&p, true);
     static char big[40000];
     memset(big, 'a', sizeof big);
-    h2_header f[5] = {push_req[0], push_req[1], push_req[2], push_req[3],
+    h2_header f[5] = {push_req[0],
+                      push_req[1],
+                      push_req[2],
+                      push_req[3],
                       {(const uint8_t *)"x-big", 5, (const uint8_t *)big, sizeof big, 0}};
     cr_assert_eq(h2_conn_push_stream(p.sv, 1, 2, f, 5), 0);
     h2t_buf out;
@@ -383,8 +386,12 @@ Test(conn_push, promise_after_our_goaway_refused)
 
 Test(conn_push, cookies_in_promise_are_joined)
 {
-    h2_header f[6] = {push_req[0], push_req[1], push_req[2], push_req[3],
-                      H2T_HDR("cookie", "a=1"), H2T_HDR("cookie", "b=2")};
+    h2_header f[6] = {push_req[0],
+                      push_req[1],
+                      push_req[2],
+                      push_req[3],
+                      H2T_HDR("cookie", "a=1"),
+                      H2T_HDR("cookie", "b=2")};
     h2t_f_push_promise(&ff, &in, 1, 2, f, 6);
     h2t_result r;
     h2t_replay_ok(h2t_setup_client_get, NULL, &in, &r);

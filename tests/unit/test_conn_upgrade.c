@@ -47,8 +47,8 @@ Test(conn_upgrade, settings_header_decode_rejects)
         "AAMAAABkAAQAAP__=", "AAMAAABkAB", "AAMAAABkAAQ",
     };
     for (size_t k = 0; k < H2T_N(bad); k++)
-        cr_assert_eq(h2_settings_header_decode(bad[k], strlen(bad[k]), e, 4, &n), H2_EINVAL,
-                     "%s", bad[k]);
+        cr_assert_eq(h2_settings_header_decode(bad[k], strlen(bad[k]), e, 4, &n), H2_EINVAL, "%s",
+                     bad[k]);
     cr_assert_eq(h2_settings_header_decode(NULL, 1, e, 4, &n), H2_EINVAL);
 }
 

@@ -86,10 +86,11 @@ Test(priority_field, whitespace_rules)
 Test(priority_field, malformed_gives_defaults)
 {
     const char *bad[] = {
-        "u=2,",   "u=2,,i", ",u=2",  "U=2",     "u=2 i",      "u=",      "u=-",
-        "u=1.",   "u=1.2345", "u=1234567890123456", "u=\"open", "u=\"\x01\"",
-        "u=:abc", "u=?2",   "1=u",   "u=(1",    "u=2;",       "u=2;A=1", "u=\"a\\b\"",
-        "u=@1",   "i=?",    "u=2 ;a",
+        "u=2,",     "u=2,,i",     ",u=2",    "U=2",        "u=2 i",
+        "u=",       "u=-",        "u=1.",    "u=1.2345",   "u=1234567890123456",
+        "u=\"open", "u=\"\x01\"", "u=:abc",  "u=?2",       "1=u",
+        "u=(1",     "u=2;",       "u=2;A=1", "u=\"a\\b\"", "u=@1",
+        "i=?",      "u=2 ;a",
     };
     for (size_t k = 0; k < H2T_N(bad); k++)
         expect(bad[k], H2_EHEADER, 3, false);

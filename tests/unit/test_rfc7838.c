@@ -183,9 +183,9 @@ Test(rfc7838, server_implicit_round_trip)
     h2t_pair_init(&p, NULL, NULL);
     cr_assert_eq(h2t_send_get(p.cl, 1, true), 0);
     cr_assert_eq(h2t_c2s(&p), 0);
-    cr_assert_eq(h2_conn_advertise_alternative_service(p.sv, 1, NULL, 0, (const uint8_t *)ALT,
-                                                       strlen(ALT)),
-                 0);
+    cr_assert_eq(
+        h2_conn_advertise_alternative_service(p.sv, 1, NULL, 0, (const uint8_t *)ALT, strlen(ALT)),
+        0);
     cr_assert_eq(h2_conn_advertise_alternative_service(p.sv, 0, (const uint8_t *)"https://x", 9,
                                                        (const uint8_t *)ALT, strlen(ALT)),
                  0);
@@ -196,9 +196,9 @@ Test(rfc7838, server_implicit_round_trip)
     cr_assert_str_eq(p.cl_log.ev[1].origin, "https://x");
     /* after the response the stream no longer takes one */
     cr_assert_eq(h2_conn_send_headers(p.sv, 1, h2t_resp_200, 2, 0, NULL), 0);
-    cr_assert_eq(h2_conn_advertise_alternative_service(p.sv, 1, NULL, 0, (const uint8_t *)ALT,
-                                                       strlen(ALT)),
-                 H2_ESTATE);
+    cr_assert_eq(
+        h2_conn_advertise_alternative_service(p.sv, 1, NULL, 0, (const uint8_t *)ALT, strlen(ALT)),
+        H2_ESTATE);
     h2t_pair_free(&p);
 }
 
@@ -209,9 +209,9 @@ Test(rfc7838, server_implicit_on_pushed_stream)
     cr_assert_eq(h2t_send_get(p.cl, 1, true), 0);
     cr_assert_eq(h2t_c2s(&p), 0);
     cr_assert_eq(h2_conn_push_stream(p.sv, 1, 2, h2t_req_get, 4), 0);
-    cr_assert_eq(h2_conn_advertise_alternative_service(p.sv, 2, NULL, 0, (const uint8_t *)ALT,
-                                                       strlen(ALT)),
-                 0);
+    cr_assert_eq(
+        h2_conn_advertise_alternative_service(p.sv, 2, NULL, 0, (const uint8_t *)ALT, strlen(ALT)),
+        0);
     cr_assert_eq(h2t_s2c(&p), 0);
     cr_assert_eq(p.cl_log.n, 2);
     cr_assert_eq(p.cl_log.ev[1].type, H2_EV_ALTERNATIVE_SERVICE_AVAILABLE);
