@@ -21,7 +21,9 @@
  *   - feed mode (h2_service_attach_feed()): the application keeps its
  *     transport, posts received bytes with h2_service_feed() and receives
  *     the bytes to send through the |on_output| callback, run on the worker
- *     thread.
+ *     thread. While the connection's events wait for queue room, the worker
+ *     keeps fed bytes unprocessed in the order posted; the application
+ *     bounds that memory by not feeding faster than it reads events.
  *
  * Commands
  *   Every command is answered: when it cannot be carried out, an
