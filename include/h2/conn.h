@@ -84,6 +84,10 @@ typedef struct h2_conn_config {
     uint32_t max_frame_size;          /* largest frame we accept: 16384 */
     uint32_t max_header_list_size;    /* largest decoded header list: 65536 */
     uint32_t enable_connect_protocol; /* RFC 8441: 0 */
+    /* RFC 9218 SETTINGS_NO_RFC7540_PRIORITIES: 0 (not sent) or 1 (sent in the
+     * first SETTINGS frame, which RFC 9218 section 2.1 requires; it cannot be
+     * changed later). Default 0. */
+    uint32_t no_rfc7540_priorities;
 
     /* Connection-level receive window. Above 65535, h2_conn_initiate() also
      * queues a WINDOW_UPDATE on stream 0 for the difference. Default 65535. */
@@ -111,7 +115,7 @@ typedef struct h2_conn_config {
      * Client: pushed streams that may wait for their response at once
      * (promised, response not received yet). A PUSH_PROMISE past this is
      * refused with RST_STREAM(REFUSED_STREAM) on the promised stream.
-     * 0 selects the default, 100.
+     * Default 100; 0 also selects 100.
      */
     uint32_t max_reserved_streams;
 

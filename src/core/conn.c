@@ -20,6 +20,8 @@ void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
     cfg->max_frame_size = 16384;
     cfg->max_header_list_size = 65536;
     cfg->enable_connect_protocol = 0;
+    cfg->no_rfc7540_priorities = 0;
+    cfg->max_reserved_streams = 100;
     cfg->connection_window_size = 65535;
     cfg->max_continuation_frames = 64;
     cfg->max_closed_streams = 65536;
@@ -39,6 +41,7 @@ int h2_conn_new(h2_conn **out, const h2_conn_config *cfg)
         h2_settings_check(H2_SETTING_MAX_FRAME_SIZE, cfg->max_frame_size, false) ||
         h2_settings_check(H2_SETTING_ENABLE_CONNECT_PROTOCOL, cfg->enable_connect_protocol,
                           false) ||
+        h2_settings_check(H2_SETTING_NO_RFC7540_PRIORITIES, cfg->no_rfc7540_priorities, false) ||
         cfg->connection_window_size < 65535 || cfg->connection_window_size > H2_MAX_WINDOW_SIZE ||
         cfg->max_continuation_frames == 0)
         return H2_EINVAL;
@@ -231,7 +234,7 @@ int h2_conn_initiate(h2_conn *c)
     if (c->flags & H2_CF_INITIATED)
         return H2_ESTATE;
     const h2_conn_config *cfg = &c->cfg;
-    h2_setting e[7] = {
+    h2_setting e[8] = {
         {H2_SETTING_HEADER_TABLE_SIZE, cfg->header_table_size},
         {H2_SETTING_ENABLE_PUSH, cfg->enable_push},
         {H2_SETTING_INITIAL_WINDOW_SIZE, cfg->initial_window_size},
@@ -239,20 +242,23 @@ int h2_conn_initiate(h2_conn *c)
         {H2_SETTING_ENABLE_CONNECT_PROTOCOL, cfg->enable_connect_protocol},
         {H2_SETTING_MAX_CONCURRENT_STREAMS, cfg->max_concurrent_streams},
         {H2_SETTING_MAX_HEADER_LIST_SIZE, cfg->max_header_list_size},
+        {H2_SETTING_NO_RFC7540_PRIORITIES, 1},
     };
+    /* h2's seven settings, in h2's order; NO_RFC7540_PRIORITIES only when set. */
+    size_t n_e = cfg->no_rfc7540_priorities ? 8 : 7;
     uint32_t conn_inc = cfg->connection_window_size - 65535;
-    size_t need =
-        9 + 6 * 7 + (h2_conn_is_client(c) ? H2_CLIENT_PREFACE_LEN : 0) + (conn_inc > 0 ? 13 : 0);
+    size_t need = 9 + 6 * n_e + (h2_conn_is_client(c) ? H2_CLIENT_PREFACE_LEN : 0) +
+                  (conn_inc > 0 ? 13 : 0);
     if (h2_obuf_reserve(&c->out, &c->mem, need) != 0)
         return H2_ENOMEM;
-    int rv = h2_settings_pending_push(&c->pending, &c->mem, e, 7);
+    int rv = h2_settings_pending_push(&c->pending, &c->mem, e, n_e);
     if (rv != 0)
         return rv;
     if (h2_conn_is_client(c)) {
         memcpy(h2_obuf_tail(&c->out), H2_CLIENT_PREFACE, H2_CLIENT_PREFACE_LEN);
         h2_obuf_commit(&c->out, H2_CLIENT_PREFACE_LEN);
     }
-    (void)h2_conn_write_settings(c, 0, e, 7);
+    (void)h2_conn_write_settings(c, 0, e, n_e);
     if (conn_inc > 0) {
         (void)h2_conn_write_window_update(c, 0, conn_inc);
         (void)h2_recv_window_open(&c->recv_window, conn_inc);

@@ -321,9 +321,14 @@ int h2_conn_update_settings(h2_conn *c, const h2_setting *entries, size_t n)
     if (rv != 0)
         return rv;
     bool server = !h2_conn_is_client(c);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (h2_settings_check(entries[i].id, entries[i].value, server) != H2_NO_ERROR)
             return H2_ESETTINGS;
+        /* RFC 9218 2.1: the value of the first SETTINGS frame is final. */
+        if (entries[i].id == H2_SETTING_NO_RFC7540_PRIORITIES &&
+            entries[i].value != c->cfg.no_rfc7540_priorities)
+            return H2_ESETTINGS;
+    }
     if (c->pending.n_frames >= H2_SETTINGS_MAX_PENDING)
         return H2_EAGAIN;
     if (h2_conn_over_high_water(c))

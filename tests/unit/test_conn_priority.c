@@ -386,3 +386,72 @@ Test(conn_priority, priority_update_for_pushed_stream)
     cr_assert_eq(p.sv_log.ev[0].urgency, 6);
     h2t_pair_free(&p);
 }
+
+/* RFC 9218 2.1: NO_RFC7540_PRIORITIES goes in the first SETTINGS frame. */
+Test(conn_priority, no_rfc7540_priorities_in_preface)
+{
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, H2_ROLE_CLIENT);
+    cfg.no_rfc7540_priorities = 1;
+    h2_conn *c = h2t_conn_new(H2_ROLE_CLIENT, &cfg);
+    cr_assert_eq(h2_conn_initiate(c), 0);
+    h2t_buf out;
+    h2t_buf_init(&out);
+    h2t_take(c, &out);
+    cr_assert_gt(out.len, 24);
+    h2t_frame f[4];
+    size_t n = h2t_parse_frames(out.p + 24, out.len - 24, f, 4);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(f[0].type, 0x4);
+    cr_assert_eq(f[0].len, 48); /* h2's seven settings plus this one */
+    cr_assert_eq(f[0].payload[42], 0x00);
+    cr_assert_eq(f[0].payload[43], 0x09);
+    cr_assert_eq(h2t_u32(f[0].payload + 44), 1);
+    h2t_buf_free(&out);
+    h2_conn_free(c);
+}
+
+Test(conn_priority, preface_without_no_rfc7540_priorities_is_h2s)
+{
+    h2_conn *c = h2t_conn_new(H2_ROLE_SERVER, NULL);
+    cr_assert_eq(h2_conn_initiate(c), 0);
+    h2t_buf out;
+    h2t_buf_init(&out);
+    h2t_take(c, &out);
+    h2t_frame f[2];
+    cr_assert_eq(h2t_parse_frames(out.p, out.len, f, 2), 1);
+    cr_assert_eq(f[0].len, 42);
+    h2t_buf_free(&out);
+    h2_conn_free(c);
+}
+
+Test(conn_priority, no_rfc7540_priorities_cannot_change_later)
+{
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, H2_ROLE_CLIENT);
+    cfg.no_rfc7540_priorities = 1;
+    h2_conn *c = h2t_client_ready(&cfg);
+    h2_setting off = {H2_SETTING_NO_RFC7540_PRIORITIES, 0};
+    cr_assert_eq(h2_conn_update_settings(c, &off, 1), H2_ESETTINGS);
+    cr_assert_eq(h2_conn_output_pending(c), 0);
+    h2_setting same = {H2_SETTING_NO_RFC7540_PRIORITIES, 1};
+    cr_assert_eq(h2_conn_update_settings(c, &same, 1), 0);
+    h2_conn_free(c);
+
+    h2_conn *d = h2t_client_ready(NULL);
+    h2_setting on = {H2_SETTING_NO_RFC7540_PRIORITIES, 1};
+    cr_assert_eq(h2_conn_update_settings(d, &on, 1), H2_ESETTINGS);
+    h2_conn_free(d);
+}
+
+Test(conn_priority, no_rfc7540_priorities_config_validated)
+{
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, H2_ROLE_SERVER);
+    cr_assert_eq(cfg.no_rfc7540_priorities, 0);
+    cr_assert_eq(cfg.max_reserved_streams, 100);
+    cfg.no_rfc7540_priorities = 2;
+    h2_conn *c = NULL;
+    cr_assert_eq(h2_conn_new(&c, &cfg), H2_EINVAL);
+    cr_assert_null(c);
+}
