@@ -39,10 +39,14 @@ TEST_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 # Interop suites talk to real peers (curl, nghttp, nghttpd) over loopback.
 INTEROP_SRC  := $(wildcard tests/interop/test_*.c)
 INTEROP_BIN  := $(patsubst tests/interop/%.c,$(BUILD)/tests/interop/%,$(INTEROP_SRC))
+# Abuse suites: one attack class per test, scripted against the core or the service.
+ABUSE_SRC    := $(wildcard tests/abuse/test_*.c)
+ABUSE_BIN    := $(patsubst tests/abuse/%.c,$(BUILD)/tests/abuse/%,$(ABUSE_SRC))
 SUPPORT_SRC  := $(wildcard tests/support/*.c)
 SUPPORT_OBJ  := $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(SUPPORT_SRC))
 TEST_CFLAGS  := $(TEST_WARN) $(OPT) $(SAN) -Itests $(EXTRA_CFLAGS) \
-                -DH2_SHARED_DIR='"$(abspath ../shared)"'
+                -DH2_SHARED_DIR='"$(abspath ../shared)"' -DH2_BUILD_DIR='"$(abspath $(BUILD))"' \
+                -DH2_SOURCE_DIR='"$(abspath .)"'
 TEST_LIBS    := -lcriterion -ljansson -lpthread
 
 BENCH_SRC := $(wildcard bench/bench_*.c)
@@ -51,15 +55,26 @@ BENCH_LIBS := -lnghttp2 -lpthread -lm
 
 TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(wildcard tools/*.c))
 
+# Example programs built on the service: build/h2server and build/h2client.
+# Each is every .c of its folder plus examples/common/*.c, linked with OpenSSL.
+EX_COMMON_SRC := $(wildcard examples/common/*.c)
+EX_SERVER_SRC := $(wildcard examples/server/*.c)
+EX_CLIENT_SRC := $(wildcard examples/client/*.c)
+EX_CFLAGS     := $(WARN) $(OPT) $(SAN) -Iexamples $(EXTRA_CFLAGS)
+EX_LIBS       := -lssl -lcrypto -lpthread
+EXAMPLES      := $(if $(EX_SERVER_SRC),$(BUILD)/h2server) $(if $(EX_CLIENT_SRC),$(BUILD)/h2client)
+
 # Debian packages the build, tests and benchmarks need.
 DEPS_PKGS := build-essential pkg-config libck-dev libcriterion-dev libjansson-dev \
-             libnghttp2-dev python3 curl nghttp2-client nghttp2-server
+             libnghttp2-dev python3 curl nghttp2-client nghttp2-server libssl-dev openssl \
+             python3-h2 h2o chromium clang valgrind
 
 .SECONDARY:
 .DELETE_ON_ERROR:
 
-.PHONY: all lib tools test test-run asan tsan bench bench-build install deps regen clean format
-all: lib tools
+.PHONY: all lib tools examples run test test-run asan tsan bench bench-build install deps regen \
+        clean format
+all: lib tools examples
 
 lib: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/libh2.so
 
@@ -85,6 +100,34 @@ tools: $(TOOLS)
 $(BUILD)/%: tools/%.c $(STATIC_LIB)
 	$(CC) $(CPPFLAGS) $(TEST_WARN) $(OPT) $(SAN) $< -o $@ $(STATIC_LIB) -ljansson
 
+# ---- examples -----------------------------------------------------------------
+examples: $(EXAMPLES)
+
+$(BUILD)/obj/examples/%.o: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(EX_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/h2server: $(patsubst examples/%.c,$(BUILD)/obj/examples/%.o,$(EX_SERVER_SRC) $(EX_COMMON_SRC)) $(STATIC_LIB)
+	$(CC) $(SAN) -o $@ $^ $(EX_LIBS)
+
+$(BUILD)/h2client: $(patsubst examples/%.c,$(BUILD)/obj/examples/%.o,$(EX_CLIENT_SRC) $(EX_COMMON_SRC)) $(STATIC_LIB)
+	$(CC) $(SAN) -o $@ $^ $(EX_LIBS)
+
+# Starts the example server on 127.0.0.1:8080 (h2c) and :8443 (TLS) with a
+# self-signed certificate made on first run in run/ (ignored by git).
+run: deps
+	$(MAKE) all
+	@mkdir -p run
+	@[ -f run/key.pem ] || openssl req -x509 -newkey rsa:2048 -nodes -days 365 \
+	    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+	    -keyout run/key.pem -out run/cert.pem 2>/dev/null
+	@echo "Try:  curl --http2-prior-knowledge http://127.0.0.1:8080/"
+	@echo "      curl --http2 -k https://127.0.0.1:8443/"
+	@echo "      nghttp -v http://127.0.0.1:8080/"
+	@echo "      $(BUILD)/h2client http://127.0.0.1:8080/"
+	$(BUILD)/h2server --port 8080 --tls-port 8443 --cert run/cert.pem --key run/key.pem \
+	    --root examples/www -v
+
 # ---- tests ------------------------------------------------------------------
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -101,9 +144,13 @@ $(BUILD)/tests/interop/%: $(BUILD)/obj/tests/interop/%.o $(SUPPORT_OBJ) $(STATIC
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(SUPPORT_OBJ) $(STATIC_LIB) $(TEST_LIBS)
 
-test-run: all $(TEST_BIN) $(INTEROP_BIN)
+$(BUILD)/tests/abuse/%: $(BUILD)/obj/tests/abuse/%.o $(SUPPORT_OBJ) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $< $(SUPPORT_OBJ) $(STATIC_LIB) $(TEST_LIBS)
+
+test-run: all $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 	@SAN="$(SAN)" sh tests/check_readme.sh $(BUILD)
-	@sh tests/run.sh $(TEST_BIN) $(INTEROP_BIN)
+	@sh tests/run.sh $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 
 asan: deps
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -159,4 +206,6 @@ format:
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/tests/*/*.d)
+# ---- fuzzing and valgrind ---------------------------------------------------------
+
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/tests/*/*.d $(BUILD)/obj/examples/*/*.d)

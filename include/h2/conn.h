@@ -395,6 +395,21 @@ H2_API size_t h2_conn_open_inbound_streams(const h2_conn *conn);
 H2_API size_t h2_conn_open_outbound_streams(const h2_conn *conn);
 
 /*
+ * @function True while a received header block (HEADERS or PUSH_PROMISE)
+ * waits for its CONTINUATION frames. An application that enforces a
+ * header-completion deadline starts its clock when this turns true and
+ * does not restart it for later frames of the same block.
+ */
+H2_API bool h2_conn_header_block_pending(const h2_conn *conn);
+
+/*
+ * @function Number of SETTINGS frames we sent that the peer has not
+ * acknowledged yet (the initial SETTINGS included, once queued). For a
+ * SETTINGS-ACK timeout.
+ */
+H2_API size_t h2_conn_settings_unacked(const h2_conn *conn);
+
+/*
  * @function
  *
  * A setting's value: the peer's (|remote| true; H2_SETTING_UNSET when the

@@ -88,6 +88,8 @@
 #ifndef H2_SERVICE_H
 #define H2_SERVICE_H
 
+#include <stddef.h>
+#include <sys/uio.h>
 #include "h2/common.h"
 #include "h2/conn.h"
 #include "h2/errors.h"
@@ -317,6 +319,42 @@ H2_API void h2_service_free(h2_service *svc);
 /* @function Number of worker threads. */
 H2_API unsigned h2_service_workers(const h2_service *svc);
 
+/* @enum What a transport waits for after returning H2_EAGAIN. */
+enum {
+    H2_SVC_WANT_READ = 1u,  /* the socket becoming readable */
+    H2_SVC_WANT_WRITE = 2u, /* the socket becoming writable */
+};
+
+/*
+ * @struct
+ *
+ * A byte transport under an fd-mode connection, for example TLS. Every
+ * function runs on the connection's worker thread, with |ctx| and the
+ * connection's socket |fd|. The structure is copied by the attach calls;
+ * |ctx| belongs to the application until |close| is called, which is
+ * always called exactly once (also when attaching fails after the command
+ * was queued), then the service closes |fd|.
+ */
+typedef struct h2_svc_transport {
+    /* Reads up to |len| bytes into |buf|. Returns the count (> 0), 0 when
+     * the peer closed the stream, H2_EAGAIN when nothing can be read now,
+     * or H2_EINTERNAL on failure (with errno set when it means something). */
+    ptrdiff_t (*read)(void *ctx, int fd, uint8_t *buf, size_t len);
+    /* Writes from |iov| (|iovcnt| entries); returns the bytes taken (> 0;
+     * fewer than offered is fine), H2_EAGAIN, or H2_EINTERNAL. */
+    ptrdiff_t (*writev)(void *ctx, int fd, const struct iovec *iov, int iovcnt);
+    /* Optional: after H2_EAGAIN from either call, which readiness the
+     * transport waits for (H2_SVC_WANT_READ | H2_SVC_WANT_WRITE). NULL: a
+     * read waits for readability, a write for writability. */
+    unsigned (*wants)(void *ctx);
+    /* Optional: true when |read| can return bytes without the socket being
+     * readable (data buffered inside the transport). */
+    bool (*pending)(void *ctx);
+    /* Called once when the connection ends, before the socket is closed. */
+    void (*close)(void *ctx, int fd);
+    void *ctx;
+} h2_svc_transport;
+
 /*
  * @struct Per-connection configuration: fill with
  * h2_svc_conn_config_init(), then change fields; copied by the attach calls.
@@ -329,6 +367,41 @@ typedef struct h2_svc_conn_config {
     void *user;                 /* passed to the callbacks, and in every event */
     h2_svc_output_fn on_output; /* feed mode: required; fd mode: unused */
     int worker;                 /* the worker to use, or -1: round robin */
+    bool dedicated;             /* run this connection on a worker thread of its own */
+
+    /* fd mode: the byte transport over the socket (copied); NULL: plain
+     * reads and writes on the socket. See h2_svc_transport. */
+    const h2_svc_transport *transport;
+
+    /* Bytes already read from the peer (for example after sniffing the
+     * first bytes of a socket); copied, fed to the core before anything
+     * read from the transport. */
+    const uint8_t *initial_data;
+    size_t initial_len;
+
+    /* Server side of an h2c upgrade (RFC 7540 section 3.2): the HTTP/1.1
+     * request was answered with 101 by the application, and
+     * h2_conn_initiate_upgrade_server() runs with |upgrade_settings|
+     * (|upgrade_settings_len| bytes, the HTTP2-Settings header value;
+     * copied) instead of h2_conn_initiate(). Stream 1 is then the upgraded
+     * request, half-closed by the peer; the application answers it with
+     * h2_service_submit_headers(stream 1). */
+    bool upgrade;
+    const char *upgrade_settings;
+    size_t upgrade_settings_len;
+
+    /* Timers run by the worker, in milliseconds; 0 turns one off. */
+    uint32_t idle_timeout_ms;     /* no stream open and nothing received: graceful
+                                     GOAWAY(NO_ERROR) and close. 180000 */
+    uint32_t settings_timeout_ms; /* a SETTINGS frame of ours unacknowledged this long:
+                                     GOAWAY(SETTINGS_TIMEOUT). 10000 */
+    uint32_t header_timeout_ms;   /* absolute deadline for a header block to complete once
+                                     it started (later frames do not re-arm it), and for the
+                                     client preface: GOAWAY(PROTOCOL_ERROR) ... 20000 */
+    uint32_t close_timeout_ms;    /* after h2_service_close() or a GOAWAY: streams still
+                                     open this long are cut (transport closed). 30000 */
+    uint32_t write_timeout_ms;    /* output pending and the transport accepted no byte
+                                     this long: the connection is closed. 60000 */
 } h2_svc_conn_config;
 
 /* @function Fills |cfg| for |role|: core defaults, no destination, worker -1. */
@@ -353,6 +426,28 @@ H2_API int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_confi
  */
 H2_API int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg,
                                   h2_svc_conn_id *id);
+
+/*
+ * @function Called on a worker thread for each connection accepted on a
+ * listening socket, with the accepted socket |fd| (already non-blocking)
+ * and |cfg|, a copy of the listener's configuration that the function may
+ * change (for example set |transport| and |user|). Returns 0 to attach
+ * the connection, or a negative value to refuse it (the service closes
+ * |fd|). It must not block.
+ */
+typedef int (*h2_svc_accept_fn)(void *user, int fd, h2_svc_conn_config *cfg);
+
+/*
+ * @function Accepts connections on the listening socket |fd| (bound and
+ * listening; the service makes it non-blocking and owns it from now on,
+ * closing it at h2_service_free()). Each accepted socket is attached as by
+ * h2_service_attach_fd() with a copy of |cfg| (copied now), after
+ * |on_accept| (may be NULL) had its say; accepted connections are spread
+ * over the workers. Returns 0, H2_EINVAL, H2_EAGAIN or H2_ENOMEM; on
+ * failure the caller keeps |fd|.
+ */
+H2_API int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
+                             h2_svc_accept_fn on_accept, void *accept_user);
 
 /*
  * @function Feed mode: |len| bytes received from the peer (copied). |len| 0

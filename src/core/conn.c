@@ -420,6 +420,16 @@ size_t h2_conn_open_outbound_streams(const h2_conn *c)
     return c->n_outbound;
 }
 
+bool h2_conn_header_block_pending(const h2_conn *c)
+{
+    return c->hb.active;
+}
+
+size_t h2_conn_settings_unacked(const h2_conn *c)
+{
+    return c->pending.n_frames;
+}
+
 uint32_t h2_conn_setting(const h2_conn *c, bool remote, uint16_t id)
 {
     return h2_settings_get(remote ? &c->remote : &c->local, id);
