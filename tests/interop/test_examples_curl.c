@@ -1,0 +1,225 @@
+/*
+ * h2server against curl: a GET with prior knowledge, a 1 MiB download and
+ * a 1 MiB upload to /echo compared byte for byte, the HTTP/1.1 Upgrade to
+ * h2c, TLS with ALPN (insecure and with the certificate as CA), a 404, and
+ * a clean exit (status 0) after SIGTERM every time.
+ */
+#include "examples_util.h"
+
+static ex_dir dir;
+static ex_server server;
+
+static void setup(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    cr_assert_eq(ex_dir_make(&dir), 0, "mkdtemp: %s", strerror(errno));
+}
+
+static void teardown(void)
+{
+    ex_server_kill(&server);
+    ex_dir_remove(&dir);
+}
+
+TestSuite(examples_curl, .init = setup, .fini = teardown, .timeout = 240);
+
+static const char index_html[] = "<!doctype html>\n<title>libh2</title>\n<p>hello from h2server\n";
+
+static void start(bool tls)
+{
+    EX_REQUIRE("h2server");
+    cr_assert_eq(ex_make_text_file(&dir, "index.html", index_html), 0);
+    if (tls)
+        cr_assert_eq(ex_make_cert(&dir), 0, "openssl could not make a certificate");
+    ex_server_opts o = {.cleartext = true, .tls = tls, .workers = 2};
+    cr_assert_eq(ex_server_start(&server, &dir, &o), 0, "h2server did not start");
+}
+
+static void stop_clean(void)
+{
+    int rc = ex_server_stop(&server);
+    cr_assert_eq(rc, 0, "h2server exited with %d after SIGTERM", rc);
+}
+
+/*
+ * Runs curl with |args| (NULL-terminated) after the common options; the
+ * body goes to |dir|/body and the -w text is returned in |w|. Returns
+ * curl's exit status.
+ */
+static int curl(const char *const *args, char *w, size_t cap)
+{
+    ex_argv a;
+    cr_assert(ex_argv_peer(&a, "curl"), "curl is not installed (run `make deps`)");
+    char body[128];
+    ex_path(&dir, "body", body, sizeof(body));
+    unlink(body);
+    const char *common[] = {"--silent", "--show-error", "--max-time", "60", "-o", body, NULL};
+    for (size_t i = 0; common[i] != NULL; i++)
+        ex_arg(&a, common[i]);
+    for (size_t i = 0; args[i] != NULL; i++)
+        ex_arg(&a, args[i]);
+    int rc = ex_run(&dir, &a, "curl", 90000, 0);
+    char *text = ex_output(&dir, "curl", NULL);
+    snprintf(w, cap, "%s", text);
+    free(text);
+    return rc;
+}
+
+static void assert_body_text(const char *want)
+{
+    char body[128];
+    ex_path(&dir, "body", body, sizeof(body));
+    size_t len = 0;
+    uint8_t *got = interop_read_file(body, &len);
+    cr_assert_not_null(got, "no body file");
+    cr_assert_eq(len, strlen(want), "body has %zu bytes, expected %zu", len, strlen(want));
+    cr_assert_str_eq((const char *)got, want);
+    free(got);
+}
+
+static void assert_body_pattern(size_t size)
+{
+    char body[128];
+    ex_path(&dir, "body", body, sizeof(body));
+    size_t got = 0;
+    long diff = ex_check_pattern_file(body, size, &got);
+    cr_assert_eq(got, size, "body has %zu bytes, expected %zu", got, size);
+    cr_assert_eq(diff, -1, "body differs at byte %ld", diff);
+}
+
+static void url(char *out, size_t cap, const char *scheme, uint16_t port, const char *path)
+{
+    snprintf(out, cap, "%s://127.0.0.1:%u%s", scheme, port, path);
+}
+
+Test(examples_curl, get_prior_knowledge)
+{
+    start(false);
+    char u[128], w[64];
+    url(u, sizeof(u), "http", server.port, "/index.html");
+    const char *args[] = {"--http2-prior-knowledge", "-w", "%{http_version} %{http_code}", u,
+                          NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_body_text(index_html);
+    stop_clean();
+}
+
+Test(examples_curl, download_1m)
+{
+    start(false);
+    const size_t size = 1024 * 1024;
+    cr_assert_eq(ex_make_pattern_file(&dir, "big.bin", size), 0);
+    char u[128], w[64];
+    url(u, sizeof(u), "http", server.port, "/big.bin");
+    const char *args[] = {"--http2-prior-knowledge", "-w", "%{http_version} %{http_code}", u,
+                          NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_body_pattern(size);
+    stop_clean();
+}
+
+Test(examples_curl, post_1m_echo)
+{
+    start(false);
+    const size_t size = 1024 * 1024;
+    char upload[128], data[160], u[128], w[64];
+    ex_path(&dir, "upload.bin", upload, sizeof(upload));
+    uint8_t *p = interop_pattern_new(size);
+    cr_assert_not_null(p);
+    cr_assert_eq(interop_write_file(upload, p, size), 0);
+    free(p);
+    snprintf(data, sizeof(data), "@%s", upload);
+    url(u, sizeof(u), "http", server.port, "/echo");
+    /* "expect:" keeps curl from waiting for 100 (Continue) before the upload. */
+    const char *args[] = {"--http2-prior-knowledge", "--data-binary", data, "-H", "expect:",
+                          "-w", "%{http_version} %{http_code}", u, NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_body_pattern(size);
+    stop_clean();
+}
+
+/* curl --http2 over http:// sends HTTP/1.1 with "Upgrade: h2c"; the response comes over h2. */
+Test(examples_curl, h2c_upgrade)
+{
+    start(false);
+    char u[128], w[64];
+    url(u, sizeof(u), "http", server.port, "/index.html");
+    const char *args[] = {"--http2", "-w", "%{http_version} %{http_code}", u, NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_body_text(index_html);
+    stop_clean();
+}
+
+/* An upgrade with a 1 MiB response: the body arrives on stream 1 over h2. */
+Test(examples_curl, h2c_upgrade_1m)
+{
+    start(false);
+    const size_t size = 1024 * 1024;
+    cr_assert_eq(ex_make_pattern_file(&dir, "big.bin", size), 0);
+    char u[128], w[64];
+    url(u, sizeof(u), "http", server.port, "/big.bin");
+    const char *args[] = {"--http2", "-w", "%{http_version} %{http_code}", u, NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_body_pattern(size);
+    stop_clean();
+}
+
+Test(examples_curl, tls_insecure)
+{
+    start(true);
+    char u[128], w[64];
+    url(u, sizeof(u), "https", server.tls_port, "/index.html");
+    const char *args[] = {"--http2", "-k", "-w", "%{http_version} %{http_code}", u, NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_body_text(index_html);
+    stop_clean();
+}
+
+/* The certificate verified as its own CA; a 1 MiB body over TLS. */
+Test(examples_curl, tls_cacert_1m)
+{
+    start(true);
+    const size_t size = 1024 * 1024;
+    cr_assert_eq(ex_make_pattern_file(&dir, "big.bin", size), 0);
+    char u[128], w[64], cert[128];
+    ex_path(&dir, "cert.pem", cert, sizeof(cert));
+    url(u, sizeof(u), "https", server.tls_port, "/big.bin");
+    const char *args[] = {"--http2", "--cacert", cert, "-w", "%{http_version} %{http_code}", u,
+                          NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_body_pattern(size);
+    stop_clean();
+}
+
+Test(examples_curl, missing_file_is_404)
+{
+    start(false);
+    char u[128], w[64];
+    url(u, sizeof(u), "http", server.port, "/no/such/file.html");
+    const char *args[] = {"--http2-prior-knowledge", "-w", "%{http_version} %{http_code}", u,
+                          NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 404");
+    stop_clean();
+}
+
+/* A path that climbs out of the root is not served. */
+Test(examples_curl, dot_dot_is_refused)
+{
+    start(false);
+    char u[128], w[64];
+    url(u, sizeof(u), "http", server.port, "/../h2server.stderr");
+    const char *args[] = {"--http2-prior-knowledge", "--path-as-is", "-w", "%{http_code}", u,
+                          NULL};
+    int rc = curl(args, w, sizeof(w));
+    /* A 4xx status, or a reset stream (curl then fails): anything but a 2xx. */
+    cr_assert(rc != 0 || w[0] == '4', "a path outside the root got status %s", w);
+    stop_clean();
+}
