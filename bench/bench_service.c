@@ -41,7 +41,12 @@
 #include "h2/errors.h"
 #include "service/mailbox.h"
 
-#define SAMPLE_MS 200
+#include "bench_service_common.h"
+#include "bench_service_e2e.h"
+#include "bench_service_mem.h"
+
+/* Wall time of one command-throughput sample (--quick: 20 ms). */
+static long sample_ms = 200;
 #define BATCH 64
 #define MAX_PRODUCERS 8
 
@@ -223,11 +228,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static double elapsed_s(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
 typedef struct result {
     double rate;   /* commands per second of wall time; negative on error */
     double cpu_ns; /* CPU time of the whole process per command, in ns */
@@ -271,9 +271,7 @@ static result sample(enum impl impl, unsigned producers, uint32_t capacity)
     pthread_barrier_wait(&r->start);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
-    struct timespec nap = {.tv_sec = 0, .tv_nsec = SAMPLE_MS * 1000000L};
-    while (nanosleep(&nap, &nap) != 0 && errno == EINTR) {
-    }
+    sleep_ms(sample_ms);
     atomic_store(&r->stop, 1);
     for (unsigned i = 0; i <= producers; i++)
         pthread_join(threads[i], NULL);
@@ -308,50 +306,17 @@ static result sample(enum impl impl, unsigned producers, uint32_t capacity)
 /* Rounds, medians, report                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 #define MAX_ROUNDS 99
 
-int main(int argc, char **argv)
+/* Command throughput for 1, 2 and 4 producers; |only|: -1 both, IMPL_OURS or IMPL_MUTEX. */
+static int commands_part(int rounds, uint32_t capacity, int only)
 {
-    int rounds = 7;
-    uint32_t capacity = 1024;
-    int only = -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
-            rounds = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc) {
-            capacity = (uint32_t)strtoul(argv[++i], NULL, 10);
-        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
-            i++;
-            only = strcmp(argv[i], "ours") == 0 ? IMPL_OURS : IMPL_MUTEX;
-        } else {
-            fprintf(stderr, "usage: %s [--rounds N] [--capacity POW2] [--only ours|mutex]\n",
-                    argv[0]);
-            return 2;
-        }
-    }
-    if (rounds < 1 || rounds > MAX_ROUNDS || capacity < 2 || (capacity & (capacity - 1)) != 0) {
-        fprintf(stderr, "bad --rounds or --capacity\n");
-        return 2;
-    }
-
     static const unsigned producer_counts[] = {1, 2, 4};
     enum { N_CONFIGS = 3 };
     double med[N_CONFIGS][2] = {{0}};
 
-    printf("queue capacity %u, batch %d, %d ms per sample, %d rounds\n\n", capacity, BATCH,
-           SAMPLE_MS, rounds);
+    printf("queue capacity %u, batch %d, %ld ms per sample, %d rounds\n\n", capacity, BATCH,
+           sample_ms, rounds);
     printf("producers  queue       min cmds/s  median cmds/s     max cmds/s  CPU ns/cmd\n");
     for (int k = 0; k < N_CONFIGS; k++) {
         unsigned p = producer_counts[k];
@@ -367,7 +332,7 @@ int main(int argc, char **argv)
                     continue;
                 result res = sample((enum impl)impl, p, capacity);
                 if (res.rate < 0)
-                    return 1;
+                    return -1;
                 v[impl][round] = res.rate;
                 cpu[impl][round] = res.cpu_ns;
             }
@@ -395,5 +360,103 @@ int main(int argc, char **argv)
         printf("RESULT %s ours=%.0f mutex=%.0f better=%.2f\n", names[k], med[k][IMPL_OURS],
                med[k][IMPL_MUTEX], med[k][IMPL_OURS] / med[k][IMPL_MUTEX]);
     }
+    fflush(stdout);
+    return 0;
+}
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [--quick] [--part commands|e2e|memory]... [--only ours|baseline]\n"
+            "       [--rounds N] [--capacity POW2]              (commands)\n"
+            "       [--e2e-rounds N] [--conns K] [--streams M] [--body B] [--requests N] (e2e)\n"
+            "       [--mem-conns N]                             (memory)\n"
+            "--quick (or BENCH_QUICK=1 in the environment): every part tiny, a smoke run.\n"
+            "--only mutex and --only nghttp2 are accepted for --only baseline.\n",
+            argv0);
+}
+
+int main(int argc, char **argv)
+{
+    int rounds = 7;
+    uint32_t capacity = 1024;
+    int only = -1; /* 0: ours only, 1: the baseline only */
+    int e2e_rounds = 5;
+    e2e_params ep = {.conns = 4, .streams = 32, .body = 64, .requests = 100000};
+    unsigned mem_conns = 2000;
+    unsigned parts = 0; /* bit 0 commands, 1 e2e, 2 memory; none given: all */
+    bool quick = getenv("BENCH_QUICK") != NULL && strcmp(getenv("BENCH_QUICK"), "0") != 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+    }
+    if (quick) {
+        rounds = 1;
+        sample_ms = 20;
+        e2e_rounds = 1;
+        ep.conns = 2;
+        ep.streams = 4;
+        ep.requests = 2000;
+        mem_conns = 50;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "--quick") == 0) {
+            continue;
+        } else if (strcmp(a, "--rounds") == 0 && has_value) {
+            rounds = atoi(argv[++i]);
+        } else if (strcmp(a, "--capacity") == 0 && has_value) {
+            capacity = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--only") == 0 && has_value) {
+            i++;
+            only = strcmp(argv[i], "ours") == 0 ? 0 : 1;
+        } else if (strcmp(a, "--part") == 0 && has_value) {
+            i++;
+            if (strcmp(argv[i], "commands") == 0) {
+                parts |= 1u;
+            } else if (strcmp(argv[i], "e2e") == 0) {
+                parts |= 2u;
+            } else if (strcmp(argv[i], "memory") == 0) {
+                parts |= 4u;
+            } else {
+                usage(argv[0]);
+                return 2;
+            }
+        } else if (strcmp(a, "--e2e-rounds") == 0 && has_value) {
+            e2e_rounds = atoi(argv[++i]);
+        } else if (strcmp(a, "--conns") == 0 && has_value) {
+            ep.conns = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--streams") == 0 && has_value) {
+            ep.streams = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--body") == 0 && has_value) {
+            ep.body = strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--requests") == 0 && has_value) {
+            ep.requests = strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--mem-conns") == 0 && has_value) {
+            mem_conns = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else {
+            usage(argv[0]);
+            return 2;
+        }
+    }
+    if (parts == 0)
+        parts = 7u;
+    if (rounds < 1 || rounds > MAX_ROUNDS || capacity < 2 || (capacity & (capacity - 1)) != 0) {
+        fprintf(stderr, "bad --rounds or --capacity\n");
+        return 2;
+    }
+    if (mem_conns < 1 || mem_conns > 8000) {
+        fprintf(stderr, "bad --mem-conns (1..8000)\n");
+        return 2;
+    }
+
+    if ((parts & 1u) && commands_part(rounds, capacity, only < 0 ? -1 : only ? IMPL_MUTEX
+                                                                              : IMPL_OURS) != 0)
+        return 1;
+    if ((parts & 2u) && e2e_part(&ep, e2e_rounds, only < 0 ? -1 : only ? E2E_NGHTTP2 : E2E_OURS))
+        return 1;
+    if ((parts & 4u) && mem_part(mem_conns, only < 0 ? -1 : only ? MEM_NGHTTP2 : MEM_OURS) != 0)
+        return 1;
     return 0;
 }
