@@ -11,7 +11,8 @@
  *   - running h2client to completion.
  *
  * Every launch of h2server and h2client goes through the command prefix in
- * the environment variable H2_EXAMPLE_WRAP (split on spaces), e.g.
+ * the environment variable H2_EXAMPLE_WRAP (split on spaces and tabs, quote
+ * characters removed), e.g.
  * "valgrind --leak-check=full --error-exitcode=99 -q". When it is set, the
  * suites use smaller counts and longer waits (ex_wrapped()).
  *
@@ -129,6 +130,12 @@ static inline void ex_argv_example(ex_argv *a, const char *name)
         char *save = NULL;
         bool first = true;
         for (char *t = strtok_r(words, " \t", &save); t != NULL; t = strtok_r(NULL, " \t", &save)) {
+            /* Quotes meant for a shell (--opt='a,b') are dropped: no shell runs here. */
+            char *w2 = t;
+            for (char *r = t; *r != '\0'; r++)
+                if (*r != '\'' && *r != '"')
+                    *w2++ = *r;
+            *w2 = '\0';
             char path[512];
             if (first && strchr(t, '/') == NULL && interop_find_program(t, path, sizeof(path)))
                 ex_arg(a, path);
