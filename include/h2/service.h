@@ -18,12 +18,27 @@
  *     per-worker buffer, feeds the core and writes the output with
  *     sendmsg() (a writev() that does not raise SIGPIPE). The service closes
  *     the socket when the connection ends.
+ *   - fd mode with a transport hook (|transport| in h2_svc_conn_config,
+ *     for example TLS): the worker calls the hook's read and writev
+ *     instead of the socket calls, registers for the readiness the hook
+ *     says it waits for (H2_SVC_WANT_READ / _WRITE, so a TLS read may wait
+ *     for writability), drains bytes the hook holds (|pending|) without
+ *     waiting for the socket, and calls the hook's close exactly once.
+ *   - listening sockets (h2_service_listen()): a worker accepts until
+ *     EAGAIN, lets the accept callback adjust a copy of the configuration
+ *     (transport, user ...) and hands the connections to the workers in
+ *     turn. When descriptors run out (EMFILE) the listener pauses 100 ms
+ *     instead of spinning. The service closes the listening socket at
+ *     h2_service_free().
  *   - feed mode (h2_service_attach_feed()): the application keeps its
  *     transport, posts received bytes with h2_service_feed() and receives
  *     the bytes to send through the |on_output| callback, run on the worker
  *     thread. While the connection's events wait for queue room, the worker
  *     keeps fed bytes unprocessed in the order posted; the application
  *     bounds that memory by not feeding faster than it reads events.
+ *   Both modes accept bytes already read by the application
+ *   (|initial_data|, fed before anything else) and the server side of an
+ *   h2c upgrade (|upgrade|: stream 1 is the upgraded request).
  *
  * Commands
  *   Every command is answered: when it cannot be carried out, an
@@ -148,7 +163,23 @@ typedef enum h2_svc_close_reason {
     H2_SVC_CLOSE_ABORTED,  /* h2_service_abort() */
     H2_SVC_CLOSE_SHUTDOWN, /* h2_service_free() */
     H2_SVC_CLOSE_NOMEM,    /* memory ran out for this connection */
+    H2_SVC_CLOSE_TIMEOUT,  /* a timer expired: |timer| names it (h2_svc_timer) and
+                              |error_code| the GOAWAY code sent, if any */
 } h2_svc_close_reason;
+
+/*
+ * @enum The per-connection timers (h2_svc_conn_config), as named by the
+ * |timer| field of an H2_SVC_EV_CLOSED event with reason
+ * H2_SVC_CLOSE_TIMEOUT.
+ */
+typedef enum h2_svc_timer {
+    H2_SVC_TIMER_NONE = 0,
+    H2_SVC_TIMER_IDLE,     /* idle_timeout_ms: GOAWAY(NO_ERROR) sent, then closed */
+    H2_SVC_TIMER_SETTINGS, /* settings_timeout_ms: GOAWAY(SETTINGS_TIMEOUT) sent, closed */
+    H2_SVC_TIMER_HEADER,   /* header_timeout_ms: GOAWAY(PROTOCOL_ERROR) sent, closed */
+    H2_SVC_TIMER_CLOSE,    /* close_timeout_ms: the transport was cut */
+    H2_SVC_TIMER_WRITE,    /* write_timeout_ms: the transport was cut */
+} h2_svc_timer;
 
 /* @enum Commands, as named by H2_SVC_EV_COMMAND_FAILED. */
 typedef enum h2_svc_command {
@@ -181,6 +212,7 @@ typedef struct h2_svc_event {
     int error;               /* COMMAND_FAILED, CLOSED: 0 or an H2_E... code */
     int reason;              /* CLOSED, COMMAND_FAILED: h2_svc_close_reason */
     int sys_errno;           /* CLOSED with H2_SVC_CLOSE_IO or _PEER_EOF: the errno */
+    int timer;               /* CLOSED with H2_SVC_CLOSE_TIMEOUT: h2_svc_timer */
     uint32_t error_code;     /* STREAM_RESET, CONNECTION_TERMINATED, CLOSED: wire code */
     uint32_t last_stream_id; /* CONNECTION_TERMINATED */
     bool end_stream;         /* headers and DATA events: the peer ended the stream */

@@ -35,6 +35,11 @@ void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
     memset(cfg, 0, sizeof(*cfg));
     h2_conn_config_init(&cfg->conn, role);
     cfg->worker = -1;
+    cfg->idle_timeout_ms = 180000;
+    cfg->settings_timeout_ms = 10000;
+    cfg->header_timeout_ms = 20000;
+    cfg->close_timeout_ms = 30000;
+    cfg->write_timeout_ms = 60000;
 }
 
 unsigned h2_service_workers(const h2_service *svc)
@@ -50,6 +55,7 @@ static void worker_destroy(svc_worker *w, const h2_mem *mem)
     h2_mailbox_destroy(&w->mb);
     h2_mem_free(mem, w->rbuf);
     w->rbuf = NULL;
+    svc_timers_free(w);
     svc_map_free(&w->conns);
 }
 
@@ -241,59 +247,134 @@ static int post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t 
     return post(svc, w, cmd);
 }
 
-static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+h2_svc_conn_id svc_new_id(h2_service *svc, unsigned wi)
 {
-    if (svc == NULL || cfg == NULL || id == NULL)
-        return H2_EINVAL;
-    *id = 0;
-    if (cfg->queue == NULL && cfg->on_event == NULL)
-        return H2_EINVAL;
-    if (fd < 0 && cfg->on_output == NULL)
-        return H2_EINVAL;
-    if (cfg->worker >= 0 && (unsigned)cfg->worker >= svc->n_workers)
-        return H2_EINVAL;
+    uint64_t seq = atomic_fetch_add_explicit(&svc->next_id, 1, memory_order_relaxed);
+    return (seq << ID_WORKER_BITS) | wi;
+}
 
+unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg)
+{
+    if (cfg->worker >= 0 && (unsigned)cfg->worker < svc->n_workers)
+        return (unsigned)cfg->worker;
+    return atomic_fetch_add_explicit(&svc->next_worker, 1, memory_order_relaxed) % svc->n_workers;
+}
+
+void svc_cmd_free(h2_service *svc, svc_cmd *cmd)
+{
+    h2_mem_free(&svc->mem, cmd);
+}
+
+static bool conn_config_ok(h2_service *svc, int fd, const h2_svc_conn_config *cfg)
+{
+    if (cfg->queue == NULL && cfg->on_event == NULL)
+        return false;
+    if (fd < 0 && cfg->on_output == NULL)
+        return false;
+    if (cfg->worker >= 0 && (unsigned)cfg->worker >= svc->n_workers)
+        return false;
+    if (cfg->transport != NULL && (cfg->transport->read == NULL || cfg->transport->writev == NULL))
+        return false;
+    if (cfg->initial_data == NULL && cfg->initial_len > 0)
+        return false;
+    if (cfg->upgrade && (cfg->conn.role != H2_ROLE_SERVER ||
+                         (cfg->upgrade_settings == NULL && cfg->upgrade_settings_len > 0)))
+        return false;
+    return true;
+}
+
+int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
+                     svc_conn **out)
+{
+    *out = NULL;
+    if (!conn_config_ok(svc, fd, cfg))
+        return H2_EINVAL;
     svc_conn *c = h2_mem_calloc(&svc->mem, 1, sizeof(*c));
     if (c == NULL)
         return H2_ENOMEM;
+    c->poll_kind = SVC_POLL_CONN;
     c->fd = -1;
+    c->timer.index = SVC_TIMER_NONE;
+    c->timer.kind = SVC_POLL_CONN;
+    c->settings_since = c->header_since = c->close_since = c->write_since = -1;
+    c->read_wait = H2_SVC_WANT_READ;
+    c->write_wait = H2_SVC_WANT_WRITE;
     svc_map_init(&c->streams, &svc->mem);
     h2_conn_config cc = cfg->conn;
     cc.mem = &svc->mem;
     int rv = h2_conn_new(&c->conn, &cc);
+    if (rv == 0 && cfg->upgrade) {
+        rv = h2_conn_initiate_upgrade_server(c->conn, cfg->upgrade_settings,
+                                             cfg->upgrade_settings_len);
+        c->initiated = rv == 0;
+    }
     if (rv != 0) {
         svc_conn_destroy(c);
         return rv;
     }
     c->closed_ev = svc_event_alloc(&svc->mem, 0, NULL);
-    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_ATTACH, 0, 0, NULL);
-    if (c->closed_ev == NULL || cmd == NULL) {
-        if (cmd != NULL)
-            h2_mem_free(&svc->mem, cmd);
+    if (cfg->initial_len > 0) {
+        c->initial = h2_mem_malloc(&svc->mem, cfg->initial_len);
+        if (c->initial != NULL) {
+            memcpy(c->initial, cfg->initial_data, cfg->initial_len);
+            c->initial_len = cfg->initial_len;
+        }
+    }
+    if (c->closed_ev == NULL || (cfg->initial_len > 0 && c->initial == NULL)) {
         svc_conn_destroy(c);
         return H2_ENOMEM;
     }
-    unsigned wi = cfg->worker >= 0
-                      ? (unsigned)cfg->worker
-                      : atomic_fetch_add_explicit(&svc->next_worker, 1, memory_order_relaxed) %
-                            svc->n_workers;
-    uint64_t seq = atomic_fetch_add_explicit(&svc->next_id, 1, memory_order_relaxed);
-    c->id = (seq << ID_WORKER_BITS) | wi;
+    if (fd >= 0 && cfg->transport != NULL) {
+        c->tr = *cfg->transport;
+        c->has_tr = true;
+    }
+    c->idle_ms = cfg->idle_timeout_ms;
+    c->settings_ms = cfg->settings_timeout_ms;
+    c->header_ms = cfg->header_timeout_ms;
+    c->close_ms = cfg->close_timeout_ms;
+    c->write_ms = cfg->write_timeout_ms;
+    c->id = svc_new_id(svc, wi);
     c->queue = cfg->queue;
     c->on_event = cfg->on_event;
     c->on_output = fd < 0 ? cfg->on_output : NULL;
     c->user = cfg->user;
-    cmd->conn = c->id;
-    cmd->attach = c;
     c->fd = fd;
-    rv = h2_mailbox_post(&svc->workers[wi].mb, cmd);
-    if (rv != 0) {
-        c->fd = -1; /* the caller keeps its socket */
+    *out = c;
+    return 0;
+}
+
+int svc_conn_post_attach(h2_service *svc, svc_conn *c)
+{
+    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_ATTACH, c->id, 0, NULL);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    cmd->attach = c;
+    int rv = h2_mailbox_post(&worker_of(svc, c->id)->mb, cmd);
+    if (rv != 0)
         h2_mem_free(&svc->mem, cmd);
+    return rv;
+}
+
+static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+{
+    if (svc == NULL || cfg == NULL || id == NULL)
+        return H2_EINVAL;
+    *id = 0;
+    if (!conn_config_ok(svc, fd, cfg))
+        return H2_EINVAL;
+    svc_conn *c = NULL;
+    int rv = svc_conn_prepare(svc, fd, cfg, svc_pick_worker(svc, cfg), &c);
+    if (rv != 0)
+        return rv;
+    /* Once posted, |c| belongs to the worker, which may free it at once. */
+    h2_svc_conn_id cid = c->id;
+    rv = svc_conn_post_attach(svc, c);
+    if (rv != 0) {
+        c->fd = -1; /* the caller keeps its socket and its transport */
         svc_conn_destroy(c);
         return rv;
     }
-    *id = c->id;
+    *id = cid;
     return 0;
 }
 
@@ -310,6 +391,47 @@ int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
 int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
 {
     return attach(svc, -1, cfg, id);
+}
+
+int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
+                      h2_svc_accept_fn on_accept, void *accept_user)
+{
+    if (svc == NULL || fd < 0 || cfg == NULL || !conn_config_ok(svc, fd, cfg))
+        return H2_EINVAL;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+        return H2_EINVAL;
+    svc_listener *l = h2_mem_calloc(&svc->mem, 1, sizeof(*l));
+    svc_cmd *cmd = cmd_new(svc, SVC_CMD_LISTEN, 0, 0, NULL);
+    if (l == NULL || cmd == NULL) {
+        h2_mem_free(&svc->mem, l);
+        h2_mem_free(&svc->mem, cmd);
+        return H2_ENOMEM;
+    }
+    l->poll_kind = SVC_POLL_LISTENER;
+    l->fd = fd;
+    l->cfg = *cfg;
+    l->cfg.initial_data = NULL;
+    l->cfg.initial_len = 0;
+    l->cfg.upgrade = false;
+    l->cfg.upgrade_settings = NULL;
+    l->cfg.upgrade_settings_len = 0;
+    if (cfg->transport != NULL) {
+        l->tr = *cfg->transport;
+        l->cfg.transport = &l->tr;
+    }
+    l->on_accept = on_accept;
+    l->accept_user = accept_user;
+    l->timer.index = SVC_TIMER_NONE;
+    l->timer.kind = SVC_POLL_LISTENER;
+    cmd->listener = l;
+    unsigned wi = svc_pick_worker(svc, cfg);
+    int rv = h2_mailbox_post(&svc->workers[wi].mb, cmd);
+    if (rv != 0) {
+        h2_mem_free(&svc->mem, cmd);
+        h2_mem_free(&svc->mem, l); /* the caller keeps |fd| */
+    }
+    return rv;
 }
 
 int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len)

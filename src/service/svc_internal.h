@@ -46,6 +46,7 @@ typedef struct svc_cmd {
     uint32_t error_code;
     uint64_t user;
     struct svc_conn *attach; /* H2_SVC_CMD_ATTACH: the prepared connection */
+    struct svc_listener *listener; /* H2_SVC_CMD_LISTEN */
     h2_header *fields;       /* HEADERS: copied into the same block */
     size_t n_fields;
     const uint8_t *data; /* DATA, FEED: the payload (copied into the block, or by reference) */
@@ -76,7 +77,29 @@ typedef struct svc_stream {
     struct svc_stream *next; /* the connection's active list */
 } svc_stream;
 
+/* What an epoll registration points to: the first member of each owner. */
+enum { SVC_POLL_CONN = 1, SVC_POLL_LISTENER };
+
+/*
+ * A slot in a worker's timer heap: |deadline| in CLOCK_MONOTONIC
+ * milliseconds, |index| its position in the heap (SVC_TIMER_NONE: not in
+ * it). Embedded in connections and listeners.
+ */
+#define SVC_TIMER_NONE UINT32_MAX
+typedef struct svc_timer {
+    int64_t deadline;
+    uint32_t index;
+    uint8_t kind; /* SVC_POLL_CONN or SVC_POLL_LISTENER: the owner */
+} svc_timer;
+
+typedef struct svc_timer_heap {
+    svc_timer **items;
+    uint32_t count;
+    uint32_t cap;
+} svc_timer_heap;
+
 typedef struct svc_conn {
+    uint8_t poll_kind; /* SVC_POLL_CONN: must stay first */
     h2_svc_conn_id id;
     struct svc_worker *worker;
     h2_conn *conn;
@@ -103,9 +126,48 @@ typedef struct svc_conn {
     bool registered;     /* fd mode: the socket is in the epoll set */
     bool output_full;    /* the last pump stopped at the output high-water mark */
     bool hangup;         /* fd mode: epoll reported HUP or ERR while events were pending */
+    bool initiated;      /* the preface is queued (upgrade: done at attach) */
+
+    /* fd mode with a transport hook */
+    h2_svc_transport tr;
+    bool has_tr;
+    unsigned read_wait;  /* epoll bits a read waits for after H2_EAGAIN */
+    unsigned write_wait; /* epoll bits a write waits for after H2_EAGAIN */
+
+    /* Bytes to feed before anything read (attach; freed once fed). */
+    uint8_t *initial;
+    size_t initial_len;
+
+    /* Timers (milliseconds; 0: off) and their state (CLOCK_MONOTONIC ms). */
+    uint32_t idle_ms, settings_ms, header_ms, close_ms, write_ms;
+    int64_t last_active;    /* bytes received or a stream open */
+    int64_t settings_since; /* SETTINGS unacknowledged since, or -1 */
+    int64_t header_since;   /* header block (or preface) pending since, or -1 */
+    int64_t close_since;    /* graceful close or GOAWAY received at, or -1 */
+    int64_t write_since;    /* output pending without progress since, or -1 */
+    size_t settings_unacked; /* h2_conn_settings_unacked() when last looked at */
+    bool got_settings;      /* the peer's first SETTINGS arrived */
+    bool goaway_received;
+    svc_timer timer;        /* the earliest armed deadline */
+    int timeout;            /* the h2_svc_timer that ended the connection, or 0 */
+    uint32_t goaway_code;   /* CLOSED: the code of a GOAWAY the service sent itself */
+    bool has_goaway_code;
     struct svc_conn *dirty_next;
     struct svc_conn *blocked_next;
 } svc_conn;
+
+/* A listening socket, owned by one worker. */
+typedef struct svc_listener {
+    uint8_t poll_kind; /* SVC_POLL_LISTENER: must stay first */
+    int fd;
+    h2_svc_conn_config cfg; /* copied; pointer fields other than |transport| cleared */
+    h2_svc_transport tr;    /* |cfg.transport| points here when set */
+    h2_svc_accept_fn on_accept;
+    void *accept_user;
+    bool paused;     /* out of the epoll set after EMFILE and the like */
+    svc_timer timer; /* resumes a paused listener */
+    struct svc_listener *next;
+} svc_listener;
 
 typedef struct svc_worker {
     struct h2_service *svc;
@@ -120,6 +182,10 @@ typedef struct svc_worker {
     svc_conn *dirty;                   /* connections to pump and flush this turn */
     svc_conn *blocked;                 /* connections whose events wait for queue room */
     bool stopping;                     /* shutdown: deliver events whatever the queues' fill */
+    svc_timer_heap timers;
+    int64_t now; /* CLOCK_MONOTONIC ms, refreshed each turn */
+    svc_listener *listeners;
+    uint32_t n_listeners;
     _Atomic(svc_event_rec *) returned; /* any thread: released DATA events */
     atomic_bool stop;                  /* any thread: set by h2_service_free() */
 } svc_worker;
@@ -151,6 +217,9 @@ bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force);
 /* Frees a record without acknowledging anything. */
 void svc_event_free(svc_event_rec *rec);
 
+/* Internal command kinds, after the public h2_svc_command values. */
+enum { SVC_CMD_LISTEN = 100 };
+
 /* ---- worker (worker.c) ---- */
 
 void *svc_worker_main(void *arg);
@@ -164,8 +233,108 @@ void svc_conn_touch(svc_conn *c);
 /* Ends |c| for |reason| (fails held commands, emits CLOSED, closes the transport). */
 void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno);
 
+/*
+ * Ends |c| because |timer| (h2_svc_timer) expired: queues GOAWAY(|code|)
+ * first when |goaway|, then finishes with H2_SVC_CLOSE_TIMEOUT.
+ */
+void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code);
+
 /* Frees a connection that never reached a worker, or a finished one. */
 void svc_conn_destroy(svc_conn *c);
+
+/* Takes over |c| (prepared by svc_conn_prepare()) on worker |w|. */
+void svc_worker_attach(svc_worker *w, svc_conn *c);
+
+/* ---- transport (worker_io.c) ---- */
+
+/* Brings the epoll registration of |c| in line with what it waits for. */
+void svc_conn_update_epoll(svc_conn *c);
+
+/* Writes queued output; returns false when the connection failed. */
+bool svc_conn_flush(svc_conn *c);
+
+/* fd mode: reads what the transport has and feeds it to the core. */
+void svc_conn_readable(svc_conn *c);
+
+/* fd mode: epoll reported |events| for |c|. */
+void svc_conn_io(svc_conn *c, uint32_t events);
+
+/* True when reading |c| is allowed and its transport holds buffered bytes. */
+bool svc_conn_tr_pending(svc_conn *c);
+
+/* Feeds received bytes to the core and passes its events on. */
+void svc_conn_receive(svc_conn *c, const uint8_t *data, size_t len);
+
+/* Feed mode: handles a FEED command now or holds it behind pending events. */
+void svc_conn_feed_cmd(svc_conn *c, svc_cmd *cmd);
+
+/* Feed mode: processes held FEED commands while no event is pending. */
+void svc_conn_feed_held(svc_conn *c);
+
+/* Closes the transport once (hook's close, then the socket); fd becomes -1. */
+void svc_conn_close_transport(svc_conn *c);
+
+/* ---- timers (worker_timer.c) ---- */
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t svc_now_ms(void);
+
+/* Makes room for |n| timers in total; 0 or H2_ENOMEM. */
+int svc_timers_reserve(svc_worker *w, uint32_t n);
+
+/* Arms |t| at |deadline|, moves it, or (|deadline| < 0) disarms it. Never allocates
+ * beyond what svc_timers_reserve() made room for. */
+void svc_timer_set(svc_worker *w, svc_timer *t, int64_t deadline);
+
+/* Milliseconds until the earliest deadline (0 when due), or -1 when none is armed. */
+int svc_timers_wait_ms(svc_worker *w);
+
+/* Runs every timer due at w->now. */
+void svc_timers_run(svc_worker *w);
+
+/* Re-reads the state of |c| after activity and re-arms its timer. */
+void svc_conn_timers_update(svc_conn *c);
+
+void svc_timers_free(svc_worker *w);
+
+/* ---- listening sockets (worker_listen.c) ---- */
+
+/* Worker: starts accepting on |l| (a LISTEN command). */
+void svc_listener_start(svc_worker *w, svc_listener *l);
+
+/* Worker: |l| is readable: accepts until EAGAIN. */
+void svc_listener_ready(svc_worker *w, svc_listener *l);
+
+/* Worker: the pause of |l| is over. */
+void svc_listener_resume(svc_worker *w, svc_listener *l);
+
+/* Frees |l| and closes its socket. */
+void svc_listener_free(const h2_mem *mem, svc_listener *l);
+
+/* Worker: closes and frees every listener (shutdown). */
+void svc_listeners_close(svc_worker *w);
+
+/* ---- service (service.c) ---- */
+
+/*
+ * Builds a connection for socket |fd| (-1: feed mode) on worker |wi| from
+ * |cfg|; nothing is posted. On failure nothing is kept and |fd| is not
+ * touched. Returns 0, H2_EINVAL or H2_ENOMEM.
+ */
+int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
+                     svc_conn **out);
+
+/* The worker for a new connection: |cfg->worker|, or the next in turn. */
+unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg);
+
+/* Posts the attach command of |c| to the worker its id names; 0, H2_EAGAIN or H2_ENOMEM. */
+int svc_conn_post_attach(h2_service *svc, svc_conn *c);
+
+/* A new connection id on worker |wi|. */
+h2_svc_conn_id svc_new_id(h2_service *svc, unsigned wi);
+
+/* Frees a command block. */
+void svc_cmd_free(h2_service *svc, svc_cmd *cmd);
 
 /* ---- commands (worker_send.c) ---- */
 

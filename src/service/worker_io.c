@@ -1,0 +1,405 @@
+/*
+ * Service worker: the transport of a connection. fd mode reads and writes
+ * the socket (or the application's transport hook over it) with epoll
+ * readiness; feed mode takes input from FEED commands and hands output to
+ * a callback. Received bytes go to the core, whose events are copied into
+ * owned records.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "h2/errors.h"
+#include "service/svc_internal.h"
+
+/* Output segments handed to one sendmsg() or transport writev. */
+#define IOV_MAX_SEGMENTS 16
+
+static uint32_t epoll_bits(unsigned want)
+{
+    uint32_t bits = 0;
+    if ((want & H2_SVC_WANT_READ) != 0)
+        bits |= EPOLLIN;
+    if ((want & H2_SVC_WANT_WRITE) != 0)
+        bits |= EPOLLOUT;
+    return bits;
+}
+
+/* What the transport waits for after H2_EAGAIN; |dflt| without a wants hook. */
+static unsigned tr_wants(svc_conn *c, unsigned dflt)
+{
+    if (!c->has_tr || c->tr.wants == NULL)
+        return dflt;
+    unsigned w = c->tr.wants(c->tr.ctx) & (H2_SVC_WANT_READ | H2_SVC_WANT_WRITE);
+    return w != 0 ? w : dflt;
+}
+
+static bool can_read(const svc_conn *c)
+{
+    return c->fd >= 0 && c->reason == 0 && c->pending.head == NULL && c->conn != NULL &&
+           h2_conn_want_read(c->conn);
+}
+
+void svc_conn_update_epoll(svc_conn *c)
+{
+    if (c->fd < 0)
+        return;
+    uint32_t want = 0;
+    if (can_read(c))
+        want |= epoll_bits(c->read_wait);
+    /* A hung-up socket stays readable: leave it out of the set until the
+     * pending events are delivered, then read what is left and the EOF. */
+    if (c->write_blocked && c->reason == 0 && !(c->hangup && c->pending.head != NULL))
+        want |= epoll_bits(c->write_wait);
+    if (want == c->epoll_mask && (want != 0) == c->registered)
+        return;
+    svc_worker *w = c->worker;
+    struct epoll_event ev = {.events = want, .data.ptr = c};
+    if (want == 0) {
+        if (c->registered)
+            epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, &ev);
+        c->registered = false;
+    } else if (!c->registered) {
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+            svc_conn_finish(c, H2_SVC_CLOSE_IO, H2_EINTERNAL, errno);
+            return;
+        }
+        c->registered = true;
+    } else {
+        epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    }
+    c->epoll_mask = want;
+}
+
+void svc_conn_close_transport(svc_conn *c)
+{
+    if (c->fd < 0)
+        return;
+    if (c->registered && c->worker != NULL)
+        epoll_ctl(c->worker->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    c->registered = false;
+    if (c->has_tr && c->tr.close != NULL)
+        c->tr.close(c->tr.ctx, c->fd);
+    c->has_tr = false;
+    close(c->fd);
+    c->fd = -1;
+}
+
+/* A read or write failed: the peer went away (reset, broken pipe) or the socket broke. */
+static void io_failed(svc_conn *c, int err)
+{
+    if (err == ECONNRESET || err == EPIPE)
+        svc_conn_finish(c, H2_SVC_CLOSE_PEER_EOF, 0, err);
+    else
+        svc_conn_finish(c, H2_SVC_CLOSE_IO, H2_EINTERNAL, err);
+}
+
+/* One write: bytes taken, H2_EAGAIN, or H2_EINTERNAL with the errno in |*err|. */
+static ptrdiff_t write_some(svc_conn *c, const struct iovec *iov, int n, int *err)
+{
+    if (c->has_tr) {
+        errno = 0;
+        ptrdiff_t r = c->tr.writev(c->tr.ctx, c->fd, iov, n);
+        *err = errno;
+        if (r == H2_EAGAIN || r > 0)
+            return r;
+        return H2_EINTERNAL;
+    }
+    struct msghdr msg = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+                         .msg_iovlen = (size_t)(n > 0 ? n : 0)};
+    for (;;) {
+        ssize_t r = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r >= 0)
+            return r > 0 ? (ptrdiff_t)r : H2_EAGAIN;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return H2_EAGAIN;
+        *err = errno;
+        return H2_EINTERNAL;
+    }
+}
+
+bool svc_conn_flush(svc_conn *c)
+{
+    while (c->conn != NULL && h2_conn_want_write(c->conn)) {
+        if (c->fd < 0) {
+            const uint8_t *data;
+            size_t len;
+            h2_conn_output_view(c->conn, &data, &len);
+            c->on_output(c->user, c->id, data, len);
+            h2_conn_output_consume(c->conn, len);
+            continue;
+        }
+        struct iovec iov[IOV_MAX_SEGMENTS];
+        int n = h2_conn_output_iov(c->conn, iov, IOV_MAX_SEGMENTS);
+        int err = 0;
+        ptrdiff_t r = write_some(c, iov, n, &err);
+        if (r == H2_EAGAIN) {
+            c->write_wait = tr_wants(c, H2_SVC_WANT_WRITE);
+            c->write_blocked = true;
+            svc_conn_update_epoll(c);
+            return true;
+        }
+        if (r < 0) {
+            if (c->reason == 0)
+                io_failed(c, err);
+            return false;
+        }
+        c->write_since = -1; /* progress */
+        h2_conn_output_consume(c->conn, (size_t)r);
+    }
+    if (c->write_blocked) {
+        c->write_blocked = false;
+        svc_conn_update_epoll(c);
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Received bytes and core events                                            */
+/* ------------------------------------------------------------------------ */
+
+static svc_event_rec *headers_event(svc_conn *c, const h2_event *ev)
+{
+    size_t n = ev->u.headers.n;
+    size_t extra = n * sizeof(h2_header);
+    for (size_t i = 0; i < n; i++)
+        extra += ev->u.headers.fields[i].name_len + ev->u.headers.fields[i].value_len;
+    uint8_t *tail = NULL;
+    svc_event_rec *rec = svc_event_alloc(&c->worker->svc->mem, extra, &tail);
+    if (rec == NULL)
+        return NULL;
+    h2_header *fields = (h2_header *)(void *)tail;
+    uint8_t *bytes = tail + n * sizeof(h2_header);
+    for (size_t i = 0; i < n; i++) {
+        const h2_header *f = &ev->u.headers.fields[i];
+        fields[i] = *f;
+        if (f->name_len > 0)
+            memcpy(bytes, f->name, f->name_len);
+        fields[i].name = bytes;
+        bytes += f->name_len;
+        if (f->value_len > 0)
+            memcpy(bytes, f->value, f->value_len);
+        fields[i].value = bytes;
+        bytes += f->value_len;
+    }
+    rec->pub.fields = n > 0 ? fields : NULL;
+    rec->pub.n_fields = n;
+    rec->pub.end_stream = ev->u.headers.stream_ended >= 0;
+    return rec;
+}
+
+static svc_event_rec *bytes_event(svc_conn *c, const uint8_t *data, size_t len)
+{
+    uint8_t *tail = NULL;
+    svc_event_rec *rec = svc_event_alloc(&c->worker->svc->mem, len, &tail);
+    if (rec == NULL)
+        return NULL;
+    if (len > 0)
+        memcpy(tail, data, len);
+    rec->pub.data = len > 0 ? tail : NULL;
+    rec->pub.len = len;
+    return rec;
+}
+
+/* Turns the core's events into records; false when memory ran out. */
+static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const h2_event *ev = &evs[i];
+        svc_event_rec *rec = NULL;
+        switch (ev->type) {
+        case H2_EV_REQUEST_RECEIVED:
+        case H2_EV_RESPONSE_RECEIVED:
+        case H2_EV_TRAILERS_RECEIVED:
+        case H2_EV_INFORMATIONAL_RESPONSE_RECEIVED:
+            rec = headers_event(c, ev);
+            break;
+        case H2_EV_DATA_RECEIVED:
+            rec = bytes_event(c, ev->u.data.data, ev->u.data.len);
+            if (rec != NULL) {
+                rec->pub.flow_controlled_length = ev->u.data.flow_controlled_length;
+                rec->pub.end_stream = ev->u.data.stream_ended >= 0;
+                if (rec->pub.flow_controlled_length > 0)
+                    rec->ack_worker = c->worker;
+            }
+            break;
+        case H2_EV_STREAM_RESET:
+            rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+            if (rec != NULL) {
+                rec->pub.error_code = ev->u.reset.error_code;
+                rec->pub.remote = ev->u.reset.remote_reset;
+            }
+            break;
+        case H2_EV_PING_ACK_RECEIVED:
+            rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+            if (rec != NULL)
+                memcpy(rec->pub.ping, ev->u.ping, 8);
+            break;
+        case H2_EV_CONNECTION_TERMINATED:
+            c->goaway_received = true;
+            rec = bytes_event(c, ev->u.terminated.debug, ev->u.terminated.debug_len);
+            if (rec != NULL) {
+                rec->pub.error_code = ev->u.terminated.error_code;
+                rec->pub.last_stream_id = ev->u.terminated.last_stream_id;
+            }
+            break;
+        case H2_EV_REMOTE_SETTINGS_CHANGED:
+            c->got_settings = true;
+            continue;
+        default:
+            continue;
+        }
+        if (rec == NULL)
+            return false;
+        rec->pub.type = ev->type;
+        rec->pub.stream_id = ev->stream_id;
+        svc_conn_emit(c, rec);
+    }
+    return true;
+}
+
+void svc_conn_receive(svc_conn *c, const uint8_t *data, size_t len)
+{
+    const h2_event *evs = NULL;
+    size_t n = 0;
+    c->last_active = c->worker->now;
+    int rv = h2_conn_receive(c->conn, data, len, &evs, &n);
+    bool ok = emit_core_events(c, evs, n);
+    /* Copied: give the core's event memory back at once. */
+    h2_conn_release_events(c->conn);
+    if (!ok) {
+        svc_conn_finish(c, H2_SVC_CLOSE_NOMEM, H2_ENOMEM, 0);
+        return;
+    }
+    if (rv == H2_ENOMEM)
+        svc_conn_finish(c, H2_SVC_CLOSE_NOMEM, H2_ENOMEM, 0);
+    else if (rv < 0)
+        svc_conn_finish(c, H2_SVC_CLOSE_PROTOCOL, rv, 0);
+    else
+        svc_conn_touch(c);
+}
+
+/* One read: bytes (> 0), 0 at EOF, H2_EAGAIN, or H2_EINTERNAL with the errno in |*err|. */
+static ptrdiff_t read_some(svc_conn *c, uint8_t *buf, size_t len, int *err)
+{
+    if (c->has_tr) {
+        errno = 0;
+        ptrdiff_t r = c->tr.read(c->tr.ctx, c->fd, buf, len);
+        *err = errno;
+        if (r >= 0 || r == H2_EAGAIN)
+            return r;
+        return H2_EINTERNAL;
+    }
+    for (;;) {
+        ssize_t r = read(c->fd, buf, len);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return H2_EAGAIN;
+        *err = errno;
+        return H2_EINTERNAL;
+    }
+}
+
+bool svc_conn_tr_pending(svc_conn *c)
+{
+    return c->has_tr && c->tr.pending != NULL && can_read(c) && c->tr.pending(c->tr.ctx);
+}
+
+void svc_conn_readable(svc_conn *c)
+{
+    svc_worker *w = c->worker;
+    do {
+        int err = 0;
+        ptrdiff_t r = read_some(c, w->rbuf, w->rbuf_size, &err);
+        if (r == H2_EAGAIN) {
+            unsigned old = c->read_wait;
+            c->read_wait = tr_wants(c, H2_SVC_WANT_READ);
+            if (old != c->read_wait)
+                svc_conn_update_epoll(c);
+            return;
+        }
+        if (r < 0) {
+            io_failed(c, err);
+            return;
+        }
+        if (r == 0) {
+            svc_conn_finish(c, H2_SVC_CLOSE_PEER_EOF, 0, 0);
+            return;
+        }
+        c->read_wait = H2_SVC_WANT_READ;
+        svc_conn_receive(c, w->rbuf, (size_t)r);
+        /* Bytes the transport holds never make the socket readable: take them now. */
+    } while (svc_conn_tr_pending(c));
+}
+
+void svc_conn_io(svc_conn *c, uint32_t events)
+{
+    if (c->reason != 0)
+        return;
+    uint32_t failed = events & (EPOLLHUP | EPOLLERR);
+    if (c->write_blocked && (events & (epoll_bits(c->write_wait) | failed)) != 0) {
+        c->write_blocked = false;
+        svc_conn_touch(c);
+    }
+    if ((events & (epoll_bits(c->read_wait) | failed)) != 0) {
+        if (c->pending.head == NULL) {
+            if (can_read(c) || failed != 0)
+                svc_conn_readable(c);
+        } else if (failed != 0) {
+            c->hangup = true;
+            svc_conn_update_epoll(c);
+        }
+    }
+    if (c->reason == 0)
+        svc_conn_update_epoll(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Feed mode                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void feed(svc_conn *c, svc_cmd *cmd)
+{
+    const h2_mem *mem = &c->worker->svc->mem;
+    if (cmd->len == 0) {
+        svc_cmd_done(mem, cmd);
+        svc_conn_finish(c, H2_SVC_CLOSE_PEER_EOF, 0, 0);
+        return;
+    }
+    svc_conn_receive(c, cmd->data, cmd->len);
+    svc_cmd_done(mem, cmd);
+}
+
+void svc_conn_feed_held(svc_conn *c)
+{
+    while (c->feed.head != NULL && c->pending.head == NULL && c->reason == 0) {
+        svc_cmd *cmd = c->feed.head;
+        c->feed.head = cmd->next;
+        if (c->feed.head == NULL)
+            c->feed.tail = NULL;
+        feed(c, cmd);
+    }
+}
+
+void svc_conn_feed_cmd(svc_conn *c, svc_cmd *cmd)
+{
+    if (c->pending.head != NULL || c->feed.head != NULL) {
+        cmd->next = NULL;
+        if (c->feed.tail != NULL)
+            c->feed.tail->next = cmd;
+        else
+            c->feed.head = cmd;
+        c->feed.tail = cmd;
+        return;
+    }
+    feed(c, cmd);
+}

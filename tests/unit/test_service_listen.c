@@ -1,0 +1,235 @@
+/*
+ * Listening sockets: a server service accepts on a loopback TCP socket and
+ * spreads the connections over its workers; 20 clients from 2 threads
+ * each make one request through a client service. Also: the accept
+ * callback refusing connections, and the listening socket closed at
+ * shutdown.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include "test_service_util.h"
+
+#define CLIENT_THREADS 2
+#define CLIENTS_PER_THREAD 10
+
+typedef struct server {
+    h2_service *svc;
+    atomic_int accepted;
+    atomic_int refused;
+    atomic_int requests;
+    atomic_int closed;
+    bool refuse;
+    _Atomic uint64_t workers_seen; /* bit per worker index seen in accepted ids */
+} server;
+
+static void server_event(void *user, h2_svc_event *ev)
+{
+    server *s = user;
+    if (ev->type == H2_SVC_EV_ATTACHED)
+        atomic_fetch_or(&s->workers_seen, 1ull << (ev->conn & 0x3f));
+    if (ev->type == H2_EV_REQUEST_RECEIVED) {
+        atomic_fetch_add(&s->requests, 1);
+        /* The body names the stream, so each client checks its own answer. */
+        char body[32];
+        int n = snprintf(body, sizeof body, "hello %u", ev->stream_id);
+        cr_assert_eq(h2_service_submit_headers(s->svc, ev->conn, ev->stream_id, ok_fields, 1, 0, 0),
+                     0);
+        cr_assert_eq(h2_service_send_data(s->svc, ev->conn, ev->stream_id, (const uint8_t *)body,
+                                          (size_t)n, H2_SEND_END_STREAM, 0),
+                     0);
+    }
+    if (ev->type == H2_SVC_EV_CLOSED)
+        atomic_fetch_add(&s->closed, 1);
+    cr_assert_neq(ev->type, H2_SVC_EV_COMMAND_FAILED);
+    h2_svc_event_release(ev);
+}
+
+static int on_accept(void *user, int fd, h2_svc_conn_config *cfg)
+{
+    server *s = user;
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(cfg->on_event, server_event);
+    if (s->refuse) {
+        atomic_fetch_add(&s->refused, 1);
+        return -1;
+    }
+    atomic_fetch_add(&s->accepted, 1);
+    return 0;
+}
+
+static int listen_loopback(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(fd, 64), 0);
+    socklen_t len = sizeof a;
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static int connect_loopback(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+typedef struct client_thread {
+    h2_service *svc;
+    h2_svc_queue *q;
+    uint16_t port;
+    int done;
+} client_thread;
+
+static void *client_main(void *arg)
+{
+    client_thread *t = arg;
+    for (int i = 0; i < CLIENTS_PER_THREAD; i++) {
+        int fd = connect_loopback(t->port);
+        h2_svc_conn_config cc;
+        h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
+        cc.queue = t->q;
+        h2_svc_conn_id id = 0;
+        cr_assert_eq(h2_service_attach_fd(t->svc, fd, &cc, &id), 0);
+        cr_assert_eq(h2_service_submit_headers(t->svc, id, 0, get_fields, 4, H2_SEND_END_STREAM, 9),
+                     0);
+        bool headers = false, ended = false;
+        char body[32] = {0};
+        size_t got = 0;
+        uint32_t stream = 0;
+        while (!ended) {
+            h2_svc_event *ev = next_event(t->q, 10000);
+            cr_assert_not_null(ev, "client %d timed out", i);
+            cr_assert_eq(ev->conn, id);
+            if (ev->type == H2_SVC_EV_STREAM_OPENED) {
+                cr_assert_eq(ev->user, 9u);
+                stream = ev->stream_id;
+            } else if (ev->type == H2_EV_RESPONSE_RECEIVED) {
+                headers = true;
+            } else if (ev->type == H2_EV_DATA_RECEIVED) {
+                cr_assert_lt(got + ev->len, sizeof body);
+                memcpy(body + got, ev->data, ev->len);
+                got += ev->len;
+                ended = ev->end_stream;
+            }
+            cr_assert_neq(ev->type, H2_SVC_EV_CLOSED);
+            h2_svc_event_release(ev);
+        }
+        cr_assert(headers);
+        cr_assert_eq(stream, 1u);
+        cr_assert_str_eq(body, "hello 1");
+        cr_assert_eq(h2_service_close(t->svc, id, H2_NO_ERROR, 0), 0);
+        h2_svc_event *ev = wait_event(t->q, H2_SVC_EV_CLOSED, 10000);
+        cr_assert_not_null(ev);
+        cr_assert_eq(ev->reason, H2_SVC_CLOSE_GRACEFUL);
+        h2_svc_event_release(ev);
+        t->done++;
+    }
+    return NULL;
+}
+
+static void server_init(server *s, lockmem *lm, unsigned workers)
+{
+    memset(s, 0, sizeof(*s));
+    s->svc = new_service(lm, workers, 0);
+}
+
+Test(service_listen, twenty_clients_from_two_threads)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    server s;
+    server_init(&s, &lm, 3);
+    uint16_t port = 0;
+    int lfd = listen_loopback(&port);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.on_event = server_event;
+    sc.user = &s;
+    cr_assert_eq(h2_service_listen(s.svc, lfd, &sc, on_accept, &s), 0);
+
+    h2_service *csvc = new_service(&lm, 2, 0);
+    client_thread t[CLIENT_THREADS];
+    pthread_t th[CLIENT_THREADS];
+    for (int i = 0; i < CLIENT_THREADS; i++) {
+        t[i] = (client_thread){.svc = csvc, .q = new_queue(&lm, 64), .port = port};
+        cr_assert_eq(pthread_create(&th[i], NULL, client_main, &t[i]), 0);
+    }
+    for (int i = 0; i < CLIENT_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(t[i].done, CLIENTS_PER_THREAD);
+    }
+    int total = CLIENT_THREADS * CLIENTS_PER_THREAD;
+    cr_assert_eq(atomic_load(&s.accepted), total);
+    cr_assert_eq(atomic_load(&s.requests), total);
+    int64_t end = now_ms() + 10000;
+    while (atomic_load(&s.closed) < total) {
+        cr_assert_lt(now_ms(), end);
+        usleep(1000);
+    }
+    /* Round robin: every server worker got connections. */
+    cr_assert_eq(atomic_load(&s.workers_seen), 7u);
+
+    h2_service_free(csvc);
+    h2_service_free(s.svc);
+    /* The listening socket was closed by the service. */
+    cr_assert_eq(close(lfd), -1);
+    cr_assert_eq(errno, EBADF);
+    for (int i = 0; i < CLIENT_THREADS; i++)
+        h2_svc_queue_free(t[i].q);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+Test(service_listen, accept_callback_refuses_and_the_peer_sees_eof)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    server s;
+    server_init(&s, &lm, 1);
+    s.refuse = true;
+    uint16_t port = 0;
+    int lfd = listen_loopback(&port);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.on_event = server_event;
+    sc.user = &s;
+    cr_assert_eq(h2_service_listen(s.svc, lfd, &sc, on_accept, &s), 0);
+    for (int i = 0; i < 3; i++) {
+        int fd = connect_loopback(port);
+        struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
+        cr_assert_eq(poll(&pf, 1, 10000), 1);
+        char c;
+        cr_assert_leq(recv(fd, &c, 1, 0), 0); /* closed without a byte */
+        close(fd);
+    }
+    cr_assert_eq(atomic_load(&s.refused), 3);
+    cr_assert_eq(atomic_load(&s.accepted), 0);
+    h2_service_free(s.svc);
+    cr_assert_eq(atomic_load(&s.closed), 0);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+Test(service_listen, arguments)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    cr_assert_eq(h2_service_listen(svc, 3, &sc, NULL, NULL), H2_EINVAL); /* no destination */
+    sc.on_event = server_event;
+    cr_assert_eq(h2_service_listen(NULL, 3, &sc, NULL, NULL), H2_EINVAL);
+    cr_assert_eq(h2_service_listen(svc, -1, &sc, NULL, NULL), H2_EINVAL);
+    cr_assert_eq(h2_service_listen(svc, 3, NULL, NULL, NULL), H2_EINVAL);
+    h2_service_free(svc);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}

@@ -1,0 +1,246 @@
+/*
+ * Helpers shared by the service test files: a thread-safe counting
+ * allocator, clocks, checksums, bodies, services and queues, and a peer
+ * driven by the test thread: an h2_conn over one end of a socket.
+ */
+#ifndef H2_TESTS_TEST_SERVICE_UTIL_H
+#define H2_TESTS_TEST_SERVICE_UTIL_H
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+#include "h2/service.h"
+#include "support/testmem.h"
+
+typedef struct lockmem {
+    testmem tm;
+    pthread_mutex_t lock;
+    h2_mem mem;
+} lockmem;
+
+static inline void *lm_malloc(size_t size, void *ud)
+{
+    lockmem *lm = ud;
+    pthread_mutex_lock(&lm->lock);
+    void *p = lm->tm.mem.malloc(size, lm->tm.mem.user_data);
+    pthread_mutex_unlock(&lm->lock);
+    return p;
+}
+
+static inline void *lm_realloc(void *ptr, size_t size, void *ud)
+{
+    lockmem *lm = ud;
+    pthread_mutex_lock(&lm->lock);
+    void *p = lm->tm.mem.realloc(ptr, size, lm->tm.mem.user_data);
+    pthread_mutex_unlock(&lm->lock);
+    return p;
+}
+
+static inline void lm_free(void *ptr, void *ud)
+{
+    lockmem *lm = ud;
+    pthread_mutex_lock(&lm->lock);
+    lm->tm.mem.free(ptr, lm->tm.mem.user_data);
+    pthread_mutex_unlock(&lm->lock);
+}
+
+static inline void lockmem_init(lockmem *lm)
+{
+    testmem_init(&lm->tm);
+    pthread_mutex_init(&lm->lock, NULL);
+    lm->mem = (h2_mem){lm, lm_malloc, lm_realloc, lm_free};
+}
+
+static inline size_t lockmem_live(lockmem *lm)
+{
+    pthread_mutex_lock(&lm->lock);
+    size_t n = lm->tm.live_blocks;
+    pthread_mutex_unlock(&lm->lock);
+    return n;
+}
+
+static inline size_t lockmem_peak(lockmem *lm)
+{
+    pthread_mutex_lock(&lm->lock);
+    size_t n = lm->tm.peak_bytes;
+    pthread_mutex_unlock(&lm->lock);
+    return n;
+}
+
+static inline int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define FNV0 0xcbf29ce484222325u
+static inline uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3u;
+    }
+    return h;
+}
+
+static inline uint8_t *make_body(size_t n, uint32_t seed)
+{
+    uint8_t *b = malloc(n > 0 ? n : 1);
+    uint32_t x = seed * 2654435761u + 1u;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        b[i] = (uint8_t)x;
+    }
+    return b;
+}
+
+#define HDR(n, v)                                                                                  \
+    {                                                                                              \
+        (const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0                \
+    }
+
+static const h2_header get_fields[] = {
+    HDR(":method", "GET"),
+    HDR(":scheme", "http"),
+    HDR(":path", "/"),
+    HDR(":authority", "example.org"),
+};
+static const h2_header ok_fields[] = {HDR(":status", "200")};
+
+static inline h2_service *new_service(lockmem *lm, unsigned workers, uint32_t mailbox)
+{
+    h2_service_config cfg;
+    h2_service_config_init(&cfg);
+    cfg.workers = workers;
+    cfg.mem = &lm->mem;
+    if (mailbox != 0)
+        cfg.mailbox_capacity = mailbox;
+    h2_service *svc = NULL;
+    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    return svc;
+}
+
+static inline h2_svc_queue *new_queue(lockmem *lm, uint32_t cap)
+{
+    h2_svc_queue *q = NULL;
+    cr_assert_eq(h2_svc_queue_new(&q, cap, &lm->mem), 0);
+    return q;
+}
+
+/* Waits up to |timeout_ms| for one event of |q| (NULL on timeout). */
+static inline h2_svc_event *next_event(h2_svc_queue *q, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    for (;;) {
+        h2_svc_event *ev = NULL;
+        if (h2_svc_queue_poll(q, &ev, 1) == 1)
+            return ev;
+        int64_t left = end - now_ms();
+        if (left <= 0)
+            return NULL;
+        h2_svc_queue_wait(q, (int)left);
+    }
+}
+
+/* Takes events until one of |type| arrives (returned, owned) or the timeout passes. */
+static inline h2_svc_event *wait_event(h2_svc_queue *q, int type, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = end - now_ms();
+        h2_svc_event *ev = next_event(q, left > 0 ? (int)left : 0);
+        if (ev == NULL)
+            return NULL;
+        if (ev->type == type)
+            return ev;
+        h2_svc_event_release(ev);
+    }
+}
+
+/* ---- a peer driven by the test: an h2_conn over a blocking socket ---- */
+
+typedef struct peer {
+    h2_conn *conn;
+    int fd;
+    bool eof;
+} peer;
+
+static inline void peer_init(peer *p, int fd, h2_role role)
+{
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, role);
+    p->fd = fd;
+    p->eof = false;
+    cr_assert_eq(h2_conn_new(&p->conn, &cfg), 0);
+}
+
+static inline void peer_free(peer *p)
+{
+    h2_conn_free(p->conn);
+    if (p->fd >= 0)
+        close(p->fd);
+}
+
+static inline void write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t r = send(fd, data, len, MSG_NOSIGNAL);
+        if (r < 0 && errno == EINTR)
+            continue;
+        cr_assert_gt(r, 0, "send: %s", strerror(errno));
+        data += r;
+        len -= (size_t)r;
+    }
+}
+
+static inline void peer_flush(peer *p)
+{
+    const uint8_t *data;
+    size_t len;
+    for (;;) {
+        h2_conn_output_view(p->conn, &data, &len);
+        if (len == 0)
+            return;
+        write_all(p->fd, data, len);
+        h2_conn_output_consume(p->conn, len);
+    }
+}
+
+/*
+ * Reads once (waiting up to |timeout_ms|) and feeds the core; calls |on|
+ * for each event. Returns the bytes read (0 at EOF or timeout).
+ */
+static inline size_t peer_pump(peer *p, int timeout_ms,
+                               void (*on)(void *arg, const h2_event *ev), void *arg)
+{
+    struct pollfd pf = {.fd = p->fd, .events = POLLIN, .revents = 0};
+    if (poll(&pf, 1, timeout_ms) <= 0)
+        return 0;
+    uint8_t buf[16384];
+    ssize_t r = recv(p->fd, buf, sizeof buf, 0);
+    if (r <= 0) {
+        p->eof = true;
+        return 0;
+    }
+    const h2_event *evs = NULL;
+    size_t n = 0;
+    int rv = h2_conn_receive(p->conn, buf, (size_t)r, &evs, &n);
+    cr_assert(rv >= 0 || rv == H2_EPROTO, "receive: %d", rv);
+    for (size_t i = 0; i < n && on != NULL; i++)
+        on(arg, &evs[i]);
+    h2_conn_release_events(p->conn);
+    peer_flush(p);
+    return (size_t)r;
+}
+
+#endif /* H2_TESTS_TEST_SERVICE_UTIL_H */
