@@ -1,4 +1,15 @@
 /*
+ * Connection service benchmarks, three parts run one after the other:
+ *
+ *   commands  command throughput into one worker (below);
+ *             RESULT service-commands (2 producers), -1p, -4p
+ *   e2e       end-to-end requests/s over loopback TCP, two services against
+ *             an nghttp2 server thread and client thread
+ *             (bench/bench_service_e2e.h); RESULT service-e2e
+ *   memory    allocator bytes per idle service connection against nghttp2
+ *             server sessions (bench/bench_service_mem.h);
+ *             RESULT service-conn-memory
+ *
  * Service command throughput: how fast application threads can hand
  * commands to one worker thread, through libh2's mailbox (ck_ring MPSC +
  * eventfd, src/service/mailbox.h) against a bounded queue built on a mutex
@@ -27,7 +38,15 @@
  * spinning and system calls included), which a shared machine disturbs
  * less than wall time.
  *
- * usage: bench_service [--rounds N] [--capacity POW2] [--only ours|mutex]
+ * usage: bench_service [--quick] [--part commands|e2e|memory]... [--only ours|baseline]
+ *                      [--rounds N] [--capacity POW2]
+ *                      [--e2e-rounds N] [--conns K] [--streams M] [--body B] [--requests N]
+ *                      [--mem-conns N]
+ * Defaults: 7 rounds of commands; e2e 7 rounds of K=4 x M=32, B=64, N=300000;
+ * memory N=2000. --quick (or BENCH_QUICK=1) makes every part tiny for a
+ * smoke run (1 round, 20 ms command samples, e2e 2 x 4 streams and 2000
+ * requests, 50 idle connections). --part (repeatable) runs only the parts
+ * named. --only runs one side: ours, or the baseline (mutex, nghttp2).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -381,8 +400,8 @@ int main(int argc, char **argv)
     int rounds = 7;
     uint32_t capacity = 1024;
     int only = -1; /* 0: ours only, 1: the baseline only */
-    int e2e_rounds = 5;
-    e2e_params ep = {.conns = 4, .streams = 32, .body = 64, .requests = 100000};
+    int e2e_rounds = 7;
+    e2e_params ep = {.conns = 4, .streams = 32, .body = 64, .requests = 300000};
     unsigned mem_conns = 2000;
     unsigned parts = 0; /* bit 0 commands, 1 e2e, 2 memory; none given: all */
     bool quick = getenv("BENCH_QUICK") != NULL && strcmp(getenv("BENCH_QUICK"), "0") != 0;

@@ -317,9 +317,11 @@ static void ours_srv_event(void *user, h2_svc_event *ev)
             e2e_abort(r);
             break;
         }
+        /* An empty body ends the stream with the headers, as nghttp2 does. */
         int rc = h2_service_submit_headers(r->ssrv, ev->conn, ev->stream_id, e2e_resp_fields,
-                                           E2E_N_RESP, 0, 0);
-        if (rc == 0)
+                                           E2E_N_RESP, r->p.body == 0 ? H2_SEND_END_STREAM : 0,
+                                           0);
+        if (rc == 0 && r->p.body > 0)
             rc = h2_service_send_data_ref(r->ssrv, ev->conn, ev->stream_id, e2e_body, r->p.body,
                                           H2_SEND_END_STREAM, 0, ours_noop_release, NULL);
         if (rc != 0) {

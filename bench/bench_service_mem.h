@@ -330,7 +330,7 @@ static int mem_part(unsigned n, int only)
     memset(res, 0, sizeof res);
     printf("\nmemory per idle connection: %u connections after the SETTINGS and PING exchange\n",
            n);
-    printf("(counted: bytes live through the library's allocator hook, the RESULT figure;\n"
+    printf("(counted: bytes live through the library's allocator hook, the figure compared;\n"
            " RSS: growth of the process's resident memory, for context only)\n");
     if ((only < 0 || only == MEM_OURS) && mem_ours(n, &res[MEM_OURS]) != 0)
         return -1;
