@@ -470,8 +470,10 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    if ((parts & 1u) && commands_part(rounds, capacity, only < 0 ? -1 : only ? IMPL_MUTEX
-                                                                              : IMPL_OURS) != 0)
+    if ((parts & 1u) && commands_part(rounds, capacity,
+                                      only < 0 ? -1
+                                      : only   ? IMPL_MUTEX
+                                               : IMPL_OURS) != 0)
         return 1;
     if ((parts & 2u) && e2e_part(&ep, e2e_rounds, only < 0 ? -1 : only ? E2E_NGHTTP2 : E2E_OURS))
         return 1;

@@ -146,8 +146,7 @@ typedef struct bench_error {
 } bench_error;
 
 /* Keeps the first message only; returns -1. */
-__attribute__((format(printf, 2, 3))) static int bench_fail(bench_error *e, const char *fmt,
-                                                            ...)
+__attribute__((format(printf, 2, 3))) static int bench_fail(bench_error *e, const char *fmt, ...)
 {
     int expected = 0;
     if (atomic_compare_exchange_strong(&e->set, &expected, 1)) {
