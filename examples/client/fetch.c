@@ -61,11 +61,13 @@ typedef struct fetch {
     h2_svc_queue *queue;
     h2_svc_conn_id conn;
     int64_t deadline;
-    bool attached;   /* the service owns the socket */
-    bool close_sent; /* our GOAWAY was posted */
-    bool aborted;    /* h2_service_abort() was posted */
-    bool closed;     /* H2_SVC_EV_CLOSED seen */
-    char *conn_error; /* a connection-level failure, malloc'd */
+    bool attached;     /* the service owns the socket */
+    bool close_sent;   /* our GOAWAY was posted */
+    bool aborted;      /* h2_service_abort() was posted */
+    bool closed;       /* H2_SVC_EV_CLOSED seen */
+    bool heard;        /* an event from the server's frames arrived */
+    int64_t ping_sent; /* -v: when our PING left (now_ms()), to show the round trip */
+    char *conn_error;  /* a connection-level failure, malloc'd */
 } fetch;
 
 /* ------------------------------------------------------------------------ */
@@ -303,7 +305,8 @@ static void log_request(const fetch *f, size_t i, uint32_t stream_id)
     fprintf(stderr, ">   :scheme: %s\n", u->scheme);
     fprintf(stderr, ">   :authority: %s\n", user_value(o, "host", u->authority));
     fprintf(stderr, ">   :path: %s\n", u->path);
-    fprintf(stderr, ">   user-agent: %s\n", user_value(o, "user-agent", "h2client/" H2_VERSION_STRING));
+    fprintf(stderr, ">   user-agent: %s\n",
+            user_value(o, "user-agent", "h2client/" H2_VERSION_STRING));
     fprintf(stderr, ">   accept: %s\n", user_value(o, "accept", "*/*"));
     if (o->has_body)
         fprintf(stderr, ">   content-length: %zu\n", o->body_len);
@@ -323,8 +326,14 @@ static void on_opened(fetch *f, const h2_svc_event *ev)
         return;
     r->stream_id = ev->stream_id;
     log_request(f, request_index(f, r), ev->stream_id);
-    if (r->state != REQ_WAITING)
-        return; /* given up already (a GOAWAY, the deadline) */
+    if (r->state != REQ_WAITING) {
+        /* Given up already (the deadline, a GOAWAY): do not leave the stream
+         * open, or the graceful close would wait for it. */
+        if (!f->closed && !f->aborted &&
+            h2_service_reset_stream(f->svc, f->conn, r->stream_id, H2_CANCEL, 0) == 0)
+            vlog(f, "> RST_STREAM stream %" PRIu32 ": CANCEL", r->stream_id);
+        return;
+    }
     r->state = REQ_OPEN;
     const options *o = f->opts;
     if (o->body_len == 0)
@@ -410,7 +419,10 @@ static void on_reset(fetch *f, const h2_svc_event *ev)
 {
     char buf[16];
     const char *name = code_name(ev->error_code, buf, sizeof(buf));
-    vlog(f, "%s RST_STREAM stream %" PRIu32 ": %s", ev->remote ? "<" : ">", ev->stream_id, name);
+    if (ev->remote)
+        vlog(f, "< RST_STREAM stream %" PRIu32 ": %s", ev->stream_id, name);
+    else
+        vlog(f, "* stream %" PRIu32 " closed by this end: %s", ev->stream_id, name);
     request *r = by_stream(f, ev->stream_id);
     if (r == NULL || r->state == REQ_DONE)
         return;
@@ -462,7 +474,7 @@ static void on_command_failed(fetch *f, const h2_svc_event *ev)
     }
 }
 
-static const char *close_reason(const h2_svc_event *ev, char *buf, size_t size)
+static const char *close_reason(const h2_svc_event *ev, bool heard, char *buf, size_t size)
 {
     char cb[16];
     switch (ev->reason) {
@@ -475,7 +487,11 @@ static const char *close_reason(const h2_svc_event *ev, char *buf, size_t size)
             snprintf(buf, size, "the server closed the connection");
         return buf;
     case H2_SVC_CLOSE_PROTOCOL:
-        snprintf(buf, size, "HTTP/2 protocol error: %s (GOAWAY %s sent)", h2_strerror(ev->error),
+        /* H2_EPROTO says no more than the reason itself; other codes name the rule. */
+        snprintf(buf, size, "the server broke the HTTP/2 protocol%s%s%s (GOAWAY %s sent)",
+                 ev->error != H2_EPROTO ? ": " : "",
+                 ev->error != H2_EPROTO ? h2_strerror(ev->error) : "",
+                 heard ? "" : " before its first frame; is it an HTTP/2 server?",
                  code_name(ev->error_code, cb, sizeof(cb)));
         return buf;
     case H2_SVC_CLOSE_IO:
@@ -494,7 +510,7 @@ static const char *close_reason(const h2_svc_event *ev, char *buf, size_t size)
 static void on_closed(fetch *f, const h2_svc_event *ev)
 {
     char buf[256];
-    const char *why = close_reason(ev, buf, sizeof(buf));
+    const char *why = close_reason(ev, f->heard, buf, sizeof(buf));
     vlog(f, "* connection closed: %s", why);
     f->closed = true;
     fail_unfinished(f, why);
@@ -504,12 +520,25 @@ static void on_closed(fetch *f, const h2_svc_event *ev)
         set_conn_error(f, "%s", why);
 }
 
+/* -v: a PING right after the preface shows the round-trip time. */
+static void send_ping(fetch *f)
+{
+    static const uint8_t opaque[8] = {'h', '2', 'c', 'l', 'i', 'e', 'n', 't'};
+    if (!f->opts->verbose || h2_service_ping(f->svc, f->conn, opaque, 0) != 0)
+        return;
+    f->ping_sent = now_ms();
+    vlog(f, "> PING");
+}
+
 static void on_event(fetch *f, const h2_svc_event *ev)
 {
     request *r;
+    if (ev->type < H2_SVC_EV_ATTACHED)
+        f->heard = true; /* a core event: something the server sent */
     switch (ev->type) {
     case H2_SVC_EV_ATTACHED:
         vlog(f, "> connection preface and SETTINGS sent");
+        send_ping(f);
         break;
     case H2_SVC_EV_STREAM_OPENED:
         on_opened(f, ev);
@@ -533,7 +562,7 @@ static void on_event(fetch *f, const h2_svc_event *ev)
         on_reset(f, ev);
         break;
     case H2_EV_PING_ACK_RECEIVED:
-        vlog(f, "< PING ACK");
+        vlog(f, "< PING ACK: round trip %" PRId64 " ms", now_ms() - f->ping_sent);
         break;
     case H2_EV_CONNECTION_TERMINATED:
         on_goaway(f, ev);
@@ -643,7 +672,7 @@ static void run(fetch *f)
         }
         if (!f->aborted && ms_left(f->deadline) == 0) {
             char reason[64];
-            snprintf(reason, sizeof(reason), "timed out after %g seconds", o->timeout);
+            snprintf(reason, sizeof(reason), "timed out (-m %g)", o->timeout);
             vlog(f, "* %s", reason);
             if (f->n_done < o->n_urls)
                 fail_unfinished(f, reason);

@@ -178,8 +178,7 @@ static int add_header(options *o, const char *arg)
     for (size_t i = 0; i < value_len; i++) {
         unsigned char c = (unsigned char)v[i];
         if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            fprintf(stderr, PROG ": malformed header '%s' (control character in the value)\n",
-                    arg);
+            fprintf(stderr, PROG ": malformed header '%s' (control character in the value)\n", arg);
             return -1;
         }
     }
@@ -229,10 +228,14 @@ enum { OPT_CACERT = 256 };
 int options_parse(int argc, char **argv, options *o)
 {
     static const struct option longs[] = {
-        {"output", required_argument, NULL, 'o'},   {"data", required_argument, NULL, 'd'},
-        {"header", required_argument, NULL, 'H'},   {"max-time", required_argument, NULL, 'm'},
-        {"insecure", no_argument, NULL, 'k'},       {"cacert", required_argument, NULL, OPT_CACERT},
-        {"verbose", no_argument, NULL, 'v'},        {"help", no_argument, NULL, 'h'},
+        {"output", required_argument, NULL, 'o'},
+        {"data", required_argument, NULL, 'd'},
+        {"header", required_argument, NULL, 'H'},
+        {"max-time", required_argument, NULL, 'm'},
+        {"insecure", no_argument, NULL, 'k'},
+        {"cacert", required_argument, NULL, OPT_CACERT},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));

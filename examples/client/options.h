@@ -24,8 +24,8 @@ typedef struct options {
     url *urls;        /* parsed, one per URL */
     char **outputs;   /* per URL: -o FILE (points into argv) or NULL for stdout */
 
-    bool has_body;  /* -d given: POST |body| to every URL */
-    uint8_t *body;  /* malloc'd, |body_len| bytes (NULL when empty) */
+    bool has_body; /* -d given: POST |body| to every URL */
+    uint8_t *body; /* malloc'd, |body_len| bytes (NULL when empty) */
     size_t body_len;
 
     header_arg *headers; /* -H, in order given */

@@ -21,7 +21,7 @@
 
 struct tls_conn {
     SSL *ssl;
-    unsigned wants;            /* H2_SVC_WANT_* after the last H2_EAGAIN */
+    unsigned wants; /* H2_SVC_WANT_* after the last H2_EAGAIN */
     uint8_t gather[GATHER_SIZE];
 };
 
@@ -187,6 +187,9 @@ int tls_connect(int fd, const tls_options *opts, int64_t deadline, tls_conn **ou
         if (!opts->insecure && vr != X509_V_OK) {
             snprintf(err, err_size, "TLS certificate verification failed: %s (-k skips it)",
                      X509_verify_cert_error_string(vr));
+            ERR_clear_error();
+        } else if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL) {
+            snprintf(err, err_size, "the server does not offer h2 with ALPN (TLS alert)");
             ERR_clear_error();
         } else if (code == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
             snprintf(err, err_size, "TLS handshake failed: %s",

@@ -138,8 +138,8 @@ int url_parse(const char *text, url *out, const char **why)
                 port++;
                 port_len--;
             }
-            explicit_port = port_len != strlen(default_port) ||
-                            memcmp(port, default_port, port_len) != 0;
+            explicit_port =
+                port_len != strlen(default_port) || memcmp(port, default_port, port_len) != 0;
         } else {
             port = default_port; /* "host:" means the default port */
             port_len = strlen(default_port);
