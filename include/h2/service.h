@@ -422,18 +422,25 @@ typedef struct h2_svc_conn_config {
     const char *upgrade_settings;
     size_t upgrade_settings_len;
 
-    /* Timers run by the worker, in milliseconds; 0 turns one off. */
-    uint32_t idle_timeout_ms;     /* no stream open and nothing received: graceful
+    /* Timers run by the worker, in milliseconds; 0 turns one off. Each
+     * ends the connection with H2_SVC_EV_CLOSED, reason
+     * H2_SVC_CLOSE_TIMEOUT, |timer| naming it (h2_svc_timer) and
+     * |error_code| the GOAWAY code sent (0 when none was). */
+    uint32_t idle_timeout_ms;     /* no stream open, no output pending and nothing received:
                                      GOAWAY(NO_ERROR) and close. 180000 */
     uint32_t settings_timeout_ms; /* a SETTINGS frame of ours unacknowledged this long:
-                                     GOAWAY(SETTINGS_TIMEOUT). 10000 */
-    uint32_t header_timeout_ms;   /* absolute deadline for a header block to complete once
-                                     it started (later frames do not re-arm it), and for the
-                                     client preface: GOAWAY(PROTOCOL_ERROR) ... 20000 */
-    uint32_t close_timeout_ms;    /* after h2_service_close() or a GOAWAY: streams still
-                                     open this long are cut (transport closed). 30000 */
+                                     GOAWAY(SETTINGS_TIMEOUT) and close. 10000 */
+    uint32_t header_timeout_ms;   /* absolute deadline for a received header block to
+                                     complete once it started (CONTINUATION frames do not
+                                     re-arm it), and from attach for the peer's preface
+                                     and first SETTINGS: GOAWAY(PROTOCOL_ERROR) and close
+                                     (a peer that cannot finish a block in time is treated
+                                     as broken). 20000 */
+    uint32_t close_timeout_ms;    /* after h2_service_close() or a GOAWAY received: streams
+                                     still open this long are cut (transport closed, no
+                                     further GOAWAY). 30000 */
     uint32_t write_timeout_ms;    /* output pending and the transport accepted no byte
-                                     this long: the connection is closed. 60000 */
+                                     this long: the transport is cut. 60000 */
 } h2_svc_conn_config;
 
 /* @function Fills |cfg| for |role|: core defaults, no destination, worker -1. */

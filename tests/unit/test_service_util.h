@@ -203,6 +203,7 @@ static inline void write_all(int fd, const uint8_t *data, size_t len)
     }
 }
 
+/* Writes the peer's output; a peer that went away only drops it. */
 static inline void peer_flush(peer *p)
 {
     const uint8_t *data;
@@ -211,8 +212,15 @@ static inline void peer_flush(peer *p)
         h2_conn_output_view(p->conn, &data, &len);
         if (len == 0)
             return;
-        write_all(p->fd, data, len);
-        h2_conn_output_consume(p->conn, len);
+        ssize_t r = send(p->fd, data, len, MSG_NOSIGNAL);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            h2_conn_clear_output(p->conn);
+            return;
+        }
+        cr_assert_gt(r, 0, "send: %s", strerror(errno));
+        h2_conn_output_consume(p->conn, (size_t)r);
     }
 }
 
@@ -227,7 +235,9 @@ static inline size_t peer_pump(peer *p, int timeout_ms,
     if (poll(&pf, 1, timeout_ms) <= 0)
         return 0;
     uint8_t buf[16384];
-    ssize_t r = recv(p->fd, buf, sizeof buf, 0);
+    ssize_t r = recv(p->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (r < 0 && errno == EAGAIN)
+        return 0;
     if (r <= 0) {
         p->eof = true;
         return 0;

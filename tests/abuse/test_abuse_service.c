@@ -1,0 +1,167 @@
+/*
+ * Abusive peers against the connection service: a header block trickled
+ * in one CONTINUATION every 20 ms must not keep the connection alive past
+ * the header deadline; a peer that never reads while a large body is sent
+ * costs bounded memory and is cut at the write timeout.
+ */
+#include <stdatomic.h>
+#include "unit/test_service_util.h"
+
+static void frame_header(uint8_t *b, size_t len, uint8_t type, uint8_t flags, uint32_t stream)
+{
+    b[0] = (uint8_t)(len >> 16);
+    b[1] = (uint8_t)(len >> 8);
+    b[2] = (uint8_t)len;
+    b[3] = type;
+    b[4] = flags;
+    b[5] = (uint8_t)(stream >> 24);
+    b[6] = (uint8_t)(stream >> 16);
+    b[7] = (uint8_t)(stream >> 8);
+    b[8] = (uint8_t)stream;
+}
+
+static void settle(peer *p)
+{
+    /* Preface and SETTINGS out; the server's SETTINGS read and acknowledged. */
+    cr_assert_eq(h2_conn_initiate(p->conn), 0);
+    peer_flush(p);
+    peer_pump(p, 1000, NULL, NULL);
+}
+
+Test(abuse_service, slow_header_block_cut_at_the_deadline)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc_queue *q = new_queue(&lm, 64);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.queue = q;
+    sc.header_timeout_ms = 200;
+    /* The core's own CONTINUATION count limit would end it too: the deadline is under test. */
+    sc.conn.max_continuation_frames = 1000;
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    peer p;
+    peer_init(&p, sv[0], H2_ROLE_CLIENT);
+    settle(&p);
+
+    /* HEADERS (END_STREAM, no END_HEADERS): :method GET, :scheme http,
+     * :path /, then a literal field whose 120-byte value arrives one byte
+     * per CONTINUATION. */
+    uint8_t f[64];
+    const uint8_t block[] = {0x82, 0x86, 0x84, 0x00, 0x03, 'x', '-', 'a', 120};
+    frame_header(f, sizeof block, 0x1, 0x1, 1);
+    memcpy(f + 9, block, sizeof block);
+    write_all(p.fd, f, 9 + sizeof block);
+    int64_t start = now_ms();
+
+    h2_svc_event *closed = NULL;
+    int sent = 0;
+    while (closed == NULL) {
+        int64_t t = now_ms() - start;
+        cr_assert_lt(t, 1000, "still open after %lld ms and %d CONTINUATIONs", (long long)t, sent);
+        usleep(20000);
+        frame_header(f, 1, 0x9, 0, 1);
+        f[9] = 'a';
+        if (send(p.fd, f, 10, MSG_NOSIGNAL) == 10)
+            sent++;
+        h2_svc_event *ev = NULL;
+        while (closed == NULL && h2_svc_queue_poll(q, &ev, 1) == 1) {
+            cr_assert_neq(ev->type, H2_EV_REQUEST_RECEIVED);
+            if (ev->type == H2_SVC_EV_CLOSED)
+                closed = ev;
+            else
+                h2_svc_event_release(ev);
+        }
+    }
+    int64_t took = now_ms() - start;
+    cr_assert_geq(took, 200);
+    cr_assert_lt(took, 1000);
+    cr_assert_gt(sent, 5); /* frames kept coming, and did not re-arm the deadline */
+    cr_assert_eq(closed->reason, H2_SVC_CLOSE_TIMEOUT, "reason %d error %d code %u",
+                 closed->reason, closed->error, closed->error_code);
+    cr_assert_eq(closed->timer, H2_SVC_TIMER_HEADER);
+    cr_assert_eq(closed->error_code, H2_PROTOCOL_ERROR);
+    h2_svc_event_release(closed);
+
+    h2_service_free(svc);
+    h2_svc_queue_free(q);
+    peer_free(&p);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+typedef struct body_ref {
+    atomic_int released;
+} body_ref;
+
+static void body_release(void *user, const uint8_t *data, size_t len)
+{
+    (void)data;
+    (void)len;
+    atomic_fetch_add(&((body_ref *)user)->released, 1);
+}
+
+Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc_queue *q = new_queue(&lm, 64);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.queue = q;
+    sc.write_timeout_ms = 250;
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+
+    /* A client with windows wide open: only the socket holds the body back. */
+    peer p;
+    p.fd = sv[0];
+    p.eof = false;
+    h2_conn_config pc;
+    h2_conn_config_init(&pc, H2_ROLE_CLIENT);
+    pc.initial_window_size = 0x7fffffff;
+    pc.connection_window_size = 0x7fffffff;
+    cr_assert_eq(h2_conn_new(&p.conn, &pc), 0);
+    settle(&p);
+    cr_assert_eq(h2_conn_send_headers(p.conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    peer_flush(&p);
+    h2_svc_event *ev = wait_event(q, H2_EV_REQUEST_RECEIVED, 5000);
+    cr_assert_not_null(ev);
+    h2_svc_event_release(ev);
+
+    size_t body_len = 32u << 20;
+    uint8_t *body = make_body(body_len, 3);
+    body_ref ref;
+    atomic_init(&ref.released, 0);
+    size_t before = lockmem_peak(&lm);
+    cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_service_send_data_ref(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0,
+                                          body_release, &ref),
+                 0);
+    int64_t start = now_ms();
+    /* The peer reads nothing from now on. */
+    h2_svc_event *closed = wait_event(q, H2_SVC_EV_CLOSED, 10000);
+    cr_assert_not_null(closed);
+    int64_t took = now_ms() - start;
+    cr_assert_eq(closed->reason, H2_SVC_CLOSE_TIMEOUT);
+    cr_assert_eq(closed->timer, H2_SVC_TIMER_WRITE);
+    h2_svc_event_release(closed);
+    cr_assert_geq(took, 250);
+    cr_assert_lt(took, 5000);
+    /* The body was never copied: memory grew by the output queue and little else. */
+    size_t grew = lockmem_peak(&lm) - before;
+    cr_assert_lt(grew, 1u << 20, "peak grew by %zu bytes", grew);
+    /* The by-reference body was handed back exactly once. */
+    h2_service_free(svc);
+    cr_assert_eq(atomic_load(&ref.released), 1);
+    h2_svc_queue_free(q);
+    peer_free(&p);
+    free(body);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
