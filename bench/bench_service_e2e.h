@@ -7,11 +7,10 @@
  * connection: a GET without a body; the server answers each with a 200
  * response and a B-byte body. A request counts when the client holds the
  * whole response (its end of stream), after checking :status 200 and the
- * body length; it then opens the next request on that connection until the
- * sample's N requests are issued. The server checks :method and :path of
- * every request. A sample is timed from the first request posted to the
- * last response completed; the connections are set up, and their SETTINGS
- * and a PING exchanged, before the clock starts.
+ * body (its length, and every byte against the body sent); it then opens the next request on that
+ * connection until the sample's N requests are issued. The server checks :method and :path of every
+ * request. A sample is timed from the first request posted to the last response completed; the
+ * connections are set up, and their SETTINGS and a PING exchanged, before the clock starts.
  *
  * libh2: two services of 1 worker each, a server service and a client
  * service, sockets attached in fd mode (h2_service_attach_fd), events

@@ -190,7 +190,6 @@ static int ng_cli_on_data(nghttp2_session *session, uint8_t flags, int32_t strea
 {
     (void)session;
     (void)flags;
-    (void)data;
     ng_end *e = user_data;
     e2e_stream *st = e2e_stream_of(e->cli, (uint32_t)stream_id);
     if (st == NULL) {
@@ -198,7 +197,8 @@ static int ng_cli_on_data(nghttp2_session *session, uint8_t flags, int32_t strea
         e2e_abort(e->run);
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
-    st->got += (uint32_t)len;
+    if (e2e_body_chunk(e->cli, st, (uint32_t)stream_id, data, len) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
 }
 

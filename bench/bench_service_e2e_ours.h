@@ -117,7 +117,8 @@ static void ours_cli_event(void *user, h2_svc_event *ev)
             e2e_abort(r);
             break;
         }
-        st->got += (uint32_t)ev->len;
+        if (e2e_body_chunk(c, st, ev->stream_id, ev->data, ev->len) != 0)
+            break;
         if (ev->end_stream && e2e_complete(c, ev->stream_id)) {
             c->issued++;
             ours_issue(c);

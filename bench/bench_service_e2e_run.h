@@ -102,6 +102,20 @@ static void e2e_abort(e2e_run *r)
     sem_post(&r->done);
 }
 
+/* Body bytes of stream |id|: checked against the body sent, then counted. */
+static int e2e_body_chunk(e2e_client *c, e2e_stream *st, uint32_t id, const uint8_t *data,
+                          size_t len)
+{
+    e2e_run *r = c->run;
+    if (st->got + len > r->p.body || (len > 0 && memcmp(data, e2e_body + st->got, len) != 0)) {
+        bench_fail(&r->err, "client: stream %u: wrong body bytes at %u", id, st->got);
+        e2e_abort(r);
+        return -1;
+    }
+    st->got += (uint32_t)len;
+    return 0;
+}
+
 /*
  * A response ended on stream |id|: checks it and counts it. Returns true
  * when the connection should issue another request.
