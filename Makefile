@@ -73,7 +73,7 @@ DEPS_PKGS := build-essential pkg-config libck-dev libcriterion-dev libjansson-de
 .DELETE_ON_ERROR:
 
 .PHONY: all lib tools examples run test test-run asan tsan bench bench-build install deps regen \
-        clean format
+        clean format fuzz fuzz-smoke valgrind
 all: lib tools examples
 
 lib: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/libh2.so
@@ -207,5 +207,58 @@ clean:
 	rm -rf build
 
 # ---- fuzzing and valgrind ---------------------------------------------------------
+# libFuzzer targets (clang): fuzz/fuzz_<name>.c, each linked with the library
+# sources rebuilt by clang with coverage and ASan/UBSan in $(BUILD)/fuzz/obj.
+FUZZ_CC      ?= clang
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_TIME    ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := $(WARN) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) $(EXTRA_CFLAGS)
+FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN     := $(patsubst fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
+FUZZ_CORE_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(CORE_SRC))
+FUZZ_SVC_OBJ  := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(SERVICE_SRC))
+
+fuzz: $(FUZZ_BIN)
+
+$(FUZZ_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/obj/fuzz/%.o: fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -Ifuzz -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+# Only the service target links the service; the others need the core alone.
+$(FUZZ_DIR)/fuzz_service_feed: $(FUZZ_SVC_OBJ)
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(FUZZ_CORE_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
+
+# Runs each target for FUZZ_TIME seconds on a copy of its corpus; fails on
+# any crash, leak or timeout (the input that did it is kept in $(FUZZ_DIR)).
+fuzz-smoke: fuzz
+	@rc=0; for f in $(FUZZ_BIN); do \
+	    t=$$(basename $$f | sed 's/^fuzz_//'); \
+	    sh fuzz/run_smoke.sh $$f fuzz/corpus/$$t $(FUZZ_TIME) $(FUZZ_DIR) || rc=1; \
+	done; exit $$rc
+
+# Memcheck over the interop suite: library, examples and interop tests built
+# without sanitizers in $(BUILD)/valgrind; the example programs the tests
+# start run under valgrind too (H2_EXAMPLE_WRAP).
+VG_DIR  := $(BUILD)/valgrind
+VG_BIN  := $(patsubst tests/interop/%.c,$(VG_DIR)/tests/interop/%,$(INTEROP_SRC))
+VG_OPTS  := --leak-check=full --errors-for-leak-kinds=definite,indirect \
+            --show-leak-kinds=definite,indirect --error-exitcode=99
+# The test binaries: every process traced, logs checked by fuzz/valgrind_run.sh.
+VG_TESTS := valgrind $(VG_OPTS) --trace-children=yes --trace-children-skip='/usr/*,/bin/*,/sbin/*'
+# h2server and h2client as the interop suites start them: the exit status tells.
+VG_WRAP  := valgrind -q $(VG_OPTS)
+
+valgrind:
+	$(MAKE) BUILD=$(VG_DIR) OPT="-O1 -g" SAN= all $(VG_BIN)
+	@start=$$(date +%s); H2_EXAMPLE_WRAP="$(VG_WRAP)" sh fuzz/valgrind_run.sh "$(VG_TESTS)" $(VG_BIN); \
+	rc=$$?; echo "valgrind: $$(($$(date +%s) - start)) s"; exit $$rc
+
+-include $(wildcard $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/fuzz/*.d)
 
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/tests/*/*.d $(BUILD)/obj/examples/*/*.d)
