@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "bench_service_common.h"
@@ -323,9 +324,29 @@ static int mem_nghttp2(unsigned n, mem_result *out)
     return 0;
 }
 
+/* Raises the open-file limit to hold |n| socketpairs at once, if needed. */
+static int mem_fd_room(unsigned n)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)n * 2 + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    if (rl.rlim_cur >= want)
+        return 0;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+        fprintf(stderr, "bench_service: memory: %u connections need %llu open files (limit %llu)\n",
+                n, (unsigned long long)want, (unsigned long long)rl.rlim_max);
+        return -1;
+    }
+    rl.rlim_cur = want;
+    return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 /* Measures both (|only|: -1 both, MEM_OURS, MEM_NGHTTP2); prints the table and RESULT. */
 static int mem_part(unsigned n, int only)
 {
+    if (mem_fd_room(n) != 0)
+        return -1;
     mem_result res[2];
     memset(res, 0, sizeof res);
     printf("\nmemory per idle connection: %u connections after the SETTINGS and PING exchange\n",
