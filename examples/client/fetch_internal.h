@@ -1,0 +1,102 @@
+/*
+ * h2client: what the parts of fetch.c share. fetch.c runs the connection,
+ * request.c builds, sends and settles requests, events.c handles the
+ * connection's events. Everything runs on the program's main thread; the
+ * service's worker is reached only through posting calls and events.
+ */
+#ifndef H2CLIENT_FETCH_INTERNAL_H
+#define H2CLIENT_FETCH_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h2/service.h"
+
+#include "client/options.h"
+#include "client/output.h"
+
+typedef enum req_state {
+    REQ_WAITING, /* HEADERS posted, stream id not known yet */
+    REQ_OPEN,    /* stream open, response not complete */
+    REQ_DONE,    /* complete, failed or given up */
+} req_state;
+
+/* One URL's request. */
+typedef struct request {
+    uint32_t stream_id; /* 0 until H2_SVC_EV_STREAM_OPENED */
+    req_state state;
+    int status;          /* final :status, 0 before the response */
+    uint64_t body_bytes; /* response body received */
+    char *error;         /* the first failure, malloc'd; NULL when none */
+} request;
+
+typedef struct fetch {
+    const options *opts;
+    request *reqs;
+    size_t n_done; /* requests in REQ_DONE */
+    outputs out;
+    h2_service *svc;
+    h2_svc_queue *queue;
+    h2_svc_conn_id conn;
+    int64_t deadline;
+    bool attached;           /* the service owns the socket */
+    bool close_sent;         /* our GOAWAY was posted */
+    bool aborted;            /* h2_service_abort() was posted */
+    bool closed;             /* H2_SVC_EV_CLOSED seen */
+    bool heard;              /* an event from the server's frames arrived */
+    int64_t ping_sent;       /* -v: when our PING left (now_ms()), to show the round trip */
+    char *conn_error;        /* a connection-level failure, malloc'd */
+    h2_conn_config settings; /* the core configuration: what our SETTINGS frame says */
+} fetch;
+
+/* Index of |r| in |f|->reqs (= its URL's position). */
+static inline size_t req_index(const fetch *f, const request *r)
+{
+    return (size_t)(r - f->reqs);
+}
+
+/* Logs one line on stderr when -v was given. */
+void fetch_log(const fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A wire error code by name, or in hex (in |buf|) when RFC 9113 does not name it. */
+const char *fetch_code_name(uint32_t code, char *buf, size_t size);
+
+/* A posting call found the command ring full: waits 1 ms. False once the deadline passed. */
+bool fetch_wait_for_room(const fetch *f);
+
+/* The request on |stream_id|, or NULL. */
+request *fetch_by_stream(fetch *f, uint32_t stream_id);
+
+/* The request a command's |user| tag names (URL index + 1), or NULL. */
+request *fetch_by_tag(fetch *f, uint64_t tag);
+
+/* Records a connection-level failure (the first one is kept). */
+void fetch_set_error(fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Fails every request not finished yet with |reason|. */
+void fetch_fail_unfinished(fetch *f, const char *reason);
+
+/* Handles one event of the connection (the caller releases it). */
+void fetch_on_event(fetch *f, const h2_svc_event *ev);
+
+/* Posts the HEADERS of URL |i|. Returns 0 or the posting call's error. */
+int req_submit(fetch *f, size_t i);
+
+/* H2_SVC_EV_STREAM_OPENED: records the stream id, logs the request, posts the body. */
+void req_opened(fetch *f, const h2_svc_event *ev);
+
+/* The request is over: its body destination is closed or passes the turn on. */
+void req_finish(fetch *f, request *r);
+
+/*
+ * The request failed: keeps the first reason, resets the stream (CANCEL)
+ * when |reset| and it is still open, and finishes it.
+ */
+void req_fail(fetch *f, request *r, bool reset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The server ended the stream: a success for a 2xx status, else a failure. */
+void req_complete(fetch *f, request *r);
+
+#endif /* H2CLIENT_FETCH_INTERNAL_H */
