@@ -119,6 +119,66 @@ typedef struct h2_conn_config {
      */
     uint32_t max_reserved_streams;
 
+    /*
+     * Abuse limits (docs/SECURITY.md lists each one with its reaction).
+     * Rate limiters are token buckets refilled from the clock given to
+     * h2_conn_set_time(); without a clock they are plain budgets of |burst|
+     * events per connection.
+     */
+    /* Glitches: frames and stream errors the peer can provoke cheaply
+     * (PRIORITY, unknown or ignored frames, empty DATA without END_STREAM,
+     * empty CONTINUATION, invalid requests, stream-level flow-control errors,
+     * frames on streams we reset...). Burst 10000 (0: no glitch limit),
+     * refill 330 per second (0: no refill). Exhausted: GOAWAY(ENHANCE_YOUR_CALM). */
+    uint32_t glitch_burst;
+    uint32_t glitch_rate;
+    /* RST_STREAM frames received: burst 1000 (0: no limit), refill 33 per
+     * second (0: no refill). Exhausted: GOAWAY(ENHANCE_YOUR_CALM). */
+    uint32_t reset_burst;
+    uint32_t reset_rate;
+    /* Automatic replies (PING and SETTINGS ACKs, RST_STREAM) queued since the
+     * output was last empty: 1000 frames (0: the default); their bytes are
+     * bounded by |output_high_water|. Past either: GOAWAY(ENHANCE_YOUR_CALM). */
+    uint32_t max_queued_replies;
+    /* Entries in one received SETTINGS frame: 32 (0: the default). More:
+     * GOAWAY(ENHANCE_YOUR_CALM), checked on the frame header. */
+    uint32_t max_settings_entries;
+    /* Encoded bytes of one received header block (HEADERS or PUSH_PROMISE and
+     * its CONTINUATIONs). 0 (default): 2 * max(max_header_list_size, 16384)
+     * + max_frame_size. More: GOAWAY(ENHANCE_YOUR_CALM). */
+    size_t max_header_block_size;
+    /* Fields in one received header block. Soft limit 100 (0: the default):
+     * past it the stream is reset (RST_STREAM(ENHANCE_YOUR_CALM) and a glitch;
+     * a PUSH_PROMISE's promised stream is refused). Hard limit 1000 (0: the
+     * default): past it the connection ends with GOAWAY(COMPRESSION_ERROR)
+     * and decoding stops. UINT32_MAX turns either off. */
+    uint32_t max_header_fields;
+    uint32_t max_header_fields_hard;
+    /* Longest single decoded name or value. 0 (default): the same as
+     * max_header_list_size. Longer: as a header list over
+     * max_header_list_size, GOAWAY(ENHANCE_YOUR_CALM). */
+    uint32_t max_header_field_size;
+    /*
+     * Servers: requests the application handles at once (default 0: the same
+     * as max_concurrent_streams). A request holds a slot from its
+     * RequestReceived event until its stream closes normally (both sides
+     * ended) or until h2_conn_request_done(). A request whose stream is reset
+     * (by the peer, or by us because of the peer) keeps its slot until the
+     * end of the next h2_conn_receive() call after the one that saw the reset,
+     * so that resets cannot make room for new requests faster than the
+     * application sees them (Rapid Reset, MadeYouReset). With
+     * |explicit_request_done| every request keeps its slot until the
+     * application calls h2_conn_request_done(), whatever happens to the
+     * stream. A new request while every slot is taken is refused with
+     * RST_STREAM(REFUSED_STREAM), counted and charged as a glitch.
+     */
+    uint32_t max_active_requests;
+    bool explicit_request_done;
+    /* Servers: requests accepted on the connection before it is rotated
+     * with a graceful GOAWAY(NO_ERROR) whose last stream id is the last
+     * request accepted. Default 0: no limit. */
+    uint32_t max_requests_per_connection;
+
     /* Allocator hook; NULL means libc. Must outlive the connection. */
     const h2_mem *mem;
 } h2_conn_config;
@@ -593,6 +653,7 @@ typedef enum h2_event_type {
     H2_EV_PUSHED_STREAM_RECEIVED,
     H2_EV_ALTERNATIVE_SERVICE_AVAILABLE,
     H2_EV_PRIORITY_UPDATE_RECEIVED, /* RFC 9218 PRIORITY_UPDATE (servers only) */
+    H2_EV_LIMIT_EXCEEDED,           /* an abuse limit tripped (see h2_limit) */
 } h2_event_type;
 
 /* @struct One setting that changed: |original| is meaningful only when |had_original|. */
@@ -693,6 +754,16 @@ typedef struct h2_event {
             uint8_t urgency;
             bool incremental;
         } priority_update;
+        /* LIMIT_EXCEEDED: |limit| is an h2_limit; |stream_id| (of the
+         * event) the stream concerned or 0; |error_code| the code of the
+         * GOAWAY (|connection| true) or RST_STREAM (false) sent for it. A
+         * connection-level trip (connection true, error_code not NO_ERROR)
+         * ends the connection: h2_conn_receive() returns H2_EPROTO. */
+        struct {
+            int limit;
+            uint32_t error_code;
+            bool connection;
+        } limit;
         /* UNKNOWN_FRAME_RECEIVED: the raw frame */
         struct {
             uint8_t frame_type;
@@ -840,6 +911,96 @@ typedef struct h2_conn_error {
 
 /* @function Returns the connection error (occurred false when none). */
 H2_API h2_conn_error h2_conn_last_error(const h2_conn *conn);
+
+/* ------------------------------------------------------------------------ */
+/* Abuse limits, clock and statistics                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * @enum
+ *
+ * The limits a connection enforces against an abusive peer
+ * (docs/SECURITY.md). Each one has a counter in h2_conn_stats, a name
+ * (h2_limit_name(), also the GOAWAY debug data when it ends the connection)
+ * and produces an H2_EV_LIMIT_EXCEEDED event when it trips.
+ */
+typedef enum h2_limit {
+    H2_LIMIT_GLITCHES = 0,          /* glitch budget empty: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_RESET_RATE,            /* RST_STREAM budget empty: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_QUEUED_REPLIES,        /* too many automatic replies queued: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_QUEUED_REPLY_BYTES,    /* their bytes past output_high_water: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_SETTINGS_ENTRIES,      /* SETTINGS frame too long: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_CONTINUATION_FRAMES,   /* header block in too many frames: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_HEADER_BLOCK_SIZE,     /* encoded header block too large: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_HEADER_LIST_SIZE,      /* decoded list over MAX_HEADER_LIST_SIZE: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_HEADER_FIELD_SIZE,     /* one name or value too long: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_HEADER_FIELDS,         /* soft field count: RST_STREAM(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_HEADER_FIELDS_HARD,    /* hard field count: GOAWAY(COMPRESSION_ERROR) */
+    H2_LIMIT_HPACK_TABLE_SIZE,      /* table size update above ours: GOAWAY(COMPRESSION_ERROR) */
+    H2_LIMIT_CONCURRENT_STREAMS,    /* stream over MAX_CONCURRENT_STREAMS: RST(REFUSED_STREAM) */
+    H2_LIMIT_ACTIVE_REQUESTS,       /* no request slot free: RST_STREAM(REFUSED_STREAM) */
+    H2_LIMIT_REQUESTS_PER_CONNECTION, /* rotation: graceful GOAWAY(NO_ERROR) */
+    H2_LIMIT_RESERVED_STREAMS,      /* client: too many pushes waiting: RST(REFUSED_STREAM) */
+    H2_LIMIT_COUNT                  /* number of limits (not a limit) */
+} h2_limit;
+
+/*
+ * @function Returns the static name of a limit ("glitches",
+ * "reset_rate", ...; the GOAWAY debug data of that limit), or "unknown"
+ * for a value that is not an h2_limit. Never returns NULL.
+ */
+H2_API const char *h2_limit_name(int limit);
+
+/*
+ * @function
+ *
+ * Gives the connection the time: a monotonic clock in milliseconds (any
+ * origin, e.g. CLOCK_MONOTONIC), to be set before each h2_conn_receive().
+ * The core has no clock of its own; the rate limiters (glitch_rate,
+ * reset_rate) refill their budgets from the time that passed between two
+ * values. Without calls the time stays 0 and the limiters are plain
+ * per-connection budgets of their burst size. A value lower than the last
+ * one is ignored (the time never goes back). NULL is allowed.
+ */
+H2_API void h2_conn_set_time(h2_conn *conn, uint64_t now_ms);
+
+/*
+ * @struct
+ *
+ * Counters of a connection since its creation. Frames sent counts frames
+ * queued for sending; bytes sent counts bytes taken from the output
+ * (consumed). |limit_exceeded| is indexed by h2_limit.
+ */
+typedef struct h2_conn_stats {
+    uint64_t frames_received;
+    uint64_t frames_sent;
+    uint64_t bytes_received;
+    uint64_t bytes_sent;
+    uint64_t streams_opened_remote; /* streams the peer opened (requests, or pushes to a client) */
+    uint64_t streams_opened_local;  /* streams we opened (requests, or pushes from a server) */
+    uint64_t resets_received;       /* RST_STREAM frames received */
+    uint64_t resets_sent;           /* RST_STREAM frames queued */
+    uint64_t glitches;              /* events charged to the glitch budget */
+    uint32_t active_requests;       /* request slots taken now (servers) */
+    uint64_t limit_exceeded[H2_LIMIT_COUNT]; /* times each limit tripped */
+} h2_conn_stats;
+
+/* @function Copies the counters of |conn| to |*out|. */
+H2_API void h2_conn_get_stats(const h2_conn *conn, h2_conn_stats *out);
+
+/*
+ * @function
+ *
+ * Servers: the application has finished handling the request of
+ * |stream_id| (its response was sent, or it gave up on it): the request's
+ * slot (see max_active_requests) is freed at once. The stream itself is not
+ * touched. Needed with |explicit_request_done|; optional otherwise (it
+ * frees the slot of a reset stream early).
+ *
+ * Returns 0, H2_EINVAL (|conn| NULL) or H2_ENOSTREAM (no request of that
+ * id holds a slot: unknown id, or already done).
+ */
+H2_API int h2_conn_request_done(h2_conn *conn, uint32_t stream_id);
 
 #ifdef __cplusplus
 }

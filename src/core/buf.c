@@ -4,7 +4,7 @@
 #include "core/mem.h"
 #include "h2/errors.h"
 
-#define H2_OBUF_MIN_CAP 512u
+#define H2_OBUF_MIN_CAP 128u
 #define H2_OBUF_MIN_SEGS 8u
 #define H2_ARENA_MIN_CHUNK 512u
 #define H2_ARENA_GROW_MAX 65536u

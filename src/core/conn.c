@@ -2,6 +2,7 @@
 #include <string.h>
 #include "core/conn_internal.h"
 #include "core/hpack_arena.h"
+#include "core/hpack_limits.h"
 #include "core/mem.h"
 
 void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
@@ -23,10 +24,23 @@ void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
     cfg->no_rfc7540_priorities = 0;
     cfg->max_reserved_streams = 100;
     cfg->connection_window_size = 65535;
-    cfg->max_continuation_frames = 64;
+    cfg->max_continuation_frames = 9;
     cfg->max_closed_streams = 65536;
     cfg->encoder_table_cap = 4096;
     cfg->output_high_water = 1u << 16;
+    cfg->glitch_burst = 10000;
+    cfg->glitch_rate = 330;
+    cfg->reset_burst = 1000;
+    cfg->reset_rate = 33;
+    cfg->max_queued_replies = 1000;
+    cfg->max_settings_entries = 32;
+    cfg->max_header_block_size = 0;
+    cfg->max_header_fields = 100;
+    cfg->max_header_fields_hard = 1000;
+    cfg->max_header_field_size = 0;
+    cfg->max_active_requests = 0;
+    cfg->explicit_request_done = false;
+    cfg->max_requests_per_connection = 0;
     cfg->mem = NULL;
 }
 
@@ -89,6 +103,7 @@ void h2_conn_free(h2_conn *c)
     h2_hdr_scratch_free(&c->scratch_in);
     h2_settings_pending_free(&c->pending, mem);
     h2_stream_set_free(&c->streams, mem);
+    h2_conn_slots_free(c);
     h2_mem_free(mem, c);
 }
 
@@ -121,11 +136,21 @@ int h2_conn_ensure_decoder(h2_conn *c)
         h2_hpack_decoder_free(dec);
         return H2_ENOMEM;
     }
-    uint32_t list = h2_settings_get(&c->local, H2_SETTING_MAX_HEADER_LIST_SIZE);
-    size_t lim = list == H2_SETTING_UNSET ? 0 : list;
-    h2_hpack_decoder_set_limits(dec, lim, lim);
     c->dec = dec;
+    h2_conn_decoder_limits(c);
     return 0;
+}
+
+void h2_conn_decoder_limits(h2_conn *c)
+{
+    if (c->dec == NULL)
+        return;
+    uint32_t list = h2_settings_get(&c->local, H2_SETTING_MAX_HEADER_LIST_SIZE);
+    uint32_t field = h2_conn_max_field_size(c);
+    h2_hpack_decoder_set_limits(c->dec, list == H2_SETTING_UNSET ? 0 : list,
+                                field == H2_SETTING_UNSET ? 0 : field);
+    uint32_t hard = h2_conn_max_fields_hard(c);
+    h2_hpack_decoder_set_max_fields(c->dec, hard == UINT32_MAX ? 0 : hard);
 }
 
 /* ---- frame writers ------------------------------------------------------ */
@@ -135,6 +160,8 @@ int h2_conn_write_rst(h2_conn *c, uint32_t id, uint32_t code)
     if (h2_obuf_reserve(&c->out, &c->mem, 13) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_rst_stream(h2_obuf_tail(&c->out), id, code));
+    c->stats.frames_sent++;
+    c->stats.resets_sent++;
     return 0;
 }
 
@@ -143,6 +170,7 @@ int h2_conn_write_window_update(h2_conn *c, uint32_t id, uint32_t inc)
     if (h2_obuf_reserve(&c->out, &c->mem, 13) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_window_update(h2_obuf_tail(&c->out), id, inc));
+    c->stats.frames_sent++;
     return 0;
 }
 
@@ -152,6 +180,7 @@ int h2_conn_write_goaway(h2_conn *c, uint32_t last_id, uint32_t code, const uint
     if (len > H2_DEFAULT_MAX_FRAME_SIZE - 8 || h2_obuf_reserve(&c->out, &c->mem, 17 + len) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_goaway(h2_obuf_tail(&c->out), last_id, code, debug, len));
+    c->stats.frames_sent++;
     return 0;
 }
 
@@ -171,6 +200,7 @@ int h2_conn_write_settings(h2_conn *c, uint8_t flags, const h2_setting *e, size_
         q[5] = (uint8_t)e[i].value;
     }
     h2_obuf_commit(&c->out, 9 + 6 * n);
+    c->stats.frames_sent++;
     return 0;
 }
 
@@ -179,6 +209,7 @@ int h2_conn_write_ping(h2_conn *c, uint8_t flags, const uint8_t opaque[8])
     if (h2_obuf_reserve(&c->out, &c->mem, 17) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_ping(h2_obuf_tail(&c->out), flags, opaque));
+    c->stats.frames_sent++;
     return 0;
 }
 
@@ -186,14 +217,22 @@ int h2_conn_write_ping(h2_conn *c, uint8_t flags, const uint8_t opaque[8])
 
 void h2_conn_close_stream(h2_conn *c, h2_stream *s, h2_closed_how how)
 {
-    if (s->flags & H2_SF_OUTBOUND)
+    if (s->flags & H2_SF_OUTBOUND) {
         c->n_outbound--;
-    else
+    } else {
         c->n_inbound--;
+        if (c->n_slots > 0)
+            h2_conn_slot_on_close(c, s->id, how);
+    }
     h2_stream_close(&c->streams, &c->mem, s, how);
 }
 
 int h2_conn_fail(h2_conn *c, uint32_t code, const char *message)
+{
+    return h2_conn_fail_debug(c, code, message, NULL);
+}
+
+int h2_conn_fail_debug(h2_conn *c, uint32_t code, const char *message, const char *debug)
 {
     c->flags |= H2_CF_ERROR;
     c->err.occurred = true;
@@ -201,7 +240,8 @@ int h2_conn_fail(h2_conn *c, uint32_t code, const char *message)
     c->err.message = message;
     c->err.last_stream_id = c->highest_inbound;
     c->hb.active = false;
-    if (h2_conn_write_goaway(c, c->highest_inbound, code, NULL, 0) != 0)
+    size_t dlen = debug != NULL ? strlen(debug) : 0;
+    if (h2_conn_write_goaway(c, c->highest_inbound, code, (const uint8_t *)debug, dlen) != 0)
         return H2_ENOMEM;
     c->flags |= H2_CF_GOAWAY_SENT;
     c->goaway_sent_last = c->highest_inbound;
@@ -286,6 +326,7 @@ size_t h2_conn_data_to_send(h2_conn *c, uint8_t *out, size_t cap)
     size_t n = h2_obuf_peek(&c->out, out, cap);
     if (n > 0)
         h2_obuf_consume(&c->out, n);
+    c->stats.bytes_sent += n;
     return n;
 }
 
@@ -305,6 +346,8 @@ int h2_conn_output_iov(const h2_conn *c, struct iovec *iov, int max)
 
 void h2_conn_output_consume(h2_conn *c, size_t n)
 {
+    size_t pending = h2_obuf_pending(&c->out);
+    c->stats.bytes_sent += n < pending ? n : pending;
     h2_obuf_consume(&c->out, n);
 }
 

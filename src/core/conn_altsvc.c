@@ -34,6 +34,7 @@ int h2_conn_advertise_alternative_service(h2_conn *c, uint32_t id, const uint8_t
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_altsvc(h2_obuf_tail(&c->out), id, origin, origin_len,
                                                  value, value_len));
+    c->stats.frames_sent++;
     return 0;
 }
 
@@ -41,20 +42,20 @@ int h2_conn_on_altsvc(h2_conn *c, const h2_frame *f)
 {
     /* servers ignore ALTSVC (RFC 7838 section 4) */
     if (!h2_conn_is_client(c))
-        return 0;
+        return h2_conn_glitch(c);
     uint32_t id = f->hd.stream_id;
     size_t olen = f->u.altsvc.origin_len;
     if (id == 0) {
         if (olen == 0)
-            return 0;
+            return h2_conn_glitch(c);
     } else {
         if (olen > 0)
-            return 0;
+            return h2_conn_glitch(c);
         /* a live stream of ours (or pushed to us) whose response has not
          * arrived yet; everything else is ignored */
         h2_stream *s = h2_stream_get(&c->streams, id);
         if (s == NULL || (s->flags & H2_SF_RECV_FINAL))
-            return 0;
+            return h2_conn_glitch(c);
     }
     h2_event *e = h2_conn_push_event(c, H2_EV_ALTERNATIVE_SERVICE_AVAILABLE, id);
     if (e == NULL)

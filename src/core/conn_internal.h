@@ -37,6 +37,19 @@ typedef struct h2_hblock {
     size_t len, cap;
 } h2_hblock;
 
+/* A token bucket in thousandths of a token (conn_limits.c). */
+typedef struct h2_bucket {
+    uint64_t milli;   /* tokens left, x1000 */
+    uint64_t last_ms; /* time of the last refill */
+    bool started;
+} h2_bucket;
+
+/* A request holding a slot (max_active_requests). */
+typedef struct h2_req_slot {
+    uint32_t id;
+    uint32_t release_at; /* 0: held; else freed at the end of receive call number release_at */
+} h2_req_slot;
+
 struct h2_conn {
     h2_mem mem;
     h2_conn_config cfg;
@@ -80,6 +93,19 @@ struct h2_conn {
 
     h2_stream_set streams;
     h2_conn_error err;
+
+    /* abuse limits (conn_limits.c) */
+    uint64_t now_ms;
+    h2_bucket glitch_bucket;
+    h2_bucket reset_bucket;
+    uint32_t reply_frames;  /* automatic replies queued since the output was last empty */
+    uint32_t recv_calls;    /* receive calls so far (wraps; 0 skipped) */
+    bool in_receive;        /* inside h2_conn_receive() */
+    uint32_t n_deferred;    /* slots waiting for release_at */
+    h2_req_slot *slots;     /* ascending ids */
+    uint32_t n_slots, cap_slots;
+    uint64_t requests_accepted;
+    h2_conn_stats stats;
 };
 
 static inline bool h2_conn_is_client(const h2_conn *c)
@@ -120,6 +146,8 @@ static inline bool h2_conn_over_high_water(const h2_conn *c)
 /* Creates the HPACK encoder/decoder on first use. 0 or H2_ENOMEM. */
 int h2_conn_ensure_encoder(h2_conn *c);
 int h2_conn_ensure_decoder(h2_conn *c);
+/* Applies the header limits in force to the decoder (if created). */
+void h2_conn_decoder_limits(h2_conn *c);
 
 /* Frame writers: reserve, pack, commit. Return 0 or H2_ENOMEM. */
 int h2_conn_write_rst(h2_conn *c, uint32_t id, uint32_t code);
@@ -144,6 +172,44 @@ void h2_conn_close_stream(h2_conn *c, h2_stream *s, h2_closed_how how);
  * GOAWAY could not be queued).
  */
 int h2_conn_fail(h2_conn *c, uint32_t code, const char *message);
+
+/* As h2_conn_fail(), with |debug| (NUL-terminated, may be NULL) as GOAWAY debug data. */
+int h2_conn_fail_debug(h2_conn *c, uint32_t code, const char *message, const char *debug);
+
+/* ---- abuse limits (conn_limits.c) ---- */
+
+/* Effective limits from the configuration (0 = default resolved). */
+uint32_t h2_conn_max_settings_entries(const h2_conn *c);
+size_t h2_conn_max_header_block(const h2_conn *c);
+uint32_t h2_conn_max_fields_soft(const h2_conn *c);
+uint32_t h2_conn_max_fields_hard(const h2_conn *c);
+uint32_t h2_conn_max_field_size(const h2_conn *c);
+uint32_t h2_conn_max_active(const h2_conn *c);
+
+/*
+ * A connection-level limit tripped: counts it, pushes LIMIT_EXCEEDED, queues
+ * GOAWAY(|code|) with the limit's name as debug data and ends the
+ * connection. Returns H2_EPROTO or H2_ENOMEM.
+ */
+int h2_conn_limit_fail(h2_conn *c, h2_limit lim, uint32_t code, const char *message);
+
+/* A limit tripped on |stream_id| (or a graceful one): counts it and pushes
+ * LIMIT_EXCEEDED. The caller sends the frame. 0 or H2_ENOMEM. */
+int h2_conn_limit_note(h2_conn *c, h2_limit lim, uint32_t stream_id, uint32_t code,
+                       bool connection);
+
+/* Charges one glitch: 0, or the connection error (H2_EPROTO / H2_ENOMEM). */
+int h2_conn_glitch(h2_conn *c);
+
+/* Charges one received RST_STREAM that closed a stream: 0 or the error. */
+int h2_conn_charge_reset(h2_conn *c);
+
+/* Request slots: take one for |id| (0 or H2_ENOMEM); release on close. */
+int h2_conn_slot_take(h2_conn *c, uint32_t id);
+void h2_conn_slot_on_close(h2_conn *c, uint32_t id, h2_closed_how how);
+/* Frees deferred slots due at the end of this receive call. */
+void h2_conn_slots_sweep(h2_conn *c);
+void h2_conn_slots_free(h2_conn *c);
 
 /* Events (receive side). Returns the new event or NULL (out of memory). */
 h2_event *h2_conn_push_event(h2_conn *c, int type, uint32_t stream_id);

@@ -31,6 +31,7 @@ int h2_conn_prioritize(h2_conn *c, uint32_t id, const h2_priority_args *prio)
     if (h2_obuf_reserve(&c->out, &c->mem, H2_FRAME_PRIORITY_LEN) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_priority(h2_obuf_tail(&c->out), id, &ps));
+    c->stats.frames_sent++;
     return 0;
 }
 
@@ -50,6 +51,7 @@ int h2_conn_send_priority_update(h2_conn *c, uint32_t id, const uint8_t *value, 
     if (h2_obuf_reserve(&c->out, &c->mem, h2_frame_priority_update_len(len)) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_priority_update(h2_obuf_tail(&c->out), id, value, len));
+    c->stats.frames_sent++;
     return 0;
 }
 
@@ -69,9 +71,13 @@ int h2_conn_on_priority_update(h2_conn *c, const h2_frame *f)
          * so that the priority can be applied when the stream opens */
         uint32_t highest = h2_conn_is_ours(c, id) ? c->highest_outbound : c->highest_inbound;
         if (id <= highest)
-            return 0;
+            return h2_conn_glitch(c);
+        /* idle: the core keeps no state for it, but it costs a glitch */
+        int rv = h2_conn_glitch(c);
+        if (rv != 0)
+            return rv;
     } else if (s->state == H2_SS_HALF_CLOSED_LOCAL) {
-        return 0; /* nothing more will be sent on it */
+        return h2_conn_glitch(c); /* nothing more will be sent on it */
     }
     const uint8_t *v = f->u.priority_update.field_value;
     size_t len = f->u.priority_update.field_value_len;

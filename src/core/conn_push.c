@@ -146,6 +146,8 @@ int h2_conn_push_stream(h2_conn *c, uint32_t parent_id, uint32_t promised, const
 
     /* Commit. */
     h2_obuf_commit(&c->out, frame_push_block(base, parent_id, promised, blen, max_frame));
+    c->stats.frames_sent += 1 + (blen > first_cap ? (blen - first_cap + max_frame - 1) / max_frame : 0);
+    c->stats.streams_opened_local++;
     h2_stream *s = h2_stream_new(&c->streams, &c->mem, promised);
     s->state = H2_SS_HALF_CLOSED_REMOTE;
     s->flags = H2_SF_OUTBOUND;
@@ -200,8 +202,12 @@ int h2_conn_on_push_promise(h2_conn *c, h2_stream *parent, uint32_t parent_id, u
         return refuse(c, promised, H2_PROTOCOL_ERROR);
     struct reserved_count rc = {0};
     h2_stream_map_each(&c->streams.live, count_reserved, &rc);
-    if (rc.n >= max_reserved(c))
-        return refuse(c, promised, H2_REFUSED_STREAM);
+    if (rc.n >= max_reserved(c)) {
+        rv = h2_conn_limit_note(c, H2_LIMIT_RESERVED_STREAMS, promised, H2_REFUSED_STREAM, false);
+        if (rv == 0)
+            rv = h2_conn_glitch(c);
+        return rv != 0 ? rv : refuse(c, promised, H2_REFUSED_STREAM);
+    }
     if (h2_stream_reserve(&c->streams, &c->mem) != 0)
         return H2_ENOMEM;
     h2_stream *s = h2_stream_new(&c->streams, &c->mem, promised);
@@ -210,6 +216,7 @@ int h2_conn_on_push_promise(h2_conn *c, h2_stream *parent, uint32_t parent_id, u
     s->send_window = (int32_t)h2_settings_get(&c->remote, H2_SETTING_INITIAL_WINDOW_SIZE);
     h2_recv_window_init(&s->recv, h2_settings_get(&c->local, H2_SETTING_INITIAL_WINDOW_SIZE));
     c->n_inbound++;
+    c->stats.streams_opened_remote++;
     h2_event *e = h2_conn_push_event(c, H2_EV_PUSHED_STREAM_RECEIVED, promised);
     if (e == NULL)
         return H2_ENOMEM;

@@ -17,21 +17,35 @@ static bool is_idle(const h2_conn *c, uint32_t id)
 
 /*
  * Automatic replies may not pile up without bound (RFC 9113 10.5): at most
- * the high-water mark of them between two moments the output is empty.
+ * max_queued_replies frames and the high-water mark of bytes of them between
+ * two moments the output is empty.
  */
 static int reply_room(h2_conn *c, size_t n)
 {
-    if (h2_obuf_pending(&c->out) == 0)
+    if (h2_obuf_pending(&c->out) == 0) {
         c->reply_bytes = 0;
+        c->reply_frames = 0;
+    }
+    uint32_t max = c->cfg.max_queued_replies ? c->cfg.max_queued_replies : 1000u;
+    if (c->reply_frames >= max)
+        return h2_conn_limit_fail(c, H2_LIMIT_QUEUED_REPLIES, H2_ENHANCE_YOUR_CALM,
+                                  "peer keeps sending frames that need replies");
     if (c->reply_bytes + n > c->cfg.output_high_water)
-        return h2_conn_fail(c, H2_ENHANCE_YOUR_CALM, "peer keeps sending frames that need replies");
+        return h2_conn_limit_fail(c, H2_LIMIT_QUEUED_REPLY_BYTES, H2_ENHANCE_YOUR_CALM,
+                                  "peer keeps sending frames that need replies");
     c->reply_bytes += n;
+    c->reply_frames++;
     return 0;
 }
 
 int h2_conn_stream_error(h2_conn *c, h2_stream *s, uint32_t id, uint32_t code, bool event)
 {
-    int rv = reply_room(c, 13);
+    /* Stream errors the peer provokes cost a glitch (MadeYouReset); refusals
+     * are charged by their callers where the peer is at fault. */
+    int rv = code == H2_REFUSED_STREAM ? 0 : h2_conn_glitch(c);
+    if (rv != 0)
+        return rv;
+    rv = reply_room(c, 13);
     if (rv != 0)
         return rv;
     if (h2_conn_write_rst(c, id, code) != 0)
@@ -79,7 +93,9 @@ static int on_data(h2_conn *c, const h2_frame *f)
             return h2_conn_fail(c, H2_STREAM_CLOSED, "DATA on a stream closed by END_STREAM");
         if (how == H2_CLOSED_RST_SENT)
             return 0;
-        int rv = reply_room(c, 13);
+        int rv = h2_conn_glitch(c);
+        if (rv == 0)
+            rv = reply_room(c, 13);
         return rv != 0 ? rv : h2_conn_write_rst(c, id, H2_STREAM_CLOSED);
     }
     if (s->state == H2_SS_HALF_CLOSED_REMOTE) {
@@ -90,6 +106,12 @@ static int on_data(h2_conn *c, const h2_frame *f)
     if (!h2_recv_window_consume(&s->recv, fcl))
         return h2_conn_fail(c, H2_FLOW_CONTROL_ERROR, "stream receive window exceeded");
     bool end = (f->hd.flags & H2_FLAG_END_STREAM) != 0;
+    if (fcl == 0 && !end) {
+        /* an empty DATA frame without END_STREAM does nothing (CVE-2019-9518) */
+        int rv = h2_conn_glitch(c);
+        if (rv != 0)
+            return rv;
+    }
     s->data_received += f->u.data.len;
     bool malformed = !(s->flags & H2_SF_RECV_FINAL) || (s->flags & H2_SF_RECV_TRAILERS);
     if (s->content_length >= 0) {
@@ -123,8 +145,10 @@ static int on_data(h2_conn *c, const h2_frame *f)
 
 static int on_priority(h2_conn *c, const h2_frame *f)
 {
-    if (h2_conn_ignores_rfc7540(c))
-        return 0;
+    /* every PRIORITY frame costs a glitch (CVE-2019-9513); no state is kept */
+    int rv = h2_conn_glitch(c);
+    if (rv != 0 || h2_conn_ignores_rfc7540(c))
+        return rv;
     h2_event *e = h2_conn_push_event(c, H2_EV_PRIORITY_UPDATED, f->hd.stream_id);
     if (e == NULL)
         return H2_ENOMEM;
@@ -137,11 +161,22 @@ static int on_priority(h2_conn *c, const h2_frame *f)
 static int on_rst_stream(h2_conn *c, const h2_frame *f)
 {
     uint32_t id = f->hd.stream_id;
+    c->stats.resets_received++;
     h2_stream *s = h2_stream_get(&c->streams, id);
     if (s == NULL) {
         if (is_idle(c, id))
             return h2_conn_fail(c, H2_PROTOCOL_ERROR, "RST_STREAM on an idle stream");
+        /* a reset of a stream the peer already reset is a glitch; a reset
+         * racing with the stream's normal end or with our own reset is not */
+        if (h2_stream_closed_how(&c->streams, id) == H2_CLOSED_RST_RECV)
+            return h2_conn_glitch(c);
         return 0;
+    }
+    /* Rapid Reset (CVE-2023-44487): a server limits the resets of live streams */
+    if (!h2_conn_is_client(c)) {
+        int rv = h2_conn_charge_reset(c);
+        if (rv != 0)
+            return rv;
     }
     h2_event *e = h2_conn_push_event(c, H2_EV_STREAM_RESET, id);
     if (e == NULL)
@@ -230,8 +265,8 @@ static int on_settings_ack(h2_conn *c)
         } else if (id == H2_SETTING_HEADER_TABLE_SIZE && c->dec != NULL) {
             if (h2_hpack_decoder_set_max_table_size(c->dec, v) != 0)
                 return H2_ENOMEM;
-        } else if (id == H2_SETTING_MAX_HEADER_LIST_SIZE && c->dec != NULL) {
-            h2_hpack_decoder_set_limits(c->dec, v, v);
+        } else if (id == H2_SETTING_MAX_HEADER_LIST_SIZE) {
+            h2_conn_decoder_limits(c);
         }
     }
     h2_event *ev = h2_conn_push_event(c, H2_EV_SETTINGS_ACKNOWLEDGED, 0);
@@ -394,6 +429,9 @@ static int on_window_update(h2_conn *c, const h2_frame *f)
 
 static int on_unknown(h2_conn *c, const h2_frame_hd *hd, const uint8_t *payload)
 {
+    int rv = h2_conn_glitch(c);
+    if (rv != 0)
+        return rv;
     h2_event *e = h2_conn_push_event(c, H2_EV_UNKNOWN_FRAME_RECEIVED, hd->stream_id);
     if (e == NULL)
         return H2_ENOMEM;
@@ -423,11 +461,17 @@ static int check_header(h2_conn *c, const h2_frame_hd *hd)
         return h2_conn_fail(c, code,
                             code == H2_FRAME_SIZE_ERROR ? "frame length invalid for its type"
                                                         : "frame on the wrong stream for its type");
+    /* CVE-2020-11080: a SETTINGS frame is judged on its header, before its
+     * entries are read */
+    if (hd->type == H2_FRAME_SETTINGS && hd->length / 6 > h2_conn_max_settings_entries(c))
+        return h2_conn_limit_fail(c, H2_LIMIT_SETTINGS_ENTRIES, H2_ENHANCE_YOUR_CALM,
+                                  "too many entries in a SETTINGS frame");
     return 0;
 }
 
 static int on_frame(h2_conn *c, const h2_frame_hd *hd, const uint8_t *payload)
 {
+    c->stats.frames_received++;
     if (hd->type > H2_FRAME_CONTINUATION && hd->type != H2_FRAME_ALTSVC &&
         hd->type != H2_FRAME_PRIORITY_UPDATE)
         return on_unknown(c, hd, payload);
@@ -544,6 +588,10 @@ int h2_conn_receive(h2_conn *c, const uint8_t *in, size_t len, const h2_event **
     if (c->flags & H2_CF_ERROR)
         return H2_ECLOSED;
     h2_conn_begin_receive(c);
+    c->stats.bytes_received += len;
+    if (++c->recv_calls == 0)
+        c->recv_calls = 1;
+    c->in_receive = true;
     size_t pos = 0;
     int rv = 0;
     if (!h2_conn_is_client(c) && !(c->flags & H2_CF_PREFACE_DONE)) {
@@ -583,6 +631,8 @@ int h2_conn_receive(h2_conn *c, const uint8_t *in, size_t len, const h2_event **
         pos += H2_FRAME_HEADER_LEN + hd.length;
     }
 out:
+    c->in_receive = false;
+    h2_conn_slots_sweep(c);
     *events = c->n_ev > 0 ? c->ev : NULL;
     *n_events = c->n_ev;
     if (rv == H2_ENOMEM)

@@ -5,21 +5,15 @@
  */
 #include <string.h>
 #include "core/conn_internal.h"
+#include "core/hpack_limits.h"
 #include "core/mem.h"
-
-/* Largest reassembled header block we accept, compressed. */
-static size_t block_limit(const h2_conn *c)
-{
-    uint32_t list = h2_settings_get(&c->local, H2_SETTING_MAX_HEADER_LIST_SIZE);
-    size_t base = list == H2_SETTING_UNSET || list < 16384 ? 16384 : list;
-    return 2 * base + h2_settings_get(&c->local, H2_SETTING_MAX_FRAME_SIZE);
-}
 
 static int hb_append(h2_conn *c, const uint8_t *p, size_t n)
 {
     h2_hblock *hb = &c->hb;
-    if (hb->len + n > block_limit(c))
-        return h2_conn_fail(c, H2_ENHANCE_YOUR_CALM, "header block too large");
+    if (hb->len + n > h2_conn_max_header_block(c))
+        return h2_conn_limit_fail(c, H2_LIMIT_HEADER_BLOCK_SIZE, H2_ENHANCE_YOUR_CALM,
+                                  "header block too large");
     if (hb->len + n > hb->cap) {
         size_t cap = hb->cap < 1024 ? 1024 : hb->cap;
         while (cap < hb->len + n)
@@ -56,7 +50,9 @@ static int start_block(h2_conn *c, const h2_frame *f, const uint8_t *block, size
     }
     if (f->hd.flags & H2_FLAG_END_HEADERS)
         return process_block(c, block, len);
-    int rv = hb_append(c, block, len);
+    int rv = len == 0 ? h2_conn_glitch(c) : 0; /* an empty fragment that ends nothing */
+    if (rv == 0)
+        rv = hb_append(c, block, len);
     if (rv != 0)
         return rv;
     hb->active = true;
@@ -83,8 +79,12 @@ int h2_conn_on_continuation_frame(h2_conn *c, const h2_frame *f)
     if (!hb->active)
         return h2_conn_fail(c, H2_PROTOCOL_ERROR, "CONTINUATION outside a header block");
     if (++hb->n_frames > c->cfg.max_continuation_frames)
-        return h2_conn_fail(c, H2_ENHANCE_YOUR_CALM, "too many CONTINUATION frames");
-    int rv = hb_append(c, f->u.continuation.block, f->u.continuation.block_len);
+        return h2_conn_limit_fail(c, H2_LIMIT_CONTINUATION_FRAMES, H2_ENHANCE_YOUR_CALM,
+                                  "too many CONTINUATION frames");
+    bool end = (f->hd.flags & H2_FLAG_END_HEADERS) != 0;
+    int rv = f->u.continuation.block_len == 0 && !end ? h2_conn_glitch(c) : 0;
+    if (rv == 0)
+        rv = hb_append(c, f->u.continuation.block, f->u.continuation.block_len);
     if (rv != 0)
         return rv;
     if (!(f->hd.flags & H2_FLAG_END_HEADERS))
@@ -101,12 +101,52 @@ static int decode(h2_conn *c, const uint8_t *block, size_t len, const h2_header 
     int rv = h2_hpack_decode(c->dec, block, len, f, n);
     if (rv == 0)
         return 0;
-    if (rv == H2_EHEADER_LIST_SIZE)
-        return h2_conn_fail(c, H2_ENHANCE_YOUR_CALM,
-                            "header list larger than MAX_HEADER_LIST_SIZE");
+    h2_hpack_limit_hit hit = h2_hpack_decoder_limit_hit(c->dec);
+    if (rv == H2_EHEADER_LIST_SIZE) {
+        if (hit == H2_HPACK_HIT_STRING)
+            return h2_conn_limit_fail(c, H2_LIMIT_HEADER_FIELD_SIZE, H2_ENHANCE_YOUR_CALM,
+                                      "header field longer than allowed");
+        return h2_conn_limit_fail(c, H2_LIMIT_HEADER_LIST_SIZE, H2_ENHANCE_YOUR_CALM,
+                                  "header list larger than MAX_HEADER_LIST_SIZE");
+    }
     if (rv == H2_ENOMEM)
         return H2_ENOMEM;
+    if (hit == H2_HPACK_HIT_FIELDS)
+        return h2_conn_limit_fail(c, H2_LIMIT_HEADER_FIELDS_HARD, H2_COMPRESSION_ERROR,
+                                  "too many header fields in a block");
+    if (hit == H2_HPACK_HIT_TABLE_SIZE)
+        return h2_conn_limit_fail(c, H2_LIMIT_HPACK_TABLE_SIZE, H2_COMPRESSION_ERROR,
+                                  "HPACK table size update above our limit");
     return h2_conn_fail(c, H2_COMPRESSION_ERROR, "header block could not be decoded");
+}
+
+/*
+ * True when a decoded block has more fields than the soft limit. Cookie
+ * crumbs (RFC 9113 8.2.3) count as one field, as they are joined.
+ */
+static bool over_soft_fields(const h2_conn *c, const h2_header *f, size_t n)
+{
+    uint32_t soft = h2_conn_max_fields_soft(c);
+    if (n <= soft)
+        return false;
+    size_t count = 0;
+    bool cookie = false;
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].name_len == 6 && memcmp(f[i].name, "cookie", 6) == 0) {
+            if (cookie)
+                continue;
+            cookie = true;
+        }
+        count++;
+    }
+    return count > soft;
+}
+
+/* A block over the soft field limit: the stream (or the new one) is reset. */
+static int soft_fields_reset(h2_conn *c, h2_stream *s, uint32_t id)
+{
+    int rv = h2_conn_limit_note(c, H2_LIMIT_HEADER_FIELDS, id, H2_ENHANCE_YOUR_CALM, false);
+    return rv != 0 ? rv : h2_conn_stream_error(c, s, id, H2_ENHANCE_YOUR_CALM, s != NULL);
 }
 
 static bool is_cookie(const h2_header *h)
@@ -176,13 +216,42 @@ static int emit_headers(h2_conn *c, int type, uint32_t id, const h2_header *f, s
 }
 
 /* A block that opens a new stream from the peer (we are the server). */
+/* Refuses a new stream because of |lim|: counted, a glitch, RST(REFUSED_STREAM). */
+static int refuse_limit(h2_conn *c, uint32_t id, h2_limit lim)
+{
+    int rv = h2_conn_limit_note(c, lim, id, H2_REFUSED_STREAM, false);
+    if (rv == 0)
+        rv = h2_conn_glitch(c);
+    return rv != 0 ? rv : h2_conn_stream_error(c, NULL, id, H2_REFUSED_STREAM, false);
+}
+
+/* Rotation: the request limit of the connection is reached with |id|. */
+static int rotate(h2_conn *c, uint32_t id)
+{
+    int rv = h2_conn_limit_note(c, H2_LIMIT_REQUESTS_PER_CONNECTION, id, H2_NO_ERROR, true);
+    if (rv != 0)
+        return rv;
+    const char *name = h2_limit_name(H2_LIMIT_REQUESTS_PER_CONNECTION);
+    if (h2_conn_write_goaway(c, id, H2_NO_ERROR, (const uint8_t *)name, strlen(name)) != 0)
+        return H2_ENOMEM;
+    if (!(c->flags & H2_CF_GOAWAY_SENT) || id < c->goaway_sent_last)
+        c->goaway_sent_last = id;
+    c->flags |= H2_CF_GOAWAY_SENT;
+    return 0;
+}
+
 static int open_inbound(h2_conn *c, uint32_t id, const h2_header *f, size_t n, bool end)
 {
     c->highest_inbound = id;
     uint32_t mcs = h2_settings_get(&c->local, H2_SETTING_MAX_CONCURRENT_STREAMS);
-    if (((c->flags & H2_CF_GOAWAY_SENT) && id > c->goaway_sent_last) ||
-        (mcs != H2_SETTING_UNSET && c->n_inbound >= mcs))
+    if ((c->flags & H2_CF_GOAWAY_SENT) && id > c->goaway_sent_last)
         return h2_conn_stream_error(c, NULL, id, H2_REFUSED_STREAM, false);
+    if (mcs != H2_SETTING_UNSET && c->n_inbound >= mcs)
+        return refuse_limit(c, id, H2_LIMIT_CONCURRENT_STREAMS);
+    if (c->n_slots >= h2_conn_max_active(c))
+        return refuse_limit(c, id, H2_LIMIT_ACTIVE_REQUESTS);
+    if (over_soft_fields(c, f, n))
+        return soft_fields_reset(c, NULL, id);
     int rv = h2_conn_normalize_inbound(c, &f, &n);
     if (rv != 0)
         return rv;
@@ -194,7 +263,7 @@ static int open_inbound(h2_conn *c, uint32_t id, const h2_header *f, size_t n, b
     if (h2_headers_check_inbound(f, n, &ex, c->cfg.validate_inbound_headers, &info) != 0 ||
         (end && info.content_length > 0))
         return h2_conn_stream_error(c, NULL, id, H2_PROTOCOL_ERROR, false);
-    if (h2_stream_reserve(&c->streams, &c->mem) != 0)
+    if (h2_stream_reserve(&c->streams, &c->mem) != 0 || h2_conn_slot_take(c, id) != 0)
         return H2_ENOMEM;
     h2_stream *s = h2_stream_new(&c->streams, &c->mem, id);
     s->state = end ? H2_SS_HALF_CLOSED_REMOTE : H2_SS_OPEN;
@@ -203,7 +272,13 @@ static int open_inbound(h2_conn *c, uint32_t id, const h2_header *f, size_t n, b
     s->send_window = (int32_t)h2_settings_get(&c->remote, H2_SETTING_INITIAL_WINDOW_SIZE);
     h2_recv_window_init(&s->recv, h2_settings_get(&c->local, H2_SETTING_INITIAL_WINDOW_SIZE));
     c->n_inbound++;
-    return emit_headers(c, H2_EV_REQUEST_RECEIVED, id, f, n, end);
+    c->stats.streams_opened_remote++;
+    c->requests_accepted++;
+    rv = emit_headers(c, H2_EV_REQUEST_RECEIVED, id, f, n, end);
+    if (rv == 0 && c->cfg.max_requests_per_connection != 0 &&
+        c->requests_accepted == c->cfg.max_requests_per_connection)
+        rv = rotate(c, id);
+    return rv;
 }
 
 /* A block on a stream that is open (response, 1xx or trailers). */
@@ -212,6 +287,8 @@ static int on_stream_block(h2_conn *c, h2_stream *s, const h2_header *f, size_t 
     uint32_t id = s->id;
     if (s->state == H2_SS_HALF_CLOSED_REMOTE)
         return h2_conn_stream_error(c, s, id, H2_STREAM_CLOSED, true);
+    if (over_soft_fields(c, f, n))
+        return soft_fields_reset(c, s, id);
     int rv = h2_conn_normalize_inbound(c, &f, &n);
     if (rv != 0)
         return rv;
@@ -286,10 +363,13 @@ static int on_headers_block(h2_conn *c, const uint8_t *block, size_t len)
     rv = decode(c, block, len, &f, &n);
     if (rv != 0)
         return rv;
+    /* a block on a stream we reset is decoded (HPACK state) and ignored: a glitch */
     if (how == H2_CLOSED_RST_SENT)
-        return 0;
-    if (how == H2_CLOSED_RST_RECV)
-        return h2_conn_write_rst(c, id, H2_STREAM_CLOSED);
+        return h2_conn_glitch(c);
+    if (how == H2_CLOSED_RST_RECV) {
+        rv = h2_conn_glitch(c);
+        return rv != 0 ? rv : h2_conn_write_rst(c, id, H2_STREAM_CLOSED);
+    }
     return open_inbound(c, id, f, n, end);
 }
 
@@ -312,6 +392,8 @@ static int on_push_promise_block(h2_conn *c, const uint8_t *block, size_t len)
     if (rv != 0)
         return rv;
     c->highest_inbound = promised;
+    if (over_soft_fields(c, f, n))
+        return soft_fields_reset(c, NULL, promised);
     return h2_conn_on_push_promise(c, parent, parent_id, promised, f, n);
 }
 

@@ -171,7 +171,9 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
     uint8_t fflags = end ? H2_FLAG_END_STREAM : 0;
     h2_obuf_commit(&c->out,
                    frame_block(base, id, fflags, prio != NULL ? &ps : NULL, blen, max_frame));
+    c->stats.frames_sent += 1 + (blen > first_cap ? (blen - first_cap + max_frame - 1) / max_frame : 0);
     if (is_new) {
+        c->stats.streams_opened_local++;
         s = h2_stream_new(&c->streams, &c->mem, id);
         s->state = H2_SS_OPEN;
         s->flags = H2_SF_OUTBOUND | H2_SF_SENT_FINAL;
@@ -238,6 +240,7 @@ static int send_data(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, u
             p[head++] = (uint8_t)pad_len;
         h2_obuf_commit(&c->out, head);
         h2_obuf_add_ref(&c->out, data, len, release, user);
+        c->stats.frames_sent++;
         if (pad > 0) {
             memset(h2_obuf_tail(&c->out), 0, pad);
             h2_obuf_commit(&c->out, pad);
@@ -247,6 +250,7 @@ static int send_data(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, u
             return H2_ENOMEM;
         h2_obuf_commit(&c->out,
                        h2_frame_pack_data(h2_obuf_tail(&c->out), id, fflags, data, len, pad_len));
+        c->stats.frames_sent++;
         if (by_ref && release != NULL)
             release(user, data, len);
     }
@@ -307,6 +311,7 @@ int h2_conn_close(h2_conn *c, uint32_t error_code, const uint8_t *debug, size_t 
         return H2_ENOMEM;
     h2_obuf_commit(&c->out,
                    h2_frame_pack_goaway(h2_obuf_tail(&c->out), last, error_code, debug, debug_len));
+    c->stats.frames_sent++;
     if (!(c->flags & H2_CF_GOAWAY_SENT) || last < c->goaway_sent_last)
         c->goaway_sent_last = last;
     c->flags |= H2_CF_GOAWAY_SENT;

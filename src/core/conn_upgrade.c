@@ -106,11 +106,13 @@ static void open_stream_one(h2_conn *c)
         s->flags = H2_SF_OUTBOUND | H2_SF_SENT_FINAL;
         c->highest_outbound = 1;
         c->n_outbound++;
+        c->stats.streams_opened_local++;
     } else {
         s->state = H2_SS_HALF_CLOSED_REMOTE;
         s->flags = H2_SF_RECV_FINAL;
         c->highest_inbound = 1;
         c->n_inbound++;
+        c->stats.streams_opened_remote++;
     }
 }
 

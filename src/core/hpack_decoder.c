@@ -6,6 +6,7 @@
 #include "h2/hpack.h"
 #include "core/hpack_arena.h"
 #include "core/hpack_int.h"
+#include "core/hpack_limits.h"
 #include "core/hpack_static.h"
 #include "core/hpack_table.h"
 #include "core/huffman.h"
@@ -28,6 +29,8 @@ struct h2_hpack_decoder {
     size_t max_list;   /* 0 = no limit */
     size_t max_string; /* 0 = no limit */
     int failed;        /* 0, or the error that made the context unusable */
+    size_t max_fields; /* 0 = no cap */
+    h2_hpack_limit_hit hit;
 };
 
 int h2_hpack_decoder_new(h2_hpack_decoder **out, const h2_mem *mem)
@@ -80,6 +83,17 @@ void h2_hpack_decoder_set_limits(h2_hpack_decoder *dec, size_t max_list_size, si
         return;
     dec->max_list = max_list_size;
     dec->max_string = max_string_len;
+}
+
+void h2_hpack_decoder_set_max_fields(h2_hpack_decoder *dec, size_t max_fields)
+{
+    if (dec != NULL)
+        dec->max_fields = max_fields;
+}
+
+h2_hpack_limit_hit h2_hpack_decoder_limit_hit(const h2_hpack_decoder *dec)
+{
+    return dec != NULL ? dec->hit : H2_HPACK_HIT_NONE;
 }
 
 void h2_hpack_decoder_reset_output(h2_hpack_decoder *dec)
@@ -174,8 +188,12 @@ static int read_size_updates(h2_hpack_decoder *dec, const uint8_t **pp, const ui
     bool satisfied = dec->required == NO_UPDATE_REQUIRED;
     while (p < end && (*p & 0xe0) == 0x20) {
         uint32_t v;
-        if (h2_hpack_get_int(&p, end, 0x1f, &v) != 0 || v > dec->max_size)
+        if (h2_hpack_get_int(&p, end, 0x1f, &v) != 0)
             return H2_ECOMPRESSION;
+        if (v > dec->max_size) {
+            dec->hit = H2_HPACK_HIT_TABLE_SIZE;
+            return H2_ECOMPRESSION;
+        }
         if (v <= dec->required)
             satisfied = true;
         h2_hpack_table_set_limit(&dec->table, v);
@@ -196,11 +214,14 @@ int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len, con
     *n_out = 0;
     if (dec->failed)
         return dec->failed;
+    dec->hit = H2_HPACK_HIT_NONE;
 
     const uint8_t *p = block;
     const uint8_t *end = block + len;
     h2_hpack_arena_mark block_mark = h2_hpack_arena_get_mark(&dec->arena);
     size_t nf = 0;
+    size_t n_seen = 0; /* fields decoded, also those dropped past a limit */
+    size_t max_fields = dec->max_fields ? dec->max_fields : SIZE_MAX;
     size_t list_size = 0;
     size_t max_list = dec->max_list ? dec->max_list : SIZE_MAX;
     size_t max_string = dec->max_string ? dec->max_string : SIZE_MAX;
@@ -212,6 +233,10 @@ int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len, con
     while (p < end) {
         uint8_t b = *p;
         h2_header f;
+        if (H2_HP_UNLIKELY(++n_seen > max_fields)) {
+            dec->hit = H2_HPACK_HIT_FIELDS;
+            goto bad;
+        }
         if (b & 0x80) {
             /* Indexed header field (section 6.1). */
             uint32_t idx;
@@ -292,8 +317,13 @@ int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len, con
 
         list_size += f.name_len + f.value_len + H2_HPACK_ENTRY_OVERHEAD;
         if (H2_HP_UNLIKELY(list_size > max_list || f.name_len > max_string ||
-                           f.value_len > max_string))
+                           f.value_len > max_string)) {
+            if (!over)
+                dec->hit = f.name_len > max_string || f.value_len > max_string
+                               ? H2_HPACK_HIT_STRING
+                               : H2_HPACK_HIT_LIST;
             over = true;
+        }
         if (H2_HP_UNLIKELY(over)) {
             h2_hpack_arena_rollback(&dec->arena, block_mark);
             continue;

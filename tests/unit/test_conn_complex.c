@@ -51,11 +51,14 @@ Test(conn_complex, continuation_reassembly)
 
 Test(conn_complex, continuation_one_byte_each)
 {
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, H2_ROLE_SERVER);
+    cfg.max_continuation_frames = 64; /* above the default of 9: one byte per frame */
     h2t_ff_encode(&ff, h2t_req_post, 4, &blk);
     split_block(1, 0, 1);
     h2t_f_data(&in, 1, 1, "x", 1, -1);
     h2t_result r;
-    h2t_replay_ok(h2t_setup_server, NULL, &in, &r);
+    h2t_replay_ok(h2t_setup_server, &cfg, &in, &r);
     cr_assert_eq(r.log.n, 3);
     cr_assert_str_eq(h2t_ev_header(&r.log.ev[0], ":path"), "/upload");
     h2t_result_free(&r);
@@ -77,7 +80,7 @@ Test(conn_complex, continuation_limit_exact)
 {
     h2t_ff_encode(&ff, h2t_req_get, 4, &blk);
     h2t_f_headers_raw(&in, 1, 0x1, blk.p, 1, 0, 0, false, -1);
-    for (int i = 0; i < 62; i++)
+    for (int i = 0; i < 7; i++)
         h2t_f_continuation(&in, 1, 0, NULL, 0);
     h2t_f_continuation(&in, 1, 0x4, blk.p + 1, blk.len - 1);
     h2t_result r;
@@ -90,7 +93,7 @@ Test(conn_complex, continuation_limit_exceeded)
 {
     h2t_ff_encode(&ff, h2t_req_get, 4, &blk);
     h2t_f_headers_raw(&in, 1, 0x1, blk.p, 1, 0, 0, false, -1);
-    for (int i = 0; i < 63; i++)
+    for (int i = 0; i < 8; i++)
         h2t_f_continuation(&in, 1, 0, NULL, 0);
     h2t_f_continuation(&in, 1, 0x4, blk.p + 1, blk.len - 1);
     h2t_replay_conn_error(h2t_setup_server, NULL, &in, H2_ENHANCE_YOUR_CALM);

@@ -23,7 +23,7 @@ Test(conn_config, client_defaults)
     cr_assert_eq(c.max_header_list_size, 65536);
     cr_assert_eq(c.enable_connect_protocol, 0);
     cr_assert_eq(c.connection_window_size, 65535);
-    cr_assert_eq(c.max_continuation_frames, 64);
+    cr_assert_eq(c.max_continuation_frames, 9);
     cr_assert_eq(c.max_closed_streams, 65536);
     cr_assert_eq(c.encoder_table_cap, 4096);
     cr_assert_eq(c.output_high_water, 1u << 16);

@@ -131,7 +131,7 @@ static void run(h2_role role, void (*make)(h2t_buf *), uint32_t seed, int iterat
             cr_assert(rv == 0 || rv == H2_EPROTO, "rv %d at iteration %d", rv, it);
             for (size_t i = 0; i < ne; i++) {
                 cr_assert(ev[i].type >= H2_EV_REQUEST_RECEIVED &&
-                          ev[i].type <= H2_EV_UNKNOWN_FRAME_RECEIVED);
+                          ev[i].type <= H2_EV_LIMIT_EXCEEDED);
                 if (ev[i].type == H2_EV_DATA_RECEIVED && ev[i].u.data.len > 0)
                     cr_assert_not_null(ev[i].u.data.data);
             }
