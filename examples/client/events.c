@@ -86,7 +86,7 @@ static void on_reset(fetch *f, const h2_svc_event *ev)
     if (ev->remote)
         req_fail(f, r, false, "stream reset by the server (%s)", name);
     else
-        req_fail(f, r, false, "stream reset after a protocol error of the server (%s)", name);
+        req_fail(f, r, false, "stream reset: the server broke the protocol on it (%s)", name);
 }
 
 /* The server's GOAWAY: streams above its last id were not processed. */
@@ -148,7 +148,7 @@ static const char *close_reason(const h2_svc_event *ev, bool heard, char *buf, s
         snprintf(buf, size, "the server broke the HTTP/2 protocol%s%s%s (GOAWAY %s sent)",
                  ev->error != H2_EPROTO ? ": " : "",
                  ev->error != H2_EPROTO ? h2_strerror(ev->error) : "",
-                 heard ? "" : " before its first frame; is it an HTTP/2 server?",
+                 heard ? "" : " before any response; is it an HTTP/2 server?",
                  fetch_code_name(ev->error_code, cb, sizeof(cb)));
         return buf;
     case H2_SVC_CLOSE_IO:

@@ -88,21 +88,20 @@ static int open_connection(fetch *f)
     return 0;
 }
 
-/* Waits for events until |deadline| (or, with |until_closed| false, for one batch). */
+/*
+ * Waits up to |wait_ms| for events and handles one batch, so that the
+ * caller checks the deadline between batches even when events never stop.
+ */
 static void handle_events(fetch *f, int wait_ms)
 {
     h2_svc_event *evs[EVENT_BATCH];
     if (h2_svc_queue_wait(f->queue, wait_ms) <= 0)
         return;
-    size_t n;
-    while ((n = h2_svc_queue_poll(f->queue, evs, EVENT_BATCH)) > 0) {
-        for (size_t i = 0; i < n; i++) {
-            fetch_on_event(f, evs[i]);
-            /* Releasing a DATA event reopens the flow-control windows. */
-            h2_svc_event_release(evs[i]);
-        }
-        if (f->closed)
-            break;
+    size_t n = h2_svc_queue_poll(f->queue, evs, EVENT_BATCH);
+    for (size_t i = 0; i < n; i++) {
+        fetch_on_event(f, evs[i]);
+        /* Releasing a DATA event reopens the flow-control windows. */
+        h2_svc_event_release(evs[i]);
     }
 }
 

@@ -187,16 +187,23 @@ static const char *user_value(const options *o, const char *name, const char *fa
     return fallback;
 }
 
-/* Posts the HEADERS of request |i|; the stream id comes back in STREAM_OPENED. */
-int req_submit(fetch *f, size_t i)
+/* Fields the client sets itself, unless -H gives them. */
+static bool own_field(const char *name)
+{
+    return strcmp(name, "host") == 0 || strcmp(name, "user-agent") == 0 ||
+           strcmp(name, "accept") == 0;
+}
+
+/*
+ * Fills |fields| (room for 7 + the -H count) with URL |i|'s request block
+ * and returns how many; |length| (|length_size| bytes) holds the
+ * content-length text the block points to.
+ */
+static size_t request_fields(const fetch *f, size_t i, h2_header *fields, char *length,
+                             size_t length_size)
 {
     const options *o = f->opts;
     const url *u = &o->urls[i];
-    size_t cap = 7 + o->n_headers;
-    h2_header *fields = calloc(cap, sizeof(*fields));
-    if (fields == NULL)
-        return H2_ENOMEM;
-    char length[32];
     size_t n = 0;
     fields[n++] = field(":method", o->has_body ? "POST" : "GET");
     fields[n++] = field(":scheme", u->scheme);
@@ -206,19 +213,28 @@ int req_submit(fetch *f, size_t i)
     fields[n++] = field("user-agent", user_value(o, "user-agent", "h2client/" H2_VERSION_STRING));
     fields[n++] = field("accept", user_value(o, "accept", "*/*"));
     if (o->has_body) {
-        snprintf(length, sizeof(length), "%zu", o->body_len);
+        snprintf(length, length_size, "%zu", o->body_len);
         fields[n++] = field("content-length", length);
     }
     for (size_t k = 0; k < o->n_headers; k++) {
-        const char *name = o->headers[k].name;
-        if (strcmp(name, "host") == 0 || strcmp(name, "user-agent") == 0 ||
-            strcmp(name, "accept") == 0)
-            continue;
-        fields[n++] = field(name, o->headers[k].value);
+        if (!own_field(o->headers[k].name))
+            fields[n++] = field(o->headers[k].name, o->headers[k].value);
     }
+    return n;
+}
+
+/* Posts the HEADERS of request |i|; the stream id comes back in STREAM_OPENED. */
+int req_submit(fetch *f, size_t i)
+{
+    h2_header *fields = calloc(7 + f->opts->n_headers, sizeof(*fields));
+    if (fields == NULL)
+        return H2_ENOMEM;
+    char length[32];
+    size_t n = request_fields(f, i, fields, length, sizeof(length));
     /* No body, or an empty one: the HEADERS frame ends the request. */
-    uint32_t flags = o->body_len == 0 ? H2_SEND_END_STREAM : 0;
+    uint32_t flags = f->opts->body_len == 0 ? H2_SEND_END_STREAM : 0;
     int rv;
+    /* The fields are copied by the call; |i| + 1 tags the STREAM_OPENED event. */
     while ((rv = h2_service_submit_headers(f->svc, f->conn, 0, fields, n, flags, i + 1)) ==
                H2_EAGAIN &&
            fetch_wait_for_room(f)) {
@@ -230,27 +246,19 @@ int req_submit(fetch *f, size_t i)
 /* Logs the request block as sent (the stream id is known from STREAM_OPENED on). */
 static void log_request(const fetch *f, size_t i, uint32_t stream_id)
 {
-    const options *o = f->opts;
-    const url *u = &o->urls[i];
-    if (!o->verbose)
+    if (!f->opts->verbose)
         return;
+    h2_header *fields = calloc(7 + f->opts->n_headers, sizeof(*fields));
+    if (fields == NULL)
+        return;
+    char length[32];
+    size_t n = request_fields(f, i, fields, length, sizeof(length));
     fprintf(stderr, "> HEADERS stream %" PRIu32 "%s\n", stream_id,
-            o->body_len == 0 ? " (END_STREAM)" : "");
-    fprintf(stderr, ">   :method: %s\n", o->has_body ? "POST" : "GET");
-    fprintf(stderr, ">   :scheme: %s\n", u->scheme);
-    fprintf(stderr, ">   :authority: %s\n", user_value(o, "host", u->authority));
-    fprintf(stderr, ">   :path: %s\n", u->path);
-    fprintf(stderr, ">   user-agent: %s\n",
-            user_value(o, "user-agent", "h2client/" H2_VERSION_STRING));
-    fprintf(stderr, ">   accept: %s\n", user_value(o, "accept", "*/*"));
-    if (o->has_body)
-        fprintf(stderr, ">   content-length: %zu\n", o->body_len);
-    for (size_t k = 0; k < o->n_headers; k++) {
-        const char *name = o->headers[k].name;
-        if (strcmp(name, "host") != 0 && strcmp(name, "user-agent") != 0 &&
-            strcmp(name, "accept") != 0)
-            fprintf(stderr, ">   %s: %s\n", name, o->headers[k].value);
-    }
+            f->opts->body_len == 0 ? " (END_STREAM)" : "");
+    for (size_t k = 0; k < n; k++)
+        fprintf(stderr, ">   %.*s: %.*s\n", (int)fields[k].name_len, (const char *)fields[k].name,
+                (int)fields[k].value_len, (const char *)fields[k].value);
+    free(fields);
 }
 
 /* A stream is open: log it and post its body, which the worker sends as windows allow. */
