@@ -1,0 +1,483 @@
+/*
+ * h2server: the accepting thread.
+ *
+ * One epoll loop on the main thread watches the listening sockets, the
+ * signalfd (SIGINT, SIGTERM), the kick eventfd (conn.c) and the cleartext
+ * connections whose protocol is not known yet. It never blocks on a
+ * connection: everything it reads or writes is non-blocking.
+ *
+ * TLS port: each accepted socket goes to the service at once with a TLS
+ * transport (common/tls.c); the handshake runs on the worker, inside the
+ * transport's read and writev calls.
+ *
+ * Cleartext port: the first bytes decide (they are peeked, not read, so the
+ * service later reads them itself):
+ *   - the HTTP/2 connection preface: the socket goes to the service as is;
+ *   - an HTTP/1.1 request head with "Upgrade: h2c", one HTTP2-Settings
+ *     field and no body: the head is read, "101 Switching Protocols" written,
+ *     and the socket goes to the service as an upgraded connection whose
+ *     stream 1 is that request;
+ *   - any other HTTP/1.x request: answered here over HTTP/1.1 (GET and HEAD
+ *     of a file; 505 for the rest), then the connection is closed;
+ *   - nothing useful within SNIFF_TIMEOUT_MS: the connection is dropped.
+ */
+#include "server/server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/tls.h"
+#include "common/util.h"
+
+#define SNIFF_MAX 8192          /* longest HTTP/1.1 request head we read */
+#define SNIFF_TIMEOUT_MS 10000u /* time to show the preface or a request head */
+#define WRITE_TIMEOUT_MS 10000u /* time to take an HTTP/1.1 answer */
+#define LINGER_MS 2000u         /* after an answer: draining the peer's leftovers */
+#define MAX_PENDING 1024u       /* cleartext connections in the acceptor at once */
+
+static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define PREFACE_LEN 24u
+
+enum { TAG_HTTP = 1, TAG_HTTPS, TAG_SIGNAL, TAG_KICK, TAG_PENDING };
+
+/* First member of everything registered with epoll. */
+typedef struct tag {
+    int kind;
+} tag;
+
+enum { P_SNIFF, P_WRITE, P_LINGER };
+
+/* A cleartext connection the acceptor still holds. */
+typedef struct pending {
+    tag t;
+    int fd;
+    int state;
+    uint64_t deadline_ms;
+    struct pending *prev, *next;
+    /* P_WRITE: the HTTP/1.1 answer */
+    char head[512];
+    size_t head_len, head_off;
+    const char *body; /* static text */
+    size_t body_len, body_off;
+    int file_fd; /* or -1 */
+    off_t file_off;
+    uint64_t file_left;
+} pending;
+
+typedef struct acceptor {
+    srv_server *srv;
+    int ep;
+    pending *list;
+    size_t n_pending;
+    char buf[SNIFF_MAX];
+} acceptor;
+
+static uint64_t now_ms(void)
+{
+    return ex_now_ns() / 1000000u;
+}
+
+static void pending_free(acceptor *a, pending *p)
+{
+    epoll_ctl(a->ep, EPOLL_CTL_DEL, p->fd, NULL);
+    if (p->fd >= 0)
+        close(p->fd);
+    if (p->file_fd >= 0)
+        close(p->file_fd);
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        a->list = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    a->n_pending--;
+    free(p);
+}
+
+/* Takes |p|'s socket out of the acceptor (it goes to the service). */
+static int pending_release_fd(acceptor *a, pending *p)
+{
+    int fd = p->fd;
+    epoll_ctl(a->ep, EPOLL_CTL_DEL, fd, NULL);
+    p->fd = -1;
+    pending_free(a, p);
+    return fd;
+}
+
+static bool watch(acceptor *a, int fd, uint32_t events, tag *t, int op)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = t};
+    return epoll_ctl(a->ep, op, fd, &ev) == 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* HTTP/1.1 answers                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Lingering close: read and drop whatever the peer still sends. */
+static void linger(acceptor *a, pending *p)
+{
+    for (;;) {
+        ssize_t r = recv(p->fd, a->buf, sizeof(a->buf), 0);
+        if (r > 0)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        pending_free(a, p);
+        return;
+    }
+}
+
+/* Writes what the socket takes; at the end, half-closes and lingers. */
+static void write_answer(acceptor *a, pending *p)
+{
+    while (p->head_off < p->head_len || p->body_off < p->body_len || p->file_left > 0) {
+        ssize_t w;
+        if (p->head_off < p->head_len)
+            w = send(p->fd, p->head + p->head_off, p->head_len - p->head_off, MSG_NOSIGNAL);
+        else if (p->body_off < p->body_len)
+            w = send(p->fd, p->body + p->body_off, p->body_len - p->body_off, MSG_NOSIGNAL);
+        else
+            w = sendfile(p->fd, p->file_fd, &p->file_off,
+                         p->file_left < (1u << 20) ? (size_t)p->file_left : (1u << 20));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN)
+            return; /* EPOLLOUT brings us back */
+        if (w <= 0) {
+            /* Failure, or the file shrank under us: the answer cannot be completed. */
+            pending_free(a, p);
+            return;
+        }
+        if (p->head_off < p->head_len)
+            p->head_off += (size_t)w;
+        else if (p->body_off < p->body_len)
+            p->body_off += (size_t)w;
+        else
+            p->file_left -= (uint64_t)w;
+    }
+    shutdown(p->fd, SHUT_WR);
+    p->state = P_LINGER;
+    p->deadline_ms = now_ms() + LINGER_MS;
+    if (!watch(a, p->fd, EPOLLIN | EPOLLRDHUP | EPOLLET, &p->t, EPOLL_CTL_MOD)) {
+        pending_free(a, p);
+        return;
+    }
+    linger(a, p);
+}
+
+/* Starts an HTTP/1.1 answer with a static body. */
+static void answer_text(acceptor *a, pending *p, int status, const char *type, const char *text,
+                        bool head_only)
+{
+    size_t len = strlen(text);
+    p->head_len = h1_response_head(p->head, sizeof(p->head), status, type, len);
+    if (!head_only) {
+        p->body = text;
+        p->body_len = len;
+    }
+    p->state = P_WRITE;
+    p->deadline_ms = now_ms() + WRITE_TIMEOUT_MS;
+    if (!watch(a, p->fd, EPOLLOUT | EPOLLET, &p->t, EPOLL_CTL_MOD)) {
+        pending_free(a, p);
+        return;
+    }
+    write_answer(a, p);
+}
+
+static bool is_method(const h1_request *r, const char *m)
+{
+    return r->method_len == strlen(m) && memcmp(r->method, m, r->method_len) == 0;
+}
+
+/* A plain HTTP/1.x request: files by GET and HEAD, 505 for anything else. */
+static void answer_http1(acceptor *a, pending *p, const h1_request *r)
+{
+    static const char not_found[] = "not found\n";
+    static const char use_h2[] = "This server speaks HTTP/2: use prior knowledge, an h2c "
+                                 "upgrade without a request body, or TLS with ALPN h2.\n";
+    bool head = is_method(r, "HEAD");
+    if (!head && !is_method(r, "GET")) {
+        answer_text(a, p, 505, "text/plain; charset=utf-8", use_h2, false);
+        return;
+    }
+    const srv_server *srv = a->srv;
+    if (srv->root_fd < 0) {
+        bool root = r->target_len >= 1 && r->target[0] == '/' &&
+                    (r->target_len == 1 || r->target[1] == '?');
+        if (root)
+            answer_text(a, p, 200, "text/html; charset=utf-8", srv_builtin_page, head);
+        else
+            answer_text(a, p, 404, "text/plain; charset=utf-8", not_found, head);
+        return;
+    }
+    int fd = -1;
+    uint64_t size = 0;
+    const char *type = NULL;
+    int status = srv_file_open(srv, r->target, r->target_len, &fd, &size, &type);
+    if (status != 200) {
+        answer_text(a, p, status, "text/plain; charset=utf-8",
+                    status == 404 ? not_found : "bad request\n", head);
+        return;
+    }
+    p->head_len = h1_response_head(p->head, sizeof(p->head), 200, type, size);
+    if (head)
+        close(fd);
+    else {
+        p->file_fd = fd;
+        p->file_left = size;
+    }
+    p->state = P_WRITE;
+    p->deadline_ms = now_ms() + WRITE_TIMEOUT_MS;
+    if (!watch(a, p->fd, EPOLLOUT | EPOLLET, &p->t, EPOLL_CTL_MOD)) {
+        pending_free(a, p);
+        return;
+    }
+    write_answer(a, p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sniffing the cleartext port                                               */
+/* ------------------------------------------------------------------------ */
+
+static void upgrade(acceptor *a, pending *p, const h1_request *r)
+{
+    static const char switching[] = "HTTP/1.1 101 Switching Protocols\r\n"
+                                    "Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+    size_t len = sizeof(switching) - 1;
+    /* A fresh socket's send buffer takes these few bytes whole. */
+    ssize_t w = send(p->fd, switching, len, MSG_NOSIGNAL);
+    if (w != (ssize_t)len) {
+        pending_free(a, p);
+        return;
+    }
+    srv_upgrade up = {
+        .settings = r->settings,
+        .settings_len = r->settings_len,
+        .method = r->method,
+        .method_len = r->method_len,
+        .path = r->target,
+        .path_len = r->target_len,
+    };
+    int fd = pending_release_fd(a, p);
+    if (srv_conn_attach(a->srv, fd, NULL, &up) != 0)
+        close(fd);
+}
+
+static void sniff(acceptor *a, pending *p)
+{
+    ssize_t r = recv(p->fd, a->buf, sizeof(a->buf), MSG_PEEK);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (r <= 0) {
+        pending_free(a, p);
+        return;
+    }
+    size_t n = (size_t)r;
+    if (memcmp(a->buf, preface, n < PREFACE_LEN ? n : PREFACE_LEN) == 0) {
+        if (n < PREFACE_LEN)
+            return; /* a prefix of the preface: wait for the rest */
+        /* HTTP/2 with prior knowledge: the service reads the preface itself. */
+        int fd = pending_release_fd(a, p);
+        if (srv_conn_attach(a->srv, fd, NULL, NULL) != 0)
+            close(fd);
+        return;
+    }
+    size_t head = h1_head_length(a->buf, n);
+    if (head == 0) {
+        if (n == sizeof(a->buf))
+            answer_text(a, p, 431, "text/plain; charset=utf-8", "request head too large\n", false);
+        return; /* wait for the rest of the head */
+    }
+    /* Take the head out of the socket; a body or the HTTP/2 preface stays. */
+    if (recv(p->fd, a->buf, head, 0) != (ssize_t)head) {
+        pending_free(a, p);
+        return;
+    }
+    h1_request req;
+    if (h1_parse(a->buf, head, &req) != 0) {
+        answer_text(a, p, 400, "text/plain; charset=utf-8", "bad request\n", false);
+        return;
+    }
+    if (req.minor >= 1 && req.upgrade_h2c && req.conn_upgrade && req.n_settings == 1 &&
+        !req.has_body)
+        upgrade(a, p, &req);
+    else
+        answer_http1(a, p, &req);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Accepting                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void accept_plain(acceptor *a, int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (a->n_pending >= MAX_PENDING) {
+        close(fd);
+        return;
+    }
+    pending *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        close(fd);
+        return;
+    }
+    p->t.kind = TAG_PENDING;
+    p->fd = fd;
+    p->file_fd = -1;
+    p->state = P_SNIFF;
+    p->deadline_ms = now_ms() + SNIFF_TIMEOUT_MS;
+    p->next = a->list;
+    if (a->list != NULL)
+        a->list->prev = p;
+    a->list = p;
+    a->n_pending++;
+    /* Edge-triggered: peeking leaves the bytes in the socket, so only new
+     * bytes must wake us. Registering reports bytes already there. */
+    if (!watch(a, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, &p->t, EPOLL_CTL_ADD))
+        pending_free(a, p);
+}
+
+static void accept_tls(acceptor *a, int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    SSL *ssl = SSL_new(a->srv->tls);
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+        SSL_free(ssl);
+        close(fd);
+        return;
+    }
+    SSL_set_accept_state(ssl);
+    h2_svc_transport t;
+    if (!ex_tls_transport(&t, ssl)) {
+        SSL_free(ssl);
+        close(fd);
+        return;
+    }
+    if (srv_conn_attach(a->srv, fd, &t, NULL) != 0) {
+        t.close(t.ctx, fd); /* frees the SSL object */
+        close(fd);
+    }
+}
+
+static void accept_all(acceptor *a, int lfd, bool tls)
+{
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN)
+                perror("h2server: accept");
+            return;
+        }
+        if (tls)
+            accept_tls(a, fd);
+        else
+            accept_plain(a, fd);
+    }
+}
+
+/* Drops connections past their deadline; returns the ms until the next one or -1. */
+static int expire(acceptor *a)
+{
+    uint64_t now = now_ms();
+    uint64_t next = UINT64_MAX;
+    pending *p = a->list;
+    while (p != NULL) {
+        pending *after = p->next;
+        if (p->deadline_ms <= now)
+            pending_free(a, p);
+        else if (p->deadline_ms < next)
+            next = p->deadline_ms;
+        p = after;
+    }
+    if (next == UINT64_MAX)
+        return -1;
+    return (int)(next - now);
+}
+
+int srv_accept_loop(srv_server *srv, const srv_listeners *l)
+{
+    acceptor *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return -1;
+    a->srv = srv;
+    a->ep = epoll_create1(EPOLL_CLOEXEC);
+    static tag t_http = {TAG_HTTP}, t_https = {TAG_HTTPS}, t_signal = {TAG_SIGNAL},
+               t_kick = {TAG_KICK};
+    int rv = 0;
+    if (a->ep < 0 || (l->http_fd >= 0 && !watch(a, l->http_fd, EPOLLIN, &t_http, EPOLL_CTL_ADD)) ||
+        (l->https_fd >= 0 && !watch(a, l->https_fd, EPOLLIN, &t_https, EPOLL_CTL_ADD)) ||
+        !watch(a, l->signal_fd, EPOLLIN, &t_signal, EPOLL_CTL_ADD) ||
+        !watch(a, srv->kick_fd, EPOLLIN, &t_kick, EPOLL_CTL_ADD)) {
+        perror("h2server: epoll");
+        rv = -1;
+    }
+    bool stop = rv != 0;
+    bool kick_retry = false;
+    while (!stop) {
+        int timeout = expire(a);
+        if (kick_retry && (timeout < 0 || timeout > 1))
+            timeout = 1;
+        struct epoll_event evs[64];
+        int n = epoll_wait(a->ep, evs, 64, timeout);
+        if (n < 0 && errno != EINTR) {
+            perror("h2server: epoll_wait");
+            rv = -1;
+            break;
+        }
+        bool kicked = false;
+        for (int i = 0; i < n; i++) {
+            tag *t = evs[i].data.ptr;
+            switch (t->kind) {
+            case TAG_HTTP:
+                accept_all(a, l->http_fd, false);
+                break;
+            case TAG_HTTPS:
+                accept_all(a, l->https_fd, true);
+                break;
+            case TAG_SIGNAL: {
+                struct signalfd_siginfo si;
+                if (read(l->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+                    stop = true;
+                break;
+            }
+            case TAG_KICK:
+                kick_retry = srv_kicks_run(srv);
+                kicked = true;
+                break;
+            default: {
+                pending *p = (pending *)(void *)t;
+                if (p->state == P_SNIFF)
+                    sniff(a, p);
+                else if (p->state == P_WRITE)
+                    write_answer(a, p);
+                else
+                    linger(a, p);
+                break;
+            }
+            }
+        }
+        if (kick_retry && !kicked)
+            kick_retry = srv_kicks_run(srv);
+    }
+    while (a->list != NULL)
+        pending_free(a, a->list);
+    if (a->ep >= 0)
+        close(a->ep);
+    free(a);
+    return rv;
+}

@@ -1,0 +1,500 @@
+/*
+ * h2server: answering requests (worker threads).
+ *
+ * Bodies are posted by reference (h2_service_send_data_ref), never copied
+ * by h2server:
+ *   - a file of up to CHUNK bytes is read once into a buffer allocated with
+ *     its response record, posted with END_STREAM and freed by the release
+ *     callback (which also writes the log line);
+ *   - a larger file streams through two CHUNK buffers: each buffer is
+ *     refilled from the file when the service releases it, which happens
+ *     once its bytes went into the connection's output, i.e. as the peer's
+ *     flow-control windows allow. A slow reader therefore holds at most two
+ *     chunks of this server's memory per stream, whatever the file's size;
+ *   - POST /echo posts each received DATA event's payload back by
+ *     reference and releases the event (which acknowledges it for flow
+ *     control) only when the service released that payload: the peer can
+ *     send no faster than it reads, and at most one receive window of
+ *     request data is held per stream.
+ */
+#include "server/conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+/* Read size for files, and the largest file sent from a single buffer. */
+#define CHUNK (64u * 1024u)
+#define LOG_TEXT 200
+
+/* What the request log says about a request. */
+typedef struct srv_log {
+    uint64_t t0; /* request received (ex_now_ns) */
+    int status;
+    uint64_t bytes; /* body bytes handed to the service */
+    char method[16];
+    char path[LOG_TEXT];
+} srv_log;
+
+enum { ST_FILE = 1, ST_ECHO };
+
+/* A response that spans several callbacks: a large file, or an echo. */
+struct srv_stream {
+    srv_conn *c; /* holds a reference on it */
+    srv_stream *prev, *next;
+    uint32_t id;
+    int kind;
+    bool dead;         /* reset, failed, or the connection closed */
+    bool ended;        /* END_STREAM posted */
+    unsigned inflight; /* payloads posted and not released yet */
+    int fd;            /* ST_FILE: the file */
+    uint64_t off, left;
+    uint8_t *buf[2];
+    srv_log log;
+};
+
+/* A response whose body goes out in one piece (small file, page, error). */
+typedef struct srv_small {
+    const srv_server *srv;
+    srv_log log;
+    uint8_t data[]; /* the body, when it is not a static string */
+} srv_small;
+
+const char srv_builtin_page[] =
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>h2server</title></head>\n"
+    "<body><h1>h2server</h1><p>This page was served over HTTP/2 by libh2. Start h2server "
+    "with <code>--root DIR</code> to serve files; <code>POST /echo</code> returns the "
+    "request body.</p></body></html>\n";
+
+/* ------------------------------------------------------------------------ */
+/* Request log                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void copy_text(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len > cap - 1)
+        len = cap - 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[i] = ch < 0x20 || ch >= 0x7f ? '?' : (char)ch;
+    }
+    dst[len] = '\0';
+}
+
+static void log_line(const srv_server *srv, const srv_log *l, const char *note)
+{
+    if (!srv->verbose)
+        return;
+    double ms = (double)(ex_now_ns() - l->t0) / 1e6;
+    fprintf(stderr, "%s %s %d %llu %.3fms%s\n", l->method, l->path, l->status,
+            (unsigned long long)l->bytes, ms, note);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Whole-body responses                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void small_release(void *user, const uint8_t *data, size_t len)
+{
+    (void)data;
+    (void)len;
+    srv_small *s = user;
+    log_line(s->srv, &s->log, "");
+    free(s);
+}
+
+static void set_type(srv_head *h, const char *type)
+{
+    if (type == NULL || strlen(type) >= sizeof(h->type))
+        type = "application/octet-stream";
+    strcpy(h->type, type);
+}
+
+/*
+ * Sends a response with the body |body| (|len| bytes). |s| is the response
+ * record (its log filled in); it owns the body when the body lies in
+ * s->data, else |body| is static. The record is freed here or by the release.
+ */
+static void send_whole(srv_conn *c, uint32_t id, srv_small *s, int status, const char *type,
+                       const uint8_t *body, size_t len, bool head_only)
+{
+    srv_head h = {.status = status, .length = (int64_t)len};
+    set_type(&h, type);
+    s->log.status = status;
+    if (head_only || len == 0) {
+        srv_post_head(c, id, &h, H2_SEND_END_STREAM);
+        log_line(s->srv, &s->log, "");
+        free(s);
+        return;
+    }
+    s->log.bytes = len;
+    if (srv_post_head(c, id, &h, 0) != 0 ||
+        srv_post_data(c, id, body, len, H2_SEND_END_STREAM, small_release, s) != 0)
+        free(s);
+}
+
+static srv_small *small_new(const srv_conn *c, const srv_log *log, size_t body)
+{
+    srv_small *s = malloc(sizeof(*s) + body);
+    if (s != NULL) {
+        s->srv = c->srv;
+        s->log = *log;
+    }
+    return s;
+}
+
+/* An answer with a short static text body (errors, the built-in page). */
+static void send_static(srv_conn *c, uint32_t id, const srv_log *log, int status, const char *type,
+                        const char *text, bool head_only)
+{
+    srv_small *s = small_new(c, log, 0);
+    if (s == NULL) {
+        srv_post_reset(c, id, H2_INTERNAL_ERROR);
+        return;
+    }
+    send_whole(c, id, s, status, type, (const uint8_t *)text, strlen(text), head_only);
+}
+
+static void send_error(srv_conn *c, uint32_t id, const srv_log *log, int status, bool head_only)
+{
+    const char *text = status == 404   ? "not found\n"
+                       : status == 400 ? "bad request\n"
+                       : status == 405 ? "method not allowed\n"
+                                       : "internal server error\n";
+    send_static(c, id, log, status, "text/plain; charset=utf-8", text, head_only);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Streams that span callbacks                                               */
+/* ------------------------------------------------------------------------ */
+
+static srv_stream *stream_find(srv_conn *c, uint32_t id)
+{
+    for (srv_stream *s = c->streams; s != NULL; s = s->next)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
+static srv_stream *stream_new(srv_conn *c, uint32_t id, int kind, const srv_log *log)
+{
+    srv_stream *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->c = c;
+    s->id = id;
+    s->kind = kind;
+    s->fd = -1;
+    s->log = *log;
+    s->next = c->streams;
+    if (c->streams != NULL)
+        c->streams->prev = s;
+    c->streams = s;
+    srv_conn_ref(c);
+    return s;
+}
+
+/* Frees |s| once nothing of it is in flight and nothing more will be sent. */
+static void stream_maybe_finish(srv_stream *s)
+{
+    srv_conn *c = s->c;
+    if (s->inflight > 0 || !(s->dead || s->ended || c->closed))
+        return;
+    log_line(c->srv, &s->log, s->dead || !s->ended ? " (not completed)" : "");
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        c->streams = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->buf[0]);
+    free(s->buf[1]);
+    free(s);
+    srv_conn_unref(c);
+}
+
+void srv_stream_dead(srv_conn *c, uint32_t stream_id)
+{
+    srv_stream *s = stream_find(c, stream_id);
+    if (s != NULL) {
+        s->dead = true;
+        stream_maybe_finish(s);
+    }
+}
+
+void srv_streams_closed(srv_conn *c)
+{
+    srv_stream *s = c->streams;
+    while (s != NULL) {
+        srv_stream *next = s->next;
+        s->dead = true;
+        stream_maybe_finish(s);
+        s = next;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Reads exactly |len| bytes at |off|; false on error or end of file. */
+static bool read_at(int fd, uint8_t *buf, size_t len, uint64_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(fd, buf + got, len - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+static void file_release(void *user, const uint8_t *data, size_t len);
+
+/* Fills |buf| with the file's next chunk and posts it. */
+static void file_next(srv_stream *s, uint8_t *buf)
+{
+    size_t want = s->left < CHUNK ? (size_t)s->left : CHUNK;
+    if (!read_at(s->fd, buf, want, s->off)) {
+        /* The file shrank or failed: the promised length cannot be met. */
+        s->dead = true;
+        srv_post_reset(s->c, s->id, H2_INTERNAL_ERROR);
+        return;
+    }
+    s->off += want;
+    s->left -= want;
+    s->log.bytes += want;
+    uint32_t flags = 0;
+    if (s->left == 0) {
+        flags = H2_SEND_END_STREAM;
+        s->ended = true;
+    }
+    s->inflight++;
+    if (srv_post_data(s->c, s->id, buf, want, flags, file_release, s) != 0) {
+        s->inflight--;
+        s->dead = true;
+    }
+}
+
+/* The service is done with a chunk: refill it, or finish. */
+static void file_release(void *user, const uint8_t *data, size_t len)
+{
+    (void)len;
+    srv_stream *s = user;
+    s->inflight--;
+    if (!s->dead && !s->c->closed && s->left > 0)
+        file_next(s, data == s->buf[0] ? s->buf[0] : s->buf[1]);
+    stream_maybe_finish(s);
+}
+
+static bool is_root_page(const char *path, size_t len)
+{
+    size_t n = 0;
+    while (n < len && path[n] != '?' && path[n] != '#')
+        n++;
+    return (n == 1 && path[0] == '/') || (n == 11 && memcmp(path, "/index.html", 11) == 0);
+}
+
+static void serve_file(srv_conn *c, uint32_t id, const char *path, size_t path_len, srv_log *log,
+                       bool head_only)
+{
+    const srv_server *srv = c->srv;
+    if (srv->root_fd < 0) {
+        if (is_root_page(path, path_len))
+            send_static(c, id, log, 200, "text/html; charset=utf-8", srv_builtin_page, head_only);
+        else
+            send_error(c, id, log, 404, head_only);
+        return;
+    }
+    int fd = -1;
+    uint64_t size = 0;
+    const char *type = NULL;
+    int status = srv_file_open(srv, path, path_len, &fd, &size, &type);
+    if (status != 200) {
+        send_error(c, id, log, status, head_only);
+        return;
+    }
+    if (head_only || size <= CHUNK) {
+        size_t len = head_only ? 0 : (size_t)size;
+        srv_small *s = small_new(c, log, len);
+        if (s == NULL || !read_at(fd, s->data, len, 0)) {
+            close(fd);
+            free(s);
+            send_error(c, id, log, 500, head_only);
+            return;
+        }
+        close(fd);
+        if (head_only) {
+            /* HEAD: the length GET would send, no body. */
+            srv_head h = {.status = 200, .length = (int64_t)size};
+            set_type(&h, type);
+            log->status = 200;
+            srv_post_head(c, id, &h, H2_SEND_END_STREAM);
+            log_line(srv, log, "");
+            free(s);
+            return;
+        }
+        send_whole(c, id, s, 200, type, s->data, len, false);
+        return;
+    }
+    /* A large file: stream it through two buffers. */
+    srv_stream *s = stream_new(c, id, ST_FILE, log);
+    if (s == NULL || (s->buf[0] = malloc(CHUNK)) == NULL || (s->buf[1] = malloc(CHUNK)) == NULL) {
+        close(fd);
+        if (s != NULL) {
+            s->dead = true;
+            stream_maybe_finish(s);
+        }
+        send_error(c, id, log, 500, false);
+        return;
+    }
+    s->fd = fd;
+    s->left = size;
+    s->log.status = 200;
+    srv_head h = {.status = 200, .length = (int64_t)size};
+    set_type(&h, type);
+    if (srv_post_head(c, id, &h, 0) != 0) {
+        s->dead = true;
+    } else {
+        file_next(s, s->buf[0]);
+        if (!s->dead && s->left > 0)
+            file_next(s, s->buf[1]);
+    }
+    stream_maybe_finish(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* POST /echo                                                                */
+/* ------------------------------------------------------------------------ */
+
+static const h2_header *field(const h2_header *f, size_t n, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; f != NULL && i < n; i++)
+        if (f[i].name_len == len && memcmp(f[i].name, name, len) == 0)
+            return &f[i];
+    return NULL;
+}
+
+static void start_echo(srv_conn *c, uint32_t id, const h2_header *fields, size_t n, bool end_stream,
+                       srv_log *log)
+{
+    srv_head h = {.status = 200, .length = -1};
+    const h2_header *type = field(fields, n, "content-type");
+    if (type != NULL && type->value_len > 0 && type->value_len < sizeof(h.type)) {
+        memcpy(h.type, type->value, type->value_len);
+        h.type[type->value_len] = '\0';
+    } else {
+        set_type(&h, NULL);
+    }
+    /* The echo has the request's length, when the request states it. */
+    const h2_header *cl = field(fields, n, "content-length");
+    char num[24];
+    uint64_t length = 0;
+    if (cl != NULL && cl->value_len > 0 && cl->value_len < sizeof(num)) {
+        memcpy(num, cl->value, cl->value_len);
+        num[cl->value_len] = '\0';
+        if (ex_parse_uint(num, 0, INT64_MAX, &length))
+            h.length = (int64_t)length;
+    }
+    log->status = 200;
+    if (end_stream) {
+        h.length = 0;
+        srv_post_head(c, id, &h, H2_SEND_END_STREAM);
+        log_line(c->srv, log, "");
+        return;
+    }
+    srv_stream *s = stream_new(c, id, ST_ECHO, log);
+    if (s == NULL) {
+        srv_post_reset(c, id, H2_INTERNAL_ERROR);
+        return;
+    }
+    if (srv_post_head(c, id, &h, 0) != 0) {
+        s->dead = true;
+        stream_maybe_finish(s);
+    }
+}
+
+/* The service copied an echoed payload: release its DATA event (which
+ * acknowledges the bytes to the peer). */
+static void echo_release(void *user, const uint8_t *data, size_t len)
+{
+    (void)data;
+    (void)len;
+    h2_svc_event *ev = user;
+    srv_conn *c = ev->conn_user;
+    uint32_t id = ev->stream_id;
+    h2_svc_event_release(ev);
+    srv_stream *s = stream_find(c, id);
+    if (s != NULL) {
+        s->inflight--;
+        stream_maybe_finish(s);
+    }
+}
+
+void srv_request_data(srv_conn *c, h2_svc_event *ev)
+{
+    srv_stream *s = stream_find(c, ev->stream_id);
+    if (s == NULL || s->kind != ST_ECHO || s->dead || s->ended) {
+        h2_svc_event_release(ev); /* a body nobody asked for: acknowledged and dropped */
+        return;
+    }
+    uint32_t flags = 0;
+    if (ev->end_stream) {
+        flags = H2_SEND_END_STREAM;
+        s->ended = true;
+    }
+    s->inflight++;
+    s->log.bytes += ev->len;
+    if (srv_post_data(c, s->id, ev->data, ev->len, flags, echo_release, ev) != 0) {
+        s->inflight--;
+        s->dead = true;
+        h2_svc_event_release(ev);
+        stream_maybe_finish(s);
+    }
+}
+
+void srv_request_end(srv_conn *c, uint32_t stream_id)
+{
+    srv_stream *s = stream_find(c, stream_id);
+    if (s == NULL || s->kind != ST_ECHO || s->dead || s->ended)
+        return;
+    s->ended = true;
+    if (srv_post_end(c, stream_id) != 0)
+        s->dead = true;
+    stream_maybe_finish(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dispatch                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static bool equals(const char *s, size_t len, const char *lit)
+{
+    return len == strlen(lit) && memcmp(s, lit, len) == 0;
+}
+
+void srv_respond(srv_conn *c, uint32_t stream_id, const char *method, size_t method_len,
+                 const char *path, size_t path_len, const h2_header *fields, size_t n,
+                 bool end_stream)
+{
+    srv_log log = {.t0 = ex_now_ns()};
+    copy_text(log.method, sizeof(log.method), method, method_len);
+    copy_text(log.path, sizeof(log.path), path, path_len);
+    bool head = equals(method, method_len, "HEAD");
+    if (head || equals(method, method_len, "GET"))
+        serve_file(c, stream_id, path, path_len, &log, head);
+    else if (equals(method, method_len, "POST") && equals(path, path_len, "/echo"))
+        start_echo(c, stream_id, fields, n, end_stream, &log);
+    else
+        send_error(c, stream_id, &log, 405, false);
+}
