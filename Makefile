@@ -250,7 +250,7 @@ VG_BIN  := $(patsubst tests/interop/%.c,$(VG_DIR)/tests/interop/%,$(INTEROP_SRC)
 VG_OPTS  := --leak-check=full --errors-for-leak-kinds=definite,indirect \
             --show-leak-kinds=definite,indirect --error-exitcode=99
 # The test binaries: every process traced, logs checked by fuzz/valgrind_run.sh.
-VG_TESTS := valgrind $(VG_OPTS) --trace-children=yes --trace-children-skip='/usr/*,/bin/*,/sbin/*'
+VG_TESTS := valgrind $(VG_OPTS) --trace-children=yes --trace-children-skip=/usr/*,/bin/*,/sbin/*
 # h2server and h2client as the interop suites start them: the exit status tells.
 VG_WRAP  := valgrind -q $(VG_OPTS)
 

@@ -17,9 +17,13 @@ status=0
 for t in "$@"; do
     name=$(basename "$t")
     start=$(date +%s)
+    # The options hold glob characters (--trace-children-skip=/usr/*): split
+    # $vg into words without expanding them.
+    set -f
     # shellcheck disable=SC2086
     out=$($vg --log-file="$logs/$name.%p.log" "$t" --jobs 2 2>&1)
     rc=$?
+    set +f
     secs=$(($(date +%s) - start))
     syn=$(printf '%s\n' "$out" | grep 'Synthesis:' | tail -1 | sed 's/^.*Synthesis: *//')
     bad=$(grep -l 'ERROR SUMMARY: [1-9]' "$logs/$name".*.log 2>/dev/null)
