@@ -131,6 +131,25 @@ static void on_command_failed(fetch *f, const h2_svc_event *ev)
     }
 }
 
+/* What a service timer that ended the connection means for this client. */
+static const char *timer_reason(int timer)
+{
+    switch (timer) {
+    case H2_SVC_TIMER_IDLE:
+        return "the connection was idle too long";
+    case H2_SVC_TIMER_SETTINGS:
+        return "the server did not acknowledge our SETTINGS in time (GOAWAY SETTINGS_TIMEOUT sent)";
+    case H2_SVC_TIMER_HEADER:
+        return "the server did not complete a header block in time (GOAWAY PROTOCOL_ERROR sent)";
+    case H2_SVC_TIMER_CLOSE:
+        return "the connection did not finish in time after GOAWAY";
+    case H2_SVC_TIMER_WRITE:
+        return "the server stopped reading what we send";
+    default:
+        return "a connection timer expired";
+    }
+}
+
 static const char *close_reason(const h2_svc_event *ev, bool heard, char *buf, size_t size)
 {
     char cb[16];
@@ -159,6 +178,8 @@ static const char *close_reason(const h2_svc_event *ev, bool heard, char *buf, s
         return "the connection was aborted";
     case H2_SVC_CLOSE_NOMEM:
         return "out of memory";
+    case H2_SVC_CLOSE_TIMEOUT:
+        return timer_reason(ev->timer);
     default:
         return "the connection was shut down";
     }
@@ -173,7 +194,9 @@ static void on_closed(fetch *f, const h2_svc_event *ev)
     fetch_fail_unfinished(f, why);
     /* A failure of the connection itself is an error even when every response was complete. */
     if (ev->reason == H2_SVC_CLOSE_PROTOCOL || ev->reason == H2_SVC_CLOSE_IO ||
-        ev->reason == H2_SVC_CLOSE_NOMEM)
+        ev->reason == H2_SVC_CLOSE_NOMEM ||
+        (ev->reason == H2_SVC_CLOSE_TIMEOUT && ev->timer != H2_SVC_TIMER_IDLE &&
+         ev->timer != H2_SVC_TIMER_CLOSE))
         fetch_set_error(f, "%s", why);
 }
 
