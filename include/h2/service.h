@@ -150,6 +150,11 @@ typedef enum h2_svc_event_type {
      * |error| (an H2_E... code); |reason| is set when the connection was
      * closed. */
     H2_SVC_EV_COMMAND_FAILED,
+    /* Answer to h2_service_conn_stats(): |stats| (and |user| as given). */
+    H2_SVC_EV_STATS,
+    /* h2_service_push() promised stream |stream_id| on the parent stream
+     * named by |last_stream_id| (|user| as given). */
+    H2_SVC_EV_PUSH_PROMISED,
 } h2_svc_event_type;
 
 /* @enum Why a connection ended (H2_SVC_EV_CLOSED) or why it refused a command. */
@@ -193,7 +198,28 @@ typedef enum h2_svc_command {
     H2_SVC_CMD_ABORT,
     H2_SVC_CMD_FEED,
     H2_SVC_CMD_ACK_DATA,
+    H2_SVC_CMD_STATS,
+    H2_SVC_CMD_SETTINGS,
+    H2_SVC_CMD_PUSH,
+    H2_SVC_CMD_PRIORITY,
+    H2_SVC_CMD_PRIORITY_UPDATE,
 } h2_svc_command;
+
+/*
+ * @struct Counters of one connection since it was attached, kept by its
+ * worker. Carried by H2_SVC_EV_STATS and by H2_SVC_EV_CLOSED (final
+ * values).
+ */
+typedef struct h2_svc_conn_stats {
+    uint64_t bytes_in;        /* bytes received from the transport (or fed) */
+    uint64_t bytes_out;       /* bytes the transport took (or given to on_output) */
+    uint64_t frames_in;       /* frames received, as counted by the core */
+    uint64_t frames_out;      /* frames queued for sending, as counted by the core */
+    uint64_t streams_opened;  /* streams we opened or promised, plus requests received */
+    uint64_t events;          /* events delivered to the application */
+    uint64_t commands;        /* commands taken (carried out or answered by COMMAND_FAILED) */
+    uint32_t pending_high_water; /* most events held at once waiting for queue room */
+} h2_svc_conn_stats;
 
 /*
  * @struct
@@ -223,6 +249,7 @@ typedef struct h2_svc_event {
     size_t len;
     size_t flow_controlled_length; /* DATA: what releasing acknowledges */
     uint8_t ping[8];               /* PING_ACK_RECEIVED */
+    h2_svc_conn_stats stats;       /* STATS, CLOSED: the connection's counters */
 } h2_svc_event;
 
 /*
@@ -350,6 +377,31 @@ H2_API void h2_service_free(h2_service *svc);
 
 /* @function Number of worker threads. */
 H2_API unsigned h2_service_workers(const h2_service *svc);
+
+/*
+ * @struct Counters of one worker. Each is written by the worker alone
+ * (relaxed atomics); a snapshot is cheap and may be taken from any thread,
+ * but its fields are not read at one single instant.
+ */
+typedef struct h2_svc_worker_stats {
+    uint64_t connections;       /* connections owned now */
+    uint64_t connections_total; /* connections taken over since the start */
+    uint64_t bytes_in;          /* bytes received over all its connections */
+    uint64_t bytes_out;         /* bytes sent over all its connections */
+    uint64_t commands;          /* commands taken from its ring */
+    uint64_t events;            /* events delivered */
+    uint64_t loops;             /* turns of its event loop */
+    uint64_t timeouts;          /* connections ended by a timer */
+    uint32_t mailbox_high_water; /* most commands seen waiting in its ring at once */
+} h2_svc_worker_stats;
+
+/*
+ * @function Copies the counters of worker |worker| (0 .. workers - 1) to
+ * |*out|. Any thread. Returns 0 or H2_EINVAL (NULL argument, index out of
+ * range).
+ */
+H2_API int h2_service_worker_stats(const h2_service *svc, unsigned worker,
+                                   h2_svc_worker_stats *out);
 
 /* @enum What a transport waits for after returning H2_EAGAIN. */
 enum {
@@ -563,6 +615,12 @@ H2_API int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
  * bytes; this call is for credit beyond that.
  */
 H2_API int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n);
+
+/*
+ * @function Asks for the counters of |conn|: the worker answers with an
+ * H2_SVC_EV_STATS event carrying |stats| and |user|.
+ */
+H2_API int h2_service_conn_stats(h2_service *svc, h2_svc_conn_id conn, uint64_t user);
 
 #ifdef __cplusplus
 }

@@ -67,6 +67,14 @@ static int worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t 
     w->rbuf_size = svc->read_buffer_size;
     atomic_init(&w->returned, NULL);
     atomic_init(&w->stop, false);
+    atomic_init(&w->count.connections_total, 0);
+    atomic_init(&w->count.connections, 0);
+    atomic_init(&w->count.bytes_in, 0);
+    atomic_init(&w->count.bytes_out, 0);
+    atomic_init(&w->count.commands, 0);
+    atomic_init(&w->count.events, 0);
+    atomic_init(&w->count.loops, 0);
+    atomic_init(&w->count.timeouts, 0);
     svc_map_init(&w->conns, &svc->mem);
     int rv = h2_mailbox_init(&w->mb, capacity, &svc->mem);
     if (rv != 0)
@@ -573,6 +581,32 @@ int h2_service_close(h2_service *svc, h2_svc_conn_id conn, uint32_t error_code, 
 int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
 {
     return post_simple(svc, conn, H2_SVC_CMD_ABORT, 0, 0, user);
+}
+
+int h2_service_conn_stats(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
+{
+    return post_simple(svc, conn, H2_SVC_CMD_STATS, 0, 0, user);
+}
+
+int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worker_stats *out)
+{
+    if (svc == NULL || out == NULL || worker >= svc->n_workers)
+        return H2_EINVAL;
+    const svc_worker *w = &svc->workers[worker];
+    const svc_worker_counters *k = &w->count;
+    memset(out, 0, sizeof(*out));
+    out->connections = atomic_load_explicit(&k->connections, memory_order_relaxed);
+    out->connections_total = atomic_load_explicit(&k->connections_total, memory_order_relaxed);
+    out->bytes_in = atomic_load_explicit(&k->bytes_in, memory_order_relaxed);
+    out->bytes_out = atomic_load_explicit(&k->bytes_out, memory_order_relaxed);
+    out->commands = atomic_load_explicit(&k->commands, memory_order_relaxed);
+    out->events = atomic_load_explicit(&k->events, memory_order_relaxed);
+    out->loops = atomic_load_explicit(&k->loops, memory_order_relaxed);
+    out->timeouts = atomic_load_explicit(&k->timeouts, memory_order_relaxed);
+    h2_mailbox_stats ms;
+    h2_mailbox_get_stats(&w->mb, &ms);
+    out->mailbox_high_water = ms.high_water;
+    return 0;
 }
 
 int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n)

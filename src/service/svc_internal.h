@@ -149,6 +149,8 @@ typedef struct svc_conn {
     bool got_settings;      /* the peer's first SETTINGS arrived */
     bool goaway_received;
     svc_timer timer;        /* the earliest armed deadline */
+    h2_svc_conn_stats st;   /* counters (frames: read from the core when asked) */
+    uint32_t n_pending;     /* events in |pending| */
     int timeout;            /* the h2_svc_timer that ended the connection, or 0 */
     uint32_t goaway_code;   /* CLOSED: the code of a GOAWAY the service sent itself */
     bool has_goaway_code;
@@ -169,6 +171,25 @@ typedef struct svc_listener {
     struct svc_listener *next;
 } svc_listener;
 
+/* Worker counters: written by the worker only, read by any thread. */
+typedef struct svc_worker_counters {
+    atomic_uint_fast64_t connections_total;
+    atomic_uint_fast64_t connections;
+    atomic_uint_fast64_t bytes_in;
+    atomic_uint_fast64_t bytes_out;
+    atomic_uint_fast64_t commands;
+    atomic_uint_fast64_t events;
+    atomic_uint_fast64_t loops;
+    atomic_uint_fast64_t timeouts;
+} svc_worker_counters;
+
+/* Worker: adds |n| to a counter only it writes. */
+static inline void svc_count(atomic_uint_fast64_t *a, uint64_t n)
+{
+    atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
 typedef struct svc_worker {
     struct h2_service *svc;
     unsigned index;
@@ -186,6 +207,7 @@ typedef struct svc_worker {
     int64_t now; /* CLOCK_MONOTONIC ms, refreshed each turn */
     svc_listener *listeners;
     uint32_t n_listeners;
+    svc_worker_counters count;
     _Atomic(svc_event_rec *) returned; /* any thread: released DATA events */
     atomic_bool stop;                  /* any thread: set by h2_service_free() */
 } svc_worker;
@@ -238,6 +260,9 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno);
  * first when |goaway|, then finishes with H2_SVC_CLOSE_TIMEOUT.
  */
 void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code);
+
+/* The counters of |c| now (frame counts read from the core). */
+void svc_conn_stats_now(svc_conn *c, h2_svc_conn_stats *out);
 
 /* Frees a connection that never reached a worker, or a finished one. */
 void svc_conn_destroy(svc_conn *c);

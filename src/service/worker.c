@@ -28,10 +28,15 @@
 
 static bool deliver(svc_conn *c, svc_event_rec *rec, bool force)
 {
-    if (c->queue != NULL)
-        return svc_queue_offer(c->queue, rec, force);
-    rec->next = NULL;
-    c->on_event(c->user, &rec->pub);
+    if (c->queue != NULL) {
+        if (!svc_queue_offer(c->queue, rec, force))
+            return false;
+    } else {
+        rec->next = NULL;
+        c->on_event(c->user, &rec->pub);
+    }
+    c->st.events++;
+    svc_count(&c->worker->count.events, 1);
     return true;
 }
 
@@ -60,6 +65,7 @@ void svc_conn_emit(svc_conn *c, svc_event_rec *rec)
             deliver(c, p, true);
         }
         c->pending.tail = NULL;
+        c->n_pending = 0;
         rec->ack_worker = NULL;
         deliver(c, rec, true);
         return;
@@ -71,6 +77,8 @@ void svc_conn_emit(svc_conn *c, svc_event_rec *rec)
     else
         c->pending.head = rec;
     c->pending.tail = rec;
+    if (++c->n_pending > c->st.pending_high_water)
+        c->st.pending_high_water = c->n_pending;
     mark_blocked(c);
 }
 
@@ -114,6 +122,8 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno)
     svc_conn_close_transport(c);
     svc_timer_set(c->worker, &c->timer, -1);
     h2_conn_error err = {0};
+    h2_svc_conn_stats final_stats;
+    svc_conn_stats_now(c, &final_stats);
     if (c->conn != NULL)
         err = h2_conn_last_error(c->conn);
     h2_conn_free(c->conn);
@@ -128,6 +138,7 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno)
     rec->pub.error = error;
     rec->pub.sys_errno = sys_errno;
     rec->pub.timer = c->timeout;
+    rec->pub.stats = final_stats;
     rec->pub.error_code = err.occurred ? err.code : c->has_goaway_code ? c->goaway_code : 0;
     svc_conn_emit(c, rec);
     svc_conn_touch(c); /* freed by the dirty pass once its events are out */
@@ -138,11 +149,17 @@ void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code)
     if (c->reason != 0)
         return;
     c->timeout = timer;
+    svc_count(&c->worker->count.timeouts, 1);
     if (goaway && h2_conn_close(c->conn, code, NULL, 0, -1) == 0) {
         c->has_goaway_code = true;
         c->goaway_code = code;
     }
     svc_conn_finish(c, H2_SVC_CLOSE_TIMEOUT, 0, 0);
+}
+
+void svc_conn_stats_now(svc_conn *c, h2_svc_conn_stats *out)
+{
+    *out = c->st;
 }
 
 /* Fails an attach before the connection took part in the loop. */
@@ -173,6 +190,8 @@ void svc_worker_attach(svc_worker *w, svc_conn *c)
         return;
     }
     c->last_active = w->now;
+    svc_count(&w->count.connections_total, 1);
+    atomic_store_explicit(&w->count.connections, w->conns.count, memory_order_relaxed);
     if (c->fd >= 0) {
         int fl = fcntl(c->fd, F_GETFL);
         if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0) {
@@ -225,13 +244,23 @@ static void handle(svc_worker *w, svc_cmd *cmd)
             svc_listener_start(w, l);
         return;
     }
+    svc_count(&w->count.commands, 1);
     svc_conn *c = svc_map_get(&w->conns, cmd->conn);
+    if (c != NULL)
+        c->st.commands++;
     if (c == NULL || c->reason != 0 || w->stopping) {
         int reason = w->stopping ? H2_SVC_CLOSE_SHUTDOWN : c != NULL ? c->reason : 0;
         svc_cmd_fail(w, c, cmd, H2_ECLOSED, reason);
         return;
     }
     switch (cmd->kind) {
+    case H2_SVC_CMD_STATS:
+        /* The command block becomes the answer. */
+        cmd->ev.pub.type = H2_SVC_EV_STATS;
+        cmd->ev.pub.user = cmd->user;
+        svc_conn_stats_now(c, &cmd->ev.pub.stats);
+        svc_conn_emit(c, &cmd->ev);
+        return;
     case H2_SVC_CMD_FEED:
         if (c->fd >= 0)
             svc_cmd_fail(w, c, cmd, H2_EINVAL, 0);
@@ -288,6 +317,7 @@ static void retry_blocked(svc_worker *w)
             if (!deliver(c, rec, w->stopping))
                 break;
             c->pending.head = next;
+            c->n_pending--;
         }
         if (c->pending.head != NULL) {
             link = &c->blocked_next;
@@ -328,6 +358,7 @@ static void run_dirty(svc_worker *w)
         }
         if (c->reason != 0 && !c->in_blocked && !c->dirty) {
             svc_map_remove(&w->conns, c->id);
+            atomic_store_explicit(&w->count.connections, w->conns.count, memory_order_relaxed);
             svc_conn_destroy(c);
         } else if (c->reason == 0) {
             svc_conn_update_epoll(c);
@@ -379,6 +410,7 @@ void *svc_worker_main(void *arg)
     struct epoll_event evs[MAX_IO_EVENTS];
     w->now = svc_now_ms();
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+        svc_count(&w->count.loops, 1);
         size_t n = h2_mailbox_drain(&w->mb, batch, BATCH);
         for (size_t i = 0; i < n; i++)
             handle(w, batch[i]);

@@ -133,6 +133,8 @@ bool svc_conn_flush(svc_conn *c)
             h2_conn_output_view(c->conn, &data, &len);
             c->on_output(c->user, c->id, data, len);
             h2_conn_output_consume(c->conn, len);
+            c->st.bytes_out += len;
+            svc_count(&c->worker->count.bytes_out, len);
             continue;
         }
         struct iovec iov[IOV_MAX_SEGMENTS];
@@ -152,6 +154,8 @@ bool svc_conn_flush(svc_conn *c)
         }
         c->write_since = -1; /* progress */
         h2_conn_output_consume(c->conn, (size_t)r);
+        c->st.bytes_out += (uint64_t)r;
+        svc_count(&c->worker->count.bytes_out, (uint64_t)r);
     }
     if (c->write_blocked) {
         c->write_blocked = false;
@@ -215,6 +219,9 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
         svc_event_rec *rec = NULL;
         switch (ev->type) {
         case H2_EV_REQUEST_RECEIVED:
+            c->st.streams_opened++;
+            rec = headers_event(c, ev);
+            break;
         case H2_EV_RESPONSE_RECEIVED:
         case H2_EV_TRAILERS_RECEIVED:
         case H2_EV_INFORMATIONAL_RESPONSE_RECEIVED:
@@ -269,6 +276,8 @@ void svc_conn_receive(svc_conn *c, const uint8_t *data, size_t len)
     const h2_event *evs = NULL;
     size_t n = 0;
     c->last_active = c->worker->now;
+    c->st.bytes_in += len;
+    svc_count(&c->worker->count.bytes_in, len);
     int rv = h2_conn_receive(c->conn, data, len, &evs, &n);
     bool ok = emit_core_events(c, evs, n);
     /* Copied: give the core's event memory back at once. */

@@ -179,6 +179,7 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
                 return true;
             }
             /* The command block becomes the STREAM_OPENED event. */
+            c->st.streams_opened++;
             cmd->ev.pub.type = H2_SVC_EV_STREAM_OPENED;
             cmd->ev.pub.stream_id = (uint32_t)id;
             cmd->ev.pub.user = cmd->user;

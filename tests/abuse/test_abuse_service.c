@@ -55,8 +55,8 @@ Test(abuse_service, slow_header_block_cut_at_the_deadline)
     const uint8_t block[] = {0x82, 0x86, 0x84, 0x00, 0x03, 'x', '-', 'a', 120};
     frame_header(f, sizeof block, 0x1, 0x1, 1);
     memcpy(f + 9, block, sizeof block);
-    write_all(p.fd, f, 9 + sizeof block);
     int64_t start = now_ms();
+    write_all(p.fd, f, 9 + sizeof block);
 
     h2_svc_event *closed = NULL;
     int sent = 0;
@@ -123,6 +123,7 @@ Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
     peer p;
     p.fd = sv[0];
     p.eof = false;
+    p.sent = p.received = 0;
     h2_conn_config pc;
     h2_conn_config_init(&pc, H2_ROLE_CLIENT);
     pc.initial_window_size = 0x7fffffff;
@@ -140,11 +141,11 @@ Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
     body_ref ref;
     atomic_init(&ref.released, 0);
     size_t before = lockmem_peak(&lm);
+    int64_t start = now_ms();
     cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
     cr_assert_eq(h2_service_send_data_ref(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0,
                                           body_release, &ref),
                  0);
-    int64_t start = now_ms();
     /* The peer reads nothing from now on. */
     h2_svc_event *closed = wait_event(q, H2_SVC_EV_CLOSED, 10000);
     cr_assert_not_null(closed);

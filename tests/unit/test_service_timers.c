@@ -43,10 +43,10 @@ static void rig_start(rig *r, h2_svc_conn_config *sc)
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     sc->queue = r->q;
+    r->start = now_ms(); /* before the worker can start any clock */
     cr_assert_eq(h2_service_attach_fd(r->svc, sv[1], sc, &r->id), 0);
     peer_init(&r->p, sv[0], H2_ROLE_CLIENT);
     memset(&r->seen, 0, sizeof r->seen);
-    r->start = now_ms();
 }
 
 static void server_config(h2_svc_conn_config *sc)

@@ -173,6 +173,8 @@ typedef struct peer {
     h2_conn *conn;
     int fd;
     bool eof;
+    uint64_t sent;     /* bytes written to the socket */
+    uint64_t received; /* bytes read from it */
 } peer;
 
 static inline void peer_init(peer *p, int fd, h2_role role)
@@ -181,6 +183,7 @@ static inline void peer_init(peer *p, int fd, h2_role role)
     h2_conn_config_init(&cfg, role);
     p->fd = fd;
     p->eof = false;
+    p->sent = p->received = 0;
     cr_assert_eq(h2_conn_new(&p->conn, &cfg), 0);
 }
 
@@ -221,6 +224,7 @@ static inline void peer_flush(peer *p)
         }
         cr_assert_gt(r, 0, "send: %s", strerror(errno));
         h2_conn_output_consume(p->conn, (size_t)r);
+        p->sent += (uint64_t)r;
     }
 }
 
@@ -242,6 +246,7 @@ static inline size_t peer_pump(peer *p, int timeout_ms,
         p->eof = true;
         return 0;
     }
+    p->received += (uint64_t)r;
     const h2_event *evs = NULL;
     size_t n = 0;
     int rv = h2_conn_receive(p->conn, buf, (size_t)r, &evs, &n);
