@@ -187,13 +187,20 @@ static int submit_head(srv_conn *c, uint32_t stream_id, const srv_head *head, ui
     h2_header f[3];
     size_t n = 0;
     f[n++] = (h2_header){(const uint8_t *)":status", 7, (const uint8_t *)status, 3, 0};
-    if (head->type[0] != '\0')
-        f[n++] = (h2_header){(const uint8_t *)"content-type", 12, (const uint8_t *)head->type,
-                             strlen(head->type), 0};
+    const char *type = head->type_static != NULL ? head->type_static : head->type;
+    if (type[0] != '\0')
+        f[n++] = (h2_header){(const uint8_t *)"content-type", 12, (const uint8_t *)type,
+                             strlen(type), 0};
     if (head->length >= 0) {
-        int len = snprintf(length, sizeof(length), "%lld", (long long)head->length);
-        f[n++] = (h2_header){(const uint8_t *)"content-length", 14, (const uint8_t *)length,
-                             (size_t)len, 0};
+        /* Decimal digits, written backwards from the end of |length|. */
+        size_t at = sizeof(length);
+        uint64_t v = (uint64_t)head->length;
+        do {
+            length[--at] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v > 0);
+        f[n++] = (h2_header){(const uint8_t *)"content-length", 14, (const uint8_t *)length + at,
+                             sizeof(length) - at, 0};
     }
     return h2_service_submit_headers(c->srv->svc, c->id, stream_id, f, n, flags, stream_id);
 }
@@ -426,6 +433,10 @@ int srv_conn_attach(srv_server *srv, int fd, const h2_svc_transport *transport,
     h2_svc_conn_config cfg;
     h2_svc_conn_config_init(&cfg, H2_ROLE_SERVER);
     cfg.conn.initial_window_size = STREAM_WINDOW;
+    /* Response heads are built here from constants, file types and the
+     * request's own (validated) content type: skip the outbound checks. */
+    cfg.conn.validate_outbound_headers = false;
+    cfg.conn.normalize_outbound_headers = false;
     cfg.conn.connection_window_size = CONN_WINDOW;
     cfg.on_event = on_event;
     cfg.user = c;

@@ -18,8 +18,9 @@
 /* A response head: status, optional content type and length. */
 typedef struct srv_head {
     int status;
-    char type[128]; /* "" for none */
-    int64_t length; /* -1 for none */
+    const char *type_static; /* a static content type, or NULL: |type| */
+    char type[128];          /* "" for none */
+    int64_t length;          /* -1 for none */
 } srv_head;
 
 /* A command waiting in the outbox. */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,15 +86,21 @@ static int decode(const char *path, size_t len, char *out, size_t cap)
     return 200;
 }
 
+/* Set once openat2() turned out to be missing (old kernels, valgrind). */
+static atomic_bool no_openat2;
+
 static int open_beneath(const srv_server *srv, int dir, const char *name)
 {
     struct open_how how = {
         .flags = O_RDONLY | O_CLOEXEC,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
-    long fd = syscall(SYS_openat2, dir, name, &how, sizeof(how));
-    if (fd >= 0 || errno != ENOSYS)
-        return (int)fd;
+    if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
+        long fd = syscall(SYS_openat2, dir, name, &how, sizeof(how));
+        if (fd >= 0 || errno != ENOSYS)
+            return (int)fd;
+        atomic_store_explicit(&no_openat2, true, memory_order_relaxed);
+    }
     /* No openat2: open, then check where the file really is. */
     int f = openat(dir, name, O_RDONLY | O_CLOEXEC);
     if (f < 0)

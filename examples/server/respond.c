@@ -3,9 +3,10 @@
  *
  * Bodies are posted by reference (h2_service_send_data_ref), never copied
  * by h2server:
- *   - a file of up to CHUNK bytes is read once into a buffer allocated with
- *     its response record, posted with END_STREAM and freed by the release
- *     callback (which also writes the log line);
+ *   - a small file is posted straight from the worker's file cache
+ *     (cache.c) with END_STREAM; the response holds a reference on the
+ *     cache entry until the release callback (which also writes the log
+ *     line);
  *   - a larger file streams through two CHUNK buffers: each buffer is
  *     refilled from the file when the service releases it, which happens
  *     once its bytes went into the connection's output, i.e. as the peer's
@@ -17,6 +18,7 @@
  *     send no faster than it reads, and at most one receive window of
  *     request data is held per stream.
  */
+#include "server/cache.h"
 #include "server/conn.h"
 
 #include <errno.h>
@@ -61,7 +63,7 @@ struct srv_stream {
 typedef struct srv_small {
     const srv_server *srv;
     srv_log log;
-    uint8_t data[]; /* the body, when it is not a static string */
+    srv_cached *cached; /* the body lies in this cache entry, or NULL (static text) */
 } srv_small;
 
 const char srv_builtin_page[] =
@@ -89,7 +91,7 @@ static void log_line(const srv_server *srv, const srv_log *l, const char *note)
 {
     if (!srv->verbose)
         return;
-    double ms = (double)(ex_now_ns() - l->t0) / 1e6;
+    double ms = (double)(ex_now_ns() - l->t0) / 1e6; /* t0 is set with -v */
     fprintf(stderr, "%s %s %d %llu %.3fms%s\n", l->method, l->path, l->status,
             (unsigned long long)l->bytes, ms, note);
 }
@@ -104,20 +106,20 @@ static void small_release(void *user, const uint8_t *data, size_t len)
     (void)len;
     srv_small *s = user;
     log_line(s->srv, &s->log, "");
+    srv_cache_release(s->cached);
     free(s);
 }
 
+/* |type| must be static (the head may wait in the outbox). */
 static void set_type(srv_head *h, const char *type)
 {
-    if (type == NULL || strlen(type) >= sizeof(h->type))
-        type = "application/octet-stream";
-    strcpy(h->type, type);
+    h->type_static = type != NULL ? type : "application/octet-stream";
 }
 
 /*
- * Sends a response with the body |body| (|len| bytes). |s| is the response
- * record (its log filled in); it owns the body when the body lies in
- * s->data, else |body| is static. The record is freed here or by the release.
+ * Sends a response with the body |body| (|len| bytes): static text, or the
+ * bytes of the cache entry |s| holds. |s| is the response record (its log
+ * filled in); it is freed here or by the release callback.
  */
 static void send_whole(srv_conn *c, uint32_t id, srv_small *s, int status, const char *type,
                        const uint8_t *body, size_t len, bool head_only)
@@ -127,22 +129,24 @@ static void send_whole(srv_conn *c, uint32_t id, srv_small *s, int status, const
     s->log.status = status;
     if (head_only || len == 0) {
         srv_post_head(c, id, &h, H2_SEND_END_STREAM);
-        log_line(s->srv, &s->log, "");
-        free(s);
+        small_release(s, NULL, 0);
         return;
     }
     s->log.bytes = len;
     if (srv_post_head(c, id, &h, 0) != 0 ||
-        srv_post_data(c, id, body, len, H2_SEND_END_STREAM, small_release, s) != 0)
-        free(s);
+        srv_post_data(c, id, body, len, H2_SEND_END_STREAM, small_release, s) != 0) {
+        s->log.bytes = 0;
+        small_release(s, NULL, 0);
+    }
 }
 
-static srv_small *small_new(const srv_conn *c, const srv_log *log, size_t body)
+static srv_small *small_new(const srv_conn *c, const srv_log *log)
 {
-    srv_small *s = malloc(sizeof(*s) + body);
+    srv_small *s = malloc(sizeof(*s));
     if (s != NULL) {
         s->srv = c->srv;
         s->log = *log;
+        s->cached = NULL;
     }
     return s;
 }
@@ -151,7 +155,7 @@ static srv_small *small_new(const srv_conn *c, const srv_log *log, size_t body)
 static void send_static(srv_conn *c, uint32_t id, const srv_log *log, int status, const char *type,
                         const char *text, bool head_only)
 {
-    srv_small *s = small_new(c, log, 0);
+    srv_small *s = small_new(c, log);
     if (s == NULL) {
         srv_post_reset(c, id, H2_INTERNAL_ERROR);
         return;
@@ -315,37 +319,38 @@ static void serve_file(srv_conn *c, uint32_t id, const char *path, size_t path_l
             send_error(c, id, log, 404, head_only);
         return;
     }
-    int fd = -1;
-    uint64_t size = 0;
-    const char *type = NULL;
-    int status = srv_file_open(srv, path, path_len, &fd, &size, &type);
+    srv_file f;
+    int status = srv_cache_open(srv, path, path_len, &f);
     if (status != 200) {
         send_error(c, id, log, status, head_only);
         return;
     }
-    if (head_only || size <= CHUNK) {
-        size_t len = head_only ? 0 : (size_t)size;
-        srv_small *s = small_new(c, log, len);
-        if (s == NULL || !read_at(fd, s->data, len, 0)) {
-            close(fd);
-            free(s);
-            send_error(c, id, log, 500, head_only);
+    if (f.cached != NULL || head_only) {
+        /* A small file from the cache, or a HEAD: one piece (or none). */
+        if (f.fd >= 0)
+            close(f.fd);
+        srv_small *s = small_new(c, log);
+        if (s == NULL) {
+            srv_cache_release(f.cached);
+            srv_post_reset(c, id, H2_INTERNAL_ERROR);
             return;
         }
-        close(fd);
+        s->cached = f.cached;
         if (head_only) {
-            /* HEAD: the length GET would send, no body. */
-            srv_head h = {.status = 200, .length = (int64_t)size};
-            set_type(&h, type);
-            log->status = 200;
+            /* The length GET would send, no body. */
+            srv_head h = {.status = 200, .length = (int64_t)f.size};
+            set_type(&h, f.type);
+            s->log.status = 200;
             srv_post_head(c, id, &h, H2_SEND_END_STREAM);
-            log_line(srv, log, "");
-            free(s);
+            small_release(s, NULL, 0);
             return;
         }
-        send_whole(c, id, s, 200, type, s->data, len, false);
+        send_whole(c, id, s, 200, f.type, f.data, (size_t)f.size, false);
         return;
     }
+    int fd = f.fd;
+    uint64_t size = f.size;
+    const char *type = f.type;
     /* A large file: stream it through two buffers. */
     srv_stream *s = stream_new(c, id, ST_FILE, log);
     if (s == NULL || (s->buf[0] = malloc(CHUNK)) == NULL || (s->buf[1] = malloc(CHUNK)) == NULL) {
@@ -487,7 +492,7 @@ void srv_respond(srv_conn *c, uint32_t stream_id, const char *method, size_t met
                  const char *path, size_t path_len, const h2_header *fields, size_t n,
                  bool end_stream)
 {
-    srv_log log = {.t0 = ex_now_ns()};
+    srv_log log = {.t0 = c->srv->verbose ? ex_now_ns() : 0};
     copy_text(log.method, sizeof(log.method), method, method_len);
     copy_text(log.path, sizeof(log.path), path, path_len);
     bool head = equals(method, method_len, "HEAD");
