@@ -72,6 +72,25 @@ static void on_data(fetch *f, const h2_svc_event *ev)
         req_complete(f, r);
 }
 
+/*
+ * A refused stream was not processed: sends the request again on a new
+ * stream, which the service holds back while the server's
+ * MAX_CONCURRENT_STREAMS is reached. False when it should fail instead.
+ */
+static bool retry(fetch *f, request *r)
+{
+    if (r->status != 0 || r->body_bytes > 0 || r->retries >= MAX_RETRIES || f->close_sent ||
+        f->aborted || f->closed)
+        return false;
+    r->retries++;
+    fetch_log(f, "* stream %" PRIu32 " was refused: sending the request again (%u)", r->stream_id,
+              r->retries);
+    r->state = REQ_QUEUED;
+    r->stream_id = 0;
+    req_submit_more(f);
+    return true;
+}
+
 static void on_reset(fetch *f, const h2_svc_event *ev)
 {
     char buf[16];
@@ -82,6 +101,8 @@ static void on_reset(fetch *f, const h2_svc_event *ev)
         fetch_log(f, "* stream %" PRIu32 " closed by this end: %s", ev->stream_id, name);
     request *r = fetch_by_stream(f, ev->stream_id);
     if (r == NULL || r->state == REQ_DONE)
+        return;
+    if (ev->remote && ev->error_code == H2_REFUSED_STREAM && retry(f, r))
         return;
     if (ev->remote)
         req_fail(f, r, false, "stream reset by the server (%s)", name);
@@ -114,12 +135,15 @@ static void on_command_failed(fetch *f, const h2_svc_event *ev)
     request *r = fetch_by_tag(f, ev->user);
     switch (ev->command) {
     case H2_SVC_CMD_HEADERS:
-        if (r != NULL)
+        if (r != NULL && r->state == REQ_WAITING) {
             req_fail(f, r, false, "could not send the request: %s", h2_strerror(ev->error));
+            req_submit_more(f);
+        }
         break;
     case H2_SVC_CMD_DATA:
     case H2_SVC_CMD_END_STREAM:
-        if (r != NULL)
+        /* Not when it names an earlier stream of a request sent again. */
+        if (r != NULL && r->stream_id == ev->stream_id)
             req_fail(f, r, true, "could not send the request body: %s", h2_strerror(ev->error));
         break;
     case H2_SVC_CMD_ATTACH:

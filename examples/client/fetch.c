@@ -109,11 +109,7 @@ static void handle_events(fetch *f, int wait_ms)
 static void run(fetch *f)
 {
     const options *o = f->opts;
-    for (size_t i = 0; i < o->n_urls; i++) {
-        int rv = req_submit(f, i);
-        if (rv != 0)
-            req_fail(f, &f->reqs[i], false, "could not send the request: %s", h2_strerror(rv));
-    }
+    req_submit_more(f);
     int64_t abort_deadline = 0;
     while (!f->closed) {
         if (f->n_done == o->n_urls && !f->close_sent && !f->aborted) {

@@ -17,6 +17,7 @@
 #include "client/output.h"
 
 typedef enum req_state {
+    REQ_QUEUED,  /* not posted yet (see req_submit_more()) */
     REQ_WAITING, /* HEADERS posted, stream id not known yet */
     REQ_OPEN,    /* stream open, response not complete */
     REQ_DONE,    /* complete, failed or given up */
@@ -28,6 +29,7 @@ typedef struct request {
     req_state state;
     int status;          /* final :status, 0 before the response */
     uint64_t body_bytes; /* response body received */
+    unsigned retries;    /* times sent again after REFUSED_STREAM */
     char *error;         /* the first failure, malloc'd; NULL when none */
 } request;
 
@@ -49,6 +51,14 @@ typedef struct fetch {
     char *conn_error;        /* a connection-level failure, malloc'd */
     h2_conn_config settings; /* the core configuration: what our SETTINGS frame says */
 } fetch;
+
+/*
+ * How often a request refused by the server (RST_STREAM REFUSED_STREAM, which
+ * RFC 9113 section 8.7 says was not processed) is sent again. Servers
+ * refuse streams past their MAX_CONCURRENT_STREAMS, which a client may
+ * exceed before the server's SETTINGS arrived.
+ */
+#define MAX_RETRIES 8u
 
 /* Index of |r| in |f|->reqs (= its URL's position). */
 static inline size_t req_index(const fetch *f, const request *r)
@@ -80,8 +90,15 @@ void fetch_fail_unfinished(fetch *f, const char *reason);
 /* Handles one event of the connection (the caller releases it). */
 void fetch_on_event(fetch *f, const h2_svc_event *ev);
 
-/* Posts the HEADERS of URL |i|. Returns 0 or the posting call's error. */
-int req_submit(fetch *f, size_t i);
+/*
+ * Posts the HEADERS of queued requests (REQ_QUEUED), in URL order. Without
+ * a request body all go at once. With a body only one request at a time
+ * waits for its stream id: the service carries out a connection's commands
+ * in order, so a body posted behind a HEADERS that waits for a stream slot
+ * (the server's MAX_CONCURRENT_STREAMS) would wait too, while slots free
+ * only as bodies are sent.
+ */
+void req_submit_more(fetch *f);
 
 /* H2_SVC_EV_STREAM_OPENED: records the stream id, logs the request, posts the body. */
 void req_opened(fetch *f, const h2_svc_event *ev);

@@ -224,7 +224,7 @@ static size_t request_fields(const fetch *f, size_t i, h2_header *fields, char *
 }
 
 /* Posts the HEADERS of request |i|; the stream id comes back in STREAM_OPENED. */
-int req_submit(fetch *f, size_t i)
+static int submit(fetch *f, size_t i)
 {
     h2_header *fields = calloc(7 + f->opts->n_headers, sizeof(*fields));
     if (fields == NULL)
@@ -241,6 +241,24 @@ int req_submit(fetch *f, size_t i)
     }
     free(fields);
     return rv;
+}
+
+void req_submit_more(fetch *f)
+{
+    const options *o = f->opts;
+    for (size_t i = 0; i < o->n_urls; i++) {
+        request *r = &f->reqs[i];
+        if (o->has_body && r->state == REQ_WAITING)
+            return;
+        if (r->state != REQ_QUEUED)
+            continue;
+        r->state = REQ_WAITING;
+        int rv = submit(f, i);
+        if (rv != 0)
+            req_fail(f, r, false, "could not send the request: %s", h2_strerror(rv));
+        else if (o->has_body)
+            return;
+    }
 }
 
 /* Logs the request block as sent (the stream id is known from STREAM_OPENED on). */
@@ -279,8 +297,10 @@ void req_opened(fetch *f, const h2_svc_event *ev)
     }
     r->state = REQ_OPEN;
     const options *o = f->opts;
-    if (o->body_len == 0)
+    if (o->body_len == 0) {
+        req_submit_more(f);
         return;
+    }
     int rv;
     while ((rv = h2_service_send_data_ref(f->svc, f->conn, r->stream_id, o->body, o->body_len,
                                           H2_SEND_END_STREAM, ev->user, noop_release, NULL)) ==
@@ -292,4 +312,6 @@ void req_opened(fetch *f, const h2_svc_event *ev)
     else
         fetch_log(f, "> DATA stream %" PRIu32 ": %zu bytes queued, END_STREAM", r->stream_id,
                   o->body_len);
+    /* Only now the next request: its HEADERS must not go ahead of this body. */
+    req_submit_more(f);
 }
