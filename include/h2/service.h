@@ -133,7 +133,8 @@ typedef uint64_t h2_svc_conn_id;
  *
  * Core events passed on: H2_EV_REQUEST_RECEIVED, H2_EV_RESPONSE_RECEIVED,
  * H2_EV_TRAILERS_RECEIVED, H2_EV_INFORMATIONAL_RESPONSE_RECEIVED (fields in
- * |fields|), H2_EV_DATA_RECEIVED (|data|), H2_EV_STREAM_RESET
+ * |fields|), H2_EV_PUSHED_STREAM_RECEIVED (clients: the promised stream in
+ * |stream_id|, its request in |fields|, |parent_stream_id|), H2_EV_DATA_RECEIVED (|data|), H2_EV_STREAM_RESET
  * (|error_code|, |remote|), H2_EV_PING_ACK_RECEIVED (|ping|) and
  * H2_EV_CONNECTION_TERMINATED (a GOAWAY received: |error_code|,
  * |last_stream_id|, debug bytes in |data|). The end of a peer's stream is
@@ -152,8 +153,9 @@ typedef enum h2_svc_event_type {
     H2_SVC_EV_COMMAND_FAILED,
     /* Answer to h2_service_conn_stats(): |stats| (and |user| as given). */
     H2_SVC_EV_STATS,
-    /* h2_service_push() promised stream |stream_id| on the parent stream
-     * named by |last_stream_id| (|user| as given). */
+    /* h2_service_push() promised stream |stream_id| on stream
+     * |parent_stream_id| (|user| as given): send its response with
+     * h2_service_submit_headers(stream_id) and its body as usual. */
     H2_SVC_EV_PUSH_PROMISED,
 } h2_svc_event_type;
 
@@ -241,6 +243,7 @@ typedef struct h2_svc_event {
     int timer;               /* CLOSED with H2_SVC_CLOSE_TIMEOUT: h2_svc_timer */
     uint32_t error_code;     /* STREAM_RESET, CONNECTION_TERMINATED, CLOSED: wire code */
     uint32_t last_stream_id; /* CONNECTION_TERMINATED */
+    uint32_t parent_stream_id; /* PUSH_PROMISED */
     bool end_stream;         /* headers and DATA events: the peer ended the stream */
     bool remote;             /* STREAM_RESET: the peer reset it (false: we did) */
     const h2_header *fields; /* headers events: |n_fields| fields */
@@ -353,6 +356,12 @@ typedef struct h2_service_config {
     h2_svc_event_fn on_event;
     void *on_event_user;
     const h2_mem *mem; /* thread-safe allocator; NULL: libc. Must outlive the service. */
+    /* How long a posting call waits for room in a full command ring before
+     * it returns H2_EAGAIN, in milliseconds: 0 (default) does not wait,
+     * negative waits without limit. Calls made on a worker thread of the
+     * same service (event callbacks, accept callbacks) never wait, since
+     * the ring they wait on may be their own. */
+    int post_wait_ms;
 } h2_service_config;
 
 /* @function Fills |cfg| with the defaults listed above. */
@@ -608,6 +617,40 @@ H2_API int h2_service_close(h2_service *svc, h2_svc_conn_id conn, uint32_t error
  * H2_SVC_CLOSE_ABORTED).
  */
 H2_API int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user);
+
+/*
+ * @function Sends a SETTINGS frame with |n| entries (copied; at most 64),
+ * through h2_conn_update_settings(): the values take effect when the peer
+ * acknowledges them. Refusals (H2_ESETTINGS, H2_EAGAIN when 16 SETTINGS
+ * frames await their ACK ...) come back as COMMAND_FAILED.
+ */
+H2_API int h2_service_update_settings(h2_service *svc, h2_svc_conn_id conn,
+                                      const h2_setting *entries, size_t n, uint64_t user);
+
+/*
+ * @function Servers: promises a pushed stream on |parent_id| for the
+ * request |fields| (copied; GET or HEAD), through h2_conn_push_stream().
+ * The worker numbers the promised stream and reports it in
+ * H2_SVC_EV_PUSH_PROMISED with |user|; the core's refusals come back as
+ * COMMAND_FAILED.
+ */
+H2_API int h2_service_push(h2_service *svc, h2_svc_conn_id conn, uint32_t parent_id,
+                           const h2_header *fields, size_t n, uint64_t user);
+
+/*
+ * @function Clients: sends an RFC 7540 PRIORITY frame for |stream_id|
+ * (h2_conn_prioritize(); |prio| copied, NULL for the defaults).
+ */
+H2_API int h2_service_prioritize(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                 const h2_priority_args *prio, uint64_t user);
+
+/*
+ * @function Clients: sends an RFC 9218 PRIORITY_UPDATE frame for
+ * |stream_id| with the Priority field value |value| (|len| bytes, copied;
+ * h2_conn_send_priority_update()).
+ */
+H2_API int h2_service_priority_update(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                      const uint8_t *value, size_t len, uint64_t user);
 
 /*
  * @function Acknowledges |n| more received bytes on |stream_id|

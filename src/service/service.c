@@ -150,6 +150,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     svc->on_event = cfg->on_event;
     svc->on_event_user = cfg->on_event_user;
     svc->read_buffer_size = cfg->read_buffer_size;
+    svc->post_wait_ms = cfg->post_wait_ms;
     atomic_init(&svc->next_id, 1);
     atomic_init(&svc->next_worker, 0);
     svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
@@ -193,7 +194,7 @@ void h2_service_free(h2_service *svc)
 /* Commands                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static svc_worker *worker_of(h2_service *svc, h2_svc_conn_id id)
+svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id)
 {
     uint64_t wi = id & ((1u << ID_WORKER_BITS) - 1u);
     if (id == 0 || wi >= svc->n_workers)
@@ -202,7 +203,7 @@ static svc_worker *worker_of(h2_service *svc, h2_svc_conn_id id)
 }
 
 /* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|. */
-static svc_cmd *cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra,
+svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra,
                         uint8_t **tail)
 {
     size_t head = (sizeof(svc_cmd) + 15u) & ~(size_t)15u;
@@ -222,29 +223,37 @@ static svc_cmd *cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t e
     return cmd;
 }
 
-static int post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
+/* Posts to |mb|, waiting for room as the configuration says. */
+static int mb_post(h2_service *svc, h2_mailbox *mb, void *ptr)
 {
-    int rv = h2_mailbox_post(&w->mb, cmd);
+    if (svc->post_wait_ms == 0 || svc_on_worker_thread(svc))
+        return h2_mailbox_post(mb, ptr);
+    return h2_mailbox_post_wait(mb, ptr, svc->post_wait_ms);
+}
+
+int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
+{
+    int rv = mb_post(svc, &w->mb, cmd);
     if (rv != 0)
         h2_mem_free(&svc->mem, cmd);
     return rv;
 }
 
 /* Validates the common arguments and returns the connection's worker. */
-static svc_worker *target(h2_service *svc, h2_svc_conn_id conn)
+svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn)
 {
     if (svc == NULL)
         return NULL;
-    return worker_of(svc, conn);
+    return svc_worker_of(svc, conn);
 }
 
-static int post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
+int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
                        uint32_t error_code, uint64_t user)
 {
-    svc_worker *w = target(svc, conn);
+    svc_worker *w = svc_target(svc, conn);
     if (w == NULL)
         return H2_EINVAL;
-    svc_cmd *cmd = cmd_new(svc, kind, conn, 0, NULL);
+    svc_cmd *cmd = svc_cmd_new(svc, kind, conn, 0, NULL);
     if (cmd == NULL)
         return H2_ENOMEM;
     cmd->stream_id = stream_id;
@@ -252,7 +261,7 @@ static int post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t 
     cmd->user = user;
     if (kind == H2_SVC_CMD_END_STREAM)
         cmd->flags = H2_SEND_END_STREAM;
-    return post(svc, w, cmd);
+    return svc_post(svc, w, cmd);
 }
 
 h2_svc_conn_id svc_new_id(h2_service *svc, unsigned wi)
@@ -353,11 +362,11 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
 
 int svc_conn_post_attach(h2_service *svc, svc_conn *c)
 {
-    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_ATTACH, c->id, 0, NULL);
+    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_ATTACH, c->id, 0, NULL);
     if (cmd == NULL)
         return H2_ENOMEM;
     cmd->attach = c;
-    int rv = h2_mailbox_post(&worker_of(svc, c->id)->mb, cmd);
+    int rv = mb_post(svc, &svc_worker_of(svc, c->id)->mb, cmd);
     if (rv != 0)
         h2_mem_free(&svc->mem, cmd);
     return rv;
@@ -410,7 +419,7 @@ int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
         return H2_EINVAL;
     svc_listener *l = h2_mem_calloc(&svc->mem, 1, sizeof(*l));
-    svc_cmd *cmd = cmd_new(svc, SVC_CMD_LISTEN, 0, 0, NULL);
+    svc_cmd *cmd = svc_cmd_new(svc, SVC_CMD_LISTEN, 0, 0, NULL);
     if (l == NULL || cmd == NULL) {
         h2_mem_free(&svc->mem, l);
         h2_mem_free(&svc->mem, cmd);
@@ -434,158 +443,12 @@ int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
     l->timer.kind = SVC_POLL_LISTENER;
     cmd->listener = l;
     unsigned wi = svc_pick_worker(svc, cfg);
-    int rv = h2_mailbox_post(&svc->workers[wi].mb, cmd);
+    int rv = mb_post(svc, &svc->workers[wi].mb, cmd);
     if (rv != 0) {
         h2_mem_free(&svc->mem, cmd);
         h2_mem_free(&svc->mem, l); /* the caller keeps |fd| */
     }
     return rv;
-}
-
-int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len)
-{
-    svc_worker *w = target(svc, conn);
-    if (w == NULL || (data == NULL && len > 0))
-        return H2_EINVAL;
-    uint8_t *tail = NULL;
-    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_FEED, conn, len, &tail);
-    if (cmd == NULL)
-        return H2_ENOMEM;
-    if (len > 0)
-        memcpy(tail, data, len);
-    cmd->data = tail;
-    cmd->len = len;
-    return post(svc, w, cmd);
-}
-
-int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                              const h2_header *fields, size_t n, uint32_t flags, uint64_t user)
-{
-    svc_worker *w = target(svc, conn);
-    if (w == NULL || (fields == NULL && n > 0) || (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0 ||
-        stream_id > H2_MAX_STREAM_ID)
-        return H2_EINVAL;
-    if (n > SIZE_MAX / sizeof(h2_header))
-        return H2_EINVAL;
-    size_t extra = n * sizeof(h2_header);
-    for (size_t i = 0; i < n; i++) {
-        if ((fields[i].name == NULL && fields[i].name_len > 0) ||
-            (fields[i].value == NULL && fields[i].value_len > 0))
-            return H2_EINVAL;
-        size_t add = fields[i].name_len + fields[i].value_len;
-        if (add < fields[i].name_len || extra > SIZE_MAX - add)
-            return H2_EINVAL;
-        extra += add;
-    }
-    uint8_t *tail = NULL;
-    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_HEADERS, conn, extra, &tail);
-    if (cmd == NULL)
-        return H2_ENOMEM;
-    h2_header *copy = (h2_header *)(void *)tail;
-    uint8_t *bytes = tail + n * sizeof(h2_header);
-    for (size_t i = 0; i < n; i++) {
-        copy[i] = fields[i];
-        if (fields[i].name_len > 0)
-            memcpy(bytes, fields[i].name, fields[i].name_len);
-        copy[i].name = bytes;
-        bytes += fields[i].name_len;
-        if (fields[i].value_len > 0)
-            memcpy(bytes, fields[i].value, fields[i].value_len);
-        copy[i].value = bytes;
-        bytes += fields[i].value_len;
-    }
-    cmd->fields = n > 0 ? copy : NULL;
-    cmd->n_fields = n;
-    cmd->stream_id = stream_id;
-    cmd->flags = flags;
-    cmd->user = user;
-    return post(svc, w, cmd);
-}
-
-static int send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
-                     size_t len, uint32_t flags, uint64_t user, h2_svc_release_fn release,
-                     void *release_user)
-{
-    svc_worker *w = target(svc, conn);
-    if (w == NULL || (data == NULL && len > 0) || stream_id == 0 || stream_id > H2_MAX_STREAM_ID ||
-        (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0)
-        return H2_EINVAL;
-    uint8_t *tail = NULL;
-    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_DATA, conn, release != NULL ? 0 : len, &tail);
-    if (cmd == NULL)
-        return H2_ENOMEM;
-    if (release != NULL) {
-        cmd->data = data;
-        cmd->release = release;
-        cmd->release_user = release_user;
-    } else {
-        if (len > 0)
-            memcpy(tail, data, len);
-        cmd->data = tail;
-    }
-    cmd->len = len;
-    cmd->stream_id = stream_id;
-    cmd->flags = flags;
-    cmd->user = user;
-    return post(svc, w, cmd);
-}
-
-int h2_service_send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                         const uint8_t *data, size_t len, uint32_t flags, uint64_t user)
-{
-    return send_data(svc, conn, stream_id, data, len, flags, user, NULL, NULL);
-}
-
-int h2_service_send_data_ref(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                             const uint8_t *data, size_t len, uint32_t flags, uint64_t user,
-                             h2_svc_release_fn release, void *release_user)
-{
-    if (release == NULL)
-        return H2_EINVAL;
-    return send_data(svc, conn, stream_id, data, len, flags, user, release, release_user);
-}
-
-int h2_service_end_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, uint64_t user)
-{
-    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
-        return H2_EINVAL;
-    return post_simple(svc, conn, H2_SVC_CMD_END_STREAM, stream_id, 0, user);
-}
-
-int h2_service_reset_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                            uint32_t error_code, uint64_t user)
-{
-    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
-        return H2_EINVAL;
-    return post_simple(svc, conn, H2_SVC_CMD_RESET, stream_id, error_code, user);
-}
-
-int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t opaque[8], uint64_t user)
-{
-    svc_worker *w = target(svc, conn);
-    if (w == NULL || opaque == NULL)
-        return H2_EINVAL;
-    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_PING, conn, 0, NULL);
-    if (cmd == NULL)
-        return H2_ENOMEM;
-    memcpy(cmd->ping, opaque, 8);
-    cmd->user = user;
-    return post(svc, w, cmd);
-}
-
-int h2_service_close(h2_service *svc, h2_svc_conn_id conn, uint32_t error_code, uint64_t user)
-{
-    return post_simple(svc, conn, H2_SVC_CMD_CLOSE, 0, error_code, user);
-}
-
-int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
-{
-    return post_simple(svc, conn, H2_SVC_CMD_ABORT, 0, 0, user);
-}
-
-int h2_service_conn_stats(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
-{
-    return post_simple(svc, conn, H2_SVC_CMD_STATS, 0, 0, user);
 }
 
 int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worker_stats *out)
@@ -609,17 +472,3 @@ int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worke
     return 0;
 }
 
-int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n)
-{
-    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
-        return H2_EINVAL;
-    svc_worker *w = target(svc, conn);
-    if (w == NULL)
-        return H2_EINVAL;
-    svc_cmd *cmd = cmd_new(svc, H2_SVC_CMD_ACK_DATA, conn, 0, NULL);
-    if (cmd == NULL)
-        return H2_ENOMEM;
-    cmd->stream_id = stream_id;
-    cmd->len = n;
-    return post(svc, w, cmd);
-}

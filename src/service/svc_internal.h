@@ -55,6 +55,8 @@ typedef struct svc_cmd {
     h2_svc_release_fn release; /* by reference: called once when done */
     void *release_user;
     uint8_t ping[8];
+    h2_priority_args prio; /* PRIORITY */
+    bool has_prio;
     struct svc_cmd *next; /* stream and connection FIFOs */
 } svc_cmd;
 
@@ -222,6 +224,7 @@ struct h2_service {
     size_t read_buffer_size;
     atomic_uint_fast64_t next_id; /* any thread */
     atomic_uint next_worker;      /* any thread: round robin */
+    int post_wait_ms;
 };
 
 /* ---- events (svc_queue.c) ---- */
@@ -245,6 +248,9 @@ enum { SVC_CMD_LISTEN = 100 };
 /* ---- worker (worker.c) ---- */
 
 void *svc_worker_main(void *arg);
+
+/* True on a worker thread of |svc|. */
+bool svc_on_worker_thread(const h2_service *svc);
 
 /* Delivers |rec| for |c| (queue or callback), or keeps it pending. */
 void svc_conn_emit(svc_conn *c, svc_event_rec *rec);
@@ -357,6 +363,23 @@ int svc_conn_post_attach(h2_service *svc, svc_conn *c);
 
 /* A new connection id on worker |wi|. */
 h2_svc_conn_id svc_new_id(h2_service *svc, unsigned wi);
+
+/* The worker a connection id names, or NULL. */
+svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id);
+
+/* |svc| checked and the worker of |conn|, or NULL. */
+svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn);
+
+/* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|; NULL: no memory. */
+svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra,
+                     uint8_t **tail);
+
+/* Posts |cmd| to |w| (waiting for room as configured); frees it when that fails. */
+int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd);
+
+/* Posts a command without payload. */
+int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
+                    uint32_t error_code, uint64_t user);
 
 /* Frees a command block. */
 void svc_cmd_free(h2_service *svc, svc_cmd *cmd);

@@ -403,9 +403,18 @@ static void dispatch(svc_worker *w, struct epoll_event *ev)
         svc_conn_io((svc_conn *)(void *)kind, ev->events);
 }
 
+/* The service whose worker runs on this thread, if any. */
+static _Thread_local const h2_service *current_service;
+
+bool svc_on_worker_thread(const h2_service *svc)
+{
+    return current_service == svc;
+}
+
 void *svc_worker_main(void *arg)
 {
     svc_worker *w = arg;
+    current_service = w->svc;
     void *batch[BATCH];
     struct epoll_event evs[MAX_IO_EVENTS];
     w->now = svc_now_ms();

@@ -168,12 +168,11 @@ bool svc_conn_flush(svc_conn *c)
 /* Received bytes and core events                                            */
 /* ------------------------------------------------------------------------ */
 
-static svc_event_rec *headers_event(svc_conn *c, const h2_event *ev)
+static svc_event_rec *fields_event(svc_conn *c, const h2_header *in, size_t n)
 {
-    size_t n = ev->u.headers.n;
     size_t extra = n * sizeof(h2_header);
     for (size_t i = 0; i < n; i++)
-        extra += ev->u.headers.fields[i].name_len + ev->u.headers.fields[i].value_len;
+        extra += in[i].name_len + in[i].value_len;
     uint8_t *tail = NULL;
     svc_event_rec *rec = svc_event_alloc(&c->worker->svc->mem, extra, &tail);
     if (rec == NULL)
@@ -181,7 +180,7 @@ static svc_event_rec *headers_event(svc_conn *c, const h2_event *ev)
     h2_header *fields = (h2_header *)(void *)tail;
     uint8_t *bytes = tail + n * sizeof(h2_header);
     for (size_t i = 0; i < n; i++) {
-        const h2_header *f = &ev->u.headers.fields[i];
+        const h2_header *f = &in[i];
         fields[i] = *f;
         if (f->name_len > 0)
             memcpy(bytes, f->name, f->name_len);
@@ -194,7 +193,14 @@ static svc_event_rec *headers_event(svc_conn *c, const h2_event *ev)
     }
     rec->pub.fields = n > 0 ? fields : NULL;
     rec->pub.n_fields = n;
-    rec->pub.end_stream = ev->u.headers.stream_ended >= 0;
+    return rec;
+}
+
+static svc_event_rec *headers_event(svc_conn *c, const h2_event *ev)
+{
+    svc_event_rec *rec = fields_event(c, ev->u.headers.fields, ev->u.headers.n);
+    if (rec != NULL)
+        rec->pub.end_stream = ev->u.headers.stream_ended >= 0;
     return rec;
 }
 
@@ -255,6 +261,11 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
                 rec->pub.error_code = ev->u.terminated.error_code;
                 rec->pub.last_stream_id = ev->u.terminated.last_stream_id;
             }
+            break;
+        case H2_EV_PUSHED_STREAM_RECEIVED:
+            rec = fields_event(c, ev->u.push.fields, ev->u.push.n);
+            if (rec != NULL)
+                rec->pub.parent_stream_id = ev->u.push.parent_stream_id;
             break;
         case H2_EV_REMOTE_SETTINGS_CHANGED:
             c->got_settings = true;

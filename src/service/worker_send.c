@@ -215,6 +215,32 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
     case H2_SVC_CMD_PING:
         rv = h2_conn_ping(c->conn, cmd->ping);
         break;
+    case H2_SVC_CMD_SETTINGS:
+        rv = h2_conn_update_settings(c->conn, (const h2_setting *)(const void *)cmd->data, cmd->len);
+        break;
+    case H2_SVC_CMD_PRIORITY:
+        rv = h2_conn_prioritize(c->conn, cmd->stream_id, cmd->has_prio ? &cmd->prio : NULL);
+        break;
+    case H2_SVC_CMD_PRIORITY_UPDATE:
+        rv = h2_conn_send_priority_update(c->conn, cmd->stream_id, cmd->data, cmd->len);
+        break;
+    case H2_SVC_CMD_PUSH: {
+        int64_t id = h2_conn_next_stream_id(c->conn);
+        rv = id < 0 ? (int)id
+                    : h2_conn_push_stream(c->conn, cmd->stream_id, (uint32_t)id, cmd->fields,
+                                          cmd->n_fields);
+        if (rv == 0) {
+            /* The command block becomes the PUSH_PROMISED event. */
+            c->st.streams_opened++;
+            cmd->ev.pub.type = H2_SVC_EV_PUSH_PROMISED;
+            cmd->ev.pub.stream_id = (uint32_t)id;
+            cmd->ev.pub.parent_stream_id = cmd->stream_id;
+            cmd->ev.pub.user = cmd->user;
+            svc_conn_emit(c, &cmd->ev);
+            return true;
+        }
+        break;
+    }
     case H2_SVC_CMD_CLOSE:
         c->closing = true;
         rv = h2_conn_close(c->conn, cmd->error_code, NULL, 0, -1);

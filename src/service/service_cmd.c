@@ -1,0 +1,254 @@
+/*
+ * Service: the posting calls that application threads use to send
+ * commands to a connection's worker. Each builds one command record (with
+ * its payload copied into the same block, or referenced) and posts it.
+ */
+#include <string.h>
+
+#include "core/mem.h"
+#include "h2/errors.h"
+#include "service/svc_internal.h"
+
+int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || (data == NULL && len > 0))
+        return H2_EINVAL;
+    uint8_t *tail = NULL;
+    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_FEED, conn, len, &tail);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    if (len > 0)
+        memcpy(tail, data, len);
+    cmd->data = tail;
+    cmd->len = len;
+    return svc_post(svc, w, cmd);
+}
+
+/* A command carrying a copy of |fields|; NULL with |*rv| set on failure. */
+static svc_cmd *cmd_with_fields(h2_service *svc, int kind, h2_svc_conn_id conn,
+                                const h2_header *fields, size_t n, int *rv)
+{
+    *rv = H2_EINVAL;
+    if ((fields == NULL && n > 0) || n > SIZE_MAX / sizeof(h2_header))
+        return NULL;
+    size_t extra = n * sizeof(h2_header);
+    for (size_t i = 0; i < n; i++) {
+        if ((fields[i].name == NULL && fields[i].name_len > 0) ||
+            (fields[i].value == NULL && fields[i].value_len > 0))
+            return NULL;
+        size_t add = fields[i].name_len + fields[i].value_len;
+        if (add < fields[i].name_len || extra > SIZE_MAX - add)
+            return NULL;
+        extra += add;
+    }
+    *rv = H2_ENOMEM;
+    uint8_t *tail = NULL;
+    svc_cmd *cmd = svc_cmd_new(svc, kind, conn, extra, &tail);
+    if (cmd == NULL)
+        return NULL;
+    h2_header *copy = (h2_header *)(void *)tail;
+    uint8_t *bytes = tail + n * sizeof(h2_header);
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = fields[i];
+        if (fields[i].name_len > 0)
+            memcpy(bytes, fields[i].name, fields[i].name_len);
+        copy[i].name = bytes;
+        bytes += fields[i].name_len;
+        if (fields[i].value_len > 0)
+            memcpy(bytes, fields[i].value, fields[i].value_len);
+        copy[i].value = bytes;
+        bytes += fields[i].value_len;
+    }
+    cmd->fields = n > 0 ? copy : NULL;
+    cmd->n_fields = n;
+    *rv = 0;
+    return cmd;
+}
+
+int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                              const h2_header *fields, size_t n, uint32_t flags, uint64_t user)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0 || stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    int rv;
+    svc_cmd *cmd = cmd_with_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, &rv);
+    if (cmd == NULL)
+        return rv;
+    cmd->stream_id = stream_id;
+    cmd->flags = flags;
+    cmd->user = user;
+    return svc_post(svc, w, cmd);
+}
+
+int h2_service_push(h2_service *svc, h2_svc_conn_id conn, uint32_t parent_id,
+                    const h2_header *fields, size_t n, uint64_t user)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || parent_id == 0 || parent_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    int rv;
+    svc_cmd *cmd = cmd_with_fields(svc, H2_SVC_CMD_PUSH, conn, fields, n, &rv);
+    if (cmd == NULL)
+        return rv;
+    cmd->stream_id = parent_id;
+    cmd->user = user;
+    return svc_post(svc, w, cmd);
+}
+
+int h2_service_update_settings(h2_service *svc, h2_svc_conn_id conn, const h2_setting *entries,
+                               size_t n, uint64_t user)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || (entries == NULL && n > 0) || n > 64)
+        return H2_EINVAL;
+    uint8_t *tail = NULL;
+    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_SETTINGS, conn, n * sizeof(h2_setting), &tail);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    if (n > 0)
+        memcpy(tail, entries, n * sizeof(h2_setting));
+    cmd->data = tail;
+    cmd->len = n;
+    cmd->user = user;
+    return svc_post(svc, w, cmd);
+}
+
+int h2_service_prioritize(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                          const h2_priority_args *prio, uint64_t user)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_PRIORITY, conn, 0, NULL);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    if (prio != NULL) {
+        cmd->prio = *prio;
+        cmd->has_prio = true;
+    }
+    cmd->stream_id = stream_id;
+    cmd->user = user;
+    return svc_post(svc, w, cmd);
+}
+
+int h2_service_priority_update(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                               const uint8_t *value, size_t len, uint64_t user)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || (value == NULL && len > 0) || stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    uint8_t *tail = NULL;
+    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_PRIORITY_UPDATE, conn, len, &tail);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    if (len > 0)
+        memcpy(tail, value, len);
+    cmd->data = tail;
+    cmd->len = len;
+    cmd->stream_id = stream_id;
+    cmd->user = user;
+    return svc_post(svc, w, cmd);
+}
+
+static int send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
+                     size_t len, uint32_t flags, uint64_t user, h2_svc_release_fn release,
+                     void *release_user)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || (data == NULL && len > 0) || stream_id == 0 || stream_id > H2_MAX_STREAM_ID ||
+        (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0)
+        return H2_EINVAL;
+    uint8_t *tail = NULL;
+    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_DATA, conn, release != NULL ? 0 : len, &tail);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    if (release != NULL) {
+        cmd->data = data;
+        cmd->release = release;
+        cmd->release_user = release_user;
+    } else {
+        if (len > 0)
+            memcpy(tail, data, len);
+        cmd->data = tail;
+    }
+    cmd->len = len;
+    cmd->stream_id = stream_id;
+    cmd->flags = flags;
+    cmd->user = user;
+    return svc_post(svc, w, cmd);
+}
+
+int h2_service_send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                         const uint8_t *data, size_t len, uint32_t flags, uint64_t user)
+{
+    return send_data(svc, conn, stream_id, data, len, flags, user, NULL, NULL);
+}
+
+int h2_service_send_data_ref(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                             const uint8_t *data, size_t len, uint32_t flags, uint64_t user,
+                             h2_svc_release_fn release, void *release_user)
+{
+    if (release == NULL)
+        return H2_EINVAL;
+    return send_data(svc, conn, stream_id, data, len, flags, user, release, release_user);
+}
+
+int h2_service_end_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, uint64_t user)
+{
+    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    return svc_post_simple(svc, conn, H2_SVC_CMD_END_STREAM, stream_id, 0, user);
+}
+
+int h2_service_reset_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                            uint32_t error_code, uint64_t user)
+{
+    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    return svc_post_simple(svc, conn, H2_SVC_CMD_RESET, stream_id, error_code, user);
+}
+
+int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t opaque[8], uint64_t user)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || opaque == NULL)
+        return H2_EINVAL;
+    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_PING, conn, 0, NULL);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    memcpy(cmd->ping, opaque, 8);
+    cmd->user = user;
+    return svc_post(svc, w, cmd);
+}
+
+int h2_service_close(h2_service *svc, h2_svc_conn_id conn, uint32_t error_code, uint64_t user)
+{
+    return svc_post_simple(svc, conn, H2_SVC_CMD_CLOSE, 0, error_code, user);
+}
+
+int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
+{
+    return svc_post_simple(svc, conn, H2_SVC_CMD_ABORT, 0, 0, user);
+}
+
+int h2_service_conn_stats(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
+{
+    return svc_post_simple(svc, conn, H2_SVC_CMD_STATS, 0, 0, user);
+}
+
+int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n)
+{
+    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL)
+        return H2_EINVAL;
+    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_ACK_DATA, conn, 0, NULL);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    cmd->stream_id = stream_id;
+    cmd->len = n;
+    return svc_post(svc, w, cmd);
+}
