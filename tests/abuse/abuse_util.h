@@ -6,6 +6,7 @@
 #define H2_TESTS_ABUSE_UTIL_H
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 #include "support/conn_helpers.h"
 #include "support/testmem.h"
@@ -84,10 +85,21 @@ static inline int ab_feed(h2_conn *c, const uint8_t *p, size_t len, size_t step,
 /* The last frame of |out| (asserts there is one). */
 static inline h2t_frame ab_last_frame(const h2t_buf *out)
 {
-    static h2t_frame fr[4096];
-    size_t n = h2t_parse_frames(out->p, out->len, fr, 4096);
+    static h2t_frame fr[65536];
+    size_t n = h2t_parse_frames(out->p, out->len, fr, 65536);
     cr_assert_gt(n, 0, "no frame queued");
     return fr[n - 1];
+}
+
+/* Frames of |type| in |out| (any number). */
+static inline size_t ab_count_frames(const h2t_buf *out, uint8_t type)
+{
+    static h2t_frame fr[65536];
+    size_t n = h2t_parse_frames(out->p, out->len, fr, 65536);
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += fr[i].type == type;
+    return c;
 }
 
 /* Asserts that |out| ends with GOAWAY(code) whose debug data is |debug|. */
@@ -176,4 +188,84 @@ static inline size_t ab_expect_trip_at(const h2_conn_config *cfg0, const h2t_buf
     }
     h2t_buf_free(&all);
     return peak;
+}
+
+/* Appends the frames of step |i| (0-based) of an attack to |b|. */
+typedef void (*ab_build_fn)(h2t_buf *b, size_t i, void *arg);
+
+/* What ab_run_seq saw. */
+typedef struct ab_seq {
+    size_t trip_at; /* 1-based step at which receive failed, 0 when none did */
+    ab_trace t;     /* totals */
+    h2t_buf out;    /* output not taken by the run */
+    h2_conn *conn;  /* kept open: check it, then h2_conn_free() */
+} ab_seq;
+
+/*
+ * Runs |n| steps of |build| against a ready server (|cfg|): all steps in one
+ * receive call (|step| 0, |read_each| false), one call per step (|step| 0,
+ * |read_each| true: the output is taken after each step, as by a peer that
+ * reads), or byte by byte (|step| 1). Stops at the first error.
+ */
+static inline void ab_run_seq(const h2_conn_config *cfg, ab_build_fn build, void *arg, size_t n,
+                              size_t step, bool read_each, ab_seq *r)
+{
+    memset(r, 0, sizeof(*r));
+    ab_trace_init(&r->t);
+    h2t_buf_init(&r->out);
+    r->conn = h2t_server_ready(cfg);
+    h2t_buf all;
+    h2t_buf_init(&all);
+    size_t *ends = calloc(n + 1, sizeof(size_t));
+    size_t *frames = calloc(n + 1, sizeof(size_t)); /* frames up to the end of step i */
+    static h2t_frame fr[64];
+    for (size_t i = 0; i < n; i++) {
+        size_t before = all.len;
+        build(&all, i, arg);
+        ends[i] = all.len;
+        frames[i] = (i > 0 ? frames[i - 1] : 0) +
+                    h2t_parse_frames(all.p + before, all.len - before, fr, 64);
+    }
+    uint64_t frames0 = ab_stats(r->conn).frames_received;
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool cut = read_each || step > 0 || i == n - 1;
+        if (!cut)
+            continue;
+        size_t end = ends[i];
+        size_t pos = start;
+        int rv = 0;
+        while (pos < end && rv == 0) {
+            size_t k = step == 0 ? end - pos : 1;
+            const h2_event *ev;
+            size_t ne;
+            rv = h2_conn_receive(r->conn, all.p + pos, k, &ev, &ne);
+            r->t.calls++;
+            ab_note(&r->t, ev, ne);
+            pos += k;
+        }
+        if (rv != 0) {
+            r->t.rv = rv;
+            /* the step holding the frame that failed (the last one processed) */
+            uint64_t k = ab_stats(r->conn).frames_received - frames0;
+            size_t j = 0;
+            while (j < n - 1 && frames[j] < k)
+                j++;
+            r->trip_at = j + 1;
+            break;
+        }
+        if (read_each)
+            h2t_take(r->conn, NULL);
+        start = end;
+    }
+    h2t_take(r->conn, &r->out);
+    free(ends);
+    free(frames);
+    h2t_buf_free(&all);
+}
+
+static inline void ab_seq_free(ab_seq *r)
+{
+    h2t_buf_free(&r->out);
+    h2_conn_free(r->conn);
 }
