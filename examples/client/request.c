@@ -18,6 +18,7 @@
 /* Small helpers                                                              */
 /* ------------------------------------------------------------------------ */
 
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static char *vformat(const char *fmt, va_list ap)
 {
     va_list copy;
