@@ -104,7 +104,10 @@ static void on_reset(fetch *f, const h2_svc_event *ev)
         return;
     if (ev->remote && ev->error_code == H2_REFUSED_STREAM && retry(f, r))
         return;
-    if (ev->remote)
+    if (ev->remote && r->retries > 0)
+        req_fail(f, r, false, "stream reset by the server (%s, after %u retries)", name,
+                 r->retries);
+    else if (ev->remote)
         req_fail(f, r, false, "stream reset by the server (%s)", name);
     else
         req_fail(f, r, false, "stream reset: the server broke the protocol on it (%s)", name);

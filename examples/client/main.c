@@ -3,7 +3,19 @@
  *
  *   h2client [options] URL...
  *
- * See options.c for the options, fetch.c for how the requests run.
+ *   h2client http://127.0.0.1:8080/                   prior knowledge (h2c)
+ *   h2client -k https://127.0.0.1:8443/a -o b.bin https://127.0.0.1:8443/b
+ *   h2client -d @upload.bin -o echo.bin http://127.0.0.1:8080/echo
+ *
+ * The files:
+ *   options.c   the command line (-o, -d, -H, -m, -k, --cacert, -v, -h)
+ *   url.c       URL parsing
+ *   net.c       TCP connect with a deadline, the monotonic clock
+ *   tls.c       OpenSSL handshake with ALPN "h2", and the service transport
+ *   fetch.c     the connection: service set-up, event loop, close, report
+ *   request.c   request blocks, bodies, and each request's outcome
+ *   events.c    the connection's events (responses, DATA, resets, GOAWAY)
+ *   output.c    response bodies to -o files, or to stdout in URL order
  */
 #include <signal.h>
 #include <stdio.h>
