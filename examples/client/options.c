@@ -276,10 +276,12 @@ int options_parse(int argc, char **argv, options *o)
         case 'v':
             o->verbose = true;
             break;
-        case 'h':
-            options_usage(stdout, argv[0]);
+        case 'h': {
+            const char *slash = strrchr(argv[0], '/');
+            options_usage(stdout, slash != NULL ? slash + 1 : argv[0]);
             rv = OPTIONS_EXIT;
             break;
+        }
         case ':':
             fprintf(stderr, PROG ": option '%s' needs an argument\n", argv[optind - 1]);
             rv = OPTIONS_ERROR;
