@@ -122,7 +122,9 @@ run: deps
 	    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
 	    -keyout run/key.pem -out run/cert.pem 2>/dev/null
 	@echo "Try:  curl --http2-prior-knowledge http://127.0.0.1:8080/"
+	@echo "      curl --http2 http://127.0.0.1:8080/          (h2c upgrade)"
 	@echo "      curl --http2 -k https://127.0.0.1:8443/"
+	@echo "      curl --http2-prior-knowledge --data-binary hello http://127.0.0.1:8080/echo"
 	@echo "      nghttp -v http://127.0.0.1:8080/"
 	@echo "      $(BUILD)/h2client http://127.0.0.1:8080/"
 	$(BUILD)/h2server --port 8080 --tls-port 8443 --cert run/cert.pem --key run/key.pem \
