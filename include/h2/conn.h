@@ -94,7 +94,10 @@ typedef struct h2_conn_config {
     uint32_t connection_window_size;
 
     /* Limits. */
-    uint32_t max_continuation_frames; /* frames per header block, HEADERS included: 64 */
+    /* Frames per received header block, HEADERS (or PUSH_PROMISE) included:
+     * 9, i.e. 8 CONTINUATIONs (must not be 0). Only complete frames count.
+     * One more: GOAWAY(ENHANCE_YOUR_CALM), H2_LIMIT_CONTINUATION_FRAMES. */
+    uint32_t max_continuation_frames;
     /* How far back closed streams are remembered: the most recent this many
      * stream ids of each parity (rounded up to a power of two; 2 bits per
      * id, allocated as needed). Older ids count as closed implicitly. 65536. */
