@@ -190,7 +190,21 @@ static void fetch_files(enum peer_kind kind, const char *tls_opt)
     free(got);
 }
 
-/* A missing file: status 404, so the exit status is not 0; an existing one alongside is fine. */
+/* Reads |dir|/h2client.stderr (malloc'd, NUL-terminated; "" when missing). */
+static char *client_stderr(void)
+{
+    char path[128];
+    ex_path(&dir, "h2client.stderr", path, sizeof(path));
+    size_t len = 0;
+    char *text = (char *)interop_read_file(path, &len);
+    return text != NULL ? text : calloc(1, 1);
+}
+
+/*
+ * A missing file: status 404, so the exit status is not 0 and the status is
+ * named on stderr. Next to an existing file on the same connection, the
+ * existing one still arrives whole in its -o file.
+ */
 static void missing_file(enum peer_kind kind, bool tls)
 {
     EX_REQUIRE("h2client");
@@ -202,12 +216,23 @@ static void missing_file(enum peer_kind kind, bool tls)
     ex_argf(&a, "%s://127.0.0.1:%u/no-such-file", scheme, peer_port);
     int rc = run_client(&a, 1);
     cr_assert(ex_failed_cleanly(rc), "h2client exited with %d for a 404", rc);
+    char *err = client_stderr();
+    bool named = strstr(err, "404") != NULL;
+    free(err);
+    cr_assert(named, "h2client did not report the 404 on stderr");
 
     client_argv(&a, tls ? "-k" : NULL);
-    ex_argf(&a, "%s://127.0.0.1:%u/%s", scheme, peer_port, names[3]);
+    ex_arg(&a, "-o");
+    ex_argf(&a, "%s/good", dir.dir);
+    ex_arg(&a, "-o");
+    ex_argf(&a, "%s/missing", dir.dir);
+    ex_argf(&a, "%s://127.0.0.1:%u/%s", scheme, peer_port, names[1]);
     ex_argf(&a, "%s://127.0.0.1:%u/no-such-file", scheme, peer_port);
     rc = run_client(&a, 1);
     cr_assert(ex_failed_cleanly(rc), "h2client exited with %d when one URL gave 404", rc);
+    char good[128];
+    ex_path(&dir, "good", good, sizeof(good));
+    assert_pattern_at(good, sizes[1]);
 }
 
 Test(examples_h2client, nghttpd_cleartext)
@@ -261,4 +286,8 @@ Test(examples_h2client, untrusted_certificate_fails)
     ex_argf(&a, "https://127.0.0.1:%u/%s", peer_port, names[3]);
     int rc = run_client(&a, 1);
     cr_assert(ex_failed_cleanly(rc), "h2client exited with %d for an untrusted certificate", rc);
+    char *err = client_stderr();
+    bool named = strcasestr(err, "certificate") != NULL;
+    free(err);
+    cr_assert(named, "h2client did not name the certificate on stderr");
 }
