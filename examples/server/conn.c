@@ -24,6 +24,9 @@
 #define STREAM_WINDOW (256u * 1024u)
 #define CONN_WINDOW (1024u * 1024u)
 
+/* Attempts at attaching while the worker's command ring is full (0.5 ms apart). */
+#define ATTACH_TRIES 2000u
+
 enum { OUT_HEAD = 1, OUT_DATA, OUT_END, OUT_RESET };
 
 struct srv_out {
@@ -446,20 +449,29 @@ int srv_conn_attach(srv_server *srv, int fd, const h2_svc_transport *transport,
         cfg.upgrade_settings = up->settings;
         cfg.upgrade_settings_len = up->settings_len;
     }
-    /* Registered under the lock, so that a CLOSED event racing with this
-     * call finds the connection in the registry. */
-    pthread_mutex_lock(&srv->lock);
-    h2_svc_conn_id id = 0;
-    int rv = h2_service_attach_fd(srv->svc, fd, &cfg, &id);
-    if (rv == 0) {
-        c->reg_id = id;
-        c->reg_next = srv->conns;
-        if (srv->conns != NULL)
-            srv->conns->reg_prev = c;
-        srv->conns = c;
-        srv->n_conns++;
+    int rv;
+    for (unsigned tries = 0;; tries++) {
+        /* Registered under the lock, so that a CLOSED event racing with
+         * this call finds the connection in the registry. */
+        pthread_mutex_lock(&srv->lock);
+        h2_svc_conn_id id = 0;
+        rv = h2_service_attach_fd(srv->svc, fd, &cfg, &id);
+        if (rv == 0) {
+            c->reg_id = id;
+            c->reg_next = srv->conns;
+            if (srv->conns != NULL)
+                srv->conns->reg_prev = c;
+            srv->conns = c;
+            srv->n_conns++;
+        }
+        pthread_mutex_unlock(&srv->lock);
+        if (rv != H2_EAGAIN || tries == ATTACH_TRIES)
+            break;
+        /* The worker's command ring is full: the workers are saturated, so
+         * waiting here (instead of accepting more) is the right thing. */
+        struct timespec pause = {0, 500000};
+        nanosleep(&pause, NULL);
     }
-    pthread_mutex_unlock(&srv->lock);
     if (rv != 0)
         srv_conn_unref(c);
     return rv;

@@ -60,6 +60,12 @@
 #include "common/tls.h"
 #include "common/util.h"
 
+/* Command ring slots per worker (a power of two). A build with a tiny ring
+ * exercises the outbox of conn.c. */
+#ifndef H2SERVER_MAILBOX_SLOTS
+#define H2SERVER_MAILBOX_SLOTS 16384
+#endif
+
 /* How long open streams may take to finish after SIGINT/SIGTERM. */
 #define SHUTDOWN_MS 5000
 
@@ -245,7 +251,7 @@ int main(int argc, char **argv)
     cfg.workers = o.workers;
     cfg.on_event = srv_orphan_event;
     /* Room for bursts of responses posted from the workers' own callbacks. */
-    cfg.mailbox_capacity = 16384;
+    cfg.mailbox_capacity = H2SERVER_MAILBOX_SLOTS;
     int rv = h2_service_new(&srv.svc, &cfg);
     if (rv != 0) {
         fprintf(stderr, "h2server: cannot start the service: %s\n", h2_strerror(rv));
