@@ -203,6 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (h2_conn_new(&c.fc.conn, &cfg) != 0)
         return 0;
     fuzz_conn *fc = &c.fc;
+    fuzz_out_init(fc, true);
     fuzz_note(fc, h2_conn_initiate(fc->conn));
     if (!fc->dead) {
         request(&c, false);
@@ -254,6 +255,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)h2_conn_open_outbound_streams(fc->conn);
     (void)h2_conn_header_block_pending(fc->conn);
     h2_conn_free(fc->conn);
+    fuzz_out_free(fc);
     FUZZ_CHECK(fc->releases == fc->refs);
 
     /* Request slots come back when events are released, which a passive

@@ -211,6 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (h2_conn_new(&s.fc.conn, &cfg) != 0)
         return 0;
     fuzz_conn *fc = &s.fc;
+    fuzz_out_init(fc, false);
     fuzz_note(fc, h2_conn_initiate(fc->conn));
     if (!fc->dead) {
         fuzz_drain(fc, false);
@@ -261,6 +262,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)h2_conn_settings_unacked(fc->conn);
     (void)h2_conn_output_pending(fc->conn);
     h2_conn_free(fc->conn);
+    fuzz_out_free(fc);
     FUZZ_CHECK(fc->releases == fc->refs);
 
     /* Request slots come back when events are released, which a passive
