@@ -120,12 +120,25 @@ static void on_goaway(fetch *f, const h2_svc_event *ev)
     const char *name = fetch_code_name(ev->error_code, buf, sizeof(buf));
     fetch_log(f, "< GOAWAY: %s, last stream %" PRIu32 "%s%.*s", name, ev->last_stream_id,
               ev->len > 0 ? ", debug: " : "", (int)ev->len, (const char *)ev->data);
+    f->goaway = true;
+    /* After a graceful GOAWAY the unprocessed requests may go again on a new connection. */
+    bool again = ev->error_code == H2_NO_ERROR && f->reconnects < MAX_RECONNECTS && !f->aborted;
+    size_t queued = 0;
     for (size_t i = 0; i < f->opts->n_urls; i++) {
         request *r = &f->reqs[i];
-        if (r->state != REQ_DONE && (r->stream_id == 0 || r->stream_id > ev->last_stream_id))
+        if (r->state == REQ_DONE || (r->stream_id != 0 && r->stream_id <= ev->last_stream_id))
+            continue;
+        if (again && r->status == 0 && r->body_bytes == 0) {
+            r->state = REQ_QUEUED;
+            r->stream_id = 0;
+            queued++;
+        } else {
             req_fail(f, r, false, "not processed: the server is shutting the connection down (%s)",
                      name);
+        }
     }
+    if (queued > 0)
+        fetch_log(f, "* %zu request(s) not processed: they go again on a new connection", queued);
     if (ev->error_code != H2_NO_ERROR)
         fetch_set_error(f, "the server closed the connection with %s%s%.*s", name,
                         ev->len > 0 ? ": " : "", (int)ev->len, (const char *)ev->data);
@@ -218,7 +231,20 @@ static void on_closed(fetch *f, const h2_svc_event *ev)
     const char *why = close_reason(ev, f->heard, buf, sizeof(buf));
     fetch_log(f, "* connection closed: %s", why);
     f->closed = true;
-    fetch_fail_unfinished(f, why);
+    bool again = false;
+    if (f->goaway && !f->aborted && ev->reason != H2_SVC_CLOSE_PROTOCOL &&
+        ev->reason != H2_SVC_CLOSE_IO && ev->reason != H2_SVC_CLOSE_NOMEM &&
+        ev->reason != H2_SVC_CLOSE_TIMEOUT) {
+        for (size_t i = 0; i < f->opts->n_urls; i++)
+            again = again || f->reqs[i].state == REQ_QUEUED;
+    }
+    /* Requests kept for a new connection stay queued; the others end here. */
+    for (size_t i = 0; i < f->opts->n_urls; i++) {
+        request *r = &f->reqs[i];
+        if (r->state != REQ_DONE && !(again && r->state == REQ_QUEUED))
+            req_fail(f, r, false, "%s", why);
+    }
+    f->reconnect = again;
     /* A failure of the connection itself is an error even when every response was complete. */
     if (ev->reason == H2_SVC_CLOSE_PROTOCOL || ev->reason == H2_SVC_CLOSE_IO ||
         ev->reason == H2_SVC_CLOSE_NOMEM ||

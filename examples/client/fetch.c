@@ -105,13 +105,37 @@ static void handle_events(fetch *f, int wait_ms)
     }
 }
 
+/*
+ * A new connection for the requests a GOAWAY left unprocessed. Returns
+ * true when it is up; false after failing those requests.
+ */
+static bool reconnect(fetch *f)
+{
+    f->reconnect = false;
+    f->reconnects++;
+    fetch_log(f, "* connecting again for the requests the server did not process");
+    f->closed = f->close_sent = f->goaway = f->heard = false;
+    /* Stream ids belong to the old connection; the new one counts from 1 again. */
+    for (size_t i = 0; i < f->opts->n_urls; i++)
+        f->reqs[i].stream_id = 0;
+    if (open_connection(f) != 0) {
+        f->closed = true;
+        fetch_fail_unfinished(f, f->conn_error);
+        return false;
+    }
+    req_submit_more(f);
+    return true;
+}
+
 /* Runs the connection until it is closed, or the deadline (plus a grace to see it close). */
 static void run(fetch *f)
 {
     const options *o = f->opts;
     req_submit_more(f);
     int64_t abort_deadline = 0;
-    while (!f->closed) {
+    while (!f->closed || f->reconnect) {
+        if (f->reconnect && !reconnect(f))
+            break;
         if (f->n_done == o->n_urls && !f->close_sent && !f->aborted) {
             /* Every stream is finished: GOAWAY, then the worker closes. */
             int rv;

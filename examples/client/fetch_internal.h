@@ -46,6 +46,9 @@ typedef struct fetch {
     bool close_sent;         /* our GOAWAY was posted */
     bool aborted;            /* h2_service_abort() was posted */
     bool closed;             /* H2_SVC_EV_CLOSED seen */
+    bool goaway;             /* the server's GOAWAY arrived: no new stream on this connection */
+    bool reconnect;          /* closed with requests left that may go on a new connection */
+    unsigned reconnects;     /* connections opened after the first */
     bool heard;              /* an event from the server's frames arrived */
     int64_t ping_sent;       /* -v: when our PING left (now_ms()), to show the round trip */
     char *conn_error;        /* a connection-level failure, malloc'd */
@@ -59,6 +62,13 @@ typedef struct fetch {
  * exceed before the server's SETTINGS arrived.
  */
 #define MAX_RETRIES 8u
+
+/*
+ * How many new connections may be opened for requests that a server's
+ * GOAWAY(NO_ERROR) left unprocessed (RFC 9113 section 6.8: safe to send
+ * again).
+ */
+#define MAX_RECONNECTS 3u
 
 /* Index of |r| in |f|->reqs (= its URL's position). */
 static inline size_t req_index(const fetch *f, const request *r)

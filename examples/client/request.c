@@ -247,6 +247,8 @@ static int submit(fetch *f, size_t i)
 void req_submit_more(fetch *f)
 {
     const options *o = f->opts;
+    if (f->goaway || f->closed || f->aborted)
+        return; /* queued requests wait for a new connection, or fail */
     for (size_t i = 0; i < o->n_urls; i++) {
         request *r = &f->reqs[i];
         if (o->has_body && r->state == REQ_WAITING)
