@@ -64,7 +64,7 @@ int net_connect(const char *host, const char *port, int64_t deadline, bool verbo
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
+    /* No AI_ADDRCONFIG: on a host with loopback only it would hide "localhost". */
     struct addrinfo *res = NULL;
     int rv = getaddrinfo(host, port, &hints, &res);
     if (rv != 0) {

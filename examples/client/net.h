@@ -16,7 +16,8 @@ int ms_left(int64_t deadline);
 
 /*
  * Resolves |host| and |port| and connects to the first address that
- * answers, before |deadline|. Returns a connected, non-blocking socket, or
+ * answers, before |deadline| (the name lookup itself is not bounded: it
+ * uses the system resolver's own timeouts). Returns a connected, non-blocking socket, or
  * -1 with a message in |err| (|err_size| bytes). When |verbose|, logs each
  * attempt on stderr.
  */
