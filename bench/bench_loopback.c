@@ -15,7 +15,9 @@
  *    before and after:
  *        RESULT idle-conn-rss ours=<B> nghttpd=<B> better=<nghttpd/ours>
  *
- * The per-round figures and h2load's latency lines are printed too.
+ * The per-round figures, each server's CPU time per request (user + system,
+ * from /proc/PID/stat: steadier than wall time on a busy machine) and
+ * h2load's latency lines are printed too.
  *
  * h2server is looked up next to this program's folder (../h2server, i.e.
  * BUILD/h2server) unless H2SERVER names it; nghttpd and h2load in $PATH.
@@ -296,21 +298,45 @@ static void stop_server(server *s)
 
 /* ---- throughput ----------------------------------------------------------------- */
 
+/* CPU time (user + system, all threads) |pid| has used so far, in microseconds; -1 on error. */
+static double cpu_us(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char *text = read_text(path);
+    /* Fields after the command name (which may hold spaces) start past the last ')'. */
+    const char *p = text != NULL ? strrchr(text, ')') : NULL;
+    double us = -1;
+    if (p != NULL) {
+        unsigned long long utime = 0, stime = 0;
+        /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                   &stime) == 2)
+            us = (double)(utime + stime) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+    }
+    free(text);
+    return us;
+}
+
 /*
  * Runs h2load against |s|; returns requests per second (0 on failure). The
- * latency line ("time for request:") is printed with the round's figure.
+ * server's CPU time per request (less disturbed by a busy machine than wall
+ * time) and h2load's latency line ("time for request:") are printed with the
+ * round's figure.
  */
-static double run_h2load(const server *s, int round)
+static double run_h2load(const server *s, int round, double *cpu_per_req)
 {
     char out[160], url[96], n[24];
     snprintf(out, sizeof(out), "%s/h2load.out", tmpdir);
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/index.html", s->port);
     snprintf(n, sizeof(n), "%ld", requests);
     char *argv[] = {h2load_path, "-n", n, "-c", "10", "-m", "50", "-t", "1", url, NULL};
+    double cpu_before = cpu_us(s->pid);
     pid_t pid = spawn(argv, out);
     if (pid < 0)
         return 0;
     int rc = wait_for(pid, 300000);
+    double cpu_after = cpu_us(s->pid);
     char *text = read_text(out);
     double rps = 0;
     const char *fin = text != NULL ? strstr(text, "finished in ") : NULL;
@@ -326,8 +352,11 @@ static double run_h2load(const server *s, int round)
     }
     const char *lat = text != NULL ? strstr(text, "time for request:") : NULL;
     int latlen = lat != NULL ? (int)strcspn(lat, "\n") : 0;
-    printf("round %d %-8s %10.0f req/s   %.*s\n", round, s->name, rps, latlen,
-           lat != NULL ? lat : "");
+    double cpu = cpu_before >= 0 && cpu_after >= 0 ? (cpu_after - cpu_before) / (double)requests
+                                                   : -1;
+    *cpu_per_req = cpu;
+    printf("round %d %-8s %10.0f req/s  server cpu %.2f us/req  %.*s\n", round, s->name, rps,
+           cpu, latlen, lat != NULL ? lat : "");
     fflush(stdout);
     free(text);
     return rps;
@@ -355,19 +384,21 @@ static int bench_throughput(void)
         return -1;
     }
     printf("loopback: h2load -n %ld -c 10 -m 50 -t 1, 1 KiB file, %d rounds\n", requests, rounds);
-    double r_ours[MAX_ROUNDS], r_ng[MAX_ROUNDS];
+    double r_ours[MAX_ROUNDS], r_ng[MAX_ROUNDS], c_ours[MAX_ROUNDS], c_ng[MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
         if (r % 2 == 0) {
-            r_ours[r] = run_h2load(&ours, r + 1);
-            r_ng[r] = run_h2load(&ng, r + 1);
+            r_ours[r] = run_h2load(&ours, r + 1, &c_ours[r]);
+            r_ng[r] = run_h2load(&ng, r + 1, &c_ng[r]);
         } else {
-            r_ng[r] = run_h2load(&ng, r + 1);
-            r_ours[r] = run_h2load(&ours, r + 1);
+            r_ng[r] = run_h2load(&ng, r + 1, &c_ng[r]);
+            r_ours[r] = run_h2load(&ours, r + 1, &c_ours[r]);
         }
     }
     stop_server(&ours);
     stop_server(&ng);
     double mo = median(r_ours, rounds), mn = median(r_ng, rounds);
+    printf("server cpu per request (medians): ours=%.2f us nghttpd=%.2f us\n",
+           median(c_ours, rounds), median(c_ng, rounds));
     printf("RESULT loopback ours=%.0f nghttpd=%.0f better=%.2f\n", mo, mn, mn > 0 ? mo / mn : 0);
     fflush(stdout);
     return mo > 0 && mn > 0 ? 0 : -1;
