@@ -120,7 +120,7 @@ static bool reconnect(fetch *f)
         f->reqs[i].stream_id = 0;
     if (open_connection(f) != 0) {
         f->closed = true;
-        fetch_fail_unfinished(f, f->conn_error);
+        fetch_fail_unfinished(f, f->conn_error != NULL ? f->conn_error : "cannot connect again");
         return false;
     }
     req_submit_more(f);
@@ -178,8 +178,10 @@ static int report(fetch *f)
 {
     const options *o = f->opts;
     int status = 0;
+    static const char nomem[] = "failed (no memory for the message)";
     for (size_t i = 0; i < o->n_urls; i++) {
-        const char *err = f->reqs[i].error;
+        const request *r = &f->reqs[i];
+        const char *err = r->failed ? (r->error != NULL ? r->error : nomem) : NULL;
         if (err == NULL)
             err = output_error(&f->out, i);
         if (err != NULL) {
@@ -187,13 +189,14 @@ static int report(fetch *f)
             status = 1;
         }
     }
-    if (f->conn_error != NULL) {
+    if (f->conn_failed) {
         /* Named after the first URL: the connection serves them all. */
+        const char *msg = f->conn_error != NULL ? f->conn_error : nomem;
         bool shown = false;
         for (size_t i = 0; i < o->n_urls && !shown; i++)
-            shown = f->reqs[i].error != NULL && strcmp(f->reqs[i].error, f->conn_error) == 0;
+            shown = f->reqs[i].error != NULL && strcmp(f->reqs[i].error, msg) == 0;
         if (!shown)
-            fprintf(stderr, PROG ": %s: %s\n", o->url_texts[0], f->conn_error);
+            fprintf(stderr, PROG ": %s: %s\n", o->url_texts[0], msg);
         status = 1;
     }
     if (fflush(stdout) != 0) {

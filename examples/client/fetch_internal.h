@@ -30,7 +30,8 @@ typedef struct request {
     int status;          /* final :status, 0 before the response */
     uint64_t body_bytes; /* response body received */
     unsigned retries;    /* times sent again after REFUSED_STREAM */
-    char *error;         /* the first failure, malloc'd; NULL when none */
+    bool failed;         /* req_fail() was called */
+    char *error;         /* its first reason, malloc'd (NULL when memory ran out) */
 } request;
 
 typedef struct fetch {
@@ -51,7 +52,8 @@ typedef struct fetch {
     unsigned reconnects;     /* connections opened after the first */
     bool heard;              /* an event from the server's frames arrived */
     int64_t ping_sent;       /* -v: when our PING left (now_ms()), to show the round trip */
-    char *conn_error;        /* a connection-level failure, malloc'd */
+    bool conn_failed;        /* fetch_set_error() was called */
+    char *conn_error;        /* its first message, malloc'd (NULL when memory ran out) */
     h2_conn_config settings; /* the core configuration: what our SETTINGS frame says */
 } fetch;
 

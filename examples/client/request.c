@@ -112,7 +112,8 @@ void req_finish(fetch *f, request *r)
  */
 void req_fail(fetch *f, request *r, bool reset, const char *fmt, ...)
 {
-    if (r->error == NULL) {
+    if (!r->failed) {
+        r->failed = true;
         va_list ap;
         va_start(ap, fmt);
         r->error = vformat(fmt, ap);
@@ -132,8 +133,9 @@ void req_fail(fetch *f, request *r, bool reset, const char *fmt, ...)
 
 void fetch_set_error(fetch *f, const char *fmt, ...)
 {
-    if (f->conn_error != NULL)
+    if (f->conn_failed)
         return;
+    f->conn_failed = true;
     va_list ap;
     va_start(ap, fmt);
     f->conn_error = vformat(fmt, ap);
