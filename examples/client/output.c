@@ -10,8 +10,9 @@
 /* Keeps the first error of a slot. */
 static void record(output_slot *s, const char *what, int err)
 {
-    if (s->error != NULL)
+    if (s->failed)
         return;
+    s->failed = true;
     const char *name = s->path != NULL ? s->path : "stdout";
     size_t size = strlen(what) + strlen(name) + 128;
     s->error = malloc(size);
@@ -66,8 +67,8 @@ int output_open(outputs *o, size_t i)
 
 static int write_stream(output_slot *s, FILE *f, const uint8_t *data, size_t len)
 {
-    if (len == 0 || s->error != NULL)
-        return s->error != NULL ? -1 : 0;
+    if (len == 0 || s->failed)
+        return s->failed ? -1 : 0;
     errno = 0;
     if (fwrite(data, 1, len, f) != len) {
         record(s, "cannot write", errno != 0 ? errno : EIO);
@@ -99,7 +100,7 @@ static int hold(output_slot *s, const uint8_t *data, size_t len)
 int output_write(outputs *o, size_t i, const uint8_t *data, size_t len)
 {
     output_slot *s = &o->slots[i];
-    if (s->error != NULL)
+    if (s->failed)
         return -1;
     if (s->path != NULL) {
         if (s->file == NULL && output_open(o, i) != 0)
@@ -127,14 +128,14 @@ int output_finish(outputs *o, size_t i)
             }
             s->file = NULL;
         }
-        return s->error != NULL ? -1 : rv;
+        return s->failed ? -1 : rv;
     }
     if (i != o->head)
         return 0; /* its turn comes when the URLs before it finish */
     /* Pass the turn on: each following stdout URL writes what it held. */
     if (fflush(stdout) != 0)
         record(s, "cannot write", errno != 0 ? errno : EIO);
-    if (s->error != NULL)
+    if (s->failed)
         rv = -1;
     for (;;) {
         size_t next = o->head + 1;
@@ -151,7 +152,7 @@ int output_finish(outputs *o, size_t i)
         t->held_len = t->held_cap = 0;
         if (!t->finished)
             break;
-        if (fflush(stdout) != 0 && t->error == NULL) {
+        if (fflush(stdout) != 0 && !t->failed) {
             record(t, "cannot write", errno != 0 ? errno : EIO);
             rv = -1;
         }
@@ -161,5 +162,8 @@ int output_finish(outputs *o, size_t i)
 
 const char *output_error(const outputs *o, size_t i)
 {
-    return o->slots[i].error;
+    const output_slot *s = &o->slots[i];
+    if (!s->failed)
+        return NULL;
+    return s->error != NULL ? s->error : "cannot write the body (no memory for the message)";
 }

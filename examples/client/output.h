@@ -20,7 +20,8 @@ typedef struct output_slot {
     uint8_t *held;    /* stdout bytes waiting for their turn (malloc'd) */
     size_t held_len;
     size_t held_cap;
-    char *error; /* the first write error (malloc'd), or NULL */
+    bool failed; /* a write, open or close failed */
+    char *error; /* its first message (malloc'd); NULL when memory ran out */
 } output_slot;
 
 typedef struct outputs {
@@ -48,7 +49,7 @@ int output_write(outputs *o, size_t i, const uint8_t *data, size_t len);
  */
 int output_finish(outputs *o, size_t i);
 
-/* The recorded write error of URL |i|, or NULL. */
+/* The recorded write error of URL |i| (never NULL once one happened), or NULL. */
 const char *output_error(const outputs *o, size_t i);
 
 #endif /* H2CLIENT_OUTPUT_H */
