@@ -171,6 +171,7 @@ int tls_connect(int fd, const tls_options *opts, int64_t deadline, tls_conn **ou
     SSL_set_connect_state(ssl);
     for (;;) {
         ERR_clear_error();
+        errno = 0;
         int r = SSL_connect(ssl);
         if (r == 1)
             break;
