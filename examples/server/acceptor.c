@@ -72,6 +72,12 @@ typedef struct pending {
     int file_fd; /* or -1 */
     off_t file_off;
     uint64_t file_left;
+    /* -v: the request line and status of the answer */
+    uint64_t t0;
+    int status;
+    uint64_t bytes;
+    char method[16];
+    char path[200];
 } pending;
 
 typedef struct acceptor {
@@ -87,8 +93,29 @@ static uint64_t now_ms(void)
     return ex_now_ns() / 1000000u;
 }
 
+/* -v: one line per HTTP/1.1 answer, as for HTTP/2 requests. */
+static void log_answer(const acceptor *a, const pending *p, const char *note)
+{
+    if (!a->srv->verbose || p->status == 0)
+        return;
+    double ms = (double)(ex_now_ns() - p->t0) / 1e6;
+    fprintf(stderr, "%s %s %d %llu %.3fms HTTP/1.1%s\n", p->method[0] != '\0' ? p->method : "-",
+            p->path[0] != '\0' ? p->path : "-", p->status, (unsigned long long)p->bytes, ms, note);
+}
+
+static void copy_text(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len > cap - 1)
+        len = cap - 1;
+    for (size_t i = 0; i < len; i++)
+        dst[i] = (unsigned char)src[i] < 0x20 || (unsigned char)src[i] >= 0x7f ? '?' : src[i];
+    dst[len] = '\0';
+}
+
 static void pending_free(acceptor *a, pending *p)
 {
+    if (p->state == P_WRITE)
+        log_answer(a, p, " (not completed)");
     epoll_ctl(a->ep, EPOLL_CTL_DEL, p->fd, NULL);
     if (p->fd >= 0)
         close(p->fd);
@@ -166,6 +193,7 @@ static void write_answer(acceptor *a, pending *p)
         else
             p->file_left -= (uint64_t)w;
     }
+    log_answer(a, p, "");
     shutdown(p->fd, SHUT_WR);
     p->state = P_LINGER;
     p->deadline_ms = now_ms() + LINGER_MS;
@@ -186,6 +214,8 @@ static void answer_text(acceptor *a, pending *p, int status, const char *type, c
         p->body = text;
         p->body_len = len;
     }
+    p->status = status;
+    p->bytes = head_only ? 0 : len;
     p->state = P_WRITE;
     p->deadline_ms = now_ms() + WRITE_TIMEOUT_MS;
     if (!watch(a, p->fd, EPOLLOUT | EPOLLET, &p->t, EPOLL_CTL_MOD)) {
@@ -231,12 +261,14 @@ static void answer_http1(acceptor *a, pending *p, const h1_request *r)
         return;
     }
     p->head_len = h1_response_head(p->head, sizeof(p->head), 200, type, size);
-    if (head)
+    if (head) {
         close(fd);
-    else {
+    } else {
         p->file_fd = fd;
         p->file_left = size;
+        p->bytes = size;
     }
+    p->status = 200;
     p->state = P_WRITE;
     p->deadline_ms = now_ms() + WRITE_TIMEOUT_MS;
     if (!watch(a, p->fd, EPOLLOUT | EPOLLET, &p->t, EPOLL_CTL_MOD)) {
@@ -309,6 +341,11 @@ static void sniff(acceptor *a, pending *p)
         answer_text(a, p, 400, "text/plain; charset=utf-8", "bad request\n", false);
         return;
     }
+    if (a->srv->verbose) {
+        p->t0 = ex_now_ns();
+        copy_text(p->method, sizeof(p->method), req.method, req.method_len);
+        copy_text(p->path, sizeof(p->path), req.target, req.target_len);
+    }
     if (req.minor >= 1 && req.upgrade_h2c && req.conn_upgrade && req.n_settings == 1 &&
         !req.has_body)
         upgrade(a, p, &req);
@@ -338,6 +375,8 @@ static void accept_plain(acceptor *a, int fd)
     p->file_fd = -1;
     p->state = P_SNIFF;
     p->deadline_ms = now_ms() + SNIFF_TIMEOUT_MS;
+    if (a->srv->verbose)
+        p->t0 = ex_now_ns();
     p->next = a->list;
     if (a->list != NULL)
         a->list->prev = p;

@@ -9,6 +9,7 @@
  *               event callback and the command outbox
  *   respond.c   answering requests: static files, the built-in page,
  *               POST /echo, error pages, the request log
+ *   cache.c     the per-worker cache of small files
  *   files.c     mapping request paths to files under --root
  *   http1.c     HTTP/1.1 request heads and response heads
  *
