@@ -362,6 +362,9 @@ typedef struct h2_service_config {
      * same service (event callbacks, accept callbacks) never wait, since
      * the ring they wait on may be their own. */
     int post_wait_ms;
+    /* Connections with a worker thread of their own (|dedicated| in
+     * h2_svc_conn_config) at once: 64. */
+    unsigned max_dedicated;
 } h2_service_config;
 
 /* @function Fills |cfg| with the defaults listed above. */
@@ -460,7 +463,12 @@ typedef struct h2_svc_conn_config {
     void *user;                 /* passed to the callbacks, and in every event */
     h2_svc_output_fn on_output; /* feed mode: required; fd mode: unused */
     int worker;                 /* the worker to use, or -1: round robin */
-    bool dedicated;             /* run this connection on a worker thread of its own */
+    /* Run this connection on a worker thread of its own (|worker| is then
+     * ignored): the thread starts at attach and leaves once the connection
+     * ended and its events were delivered; it is joined when its slot is
+     * reused or at h2_service_free(). The attach calls return H2_EAGAIN
+     * when max_dedicated such connections are open (or still leaving). */
+    bool dedicated;
 
     /* fd mode: the byte transport over the socket (copied); NULL: plain
      * reads and writes on the socket. See h2_svc_transport. */

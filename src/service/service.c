@@ -12,8 +12,6 @@
 #include "h2/errors.h"
 #include "service/svc_internal.h"
 
-/* Connection ids: a sequence number above, the worker index in the low byte. */
-#define ID_WORKER_BITS 8u
 #define DEFAULT_MAILBOX 4096u
 #define DEFAULT_READ_BUFFER 65536u
 #define MIN_READ_BUFFER 1024u
@@ -26,6 +24,7 @@ void h2_service_config_init(h2_service_config *cfg)
     cfg->workers = 0;
     cfg->mailbox_capacity = DEFAULT_MAILBOX;
     cfg->read_buffer_size = DEFAULT_READ_BUFFER;
+    cfg->max_dedicated = 64;
 }
 
 void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
@@ -47,8 +46,16 @@ unsigned h2_service_workers(const h2_service *svc)
     return svc == NULL ? 0 : svc->n_workers;
 }
 
-static void worker_destroy(svc_worker *w, const h2_mem *mem)
+void svc_worker_destroy(svc_worker *w)
 {
+    const h2_mem *mem = &w->svc->mem;
+    /* DATA events released after a dedicated worker left. */
+    svc_event_rec *rec = atomic_exchange_explicit(&w->returned, NULL, memory_order_acquire);
+    while (rec != NULL) {
+        svc_event_rec *next = rec->next;
+        svc_event_free(rec);
+        rec = next;
+    }
     if (w->epfd >= 0)
         close(w->epfd);
     w->epfd = -1;
@@ -59,7 +66,7 @@ static void worker_destroy(svc_worker *w, const h2_mem *mem)
     svc_map_free(&w->conns);
 }
 
-static int worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity)
+int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity)
 {
     w->svc = svc;
     w->index = index;
@@ -111,12 +118,15 @@ static void stop_workers(h2_service *svc)
 static void service_destroy(h2_service *svc)
 {
     stop_workers(svc);
+    svc_dedicated_shutdown(svc);
     h2_mem mem = svc->mem;
     if (svc->workers != NULL) {
         for (unsigned i = 0; i < svc->n_workers; i++)
-            worker_destroy(&svc->workers[i], &svc->mem);
+            if (svc->workers[i].svc != NULL)
+                svc_worker_destroy(&svc->workers[i]);
         h2_mem_free(&mem, svc->workers);
     }
+    h2_mem_free(&mem, svc->slots);
     h2_mem_free(&mem, svc);
 }
 
@@ -150,6 +160,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     svc->on_event = cfg->on_event;
     svc->on_event_user = cfg->on_event_user;
     svc->read_buffer_size = cfg->read_buffer_size;
+    svc->mailbox_capacity = cap;
     svc->post_wait_ms = cfg->post_wait_ms;
     atomic_init(&svc->next_id, 1);
     atomic_init(&svc->next_worker, 0);
@@ -160,10 +171,24 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     }
     for (unsigned i = 0; i < n; i++)
         svc->workers[i].epfd = -1;
+    svc->n_slots = cfg->max_dedicated;
+    if (svc->n_slots > 0) {
+        svc->slots = h2_mem_calloc(mem, svc->n_slots, sizeof(*svc->slots));
+        if (svc->slots == NULL) {
+            h2_mem_free(mem, svc->workers);
+            h2_mem_free(mem, svc);
+            return H2_ENOMEM;
+        }
+        for (unsigned i = 0; i < svc->n_slots; i++) {
+            atomic_init(&svc->slots[i].state, SVC_SLOT_FREE);
+            atomic_init(&svc->slots[i].posters, 0);
+            atomic_init(&svc->slots[i].worker, NULL);
+        }
+    }
 
     int rv = 0;
     for (unsigned i = 0; i < n && rv == 0; i++)
-        rv = worker_init(svc, &svc->workers[i], i, cap);
+        rv = svc_worker_init(svc, &svc->workers[i], i, cap);
     for (unsigned i = 0; i < n && rv == 0; i++) {
         svc_worker *w = &svc->workers[i];
         int e = pthread_create(&w->thread, NULL, svc_worker_main, w);
@@ -196,8 +221,12 @@ void h2_service_free(h2_service *svc)
 
 svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id)
 {
-    uint64_t wi = id & ((1u << ID_WORKER_BITS) - 1u);
-    if (id == 0 || wi >= svc->n_workers)
+    uint64_t wi = id & ((1u << SVC_ID_BITS) - 1u);
+    if (id == 0)
+        return NULL;
+    if ((wi & SVC_ID_DEDICATED) != 0)
+        return svc_dedicated_of(svc, (unsigned)(wi & ~(uint64_t)SVC_ID_DEDICATED));
+    if (wi >= svc->n_workers)
         return NULL;
     return &svc->workers[wi];
 }
@@ -233,7 +262,12 @@ static int mb_post(h2_service *svc, h2_mailbox *mb, void *ptr)
 
 int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
 {
-    int rv = mb_post(svc, &w->mb, cmd);
+    int rv;
+    if (w->slot != NULL)
+        rv = svc_dedicated_post(svc, w, cmd,
+                                svc_on_worker_thread(svc) ? 0 : svc->post_wait_ms);
+    else
+        rv = mb_post(svc, &w->mb, cmd);
     if (rv != 0)
         h2_mem_free(&svc->mem, cmd);
     return rv;
@@ -267,7 +301,7 @@ int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t str
 h2_svc_conn_id svc_new_id(h2_service *svc, unsigned wi)
 {
     uint64_t seq = atomic_fetch_add_explicit(&svc->next_id, 1, memory_order_relaxed);
-    return (seq << ID_WORKER_BITS) | wi;
+    return (seq << SVC_ID_BITS) | wi;
 }
 
 unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg)
@@ -379,6 +413,8 @@ static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc
     *id = 0;
     if (!conn_config_ok(svc, fd, cfg))
         return H2_EINVAL;
+    if (cfg->dedicated)
+        return svc_attach_dedicated(svc, fd, cfg, id);
     svc_conn *c = NULL;
     int rv = svc_conn_prepare(svc, fd, cfg, svc_pick_worker(svc, cfg), &c);
     if (rv != 0)

@@ -192,9 +192,29 @@ static inline void svc_count(atomic_uint_fast64_t *a, uint64_t n)
                           memory_order_relaxed);
 }
 
+/* States of a dedicated worker slot. */
+enum { SVC_SLOT_FREE = 0, SVC_SLOT_STARTING, SVC_SLOT_LIVE, SVC_SLOT_DRAINING, SVC_SLOT_EXITED };
+
+struct svc_worker;
+
+/*
+ * A slot for a dedicated worker (a worker thread for one connection).
+ * |state| and |posters| are touched by any thread: a poster counts itself
+ * in |posters|, then posts to the worker only while it is LIVE; a worker
+ * that leaves sets DRAINING, waits for |posters| to reach 0 and answers
+ * what its ring still holds, so no command is left unanswered.
+ */
+typedef struct svc_slot {
+    atomic_int state;
+    atomic_int posters;
+    _Atomic(struct svc_worker *) worker; /* allocated on first use, freed with the service */
+} svc_slot;
+
 typedef struct svc_worker {
     struct h2_service *svc;
-    unsigned index;
+    unsigned index; /* worker index, or SVC_ID_DEDICATED | slot index */
+    svc_slot *slot; /* dedicated workers: their slot, else NULL */
+    bool served;    /* dedicated: its connection was attached */
     pthread_t thread;
     bool started;
     h2_mailbox mb;
@@ -224,6 +244,9 @@ struct h2_service {
     size_t read_buffer_size;
     atomic_uint_fast64_t next_id; /* any thread */
     atomic_uint next_worker;      /* any thread: round robin */
+    svc_slot *slots;              /* dedicated workers */
+    unsigned n_slots;
+    uint32_t mailbox_capacity;
     int post_wait_ms;
 };
 
@@ -380,6 +403,34 @@ int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd);
 /* Posts a command without payload. */
 int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
                     uint32_t error_code, uint64_t user);
+
+/* Connection ids: a sequence number above SVC_ID_BITS bits naming the
+ * worker: its index, or SVC_ID_DEDICATED | the slot of a dedicated worker. */
+#define SVC_ID_BITS 16u
+#define SVC_ID_DEDICATED 0x8000u
+
+/* Prepares a worker (not started); 0, H2_ENOMEM or H2_EINTERNAL. */
+int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity);
+
+/* Frees what a worker holds (its thread has ended). */
+void svc_worker_destroy(svc_worker *w);
+
+/* Attaches a connection with a worker of its own (service_dedicated.c). */
+int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
+                         h2_svc_conn_id *id);
+
+/* The dedicated worker of |slot|, or NULL. */
+svc_worker *svc_dedicated_of(h2_service *svc, unsigned slot);
+
+/* Posts |ptr| to dedicated worker |w|, or when it is leaving, to worker 0 (where
+ * a command for an unknown connection fails as usual). */
+int svc_dedicated_post(h2_service *svc, svc_worker *w, void *ptr, int wait_ms);
+
+/* Stops, joins and frees every dedicated worker (service shutdown). */
+void svc_dedicated_shutdown(h2_service *svc);
+
+/* Dedicated worker thread: leaves after its connection ended. */
+void svc_worker_leave(svc_worker *w);
 
 /* Frees a command block. */
 void svc_cmd_free(h2_service *svc, svc_cmd *cmd);

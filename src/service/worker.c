@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -231,6 +232,7 @@ static void handle(svc_worker *w, svc_cmd *cmd)
 {
     if (cmd->kind == H2_SVC_CMD_ATTACH) {
         svc_conn *c = cmd->attach;
+        w->served = true;
         h2_mem_free(&w->svc->mem, cmd);
         svc_worker_attach(w, c);
         return;
@@ -411,6 +413,12 @@ bool svc_on_worker_thread(const h2_service *svc)
     return current_service == svc;
 }
 
+/* A dedicated worker whose connection ended and delivered all its events. */
+static bool dedicated_done(const svc_worker *w)
+{
+    return w->slot != NULL && w->served && w->conns.count == 0 && w->blocked == NULL;
+}
+
 void *svc_worker_main(void *arg)
 {
     svc_worker *w = arg;
@@ -421,12 +429,18 @@ void *svc_worker_main(void *arg)
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
         svc_count(&w->count.loops, 1);
         size_t n = h2_mailbox_drain(&w->mb, batch, BATCH);
+        if (n > 0)
+            w->now = svc_now_ms(); /* commands start clocks: not earlier than posted */
         for (size_t i = 0; i < n; i++)
             handle(w, batch[i]);
         take_returned(w);
         if (w->blocked != NULL)
             retry_blocked(w);
         run_dirty(w);
+        if (dedicated_done(w)) {
+            svc_worker_leave(w);
+            return NULL;
+        }
 
         int timeout = n == BATCH ? 0 : svc_timers_wait_ms(w);
         if (w->blocked != NULL && (timeout < 0 || timeout > BLOCKED_RETRY_MS))
@@ -451,4 +465,24 @@ void *svc_worker_main(void *arg)
     }
     shutdown_worker(w);
     return NULL;
+}
+
+void svc_worker_leave(svc_worker *w)
+{
+    svc_slot *s = w->slot;
+    /* The attaching thread marks the slot LIVE after starting this thread. */
+    while (atomic_load_explicit(&s->state, memory_order_acquire) == SVC_SLOT_STARTING)
+        sched_yield();
+    atomic_store_explicit(&s->state, SVC_SLOT_DRAINING, memory_order_seq_cst);
+    while (atomic_load_explicit(&s->posters, memory_order_seq_cst) != 0)
+        sched_yield();
+    /* Nothing new can arrive: answer what the ring holds. */
+    void *batch[BATCH];
+    size_t n;
+    while ((n = h2_mailbox_drain(&w->mb, batch, BATCH)) > 0)
+        for (size_t i = 0; i < n; i++)
+            handle(w, batch[i]);
+    take_returned(w);
+    run_dirty(w);
+    atomic_store_explicit(&s->state, SVC_SLOT_EXITED, memory_order_release);
 }

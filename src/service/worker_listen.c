@@ -83,9 +83,12 @@ static void accept_one(svc_worker *w, svc_listener *l, int fd)
         close(fd);
         return;
     }
+    h2_svc_conn_id id = 0;
+    if (cfg.dedicated && svc_attach_dedicated(svc, fd, &cfg, &id) == 0)
+        return;
     unsigned wi = svc_pick_worker(svc, &cfg);
     svc_conn *c = NULL;
-    if (svc_conn_prepare(svc, fd, &cfg, wi, &c) != 0) {
+    if (cfg.dedicated || svc_conn_prepare(svc, fd, &cfg, wi, &c) != 0) {
         /* The transport's context came from the accept callback: end it too. */
         if (cfg.transport != NULL && cfg.transport->close != NULL)
             cfg.transport->close(cfg.transport->ctx, fd);

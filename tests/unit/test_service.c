@@ -739,7 +739,7 @@ Test(service, unknown_connection_fails_to_service_queue)
     atomic_init(&rel.count, 0);
     atomic_init(&rel.bytes, 0);
     static const uint8_t b[10];
-    h2_svc_conn_id ghost = (5u << 8) | 0u;
+    h2_svc_conn_id ghost = (5u << 16) | 0u; /* worker 0, never attached */
     cr_assert_eq(h2_service_send_data_ref(svc, ghost, 3, b, 10, 0, 42, on_release, &rel), 0);
     cr_assert_eq(h2_svc_queue_wait(q, 10000), 1);
     h2_svc_event *ev = NULL;

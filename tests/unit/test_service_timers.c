@@ -251,8 +251,8 @@ Test(service_timers, close_deadline_after_goaway_received)
     rig_handshake(&r);
     cr_assert_eq(h2_conn_send_headers(r.p.conn, 1, get_fields, 4, 0, NULL), 0);
     cr_assert_eq(h2_conn_close(r.p.conn, H2_NO_ERROR, NULL, 0, -1), 0);
+    int64_t sent = now_ms(); /* before the service can see the GOAWAY */
     peer_flush(&r.p);
-    int64_t sent = now_ms();
     h2_svc_event *ev = wait_event(r.q, H2_EV_CONNECTION_TERMINATED, 5000);
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);

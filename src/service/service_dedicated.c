@@ -1,0 +1,163 @@
+/*
+ * Service: dedicated workers. A connection attached with |dedicated| gets
+ * a worker thread of its own, running the same loop as the shared
+ * workers. The service keeps a fixed array of slots; a slot's worker
+ * structure is allocated on first use and kept (with its ring and buffers)
+ * until the service is freed, so a late post never meets freed memory.
+ *
+ * Slot life: FREE -> STARTING (claimed by an attach) -> LIVE (thread
+ * running) -> DRAINING (its connection ended; the thread answers what is
+ * left in its ring) -> EXITED (thread returned, waiting to be joined by the
+ * next attach that claims the slot, or by the shutdown) -> STARTING ...
+ * Posts to a slot that is not LIVE go to shared worker 0, which answers
+ * commands for connections it does not know with COMMAND_FAILED, as for any
+ * closed connection.
+ */
+#include <errno.h>
+#include <sched.h>
+
+#include "core/mem.h"
+#include "h2/errors.h"
+#include "service/mailbox.h"
+#include "service/svc_internal.h"
+
+svc_worker *svc_dedicated_of(h2_service *svc, unsigned slot)
+{
+    if (slot >= svc->n_slots)
+        return NULL;
+    return atomic_load_explicit(&svc->slots[slot].worker, memory_order_acquire);
+}
+
+int svc_dedicated_post(h2_service *svc, svc_worker *w, void *ptr, int wait_ms)
+{
+    svc_slot *s = w->slot;
+    atomic_fetch_add_explicit(&s->posters, 1, memory_order_seq_cst);
+    h2_mailbox *mb = &w->mb;
+    if (atomic_load_explicit(&s->state, memory_order_seq_cst) != SVC_SLOT_LIVE)
+        mb = &svc->workers[0].mb;
+    int rv = wait_ms == 0 ? h2_mailbox_post(mb, ptr) : h2_mailbox_post_wait(mb, ptr, wait_ms);
+    atomic_fetch_sub_explicit(&s->posters, 1, memory_order_seq_cst);
+    return rv;
+}
+
+/* Claims a FREE or EXITED slot; returns its index or -1. */
+static int claim(h2_service *svc)
+{
+    for (unsigned i = 0; i < svc->n_slots; i++) {
+        svc_slot *s = &svc->slots[i];
+        int st = atomic_load_explicit(&s->state, memory_order_acquire);
+        if (st != SVC_SLOT_FREE && st != SVC_SLOT_EXITED)
+            continue;
+        if (atomic_compare_exchange_strong_explicit(&s->state, &st, SVC_SLOT_STARTING,
+                                                    memory_order_acq_rel, memory_order_acquire))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* The slot's worker, ready for a new thread: joined, reset, or created. */
+static int slot_worker(h2_service *svc, unsigned i, svc_worker **out)
+{
+    svc_slot *s = &svc->slots[i];
+    svc_worker *w = atomic_load_explicit(&s->worker, memory_order_acquire);
+    if (w != NULL) {
+        if (w->started) {
+            pthread_join(w->thread, NULL);
+            w->started = false;
+        }
+        atomic_store_explicit(&w->stop, false, memory_order_relaxed);
+        w->stopping = false;
+        w->served = false;
+        *out = w;
+        return 0;
+    }
+    w = h2_mem_calloc(&svc->mem, 1, sizeof(*w));
+    if (w == NULL)
+        return H2_ENOMEM;
+    w->epfd = -1;
+    int rv = svc_worker_init(svc, w, SVC_ID_DEDICATED | i, svc->mailbox_capacity);
+    if (rv != 0) {
+        int saved = errno;
+        svc_worker_destroy(w);
+        h2_mem_free(&svc->mem, w);
+        errno = saved;
+        return rv;
+    }
+    w->slot = s;
+    atomic_store_explicit(&s->worker, w, memory_order_release);
+    *out = w;
+    return 0;
+}
+
+int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
+                         h2_svc_conn_id *id)
+{
+    *id = 0;
+    int i = claim(svc);
+    if (i < 0)
+        return H2_EAGAIN;
+    svc_slot *s = &svc->slots[i];
+    svc_worker *w = NULL;
+    int rv = slot_worker(svc, (unsigned)i, &w);
+    svc_conn *c = NULL;
+    if (rv == 0)
+        rv = svc_conn_prepare(svc, fd, cfg, SVC_ID_DEDICATED | (unsigned)i, &c);
+    svc_cmd *cmd = NULL;
+    if (rv == 0) {
+        cmd = svc_cmd_new(svc, H2_SVC_CMD_ATTACH, c->id, 0, NULL);
+        if (cmd == NULL)
+            rv = H2_ENOMEM;
+    }
+    h2_svc_conn_id cid = c != NULL ? c->id : 0;
+    if (rv == 0) {
+        cmd->attach = c;
+        /* While the slot is STARTING, posters go elsewhere: the ring is ours. */
+        rv = h2_mailbox_post(&w->mb, cmd);
+    }
+    if (rv == 0) {
+        int e = pthread_create(&w->thread, NULL, svc_worker_main, w);
+        if (e != 0) {
+            void *p = NULL;
+            (void)h2_mailbox_drain(&w->mb, &p, 1);
+            errno = e;
+            rv = H2_EINTERNAL;
+        } else {
+            w->started = true;
+        }
+    }
+    if (rv != 0) {
+        if (cmd != NULL)
+            svc_cmd_free(svc, cmd);
+        if (c != NULL) {
+            c->fd = -1; /* the caller keeps its socket and its transport */
+            svc_conn_destroy(c);
+        }
+        atomic_store_explicit(&s->state, SVC_SLOT_FREE, memory_order_release);
+        return rv;
+    }
+    /* |c| and |cmd| belong to the new thread now. */
+    *id = cid;
+    atomic_store_explicit(&s->state, SVC_SLOT_LIVE, memory_order_seq_cst);
+    return 0;
+}
+
+void svc_dedicated_shutdown(h2_service *svc)
+{
+    for (unsigned i = 0; i < svc->n_slots; i++) {
+        svc_worker *w = atomic_load_explicit(&svc->slots[i].worker, memory_order_acquire);
+        if (w == NULL || !w->started)
+            continue;
+        atomic_store_explicit(&w->stop, true, memory_order_seq_cst);
+        h2_mailbox_notify(&w->mb);
+    }
+    for (unsigned i = 0; i < svc->n_slots; i++) {
+        svc_worker *w = atomic_load_explicit(&svc->slots[i].worker, memory_order_acquire);
+        if (w == NULL)
+            continue;
+        if (w->started)
+            pthread_join(w->thread, NULL);
+        w->started = false;
+        svc_worker_destroy(w);
+        h2_mem_free(&svc->mem, w);
+    }
+}

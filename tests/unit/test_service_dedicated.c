@@ -1,0 +1,210 @@
+/*
+ * Dedicated mode: connections with a worker thread of their own. Their
+ * callbacks run on distinct threads, not on the shared workers; the slot
+ * limit; commands after the connection ended are answered; slots are
+ * reused; shutdown with dedicated connections open.
+ */
+#include <stdatomic.h>
+#include "test_service_util.h"
+
+typedef struct conn_seen {
+    pthread_t thread; /* set once, before |have_thread| */
+    atomic_int have_thread;
+    atomic_int events;
+    atomic_int closed;
+    atomic_int reason;
+    atomic_int requests;
+    h2_service *svc;
+} conn_seen;
+
+static void on_event(void *user, h2_svc_event *ev)
+{
+    conn_seen *s = user;
+    if (atomic_load(&s->have_thread) == 0) {
+        s->thread = pthread_self();
+        atomic_store(&s->have_thread, 1);
+    } else {
+        cr_assert(pthread_equal(s->thread, pthread_self()));
+    }
+    atomic_fetch_add(&s->events, 1);
+    if (ev->type == H2_EV_REQUEST_RECEIVED) {
+        atomic_fetch_add(&s->requests, 1);
+        cr_assert_eq(h2_service_submit_headers(s->svc, ev->conn, ev->stream_id, ok_fields, 1,
+                                               H2_SEND_END_STREAM, 0),
+                     0);
+    }
+    if (ev->type == H2_SVC_EV_CLOSED) {
+        atomic_store(&s->reason, ev->reason);
+        atomic_fetch_add(&s->closed, 1);
+    }
+    h2_svc_event_release(ev);
+}
+
+static h2_service *service(lockmem *lm, unsigned max_dedicated, h2_svc_queue *q)
+{
+    h2_service_config cfg;
+    h2_service_config_init(&cfg);
+    cr_assert_eq(cfg.max_dedicated, 64u);
+    cfg.workers = 1;
+    cfg.mem = &lm->mem;
+    cfg.max_dedicated = max_dedicated;
+    cfg.queue = q;
+    h2_service *svc = NULL;
+    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    return svc;
+}
+
+static int attach(h2_service *svc, conn_seen *s, bool dedicated, h2_svc_conn_id *id, peer *p)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    memset(s, 0, sizeof(*s));
+    s->svc = svc;
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.on_event = on_event;
+    sc.user = s;
+    sc.dedicated = dedicated;
+    int rv = h2_service_attach_fd(svc, sv[1], &sc, id);
+    if (rv != 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return rv;
+    }
+    peer_init(p, sv[0], H2_ROLE_CLIENT);
+    return 0;
+}
+
+typedef struct got {
+    bool response;
+} got;
+
+static void on_peer(void *arg, const h2_event *ev)
+{
+    if (ev->type == H2_EV_RESPONSE_RECEIVED)
+        ((got *)arg)->response = true;
+}
+
+/* One request and its response through the peer. */
+static void request(peer *p)
+{
+    cr_assert_eq(h2_conn_initiate(p->conn), 0);
+    cr_assert_eq(h2_conn_send_headers(p->conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    peer_flush(p);
+    got g = {false};
+    int64_t end = now_ms() + 5000;
+    while (!g.response) {
+        cr_assert_lt(now_ms(), end);
+        peer_pump(p, 10, on_peer, &g);
+    }
+}
+
+static void wait_closed(conn_seen *s)
+{
+    int64_t end = now_ms() + 5000;
+    while (atomic_load(&s->closed) == 0) {
+        cr_assert_lt(now_ms(), end);
+        usleep(1000);
+    }
+}
+
+Test(service_dedicated, own_threads_and_slot_reuse)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_svc_queue *dq = new_queue(&lm, 64);
+    h2_service *svc = service(&lm, 4, dq);
+    conn_seen shared, a, b;
+    peer ps, pa, pb;
+    h2_svc_conn_id ids, ida, idb;
+    cr_assert_eq(attach(svc, &shared, false, &ids, &ps), 0);
+    cr_assert_eq(attach(svc, &a, true, &ida, &pa), 0);
+    cr_assert_eq(attach(svc, &b, true, &idb, &pb), 0);
+    request(&ps);
+    request(&pa);
+    request(&pb);
+    cr_assert_eq(atomic_load(&a.requests), 1);
+    cr_assert_eq(atomic_load(&b.requests), 1);
+    /* Three threads: the shared worker and one per dedicated connection. */
+    cr_assert(atomic_load(&a.have_thread) && atomic_load(&b.have_thread) &&
+              atomic_load(&shared.have_thread));
+    cr_assert(!pthread_equal(a.thread, b.thread));
+    cr_assert(!pthread_equal(a.thread, shared.thread));
+    cr_assert(!pthread_equal(b.thread, shared.thread));
+
+    /* The peer of |a| goes away: its worker finishes it and leaves. */
+    peer_free(&pa);
+    wait_closed(&a);
+    cr_assert_eq(atomic_load(&a.reason), H2_SVC_CLOSE_PEER_EOF);
+    /* A command for it is still answered, at the service's default queue. */
+    uint8_t opaque[8] = {0};
+    cr_assert_eq(h2_service_ping(svc, ida, opaque, 55), 0);
+    h2_svc_event *ev = wait_event(dq, H2_SVC_EV_COMMAND_FAILED, 5000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->conn, ida);
+    cr_assert_eq(ev->user, 55u);
+    cr_assert_eq(ev->error, H2_ECLOSED);
+    h2_svc_event_release(ev);
+
+    /* More dedicated connections than ever at once reuse the slots. */
+    for (int i = 0; i < 6; i++) {
+        conn_seen c;
+        peer pc;
+        h2_svc_conn_id idc;
+        int64_t end = now_ms() + 5000;
+        int rv;
+        while ((rv = attach(svc, &c, true, &idc, &pc)) == H2_EAGAIN) {
+            cr_assert_lt(now_ms(), end);
+            usleep(1000);
+        }
+        cr_assert_eq(rv, 0);
+        request(&pc);
+        cr_assert_eq(h2_service_abort(svc, idc, 0), 0);
+        wait_closed(&c);
+        cr_assert_eq(atomic_load(&c.reason), H2_SVC_CLOSE_ABORTED);
+        peer_free(&pc);
+    }
+
+    /* Shutdown with a dedicated connection open. */
+    h2_service_free(svc);
+    cr_assert_eq(atomic_load(&b.closed), 1);
+    cr_assert_eq(atomic_load(&b.reason), H2_SVC_CLOSE_SHUTDOWN);
+    cr_assert_eq(atomic_load(&shared.closed), 1);
+    h2_svc_queue_free(dq);
+    peer_free(&ps);
+    peer_free(&pb);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+Test(service_dedicated, slot_limit)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service *svc = service(&lm, 1, NULL);
+    conn_seen a, b;
+    peer pa, pb;
+    h2_svc_conn_id ida, idb;
+    cr_assert_eq(attach(svc, &a, true, &ida, &pa), 0);
+    cr_assert_eq(attach(svc, &b, true, &idb, &pb), H2_EAGAIN);
+    cr_assert_eq(idb, 0u);
+    request(&pa);
+    cr_assert_eq(h2_service_close(svc, ida, H2_NO_ERROR, 0), 0);
+    wait_closed(&a);
+    int64_t end = now_ms() + 5000;
+    int rv;
+    while ((rv = attach(svc, &b, true, &idb, &pb)) == H2_EAGAIN) {
+        cr_assert_lt(now_ms(), end);
+        usleep(1000);
+    }
+    cr_assert_eq(rv, 0);
+    request(&pb);
+    h2_service_free(svc);
+    peer_free(&pa);
+    peer_free(&pb);
+
+    /* No slots at all: dedicated attaches are refused. */
+    svc = service(&lm, 0, NULL);
+    cr_assert_eq(attach(svc, &a, true, &ida, &pa), H2_EAGAIN);
+    h2_service_free(svc);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
