@@ -11,9 +11,15 @@ ALPN h2) on stdout, flushed. Cleartext connections use prior knowledge.
   POST /echo    the request body, sent back once the request has ended
 
 Response bodies go out within the peer's flow-control windows, in frames no
-larger than its MAX_FRAME_SIZE. One line per response goes to stdout:
-"served <method> <path> <status> <bytes>". SIGTERM ends the process with
-status 0.
+larger than its MAX_FRAME_SIZE, each padded with PAD bytes where the window
+and the frame size leave room. With the first request of each connection
+the server also sends a PING and a SETTINGS frame (MAX_CONCURRENT_STREAMS
+changed), so the client must answer both while its streams run.
+
+Lines on stdout: "served <method> <path> <status> <bytes>" per response,
+"header <name>: <value>" for each request field whose name starts with
+"x-", "ping acked" and "settings acked" when the client answers. SIGTERM
+ends the process with status 0.
 """
 import os
 import signal
@@ -26,8 +32,10 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
 
 TIMEOUT_S = 60
+PAD = 10
 print_lock = threading.Lock()
 
 
@@ -45,6 +53,8 @@ class Connection:
             h2.config.H2Configuration(client_side=False, header_encoding='utf-8'))
         self.requests = {}   # stream id -> {'method', 'path', 'body'}
         self.pending = {}    # stream id -> [body, offset]
+        self.probed = False  # PING and SETTINGS sent
+        self.settings_acks = 0  # the first acknowledges the initial SETTINGS
 
     def respond(self, sid):
         req = self.requests.pop(sid)
@@ -74,11 +84,16 @@ class Connection:
                 except h2.exceptions.StreamClosedError:
                     off = len(body)
                     break
-                n = min(window, self.conn.max_outbound_frame_size, len(body) - off)
+                room = min(window, self.conn.max_outbound_frame_size)
+                pad = PAD if room > PAD + 1 else 0
+                n = min(room - (pad + 1 if pad else 0), len(body) - off)
                 if n <= 0:
                     break
                 end = off + n == len(body)
-                self.conn.send_data(sid, body[off:off + n], end_stream=end)
+                if pad:
+                    self.conn.send_data(sid, body[off:off + n], end_stream=end, pad_length=pad)
+                else:
+                    self.conn.send_data(sid, body[off:off + n], end_stream=end)
                 off += n
             if off >= len(body):
                 del self.pending[sid]
@@ -95,6 +110,14 @@ class Connection:
             for ev in self.conn.receive_data(data):
                 if isinstance(ev, h2.events.RequestReceived):
                     hdrs = dict(ev.headers)
+                    for name, value in ev.headers:
+                        if name.startswith('x-'):
+                            log('header %s: %s' % (name, value))
+                    if not self.probed:
+                        self.probed = True
+                        self.conn.ping(b'libh2-pi')
+                        self.conn.update_settings(
+                            {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 50})
                     self.requests[ev.stream_id] = {'method': hdrs.get(':method'),
                                                    'path': hdrs.get(':path'),
                                                    'body': bytearray()}
@@ -109,6 +132,12 @@ class Connection:
                 elif isinstance(ev, h2.events.StreamReset):
                     self.requests.pop(ev.stream_id, None)
                     self.pending.pop(ev.stream_id, None)
+                elif isinstance(ev, h2.events.PingAckReceived):
+                    log('ping acked')
+                elif isinstance(ev, h2.events.SettingsAcknowledged):
+                    self.settings_acks += 1
+                    if self.settings_acks == 2:
+                        log('settings acked')
                 elif isinstance(ev, h2.events.ConnectionTerminated):
                     self.sock.sendall(self.conn.data_to_send())
                     return
