@@ -230,6 +230,9 @@ static void on_closed(fetch *f, const h2_svc_event *ev)
     char buf[256];
     const char *why = close_reason(ev, f->heard, buf, sizeof(buf));
     fetch_log(f, "* connection closed: %s", why);
+    fetch_log(
+        f, "* connection totals: %" PRIu64 " bytes in, %" PRIu64 " bytes out, %" PRIu64 " streams",
+        ev->stats.bytes_in, ev->stats.bytes_out, ev->stats.streams_opened);
     f->closed = true;
     bool again = false;
     if (f->goaway && !f->aborted && ev->reason != H2_SVC_CLOSE_PROTOCOL &&
