@@ -59,7 +59,7 @@ struct srv_stream {
     srv_log log;
 };
 
-/* A response whose body goes out in one piece (small file, page, error). */
+/* -v: the log of a response whose body goes out in one piece. */
 typedef struct srv_small {
     const srv_server *srv;
     srv_log log;
@@ -100,7 +100,23 @@ static void log_line(const srv_server *srv, const srv_log *l, const char *note)
 /* Whole-body responses                                                      */
 /* ------------------------------------------------------------------------ */
 
-static void small_release(void *user, const uint8_t *data, size_t len)
+/* Release callbacks of one-piece bodies: a cache entry, static text, or
+ * either with a log line to write (-v). */
+static void cached_release(void *user, const uint8_t *data, size_t len)
+{
+    (void)data;
+    (void)len;
+    srv_cache_release(user);
+}
+
+static void static_release(void *user, const uint8_t *data, size_t len)
+{
+    (void)user;
+    (void)data;
+    (void)len;
+}
+
+static void logged_release(void *user, const uint8_t *data, size_t len)
 {
     (void)data;
     (void)len;
@@ -117,53 +133,47 @@ static void set_type(srv_head *h, const char *type)
 }
 
 /*
- * Sends a response with the body |body| (|len| bytes): static text, or the
- * bytes of the cache entry |s| holds. |s| is the response record (its log
- * filled in); it is freed here or by the release callback.
+ * Sends a response whose body |body| (|len| bytes) goes out in one piece:
+ * static text, or the bytes of the cache entry |cached| (whose reference
+ * this call takes over). With |head_only|, only the head (with the length).
  */
-static void send_whole(srv_conn *c, uint32_t id, srv_small *s, int status, const char *type,
-                       const uint8_t *body, size_t len, bool head_only)
+static void send_whole(srv_conn *c, uint32_t id, srv_log *log, srv_cached *cached, int status,
+                       const char *type, const uint8_t *body, size_t len, bool head_only)
 {
     srv_head h = {.status = status, .length = (int64_t)len};
     set_type(&h, type);
-    s->log.status = status;
+    log->status = status;
     if (head_only || len == 0) {
         srv_post_head(c, id, &h, H2_SEND_END_STREAM);
-        small_release(s, NULL, 0);
+        log_line(c->srv, log, "");
+        srv_cache_release(cached);
         return;
     }
-    s->log.bytes = len;
+    log->bytes = len;
+    h2_svc_release_fn release = cached != NULL ? cached_release : static_release;
+    void *release_user = cached;
+    if (c->srv->verbose) {
+        /* The log line is written when the service is done with the body. */
+        srv_small *s = malloc(sizeof(*s));
+        if (s != NULL) {
+            *s = (srv_small){.srv = c->srv, .log = *log, .cached = cached};
+            release = logged_release;
+            release_user = s;
+        }
+    }
     if (srv_post_head(c, id, &h, 0) != 0 ||
-        srv_post_data(c, id, body, len, H2_SEND_END_STREAM, small_release, s) != 0) {
-        s->log.bytes = 0;
-        small_release(s, NULL, 0);
-    }
-}
-
-static srv_small *small_new(const srv_conn *c, const srv_log *log)
-{
-    srv_small *s = malloc(sizeof(*s));
-    if (s != NULL) {
-        s->srv = c->srv;
-        s->log = *log;
-        s->cached = NULL;
-    }
-    return s;
+        srv_post_data(c, id, body, len, H2_SEND_END_STREAM, release, release_user) != 0)
+        release(release_user, body, len);
 }
 
 /* An answer with a short static text body (errors, the built-in page). */
-static void send_static(srv_conn *c, uint32_t id, const srv_log *log, int status, const char *type,
+static void send_static(srv_conn *c, uint32_t id, srv_log *log, int status, const char *type,
                         const char *text, bool head_only)
 {
-    srv_small *s = small_new(c, log);
-    if (s == NULL) {
-        srv_post_reset(c, id, H2_INTERNAL_ERROR);
-        return;
-    }
-    send_whole(c, id, s, status, type, (const uint8_t *)text, strlen(text), head_only);
+    send_whole(c, id, log, NULL, status, type, (const uint8_t *)text, strlen(text), head_only);
 }
 
-static void send_error(srv_conn *c, uint32_t id, const srv_log *log, int status, bool head_only)
+static void send_error(srv_conn *c, uint32_t id, srv_log *log, int status, bool head_only)
 {
     const char *text = status == 404   ? "not found\n"
                        : status == 400 ? "bad request\n"
@@ -329,23 +339,7 @@ static void serve_file(srv_conn *c, uint32_t id, const char *path, size_t path_l
         /* A small file from the cache, or a HEAD: one piece (or none). */
         if (f.fd >= 0)
             close(f.fd);
-        srv_small *s = small_new(c, log);
-        if (s == NULL) {
-            srv_cache_release(f.cached);
-            srv_post_reset(c, id, H2_INTERNAL_ERROR);
-            return;
-        }
-        s->cached = f.cached;
-        if (head_only) {
-            /* The length GET would send, no body. */
-            srv_head h = {.status = 200, .length = (int64_t)f.size};
-            set_type(&h, f.type);
-            s->log.status = 200;
-            srv_post_head(c, id, &h, H2_SEND_END_STREAM);
-            small_release(s, NULL, 0);
-            return;
-        }
-        send_whole(c, id, s, 200, f.type, f.data, (size_t)f.size, false);
+        send_whole(c, id, log, f.cached, 200, f.type, f.data, (size_t)f.size, head_only);
         return;
     }
     int fd = f.fd;
