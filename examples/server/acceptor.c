@@ -44,6 +44,7 @@
 #define WRITE_TIMEOUT_MS 10000u /* time to take an HTTP/1.1 answer */
 #define LINGER_MS 2000u         /* after an answer: draining the peer's leftovers */
 #define MAX_PENDING 1024u       /* cleartext connections in the acceptor at once */
+#define ACCEPT_PAUSE_MS 100u    /* no accepting for this long after running out of fds */
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define PREFACE_LEN 24u
@@ -83,6 +84,8 @@ typedef struct pending {
 typedef struct acceptor {
     srv_server *srv;
     int ep;
+    uint64_t paused_until_ms; /* listeners out of the epoll set until then, or 0 */
+    bool pause_warned;        /* said so once; cleared by the next accepted connection */
     pending *list;
     size_t n_pending;
     char buf[SNIFF_MAX];
@@ -287,6 +290,13 @@ static void upgrade(acceptor *a, pending *p, const h1_request *r)
     static const char switching[] = "HTTP/1.1 101 Switching Protocols\r\n"
                                     "Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
     size_t len = sizeof(switching) - 1;
+    /* Refuse a settings value the connection would reject after the 101. */
+    h2_setting entries[64];
+    size_t n = 0;
+    if (h2_settings_header_decode(r->settings, r->settings_len, entries, 64, &n) != 0) {
+        answer_text(a, p, 400, "text/plain; charset=utf-8", "bad HTTP2-Settings\n", false);
+        return;
+    }
     /* A fresh socket's send buffer takes these few bytes whole. */
     ssize_t w = send(p->fd, switching, len, MSG_NOSIGNAL);
     if (w != (ssize_t)len) {
@@ -411,17 +421,35 @@ static void accept_tls(acceptor *a, int fd)
     }
 }
 
-static void accept_all(acceptor *a, int lfd, bool tls)
+/* Out of descriptors or memory: stop watching the listeners for a while,
+ * or their waiting connections would wake the loop without end. */
+static void pause_listeners(acceptor *a, const srv_listeners *l)
 {
+    if (!a->pause_warned)
+        perror("h2server: accept (pausing)");
+    a->pause_warned = true;
+    a->paused_until_ms = now_ms() + ACCEPT_PAUSE_MS;
+    if (l->http_fd >= 0)
+        epoll_ctl(a->ep, EPOLL_CTL_DEL, l->http_fd, NULL);
+    if (l->https_fd >= 0)
+        epoll_ctl(a->ep, EPOLL_CTL_DEL, l->https_fd, NULL);
+}
+
+static void accept_all(acceptor *a, const srv_listeners *l, bool tls)
+{
+    int lfd = tls ? l->https_fd : l->http_fd;
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno != EAGAIN)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_listeners(a, l);
+            else if (errno != EAGAIN)
                 perror("h2server: accept");
             return;
         }
+        a->pause_warned = false;
         if (tls)
             accept_tls(a, fd);
         else
@@ -469,6 +497,21 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
     bool kick_retry = false;
     while (!stop) {
         int timeout = expire(a);
+        if (a->paused_until_ms != 0) {
+            uint64_t now = now_ms();
+            if (now >= a->paused_until_ms) {
+                a->paused_until_ms = 0;
+                if ((l->http_fd >= 0 && !watch(a, l->http_fd, EPOLLIN, &t_http, EPOLL_CTL_ADD)) ||
+                    (l->https_fd >= 0 &&
+                     !watch(a, l->https_fd, EPOLLIN, &t_https, EPOLL_CTL_ADD))) {
+                    perror("h2server: epoll");
+                    rv = -1;
+                    break;
+                }
+            } else if (timeout < 0 || (uint64_t)timeout > a->paused_until_ms - now) {
+                timeout = (int)(a->paused_until_ms - now);
+            }
+        }
         if (kick_retry && (timeout < 0 || timeout > 1))
             timeout = 1;
         struct epoll_event evs[64];
@@ -483,10 +526,10 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
             tag *t = evs[i].data.ptr;
             switch (t->kind) {
             case TAG_HTTP:
-                accept_all(a, l->http_fd, false);
+                accept_all(a, l, false);
                 break;
             case TAG_HTTPS:
-                accept_all(a, l->https_fd, true);
+                accept_all(a, l, true);
                 break;
             case TAG_SIGNAL: {
                 struct signalfd_siginfo si;
