@@ -83,7 +83,14 @@ typedef struct options {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: h2server [--host ADDR] [--port N] [--tls-port N --cert FILE --key FILE]\n"
-                 "                [--root DIR] [--workers N] [-v] [-h]\n");
+                 "                [--root DIR] [--workers N] [-v] [-h]\n"
+                 "  --port N       cleartext HTTP/2 (prior knowledge and h2c upgrade)\n"
+                 "  --tls-port N   HTTP/2 over TLS (ALPN h2) with the PEM --cert and --key\n"
+                 "  --root DIR     serve the files under DIR (default: a built-in page)\n"
+                 "  --workers N    worker threads (default: online CPUs)\n"
+                 "  --host ADDR    address to listen on (default 127.0.0.1)\n"
+                 "  -v             log one line per request on stderr\n"
+                 "Port 0 picks a free port; POST /echo returns the request body.\n");
 }
 
 static int parse_options(int argc, char **argv, options *o)
