@@ -34,8 +34,9 @@
  *     transport, posts received bytes with h2_service_feed() and receives
  *     the bytes to send through the |on_output| callback, run on the worker
  *     thread. While the connection's events wait for queue room, the worker
- *     keeps fed bytes unprocessed in the order posted; the application
- *     bounds that memory by not feeding faster than it reads events.
+ *     keeps fed bytes unprocessed in the order posted; what a worker holds
+ *     that way (with what waits in its ring) is bounded by
+ *     |feed_hold_limit|: past it h2_service_feed() returns H2_EAGAIN.
  *   Both modes accept bytes already read by the application
  *   (|initial_data|, fed before anything else) and the server side of an
  *   h2c upgrade (|upgrade|: stream 1 is the upgraded request).
@@ -82,7 +83,10 @@
  *   When a connection's queue is full, its worker keeps the events that did
  *   not fit, stops reading that connection (fd mode) or stops processing
  *   its fed bytes (feed mode) until the queue has room again: nothing is
- *   dropped and the peer meets TCP backpressure.
+ *   dropped and the peer meets TCP backpressure. The worker registers with
+ *   the queue and sleeps; the consumer's next h2_svc_queue_poll() that
+ *   takes events wakes it (up to 32 workers per queue are woken that way;
+ *   further ones retry every 2 ms).
  *
  * Shutdown
  *   h2_service_free() stops the workers. Every command still queued fails
@@ -365,6 +369,12 @@ typedef struct h2_service_config {
     /* Connections with a worker thread of their own (|dedicated| in
      * h2_svc_conn_config) at once: 64. */
     unsigned max_dedicated;
+    /* Feed mode: bytes posted with h2_service_feed() to one worker and not
+     * processed yet (in its command ring, or held while a connection's
+     * events wait for queue room), over all its feed connections: 1 MiB.
+     * A feed that would pass it returns H2_EAGAIN (nothing is queued; a
+     * feed is always taken when the worker holds nothing). Must not be 0. */
+    size_t feed_hold_limit;
 } h2_service_config;
 
 /* @function Fills |cfg| with the defaults listed above. */

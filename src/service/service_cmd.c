@@ -14,15 +14,30 @@ int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, s
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || (data == NULL && len > 0))
         return H2_EINVAL;
+    /* Bound what the worker holds: refuse while over the limit (a feed is
+     * always taken when nothing is held, whatever its size). */
+    size_t held = atomic_fetch_add_explicit(&w->feed_bytes, len, memory_order_relaxed);
+    if (held > 0 && len > svc->feed_hold_limit - (held < svc->feed_hold_limit
+                                                       ? held
+                                                       : svc->feed_hold_limit)) {
+        atomic_fetch_sub_explicit(&w->feed_bytes, len, memory_order_relaxed);
+        return H2_EAGAIN;
+    }
     uint8_t *tail = NULL;
     svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_FEED, conn, len, &tail);
-    if (cmd == NULL)
+    if (cmd == NULL) {
+        atomic_fetch_sub_explicit(&w->feed_bytes, len, memory_order_relaxed);
         return H2_ENOMEM;
+    }
     if (len > 0)
         memcpy(tail, data, len);
     cmd->data = tail;
     cmd->len = len;
-    return svc_post(svc, w, cmd);
+    cmd->feed_count = &w->feed_bytes;
+    int rv = svc_post(svc, w, cmd);
+    if (rv != 0)
+        atomic_fetch_sub_explicit(&w->feed_bytes, len, memory_order_relaxed);
+    return rv;
 }
 
 /* A command carrying a copy of |fields|; NULL with |*rv| set on failure. */

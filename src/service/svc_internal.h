@@ -55,7 +55,8 @@ typedef struct svc_cmd {
     h2_svc_release_fn release; /* by reference: called once when done */
     void *release_user;
     uint8_t ping[8];
-    h2_priority_args prio; /* PRIORITY */
+    atomic_size_t *feed_count; /* FEED: the worker counter holding |len|, or NULL */
+    h2_priority_args prio;     /* PRIORITY */
     bool has_prio;
     struct svc_cmd *next; /* stream and connection FIFOs */
 } svc_cmd;
@@ -230,6 +231,10 @@ typedef struct svc_worker {
     svc_listener *listeners;
     uint32_t n_listeners;
     svc_worker_counters count;
+    atomic_bool room;     /* any thread: a queue this worker waits on has room again */
+    bool retry_now;       /* a queue was drained while this worker registered */
+    bool timed_retry;     /* a queue had no registration slot left: retry on a timer */
+    atomic_size_t feed_bytes; /* any thread: FEED bytes posted here and not yet processed */
     _Atomic(svc_event_rec *) returned; /* any thread: released DATA events */
     atomic_bool stop;                  /* any thread: set by h2_service_free() */
 } svc_worker;
@@ -248,6 +253,7 @@ struct h2_service {
     unsigned n_slots;
     uint32_t mailbox_capacity;
     int post_wait_ms;
+    size_t feed_hold_limit;
 };
 
 /* ---- events (svc_queue.c) ---- */
@@ -261,6 +267,20 @@ svc_event_rec *svc_event_alloc(const h2_mem *mem, size_t extra, uint8_t **tail);
  * capacity and this returns true.
  */
 bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force);
+
+/*
+ * Worker: |w| found |q| full. Registers |w| to be woken when the consumer
+ * frees room; returns 0, or -1 when the registry is full (retry on a
+ * timer). |epoch| is svc_queue_epoch() read before the failed offer: when
+ * it changed meanwhile, sets w->retry_now.
+ */
+int svc_queue_watch(h2_svc_queue *q, struct svc_worker *w, uint64_t epoch);
+
+/* Worker: withdraws the registration of |w| (none of its blocked connections uses |q|). */
+void svc_queue_unwatch(h2_svc_queue *q, struct svc_worker *w);
+
+/* Drains so far (changes each time the consumer takes events). */
+uint64_t svc_queue_epoch(h2_svc_queue *q);
 
 /* Frees a record without acknowledging anything. */
 void svc_event_free(svc_event_rec *rec);

@@ -18,9 +18,16 @@
 #include "h2/errors.h"
 #include "service/svc_internal.h"
 
+/* Workers that may wait for room in one queue at once (others retry on a timer). */
+#define WATCH_SLOTS 32
+
 struct h2_svc_queue {
     h2_mailbox mb;
     h2_mem mem;
+    atomic_uint_fast64_t epoch;                   /* consumer: one more per poll that took events */
+    atomic_int n_watch;                           /* registered workers */
+    atomic_int notifying;                         /* consumers reading |watch| right now */
+    _Atomic(svc_worker *) watch[WATCH_SLOTS];     /* workers waiting for room */
     _Atomic(svc_event_rec *) overflow; /* any worker pushes; the consumer takes all */
     svc_event_rec *spill;              /* consumer: overflow records in FIFO order */
 };
@@ -85,6 +92,11 @@ int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem)
         return rv;
     }
     q->mem = *mem;
+    atomic_init(&q->epoch, 0);
+    atomic_init(&q->n_watch, 0);
+    atomic_init(&q->notifying, 0);
+    for (int i = 0; i < WATCH_SLOTS; i++)
+        atomic_init(&q->watch[i], NULL);
     atomic_init(&q->overflow, NULL);
     q->spill = NULL;
     *out = q;
@@ -140,11 +152,82 @@ static void take_overflow(h2_svc_queue *q)
     *tail = fifo;
 }
 
+uint64_t svc_queue_epoch(h2_svc_queue *q)
+{
+    return atomic_load_explicit(&q->epoch, memory_order_seq_cst);
+}
+
+int svc_queue_watch(h2_svc_queue *q, svc_worker *w, uint64_t epoch)
+{
+    int free_slot = -1;
+    bool found = false;
+    for (int i = 0; i < WATCH_SLOTS && !found; i++) {
+        svc_worker *cur = atomic_load_explicit(&q->watch[i], memory_order_relaxed);
+        if (cur == w)
+            found = true;
+        else if (cur == NULL && free_slot < 0)
+            free_slot = i;
+    }
+    if (!found) {
+        for (int i = free_slot < 0 ? WATCH_SLOTS : free_slot; i < WATCH_SLOTS; i++) {
+            svc_worker *expect = NULL;
+            if (atomic_compare_exchange_strong_explicit(&q->watch[i], &expect, w,
+                                                        memory_order_seq_cst,
+                                                        memory_order_relaxed)) {
+                atomic_fetch_add_explicit(&q->n_watch, 1, memory_order_seq_cst);
+                found = true;
+                break;
+            }
+        }
+        if (!found)
+            return -1;
+    }
+    /* A drain between the failed offer and the registration would not have
+     * seen us: it changed the epoch, so try again at once. */
+    if (atomic_load_explicit(&q->epoch, memory_order_seq_cst) != epoch)
+        w->retry_now = true;
+    return 0;
+}
+
+void svc_queue_unwatch(h2_svc_queue *q, svc_worker *w)
+{
+    for (int i = 0; i < WATCH_SLOTS; i++) {
+        svc_worker *expect = w;
+        if (atomic_compare_exchange_strong_explicit(&q->watch[i], &expect, NULL,
+                                                    memory_order_seq_cst, memory_order_relaxed)) {
+            atomic_fetch_sub_explicit(&q->n_watch, 1, memory_order_seq_cst);
+            /* A consumer that read the slot before may still be signalling us. */
+            while (atomic_load_explicit(&q->notifying, memory_order_seq_cst) != 0)
+                sched_yield();
+            return;
+        }
+    }
+}
+
+/* Consumer: events were taken; wakes the workers waiting for room. */
+static void signal_room(h2_svc_queue *q)
+{
+    atomic_fetch_add_explicit(&q->epoch, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&q->n_watch, memory_order_seq_cst) == 0)
+        return;
+    atomic_fetch_add_explicit(&q->notifying, 1, memory_order_seq_cst);
+    for (int i = 0; i < WATCH_SLOTS; i++) {
+        svc_worker *w = atomic_load_explicit(&q->watch[i], memory_order_seq_cst);
+        if (w == NULL)
+            continue;
+        atomic_store_explicit(&w->room, true, memory_order_seq_cst);
+        h2_mailbox_notify(&w->mb);
+    }
+    atomic_fetch_sub_explicit(&q->notifying, 1, memory_order_seq_cst);
+}
+
 size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
 {
     if (q == NULL || evs == NULL)
         return 0;
     size_t n = h2_mailbox_drain(&q->mb, (void **)evs, max);
+    if (n > 0)
+        signal_room(q);
     if (n < max)
         take_overflow(q);
     while (n < max && q->spill != NULL) {

@@ -20,7 +20,8 @@
 
 #define BATCH 64
 #define MAX_IO_EVENTS 64
-/* While events wait for queue room, the worker retries this often. */
+/* While events wait for room in a queue that could not register the worker
+ * for a wake-up, the worker retries this often. */
 #define BLOCKED_RETRY_MS 2
 
 /* ------------------------------------------------------------------------ */
@@ -30,8 +31,13 @@
 static bool deliver(svc_conn *c, svc_event_rec *rec, bool force)
 {
     if (c->queue != NULL) {
-        if (!svc_queue_offer(c->queue, rec, force))
+        uint64_t epoch = svc_queue_epoch(c->queue);
+        if (!svc_queue_offer(c->queue, rec, force)) {
+            /* Woken when the consumer makes room (or on a timer without a slot). */
+            if (svc_queue_watch(c->queue, c->worker, epoch) != 0)
+                c->worker->timed_retry = true;
             return false;
+        }
     } else {
         rec->next = NULL;
         c->on_event(c->user, &rec->pub);
@@ -308,8 +314,20 @@ static void take_returned(svc_worker *w)
     }
 }
 
+/* True when another blocked connection of |w| than |c| waits on |q|. */
+static bool queue_still_watched(svc_worker *w, const svc_conn *c, const h2_svc_queue *q)
+{
+    for (svc_conn *o = w->blocked; o != NULL; o = o->blocked_next)
+        if (o != c && o->queue == q)
+            return true;
+    return false;
+}
+
 static void retry_blocked(svc_worker *w)
 {
+    atomic_store_explicit(&w->room, false, memory_order_seq_cst);
+    w->retry_now = false;
+    w->timed_retry = false;
     svc_conn **link = &w->blocked;
     while (*link != NULL) {
         svc_conn *c = *link;
@@ -328,6 +346,8 @@ static void retry_blocked(svc_worker *w)
         c->pending.tail = NULL;
         *link = c->blocked_next;
         c->in_blocked = false;
+        if (c->queue != NULL && !queue_still_watched(w, c, c->queue))
+            svc_queue_unwatch(c->queue, w);
         if (c->reason == 0) {
             svc_conn_feed_held(c);
             svc_conn_update_epoll(c);
@@ -443,13 +463,18 @@ void *svc_worker_main(void *arg)
         }
 
         int timeout = n == BATCH ? 0 : svc_timers_wait_ms(w);
-        if (w->blocked != NULL && (timeout < 0 || timeout > BLOCKED_RETRY_MS))
+        if (w->blocked != NULL && w->retry_now)
+            timeout = 0;
+        else if (w->blocked != NULL && w->timed_retry &&
+                 (timeout < 0 || timeout > BLOCKED_RETRY_MS))
             timeout = BLOCKED_RETRY_MS;
         if (timeout != 0) {
             if (!h2_mailbox_prepare_sleep(&w->mb)) {
                 timeout = 0;
             } else if (atomic_load_explicit(&w->returned, memory_order_seq_cst) != NULL ||
-                       atomic_load_explicit(&w->stop, memory_order_seq_cst)) {
+                       atomic_load_explicit(&w->stop, memory_order_seq_cst) ||
+                       (w->blocked != NULL &&
+                        atomic_load_explicit(&w->room, memory_order_seq_cst))) {
                 h2_mailbox_cancel_sleep(&w->mb);
                 timeout = 0;
             }

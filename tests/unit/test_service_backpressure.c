@@ -1,0 +1,196 @@
+/*
+ * Backpressure: a worker whose events wait for room in a full queue sleeps
+ * until the consumer takes events (no timed polling), then delivers
+ * everything in order; feed-mode input held for a full queue is bounded by
+ * feed_hold_limit (H2_EAGAIN past it) and none of it is lost.
+ */
+#include "test_service_util.h"
+
+static const h2_header post_fields[] = {
+    HDR(":method", "POST"),
+    HDR(":scheme", "http"),
+    HDR(":path", "/up"),
+    HDR(":authority", "example.org"),
+};
+
+/* The client's bytes for a POST of |len| bytes sent in DATA frames of |chunk| bytes. */
+static uint8_t *client_bytes(const uint8_t *body, size_t len, size_t chunk, size_t *out_len)
+{
+    h2_conn *c = NULL;
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, H2_ROLE_CLIENT);
+    cr_assert_eq(h2_conn_new(&c, &cfg), 0);
+    cr_assert_eq(h2_conn_initiate(c), 0);
+    cr_assert_eq(h2_conn_send_headers(c, 1, post_fields, 4, 0, NULL), 0);
+    size_t cap = len + len / 8 + 4096, n = 0;
+    uint8_t *out = malloc(cap);
+    for (size_t off = 0; off < len; off += chunk) {
+        size_t k = len - off < chunk ? len - off : chunk;
+        cr_assert_eq(h2_conn_send_data(c, 1, body + off, k, off + k == len ? H2_SEND_END_STREAM : 0,
+                                       -1),
+                     0);
+        n += h2_conn_data_to_send(c, out + n, cap - n);
+    }
+    n += h2_conn_data_to_send(c, out + n, cap - n);
+    h2_conn_free(c);
+    *out_len = n;
+    return out;
+}
+
+typedef struct body_check {
+    size_t got;
+    uint64_t sum;
+    bool ended;
+    int data_events;
+} body_check;
+
+static void take(body_check *b, h2_svc_event *ev)
+{
+    cr_assert_neq(ev->type, H2_SVC_EV_CLOSED, "closed: reason %d", ev->reason);
+    cr_assert_neq(ev->type, H2_SVC_EV_COMMAND_FAILED, "failed: %d", ev->error);
+    if (ev->type == H2_EV_DATA_RECEIVED) {
+        b->got += ev->len;
+        b->sum = fnv(b->sum, ev->data, ev->len);
+        b->ended = b->ended || ev->end_stream;
+        b->data_events++;
+    }
+    h2_svc_event_release(ev);
+}
+
+Test(service_backpressure, full_queue_sleeps_until_the_consumer_makes_room)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc_queue *q = new_queue(&lm, 4); /* three events at once */
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.queue = q;
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+
+    size_t len = 30 * 500;
+    uint8_t *body = make_body(len, 8);
+    size_t n = 0;
+    uint8_t *bytes = client_bytes(body, len, 500, &n);
+    write_all(sv[0], bytes, n);
+
+    /* Let the worker fill the queue and block. */
+    h2_svc_worker_stats ws;
+    uint64_t loops = 0;
+    for (int i = 0; i < 50; i++) {
+        usleep(10000);
+        cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
+        if (ws.loops == loops && ws.events >= 3)
+            break;
+        loops = ws.loops;
+    }
+    cr_assert_eq(ws.events, 3u);
+    /* Blocked for 300 ms: the worker sleeps instead of polling the queue. */
+    usleep(300000);
+    cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
+    cr_assert_lt(ws.loops - loops, 10u, "%llu turns while blocked",
+                 (unsigned long long)(ws.loops - loops));
+
+    /* Each poll wakes the worker: everything arrives, in order. */
+    body_check b = {.sum = FNV0};
+    int64_t start = now_ms();
+    while (!b.ended) {
+        cr_assert_lt(now_ms() - start, 5000, "got %zu of %zu", b.got, len);
+        h2_svc_event *ev = next_event(q, 1000);
+        cr_assert_not_null(ev, "no wake-up after the queue was drained (got %zu)", b.got);
+        take(&b, ev);
+    }
+    cr_assert_eq(b.got, len);
+    cr_assert_eq(b.sum, fnv(FNV0, body, len));
+    cr_assert_eq(b.data_events, 30);
+
+    h2_service_free(svc);
+    h2_svc_queue_free(q);
+    close(sv[0]);
+    free(body);
+    free(bytes);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+static void discard_output(void *user, h2_svc_conn_id conn, const uint8_t *data, size_t len)
+{
+    (void)user;
+    (void)conn;
+    (void)data;
+    (void)len;
+}
+
+Test(service_backpressure, feed_input_held_is_bounded)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service_config cfg;
+    h2_service_config_init(&cfg);
+    cr_assert_eq(cfg.feed_hold_limit, 1u << 20);
+    cfg.workers = 1;
+    cfg.mem = &lm.mem;
+    cfg.feed_hold_limit = 4096;
+    h2_service *svc = NULL;
+    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    h2_svc_queue *q = new_queue(&lm, 2); /* one event at once */
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.queue = q;
+    sc.on_output = discard_output;
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_feed(svc, &sc, &id), 0);
+
+    size_t len = 40000;
+    uint8_t *body = make_body(len, 9);
+    size_t n = 0;
+    uint8_t *bytes = client_bytes(body, len, 1000, &n);
+
+    /* Feed 700-byte pieces without reading events: refused once over the limit. */
+    size_t off = 0;
+    int rv = 0;
+    while (off < n && (rv = h2_service_feed(svc, id, bytes + off, n - off < 700 ? n - off : 700)) ==
+                          0)
+        off += n - off < 700 ? n - off : 700;
+    cr_assert_eq(rv, H2_EAGAIN);
+    cr_assert_leq(off, 4096u + 700u + 1100u, "accepted %zu bytes", off);
+    cr_assert_gt(off, 0u);
+
+    /* Reading events lets the held input through; feeding goes on; nothing is lost. */
+    body_check b = {.sum = FNV0};
+    int64_t start = now_ms();
+    while (!b.ended) {
+        cr_assert_lt(now_ms() - start, 10000, "got %zu of %zu, fed %zu of %zu", b.got, len, off,
+                     n);
+        h2_svc_event *ev = NULL;
+        while (h2_svc_queue_poll(q, &ev, 1) == 1)
+            take(&b, ev);
+        if (off < n) {
+            size_t k = n - off < 700 ? n - off : 700;
+            rv = h2_service_feed(svc, id, bytes + off, k);
+            cr_assert(rv == 0 || rv == H2_EAGAIN);
+            if (rv == 0)
+                off += k;
+        } else {
+            h2_svc_queue_wait(q, 10);
+        }
+    }
+    cr_assert_eq(b.got, len);
+    cr_assert_eq(b.sum, fnv(FNV0, body, len));
+    /* An end-of-stream feed is always taken. */
+    cr_assert_eq(h2_service_feed(svc, id, NULL, 0), 0);
+    h2_svc_event *ev = wait_event(q, H2_SVC_EV_CLOSED, 5000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->reason, H2_SVC_CLOSE_PEER_EOF);
+    h2_svc_event_release(ev);
+
+    h2_service_free(svc);
+    h2_svc_queue_free(q);
+    free(body);
+    free(bytes);
+    cfg.feed_hold_limit = 0;
+    cr_assert_eq(h2_service_new(&svc, &cfg), H2_EINVAL);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
