@@ -162,10 +162,11 @@ typedef struct h2_conn_config {
      * max_header_list_size, GOAWAY(ENHANCE_YOUR_CALM). */
     uint32_t max_header_field_size;
     /*
-     * Servers: requests the application handles at once (default 0: the same
-     * as max_concurrent_streams). A request holds a slot from its
-     * RequestReceived event until its stream closes normally (both sides
-     * ended) or until h2_conn_request_done(). A request whose stream is reset
+     * Servers: requests the application handles at once (default 0: our
+     * MAX_CONCURRENT_STREAMS in force, which follows acknowledged changes).
+     * A request holds a slot from its RequestReceived event until its
+     * stream closes normally (both sides ended), is reset by the application
+     * (h2_conn_reset_stream()), or until h2_conn_request_done(). A request whose stream is reset
      * (by the peer, or by us because of the peer) keeps its slot until the
      * end of the next h2_conn_receive() call after the one that saw the reset,
      * so that resets cannot make room for new requests faster than the
@@ -928,23 +929,40 @@ H2_API h2_conn_error h2_conn_last_error(const h2_conn *conn);
  * and produces an H2_EV_LIMIT_EXCEEDED event when it trips.
  */
 typedef enum h2_limit {
-    H2_LIMIT_GLITCHES = 0,          /* glitch budget empty: GOAWAY(ENHANCE_YOUR_CALM) */
-    H2_LIMIT_RESET_RATE,            /* RST_STREAM budget empty: GOAWAY(ENHANCE_YOUR_CALM) */
-    H2_LIMIT_QUEUED_REPLIES,        /* too many automatic replies queued: GOAWAY(ENHANCE_YOUR_CALM) */
-    H2_LIMIT_QUEUED_REPLY_BYTES,    /* their bytes past output_high_water: GOAWAY(ENHANCE_YOUR_CALM) */
-    H2_LIMIT_SETTINGS_ENTRIES,      /* SETTINGS frame too long: GOAWAY(ENHANCE_YOUR_CALM) */
-    H2_LIMIT_CONTINUATION_FRAMES,   /* header block in too many frames: GOAWAY(ENHANCE_YOUR_CALM) */
-    H2_LIMIT_HEADER_BLOCK_SIZE,     /* encoded header block too large: GOAWAY(ENHANCE_YOUR_CALM) */
-    H2_LIMIT_HEADER_LIST_SIZE,      /* decoded list over MAX_HEADER_LIST_SIZE: GOAWAY(ENHANCE_YOUR_CALM) */
-    H2_LIMIT_HEADER_FIELD_SIZE,     /* one name or value too long: GOAWAY(ENHANCE_YOUR_CALM) */
-    H2_LIMIT_HEADER_FIELDS,         /* soft field count: RST_STREAM(ENHANCE_YOUR_CALM) */
-    H2_LIMIT_HEADER_FIELDS_HARD,    /* hard field count: GOAWAY(COMPRESSION_ERROR) */
-    H2_LIMIT_HPACK_TABLE_SIZE,      /* table size update above ours: GOAWAY(COMPRESSION_ERROR) */
-    H2_LIMIT_CONCURRENT_STREAMS,    /* stream over MAX_CONCURRENT_STREAMS: RST(REFUSED_STREAM) */
-    H2_LIMIT_ACTIVE_REQUESTS,       /* no request slot free: RST_STREAM(REFUSED_STREAM) */
-    H2_LIMIT_REQUESTS_PER_CONNECTION, /* rotation: graceful GOAWAY(NO_ERROR) */
-    H2_LIMIT_RESERVED_STREAMS,      /* client: too many pushes waiting: RST(REFUSED_STREAM) */
-    H2_LIMIT_COUNT                  /* number of limits (not a limit) */
+    /* glitch budget empty: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_GLITCHES = 0,
+    /* RST_STREAM budget empty: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_RESET_RATE,
+    /* too many automatic replies queued: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_QUEUED_REPLIES,
+    /* their bytes past output_high_water: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_QUEUED_REPLY_BYTES,
+    /* SETTINGS frame with too many entries: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_SETTINGS_ENTRIES,
+    /* header block in too many frames: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_CONTINUATION_FRAMES,
+    /* encoded header block too large: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_HEADER_BLOCK_SIZE,
+    /* decoded list over MAX_HEADER_LIST_SIZE: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_HEADER_LIST_SIZE,
+    /* one name or value too long: GOAWAY(ENHANCE_YOUR_CALM) */
+    H2_LIMIT_HEADER_FIELD_SIZE,
+    /* soft field count: RST_STREAM(ENHANCE_YOUR_CALM) on the stream */
+    H2_LIMIT_HEADER_FIELDS,
+    /* hard field count: GOAWAY(COMPRESSION_ERROR) */
+    H2_LIMIT_HEADER_FIELDS_HARD,
+    /* table size update above ours: GOAWAY(COMPRESSION_ERROR) */
+    H2_LIMIT_HPACK_TABLE_SIZE,
+    /* stream over our MAX_CONCURRENT_STREAMS: RST_STREAM(REFUSED_STREAM) */
+    H2_LIMIT_CONCURRENT_STREAMS,
+    /* no request slot free: RST_STREAM(REFUSED_STREAM) */
+    H2_LIMIT_ACTIVE_REQUESTS,
+    /* rotation: graceful GOAWAY(NO_ERROR) */
+    H2_LIMIT_REQUESTS_PER_CONNECTION,
+    /* client: too many pushes waiting: RST_STREAM(REFUSED_STREAM) */
+    H2_LIMIT_RESERVED_STREAMS,
+    /* number of limits (not a limit) */
+    H2_LIMIT_COUNT
 } h2_limit;
 
 /*
@@ -988,7 +1006,7 @@ typedef struct h2_conn_stats {
     uint64_t limit_exceeded[H2_LIMIT_COUNT]; /* times each limit tripped */
 } h2_conn_stats;
 
-/* @function Copies the counters of |conn| to |*out|. */
+/* @function Copies the counters of |conn| to |*out| (nothing when either is NULL). */
 H2_API void h2_conn_get_stats(const h2_conn *conn, h2_conn_stats *out);
 
 /*

@@ -287,8 +287,8 @@ int h2_conn_initiate(h2_conn *c)
     /* h2's seven settings, in h2's order; NO_RFC7540_PRIORITIES only when set. */
     size_t n_e = cfg->no_rfc7540_priorities ? 8 : 7;
     uint32_t conn_inc = cfg->connection_window_size - 65535;
-    size_t need = 9 + 6 * n_e + (h2_conn_is_client(c) ? H2_CLIENT_PREFACE_LEN : 0) +
-                  (conn_inc > 0 ? 13 : 0);
+    size_t need =
+        9 + 6 * n_e + (h2_conn_is_client(c) ? H2_CLIENT_PREFACE_LEN : 0) + (conn_inc > 0 ? 13 : 0);
     if (h2_obuf_reserve(&c->out, &c->mem, need) != 0)
         return H2_ENOMEM;
     int rv = h2_settings_pending_push(&c->pending, &c->mem, e, n_e);

@@ -56,8 +56,7 @@ void h2_conn_get_stats(const h2_conn *c, h2_conn_stats *out)
 
 uint32_t h2_conn_max_settings_entries(const h2_conn *c)
 {
-    return c->cfg.max_settings_entries ? c->cfg.max_settings_entries
-                                       : DEFAULT_MAX_SETTINGS_ENTRIES;
+    return c->cfg.max_settings_entries ? c->cfg.max_settings_entries : DEFAULT_MAX_SETTINGS_ENTRIES;
 }
 
 size_t h2_conn_max_header_block(const h2_conn *c)
@@ -76,8 +75,7 @@ uint32_t h2_conn_max_fields_soft(const h2_conn *c)
 
 uint32_t h2_conn_max_fields_hard(const h2_conn *c)
 {
-    return c->cfg.max_header_fields_hard ? c->cfg.max_header_fields_hard
-                                         : DEFAULT_MAX_FIELDS_HARD;
+    return c->cfg.max_header_fields_hard ? c->cfg.max_header_fields_hard : DEFAULT_MAX_FIELDS_HARD;
 }
 
 uint32_t h2_conn_max_field_size(const h2_conn *c)
@@ -91,13 +89,13 @@ uint32_t h2_conn_max_active(const h2_conn *c)
 {
     if (c->cfg.max_active_requests != 0)
         return c->cfg.max_active_requests;
-    return c->cfg.max_concurrent_streams;
+    /* our MAX_CONCURRENT_STREAMS in force (it may change by SETTINGS) */
+    return h2_settings_get(&c->local, H2_SETTING_MAX_CONCURRENT_STREAMS);
 }
 
 /* ---- trips ------------------------------------------------------------------- */
 
-int h2_conn_limit_note(h2_conn *c, h2_limit lim, uint32_t stream_id, uint32_t code,
-                       bool connection)
+int h2_conn_limit_note(h2_conn *c, h2_limit lim, uint32_t stream_id, uint32_t code, bool connection)
 {
     c->stats.limit_exceeded[lim]++;
     h2_event *e = h2_conn_push_event(c, H2_EV_LIMIT_EXCEEDED, stream_id);

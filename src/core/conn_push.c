@@ -146,7 +146,8 @@ int h2_conn_push_stream(h2_conn *c, uint32_t parent_id, uint32_t promised, const
 
     /* Commit. */
     h2_obuf_commit(&c->out, frame_push_block(base, parent_id, promised, blen, max_frame));
-    c->stats.frames_sent += 1 + (blen > first_cap ? (blen - first_cap + max_frame - 1) / max_frame : 0);
+    c->stats.frames_sent +=
+        1 + (blen > first_cap ? (blen - first_cap + max_frame - 1) / max_frame : 0);
     c->stats.streams_opened_local++;
     h2_stream *s = h2_stream_new(&c->streams, &c->mem, promised);
     s->state = H2_SS_HALF_CLOSED_REMOTE;

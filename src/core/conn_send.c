@@ -171,7 +171,8 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
     uint8_t fflags = end ? H2_FLAG_END_STREAM : 0;
     h2_obuf_commit(&c->out,
                    frame_block(base, id, fflags, prio != NULL ? &ps : NULL, blen, max_frame));
-    c->stats.frames_sent += 1 + (blen > first_cap ? (blen - first_cap + max_frame - 1) / max_frame : 0);
+    c->stats.frames_sent +=
+        1 + (blen > first_cap ? (blen - first_cap + max_frame - 1) / max_frame : 0);
     if (is_new) {
         c->stats.streams_opened_local++;
         s = h2_stream_new(&c->streams, &c->mem, id);

@@ -319,9 +319,8 @@ int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len, con
         if (H2_HP_UNLIKELY(list_size > max_list || f.name_len > max_string ||
                            f.value_len > max_string)) {
             if (!over)
-                dec->hit = f.name_len > max_string || f.value_len > max_string
-                               ? H2_HPACK_HIT_STRING
-                               : H2_HPACK_HIT_LIST;
+                dec->hit = f.name_len > max_string || f.value_len > max_string ? H2_HPACK_HIT_STRING
+                                                                               : H2_HPACK_HIT_LIST;
             over = true;
         }
         if (H2_HP_UNLIKELY(over)) {

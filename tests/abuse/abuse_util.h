@@ -13,12 +13,12 @@
 
 /* What a run of receive calls produced. */
 typedef struct ab_trace {
-    int rv;                /* first non-zero receive rv, or 0 */
-    size_t calls;          /* receive calls made */
-    size_t requests;       /* RequestReceived events */
-    size_t resets;         /* StreamReset events */
-    size_t limit_events;   /* LimitExceeded events */
-    int last_limit;        /* limit of the last LimitExceeded event, or -1 */
+    int rv;              /* first non-zero receive rv, or 0 */
+    size_t calls;        /* receive calls made */
+    size_t requests;     /* RequestReceived events */
+    size_t resets;       /* StreamReset events */
+    size_t limit_events; /* LimitExceeded events */
+    int last_limit;      /* limit of the last LimitExceeded event, or -1 */
     uint32_t last_limit_stream;
     uint32_t last_limit_code;
     bool last_limit_conn;
@@ -159,12 +159,12 @@ static inline size_t ab_expect_trip_at(const h2_conn_config *cfg0, const h2t_buf
         ab_trace_init(&t);
         if (prefix != NULL && prefix->len > 0)
             cr_assert_eq(ab_feed(c, prefix->p, prefix->len, step, &t), 0);
-        cr_assert_eq(ab_feed(c, all.p, all.len, step, &t), 0, "tripped early (step %zu): %d",
-                     step, t.last_limit);
+        cr_assert_eq(ab_feed(c, all.p, all.len, step, &t), 0, "tripped early (step %zu): %d", step,
+                     t.last_limit);
         cr_assert_eq(ab_stats(c).limit_exceeded[lim], 0);
         ab_trace_init(&t);
-        cr_assert_eq(ab_feed(c, unit->p, unit->len, step, &t), H2_EPROTO,
-                     "did not trip (step %zu)", step);
+        cr_assert_eq(ab_feed(c, unit->p, unit->len, step, &t), H2_EPROTO, "did not trip (step %zu)",
+                     step);
         cr_assert_eq(t.last_limit, (int)lim, "limit %d (step %zu)", t.last_limit, step);
         cr_assert(t.last_limit_conn);
         cr_assert_eq(t.last_limit_code, code);

@@ -32,8 +32,8 @@ Test(abuse_flood, row2_ping_flood_never_read)
 {
     h2_conn_config cfg = ab_server_cfg(NULL);
     h2t_f_ping(&unit, 0, op);
-    size_t peak = ab_expect_trip_at(&cfg, NULL, &unit, 1000, H2_LIMIT_QUEUED_REPLIES,
-                                    H2_ENHANCE_YOUR_CALM);
+    size_t peak =
+        ab_expect_trip_at(&cfg, NULL, &unit, 1000, H2_LIMIT_QUEUED_REPLIES, H2_ENHANCE_YOUR_CALM);
     /* 1000 ACKs of 17 bytes and the events of one receive call */
     cr_assert_lt(peak, 128 * 1024, "peak %zu", peak);
 }
@@ -118,8 +118,8 @@ Test(abuse_flood, row8_empty_data_flood)
     h2_conn_config cfg = ab_server_cfg(NULL);
     h2t_f_headers(&ff, &prefix, 1, 0x4, h2t_req_post, 4);
     h2t_f_data(&unit, 1, 0, NULL, 0, -1);
-    size_t peak = ab_expect_trip_at(&cfg, &prefix, &unit, 10000, H2_LIMIT_GLITCHES,
-                                    H2_ENHANCE_YOUR_CALM);
+    size_t peak =
+        ab_expect_trip_at(&cfg, &prefix, &unit, 10000, H2_LIMIT_GLITCHES, H2_ENHANCE_YOUR_CALM);
     /* one receive call of 90 KB holding 10000 events */
     cr_assert_lt(peak, 1024 * 1024, "peak %zu", peak);
 }
@@ -152,8 +152,7 @@ Test(abuse_flood, row8_empty_continuations)
     h2t_ff_encode(&ff, h2t_req_get, 4, &blk);
     h2t_f_headers_raw(&prefix, 1, 0x1, blk.p, blk.len, 0, 0, false, -1);
     h2t_f_continuation(&unit, 1, 0, NULL, 0);
-    ab_expect_trip_at(&cfg, &prefix, &unit, 8, H2_LIMIT_CONTINUATION_FRAMES,
-                      H2_ENHANCE_YOUR_CALM);
+    ab_expect_trip_at(&cfg, &prefix, &unit, 8, H2_LIMIT_CONTINUATION_FRAMES, H2_ENHANCE_YOUR_CALM);
     h2t_buf_free(&blk);
 }
 
@@ -171,7 +170,10 @@ Test(abuse_flood, row19_altsvc_to_a_server)
     h2_conn_config cfg = ab_server_cfg(NULL);
     cfg.glitch_burst = 100;
     /* origin length 1, origin "a", no value */
-    h2t_f_unknown(&unit, 0xa, 0, 0, "\x00\x01" "a", 3);
+    h2t_f_unknown(&unit, 0xa, 0, 0,
+                  "\x00\x01"
+                  "a",
+                  3);
     ab_expect_trip_at(&cfg, NULL, &unit, 100, H2_LIMIT_GLITCHES, H2_ENHANCE_YOUR_CALM);
 }
 
@@ -220,5 +222,37 @@ Test(abuse_flood, row19_steady_rate_under_the_refill_is_fine)
     }
     cr_assert_eq(t.limit_events, 0);
     cr_assert_eq(ab_stats(c).glitches, 60000);
+    h2_conn_free(c);
+}
+
+/* Row 13: PRIORITY_UPDATE for 10 000 idle streams keeps no state and costs a
+ * glitch each; the 10001st ends the connection. */
+Test(abuse_flood, row13_priority_update_to_idle_streams)
+{
+    testmem tm;
+    testmem_init(&tm);
+    h2_conn_config cfg = ab_server_cfg(&tm);
+    h2_conn *c = h2t_server_ready(&cfg);
+    ab_trace t;
+    ab_trace_init(&t);
+    size_t live = 0;
+    for (uint32_t i = 0; i < 10001; i++) {
+        uint32_t id = 101 + 2 * i;
+        uint8_t pl[7] = {(uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
+                         (uint8_t)id, 'u', '=', '1'};
+        h2t_buf_free(&unit);
+        h2t_f_unknown(&unit, 0x10, 0, 0, pl, sizeof(pl));
+        int rv = ab_feed(c, unit.p, unit.len, 0, &t);
+        if (i == 10)
+            live = tm.live_bytes;
+        if (i < 10000) {
+            cr_assert_eq(rv, 0, "frame %u", i + 1);
+        } else {
+            cr_assert_eq(rv, H2_EPROTO);
+            cr_assert_eq(t.last_limit, H2_LIMIT_GLITCHES);
+        }
+    }
+    cr_assert_leq(tm.live_bytes, live + 256, "%zu > %zu", tm.live_bytes, live);
+    cr_assert_eq(h2_conn_open_inbound_streams(c), 0);
     h2_conn_free(c);
 }

@@ -382,7 +382,8 @@ Test(abuse_headers, row12_encoder_table_capped)
         uint32_t id = 1 + 2 * i;
         h2t_buf_free(&in);
         h2t_f_headers(&ff, &in, id, 0x5, h2t_req_get, 4);
-        cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0, "%u: %s", i, h2_conn_last_error(c).message);
+        cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0, "%u: %s", i,
+                     h2_conn_last_error(c).message);
         char v[600];
         memset(v, 'a' + (int)(i % 26), sizeof(v) - 1);
         v[sizeof(v) - 1] = 0;

@@ -21,7 +21,7 @@ Test(abuse_legit, browser_100_streams_big_cookies)
     h2t_pair p;
     h2t_pair_init(&p, NULL, NULL);
     enum { N_CRUMBS = 200, N_OTHER = 30 };
-    static char names[N_OTHER][16], crumbs[N_CRUMBS][48];
+    static char names[N_OTHER][32], crumbs[N_CRUMBS][64];
     h2_header req[4 + N_OTHER + N_CRUMBS];
     memcpy(req, h2t_req_get, sizeof(h2t_req_get));
     size_t n = 4;
@@ -104,8 +104,7 @@ Test(abuse_legit, reset_after_every_response)
         uint32_t id = 1 + 2 * i;
         cr_assert_eq(h2_conn_send_headers(p.cl, id, h2t_req_get, 4, H2_SEND_END_STREAM, NULL), 0);
         cr_assert_eq(h2t_c2s(&p), 0);
-        cr_assert_eq(h2_conn_send_headers(p.sv, id, h2t_resp_200, 2, H2_SEND_END_STREAM, NULL),
-                     0);
+        cr_assert_eq(h2_conn_send_headers(p.sv, id, h2t_resp_200, 2, H2_SEND_END_STREAM, NULL), 0);
         cr_assert_eq(h2t_s2c(&p), 0);
         /* the stream is closed on the client: send the RST by hand */
         h2t_buf rst;

@@ -141,8 +141,9 @@ static void invalid_request(h2t_buf *b, size_t i, void *arg)
 {
     (void)arg;
     static const h2_header bad[] = {
-        H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "https"), H2T_HDR(":path", "/"),
-        H2T_HDR(":authority", "example.com"), H2T_HDR("connection", "close"),
+        H2T_HDR(":method", "GET"),      H2T_HDR(":scheme", "https"),
+        H2T_HDR(":path", "/"),          H2T_HDR(":authority", "example.com"),
+        H2T_HDR("connection", "close"),
     };
     uint32_t id = sid(i);
     h2t_f_headers(&ff, b, id, 0x5, bad, 5);

@@ -62,8 +62,7 @@ Test(abuse_streams, row13_client_ids_used_up)
 {
     h2t_pair p;
     h2t_pair_init(&p, NULL, NULL);
-    cr_assert_eq(h2_conn_send_headers(p.cl, 0x7fffffff, h2t_req_get, 4, H2_SEND_END_STREAM,
-                                      NULL),
+    cr_assert_eq(h2_conn_send_headers(p.cl, 0x7fffffff, h2t_req_get, 4, H2_SEND_END_STREAM, NULL),
                  0);
     cr_assert_eq(h2_conn_next_stream_id(p.cl), H2_ENOSTREAMID);
     h2t_pair_free(&p);
