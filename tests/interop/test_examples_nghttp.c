@@ -211,3 +211,59 @@ Test(examples_nghttp, tls_several_and_tiny_windows)
     assert_stdout_pattern(size);
     stop_clean();
 }
+
+/* Lines of |text| that hold |needle|; the last such line is copied to |line|. */
+static int lines_with(const char *text, const char *needle, char *line, size_t cap)
+{
+    int n = 0;
+    const char *p = text;
+    while (*p != '\0') {
+        size_t len = strcspn(p, "\n");
+        char *l = strndup(p, len);
+        if (l != NULL && strstr(l, needle) != NULL) {
+            n++;
+            snprintf(line, cap, "%s", l);
+        }
+        free(l);
+        p += len;
+        if (*p == '\n')
+            p++;
+    }
+    return n;
+}
+
+/* h2server -v: one log line per request, naming its path and status. */
+Test(examples_nghttp, verbose_logs_one_line_per_request)
+{
+    EX_REQUIRE("h2server");
+    ex_server_opts o = {.cleartext = true, .workers = 2, .verbose = true};
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "logged%d.bin", i);
+        cr_assert_eq(ex_make_pattern_file(&dir, name, (size_t)(1000 * i + 1)), 0);
+    }
+    cr_assert_eq(ex_server_start(&server, &dir, &o), 0, "h2server did not start");
+    ex_argv a;
+    nghttp_argv(&a);
+    ex_arg(&a, "-n");
+    for (int i = 0; i < 4; i++)
+        ex_argf(&a, "http://127.0.0.1:%u/logged%d.bin", server.port, i);
+    ex_argf(&a, "http://127.0.0.1:%u/not-logged-file", server.port);
+    run_nghttp(&a);
+    stop_clean();
+    size_t len = 0;
+    char *text = (char *)interop_read_file(server.err, &len);
+    cr_assert_not_null(text, "no h2server log");
+    for (int i = 0; i < 4; i++) {
+        char path[32], line[512] = "";
+        snprintf(path, sizeof(path), "/logged%d.bin ", i);
+        int n = lines_with(text, path, line, sizeof(line));
+        cr_assert_eq(n, 1, "%d log lines for %s", n, path);
+        cr_assert_neq(strstr(line, " 200 "), NULL, "no status 200 in: %s", line);
+    }
+    char line[512] = "";
+    int n = lines_with(text, "/not-logged-file ", line, sizeof(line));
+    cr_assert_eq(n, 1, "%d log lines for the missing file", n);
+    cr_assert_neq(strstr(line, " 404 "), NULL, "no status 404 in: %s", line);
+    free(text);
+}
