@@ -291,3 +291,57 @@ Test(examples_h2client, untrusted_certificate_fails)
     free(err);
     cr_assert(named, "h2client did not name the certificate on stderr");
 }
+
+/* -v: the frame log on stderr names the frames of the exchange; stdout keeps only the body. */
+Test(examples_h2client, verbose_frame_log)
+{
+    EX_REQUIRE("h2client");
+    make_files();
+    start_peer(NGHTTPD, false);
+    ex_argv a;
+    client_argv(&a, NULL);
+    ex_arg(&a, "-v");
+    ex_argf(&a, "http://127.0.0.1:%u/%s", peer_port, names[2]);
+    int rc = run_client(&a, 0);
+    cr_assert_eq(rc, 0, "h2client exited with %d", rc);
+    char out[128];
+    ex_path(&dir, "h2client.stdout", out, sizeof(out));
+    assert_pattern_at(out, sizes[2]);
+    char *err = client_stderr();
+    bool settings = strstr(err, "SETTINGS") != NULL;
+    bool headers = strstr(err, "HEADERS") != NULL;
+    bool data = strstr(err, "DATA") != NULL;
+    free(err);
+    cr_assert(settings && headers && data, "the frame log lacks SETTINGS, HEADERS or DATA");
+}
+
+/*
+ * -m 1 against a server that accepts TCP connections (the kernel's backlog)
+ * but never speaks: h2client gives up after about a second with a non-zero
+ * exit status.
+ */
+Test(examples_h2client, max_time_against_silent_server)
+{
+    EX_REQUIRE("h2client");
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(lfd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof(sa);
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(lfd, 8), 0);
+    cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+    ex_argv a;
+    client_argv(&a, NULL);
+    ex_arg(&a, "-m");
+    ex_arg(&a, "1");
+    ex_argf(&a, "http://127.0.0.1:%u/never", ntohs(sa.sin_port));
+    int64_t t0 = interop_now_ms();
+    int rc = run_client(&a, 1);
+    int64_t took = interop_now_ms() - t0;
+    close(lfd);
+    cr_assert(ex_failed_cleanly(rc), "h2client exited with %d against a silent server", rc);
+    cr_assert_geq(took, 900, "h2client gave up after %lld ms, before -m 1 had passed",
+                  (long long)took);
+    cr_assert_lt(took, ex_scale(8000, 30000), "h2client took %lld ms with -m 1", (long long)took);
+}
