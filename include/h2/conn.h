@@ -602,8 +602,8 @@ H2_API int h2_conn_initiate_upgrade_client(h2_conn *conn, char *out, size_t cap,
  * instead of h2_conn_initiate().
  *
  * Returns 0, H2_EINVAL (a NULL pointer with a length, a client connection,
- * a value that is not base64url of whole 6-byte entries, more than 64
- * entries), H2_ESETTINGS (a value out of range), H2_ESTATE (already
+ * a value that is not base64url of whole 6-byte entries, more entries
+ * than max_settings_entries (32 by default) or 64), H2_ESETTINGS (a value out of range), H2_ESTATE (already
  * initiated) or H2_ENOMEM. Nothing changes on failure.
  */
 H2_API int h2_conn_initiate_upgrade_server(h2_conn *conn, const char *settings, size_t len);

@@ -147,16 +147,19 @@ int h2_conn_initiate_upgrade_server(h2_conn *c, const char *settings, size_t len
     h2_setting e[H2_SETTINGS_MAX_PER_FRAME];
     size_t n;
     int rv = h2_settings_header_decode(settings, len, e, H2_SETTINGS_MAX_PER_FRAME, &n);
-    if (rv != 0)
+    if (rv != 0 || n > h2_conn_max_settings_entries(c))
         return H2_EINVAL;
     for (size_t i = 0; i < n; i++)
         if (h2_settings_check(e[i].id, e[i].value, false) != H2_NO_ERROR)
             return H2_ESETTINGS;
-    if (h2_stream_reserve(&c->streams, &c->mem) != 0)
+    /* the upgraded request holds a request slot like any other */
+    if (h2_stream_reserve(&c->streams, &c->mem) != 0 || h2_conn_slot_take(c, 1) != 0)
         return H2_ENOMEM;
     rv = h2_conn_initiate(c);
-    if (rv != 0)
+    if (rv != 0) {
+        c->n_slots = 0;
         return rv;
+    }
     /* the client's settings, in force at once (the encoder, created on
      * first use, picks up HEADER_TABLE_SIZE from them) */
     for (size_t i = 0; i < n; i++)

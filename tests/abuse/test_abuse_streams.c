@@ -105,3 +105,28 @@ Test(abuse_streams, rotation_after_n_requests)
     cr_assert_eq(ab_stats(c).limit_exceeded[H2_LIMIT_REQUESTS_PER_CONNECTION], 1);
     h2_conn_free(c);
 }
+
+/* h2c upgrade: the upgraded request holds a slot; HTTP2-Settings is held to
+ * the same entry limit as a SETTINGS frame. */
+Test(abuse_streams, upgrade_request_slot_and_settings_entries)
+{
+    h2_conn *c = h2t_conn_new(H2_ROLE_SERVER, NULL);
+    cr_assert_eq(h2_conn_initiate_upgrade_server(c, "", 0), 0);
+    cr_assert_eq(ab_stats(c).active_requests, 1);
+    cr_assert_eq(ab_stats(c).streams_opened_remote, 1);
+    cr_assert_eq(h2_conn_request_done(c, 1), 0);
+    cr_assert_eq(ab_stats(c).active_requests, 0);
+    h2_conn_free(c);
+    h2_setting e[33];
+    for (int i = 0; i < 33; i++)
+        e[i] = (h2_setting){H2_SETTING_MAX_CONCURRENT_STREAMS, 100};
+    char v[8 * 33 + 1];
+    size_t vlen;
+    for (size_t n = 32; n <= 33; n++) {
+        cr_assert_eq(h2_settings_header_encode(e, n, v, sizeof(v), &vlen), 0);
+        c = h2t_conn_new(H2_ROLE_SERVER, NULL);
+        cr_assert_eq(h2_conn_initiate_upgrade_server(c, v, vlen), n == 32 ? 0 : H2_EINVAL);
+        cr_assert_eq(h2_conn_output_pending(c) > 0, n == 32);
+        h2_conn_free(c);
+    }
+}
