@@ -2,8 +2,10 @@
  * h2client against nghttpd and h2o (cleartext with prior knowledge, and TLS
  * with the self-signed certificate, accepted with -k or verified with
  * --cacert): several files at once on one connection, to -o files and to
- * stdout in URL order, compared byte for byte; a 404 makes the exit status
- * non-zero.
+ * stdout in URL order (60 URLs at once against h2o), compared byte for
+ * byte; a 404 or an untrusted certificate makes the exit status non-zero
+ * with the reason on stderr; -v writes a frame log; -m bounds the wait on a
+ * server that never answers.
  */
 #include "examples_util.h"
 
@@ -344,4 +346,39 @@ Test(examples_h2client, max_time_against_silent_server)
     cr_assert_geq(took, 900, "h2client gave up after %lld ms, before -m 1 had passed",
                   (long long)took);
     cr_assert_lt(took, ex_scale(8000, 30000), "h2client took %lld ms with -m 1", (long long)took);
+}
+
+/* 60 URLs on one connection to h2o (more than nghttpd's default concurrency): stdout in order. */
+Test(examples_h2client, h2o_sixty_urls_in_order)
+{
+    EX_REQUIRE("h2client");
+    enum { N = 60 };
+    size_t total = 0;
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "m%02d.bin", i);
+        cr_assert_eq(ex_make_pattern_file(&dir, name, (size_t)(i * 1500 + 3)), 0);
+        total += (size_t)(i * 1500 + 3);
+    }
+    start_peer(H2O, false);
+    ex_argv a;
+    client_argv(&a, NULL);
+    for (int i = 0; i < N; i++)
+        ex_argf(&a, "http://127.0.0.1:%u/m%02d.bin", peer_port, i);
+    cr_assert(!a.overflow);
+    int rc = run_client(&a, 0);
+    cr_assert_eq(rc, 0, "h2client exited with %d", rc);
+    size_t len = 0;
+    uint8_t *got = (uint8_t *)ex_output(&dir, "h2client", &len);
+    cr_assert_eq(len, total, "stdout has %zu bytes, expected %zu", len, total);
+    size_t off = 0;
+    for (int i = 0; i < N; i++) {
+        size_t size = (size_t)(i * 1500 + 3);
+        uint8_t *want = interop_pattern_new(size);
+        long diff = interop_first_diff(got + off, size, want, size);
+        free(want);
+        cr_assert_eq(diff, -1, "body %d on stdout differs at byte %ld", i, diff);
+        off += size;
+    }
+    free(got);
 }

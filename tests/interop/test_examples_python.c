@@ -4,8 +4,8 @@
  * from h2server, and h2client fetches several files and POSTs an upload to
  * a Python server (tests/interop/py/h2_serve.py), cleartext and over TLS;
  * that server pads its DATA frames and sends a PING and a SETTINGS change
- * while the streams run, which h2client must answer. Bodies are compared
- * byte for byte.
+ * while the streams run, which h2client must answer; -d STRING is echoed.
+ * Bodies are compared byte for byte.
  */
 #include "examples_util.h"
 
@@ -230,4 +230,21 @@ Test(examples_python, h2client_fetches_from_python_server)
 Test(examples_python, h2client_fetches_from_python_server_tls)
 {
     h2client_fetches_from_python(true);
+}
+
+/* -d STRING: the string is the request body; /echo sends it back. */
+Test(examples_python, h2client_posts_a_string)
+{
+    EX_REQUIRE("h2client");
+    start_python_server(false);
+    ex_argv a;
+    ex_argv_example(&a, "h2client");
+    ex_arg(&a, "-d");
+    ex_arg(&a, "hello, h2 echo");
+    ex_argf(&a, "http://127.0.0.1:%u/echo", pyport);
+    run_client(&a, 0);
+    char *text = ex_output(&dir, "h2client", NULL);
+    cr_assert_str_eq(text, "hello, h2 echo");
+    free(text);
+    assert_log("served POST /echo 200 14", 1);
 }
