@@ -794,9 +794,11 @@ typedef struct h2_event {
  * not keep memory.
  *
  * Returns 0 or:
- *  - H2_EPROTO: the peer broke the protocol. A GOAWAY is queued
- *    (h2_conn_last_error() tells which rule); |*events| still holds the
- *    events of the frames before the bad one. Flush the output and close.
+ *  - H2_EPROTO: the peer broke the protocol, or an abuse limit ended the
+ *    connection (then the last event is H2_EV_LIMIT_EXCEEDED naming it). A
+ *    GOAWAY is queued (h2_conn_last_error() tells which rule); |*events|
+ *    still holds the events of the frames before the bad one. Flush the
+ *    output and close.
  *  - H2_ECLOSED: the connection already ended on a protocol error; nothing
  *    is processed and nothing more is queued.
  *  - H2_ESTATE: h2_conn_initiate() was not called.
