@@ -122,7 +122,7 @@ static void shutdown_with_stream_open(int signo)
 
     kill(server.pid, signo);
     /* The signal is handled well within this. */
-    interop_sleep_ms(ex_scale(300, 2000));
+    interop_sleep_ms(ex_scale(500, 2000));
     cr_assert(!late_request_served(), "a request made after the signal was served");
 
     /* Resume: window updates go out, the rest of the body comes in. */
