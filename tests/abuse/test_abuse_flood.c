@@ -238,8 +238,13 @@ Test(abuse_flood, row13_priority_update_to_idle_streams)
     size_t live = 0;
     for (uint32_t i = 0; i < 10001; i++) {
         uint32_t id = 101 + 2 * i;
-        uint8_t pl[7] = {(uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
-                         (uint8_t)id, 'u', '=', '1'};
+        uint8_t pl[7] = {(uint8_t)(id >> 24),
+                         (uint8_t)(id >> 16),
+                         (uint8_t)(id >> 8),
+                         (uint8_t)id,
+                         'u',
+                         '=',
+                         '1'};
         h2t_buf_free(&unit);
         h2t_f_unknown(&unit, 0x10, 0, 0, pl, sizeof(pl));
         int rv = ab_feed(c, unit.p, unit.len, 0, &t);
@@ -255,4 +260,77 @@ Test(abuse_flood, row13_priority_update_to_idle_streams)
     cr_assert_leq(tm.live_bytes, live + 256, "%zu > %zu", tm.live_bytes, live);
     cr_assert_eq(h2_conn_open_inbound_streams(c), 0);
     h2_conn_free(c);
+}
+
+/* ---- every limit against every segmentation --------------------------------------- */
+
+/* With small limits the inputs are short enough to be fed split at every
+ * offset as well as whole and byte by byte (h2t_replay): a limit counts
+ * complete frames only, whatever the segmentation. */
+Test(abuse_flood, split_everywhere_reply_count)
+{
+    h2_conn_config cfg = ab_server_cfg(NULL);
+    cfg.max_queued_replies = 5;
+    for (int i = 0; i < 6; i++)
+        h2t_f_ping(&unit, 0, op);
+    h2t_replay_conn_error(h2t_setup_server, &cfg, &unit, H2_ENHANCE_YOUR_CALM);
+    h2t_buf_free(&unit);
+    for (int i = 0; i < 5; i++)
+        h2t_f_ping(&unit, 0, op);
+    h2t_result r;
+    h2t_replay(h2t_setup_server, &cfg, unit.p, unit.len, &r);
+    cr_assert_eq(r.rv, 0);
+    cr_assert_eq(h2t_log_count(&r.log, H2_EV_PING_RECEIVED), 5);
+    h2t_result_free(&r);
+}
+
+Test(abuse_flood, split_everywhere_settings_entries)
+{
+    settings_entries(&unit, 33);
+    h2t_replay_conn_error(h2t_setup_server, NULL, &unit, H2_ENHANCE_YOUR_CALM);
+}
+
+Test(abuse_flood, split_everywhere_glitches)
+{
+    h2_conn_config cfg = ab_server_cfg(NULL);
+    cfg.glitch_burst = 5;
+    h2t_f_headers(&ff, &unit, 1, 0x4, h2t_req_post, 4);
+    for (int i = 0; i < 6; i++)
+        h2t_f_data(&unit, 1, 0, NULL, 0, -1);
+    h2t_result r;
+    h2t_replay(h2t_setup_server, &cfg, unit.p, unit.len, &r);
+    h2t_expect_conn_error(&r, H2_ENHANCE_YOUR_CALM);
+    cr_assert_eq(h2t_log_count(&r.log, H2_EV_DATA_RECEIVED), 5);
+    cr_assert_eq(h2t_log_count(&r.log, H2_EV_LIMIT_EXCEEDED), 1);
+    cr_assert_eq(ab_stats(r.conn).limit_exceeded[H2_LIMIT_GLITCHES], 1);
+    h2t_result_free(&r);
+}
+
+Test(abuse_flood, split_everywhere_continuations)
+{
+    h2t_buf blk;
+    h2t_buf_init(&blk);
+    h2t_ff_encode(&ff, h2t_req_get, 4, &blk);
+    h2t_f_headers_raw(&unit, 1, 0x1, blk.p, blk.len, 0, 0, false, -1);
+    for (int i = 0; i < 9; i++)
+        h2t_f_continuation(&unit, 1, 0, NULL, 0);
+    h2t_replay_conn_error(h2t_setup_server, NULL, &unit, H2_ENHANCE_YOUR_CALM);
+    h2t_buf_free(&blk);
+}
+
+Test(abuse_flood, split_everywhere_reset_rate)
+{
+    h2_conn_config cfg = ab_server_cfg(NULL);
+    cfg.reset_burst = 3;
+    for (uint32_t i = 0; i < 4; i++) {
+        h2t_f_headers(&ff, &unit, 1 + 2 * i, 0x5, h2t_req_get, 4);
+        h2t_f_rst(&unit, 1 + 2 * i, H2_CANCEL);
+    }
+    h2t_result r;
+    h2t_replay(h2t_setup_server, &cfg, unit.p, unit.len, &r);
+    h2t_expect_conn_error(&r, H2_ENHANCE_YOUR_CALM);
+    cr_assert_eq(h2t_log_count(&r.log, H2_EV_REQUEST_RECEIVED), 4);
+    cr_assert_eq(h2t_log_count(&r.log, H2_EV_STREAM_RESET), 3);
+    cr_assert_eq(ab_stats(r.conn).limit_exceeded[H2_LIMIT_RESET_RATE], 1);
+    h2t_result_free(&r);
 }
