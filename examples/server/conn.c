@@ -354,7 +354,7 @@ static void on_event(void *user, h2_svc_event *ev)
 {
     srv_conn *c = user;
     c->id = ev->conn;
-    if (c->out_head != NULL)
+    if (c->out_head != NULL && ev->type != H2_SVC_EV_CLOSED)
         drain(c);
     switch (ev->type) {
     case H2_SVC_EV_ATTACHED:
