@@ -10,7 +10,11 @@
  *   byte 0 bits 0-3: how each round is cut into feeds (fuzz_split)
  *   byte 0 bit 4:    a queue of 4 slots instead of 256 (backpressure)
  *   byte 0 bit 5:    a command ring of 16 slots instead of 4096
- *   byte 0 bit 6:    small core limits (4 streams, window 100, frame 16384)
+ *   byte 0 bit 6:    small core limits (4 streams, window 100)
+ *   byte 0 bit 7:    once the connection is attached, every k-th allocation
+ *                    fails, k = next byte + 2 (the order of allocations
+ *                    across the two threads varies, so such runs are not
+ *                    exactly reproducible)
  *   byte 1: behaviour: bit 0 reset every third request, bit 1 a PING per
  *           round, bit 2 hold DATA events until the end of the round, bit 3
  *           graceful close after the last round
@@ -19,9 +23,12 @@
  *
  * Checks: the connection ends with exactly one CLOSED event, which comes
  * within 20 seconds of the end of the input; after it only COMMAND_FAILED
- * events (answers to commands posted late) name the connection.
+ * events (answers to commands posted late) name the connection. With
+ * allocation failures, at most one CLOSED event, and the service still
+ * shuts down and frees everything.
  */
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "h2/service.h"
@@ -36,6 +43,38 @@ static const char MARK[] = "--MARK--";
 #define HDR(n, v) {(const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0}
 
 static const uint8_t body[3000];
+
+/* Thread-safe allocator failing every |every|-th call while |armed|. */
+typedef struct flaky_alloc {
+    _Atomic unsigned long calls;
+    _Atomic bool armed;
+    unsigned long every;
+} flaky_alloc;
+
+static bool flaky_fails(flaky_alloc *a)
+{
+    if (!atomic_load(&a->armed))
+        return false;
+    return (atomic_fetch_add(&a->calls, 1) + 1) % a->every == 0;
+}
+
+static void *flaky_malloc(size_t size, void *user)
+{
+    return flaky_fails(user) ? NULL : malloc(size);
+}
+
+static void *flaky_realloc(void *ptr, size_t size, void *user)
+{
+    return flaky_fails(user) ? NULL : realloc(ptr, size);
+}
+
+static void flaky_free(void *ptr, void *user)
+{
+    (void)user;
+    free(ptr);
+}
+
+static flaky_alloc fa;
 
 typedef struct feeder {
     h2_service *svc;
@@ -136,7 +175,11 @@ static void feed(feeder *f, const uint8_t *p, size_t len)
     while (h2_service_feed(f->svc, f->id, p, len) == H2_EAGAIN) {
         poll_events(f);
         h2_svc_queue_wait(f->q, 1);
-        FUZZ_CHECK(now_s() - start < 20.0);
+            if (now_s() - start >= 20.0) {
+            /* A ring that stays full: only lost memory may explain it. */
+            FUZZ_CHECK(fa.every != 0);
+            break;
+        }
     }
     poll_events(f);
 }
@@ -161,10 +204,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&f, 0, sizeof f);
     f.behaviour = fuzz_u8(&in);
 
-    if (h2_svc_queue_new(&f.q, (opt & 0x10u) ? 4u : 256u, NULL) != 0)
+    atomic_store(&fa.calls, 0);
+    atomic_store(&fa.armed, false);
+    fa.every = (opt & 0x80u) ? (unsigned long)fuzz_u8(&in) + 2u : 0u;
+    h2_mem mem = {&fa, flaky_malloc, flaky_realloc, flaky_free};
+
+    if (h2_svc_queue_new(&f.q, (opt & 0x10u) ? 4u : 256u, &mem) != 0)
         return 0;
     h2_service_config sc;
     h2_service_config_init(&sc);
+    sc.mem = &mem;
     sc.workers = 1;
     sc.mailbox_capacity = (opt & 0x20u) ? 16u : 4096u;
     sc.queue = f.q;
@@ -186,6 +235,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cc.conn.initial_window_size = 100;
     }
     FUZZ_CHECK(h2_service_attach_feed(f.svc, &cc, &f.id) == 0);
+    if (fa.every != 0)
+        atomic_store(&fa.armed, true);
 
     feed(&f, (const uint8_t *)"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
     fuzz_split split;
@@ -215,7 +266,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     double start = now_s();
     while (f.closed == 0) {
-        FUZZ_CHECK(now_s() - start < 20.0);
+        if (now_s() - start >= 20.0) {
+            /* Only running out of memory may keep the connection from closing. */
+            FUZZ_CHECK(fa.every != 0);
+            break;
+        }
         h2_svc_queue_wait(f.q, 10);
         poll_events(&f);
         release_held(&f);
@@ -224,7 +279,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     h2_service_free(f.svc);
     poll_events(&f);
     release_held(&f);
-    FUZZ_CHECK(f.closed == 1);
+    FUZZ_CHECK(f.closed == 1 || (fa.every != 0 && f.closed == 0));
     FUZZ_CHECK(f.after_closed == 0);
     h2_svc_queue_free(f.q);
     return 0;

@@ -193,6 +193,7 @@ def service_seeds():
         b += frame(HEADERS, END_HEADERS | END_STREAM, sid, request_block(b"/%d" % sid))
     write("service_feed", "many_streams", b"\x01\x00" + b)
     write("service_feed", "bad_frame", b"\x00\x00" + settings() + frame(DATA, 0, 0, b"x"))
+    write("service_feed", "exchange_oom", b"\x80\x04\x05" + base)
 
 
 def hpack_seeds(case_dir):
