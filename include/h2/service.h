@@ -219,9 +219,9 @@ typedef enum h2_svc_command {
 typedef struct h2_svc_conn_stats {
     uint64_t bytes_in;        /* bytes received from the transport (or fed) */
     uint64_t bytes_out;       /* bytes the transport took (or given to on_output) */
-    uint64_t frames_in;       /* frames received, as counted by the core */
-    uint64_t frames_out;      /* frames queued for sending, as counted by the core */
-    uint64_t streams_opened;  /* streams we opened or promised, plus requests received */
+    uint64_t frames_in;       /* frames received (the core's h2_conn_stats) */
+    uint64_t frames_out;      /* frames queued for sending (the core's count) */
+    uint64_t streams_opened;  /* streams opened by either side, pushes included (the core's) */
     uint64_t events;          /* events delivered to the application */
     uint64_t commands;        /* commands taken (carried out or answered by COMMAND_FAILED) */
     uint32_t pending_high_water; /* most events held at once waiting for queue room */

@@ -167,6 +167,13 @@ void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code)
 void svc_conn_stats_now(svc_conn *c, h2_svc_conn_stats *out)
 {
     *out = c->st;
+    if (c->conn != NULL) {
+        h2_conn_stats cs;
+        h2_conn_get_stats(c->conn, &cs);
+        out->frames_in = cs.frames_received;
+        out->frames_out = cs.frames_sent;
+        out->streams_opened = cs.streams_opened_local + cs.streams_opened_remote;
+    }
 }
 
 /* Fails an attach before the connection took part in the loop. */

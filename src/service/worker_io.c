@@ -225,9 +225,6 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
         svc_event_rec *rec = NULL;
         switch (ev->type) {
         case H2_EV_REQUEST_RECEIVED:
-            c->st.streams_opened++;
-            rec = headers_event(c, ev);
-            break;
         case H2_EV_RESPONSE_RECEIVED:
         case H2_EV_TRAILERS_RECEIVED:
         case H2_EV_INFORMATIONAL_RESPONSE_RECEIVED:
@@ -289,6 +286,8 @@ void svc_conn_receive(svc_conn *c, const uint8_t *data, size_t len)
     c->last_active = c->worker->now;
     c->st.bytes_in += len;
     svc_count(&c->worker->count.bytes_in, len);
+    /* The core's rate limits refill from this clock. */
+    h2_conn_set_time(c->conn, (uint64_t)c->worker->now);
     int rv = h2_conn_receive(c->conn, data, len, &evs, &n);
     bool ok = emit_core_events(c, evs, n);
     /* Copied: give the core's event memory back at once. */

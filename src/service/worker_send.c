@@ -185,7 +185,6 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
                 return true;
             }
             /* The command block becomes the STREAM_OPENED event. */
-            c->st.streams_opened++;
             cmd->ev.pub.type = H2_SVC_EV_STREAM_OPENED;
             cmd->ev.pub.stream_id = (uint32_t)id;
             cmd->ev.pub.user = cmd->user;
@@ -237,7 +236,6 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
                                           cmd->n_fields);
         if (rv == 0) {
             /* The command block becomes the PUSH_PROMISED event. */
-            c->st.streams_opened++;
             cmd->ev.pub.type = H2_SVC_EV_PUSH_PROMISED;
             cmd->ev.pub.stream_id = (uint32_t)id;
             cmd->ev.pub.parent_stream_id = cmd->stream_id;

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include "test_service_util.h"
 
 #define CLIENT_THREADS 2
@@ -231,5 +232,54 @@ Test(service_listen, arguments)
     cr_assert_eq(h2_service_listen(svc, -1, &sc, NULL, NULL), H2_EINVAL);
     cr_assert_eq(h2_service_listen(svc, 3, NULL, NULL, NULL), H2_EINVAL);
     h2_service_free(svc);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+Test(service_listen, emfile_pauses_instead_of_spinning)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    server s;
+    server_init(&s, &lm, 1);
+    uint16_t port = 0;
+    int lfd = listen_loopback(&port);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.on_event = server_event;
+    sc.user = &s;
+
+    /* Clients wait in the backlog; then no descriptor is left for accept4(). */
+    int cfd[3];
+    for (int i = 0; i < 3; i++)
+        cfd[i] = connect_loopback(port);
+    struct rlimit old;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int probe = dup(0);
+    cr_assert_geq(probe, 0);
+    close(probe);
+    struct rlimit low = old;
+    low.rlim_cur = (rlim_t)probe;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+
+    cr_assert_eq(h2_service_listen(s.svc, lfd, &sc, on_accept, &s), 0);
+    usleep(50000);
+    h2_svc_worker_stats a, b;
+    cr_assert_eq(h2_service_worker_stats(s.svc, 0, &a), 0);
+    usleep(300000);
+    cr_assert_eq(h2_service_worker_stats(s.svc, 0, &b), 0);
+    /* A paused listener: a few turns (one per 100 ms pause), not a busy loop. */
+    cr_assert_lt(b.loops - a.loops, 20u, "%llu turns", (unsigned long long)(b.loops - a.loops));
+    cr_assert_eq(atomic_load(&s.accepted), 0);
+
+    /* Descriptors again: the waiting clients are accepted. */
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    int64_t end = now_ms() + 5000;
+    while (atomic_load(&s.accepted) < 3) {
+        cr_assert_lt(now_ms(), end);
+        usleep(1000);
+    }
+    h2_service_free(s.svc);
+    for (int i = 0; i < 3; i++)
+        close(cfd[i]);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }

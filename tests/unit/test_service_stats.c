@@ -77,6 +77,9 @@ Test(service_stats, connection_and_worker_counters)
     cr_assert_eq(st->bytes_in, p.sent);
     cr_assert_eq(st->bytes_out, p.received);
     cr_assert_eq(st->streams_opened, 1u);
+    /* In: SETTINGS, HEADERS, SETTINGS ACK. Out: SETTINGS, SETTINGS ACK, HEADERS, DATA. */
+    cr_assert_eq(st->frames_in, 3u, "frames in %llu", (unsigned long long)st->frames_in);
+    cr_assert_eq(st->frames_out, 4u, "frames out %llu", (unsigned long long)st->frames_out);
     cr_assert_eq(st->commands, 3u); /* headers, data, stats */
     cr_assert_eq(st->events, events);
     cr_assert_eq(st->pending_high_water, 0u);
