@@ -4,10 +4,18 @@
  *
  * Ownership
  *   The service runs W worker threads. Each connection belongs to one worker
- *   for its whole life; only that worker touches its h2_conn, its socket and
- *   its buffers. Application threads talk to a connection by posting
- *   commands (h2_service_submit_headers(), h2_service_send_data() ...) to the
- *   worker's command ring; every posting call returns at once.
+ *   for its whole life; only that worker touches its h2_conn, its socket,
+ *   its buffers and its timers. Application threads talk to a connection by
+ *   posting commands (h2_service_submit_headers(), h2_service_send_data()
+ *   ...) to the worker's command ring; every posting call returns at once
+ *   (or, with |post_wait_ms|, waits a bounded time for ring room).
+ *
+ * Dedicated mode
+ *   A connection attached with |dedicated| gets a worker thread of its own,
+ *   running the same loop, started at attach and leaving once the
+ *   connection ended (joined when its slot is reused, or at
+ *   h2_service_free()). At most |max_dedicated| such connections exist at
+ *   once.
  *
  * Connections are named by an h2_svc_conn_id, returned by the attach calls.
  * An id is never reused within a service.
@@ -64,6 +72,12 @@
  *   posted with that id once the event arrived. A request without a body
  *   (flag H2_SEND_END_STREAM) needs nothing more.
  *
+ * Other commands
+ *   Ping, reset, graceful close, abort, data acknowledgement, SETTINGS
+ *   updates, server push (H2_SVC_EV_PUSH_PROMISED names the promised
+ *   stream), RFC 7540 PRIORITY and RFC 9218 PRIORITY_UPDATE frames, and
+ *   statistics requests.
+ *
  * Sending data
  *   h2_service_send_data() takes any size. The worker cuts it into DATA
  *   frames no larger than the peer's MAX_FRAME_SIZE and holds what the
@@ -88,21 +102,36 @@
  *   takes events wakes it (up to 32 workers per queue are woken that way;
  *   further ones retry every 2 ms).
  *
+ * Timers
+ *   Each worker keeps one heap of deadlines (one entry per connection: its
+ *   earliest) and sleeps in epoll_wait() until the nearest; the clock is
+ *   CLOCK_MONOTONIC, read by the worker only, and also given to the core
+ *   (h2_conn_set_time()) before each receive. Per connection
+ *   (h2_svc_conn_config, 0 turns one off): idle timeout, SETTINGS ACK
+ *   timeout, header-completion deadline (also covering the peer's preface),
+ *   close deadline after a graceful close or a GOAWAY received, and write
+ *   stall timeout. An expired timer ends the connection with reason
+ *   H2_SVC_CLOSE_TIMEOUT and names itself in the CLOSED event's |timer|.
+ *
+ * Statistics
+ *   Per connection: h2_service_conn_stats() is answered by an
+ *   H2_SVC_EV_STATS event carrying h2_svc_conn_stats; the CLOSED event
+ *   carries the final values. Per worker: h2_service_worker_stats(), a
+ *   snapshot of counters the worker keeps in relaxed atomics, readable from
+ *   any thread.
+ *
  * Shutdown
  *   h2_service_free() stops the workers. Every command still queued fails
  *   with H2_ECLOSED (reason H2_SVC_CLOSE_SHUTDOWN), every connection gets
  *   its H2_SVC_EV_CLOSED event, sockets are closed and all memory of the
- *   service is freed. Events that find a queue full at that moment are
- *   still delivered (the queue takes them beyond its capacity).
+ *   service is freed, listening sockets included. Events that find a queue
+ *   full at that moment are still delivered (the queue takes them beyond
+ *   its capacity).
  *
  * Threads
  *   The posting calls, h2_svc_event_release() and the h2_svc_queue calls
  *   may be used from any thread. The allocator given in the configuration
  *   is called from several threads at once and must be thread-safe.
- *
- * Outside this version: timers (idle, SETTINGS ACK, shutdown and header
- * deadlines), a TLS transport hook, listening sockets, statistics, and
- * connections with a dedicated worker.
  */
 #ifndef H2_SERVICE_H
 #define H2_SERVICE_H
@@ -528,12 +557,17 @@ H2_API void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role);
 /*
  * @function Hands the connected socket |fd| to the service (fd mode) and
  * stores the connection's id in |*id|. The worker sends the preface and
- * reports H2_SVC_EV_ATTACHED. On success the service owns |fd| and closes
- * it; on failure the caller keeps it.
+ * reports H2_SVC_EV_ATTACHED. On success the service owns |fd| (and the
+ * transport's context, see h2_svc_transport) and closes it; on failure the
+ * caller keeps both and no transport function was called.
  *
  * Returns 0, H2_EINVAL (NULL argument, |fd| negative, no event destination,
- * worker index out of range, a bad core setting), H2_EAGAIN (command ring
- * full) or H2_ENOMEM.
+ * worker index out of range, a transport without read or writev,
+ * initial_data NULL with a length, |upgrade| on a client, a bad core
+ * setting or HTTP2-Settings value), H2_ESETTINGS (an HTTP2-Settings value
+ * out of range), H2_EAGAIN (command ring full, or |dedicated| with every
+ * dedicated slot taken), H2_ENOMEM, or H2_EINTERNAL (|dedicated|: the
+ * thread could not be created; errno tells why).
  */
 H2_API int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
                                 h2_svc_conn_id *id);
