@@ -7,11 +7,13 @@
  *     (cache.c) with END_STREAM; the response holds a reference on the
  *     cache entry until the release callback (which also writes the log
  *     line);
- *   - a larger file streams through two CHUNK buffers: each buffer is
+ *   - a larger file streams through CHUNK buffers: each buffer is
  *     refilled from the file when the service releases it, which happens
  *     once its bytes went into the connection's output, i.e. as the peer's
- *     flow-control windows allow. A slow reader therefore holds at most two
- *     chunks of this server's memory per stream, whatever the file's size;
+ *     flow-control windows allow. One buffer is in flight at first, a
+ *     second once the first was released; a stalled reader holds one chunk
+ *     of this server's memory per stream, a reading one two, whatever the
+ *     file's size;
  *   - POST /echo posts each received DATA event's payload back by
  *     reference and releases the event (which acknowledges it for flow
  *     control) only when the service released that payload: the peer can
@@ -305,8 +307,13 @@ static void file_release(void *user, const uint8_t *data, size_t len)
     (void)len;
     srv_stream *s = user;
     s->inflight--;
-    if (!s->dead && !s->c->closed && s->left > 0)
+    if (!s->dead && !s->c->closed && s->left > 0) {
         file_next(s, data == s->buf[0] ? s->buf[0] : s->buf[1]);
+        /* The first chunk went out: the peer reads, so keep a second one
+         * in flight from now on (a stalled reader holds just one). */
+        if (s->buf[1] == NULL && !s->dead && s->left > 0 && (s->buf[1] = malloc(CHUNK)) != NULL)
+            file_next(s, s->buf[1]);
+    }
     stream_maybe_finish(s);
 }
 
@@ -345,9 +352,9 @@ static void serve_file(srv_conn *c, uint32_t id, const char *path, size_t path_l
     int fd = f.fd;
     uint64_t size = f.size;
     const char *type = f.type;
-    /* A large file: stream it through two buffers. */
+    /* A large file: stream it through one buffer, then two (file_release). */
     srv_stream *s = stream_new(c, id, ST_FILE, log);
-    if (s == NULL || (s->buf[0] = malloc(CHUNK)) == NULL || (s->buf[1] = malloc(CHUNK)) == NULL) {
+    if (s == NULL || (s->buf[0] = malloc(CHUNK)) == NULL) {
         close(fd);
         if (s != NULL) {
             s->dead = true;
@@ -365,8 +372,6 @@ static void serve_file(srv_conn *c, uint32_t id, const char *path, size_t path_l
         s->dead = true;
     } else {
         file_next(s, s->buf[0]);
-        if (!s->dead && s->left > 0)
-            file_next(s, s->buf[1]);
     }
     stream_maybe_finish(s);
 }
