@@ -9,11 +9,11 @@
  *     line);
  *   - a larger file streams through CHUNK buffers: each buffer is
  *     refilled from the file when the service releases it, which happens
- *     once its bytes went into the connection's output, i.e. as the peer's
- *     flow-control windows allow. One buffer is in flight at first, a
- *     second once the first was released; a stalled reader holds one chunk
- *     of this server's memory per stream, a reading one two, whatever the
- *     file's size;
+ *     once the service no longer needs its bytes (they went out, as the
+ *     peer's flow-control windows allowed). One buffer is in flight at
+ *     first, a second once the first was released; a stalled reader holds
+ *     one chunk of this server's memory per stream, a reading one two,
+ *     whatever the file's size;
  *   - POST /echo posts each received DATA event's payload back by
  *     reference and releases the event (which acknowledges it for flow
  *     control) only when the service released that payload: the peer can
