@@ -221,8 +221,8 @@ static int start_ours(server *s)
 {
     char out[160];
     snprintf(out, sizeof(out), "%s/h2server.out", tmpdir);
-    char *argv[] = {h2server_path, "--host", "127.0.0.1", "--port", "0", "--workers", "1",
-                    "--root", docroot, NULL};
+    char *argv[] = {h2server_path, "--host", "127.0.0.1", "--port", "0",
+                    "--workers",   "1",      "--root",    docroot,  NULL};
     s->name = "ours";
     s->port = 0;
     unlink(out); /* no stale listening line from an earlier start */
@@ -259,8 +259,8 @@ static int start_nghttpd(server *s)
     for (int attempt = 0; attempt < 5; attempt++) {
         s->port = free_port();
         snprintf(portstr, sizeof(portstr), "%u", s->port);
-        char *argv[] = {nghttpd_path, "--no-tls", "--address=127.0.0.1", "-d", docroot, portstr,
-                        NULL};
+        char *argv[] = {nghttpd_path, "--no-tls", "--address=127.0.0.1", "-d", docroot,
+                        portstr,      NULL};
         s->pid = spawn(argv, out);
         if (s->pid < 0)
             return -1;
@@ -346,17 +346,17 @@ static double run_h2load(const server *s, int round, double *cpu_per_req)
     char want[96];
     snprintf(want, sizeof(want), "%ld succeeded, 0 failed", requests);
     if (text == NULL || strstr(text, want) == NULL) {
-        fprintf(stderr, "bench_loopback: h2load against %s did not succeed (rc %d):\n%s\n",
-                s->name, rc, text != NULL ? text : "(no output)");
+        fprintf(stderr, "bench_loopback: h2load against %s did not succeed (rc %d):\n%s\n", s->name,
+                rc, text != NULL ? text : "(no output)");
         rps = 0;
     }
     const char *lat = text != NULL ? strstr(text, "time for request:") : NULL;
     int latlen = lat != NULL ? (int)strcspn(lat, "\n") : 0;
-    double cpu = cpu_before >= 0 && cpu_after >= 0 ? (cpu_after - cpu_before) / (double)requests
-                                                   : -1;
+    double cpu =
+        cpu_before >= 0 && cpu_after >= 0 ? (cpu_after - cpu_before) / (double)requests : -1;
     *cpu_per_req = cpu;
-    printf("round %d %-8s %10.0f req/s  server cpu %.2f us/req  %.*s\n", round, s->name, rps,
-           cpu, latlen, lat != NULL ? lat : "");
+    printf("round %d %-8s %10.0f req/s  server cpu %.2f us/req  %.*s\n", round, s->name, rps, cpu,
+           latlen, lat != NULL ? lat : "");
     fflush(stdout);
     free(text);
     return rps;
@@ -508,8 +508,7 @@ static long idle_rss(server *s)
     }
     free(fds);
     if (closed > 0)
-        fprintf(stderr, "bench_loopback: %s closed %d of the idle connections\n", s->name,
-                closed);
+        fprintf(stderr, "bench_loopback: %s closed %d of the idle connections\n", s->name, closed);
     if (opened < idle_conns || closed > 0 || before < 0 || after < 0)
         return -1;
     long per = (after - before) / idle_conns;

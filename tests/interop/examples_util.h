@@ -88,8 +88,7 @@ static inline void ex_arg(ex_argv *a, const char *s)
 }
 
 /* printf-style ex_arg(). */
-__attribute__((format(printf, 2, 3))) static inline void ex_argf(ex_argv *a, const char *fmt,
-                                                                  ...)
+__attribute__((format(printf, 2, 3))) static inline void ex_argf(ex_argv *a, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -153,10 +152,10 @@ static inline void ex_argv_example(ex_argv *a, const char *name)
  * Skips the running test when an example program has not been built (its
  * sources are not in the tree yet); a missing peer program fails instead.
  */
-#define EX_REQUIRE(name)                                                                          \
-    do {                                                                                          \
-        if (!ex_have(name))                                                                       \
-            cr_skip_test("%s/%s has not been built", H2_BUILD_DIR, name);                         \
+#define EX_REQUIRE(name)                                                                           \
+    do {                                                                                           \
+        if (!ex_have(name))                                                                        \
+            cr_skip_test("%s/%s has not been built", H2_BUILD_DIR, name);                          \
     } while (0)
 
 /* ---- the test folder ------------------------------------------------------------ */
@@ -251,10 +250,24 @@ static inline int ex_make_cert(const ex_dir *d)
     ex_path(d, "cert.pem", cert, sizeof(cert));
     ex_path(d, "key.pem", key, sizeof(key));
     ex_path(d, "openssl.stderr", err, sizeof(err));
-    const char *args[] = {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                          "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                          "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out",
-                          cert, NULL};
+    const char *args[] = {"req",
+                          "-x509",
+                          "-newkey",
+                          "ec",
+                          "-pkeyopt",
+                          "ec_paramgen_curve:P-256",
+                          "-nodes",
+                          "-days",
+                          "2",
+                          "-subj",
+                          "/CN=127.0.0.1",
+                          "-addext",
+                          "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                          "-keyout",
+                          key,
+                          "-out",
+                          cert,
+                          NULL};
     for (size_t i = 0; args[i] != NULL; i++)
         ex_arg(&a, args[i]);
     int rc = interop_run(a.v, NULL, err);
@@ -436,8 +449,7 @@ static inline void ex_server_kill(ex_server *s)
  * |d|/<label>.stdout and .stderr (truncated first). Returns the exit status
  * as interop_wait(); prints the stderr when it is not |expect|.
  */
-static inline int ex_run(const ex_dir *d, ex_argv *a, const char *label, int timeout_ms,
-                         int expect)
+static inline int ex_run(const ex_dir *d, ex_argv *a, const char *label, int timeout_ms, int expect)
 {
     if (a->overflow || a->n == 0)
         return -1;

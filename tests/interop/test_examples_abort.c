@@ -81,8 +81,7 @@ static int read_for(cli_req *r, size_t *other_events)
         if (ev[i].stream_id != 0 && ev[i].stream_id != r->id) {
             (*other_events)++;
             if (ev[i].type == H2_EV_DATA_RECEIVED) /* keep the connection window open */
-                h2_conn_ack_data(client.conn, ev[i].stream_id,
-                                 ev[i].u.data.flow_controlled_length);
+                h2_conn_ack_data(client.conn, ev[i].stream_id, ev[i].u.data.flow_controlled_length);
             continue;
         }
         if (cli_handle(&client, r, 1, &ev[i], 1) != 0)

@@ -29,10 +29,9 @@ static void teardown(void)
 TestSuite(examples_chromium, .init = setup, .fini = teardown, .timeout = 240);
 
 /* A 1x1 transparent GIF. */
-static const uint8_t gif[] = {'G',  'I',  'F',  '8',  '9',  'a',  1,    0,    1,    0,    0x80,
-                              0,    0,    0,    0,    0,    0xff, 0xff, 0xff, '!',  0xf9, 4,
-                              1,    0,    0,    0,    0,    ',',  0,    0,    0,    0,    1,
-                              0,    1,    0,    0,    2,    2,    'D',  1,    0,    ';'};
+static const uint8_t gif[] = {'G', 'I',  'F',  '8',  '9', 'a',  1, 0, 1, 0,   0x80, 0, 0,   0, 0,
+                              0,   0xff, 0xff, 0xff, '!', 0xf9, 4, 1, 0, 0,   0,    0, ',', 0, 0,
+                              0,   0,    1,    0,    1,   0,    0, 2, 2, 'D', 1,    0, ';'};
 
 static const char report_script[] =
     "<pre id=\"report\">pending</pre>\n"
@@ -82,8 +81,9 @@ static void make_page(void)
     for (int i = 0; i < N_EACH; i++) {
         char name[32];
         snprintf(name, sizeof(name), "s%02d.js", i);
-        cr_assert_eq(ex_make_text_file(&dir, name, "window.scriptsRun = (window.scriptsRun || 0) + 1;\n"),
-                     0);
+        cr_assert_eq(
+            ex_make_text_file(&dir, name, "window.scriptsRun = (window.scriptsRun || 0) + 1;\n"),
+            0);
         len += (size_t)snprintf(page + len, cap - len, "<script src=\"/%s\"></script>\n", name);
     }
     len += (size_t)snprintf(page + len, cap - len, "%s</body></html>\n", report_script);
@@ -144,10 +144,17 @@ Test(examples_chromium, page_with_60_subresources_over_h2)
     ex_server_opts o = {.tls = true, .workers = 2};
     cr_assert_eq(ex_server_start(&server, &dir, &o), 0, "h2server did not start");
 
-    const char *flags[] = {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                           "--no-first-run", "--disable-background-networking",
-                           "--disable-component-update", "--disable-sync",
-                           "--ignore-certificate-errors", "--dump-dom", NULL};
+    const char *flags[] = {"--headless",
+                           "--no-sandbox",
+                           "--disable-gpu",
+                           "--disable-quic",
+                           "--no-first-run",
+                           "--disable-background-networking",
+                           "--disable-component-update",
+                           "--disable-sync",
+                           "--ignore-certificate-errors",
+                           "--dump-dom",
+                           NULL};
     for (size_t i = 0; flags[i] != NULL; i++)
         ex_arg(&a, flags[i]);
     ex_argf(&a, "--user-data-dir=%s/chromium-profile", dir.dir);
@@ -204,8 +211,7 @@ Test(examples_chromium, page_with_60_subresources_over_h2)
     }
     free(report);
     cr_assert(nav_h2, "the page itself was not loaded over h2");
-    cr_assert_eq(resources, 3 * N_EACH, "%d resource entries, expected %d", resources,
-                 3 * N_EACH);
+    cr_assert_eq(resources, 3 * N_EACH, "%d resource entries, expected %d", resources, 3 * N_EACH);
     cr_assert_eq(lines_h2, 3 * N_EACH);
     cr_assert_eq(scripts, N_EACH, "%d scripts ran, expected %d", scripts, N_EACH);
 

@@ -97,8 +97,7 @@ Test(examples_curl, get_prior_knowledge)
     start(false);
     char u[128], w[64];
     url(u, sizeof(u), "http", server.port, "/index.html");
-    const char *args[] = {"--http2-prior-knowledge", "-w", "%{http_version} %{http_code}", u,
-                          NULL};
+    const char *args[] = {"--http2-prior-knowledge", "-w", "%{http_version} %{http_code}", u, NULL};
     cr_assert_eq(curl(args, w, sizeof(w)), 0);
     cr_assert_str_eq(w, "2 200");
     assert_body_text(index_html);
@@ -112,8 +111,7 @@ Test(examples_curl, download_1m)
     cr_assert_eq(ex_make_pattern_file(&dir, "big.bin", size), 0);
     char u[128], w[64];
     url(u, sizeof(u), "http", server.port, "/big.bin");
-    const char *args[] = {"--http2-prior-knowledge", "-w", "%{http_version} %{http_code}", u,
-                          NULL};
+    const char *args[] = {"--http2-prior-knowledge", "-w", "%{http_version} %{http_code}", u, NULL};
     cr_assert_eq(curl(args, w, sizeof(w)), 0);
     cr_assert_str_eq(w, "2 200");
     assert_body_pattern(size);
@@ -133,8 +131,15 @@ Test(examples_curl, post_1m_echo)
     snprintf(data, sizeof(data), "@%s", upload);
     url(u, sizeof(u), "http", server.port, "/echo");
     /* "expect:" keeps curl from waiting for 100 (Continue) before the upload. */
-    const char *args[] = {"--http2-prior-knowledge", "--data-binary", data, "-H", "expect:",
-                          "-w", "%{http_version} %{http_code}", u, NULL};
+    const char *args[] = {"--http2-prior-knowledge",
+                          "--data-binary",
+                          data,
+                          "-H",
+                          "expect:",
+                          "-w",
+                          "%{http_version} %{http_code}",
+                          u,
+                          NULL};
     cr_assert_eq(curl(args, w, sizeof(w)), 0);
     cr_assert_str_eq(w, "2 200");
     assert_body_pattern(size);
@@ -190,8 +195,8 @@ Test(examples_curl, tls_cacert_1m)
     char u[128], w[64], cert[128];
     ex_path(&dir, "cert.pem", cert, sizeof(cert));
     url(u, sizeof(u), "https", server.tls_port, "/big.bin");
-    const char *args[] = {"--http2", "--cacert", cert, "-w", "%{http_version} %{http_code}", u,
-                          NULL};
+    const char *args[] = {"--http2", "--cacert", cert, "-w", "%{http_version} %{http_code}",
+                          u,         NULL};
     cr_assert_eq(curl(args, w, sizeof(w)), 0);
     cr_assert_str_eq(w, "2 200");
     assert_body_pattern(size);
@@ -203,8 +208,7 @@ Test(examples_curl, missing_file_is_404)
     start(false);
     char u[128], w[64];
     url(u, sizeof(u), "http", server.port, "/no/such/file.html");
-    const char *args[] = {"--http2-prior-knowledge", "-w", "%{http_version} %{http_code}", u,
-                          NULL};
+    const char *args[] = {"--http2-prior-knowledge", "-w", "%{http_version} %{http_code}", u, NULL};
     cr_assert_eq(curl(args, w, sizeof(w)), 0);
     cr_assert_str_eq(w, "2 404");
     stop_clean();
@@ -216,8 +220,7 @@ Test(examples_curl, dot_dot_is_refused)
     start(false);
     char u[128], w[64];
     url(u, sizeof(u), "http", server.port, "/../h2server.stderr");
-    const char *args[] = {"--http2-prior-knowledge", "--path-as-is", "-w", "%{http_code}", u,
-                          NULL};
+    const char *args[] = {"--http2-prior-knowledge", "--path-as-is", "-w", "%{http_code}", u, NULL};
     int rc = curl(args, w, sizeof(w));
     /* A 4xx status, or a reset stream (curl then fails): anything but a 2xx. */
     cr_assert(rc != 0 || w[0] == '4', "a path outside the root got status %s", w);
