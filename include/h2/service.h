@@ -167,7 +167,8 @@ typedef uint64_t h2_svc_conn_id;
  * Core events passed on: H2_EV_REQUEST_RECEIVED, H2_EV_RESPONSE_RECEIVED,
  * H2_EV_TRAILERS_RECEIVED, H2_EV_INFORMATIONAL_RESPONSE_RECEIVED (fields in
  * |fields|), H2_EV_PUSHED_STREAM_RECEIVED (clients: the promised stream in
- * |stream_id|, its request in |fields|, |parent_stream_id|), H2_EV_DATA_RECEIVED (|data|), H2_EV_STREAM_RESET
+ * |stream_id|, its request in |fields|, |parent_stream_id|), H2_EV_DATA_RECEIVED (|data|),
+ * H2_EV_STREAM_RESET
  * (|error_code|, |remote|), H2_EV_PING_ACK_RECEIVED (|ping|) and
  * H2_EV_CONNECTION_TERMINATED (a GOAWAY received: |error_code|,
  * |last_stream_id|, debug bytes in |data|). The end of a peer's stream is
@@ -246,13 +247,13 @@ typedef enum h2_svc_command {
  * values).
  */
 typedef struct h2_svc_conn_stats {
-    uint64_t bytes_in;        /* bytes received from the transport (or fed) */
-    uint64_t bytes_out;       /* bytes the transport took (or given to on_output) */
-    uint64_t frames_in;       /* frames received (the core's h2_conn_stats) */
-    uint64_t frames_out;      /* frames queued for sending (the core's count) */
-    uint64_t streams_opened;  /* streams opened by either side, pushes included (the core's) */
-    uint64_t events;          /* events delivered to the application */
-    uint64_t commands;        /* commands taken (carried out or answered by COMMAND_FAILED) */
+    uint64_t bytes_in;           /* bytes received from the transport (or fed) */
+    uint64_t bytes_out;          /* bytes the transport took (or given to on_output) */
+    uint64_t frames_in;          /* frames received (the core's h2_conn_stats) */
+    uint64_t frames_out;         /* frames queued for sending (the core's count) */
+    uint64_t streams_opened;     /* streams opened by either side, pushes included (the core's) */
+    uint64_t events;             /* events delivered to the application */
+    uint64_t commands;           /* commands taken (carried out or answered by COMMAND_FAILED) */
     uint32_t pending_high_water; /* most events held at once waiting for queue room */
 } h2_svc_conn_stats;
 
@@ -264,22 +265,22 @@ typedef struct h2_svc_conn_stats {
  * inside lives exactly as long as the event.
  */
 typedef struct h2_svc_event {
-    int type;                /* h2_svc_event_type or h2_event_type */
-    h2_svc_conn_id conn;     /* the connection */
-    void *conn_user;         /* |user| of the connection's configuration */
-    uint32_t stream_id;      /* 0 for connection-level events */
-    uint64_t user;           /* STREAM_OPENED, COMMAND_FAILED: the command's tag */
-    int command;             /* COMMAND_FAILED: h2_svc_command */
-    int error;               /* COMMAND_FAILED, CLOSED: 0 or an H2_E... code */
-    int reason;              /* CLOSED, COMMAND_FAILED: h2_svc_close_reason */
-    int sys_errno;           /* CLOSED with H2_SVC_CLOSE_IO or _PEER_EOF: the errno */
-    int timer;               /* CLOSED with H2_SVC_CLOSE_TIMEOUT: h2_svc_timer */
-    uint32_t error_code;     /* STREAM_RESET, CONNECTION_TERMINATED, CLOSED: wire code */
-    uint32_t last_stream_id; /* CONNECTION_TERMINATED */
+    int type;                  /* h2_svc_event_type or h2_event_type */
+    h2_svc_conn_id conn;       /* the connection */
+    void *conn_user;           /* |user| of the connection's configuration */
+    uint32_t stream_id;        /* 0 for connection-level events */
+    uint64_t user;             /* STREAM_OPENED, COMMAND_FAILED: the command's tag */
+    int command;               /* COMMAND_FAILED: h2_svc_command */
+    int error;                 /* COMMAND_FAILED, CLOSED: 0 or an H2_E... code */
+    int reason;                /* CLOSED, COMMAND_FAILED: h2_svc_close_reason */
+    int sys_errno;             /* CLOSED with H2_SVC_CLOSE_IO or _PEER_EOF: the errno */
+    int timer;                 /* CLOSED with H2_SVC_CLOSE_TIMEOUT: h2_svc_timer */
+    uint32_t error_code;       /* STREAM_RESET, CONNECTION_TERMINATED, CLOSED: wire code */
+    uint32_t last_stream_id;   /* CONNECTION_TERMINATED */
     uint32_t parent_stream_id; /* PUSH_PROMISED */
-    bool end_stream;         /* headers and DATA events: the peer ended the stream */
-    bool remote;             /* STREAM_RESET: the peer reset it (false: we did) */
-    const h2_header *fields; /* headers events: |n_fields| fields */
+    bool end_stream;           /* headers and DATA events: the peer ended the stream */
+    bool remote;               /* STREAM_RESET: the peer reset it (false: we did) */
+    const h2_header *fields;   /* headers events: |n_fields| fields */
     size_t n_fields;
     const uint8_t *data; /* DATA payload (no padding); GOAWAY debug data */
     size_t len;
@@ -435,14 +436,14 @@ H2_API unsigned h2_service_workers(const h2_service *svc);
  * but its fields are not read at one single instant.
  */
 typedef struct h2_svc_worker_stats {
-    uint64_t connections;       /* connections owned now */
-    uint64_t connections_total; /* connections taken over since the start */
-    uint64_t bytes_in;          /* bytes received over all its connections */
-    uint64_t bytes_out;         /* bytes sent over all its connections */
-    uint64_t commands;          /* commands taken from its ring */
-    uint64_t events;            /* events delivered */
-    uint64_t loops;             /* turns of its event loop */
-    uint64_t timeouts;          /* connections ended by a timer */
+    uint64_t connections;        /* connections owned now */
+    uint64_t connections_total;  /* connections taken over since the start */
+    uint64_t bytes_in;           /* bytes received over all its connections */
+    uint64_t bytes_out;          /* bytes sent over all its connections */
+    uint64_t commands;           /* commands taken from its ring */
+    uint64_t events;             /* events delivered */
+    uint64_t loops;              /* turns of its event loop */
+    uint64_t timeouts;           /* connections ended by a timer */
     uint32_t mailbox_high_water; /* most commands seen waiting in its ring at once */
 } h2_svc_worker_stats;
 

@@ -237,8 +237,7 @@ svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id)
 }
 
 /* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|. */
-svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra,
-                        uint8_t **tail)
+svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail)
 {
     size_t head = (sizeof(svc_cmd) + 15u) & ~(size_t)15u;
     if (extra > SIZE_MAX - head)
@@ -269,8 +268,7 @@ int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
 {
     int rv;
     if (w->slot != NULL)
-        rv = svc_dedicated_post(svc, w, cmd,
-                                svc_on_worker_thread(svc) ? 0 : svc->post_wait_ms);
+        rv = svc_dedicated_post(svc, w, cmd, svc_on_worker_thread(svc) ? 0 : svc->post_wait_ms);
     else
         rv = mb_post(svc, &w->mb, cmd);
     if (rv != 0)
@@ -287,7 +285,7 @@ svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn)
 }
 
 int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
-                       uint32_t error_code, uint64_t user)
+                    uint32_t error_code, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL)
@@ -512,4 +510,3 @@ int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worke
     out->mailbox_high_water = ms.high_water;
     return 0;
 }
-

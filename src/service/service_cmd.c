@@ -17,9 +17,8 @@ int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, s
     /* Bound what the worker holds: refuse while over the limit (a feed is
      * always taken when nothing is held, whatever its size). */
     size_t held = atomic_fetch_add_explicit(&w->feed_bytes, len, memory_order_relaxed);
-    if (held > 0 && len > svc->feed_hold_limit - (held < svc->feed_hold_limit
-                                                       ? held
-                                                       : svc->feed_hold_limit)) {
+    if (held > 0 &&
+        len > svc->feed_hold_limit - (held < svc->feed_hold_limit ? held : svc->feed_hold_limit)) {
         atomic_fetch_sub_explicit(&w->feed_bytes, len, memory_order_relaxed);
         return H2_EAGAIN;
     }

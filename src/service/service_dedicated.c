@@ -89,8 +89,7 @@ static int slot_worker(h2_service *svc, unsigned i, svc_worker **out)
     return 0;
 }
 
-int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
-                         h2_svc_conn_id *id)
+int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
 {
     *id = 0;
     int i = claim(svc);

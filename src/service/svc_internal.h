@@ -45,9 +45,9 @@ typedef struct svc_cmd {
     uint32_t flags; /* H2_SEND_END_STREAM */
     uint32_t error_code;
     uint64_t user;
-    struct svc_conn *attach; /* H2_SVC_CMD_ATTACH: the prepared connection */
+    struct svc_conn *attach;       /* H2_SVC_CMD_ATTACH: the prepared connection */
     struct svc_listener *listener; /* H2_SVC_CMD_LISTEN */
-    h2_header *fields;       /* HEADERS: copied into the same block */
+    h2_header *fields;             /* HEADERS: copied into the same block */
     size_t n_fields;
     const uint8_t *data; /* DATA, FEED: the payload (copied into the block, or by reference) */
     size_t len;
@@ -143,19 +143,19 @@ typedef struct svc_conn {
 
     /* Timers (milliseconds; 0: off) and their state (CLOCK_MONOTONIC ms). */
     uint32_t idle_ms, settings_ms, header_ms, close_ms, write_ms;
-    int64_t last_active;    /* bytes received or a stream open */
-    int64_t settings_since; /* SETTINGS unacknowledged since, or -1 */
-    int64_t header_since;   /* header block (or preface) pending since, or -1 */
-    int64_t close_since;    /* graceful close or GOAWAY received at, or -1 */
-    int64_t write_since;    /* output pending without progress since, or -1 */
+    int64_t last_active;     /* bytes received or a stream open */
+    int64_t settings_since;  /* SETTINGS unacknowledged since, or -1 */
+    int64_t header_since;    /* header block (or preface) pending since, or -1 */
+    int64_t close_since;     /* graceful close or GOAWAY received at, or -1 */
+    int64_t write_since;     /* output pending without progress since, or -1 */
     size_t settings_unacked; /* h2_conn_settings_unacked() when last looked at */
-    bool got_settings;      /* the peer's first SETTINGS arrived */
+    bool got_settings;       /* the peer's first SETTINGS arrived */
     bool goaway_received;
-    svc_timer timer;        /* the earliest armed deadline */
-    h2_svc_conn_stats st;   /* counters (frames: read from the core when asked) */
-    uint32_t n_pending;     /* events in |pending| */
-    int timeout;            /* the h2_svc_timer that ended the connection, or 0 */
-    uint32_t goaway_code;   /* CLOSED: the code of a GOAWAY the service sent itself */
+    svc_timer timer;      /* the earliest armed deadline */
+    h2_svc_conn_stats st; /* counters (frames: read from the core when asked) */
+    uint32_t n_pending;   /* events in |pending| */
+    int timeout;          /* the h2_svc_timer that ended the connection, or 0 */
+    uint32_t goaway_code; /* CLOSED: the code of a GOAWAY the service sent itself */
     bool has_goaway_code;
     struct svc_conn *dirty_next;
     struct svc_conn *blocked_next;
@@ -223,17 +223,17 @@ typedef struct svc_worker {
     uint8_t *rbuf;
     size_t rbuf_size;
     svc_map conns;
-    svc_conn *dirty;                   /* connections to pump and flush this turn */
-    svc_conn *blocked;                 /* connections whose events wait for queue room */
-    bool stopping;                     /* shutdown: deliver events whatever the queues' fill */
+    svc_conn *dirty;   /* connections to pump and flush this turn */
+    svc_conn *blocked; /* connections whose events wait for queue room */
+    bool stopping;     /* shutdown: deliver events whatever the queues' fill */
     svc_timer_heap timers;
     int64_t now; /* CLOCK_MONOTONIC ms, refreshed each turn */
     svc_listener *listeners;
     uint32_t n_listeners;
     svc_worker_counters count;
-    atomic_bool room;     /* any thread: a queue this worker waits on has room again */
-    bool retry_now;       /* a queue was drained while this worker registered */
-    bool timed_retry;     /* a queue had no registration slot left: retry on a timer */
+    atomic_bool room;         /* any thread: a queue this worker waits on has room again */
+    bool retry_now;           /* a queue was drained while this worker registered */
+    bool timed_retry;         /* a queue had no registration slot left: retry on a timer */
     atomic_size_t feed_bytes; /* any thread: FEED bytes posted here and not yet processed */
     _Atomic(svc_event_rec *) returned; /* any thread: released DATA events */
     atomic_bool stop;                  /* any thread: set by h2_service_free() */
@@ -414,8 +414,7 @@ svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id);
 svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn);
 
 /* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|; NULL: no memory. */
-svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra,
-                     uint8_t **tail);
+svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail);
 
 /* Posts |cmd| to |w| (waiting for room as configured); frees it when that fails. */
 int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd);

@@ -24,12 +24,12 @@
 struct h2_svc_queue {
     h2_mailbox mb;
     h2_mem mem;
-    atomic_uint_fast64_t epoch;                   /* consumer: one more per poll that took events */
-    atomic_int n_watch;                           /* registered workers */
-    atomic_int notifying;                         /* consumers reading |watch| right now */
-    _Atomic(svc_worker *) watch[WATCH_SLOTS];     /* workers waiting for room */
-    _Atomic(svc_event_rec *) overflow; /* any worker pushes; the consumer takes all */
-    svc_event_rec *spill;              /* consumer: overflow records in FIFO order */
+    atomic_uint_fast64_t epoch;               /* consumer: one more per poll that took events */
+    atomic_int n_watch;                       /* registered workers */
+    atomic_int notifying;                     /* consumers reading |watch| right now */
+    _Atomic(svc_worker *) watch[WATCH_SLOTS]; /* workers waiting for room */
+    _Atomic(svc_event_rec *) overflow;        /* any worker pushes; the consumer takes all */
+    svc_event_rec *spill;                     /* consumer: overflow records in FIFO order */
 };
 
 svc_event_rec *svc_event_alloc(const h2_mem *mem, size_t extra, uint8_t **tail)
@@ -171,9 +171,8 @@ int svc_queue_watch(h2_svc_queue *q, svc_worker *w, uint64_t epoch)
     if (!found) {
         for (int i = free_slot < 0 ? WATCH_SLOTS : free_slot; i < WATCH_SLOTS; i++) {
             svc_worker *expect = NULL;
-            if (atomic_compare_exchange_strong_explicit(&q->watch[i], &expect, w,
-                                                        memory_order_seq_cst,
-                                                        memory_order_relaxed)) {
+            if (atomic_compare_exchange_strong_explicit(
+                    &q->watch[i], &expect, w, memory_order_seq_cst, memory_order_relaxed)) {
                 atomic_fetch_add_explicit(&q->n_watch, 1, memory_order_seq_cst);
                 found = true;
                 break;

@@ -375,8 +375,7 @@ static void run_dirty(svc_worker *w)
             for (;;) {
                 bool moved = svc_conn_pump(c);
                 bool full = c->output_full;
-                if (!svc_conn_flush(c) || c->reason != 0 || c->write_blocked ||
-                    (!moved && !full))
+                if (!svc_conn_flush(c) || c->reason != 0 || c->write_blocked || (!moved && !full))
                     break;
             }
         }

@@ -221,7 +221,8 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
         rv = h2_conn_ping(c->conn, cmd->ping);
         break;
     case H2_SVC_CMD_SETTINGS:
-        rv = h2_conn_update_settings(c->conn, (const h2_setting *)(const void *)cmd->data, cmd->len);
+        rv =
+            h2_conn_update_settings(c->conn, (const h2_setting *)(const void *)cmd->data, cmd->len);
         break;
     case H2_SVC_CMD_PRIORITY:
         rv = h2_conn_prioritize(c->conn, cmd->stream_id, cmd->has_prio ? &cmd->prio : NULL);

@@ -235,7 +235,8 @@ void svc_timers_run(svc_worker *w)
         svc_timer *t = h->items[0];
         heap_remove(h, t);
         if (t->kind == SVC_POLL_LISTENER) {
-            svc_listener *l = (svc_listener *)(void *)((uint8_t *)t - offsetof(svc_listener, timer));
+            svc_listener *l =
+                (svc_listener *)(void *)((uint8_t *)t - offsetof(svc_listener, timer));
             svc_listener_resume(w, l);
         } else {
             svc_conn *c = (svc_conn *)(void *)((uint8_t *)t - offsetof(svc_conn, timer));

@@ -81,8 +81,8 @@ Test(abuse_service, slow_header_block_cut_at_the_deadline)
     cr_assert_geq(took, 200);
     cr_assert_lt(took, 1000);
     cr_assert_gt(sent, 5); /* frames kept coming, and did not re-arm the deadline */
-    cr_assert_eq(closed->reason, H2_SVC_CLOSE_TIMEOUT, "reason %d error %d code %u",
-                 closed->reason, closed->error, closed->error_code);
+    cr_assert_eq(closed->reason, H2_SVC_CLOSE_TIMEOUT, "reason %d error %d code %u", closed->reason,
+                 closed->error, closed->error_code);
     cr_assert_eq(closed->timer, H2_SVC_TIMER_HEADER);
     cr_assert_eq(closed->error_code, H2_PROTOCOL_ERROR);
     h2_svc_event_release(closed);

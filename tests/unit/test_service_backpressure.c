@@ -26,9 +26,8 @@ static uint8_t *client_bytes(const uint8_t *body, size_t len, size_t chunk, size
     uint8_t *out = malloc(cap);
     for (size_t off = 0; off < len; off += chunk) {
         size_t k = len - off < chunk ? len - off : chunk;
-        cr_assert_eq(h2_conn_send_data(c, 1, body + off, k, off + k == len ? H2_SEND_END_STREAM : 0,
-                                       -1),
-                     0);
+        cr_assert_eq(
+            h2_conn_send_data(c, 1, body + off, k, off + k == len ? H2_SEND_END_STREAM : 0, -1), 0);
         n += h2_conn_data_to_send(c, out + n, cap - n);
     }
     n += h2_conn_data_to_send(c, out + n, cap - n);
@@ -151,8 +150,8 @@ Test(service_backpressure, feed_input_held_is_bounded)
     /* Feed 700-byte pieces without reading events: refused once over the limit. */
     size_t off = 0;
     int rv = 0;
-    while (off < n && (rv = h2_service_feed(svc, id, bytes + off, n - off < 700 ? n - off : 700)) ==
-                          0)
+    while (off < n &&
+           (rv = h2_service_feed(svc, id, bytes + off, n - off < 700 ? n - off : 700)) == 0)
         off += n - off < 700 ? n - off : 700;
     cr_assert_eq(rv, H2_EAGAIN);
     cr_assert_leq(off, 4096u + 700u + 1100u, "accepted %zu bytes", off);
@@ -162,8 +161,7 @@ Test(service_backpressure, feed_input_held_is_bounded)
     body_check b = {.sum = FNV0};
     int64_t start = now_ms();
     while (!b.ended) {
-        cr_assert_lt(now_ms() - start, 10000, "got %zu of %zu, fed %zu of %zu", b.got, len, off,
-                     n);
+        cr_assert_lt(now_ms() - start, 10000, "got %zu of %zu, fed %zu of %zu", b.got, len, off, n);
         h2_svc_event *ev = NULL;
         while (h2_svc_queue_poll(q, &ev, 1) == 1)
             take(&b, ev);

@@ -10,8 +10,8 @@
 #include "test_service_util.h"
 
 typedef struct wire {
-    bool settings;  /* the first SETTINGS of the service */
-    int n_changes;  /* REMOTE_SETTINGS_CHANGED events */
+    bool settings; /* the first SETTINGS of the service */
+    int n_changes; /* REMOTE_SETTINGS_CHANGED events */
     uint16_t last_id;
     uint32_t last_value;
     uint32_t pushed, push_parent;
@@ -196,11 +196,10 @@ Test(service_commands, push_reports_the_promised_stream)
     h2_svc_event_release(ev);
     /* Response on the pushed stream, then on the request. */
     cr_assert_eq(h2_service_submit_headers(r.svc, r.id, 2, ok_fields, 1, 0, 0), 0);
-    cr_assert_eq(h2_service_send_data(r.svc, r.id, 2, (const uint8_t *)"pushed", 6,
-                                      H2_SEND_END_STREAM, 0),
-                 0);
-    cr_assert_eq(h2_service_submit_headers(r.svc, r.id, 1, ok_fields, 1, H2_SEND_END_STREAM, 0),
-                 0);
+    cr_assert_eq(
+        h2_service_send_data(r.svc, r.id, 2, (const uint8_t *)"pushed", 6, H2_SEND_END_STREAM, 0),
+        0);
+    cr_assert_eq(h2_service_submit_headers(r.svc, r.id, 1, ok_fields, 1, H2_SEND_END_STREAM, 0), 0);
     int64_t end = now_ms() + 5000;
     while ((r.w.ended_streams & 0x6u) != 0x4u || (r.w.response_streams & 0x6u) != 0x6u) {
         cr_assert_lt(now_ms(), end);
@@ -281,8 +280,7 @@ Test(service_commands, trailers_follow_held_data)
     static const h2_header trailers[] = {HDR("x-checksum", "abc")};
     cr_assert_eq(h2_service_submit_headers(r.svc, r.id, 1, ok_fields, 1, 0, 0), 0);
     cr_assert_eq(h2_service_send_data(r.svc, r.id, 1, body, len, 0, 0), 0);
-    cr_assert_eq(h2_service_submit_headers(r.svc, r.id, 1, trailers, 1, H2_SEND_END_STREAM, 0),
-                 0);
+    cr_assert_eq(h2_service_submit_headers(r.svc, r.id, 1, trailers, 1, H2_SEND_END_STREAM, 0), 0);
     int64_t end = now_ms() + 10000;
     while ((r.w.ended_streams & 0x2u) == 0) {
         cr_assert_lt(now_ms(), end);

@@ -44,10 +44,10 @@ static void l_free(void *ptr, void *ud)
 }
 
 typedef struct outcome {
-    bool response;    /* the peer got the whole response */
-    int closed;       /* CLOSED events */
-    int failed;       /* COMMAND_FAILED events */
-    bool gave_up;     /* a posting call failed: stop driving */
+    bool response; /* the peer got the whole response */
+    int closed;    /* CLOSED events */
+    int failed;    /* COMMAND_FAILED events */
+    bool gave_up;  /* a posting call failed: stop driving */
 } outcome;
 
 static void on_peer(void *arg, const h2_event *ev)

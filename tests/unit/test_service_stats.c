@@ -145,9 +145,9 @@ Test(service_stats, pending_high_water_and_timeouts)
     uint8_t chunk[100];
     memset(chunk, 'c', sizeof chunk);
     for (int i = 0; i < 10; i++)
-        cr_assert_eq(h2_conn_send_data(p.conn, 1, chunk, sizeof chunk,
-                                       i == 9 ? H2_SEND_END_STREAM : 0, -1),
-                     0);
+        cr_assert_eq(
+            h2_conn_send_data(p.conn, 1, chunk, sizeof chunk, i == 9 ? H2_SEND_END_STREAM : 0, -1),
+            0);
     peer_flush(&p);
     usleep(100000);
 

@@ -116,8 +116,8 @@ static void expect_no_close(rig *r, int ms)
         h2_svc_event *ev = next_event(r->q, (int)left);
         if (ev == NULL)
             return;
-        cr_assert_neq(ev->type, H2_SVC_EV_CLOSED, "closed early (reason %d timer %d)",
-                      ev->reason, ev->timer);
+        cr_assert_neq(ev->type, H2_SVC_EV_CLOSED, "closed early (reason %d timer %d)", ev->reason,
+                      ev->timer);
         h2_svc_event_release(ev);
         peer_pump(&r->p, 0, peer_on, &r->seen);
     }

@@ -169,8 +169,7 @@ Test(service_transport, hook_counts_calls_drains_pending_and_retries_eagain)
     bool answered = false;
     int64_t end = now_ms() + 20000;
     while (!cs.ended) {
-        cr_assert_lt(now_ms(), end, "got %zu of the request, %zu of the response", got_req,
-                     cs.got);
+        cr_assert_lt(now_ms(), end, "got %zu of the request, %zu of the response", got_req, cs.got);
         h2_svc_event *ev = NULL;
         while (h2_svc_queue_poll(q, &ev, 1) == 1) {
             if (ev->type == H2_EV_DATA_RECEIVED) {
@@ -179,9 +178,8 @@ Test(service_transport, hook_counts_calls_drains_pending_and_retries_eagain)
                 if (ev->end_stream && !answered) {
                     answered = true;
                     cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
-                    cr_assert_eq(h2_service_send_data(svc, id, 1, resp, resp_len,
-                                                      H2_SEND_END_STREAM, 0),
-                                 0);
+                    cr_assert_eq(
+                        h2_service_send_data(svc, id, 1, resp, resp_len, H2_SEND_END_STREAM, 0), 0);
                 }
             }
             cr_assert_neq(ev->type, H2_SVC_EV_CLOSED);

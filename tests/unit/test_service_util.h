@@ -232,8 +232,8 @@ static inline void peer_flush(peer *p)
  * Reads once (waiting up to |timeout_ms|) and feeds the core; calls |on|
  * for each event. Returns the bytes read (0 at EOF or timeout).
  */
-static inline size_t peer_pump(peer *p, int timeout_ms,
-                               void (*on)(void *arg, const h2_event *ev), void *arg)
+static inline size_t peer_pump(peer *p, int timeout_ms, void (*on)(void *arg, const h2_event *ev),
+                               void *arg)
 {
     struct pollfd pf = {.fd = p->fd, .events = POLLIN, .revents = 0};
     if (poll(&pf, 1, timeout_ms) <= 0)
