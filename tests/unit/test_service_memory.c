@@ -44,7 +44,8 @@ static void l_free(void *ptr, void *ud)
 }
 
 typedef struct outcome {
-    bool response; /* the peer got the whole response */
+    peer *p;
+    bool response; /* the whole response arrived (at the peer, or at the service's client) */
     int closed;    /* CLOSED events */
     int failed;    /* COMMAND_FAILED events */
     bool gave_up;  /* a posting call failed: stop driving */
@@ -55,6 +56,11 @@ static void on_peer(void *arg, const h2_event *ev)
     outcome *o = arg;
     if (ev->type == H2_EV_DATA_RECEIVED && ev->u.data.stream_ended >= 0)
         o->response = true;
+    /* A peer server answers at once. */
+    if (ev->type == H2_EV_REQUEST_RECEIVED)
+        cr_assert_eq(
+            h2_conn_send_headers(o->p->conn, ev->stream_id, ok_fields, 1, H2_SEND_END_STREAM, NULL),
+            0);
 }
 
 static void server_event(h2_service *svc, outcome *o, h2_svc_event *ev)
@@ -67,6 +73,9 @@ static void server_event(h2_service *svc, outcome *o, h2_svc_event *ev)
         cr_assert(rv == 0 || rv == H2_ENOMEM, "post: %d", rv);
         if (rv != 0)
             o->gave_up = true;
+    } else if (ev->type == H2_EV_RESPONSE_RECEIVED) {
+        cr_assert(ev->end_stream);
+        o->response = true;
     } else if (ev->type == H2_SVC_EV_CLOSED) {
         o->closed++;
     } else if (ev->type == H2_SVC_EV_COMMAND_FAILED) {
@@ -85,9 +94,10 @@ static void drain(h2_service *svc, h2_svc_queue *q, outcome *o)
         server_event(svc, o, ev);
 }
 
+/* |arg|: the role of the service's connection (the peer has the other one). */
 static int scenario(testmem *tm, void *arg)
 {
-    (void)arg;
+    h2_role role = *(const h2_role *)arg;
     g_fail_at = tm->fail_at;
     locked l = {.tm = tm};
     pthread_mutex_init(&l.mu, NULL);
@@ -111,7 +121,7 @@ static int scenario(testmem *tm, void *arg)
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     h2_svc_conn_config sc;
-    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    h2_svc_conn_config_init(&sc, role);
     sc.queue = q;
     h2_svc_conn_id id = 0;
     rv = h2_service_attach_fd(svc, sv[1], &sc, &id);
@@ -124,12 +134,19 @@ static int scenario(testmem *tm, void *arg)
     }
 
     peer p;
-    peer_init(&p, sv[0], H2_ROLE_CLIENT);
+    peer_init(&p, sv[0], role == H2_ROLE_SERVER ? H2_ROLE_CLIENT : H2_ROLE_SERVER);
     cr_assert_eq(h2_conn_initiate(p.conn), 0);
-    cr_assert_eq(h2_conn_send_headers(p.conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    outcome o = {.p = &p};
+    if (role == H2_ROLE_SERVER) {
+        cr_assert_eq(h2_conn_send_headers(p.conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    } else {
+        /* The service's client opens the stream. */
+        rv = h2_service_submit_headers(svc, id, 0, get_fields, 4, H2_SEND_END_STREAM, 1);
+        cr_assert(rv == 0 || rv == H2_ENOMEM);
+        o.gave_up = rv != 0;
+    }
     peer_flush(&p);
 
-    outcome o = {0};
     int64_t end = now_ms() + 3000;
     /* Until the response arrived, or the connection ended, or a post failed. */
     while (!o.response && o.closed == 0 && !o.gave_up) {
@@ -165,9 +182,18 @@ static int scenario(testmem *tm, void *arg)
     return bad;
 }
 
-Test(service_memory, every_allocation_failure_ends_cleanly)
+Test(service_memory, server_every_allocation_failure_ends_cleanly)
 {
-    size_t calls = testmem_sweep(scenario, NULL);
+    h2_role role = H2_ROLE_SERVER;
+    size_t calls = testmem_sweep(scenario, &role);
+    cr_log_info("%zu allocation calls swept", calls);
+    cr_assert_gt(calls, 10u);
+}
+
+Test(service_memory, client_every_allocation_failure_ends_cleanly)
+{
+    h2_role role = H2_ROLE_CLIENT;
+    size_t calls = testmem_sweep(scenario, &role);
     cr_log_info("%zu allocation calls swept", calls);
     cr_assert_gt(calls, 10u);
 }
