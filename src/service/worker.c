@@ -505,14 +505,19 @@ void svc_worker_leave(svc_worker *w)
     while (atomic_load_explicit(&s->state, memory_order_acquire) == SVC_SLOT_STARTING)
         sched_yield();
     atomic_store_explicit(&s->state, SVC_SLOT_DRAINING, memory_order_seq_cst);
-    while (atomic_load_explicit(&s->posters, memory_order_seq_cst) != 0)
-        sched_yield();
-    /* Nothing new can arrive: answer what the ring holds. */
+    /* Posters that saw LIVE may still be posting (or waiting for room):
+     * answer what arrives until none is left, then what the ring holds. */
     void *batch[BATCH];
-    size_t n;
-    while ((n = h2_mailbox_drain(&w->mb, batch, BATCH)) > 0)
-        for (size_t i = 0; i < n; i++)
-            handle(w, batch[i]);
+    for (;;) {
+        bool last = atomic_load_explicit(&s->posters, memory_order_seq_cst) == 0;
+        size_t n;
+        while ((n = h2_mailbox_drain(&w->mb, batch, BATCH)) > 0)
+            for (size_t i = 0; i < n; i++)
+                handle(w, batch[i]);
+        if (last)
+            break;
+        sched_yield();
+    }
     take_returned(w);
     run_dirty(w);
     atomic_store_explicit(&s->state, SVC_SLOT_EXITED, memory_order_release);
