@@ -490,6 +490,13 @@ typedef struct h2_svc_transport {
     void (*close)(void *ctx, int fd);
     void *ctx;
 } h2_svc_transport;
+/*
+ * Any other return value of |read| or |writev| (another negative value, or
+ * a count above what was offered) ends the connection as H2_EINTERNAL
+ * would: reason H2_SVC_CLOSE_IO, |sys_errno| the errno left by the call
+ * (0 for a count out of range). A read failure with errno ECONNRESET or
+ * EPIPE counts as the peer closing (H2_SVC_CLOSE_PEER_EOF).
+ */
 
 /*
  * @struct Per-connection configuration: fill with

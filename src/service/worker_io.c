@@ -105,8 +105,13 @@ static ptrdiff_t write_some(svc_conn *c, const struct iovec *iov, int n, int *er
         errno = 0;
         ptrdiff_t r = c->tr.writev(c->tr.ctx, c->fd, iov, n);
         *err = errno;
-        if (r == H2_EAGAIN || r > 0)
+        size_t offered = 0;
+        for (int i = 0; i < n; i++)
+            offered += iov[i].iov_len;
+        if (r == H2_EAGAIN || (r > 0 && (size_t)r <= offered))
             return r;
+        if (r > 0)
+            *err = 0; /* more than offered: a broken transport */
         return H2_EINTERNAL;
     }
     struct msghdr msg = {.msg_iov = (struct iovec *)(uintptr_t)iov,
@@ -311,8 +316,10 @@ static ptrdiff_t read_some(svc_conn *c, uint8_t *buf, size_t len, int *err)
         errno = 0;
         ptrdiff_t r = c->tr.read(c->tr.ctx, c->fd, buf, len);
         *err = errno;
-        if (r >= 0 || r == H2_EAGAIN)
+        if ((r >= 0 && (size_t)r <= len) || r == H2_EAGAIN)
             return r;
+        if (r > 0)
+            *err = 0; /* more than the buffer holds: a broken transport */
         return H2_EINTERNAL;
     }
     for (;;) {

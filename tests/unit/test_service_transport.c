@@ -441,3 +441,71 @@ Test(service_transport, upgrade_answers_stream_one)
     peer_free(&p);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
+
+/* ---- transport failures ---- */
+
+typedef struct failing_tr {
+    int mode; /* 0: H2_EINTERNAL with EIO; 1: a count above the buffer */
+    atomic_int closes;
+} failing_tr;
+
+static ptrdiff_t ft_read(void *ctx, int fd, uint8_t *buf, size_t len)
+{
+    failing_tr *t = ctx;
+    (void)buf;
+    char c;
+    if (recv(fd, &c, 1, MSG_DONTWAIT) < 0)
+        return H2_EAGAIN;
+    if (t->mode == 0) {
+        errno = EIO;
+        return H2_EINTERNAL;
+    }
+    return (ptrdiff_t)len + 1;
+}
+
+static ptrdiff_t ft_writev(void *ctx, int fd, const struct iovec *iov, int iovcnt)
+{
+    (void)ctx;
+    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
+    ssize_t r = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return r < 0 ? H2_EAGAIN : (ptrdiff_t)r;
+}
+
+static void ft_close(void *ctx, int fd)
+{
+    (void)fd;
+    atomic_fetch_add(&((failing_tr *)ctx)->closes, 1);
+}
+
+Test(service_transport, failing_transport_closes_with_io_reason)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc_queue *q = new_queue(&lm, 64);
+    for (int mode = 0; mode < 2; mode++) {
+        int sv[2];
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        failing_tr t = {.mode = mode};
+        atomic_init(&t.closes, 0);
+        h2_svc_transport tr = {ft_read, ft_writev, NULL, NULL, ft_close, &t};
+        h2_svc_conn_config sc;
+        h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+        sc.queue = q;
+        sc.transport = &tr;
+        h2_svc_conn_id id = 0;
+        cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+        write_all(sv[0], (const uint8_t *)"P", 1);
+        h2_svc_event *ev = wait_event(q, H2_SVC_EV_CLOSED, 5000);
+        cr_assert_not_null(ev);
+        cr_assert_eq(ev->reason, H2_SVC_CLOSE_IO);
+        cr_assert_eq(ev->error, H2_EINTERNAL);
+        cr_assert_eq(ev->sys_errno, mode == 0 ? EIO : 0);
+        h2_svc_event_release(ev);
+        cr_assert_eq(atomic_load(&t.closes), 1);
+        close(sv[0]);
+    }
+    h2_service_free(svc);
+    h2_svc_queue_free(q);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
