@@ -169,7 +169,7 @@ $(BUILD)/bench/%: bench/%.c $(STATIC_LIB)
 	    $< -o $@ $(STATIC_LIB) $(BENCH_LIBS)
 
 bench-build: deps
-	$(MAKE) $(BENCH_BIN)
+	$(MAKE) $(BENCH_BIN) examples
 
 bench: bench-build
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
