@@ -148,16 +148,6 @@ static inline void ex_argv_example(ex_argv *a, const char *name)
     ex_arg(a, prog);
 }
 
-/*
- * Skips the running test when an example program has not been built (its
- * sources are not in the tree yet); a missing peer program fails instead.
- */
-#define EX_REQUIRE(name)                                                                           \
-    do {                                                                                           \
-        if (!ex_have(name))                                                                        \
-            cr_skip_test("%s/%s has not been built", H2_BUILD_DIR, name);                          \
-    } while (0)
-
 /* ---- the test folder ------------------------------------------------------------ */
 
 /*
@@ -170,9 +160,13 @@ typedef struct ex_dir {
     char root[96];
 } ex_dir;
 
+/* The folder made last in this test process (each test runs in its own process). */
+static ex_dir *ex_current_dir;
+
 static inline int ex_dir_make(ex_dir *d)
 {
     memset(d, 0, sizeof(*d));
+    ex_current_dir = d;
     if (interop_tmpdir(d->dir, sizeof(d->dir)) != 0)
         return -1;
     /* Peers that drop privileges (h2o as "nobody") must be able to read the files. */
@@ -186,6 +180,21 @@ static inline void ex_dir_remove(ex_dir *d)
     interop_rmtree(d->dir);
     d->dir[0] = '\0';
 }
+
+/*
+ * Skips the running test when an example program has not been built (its
+ * sources are not in the tree yet); a missing peer program fails instead.
+ * A skipped test does not reach the suite's .fini, so the test folder is
+ * removed here. Use it before starting any process.
+ */
+#define EX_REQUIRE(name)                                                                           \
+    do {                                                                                           \
+        if (!ex_have(name)) {                                                                      \
+            if (ex_current_dir != NULL)                                                            \
+                ex_dir_remove(ex_current_dir);                                                     \
+            cr_skip_test("%s/%s has not been built", H2_BUILD_DIR, name);                          \
+        }                                                                                          \
+    } while (0)
 
 /* |dir|/|name| into |out|. */
 static inline void ex_path(const ex_dir *d, const char *name, char *out, size_t cap)
