@@ -172,7 +172,10 @@ static double now_s(void)
 static void feed(feeder *f, const uint8_t *p, size_t len)
 {
     double start = now_s();
-    while (h2_service_feed(f->svc, f->id, p, len) == H2_EAGAIN) {
+    int rv;
+    /* A full ring, or a command record the flaky allocator refused: post again. */
+    while ((rv = h2_service_feed(f->svc, f->id, p, len)) == H2_EAGAIN ||
+           (rv == H2_ENOMEM && fa.every != 0)) {
         poll_events(f);
         h2_svc_queue_wait(f->q, 1);
             if (now_s() - start >= 20.0) {
