@@ -167,8 +167,13 @@ typedef uint64_t h2_svc_conn_id;
  * Core events passed on: H2_EV_REQUEST_RECEIVED, H2_EV_RESPONSE_RECEIVED,
  * H2_EV_TRAILERS_RECEIVED, H2_EV_INFORMATIONAL_RESPONSE_RECEIVED (fields in
  * |fields|), H2_EV_PUSHED_STREAM_RECEIVED (clients: the promised stream in
- * |stream_id|, its request in |fields|, |parent_stream_id|), H2_EV_DATA_RECEIVED (|data|),
- * H2_EV_STREAM_RESET
+ * |stream_id|, its request in |fields|, |parent_stream_id|),
+ * H2_EV_PRIORITY_UPDATE_RECEIVED (servers: the RFC 9218 Priority field
+ * value for |stream_id| in |data|/|len|, unparsed: see h2_priority_parse()),
+ * H2_EV_LIMIT_EXCEEDED (an abuse limit tripped: |limit| an h2_limit,
+ * |error_code| the code sent, |limit_connection| true when the connection
+ * ends for it, false when only stream |stream_id| was reset or refused), H2_EV_DATA_RECEIVED
+ * (|data|), H2_EV_STREAM_RESET
  * (|error_code|, |remote|), H2_EV_PING_ACK_RECEIVED (|ping|) and
  * H2_EV_CONNECTION_TERMINATED (a GOAWAY received: |error_code|,
  * |last_stream_id|, debug bytes in |data|). The end of a peer's stream is
@@ -278,6 +283,8 @@ typedef struct h2_svc_event {
     uint32_t error_code;       /* STREAM_RESET, CONNECTION_TERMINATED, CLOSED: wire code */
     uint32_t last_stream_id;   /* CONNECTION_TERMINATED */
     uint32_t parent_stream_id; /* PUSH_PROMISED */
+    int limit;                 /* LIMIT_EXCEEDED: h2_limit */
+    bool limit_connection;     /* LIMIT_EXCEEDED: GOAWAY sent (else RST_STREAM) */
     bool end_stream;           /* headers and DATA events: the peer ended the stream */
     bool remote;               /* STREAM_RESET: the peer reset it (false: we did) */
     const h2_header *fields;   /* headers events: |n_fields| fields */

@@ -269,6 +269,18 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
             if (rec != NULL)
                 rec->pub.parent_stream_id = ev->u.push.parent_stream_id;
             break;
+        case H2_EV_PRIORITY_UPDATE_RECEIVED:
+            rec = bytes_event(c, ev->u.priority_update.field_value,
+                              ev->u.priority_update.field_value_len);
+            break;
+        case H2_EV_LIMIT_EXCEEDED:
+            rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+            if (rec != NULL) {
+                rec->pub.limit = ev->u.limit.limit;
+                rec->pub.error_code = ev->u.limit.error_code;
+                rec->pub.limit_connection = ev->u.limit.connection;
+            }
+            break;
         case H2_EV_REMOTE_SETTINGS_CHANGED:
             c->got_settings = true;
             continue;

@@ -392,3 +392,48 @@ Test(service_commands, post_wait_gives_up_after_its_timeout)
     h2_service_free(svc);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
+
+/* ---- events passed on for servers ---- */
+
+Test(service_commands, priority_update_and_limit_events_reach_a_server)
+{
+    rig r;
+    rig_start(&r, H2_ROLE_SERVER, true);
+    cr_assert_eq(h2_conn_send_priority_update(r.p.conn, 1, (const uint8_t *)"u=5, i", 6), 0);
+    peer_flush(&r.p);
+    h2_svc_event *ev = wait_event(r.q, H2_EV_PRIORITY_UPDATE_RECEIVED, 5000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->stream_id, 1u);
+    cr_assert_eq(ev->len, 6u);
+    cr_assert(memcmp(ev->data, "u=5, i", 6) == 0);
+    h2_svc_event_release(ev);
+
+    /* A SETTINGS frame with 40 entries trips the entry limit: GOAWAY. */
+    uint8_t f[9 + 40 * 6];
+    size_t len = 40 * 6;
+    f[0] = (uint8_t)(len >> 16);
+    f[1] = (uint8_t)(len >> 8);
+    f[2] = (uint8_t)len;
+    f[3] = 0x4;
+    memset(f + 4, 0, 5);
+    for (int i = 0; i < 40; i++) {
+        uint8_t *e = f + 9 + i * 6;
+        e[0] = 0;
+        e[1] = H2_SETTING_MAX_CONCURRENT_STREAMS;
+        e[2] = e[3] = e[4] = 0;
+        e[5] = 10;
+    }
+    write_all(r.p.fd, f, sizeof f);
+    ev = wait_event(r.q, H2_EV_LIMIT_EXCEEDED, 5000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->limit, H2_LIMIT_SETTINGS_ENTRIES);
+    cr_assert(ev->limit_connection);
+    cr_assert_eq(ev->error_code, H2_ENHANCE_YOUR_CALM);
+    h2_svc_event_release(ev);
+    ev = wait_event(r.q, H2_SVC_EV_CLOSED, 5000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->reason, H2_SVC_CLOSE_PROTOCOL);
+    cr_assert_eq(ev->error_code, H2_ENHANCE_YOUR_CALM);
+    h2_svc_event_release(ev);
+    rig_free(&r);
+}
