@@ -13,9 +13,9 @@
  * Dedicated mode
  *   A connection attached with |dedicated| gets a worker thread of its own,
  *   running the same loop, started at attach and leaving once the
- *   connection ended (joined when its slot is reused, or at
- *   h2_service_free()). At most |max_dedicated| such connections exist at
- *   once.
+ *   connection ended and its events were delivered; shared worker 0 then
+ *   joins it (h2_service_free() joins any still running). At most
+ *   |max_dedicated| such connections exist at once.
  *
  * Connections are named by an h2_svc_conn_id, returned by the attach calls.
  * An id is never reused within a service.
@@ -519,9 +519,9 @@ typedef struct h2_svc_conn_config {
     int worker;                 /* the worker to use, or -1: round robin */
     /* Run this connection on a worker thread of its own (|worker| is then
      * ignored): the thread starts at attach and leaves once the connection
-     * ended and its events were delivered; it is joined when its slot is
-     * reused or at h2_service_free(). The attach calls return H2_EAGAIN
-     * when max_dedicated such connections are open (or still leaving). */
+     * ended and its events were delivered, and is joined by shared worker
+     * 0 (or by h2_service_free()). The attach calls return H2_EAGAIN when
+     * max_dedicated such connections are open (or not joined yet). */
     bool dedicated;
 
     /* fd mode: the byte transport over the socket (copied); NULL: plain

@@ -190,6 +190,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
             atomic_init(&svc->slots[i].worker, NULL);
         }
     }
+    atomic_init(&svc->reap, NULL);
 
     int rv = 0;
     for (unsigned i = 0; i < n && rv == 0; i++)

@@ -7,8 +7,10 @@
  *
  * Slot life: FREE -> STARTING (claimed by an attach) -> LIVE (thread
  * running) -> DRAINING (its connection ended; the thread answers what is
- * left in its ring) -> EXITED (thread returned, waiting to be joined by the
- * next attach that claims the slot, or by the shutdown) -> STARTING ...
+ * left in its ring) -> EXITED (the thread put itself on the service's reap
+ * list and woke shared worker 0, which joins it and frees the slot) ->
+ * FREE. At shutdown, threads not joined yet are joined by
+ * h2_service_free().
  * Posts to a slot that is not LIVE go to shared worker 0, which answers
  * commands for connections it does not know with COMMAND_FAILED, as for any
  * closed connection.
@@ -40,13 +42,13 @@ int svc_dedicated_post(h2_service *svc, svc_worker *w, void *ptr, int wait_ms)
     return rv;
 }
 
-/* Claims a FREE or EXITED slot; returns its index or -1. */
+/* Claims a FREE slot; returns its index or -1. */
 static int claim(h2_service *svc)
 {
     for (unsigned i = 0; i < svc->n_slots; i++) {
         svc_slot *s = &svc->slots[i];
         int st = atomic_load_explicit(&s->state, memory_order_acquire);
-        if (st != SVC_SLOT_FREE && st != SVC_SLOT_EXITED)
+        if (st != SVC_SLOT_FREE)
             continue;
         if (atomic_compare_exchange_strong_explicit(&s->state, &st, SVC_SLOT_STARTING,
                                                     memory_order_acq_rel, memory_order_acquire))
@@ -61,10 +63,7 @@ static int slot_worker(h2_service *svc, unsigned i, svc_worker **out)
     svc_slot *s = &svc->slots[i];
     svc_worker *w = atomic_load_explicit(&s->worker, memory_order_acquire);
     if (w != NULL) {
-        if (w->started) {
-            pthread_join(w->thread, NULL);
-            w->started = false;
-        }
+        /* Its previous thread was joined before the slot became FREE. */
         atomic_store_explicit(&w->stop, false, memory_order_relaxed);
         w->stopping = false;
         w->served = false;
@@ -138,6 +137,20 @@ int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
     *id = cid;
     atomic_store_explicit(&s->state, SVC_SLOT_LIVE, memory_order_seq_cst);
     return 0;
+}
+
+void svc_dedicated_reap(h2_service *svc)
+{
+    if (atomic_load_explicit(&svc->reap, memory_order_relaxed) == NULL)
+        return;
+    svc_worker *w = atomic_exchange_explicit(&svc->reap, NULL, memory_order_acquire);
+    while (w != NULL) {
+        svc_worker *next = w->reap_next;
+        pthread_join(w->thread, NULL); /* it has returned, or is about to */
+        w->started = false;
+        atomic_store_explicit(&w->slot->state, SVC_SLOT_FREE, memory_order_release);
+        w = next;
+    }
 }
 
 void svc_dedicated_shutdown(h2_service *svc)

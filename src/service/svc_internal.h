@@ -213,9 +213,10 @@ typedef struct svc_slot {
 
 typedef struct svc_worker {
     struct h2_service *svc;
-    unsigned index; /* worker index, or SVC_ID_DEDICATED | slot index */
-    svc_slot *slot; /* dedicated workers: their slot, else NULL */
-    bool served;    /* dedicated: its connection was attached */
+    unsigned index;               /* worker index, or SVC_ID_DEDICATED | slot index */
+    svc_slot *slot;               /* dedicated workers: their slot, else NULL */
+    bool served;                  /* dedicated: its connection was attached */
+    struct svc_worker *reap_next; /* dedicated: in the service's list of threads to join */
     pthread_t thread;
     bool started;
     h2_mailbox mb;
@@ -250,6 +251,7 @@ struct h2_service {
     atomic_uint_fast64_t next_id; /* any thread */
     atomic_uint next_worker;      /* any thread: round robin */
     svc_slot *slots;              /* dedicated workers */
+    _Atomic(svc_worker *) reap;   /* any thread: dedicated workers that left, to be joined */
     unsigned n_slots;
     uint32_t mailbox_capacity;
     int post_wait_ms;
@@ -450,6 +452,9 @@ void svc_dedicated_shutdown(h2_service *svc);
 
 /* Dedicated worker thread: leaves after its connection ended. */
 void svc_worker_leave(svc_worker *w);
+
+/* Shared worker 0: joins the dedicated threads that left and frees their slots. */
+void svc_dedicated_reap(h2_service *svc);
 
 /* Frees a command block. */
 void svc_cmd_free(h2_service *svc, svc_cmd *cmd);

@@ -460,6 +460,8 @@ void *svc_worker_main(void *arg)
         for (size_t i = 0; i < n; i++)
             handle(w, batch[i]);
         take_returned(w);
+        if (w->index == 0)
+            svc_dedicated_reap(w->svc);
         if (w->blocked != NULL)
             retry_blocked(w);
         run_dirty(w);
@@ -479,6 +481,8 @@ void *svc_worker_main(void *arg)
                 timeout = 0;
             } else if (atomic_load_explicit(&w->returned, memory_order_seq_cst) != NULL ||
                        atomic_load_explicit(&w->stop, memory_order_seq_cst) ||
+                       (w->index == 0 &&
+                        atomic_load_explicit(&w->svc->reap, memory_order_seq_cst) != NULL) ||
                        (w->blocked != NULL &&
                         atomic_load_explicit(&w->room, memory_order_seq_cst))) {
                 h2_mailbox_cancel_sleep(&w->mb);
@@ -521,4 +525,12 @@ void svc_worker_leave(svc_worker *w)
     take_returned(w);
     run_dirty(w);
     atomic_store_explicit(&s->state, SVC_SLOT_EXITED, memory_order_release);
+    /* Shared worker 0 joins this thread; |w| is not touched after the push. */
+    h2_service *svc = w->svc;
+    svc_worker *head = atomic_load_explicit(&svc->reap, memory_order_relaxed);
+    do {
+        w->reap_next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&svc->reap, &head, w, memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    h2_mailbox_notify(&svc->workers[0].mb);
 }
