@@ -149,7 +149,15 @@ Test(service_stats, pending_high_water_and_timeouts)
             h2_conn_send_data(p.conn, 1, chunk, sizeof chunk, i == 9 ? H2_SEND_END_STREAM : 0, -1),
             0);
     peer_flush(&p);
-    usleep(100000);
+    /* Until the worker took every byte (it turns them into events at once). */
+    h2_svc_worker_stats ws0;
+    int64_t until = now_ms() + 5000;
+    do {
+        cr_assert_lt(now_ms(), until);
+        usleep(5000);
+        cr_assert_eq(h2_service_worker_stats(svc, 0, &ws0), 0);
+    } while (ws0.bytes_in < p.sent);
+    usleep(20000);
 
     size_t data = 0;
     h2_svc_event *ev;
