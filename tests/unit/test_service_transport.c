@@ -1,7 +1,7 @@
 /*
  * Service transports: a transport hook that wraps the socket, counts its
  * calls, holds bytes (pending) and injects H2_EAGAIN with
- * H2_SVC_WANT_WRITE; bytes given at attach (initial_data) split anywhere
+ * H2_SVC_WANT_WRITE on writes and on reads; bytes given at attach (initial_data) split anywhere
  * in the client preface; the server side of an h2c upgrade answering
  * stream 1 to a client driven by the test.
  */
@@ -16,7 +16,7 @@
 
 typedef struct counting_tr {
     int fd;
-    atomic_int reads, writes, injected, closes, pending_calls;
+    atomic_int reads, writes, injected, injected_reads, closes, pending_calls;
     unsigned wants;
     uint8_t buf[TR_HOLD];
     size_t len, off;
@@ -26,7 +26,13 @@ static ptrdiff_t ct_read(void *ctx, int fd, uint8_t *buf, size_t len)
 {
     counting_tr *t = ctx;
     cr_assert_eq(fd, t->fd);
-    atomic_fetch_add(&t->reads, 1);
+    int n_reads = atomic_fetch_add(&t->reads, 1) + 1;
+    if (t->off < t->len && n_reads % 5 == 0) {
+        /* A TLS layer that must write before it can read on: wait for writability. */
+        atomic_fetch_add(&t->injected_reads, 1);
+        t->wants = H2_SVC_WANT_WRITE;
+        return H2_EAGAIN;
+    }
     if (t->off == t->len) {
         ssize_t r = recv(fd, t->buf, sizeof t->buf, MSG_DONTWAIT);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -196,6 +202,7 @@ Test(service_transport, hook_counts_calls_drains_pending_and_retries_eagain)
     cr_assert_gt(atomic_load(&t.reads), 3000 / TR_GIVE);
     cr_assert_gt(atomic_load(&t.pending_calls), 0);
     cr_assert_gt(atomic_load(&t.injected), 0);
+    cr_assert_gt(atomic_load(&t.injected_reads), 0);
     cr_assert_gt(atomic_load(&t.writes), atomic_load(&t.injected));
     cr_assert_eq(atomic_load(&t.closes), 0);
 
