@@ -53,8 +53,14 @@ void svc_conn_update_epoll(svc_conn *c)
         want |= epoll_bits(c->read_wait);
     /* A hung-up socket stays readable: leave it out of the set until the
      * pending events are delivered, then read what is left and the EOF. */
-    if (c->write_blocked && c->reason == 0 && !(c->hangup && c->pending.head != NULL))
-        want |= epoll_bits(c->write_wait);
+    if (c->write_blocked && c->reason == 0 && !(c->hangup && c->pending.head != NULL)) {
+        uint32_t wbits = epoll_bits(c->write_wait);
+        /* A transport that must read before it can write waits, like reading,
+         * for the pending events: readability alone would wake us in a loop. */
+        if (c->pending.head != NULL)
+            wbits &= ~(uint32_t)EPOLLIN;
+        want |= wbits;
+    }
     if (want == c->epoll_mask && (want != 0) == c->registered)
         return;
     svc_worker *w = c->worker;

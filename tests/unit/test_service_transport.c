@@ -516,3 +516,94 @@ Test(service_transport, failing_transport_closes_with_io_reason)
     h2_svc_queue_free(q);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
+
+/* ---- a write that needs a read while reading waits for the queue ---- */
+
+typedef struct needs_read_tr {
+    atomic_bool block_writes;
+    atomic_int writes;
+} needs_read_tr;
+
+static ptrdiff_t nr_read(void *ctx, int fd, uint8_t *buf, size_t len)
+{
+    (void)ctx;
+    ssize_t r = recv(fd, buf, len, MSG_DONTWAIT);
+    if (r < 0)
+        return errno == EAGAIN ? H2_EAGAIN : H2_EINTERNAL;
+    return (ptrdiff_t)r;
+}
+
+static ptrdiff_t nr_writev(void *ctx, int fd, const struct iovec *iov, int iovcnt)
+{
+    needs_read_tr *t = ctx;
+    atomic_fetch_add(&t->writes, 1);
+    if (atomic_load(&t->block_writes))
+        return H2_EAGAIN; /* wants() says: readability */
+    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
+    ssize_t r = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return r < 0 ? H2_EAGAIN : (ptrdiff_t)r;
+}
+
+static unsigned nr_wants(void *ctx)
+{
+    needs_read_tr *t = ctx;
+    return atomic_load(&t->block_writes) ? H2_SVC_WANT_READ : H2_SVC_WANT_WRITE;
+}
+
+Test(service_transport, write_waiting_for_a_read_does_not_spin_while_events_wait)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc_queue *q = new_queue(&lm, 2); /* one event at once */
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    needs_read_tr t;
+    atomic_init(&t.block_writes, true);
+    atomic_init(&t.writes, 0);
+    h2_svc_transport tr = {nr_read, nr_writev, nr_wants, NULL, NULL, &t};
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.queue = q;
+    sc.transport = &tr;
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+
+    /* ATTACHED fills the queue; two requests wait behind it. */
+    peer p;
+    peer_init(&p, sv[0], H2_ROLE_CLIENT);
+    cr_assert_eq(h2_conn_initiate(p.conn), 0);
+    cr_assert_eq(h2_conn_send_headers(p.conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    cr_assert_eq(h2_conn_send_headers(p.conn, 3, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    peer_flush(&p);
+    usleep(50000);
+    /* More bytes the worker may not read yet: the socket stays readable. */
+    cr_assert_eq(h2_conn_ping(p.conn, (const uint8_t *)"12345678"), 0);
+    peer_flush(&p);
+    usleep(20000);
+    h2_svc_worker_stats a, b;
+    cr_assert_eq(h2_service_worker_stats(svc, 0, &a), 0);
+    usleep(200000);
+    cr_assert_eq(h2_service_worker_stats(svc, 0, &b), 0);
+    cr_assert_lt(b.loops - a.loops, 10u, "%llu turns", (unsigned long long)(b.loops - a.loops));
+    int writes = atomic_load(&t.writes);
+    cr_assert_gt(writes, 0);
+
+    /* Writes go through again and the events flow. */
+    atomic_store(&t.block_writes, false);
+    int requests = 0;
+    int64_t end = now_ms() + 5000;
+    while (requests < 2) {
+        cr_assert_lt(now_ms(), end);
+        h2_svc_event *ev = next_event(q, 1000);
+        cr_assert_not_null(ev);
+        if (ev->type == H2_EV_REQUEST_RECEIVED)
+            requests++;
+        cr_assert_neq(ev->type, H2_SVC_EV_CLOSED);
+        h2_svc_event_release(ev);
+    }
+    h2_service_free(svc);
+    h2_svc_queue_free(q);
+    peer_free(&p);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
