@@ -109,9 +109,12 @@
  *   (h2_conn_set_time()) before each receive. Per connection
  *   (h2_svc_conn_config, 0 turns one off): idle timeout, SETTINGS ACK
  *   timeout, header-completion deadline (also covering the peer's preface),
- *   close deadline after a graceful close or a GOAWAY received, and write
- *   stall timeout. An expired timer ends the connection with reason
- *   H2_SVC_CLOSE_TIMEOUT and names itself in the CLOSED event's |timer|.
+ *   close deadline after a graceful close or a GOAWAY received, write
+ *   stall timeout and flow-control stall timeout. An expired timer ends
+ *   the connection with reason H2_SVC_CLOSE_TIMEOUT and names itself in the
+ *   CLOSED event's |timer|; one that sends a GOAWAY names itself in its
+ *   debug data too ("idle timeout", "settings timeout", "header timeout",
+ *   "flow control stall").
  *
  * Statistics
  *   Per connection: h2_service_conn_stats() is answered by an
@@ -225,6 +228,7 @@ typedef enum h2_svc_timer {
     H2_SVC_TIMER_HEADER,   /* header_timeout_ms: GOAWAY(PROTOCOL_ERROR) sent, closed */
     H2_SVC_TIMER_CLOSE,    /* close_timeout_ms: the transport was cut */
     H2_SVC_TIMER_WRITE,    /* write_timeout_ms: the transport was cut */
+    H2_SVC_TIMER_FLOW,     /* flow_timeout_ms: GOAWAY(NO_ERROR) sent, then closed */
 } h2_svc_timer;
 
 /* @enum Commands, as named by H2_SVC_EV_COMMAND_FAILED. */
@@ -564,6 +568,12 @@ typedef struct h2_svc_conn_config {
                                      further GOAWAY). 30000 */
     uint32_t write_timeout_ms;    /* output pending and the transport accepted no byte
                                      this long: the transport is cut. 60000 */
+    uint32_t flow_timeout_ms;     /* DATA held for the peer's flow-control windows and no
+                                     byte of it sent this long, while the transport could
+                                     take more (a peer that opens a stream and never
+                                     grants window): GOAWAY(NO_ERROR, "flow control
+                                     stall") and close. Any window that lets held DATA
+                                     go out restarts it. 60000 */
 } h2_svc_conn_config;
 
 /* @function Fills |cfg| for |role|: core defaults, no destination, worker -1. */

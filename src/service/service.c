@@ -41,6 +41,7 @@ void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
     cfg->header_timeout_ms = 20000;
     cfg->close_timeout_ms = 30000;
     cfg->write_timeout_ms = 60000;
+    cfg->flow_timeout_ms = 60000;
 }
 
 unsigned h2_service_workers(const h2_service *svc)
@@ -351,7 +352,7 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
     c->fd = -1;
     c->timer.index = SVC_TIMER_NONE;
     c->timer.kind = SVC_POLL_CONN;
-    c->settings_since = c->header_since = c->close_since = c->write_since = -1;
+    c->settings_since = c->header_since = c->close_since = c->write_since = c->flow_since = -1;
     c->read_wait = H2_SVC_WANT_READ;
     c->write_wait = H2_SVC_WANT_WRITE;
     svc_map_init(&c->streams, &svc->mem);
@@ -388,6 +389,7 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
     c->header_ms = cfg->header_timeout_ms;
     c->close_ms = cfg->close_timeout_ms;
     c->write_ms = cfg->write_timeout_ms;
+    c->flow_ms = cfg->flow_timeout_ms;
     c->id = svc_new_id(svc, wi);
     c->queue = cfg->queue;
     c->on_event = cfg->on_event;

@@ -157,7 +157,17 @@ void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code)
         return;
     c->timeout = timer;
     svc_count(&c->worker->count.timeouts, 1);
-    if (goaway && h2_conn_close(c->conn, code, NULL, 0, -1) == 0) {
+    /* The GOAWAY's debug data names the timer, for the peer's logs. */
+    static const char *const debug[] = {
+        [H2_SVC_TIMER_IDLE] = "idle timeout",
+        [H2_SVC_TIMER_SETTINGS] = "settings timeout",
+        [H2_SVC_TIMER_HEADER] = "header timeout",
+        [H2_SVC_TIMER_FLOW] = "flow control stall",
+    };
+    const char *why = "";
+    if (timer > 0 && (size_t)timer < sizeof(debug) / sizeof(debug[0]) && debug[timer] != NULL)
+        why = debug[timer];
+    if (goaway && h2_conn_close(c->conn, code, (const uint8_t *)why, strlen(why), -1) == 0) {
         c->has_goaway_code = true;
         c->goaway_code = code;
     }

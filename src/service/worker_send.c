@@ -298,6 +298,7 @@ static int stream_step(svc_conn *c, svc_stream *s)
                 return -1;
             if (rv == 0) {
                 cmd->off += chunk;
+                c->flow_moved = true;
                 if (cmd->off == cmd->len)
                     svc_cmd_done(mem_of(c), list_pop(&s->fifo));
                 return 1;

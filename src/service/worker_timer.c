@@ -18,6 +18,9 @@
  *             arrived: the transport is cut.
  *   WRITE     output pending and no byte taken by the transport for
  *             write_ms: the transport is cut.
+ *   FLOW      DATA held for the peer's flow-control windows and not one
+ *             byte of it sent for flow_ms (the peer keeps its windows shut
+ *             while the transport is free): GOAWAY(NO_ERROR), close.
  */
 #include <limits.h>
 #include <time.h>
@@ -183,6 +186,14 @@ static void refresh(svc_conn *c)
         c->write_since = -1;
     else if (c->write_since < 0)
         c->write_since = now;
+    /* After a pump that did not stop at the output mark, streams still
+     * holding DATA are held by the peer's windows alone. */
+    bool flow_blocked = c->active != NULL && !c->output_full && !c->write_blocked;
+    if (!flow_blocked)
+        c->flow_since = -1;
+    else if (c->flow_since < 0 || c->flow_moved)
+        c->flow_since = now;
+    c->flow_moved = false;
 }
 
 void svc_conn_timers_update(svc_conn *c)
@@ -197,6 +208,7 @@ void svc_conn_timers_update(svc_conn *c)
     d = earliest(d, c->header_since, c->header_ms);
     d = earliest(d, c->close_since, c->close_ms);
     d = earliest(d, c->write_since, c->write_ms);
+    d = earliest(d, c->flow_since, c->flow_ms);
     svc_timer_set(c->worker, &c->timer, d);
 }
 
@@ -213,6 +225,8 @@ static void conn_timer(svc_conn *c)
         svc_conn_timeout(c, H2_SVC_TIMER_WRITE, false, 0);
     } else if (due(now, c->close_since, c->close_ms)) {
         svc_conn_timeout(c, H2_SVC_TIMER_CLOSE, false, 0);
+    } else if (due(now, c->flow_since, c->flow_ms)) {
+        svc_conn_timeout(c, H2_SVC_TIMER_FLOW, true, H2_NO_ERROR);
     } else if (due(now, c->header_since, c->header_ms)) {
         svc_conn_timeout(c, H2_SVC_TIMER_HEADER, true, H2_PROTOCOL_ERROR);
     } else if (due(now, c->settings_since, c->settings_ms)) {

@@ -2,7 +2,10 @@
  * Abusive peers against the connection service: a header block trickled
  * in one CONTINUATION every 20 ms must not keep the connection alive past
  * the header deadline; a peer that never reads while a large body is sent
- * costs bounded memory and is cut at the write timeout.
+ * costs bounded memory and is cut at the write timeout; a peer that asks
+ * for a body with its windows shut (SETTINGS_INITIAL_WINDOW_SIZE 0) and
+ * never opens them is cut at the flow-control stall timeout, while a peer
+ * that opens them slowly but steadily gets the whole body.
  */
 #include <stdatomic.h>
 #include "unit/test_service_util.h"
@@ -163,6 +166,170 @@ Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
     cr_assert_eq(atomic_load(&ref.released), 1);
     h2_svc_queue_free(q);
     peer_free(&p);
+    free(body);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+/* ---- row 1: zero-window stall and slow but steady windows ---- */
+
+typedef struct stall_client {
+    peer p;
+    size_t data;          /* DATA bytes received */
+    bool ended;           /* the stream's END_STREAM arrived */
+    bool goaway;          /* a GOAWAY arrived ... */
+    uint32_t goaway_code; /* ... with this code */
+    char debug[64];       /* ... and debug data */
+} stall_client;
+
+static void stall_on_event(void *arg, const h2_event *ev)
+{
+    stall_client *c = arg;
+    if (ev->type == H2_EV_DATA_RECEIVED) {
+        c->data += ev->u.data.len;
+        if (ev->u.data.stream_ended >= 0)
+            c->ended = true;
+    } else if (ev->type == H2_EV_STREAM_ENDED) {
+        c->ended = true;
+    } else if (ev->type == H2_EV_CONNECTION_TERMINATED) {
+        c->goaway = true;
+        c->goaway_code = ev->u.terminated.error_code;
+        size_t n = ev->u.terminated.debug_len;
+        if (n >= sizeof c->debug)
+            n = sizeof c->debug - 1;
+        if (n > 0)
+            memcpy(c->debug, ev->u.terminated.debug, n);
+        c->debug[n] = 0;
+    }
+}
+
+/* A client whose stream windows start at 0; the connection window is wide. */
+static void stall_client_start(stall_client *c, int fd)
+{
+    memset(c, 0, sizeof *c);
+    c->p.fd = fd;
+    h2_conn_config pc;
+    h2_conn_config_init(&pc, H2_ROLE_CLIENT);
+    pc.initial_window_size = 0;
+    pc.connection_window_size = 0x7fffffff;
+    cr_assert_eq(h2_conn_new(&c->p.conn, &pc), 0);
+    settle(&c->p);
+    cr_assert_eq(h2_conn_send_headers(c->p.conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    peer_flush(&c->p);
+}
+
+static h2_svc_conn_id stall_server(h2_service *svc, h2_svc_queue *q, int fd, uint32_t flow_ms)
+{
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.queue = q;
+    sc.flow_timeout_ms = flow_ms;
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_fd(svc, fd, &sc, &id), 0);
+    return id;
+}
+
+Test(abuse_service, row1_zero_window_stall_cut_at_the_flow_timeout)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc_queue *q = new_queue(&lm, 64);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    h2_svc_conn_id id = stall_server(svc, q, sv[1], 300);
+    stall_client c;
+    stall_client_start(&c, sv[0]);
+    h2_svc_event *ev = wait_event(q, H2_EV_REQUEST_RECEIVED, 5000);
+    cr_assert_not_null(ev);
+    h2_svc_event_release(ev);
+
+    size_t body_len = 1u << 20;
+    uint8_t *body = make_body(body_len, 7);
+    int64_t start = now_ms();
+    cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_service_send_data(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0), 0);
+    /* The client reads everything the server sends and never opens a window. */
+    h2_svc_event *closed = NULL;
+    while (closed == NULL) {
+        cr_assert_lt(now_ms() - start, 5000, "the stalled connection is still open");
+        peer_pump(&c.p, 20, stall_on_event, &c);
+        while (closed == NULL && h2_svc_queue_poll(q, &ev, 1) == 1) {
+            if (ev->type == H2_SVC_EV_CLOSED)
+                closed = ev;
+            else
+                h2_svc_event_release(ev);
+        }
+    }
+    int64_t took = now_ms() - start;
+    cr_assert_eq(closed->reason, H2_SVC_CLOSE_TIMEOUT, "reason %d", closed->reason);
+    cr_assert_eq(closed->timer, H2_SVC_TIMER_FLOW, "timer %d", closed->timer);
+    cr_assert_eq(closed->error_code, H2_NO_ERROR);
+    h2_svc_event_release(closed);
+    cr_assert_geq(took, 300);
+    cr_assert_lt(took, 3000);
+    /* What the socket still holds: the GOAWAY, then end of stream. */
+    while (!c.p.eof && now_ms() - start < 5000)
+        peer_pump(&c.p, 100, stall_on_event, &c);
+    cr_assert(c.goaway);
+    cr_assert_eq(c.goaway_code, H2_NO_ERROR);
+    cr_assert_str_eq(c.debug, "flow control stall");
+    cr_assert_eq(c.data, 0u, "%zu DATA bytes through a shut window", c.data);
+
+    h2_service_free(svc);
+    h2_svc_queue_free(q);
+    peer_free(&c.p);
+    free(body);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+Test(abuse_service, row1_slow_steady_windows_are_not_a_stall)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc_queue *q = new_queue(&lm, 64);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    h2_svc_conn_id id = stall_server(svc, q, sv[1], 300);
+    stall_client c;
+    stall_client_start(&c, sv[0]);
+    h2_svc_event *ev = wait_event(q, H2_EV_REQUEST_RECEIVED, 5000);
+    cr_assert_not_null(ev);
+    h2_svc_event_release(ev);
+
+    /* 10 windows of 1000 bytes, one every 100 ms: the transfer takes three
+     * times the stall timeout, but no gap between windows reaches it. */
+    size_t body_len = 10000;
+    uint8_t *body = make_body(body_len, 9);
+    int64_t start = now_ms();
+    cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_service_send_data(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0), 0);
+    int64_t next = start;
+    int granted = 0;
+    while (!c.ended) {
+        cr_assert_lt(now_ms() - start, 10000, "%zu of %zu bytes", c.data, body_len);
+        cr_assert(!c.p.eof && !c.goaway, "cut after %zu bytes (%s)", c.data, c.debug);
+        if (now_ms() >= next && granted < 10) {
+            cr_assert_eq(h2_conn_increment_window(c.p.conn, 1, 1000), 0);
+            peer_flush(&c.p);
+            granted++;
+            next += 100;
+        }
+        peer_pump(&c.p, 10, stall_on_event, &c);
+    }
+    cr_assert_geq(now_ms() - start, 900);
+    cr_assert_eq(c.data, body_len);
+    /* Still open: the next event, if any, is not the end. */
+    ev = next_event(q, 200);
+    if (ev != NULL) {
+        cr_assert_neq(ev->type, H2_SVC_EV_CLOSED, "closed: reason %d timer %d", ev->reason,
+                      ev->timer);
+        h2_svc_event_release(ev);
+    }
+
+    h2_service_free(svc);
+    h2_svc_queue_free(q);
+    peer_free(&c.p);
     free(body);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }

@@ -2,8 +2,9 @@
  * Connection service under concurrent use: several client application
  * threads, each with its own event queue and connections, against an echo
  * server run by another thread; many streams per connection with bodies
- * larger than a frame and a window, some streams reset half-way, every
- * echoed byte checksummed. Sized to finish in seconds under
+ * larger than a frame and a window, some streams reset half-way, some
+ * connections aborted at a random point, every echoed byte compared in
+ * order (nothing lost, duplicated or reordered) and checksummed. Sized to finish in seconds under
  * ThreadSanitizer on two cores.
  */
 #include <pthread.h>
@@ -166,6 +167,7 @@ typedef struct client_conn {
     int fd;
     stream_state st[STREAMS];
     int done;
+    int abort_after; /* abort once this many streams completed; -1: close gracefully */
     bool closing;
     bool closed;
     int close_reason;
@@ -222,6 +224,11 @@ static void client_event(client *cl, h2_svc_event *ev)
         break;
     case H2_EV_DATA_RECEIVED:
         cr_assert(s->headers);
+        /* Every byte in order: an aborted connection may cut a body short,
+         * never change or repeat it. */
+        cr_assert_leq(s->got + ev->len, s->len, "stream %u: more bytes than sent", s->id);
+        cr_assert_eq(memcmp(ev->data, s->body + s->got, ev->len), 0, "stream %u at %zu", s->id,
+                     s->got);
         s->got += ev->len;
         s->got_sum = fnv(s->got_sum, ev->data, ev->len);
         if (ev->end_stream && !s->reset) {
@@ -232,8 +239,9 @@ static void client_event(client *cl, h2_svc_event *ev)
         }
         break;
     case H2_SVC_EV_COMMAND_FAILED:
-        /* Only data held for a stream we reset may fail. */
-        if (s == NULL || !s->reset)
+        /* Only data held for a stream we reset, or work on a connection
+         * we aborted, may fail. */
+        if ((s == NULL || !s->reset) && c->abort_after < 0)
             cl->unexpected_failures++;
         break;
     case H2_SVC_EV_CLOSED:
@@ -262,6 +270,9 @@ static void *client_main(void *arg)
             s->got_sum = FNV0;
             s->reset = next_rand(&x) % 5 == 0;
         }
+        c->abort_after = -1;
+        if (k == 1 || next_rand(&x) % 4 == 0)
+            c->abort_after = 1 + (int)(next_rand(&x) % (STREAMS / 2));
         h2_svc_conn_config cc;
         h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
         cc.queue = cl->q;
@@ -277,7 +288,10 @@ static void *client_main(void *arg)
         bool all_closed = true;
         for (int k = 0; k < CONNS_PER_THREAD; k++) {
             client_conn *c = &cl->conns[k];
-            if (!c->closing && c->done == expected_done(c)) {
+            if (!c->closing && c->abort_after >= 0 && c->done >= c->abort_after) {
+                c->closing = true;
+                cr_assert_eq(h2_service_abort(cl->svc, c->id, 0), 0);
+            } else if (!c->closing && c->done == expected_done(c)) {
                 c->closing = true;
                 cr_assert_eq(h2_service_close(cl->svc, c->id, H2_NO_ERROR, 0), 0);
             }
@@ -297,7 +311,7 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-Test(service_stress, echo_many_threads_connections_streams_with_resets, .timeout = 120)
+Test(service_stress, echo_many_threads_connections_streams_with_resets_and_aborts, .timeout = 120)
 {
     lockmem lm;
     testmem_init(&lm.tm);
@@ -341,7 +355,7 @@ Test(service_stress, echo_many_threads_connections_streams_with_resets, .timeout
     pthread_join(st, NULL);
 
     size_t expected_bytes = 0;
-    int resets = 0;
+    int resets = 0, aborted = 0;
     for (int t = 0; t < CLIENT_THREADS; t++) {
         client *cl = &clients[t];
         cr_assert(!cl->timed_out, "client %d timed out", t);
@@ -349,6 +363,18 @@ Test(service_stress, echo_many_threads_connections_streams_with_resets, .timeout
         for (int k = 0; k < CONNS_PER_THREAD; k++) {
             client_conn *c = &cl->conns[k];
             cr_assert(c->closed);
+            if (c->abort_after >= 0) {
+                /* Aborted mid-flight, or finished before the abort came. */
+                cr_assert(
+                    c->close_reason == H2_SVC_CLOSE_ABORTED ||
+                        (c->close_reason == H2_SVC_CLOSE_GRACEFUL && c->done == expected_done(c)),
+                    "reason %d", c->close_reason);
+                cr_assert_geq(c->done, c->abort_after);
+                aborted += c->close_reason == H2_SVC_CLOSE_ABORTED;
+                for (int i = 0; i < STREAMS; i++)
+                    free(c->st[i].body);
+                continue;
+            }
             cr_assert_eq(c->close_reason, H2_SVC_CLOSE_GRACEFUL);
             cr_assert_eq(c->done, expected_done(c));
             for (int i = 0; i < STREAMS; i++) {
@@ -365,9 +391,11 @@ Test(service_stress, echo_many_threads_connections_streams_with_resets, .timeout
     }
     cr_assert_eq(srv.closed, CLIENT_THREADS * CONNS_PER_THREAD);
     cr_assert_gt(resets, 0);
+    cr_assert_gt(aborted, 0);
     cr_assert_geq(srv.echoed, expected_bytes);
     cr_assert_gt(expected_bytes, 1000000u);
-    cr_log_info("echoed %zu bytes, %d streams reset", srv.echoed, resets);
+    cr_log_info("echoed %zu bytes, %d streams reset, %d connections aborted", srv.echoed, resets,
+                aborted);
 
     h2_service_free(csvc);
     h2_service_free(srv.svc);
