@@ -185,6 +185,8 @@ static const char *timer_reason(int timer)
         return "the connection did not finish in time after GOAWAY";
     case H2_SVC_TIMER_WRITE:
         return "the server stopped reading what we send";
+    case H2_SVC_TIMER_FLOW:
+        return "the server kept its flow-control window shut on our request body";
     default:
         return "a connection timer expired";
     }
