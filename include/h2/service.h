@@ -129,7 +129,11 @@
  *   its H2_SVC_EV_CLOSED event, sockets are closed and all memory of the
  *   service is freed, listening sockets included. Events that find a queue
  *   full at that moment are still delivered (the queue takes them beyond
- *   its capacity).
+ *   its capacity). Commands and connections that event callbacks post
+ *   while the workers stop (to a worker that already left) are answered
+ *   the same way once every worker thread was joined, with the callbacks
+ *   then running on the thread that called h2_service_free(); a dedicated
+ *   attach made during the free returns H2_EAGAIN.
  *
  * Threads
  *   The posting calls, h2_svc_event_release() and the h2_svc_queue calls

@@ -122,8 +122,11 @@ static void stop_workers(h2_service *svc)
 
 static void service_destroy(h2_service *svc)
 {
+    atomic_store_explicit(&svc->closing, true, memory_order_seq_cst);
     stop_workers(svc);
     svc_dedicated_shutdown(svc);
+    svc_service_sweep(svc);
+    svc_dedicated_free(svc);
     h2_mem mem = svc->mem;
     if (svc->workers != NULL) {
         for (unsigned i = 0; i < svc->n_workers; i++)

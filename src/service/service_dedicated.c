@@ -45,6 +45,8 @@ int svc_dedicated_post(h2_service *svc, svc_worker *w, void *ptr, int wait_ms)
 /* Claims a FREE slot; returns its index or -1. */
 static int claim(h2_service *svc)
 {
+    if (atomic_load_explicit(&svc->closing, memory_order_acquire))
+        return -1;
     for (unsigned i = 0; i < svc->n_slots; i++) {
         svc_slot *s = &svc->slots[i];
         int st = atomic_load_explicit(&s->state, memory_order_acquire);
@@ -169,6 +171,15 @@ void svc_dedicated_shutdown(h2_service *svc)
         if (w->started)
             pthread_join(w->thread, NULL);
         w->started = false;
+    }
+}
+
+void svc_dedicated_free(h2_service *svc)
+{
+    for (unsigned i = 0; i < svc->n_slots; i++) {
+        svc_worker *w = atomic_load_explicit(&svc->slots[i].worker, memory_order_acquire);
+        if (w == NULL)
+            continue;
         svc_worker_destroy(w);
         h2_mem_free(&svc->mem, w);
     }

@@ -258,6 +258,7 @@ struct h2_service {
     uint32_t mailbox_capacity;
     int post_wait_ms;
     size_t feed_hold_limit;
+    atomic_bool closing; /* h2_service_free() has begun: no new dedicated threads */
 };
 
 /* ---- events (svc_queue.c) ---- */
@@ -449,8 +450,20 @@ svc_worker *svc_dedicated_of(h2_service *svc, unsigned slot);
  * a command for an unknown connection fails as usual). */
 int svc_dedicated_post(h2_service *svc, svc_worker *w, void *ptr, int wait_ms);
 
-/* Stops, joins and frees every dedicated worker (service shutdown). */
+/* Stops and joins every dedicated worker (service shutdown). */
 void svc_dedicated_shutdown(h2_service *svc);
+
+/* Frees every dedicated worker (service shutdown, after the sweep). */
+void svc_dedicated_free(h2_service *svc);
+
+/*
+ * Service shutdown, once every worker thread was joined: answers what was
+ * posted to a ring after its worker left (by event callbacks of other
+ * workers, by listeners handing connections over): attaches fail with
+ * reason H2_SVC_CLOSE_SHUTDOWN, commands with H2_ECLOSED. Runs on the
+ * thread freeing the service, until every ring is empty.
+ */
+void svc_service_sweep(h2_service *svc);
 
 /* Dedicated worker thread: leaves after its connection ended. */
 void svc_worker_leave(svc_worker *w);

@@ -430,6 +430,48 @@ static void shutdown_worker(svc_worker *w)
     take_returned(w);
 }
 
+/* The service whose worker runs on this thread, if any. */
+static _Thread_local const h2_service *current_service;
+
+/* The sweep of one ring; returns how many commands it answered. */
+static size_t sweep_worker(svc_worker *w)
+{
+    if (w->svc == NULL || w->mb.core == NULL)
+        return 0; /* never set up (h2_service_new() failed half-way) */
+    w->stopping = true;
+    void *batch[BATCH];
+    size_t n, total = 0;
+    while ((n = h2_mailbox_drain(&w->mb, batch, BATCH)) > 0) {
+        for (size_t i = 0; i < n; i++)
+            handle(w, batch[i]);
+        total += n;
+    }
+    if (total > 0) {
+        run_dirty(w);
+        take_returned(w);
+    }
+    return total;
+}
+
+void svc_service_sweep(h2_service *svc)
+{
+    /* Callbacks run here as on a worker: a post from them never waits. */
+    const h2_service *prev = current_service;
+    current_service = svc;
+    size_t n;
+    do {
+        n = 0;
+        for (unsigned i = 0; svc->workers != NULL && i < svc->n_workers; i++)
+            n += sweep_worker(&svc->workers[i]);
+        for (unsigned i = 0; i < svc->n_slots; i++) {
+            svc_worker *w = svc_dedicated_of(svc, i);
+            if (w != NULL)
+                n += sweep_worker(w);
+        }
+    } while (n > 0);
+    current_service = prev;
+}
+
 static void dispatch(svc_worker *w, struct epoll_event *ev)
 {
     uint8_t *kind = ev->data.ptr;
@@ -440,9 +482,6 @@ static void dispatch(svc_worker *w, struct epoll_event *ev)
     else
         svc_conn_io((svc_conn *)(void *)kind, ev->events);
 }
-
-/* The service whose worker runs on this thread, if any. */
-static _Thread_local const h2_service *current_service;
 
 bool svc_on_worker_thread(const h2_service *svc)
 {
