@@ -178,6 +178,15 @@ typedef struct h2_conn_config {
      */
     uint32_t max_active_requests;
     bool explicit_request_done;
+    /* Servers, for applications that handle requests asynchronously: a
+     * request whose stream is reset during a receive call (by the peer, or
+     * by us because of the peer) keeps its slot until
+     * h2_conn_request_done(), instead of until the end of the next receive
+     * call; normal completion and the application's own resets still free
+     * it at once. Default false. The connection service (h2/service.h)
+     * turns it on and frees the slot when the application releases the
+     * STREAM_RESET event. */
+    bool hold_reset_requests;
     /* Servers: requests accepted on the connection before it is rotated
      * with a graceful GOAWAY(NO_ERROR) whose last stream id is the last
      * request accepted. Default 0: no limit. */
@@ -566,7 +575,8 @@ H2_API int h2_conn_send_priority_update(h2_conn *conn, uint32_t stream_id, const
  */
 H2_API int h2_conn_advertise_alternative_service(h2_conn *conn, uint32_t stream_id,
                                                  const uint8_t *origin, size_t origin_len,
-                                                 const uint8_t *field_value, size_t field_value_len);
+                                                 const uint8_t *field_value,
+                                                 size_t field_value_len);
 
 /*
  * @function
@@ -586,8 +596,7 @@ H2_API int h2_conn_advertise_alternative_service(h2_conn *conn, uint32_t stream_
  * (|cap| too small; nothing changed), H2_ESTATE (already initiated) or
  * H2_ENOMEM.
  */
-H2_API int h2_conn_initiate_upgrade_client(h2_conn *conn, char *out, size_t cap,
-                                           size_t *out_len);
+H2_API int h2_conn_initiate_upgrade_client(h2_conn *conn, char *out, size_t cap, size_t *out_len);
 
 /*
  * @function
@@ -603,8 +612,9 @@ H2_API int h2_conn_initiate_upgrade_client(h2_conn *conn, char *out, size_t cap,
  *
  * Returns 0, H2_EINVAL (a NULL pointer with a length, a client connection,
  * a value that is not base64url of whole 6-byte entries, more entries
- * than max_settings_entries (32 by default) or 64), H2_ESETTINGS (a value out of range), H2_ESTATE (already
- * initiated) or H2_ENOMEM. Nothing changes on failure.
+ * than max_settings_entries (32 by default) or 64), H2_ESETTINGS (a value
+ * out of range), H2_ESTATE (already initiated) or H2_ENOMEM. Nothing
+ * changes on failure.
  */
 H2_API int h2_conn_initiate_upgrade_server(h2_conn *conn, const char *settings, size_t len);
 

@@ -94,6 +94,15 @@
  *   acknowledges its bytes for flow control, so a consumer that keeps DATA
  *   events unreleased stops the peer once the windows are used up.
  *
+ *   Request slots (servers): a request counts against the core's
+ *   |max_active_requests| from its REQUEST_RECEIVED event until its stream
+ *   completes normally or the application resets it; when the peer resets
+ *   it (or the core does, because of the peer), until the application
+ *   releases that STREAM_RESET event. Release it once the request's work
+ *   has stopped: then resets cannot make the server start more requests at
+ *   once than |max_active_requests| (Rapid Reset, MadeYouReset). Requests
+ *   over the limit are refused with RST_STREAM(REFUSED_STREAM).
+ *
  *   When a connection's queue is full, its worker keeps the events that did
  *   not fit, stops reading that connection (fd mode) or stops processing
  *   its fed bytes (feed mode) until the queue has room again: nothing is
@@ -592,11 +601,13 @@ H2_API void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role);
  *
  * Returns 0, H2_EINVAL (NULL argument, |fd| negative, no event destination,
  * worker index out of range, a transport without read or writev,
- * initial_data NULL with a length, |upgrade| on a client, a bad core
- * setting or HTTP2-Settings value), H2_ESETTINGS (an HTTP2-Settings value
- * out of range), H2_EAGAIN (command ring full, or |dedicated| with every
- * dedicated slot taken), H2_ENOMEM, or H2_EINTERNAL (|dedicated|: the
- * thread could not be created; errno tells why).
+ * initial_data NULL with a length, |upgrade| on a client,
+ * |conn.explicit_request_done| (the service frees request slots itself), a
+ * bad core setting or HTTP2-Settings value), H2_ESETTINGS (an HTTP2-Settings
+ * value out of range), H2_EAGAIN (command ring full, or |dedicated| with
+ * every dedicated slot taken or the service being freed), H2_ENOMEM, or
+ * H2_EINTERNAL (|dedicated|: the thread could not be created; errno tells
+ * why).
  */
 H2_API int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
                                 h2_svc_conn_id *id);

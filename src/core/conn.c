@@ -40,6 +40,7 @@ void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
     cfg->max_header_field_size = 0;
     cfg->max_active_requests = 0;
     cfg->explicit_request_done = false;
+    cfg->hold_reset_requests = false;
     cfg->max_requests_per_connection = 0;
     cfg->mem = NULL;
 }

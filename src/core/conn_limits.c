@@ -214,6 +214,8 @@ void h2_conn_slot_on_close(h2_conn *c, uint32_t id, h2_closed_how how)
         slot_remove(c, i);
         return;
     }
+    if (c->cfg.hold_reset_requests)
+        return; /* until h2_conn_request_done() */
     /* Reset during a receive call: held until the end of the next call. */
     if (c->slots[i].release_at == 0)
         c->n_deferred++;

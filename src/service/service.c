@@ -339,6 +339,9 @@ static bool conn_config_ok(h2_service *svc, int fd, const h2_svc_conn_config *cf
     if (cfg->upgrade && (cfg->conn.role != H2_ROLE_SERVER ||
                          (cfg->upgrade_settings == NULL && cfg->upgrade_settings_len > 0)))
         return false;
+    /* The service frees request slots itself (see hold_reset_requests). */
+    if (cfg->conn.explicit_request_done)
+        return false;
     return true;
 }
 
@@ -361,6 +364,11 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
     svc_map_init(&c->streams, &svc->mem);
     h2_conn_config cc = cfg->conn;
     cc.mem = &svc->mem;
+    /* A reset request keeps its slot until the application released the
+     * STREAM_RESET event: resets cannot admit requests faster than the
+     * application learns that earlier ones ended. */
+    cc.hold_reset_requests = cc.role == H2_ROLE_SERVER;
+    c->server = cc.role == H2_ROLE_SERVER;
     int rv = h2_conn_new(&c->conn, &cc);
     if (rv == 0 && cfg->upgrade) {
         rv = h2_conn_initiate_upgrade_server(c->conn, cfg->upgrade_settings,

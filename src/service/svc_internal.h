@@ -21,13 +21,15 @@ struct svc_worker;
 /*
  * An event record: the public event first, then what release needs. A DATA
  * event with a flow-controlled length goes back to its worker on release
- * (|ack_worker|), which acknowledges it and frees the record; every other
- * record is freed by the releasing thread.
+ * (|ack_worker|), which acknowledges it and frees the record; so does a
+ * server's STREAM_RESET, whose release frees the request's slot. Every
+ * other record is freed by the releasing thread.
  */
 typedef struct svc_event_rec {
     h2_svc_event pub;
     h2_mem mem;                    /* allocator of this record */
-    struct svc_worker *ack_worker; /* DATA to acknowledge, else NULL */
+    struct svc_worker *ack_worker; /* DATA to acknowledge, STREAM_RESET (servers) to
+                                      free the request slot of, else NULL */
     struct svc_event_rec *next;    /* pending lists and the return stack */
     void *block;                   /* the allocation to free (the record or its command) */
 } svc_event_rec;
@@ -130,6 +132,7 @@ typedef struct svc_conn {
     bool output_full;    /* the last pump stopped at the output high-water mark */
     bool hangup;         /* fd mode: epoll reported HUP or ERR while events were pending */
     bool initiated;      /* the preface is queued (upgrade: done at attach) */
+    bool server;         /* the server side */
 
     /* fd mode with a transport hook */
     h2_svc_transport tr;

@@ -311,7 +311,8 @@ static void handle(svc_worker *w, svc_cmd *cmd)
     }
 }
 
-/* Acknowledges and frees the DATA events the application released. */
+/* Acknowledges and frees the DATA events the application released; a
+ * released STREAM_RESET of a server frees the request's slot. */
 static void take_returned(svc_worker *w)
 {
     if (atomic_load_explicit(&w->returned, memory_order_relaxed) == NULL)
@@ -322,8 +323,13 @@ static void take_returned(svc_worker *w)
         svc_conn *c = svc_map_get(&w->conns, rec->pub.conn);
         if (c != NULL && c->reason == 0) {
             /* A stream that is gone credits the connection only; a
-             * refusal here changes nothing worth reporting. */
-            (void)h2_conn_ack_data(c->conn, rec->pub.stream_id, rec->pub.flow_controlled_length);
+             * refusal here changes nothing worth reporting (nor does a
+             * reset stream that held no request slot). */
+            if (rec->pub.type == H2_EV_STREAM_RESET)
+                (void)h2_conn_request_done(c->conn, rec->pub.stream_id);
+            else
+                (void)h2_conn_ack_data(c->conn, rec->pub.stream_id,
+                                       rec->pub.flow_controlled_length);
             svc_conn_touch(c);
         }
         svc_event_free(rec);

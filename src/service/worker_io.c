@@ -255,6 +255,9 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
             if (rec != NULL) {
                 rec->pub.error_code = ev->u.reset.error_code;
                 rec->pub.remote = ev->u.reset.remote_reset;
+                /* Servers: its release frees the request's slot. */
+                if (c->server)
+                    rec->ack_worker = c->worker;
             }
             break;
         case H2_EV_PING_ACK_RECEIVED:

@@ -135,6 +135,28 @@ Test(abuse_reset, row9_handler_concurrency_is_capped)
     }
 }
 
+/* hold_reset_requests (the service's mode): reset requests keep their slots
+ * across receive calls until h2_conn_request_done(), which frees them. */
+Test(abuse_reset, row9_reset_requests_held_until_done)
+{
+    h2_conn_config cfg = ab_server_cfg(NULL);
+    cfg.hold_reset_requests = true;
+    for (size_t step = 0; step < 2; step++) {
+        ab_seq r;
+        ab_run_seq(&cfg, rapid_pair, NULL, 900, step, true, &r);
+        cr_assert_eq(r.t.rv, 0);
+        cr_assert_eq(r.t.requests, 100);
+        h2_conn_stats s = ab_stats(r.conn);
+        cr_assert_eq(s.active_requests, 100);
+        cr_assert_eq(s.limit_exceeded[H2_LIMIT_ACTIVE_REQUESTS], 800);
+        /* the application is done with the first request: one slot again */
+        cr_assert_eq(h2_conn_request_done(r.conn, sid(0)), 0);
+        cr_assert_eq(h2_conn_request_done(r.conn, sid(0)), H2_ENOSTREAM);
+        cr_assert_eq(ab_stats(r.conn).active_requests, 99);
+        ab_seq_free(&r);
+    }
+}
+
 /* ---- row 4: reset flood from invalid requests -------------------------------- */
 
 static void invalid_request(h2t_buf *b, size_t i, void *arg)

@@ -333,3 +333,147 @@ Test(abuse_service, row1_slow_steady_windows_are_not_a_stall)
     free(body);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
+
+/* ---- rows 9 and 18: request slots through the service ---- */
+
+typedef struct refusals {
+    int refused;   /* requests the server refused for want of a slot */
+    uint32_t last; /* stream id of the last one */
+} refusals;
+
+/* The client's request on |id|, then (|reset|) the primitive that gets the stream reset. */
+static size_t request_then(peer *p, uint32_t id, int primitive, uint8_t *out)
+{
+    cr_assert_eq(h2_conn_send_headers(p->conn, id, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    const uint8_t *data;
+    size_t len, n = 0;
+    for (h2_conn_output_view(p->conn, &data, &len); len > 0;
+         h2_conn_output_view(p->conn, &data, &len)) {
+        memcpy(out + n, data, len);
+        n += len;
+        h2_conn_output_consume(p->conn, len);
+    }
+    if (primitive == 1) { /* RST_STREAM(CANCEL): Rapid Reset */
+        frame_header(out + n, 4, 0x3, 0, id);
+        memset(out + n + 9, 0, 4);
+        out[n + 12] = (uint8_t)H2_CANCEL;
+        n += 13;
+    } else if (primitive == 2) { /* WINDOW_UPDATE 0 on the stream: MadeYouReset */
+        frame_header(out + n, 4, 0x8, 0, id);
+        memset(out + n + 9, 0, 4);
+        n += 13;
+    }
+    if (primitive != 0) {
+        /* The client's own state: the stream is over (its RST is not sent). */
+        cr_assert_eq(h2_conn_reset_stream(p->conn, id, H2_CANCEL), 0);
+        h2_conn_clear_output(p->conn);
+    }
+    return n;
+}
+
+/* Takes events until none came for |quiet_ms|; REQUEST_RECEIVED are counted and released,
+ * refusals counted in |r|, STREAM_RESET kept in |held|. */
+static int take_requests(h2_svc_queue *q, peer *p, refusals *r, h2_svc_event **held, size_t *n_held,
+                         size_t cap, int quiet_ms)
+{
+    int requests = 0;
+    int64_t last = now_ms();
+    while (now_ms() - last < quiet_ms) {
+        peer_pump(p, 5, NULL, NULL);
+        h2_svc_event *ev = NULL;
+        while (h2_svc_queue_poll(q, &ev, 1) == 1) {
+            last = now_ms();
+            cr_assert_neq(ev->type, H2_SVC_EV_CLOSED, "closed: reason %d", ev->reason);
+            if (ev->type == H2_EV_STREAM_RESET) {
+                cr_assert_lt(*n_held, cap);
+                held[(*n_held)++] = ev;
+                continue;
+            }
+            if (ev->type == H2_EV_REQUEST_RECEIVED)
+                requests++;
+            if (ev->type == H2_EV_LIMIT_EXCEEDED) {
+                /* Each refusal is reported (RST_STREAM(REFUSED_STREAM) sent). */
+                cr_assert_eq(ev->limit, H2_LIMIT_ACTIVE_REQUESTS, "limit %d", ev->limit);
+                cr_assert(!ev->limit_connection);
+                cr_assert_eq(ev->error_code, H2_REFUSED_STREAM);
+                r->refused++;
+                r->last = ev->stream_id;
+            }
+            h2_svc_event_release(ev);
+        }
+    }
+    return requests;
+}
+
+static void slots_held_until_resets_are_released(int primitive)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc_queue *q = new_queue(&lm, 4096);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.queue = q;
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    peer p;
+    peer_init(&p, sv[0], H2_ROLE_CLIENT);
+    settle(&p);
+
+    /* 600 requests, each followed at once by the primitive, in three writes
+     * far enough apart to be read by three receive calls (the core alone
+     * would free the slots of the first burst after the second call). */
+    enum { PAIRS = 600, BURSTS = 3, CAP = 1024 };
+    uint8_t *burst = malloc(PAIRS / BURSTS * 128);
+    for (uint32_t b = 0; b < BURSTS; b++) {
+        size_t len = 0;
+        for (uint32_t i = b * PAIRS / BURSTS; i < (b + 1) * PAIRS / BURSTS; i++)
+            len += request_then(&p, 1 + 2 * i, primitive, burst + len);
+        write_all(p.fd, burst, len);
+        usleep(100000);
+    }
+    free(burst);
+    size_t len;
+
+    static h2_svc_event *held[CAP];
+    size_t n_held = 0;
+    refusals r = {0, 0};
+    /* The application keeps every STREAM_RESET: its handlers are still busy. */
+    int requests = take_requests(q, &p, &r, held, &n_held, CAP, 300);
+    cr_assert_eq(requests, 100, "%d requests started at once", requests);
+    cr_assert_eq(n_held, 100u, "%zu resets", n_held);
+    cr_assert_eq(r.refused, PAIRS - 100, "%d refused", r.refused);
+
+    /* A plain request is refused while the slots are held ... */
+    uint8_t one[128];
+    uint32_t next = 1 + 2 * PAIRS;
+    len = request_then(&p, next, 0, one);
+    write_all(p.fd, one, len);
+    cr_assert_eq(take_requests(q, &p, &r, held, &n_held, CAP, 200), 0);
+    cr_assert_eq(r.last, next);
+    /* ... and admitted once the application released the resets. */
+    for (size_t i = 0; i < n_held; i++)
+        h2_svc_event_release(held[i]);
+    n_held = 0;
+    usleep(50000);
+    len = request_then(&p, next + 2, 0, one);
+    write_all(p.fd, one, len);
+    cr_assert_eq(take_requests(q, &p, &r, held, &n_held, CAP, 200), 1);
+
+    h2_service_free(svc);
+    h2_svc_queue_free(q);
+    peer_free(&p);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+Test(abuse_service, row9_rapid_reset_slots_held_until_resets_are_released)
+{
+    slots_held_until_resets_are_released(1);
+}
+
+Test(abuse_service, row18_made_you_reset_slots_held_until_resets_are_released)
+{
+    slots_held_until_resets_are_released(2);
+}
