@@ -8,7 +8,8 @@
  *   its buffers and its timers. Application threads talk to a connection by
  *   posting commands (h2_service_submit_headers(), h2_service_send_data()
  *   ...) to the worker's command ring; every posting call returns at once
- *   (or, with |post_wait_ms|, waits a bounded time for ring room).
+ *   (or, with |post_wait_ms|, waits for ring room: a bounded time, or
+ *   without limit when negative).
  *
  * Dedicated mode
  *   A connection attached with |dedicated| gets a worker thread of its own,
@@ -33,11 +34,10 @@
  *     for writability), drains bytes the hook holds (|pending|) without
  *     waiting for the socket, and calls the hook's close exactly once.
  *   - listening sockets (h2_service_listen()): a worker accepts until
- *     EAGAIN, lets the accept callback adjust a copy of the configuration
- *     (transport, user ...) and hands the connections to the workers in
- *     turn. When descriptors run out (EMFILE) the listener pauses 100 ms
- *     instead of spinning. The service closes the listening socket at
- *     h2_service_free().
+ *     EAGAIN (at most 256 per turn of its loop), lets the accept callback adjust a copy of the
+ * configuration (transport, user ...) and hands the connections to the workers in turn. When
+ * descriptors run out (EMFILE) the listener pauses 100 ms instead of spinning. The service closes
+ * the listening socket at h2_service_free().
  *   - feed mode (h2_service_attach_feed()): the application keeps its
  *     transport, posts received bytes with h2_service_feed() and receives
  *     the bytes to send through the |on_output| callback, run on the worker
@@ -55,8 +55,10 @@
  *   |user|, |error|). Commands posted to one connection from one thread are
  *   carried out in the order posted. A posting call returns:
  *     0           the command is queued; from now on the service owns it;
- *     H2_EAGAIN   the worker's command ring is full; nothing was queued and
- *                 the caller still owns every payload (try again later);
+ *     H2_EAGAIN   the worker's command ring is full (or, for feeds and
+ *                 copied DATA, the worker holds its |feed_hold_limit| or
+ *                 |send_hold_limit|); nothing was queued and the caller
+ *                 still owns every payload (try again later);
  *     H2_EINVAL   a bad argument (NULL service, id 0, bad flags ...);
  *     H2_ENOMEM   the command record could not be allocated.
  *   Payloads are copied into the command record, except for
@@ -374,7 +376,8 @@ H2_API size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
 /*
  * @function Blocks until the queue holds an event or |timeout_ms|
  * milliseconds passed (negative: no limit). Returns 1 (events are waiting),
- * 0 (timeout) or H2_EINTERNAL (poll() failed; errno is kept).
+ * 0 (timeout), H2_EINVAL (|q| NULL) or H2_EINTERNAL (poll() failed; errno
+ * is kept).
  */
 H2_API int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms);
 
@@ -429,6 +432,14 @@ typedef struct h2_service_config {
      * A feed that would pass it returns H2_EAGAIN (nothing is queued; a
      * feed is always taken when the worker holds nothing). Must not be 0. */
     size_t feed_hold_limit;
+    /* Bytes of copied DATA (h2_service_send_data()) posted to one worker
+     * and not sent yet, over all its connections, wherever they wait (its
+     * command ring, or held for the flow-control windows): 64 MiB. A send
+     * that would pass it returns H2_EAGAIN (nothing is queued; a send is
+     * always taken when the worker holds none). Data handed over by
+     * reference (h2_service_send_data_ref()) stays the application's
+     * memory and does not count. Must not be 0. */
+    size_t send_hold_limit;
 } h2_service_config;
 
 /* @function Fills |cfg| with the defaults listed above. */
@@ -635,8 +646,11 @@ typedef int (*h2_svc_accept_fn)(void *user, int fd, h2_svc_conn_config *cfg);
  * closing it at h2_service_free()). Each accepted socket is attached as by
  * h2_service_attach_fd() with a copy of |cfg| (copied now), after
  * |on_accept| (may be NULL) had its say; accepted connections are spread
- * over the workers. Returns 0, H2_EINVAL, H2_EAGAIN or H2_ENOMEM; on
- * failure the caller keeps |fd|.
+ * over the workers. An accepted connection that cannot be taken on (a
+ * |dedicated| one while every dedicated slot is taken, a configuration the
+ * accept callback made invalid, memory exhausted) is closed at once, with
+ * the transport's |close|, and reported by no event. Returns 0, H2_EINVAL,
+ * H2_EAGAIN or H2_ENOMEM; on failure the caller keeps |fd|.
  */
 H2_API int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
                              h2_svc_accept_fn on_accept, void *accept_user);
@@ -664,7 +678,10 @@ H2_API int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint3
 
 /*
  * @function Sends |len| bytes (copied) on |stream_id|, then END_STREAM when
- * |flags| holds H2_SEND_END_STREAM. Any size; see "Sending data".
+ * |flags| holds H2_SEND_END_STREAM. Any size; see "Sending data". Also
+ * returns H2_EAGAIN when the worker already holds |send_hold_limit| bytes
+ * of copied DATA not sent yet (retry once some was sent; a posting call
+ * never waits for this, whatever |post_wait_ms|).
  */
 H2_API int h2_service_send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                 const uint8_t *data, size_t len, uint32_t flags, uint64_t user);

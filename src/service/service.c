@@ -16,6 +16,7 @@
 #define DEFAULT_READ_BUFFER 65536u
 #define MIN_READ_BUFFER 1024u
 #define DEFAULT_FEED_HOLD (1u << 20)
+#define DEFAULT_SEND_HOLD (64u << 20)
 
 void h2_service_config_init(h2_service_config *cfg)
 {
@@ -27,6 +28,7 @@ void h2_service_config_init(h2_service_config *cfg)
     cfg->read_buffer_size = DEFAULT_READ_BUFFER;
     cfg->max_dedicated = 64;
     cfg->feed_hold_limit = DEFAULT_FEED_HOLD;
+    cfg->send_hold_limit = DEFAULT_SEND_HOLD;
 }
 
 void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
@@ -79,6 +81,7 @@ int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t cap
     atomic_init(&w->stop, false);
     atomic_init(&w->room, false);
     atomic_init(&w->feed_bytes, 0);
+    atomic_init(&w->send_bytes, 0);
     atomic_init(&w->count.connections_total, 0);
     atomic_init(&w->count.connections, 0);
     atomic_init(&w->count.bytes_in, 0);
@@ -155,7 +158,8 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     uint32_t cap = cfg->mailbox_capacity;
     if (n > H2_SERVICE_MAX_WORKERS || cap < H2_MAILBOX_MIN_CAPACITY ||
         cap > H2_MAILBOX_MAX_CAPACITY || (cap & (cap - 1)) != 0 ||
-        cfg->read_buffer_size < MIN_READ_BUFFER || cfg->feed_hold_limit == 0)
+        cfg->read_buffer_size < MIN_READ_BUFFER || cfg->feed_hold_limit == 0 ||
+        cfg->send_hold_limit == 0)
         return H2_EINVAL;
 
     const h2_mem *mem = h2_mem_or_default(cfg->mem);
@@ -171,6 +175,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     svc->mailbox_capacity = cap;
     svc->post_wait_ms = cfg->post_wait_ms;
     svc->feed_hold_limit = cfg->feed_hold_limit;
+    svc->send_hold_limit = cfg->send_hold_limit;
     atomic_init(&svc->next_id, 1);
     atomic_init(&svc->next_worker, 0);
     svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));

@@ -57,7 +57,7 @@ typedef struct svc_cmd {
     h2_svc_release_fn release; /* by reference: called once when done */
     void *release_user;
     uint8_t ping[8];
-    atomic_size_t *feed_count; /* FEED: the worker counter holding |len|, or NULL */
+    atomic_size_t *hold_count; /* FEED, copied DATA: the worker counter holding |len|, or NULL */
     h2_priority_args prio;     /* PRIORITY */
     bool has_prio;
     struct svc_cmd *next; /* stream and connection FIFOs */
@@ -241,6 +241,7 @@ typedef struct svc_worker {
     bool retry_now;           /* a queue was drained while this worker registered */
     bool timed_retry;         /* a queue had no registration slot left: retry on a timer */
     atomic_size_t feed_bytes; /* any thread: FEED bytes posted here and not yet processed */
+    atomic_size_t send_bytes; /* any thread: copied DATA bytes posted here and not yet sent */
     _Atomic(svc_event_rec *) returned; /* any thread: released DATA events */
     atomic_bool stop;                  /* any thread: set by h2_service_free() */
 } svc_worker;
@@ -261,6 +262,7 @@ struct h2_service {
     uint32_t mailbox_capacity;
     int post_wait_ms;
     size_t feed_hold_limit;
+    size_t send_hold_limit;
     atomic_bool closing; /* h2_service_free() has begun: no new dedicated threads */
 };
 

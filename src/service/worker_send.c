@@ -21,8 +21,8 @@ static const h2_mem *mem_of(svc_conn *c)
 
 void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
 {
-    if (cmd->feed_count != NULL)
-        atomic_fetch_sub_explicit(cmd->feed_count, cmd->len, memory_order_relaxed);
+    if (cmd->hold_count != NULL)
+        atomic_fetch_sub_explicit(cmd->hold_count, cmd->len, memory_order_relaxed);
     if (cmd->release != NULL) {
         cmd->release(cmd->release_user, cmd->data, cmd->len);
         cmd->release = NULL;
@@ -32,9 +32,9 @@ void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
 
 void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reason)
 {
-    if (cmd->feed_count != NULL) {
-        atomic_fetch_sub_explicit(cmd->feed_count, cmd->len, memory_order_relaxed);
-        cmd->feed_count = NULL;
+    if (cmd->hold_count != NULL) {
+        atomic_fetch_sub_explicit(cmd->hold_count, cmd->len, memory_order_relaxed);
+        cmd->hold_count = NULL;
     }
     if (cmd->release != NULL) {
         cmd->release(cmd->release_user, cmd->data, cmd->len);

@@ -2,7 +2,9 @@
  * Backpressure: a worker whose events wait for room in a full queue sleeps
  * until the consumer takes events (no timed polling), then delivers
  * everything in order; feed-mode input held for a full queue is bounded by
- * feed_hold_limit (H2_EAGAIN past it) and none of it is lost.
+ * feed_hold_limit (H2_EAGAIN past it) and none of it is lost; copied DATA
+ * held for a peer that keeps its windows shut is bounded by send_hold_limit
+ * (H2_EAGAIN past it), and all of it arrives once the windows open.
  */
 #include "test_service_util.h"
 
@@ -190,5 +192,117 @@ Test(service_backpressure, feed_input_held_is_bounded)
     free(bytes);
     cfg.feed_hold_limit = 0;
     cr_assert_eq(h2_service_new(&svc, &cfg), H2_EINVAL);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+typedef struct recv_check {
+    const uint8_t *expect; /* what the server sent, in order */
+    size_t got;
+    bool mismatch;
+    bool ended;
+} recv_check;
+
+static void on_client_event(void *arg, const h2_event *ev)
+{
+    recv_check *r = arg;
+    if (ev->type != H2_EV_DATA_RECEIVED)
+        return;
+    if (memcmp(ev->u.data.data, r->expect + r->got, ev->u.data.len) != 0)
+        r->mismatch = true;
+    r->got += ev->u.data.len;
+    r->ended = r->ended || ev->u.data.stream_ended >= 0;
+}
+
+Test(service_backpressure, copied_sends_held_for_shut_windows_are_bounded)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service_config cfg;
+    h2_service_config_init(&cfg);
+    cfg.workers = 1;
+    cfg.mem = &lm.mem;
+    cfg.send_hold_limit = 1u << 20;
+    h2_service *svc = NULL;
+    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    h2_svc_queue *q = new_queue(&lm, 64);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    sc.queue = q;
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+
+    /* A client whose windows start shut. */
+    peer p;
+    p.fd = sv[0];
+    p.eof = false;
+    p.sent = p.received = 0;
+    h2_conn_config pc;
+    h2_conn_config_init(&pc, H2_ROLE_CLIENT);
+    pc.initial_window_size = 0;
+    cr_assert_eq(h2_conn_new(&p.conn, &pc), 0);
+    cr_assert_eq(h2_conn_initiate(p.conn), 0);
+    peer_flush(&p);
+    peer_pump(&p, 1000, NULL, NULL);
+    cr_assert_eq(h2_conn_send_headers(p.conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    peer_flush(&p);
+    h2_svc_event *ev = wait_event(q, H2_EV_REQUEST_RECEIVED, 5000);
+    cr_assert_not_null(ev);
+    h2_svc_event_release(ev);
+    cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
+
+    /* Copies of 100 KiB until the worker holds its limit. */
+    enum { CHUNK = 100 * 1024, MAX_CHUNKS = 64 };
+    uint8_t *body = make_body((size_t)CHUNK * MAX_CHUNKS, 5);
+    size_t before = lockmem_peak(&lm);
+    size_t posted = 0;
+    int rv = 0;
+    while (posted < (size_t)CHUNK * MAX_CHUNKS) {
+        rv = h2_service_send_data(svc, id, 1, body + posted, CHUNK, 0, 0);
+        if (rv != 0)
+            break;
+        posted += CHUNK;
+    }
+    cr_assert_eq(rv, H2_EAGAIN, "posted %zu bytes without refusal", posted);
+    cr_assert_eq(posted, 10u * CHUNK, "%zu bytes taken", posted);
+    size_t grew = lockmem_peak(&lm) - before;
+    cr_assert_lt(grew, (1u << 20) + (256u << 10), "peak grew by %zu", grew);
+
+    /* The client opens its windows and reads: every byte held arrives, in order. */
+    recv_check r = {.expect = body};
+    cr_assert_eq(h2_conn_increment_window(p.conn, 1, 0x7fffffff), 0);
+    cr_assert_eq(h2_conn_increment_window(p.conn, 0, 0x7fffffff - 65535), 0);
+    peer_flush(&p);
+    int64_t end = now_ms() + 10000;
+    while (r.got < posted && now_ms() < end)
+        peer_pump(&p, 100, on_client_event, &r);
+    cr_assert_eq(r.got, posted);
+    cr_assert(!r.mismatch);
+    /* Sent: the worker takes copies again, and the rest of the body follows. */
+    while (posted < (size_t)CHUNK * MAX_CHUNKS && now_ms() < end) {
+        size_t n = (size_t)CHUNK * MAX_CHUNKS - posted;
+        if (n > CHUNK)
+            n = CHUNK;
+        rv = h2_service_send_data(svc, id, 1, body + posted, n,
+                                  posted + n == (size_t)CHUNK * MAX_CHUNKS ? H2_SEND_END_STREAM : 0,
+                                  0);
+        if (rv == H2_EAGAIN) {
+            peer_pump(&p, 10, on_client_event, &r);
+            continue;
+        }
+        cr_assert_eq(rv, 0);
+        posted += n;
+    }
+    while (!r.ended && now_ms() < end)
+        peer_pump(&p, 100, on_client_event, &r);
+    cr_assert(r.ended);
+    cr_assert_eq(r.got, (size_t)CHUNK * MAX_CHUNKS);
+    cr_assert(!r.mismatch);
+
+    h2_service_free(svc);
+    h2_svc_queue_free(q);
+    peer_free(&p);
+    free(body);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
