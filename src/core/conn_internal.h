@@ -227,6 +227,10 @@ int h2_conn_on_headers_frame(h2_conn *c, const h2_frame *f);
 int h2_conn_on_push_promise_frame(h2_conn *c, const h2_frame *f);
 int h2_conn_on_continuation_frame(h2_conn *c, const h2_frame *f);
 int h2_conn_stream_error(h2_conn *c, h2_stream *s, uint32_t id, uint32_t code, bool event);
+
+/* Room for one more automatic reply of |n| bytes (max_queued_replies and
+ * the byte mark); 0, or the limit's GOAWAY (H2_EPROTO). conn_recv.c */
+int h2_conn_reply_room(h2_conn *c, size_t n);
 int h2_conn_credit_connection(h2_conn *c, size_t n);
 
 /* Inbound cookie joining (conn_recv_headers.c): 0 or H2_ENOMEM. */

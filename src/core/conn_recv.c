@@ -20,7 +20,7 @@ static bool is_idle(const h2_conn *c, uint32_t id)
  * max_queued_replies frames and the high-water mark of bytes of them between
  * two moments the output is empty.
  */
-static int reply_room(h2_conn *c, size_t n)
+int h2_conn_reply_room(h2_conn *c, size_t n)
 {
     if (h2_obuf_pending(&c->out) == 0) {
         c->reply_bytes = 0;
@@ -45,7 +45,7 @@ int h2_conn_stream_error(h2_conn *c, h2_stream *s, uint32_t id, uint32_t code, b
     int rv = code == H2_REFUSED_STREAM ? 0 : h2_conn_glitch(c);
     if (rv != 0)
         return rv;
-    rv = reply_room(c, 13);
+    rv = h2_conn_reply_room(c, 13);
     if (rv != 0)
         return rv;
     if (h2_conn_write_rst(c, id, code) != 0)
@@ -95,7 +95,7 @@ static int on_data(h2_conn *c, const h2_frame *f)
             return 0;
         int rv = h2_conn_glitch(c);
         if (rv == 0)
-            rv = reply_room(c, 13);
+            rv = h2_conn_reply_room(c, 13);
         return rv != 0 ? rv : h2_conn_write_rst(c, id, H2_STREAM_CLOSED);
     }
     if (s->state == H2_SS_HALF_CLOSED_REMOTE) {
@@ -292,7 +292,7 @@ static int on_settings(h2_conn *c, const h2_frame *f)
                                         !(c->flags & H2_CF_GOT_SETTINGS)))
             return h2_conn_fail(c, H2_PROTOCOL_ERROR, "SETTINGS value may not change so");
     }
-    int rv = reply_room(c, 9);
+    int rv = h2_conn_reply_room(c, 9);
     if (rv != 0)
         return rv;
     h2_changed_setting *list = NULL;
@@ -340,7 +340,7 @@ static int on_ping(h2_conn *c, const h2_frame *f)
 {
     bool ack = (f->hd.flags & H2_FLAG_ACK) != 0;
     if (!ack) {
-        int rv = reply_room(c, 17);
+        int rv = h2_conn_reply_room(c, 17);
         if (rv != 0)
             return rv;
         if (h2_conn_write_ping(c, H2_FLAG_ACK, f->u.ping) != 0)

@@ -368,6 +368,8 @@ static int on_headers_block(h2_conn *c, const uint8_t *block, size_t len)
         return h2_conn_glitch(c);
     if (how == H2_CLOSED_RST_RECV) {
         rv = h2_conn_glitch(c);
+        if (rv == 0)
+            rv = h2_conn_reply_room(c, 13);
         return rv != 0 ? rv : h2_conn_write_rst(c, id, H2_STREAM_CLOSED);
     }
     return open_inbound(c, id, f, n, end);

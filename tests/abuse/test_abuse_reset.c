@@ -157,6 +157,33 @@ Test(abuse_reset, row9_reset_requests_held_until_done)
     }
 }
 
+/* HEADERS again on a stream the peer reset: answered with
+ * RST_STREAM(STREAM_CLOSED), a reply like any other (counted against
+ * max_queued_replies when the peer does not read). */
+static void headers_after_reset(h2t_buf *b, size_t i, void *arg)
+{
+    (void)arg;
+    uint32_t id = sid(i);
+    h2t_f_headers(&ff, b, id, 0x5, h2t_req_get, 4);
+    h2t_f_rst(b, id, H2_CANCEL);
+    h2t_f_headers(&ff, b, id, 0x5, h2t_req_get, 4);
+}
+
+Test(abuse_reset, row4_headers_on_reset_streams_are_counted_replies)
+{
+    h2_conn_config cfg = ab_server_cfg(NULL);
+    cfg.max_queued_replies = 10;
+    for (size_t step = 0; step < 2; step++) {
+        ab_seq r;
+        ab_run_seq(&cfg, headers_after_reset, NULL, 20, step, false, &r);
+        cr_assert_eq(r.t.rv, H2_EPROTO);
+        cr_assert_eq(r.trip_at, 11, "trip at %zu", r.trip_at);
+        ab_expect_goaway_debug(&r.out, H2_ENHANCE_YOUR_CALM, "queued_replies");
+        cr_assert_eq(ab_count_frames(&r.out, 0x3), 10);
+        ab_seq_free(&r);
+    }
+}
+
 /* ---- row 4: reset flood from invalid requests -------------------------------- */
 
 static void invalid_request(h2t_buf *b, size_t i, void *arg)
@@ -284,6 +311,65 @@ Test(abuse_reset, row18_handler_concurrency_is_capped)
         cr_assert_eq(ab_stats(r.conn).active_requests, 100);
         ab_seq_free(&r);
     }
+}
+
+/* The two PRIORITY primitives. A PRIORITY frame of another length than 5
+ * is a connection error here (RFC 9113 5.4.1 allows it for this stream
+ * error), so it cannot reset streams one by one: GOAWAY(FRAME_SIZE_ERROR)
+ * at the first pair. A self-dependency is no error under RFC 9113 (only a
+ * glitch), so it resets nothing either. */
+static void priority_bad_length(h2t_buf *b, size_t i, void *arg)
+{
+    (void)arg;
+    uint32_t id = sid(i);
+    static const uint8_t four[4] = {0, 0, 0, 0};
+    h2t_f_headers(&ff, b, id, 0x5, h2t_req_get, 4);
+    h2t_f_unknown(b, 0x2, 0, id, four, sizeof four);
+}
+
+static void priority_self(h2t_buf *b, size_t i, void *arg)
+{
+    (void)arg;
+    uint32_t id = sid(i);
+    h2t_f_headers(&ff, b, id, 0x5, h2t_req_get, 4);
+    h2t_f_priority(b, id, id, 16, false);
+}
+
+Test(abuse_reset, row18_priority_bad_length_ends_the_connection)
+{
+    h2_conn_config cfg = ab_server_cfg(NULL);
+    ab_seq r;
+    ab_run_seq(&cfg, priority_bad_length, NULL, 2000, 0, true, &r);
+    cr_assert_eq(r.t.rv, H2_EPROTO);
+    cr_assert_eq(r.trip_at, 1, "trip at %zu", r.trip_at);
+    cr_assert_eq(r.t.requests, 1);
+    static h2t_frame fr[16];
+    size_t nf = h2t_parse_frames(r.out.p, r.out.len, fr, 16);
+    cr_assert_eq(nf, 1);
+    cr_assert_eq(fr[0].type, 0x7); /* GOAWAY, no RST_STREAM first */
+    cr_assert_eq(h2t_u32(fr[0].payload + 4), H2_FRAME_SIZE_ERROR);
+    ab_seq_free(&r);
+}
+
+/* Self-dependencies reset no stream: the 100 requests stay open, later
+ * ones are refused; PRIORITY frames and refusals are glitches (2 per pair
+ * past the 100th), so the 10001st glitch comes at pair 5051. */
+Test(abuse_reset, row18_priority_self_dependency_resets_nothing)
+{
+    h2_conn_config cfg = ab_server_cfg(NULL);
+    ab_seq r;
+    ab_run_seq(&cfg, priority_self, NULL, 6000, 0, true, &r);
+    cr_assert_eq(r.t.rv, H2_EPROTO);
+    cr_assert_eq(r.t.requests, 100);
+    cr_assert_eq(r.trip_at, 5051, "trip at %zu", r.trip_at);
+    cr_assert_eq(r.t.last_limit, H2_LIMIT_GLITCHES);
+    h2_conn_stats s = ab_stats(r.conn);
+    cr_assert_eq(s.active_requests, 100);
+    cr_assert_eq(s.limit_exceeded[H2_LIMIT_ACTIVE_REQUESTS] +
+                     s.limit_exceeded[H2_LIMIT_CONCURRENT_STREAMS],
+                 4951); /* pairs 101 to 5051 */
+    ab_expect_goaway_debug(&r.out, H2_ENHANCE_YOUR_CALM, "glitches");
+    ab_seq_free(&r);
 }
 
 /* ---- row 14: window overflows ----------------------------------------------------- */
