@@ -13,10 +13,12 @@
  * Cleartext port: the first bytes decide (they are peeked, not read, so the
  * service later reads them itself):
  *   - the HTTP/2 connection preface: the socket goes to the service as is;
- *   - an HTTP/1.1 request head with "Upgrade: h2c", one HTTP2-Settings
- *     field and no body: the head is read, "101 Switching Protocols" written,
- *     and the socket goes to the service as an upgraded connection whose
- *     stream 1 is that request;
+ *   - an HTTP/1.1 request head with "Upgrade: h2c" and one HTTP2-Settings
+ *     field: the head is read, and the body if it has one (Content-Length
+ *     up to UPGRADE_BODY_MAX; RFC 9113 has it sent whole before any HTTP/2
+ *     frame), "101 Switching Protocols" is written, and the socket goes to
+ *     the service as an upgraded connection whose stream 1 is that request
+ *     (a chunked or larger body gets 413);
  *   - any other HTTP/1.x request: answered here over HTTP/1.1 (GET and HEAD
  *     of a file; 505 for the rest), then the connection is closed;
  *   - nothing useful within SNIFF_TIMEOUT_MS: the connection is dropped.
@@ -39,12 +41,13 @@
 #include "common/tls.h"
 #include "common/util.h"
 
-#define SNIFF_MAX 8192          /* longest HTTP/1.1 request head we read */
-#define SNIFF_TIMEOUT_MS 10000u /* time to show the preface or a request head */
-#define WRITE_TIMEOUT_MS 10000u /* time to take an HTTP/1.1 answer */
-#define LINGER_MS 2000u         /* after an answer: draining the peer's leftovers */
-#define MAX_PENDING 1024u       /* cleartext connections in the acceptor at once */
-#define ACCEPT_PAUSE_MS 100u    /* no accepting for this long after running out of fds */
+#define SNIFF_MAX 8192              /* longest HTTP/1.1 request head we read */
+#define SNIFF_TIMEOUT_MS 10000u     /* time to show the preface or a request head */
+#define WRITE_TIMEOUT_MS 10000u     /* time to take an HTTP/1.1 answer */
+#define LINGER_MS 2000u             /* after an answer: draining the peer's leftovers */
+#define MAX_PENDING 1024u           /* cleartext connections in the acceptor at once */
+#define ACCEPT_PAUSE_MS 100u        /* no accepting for this long after running out of fds */
+#define UPGRADE_BODY_MAX (1u << 20) /* largest request body an h2c upgrade reads */
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define PREFACE_LEN 24u
@@ -56,7 +59,7 @@ typedef struct tag {
     int kind;
 } tag;
 
-enum { P_SNIFF, P_WRITE, P_LINGER };
+enum { P_SNIFF, P_BODY, P_WRITE, P_LINGER };
 
 /* A cleartext connection the acceptor still holds. */
 typedef struct pending {
@@ -73,6 +76,11 @@ typedef struct pending {
     int file_fd; /* or -1 */
     off_t file_off;
     uint64_t file_left;
+    /* P_BODY: an h2c upgrade's request head (copied) and body */
+    char *req_head;
+    size_t req_head_len;
+    uint8_t *req_body;
+    size_t req_body_len, req_body_got;
     /* -v: the request line and status of the answer */
     uint64_t t0;
     int status;
@@ -124,6 +132,8 @@ static void pending_free(acceptor *a, pending *p)
         close(p->fd);
     if (p->file_fd >= 0)
         close(p->file_fd);
+    free(p->req_head);
+    free(p->req_body);
     if (p->prev != NULL)
         p->prev->next = p->next;
     else
@@ -238,7 +248,7 @@ static void answer_http1(acceptor *a, pending *p, const h1_request *r)
 {
     static const char not_found[] = "not found\n";
     static const char use_h2[] = "This server speaks HTTP/2: use prior knowledge, an h2c "
-                                 "upgrade without a request body, or TLS with ALPN h2.\n";
+                                 "upgrade, or TLS with ALPN h2.\n";
     bool head = is_method(r, "HEAD");
     if (!head && !is_method(r, "GET")) {
         answer_text(a, p, 505, "text/plain; charset=utf-8", use_h2, false);
@@ -285,6 +295,7 @@ static void answer_http1(acceptor *a, pending *p, const h1_request *r)
 /* Sniffing the cleartext port                                               */
 /* ------------------------------------------------------------------------ */
 
+/* |r| may point into p->req_head, which this takes over with p->req_body. */
 static void upgrade(acceptor *a, pending *p, const h1_request *r)
 {
     static const char switching[] = "HTTP/1.1 101 Switching Protocols\r\n"
@@ -310,10 +321,59 @@ static void upgrade(acceptor *a, pending *p, const h1_request *r)
         .method_len = r->method_len,
         .path = r->target,
         .path_len = r->target_len,
+        .body = p->req_body,
+        .body_len = p->req_body_len,
     };
+    char *head = p->req_head;
+    uint8_t *body = p->req_body;
+    p->req_head = NULL;
+    p->req_body = NULL;
     int fd = pending_release_fd(a, p);
     if (srv_conn_attach(a->srv, fd, NULL, &up) != 0)
         close(fd);
+    free(head);
+    free(body);
+}
+
+/* P_BODY: reads exactly the body (the HTTP/2 preface that follows stays in
+ * the socket for the service), then upgrades. */
+static void read_body(acceptor *a, pending *p)
+{
+    while (p->req_body_got < p->req_body_len) {
+        ssize_t r =
+            recv(p->fd, p->req_body + p->req_body_got, p->req_body_len - p->req_body_got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && errno == EAGAIN)
+            return;
+        if (r <= 0) {
+            pending_free(a, p);
+            return;
+        }
+        p->req_body_got += (size_t)r;
+    }
+    h1_request req;
+    if (h1_parse(p->req_head, p->req_head_len, &req) != 0) {
+        pending_free(a, p);
+        return;
+    }
+    upgrade(a, p, &req);
+}
+
+static void start_body(acceptor *a, pending *p, size_t head, size_t body)
+{
+    p->req_head = malloc(head);
+    p->req_body = malloc(body);
+    if (p->req_head == NULL || p->req_body == NULL) {
+        answer_text(a, p, 503, "text/plain; charset=utf-8", "out of memory\n", false);
+        return;
+    }
+    memcpy(p->req_head, a->buf, head);
+    p->req_head_len = head;
+    p->req_body_len = body;
+    p->state = P_BODY;
+    p->deadline_ms = now_ms() + SNIFF_TIMEOUT_MS;
+    read_body(a, p);
 }
 
 static void sniff(acceptor *a, pending *p)
@@ -356,11 +416,20 @@ static void sniff(acceptor *a, pending *p)
         copy_text(p->method, sizeof(p->method), req.method, req.method_len);
         copy_text(p->path, sizeof(p->path), req.target, req.target_len);
     }
-    if (req.minor >= 1 && req.upgrade_h2c && req.conn_upgrade && req.n_settings == 1 &&
-        !req.has_body)
-        upgrade(a, p, &req);
-    else
+    bool h2c = req.minor >= 1 && req.upgrade_h2c && req.conn_upgrade && req.n_settings == 1;
+    if (!h2c)
         answer_http1(a, p, &req);
+    else if (req.bad_length)
+        answer_text(a, p, 400, "text/plain; charset=utf-8", "bad Content-Length\n", false);
+    else if (!req.has_body)
+        upgrade(a, p, &req);
+    else if (req.chunked || req.content_length > UPGRADE_BODY_MAX)
+        answer_text(a, p, 413, "text/plain; charset=utf-8",
+                    "an h2c upgrade takes a body of at most 1 MiB with a Content-Length; "
+                    "send larger bodies over HTTP/2 directly\n",
+                    false);
+    else
+        start_body(a, p, head, (size_t)req.content_length);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -545,6 +614,8 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
                 pending *p = (pending *)(void *)t;
                 if (p->state == P_SNIFF)
                     sniff(a, p);
+                else if (p->state == P_BODY)
+                    read_body(a, p);
                 else if (p->state == P_WRITE)
                     write_answer(a, p);
                 else

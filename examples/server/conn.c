@@ -325,6 +325,7 @@ void srv_conn_unref(srv_conn *c)
         return;
     free(c->up_method);
     free(c->up_path);
+    free(c->up_body);
     free(c);
 }
 
@@ -339,11 +340,12 @@ static const h2_header *find_field(const h2_svc_event *ev, const char *name, siz
 /* PING payload of an upgraded connection, whose ACK releases stream 1's answer. */
 static const uint8_t upgrade_ping[8] = {'h', '2', 'c', '-', 'r', 'e', 'q', '1'};
 
-/* h2c: answers stream 1, the HTTP/1.1 request (it has no body). */
+/* h2c: answers stream 1, the HTTP/1.1 request and its body. */
 static void answer_upgrade(srv_conn *c)
 {
-    srv_respond(c, 1, c->up_method, strlen(c->up_method), c->up_path, strlen(c->up_path), NULL, 0,
-                true);
+    uint8_t *body = c->up_body;
+    c->up_body = NULL;
+    srv_respond_upgraded(c, c->up_method, c->up_path, body, c->up_body_len);
     free(c->up_method);
     free(c->up_path);
     c->up_method = c->up_path = NULL;
@@ -428,7 +430,15 @@ int srv_conn_attach(srv_server *srv, int fd, const h2_svc_transport *transport,
     if (up != NULL) {
         c->up_method = strndup(up->method, up->method_len);
         c->up_path = strndup(up->path, up->path_len);
-        if (c->up_method == NULL || c->up_path == NULL) {
+        if (up->body_len > 0) {
+            c->up_body = malloc(up->body_len);
+            if (c->up_body != NULL) {
+                memcpy(c->up_body, up->body, up->body_len);
+                c->up_body_len = up->body_len;
+            }
+        }
+        if (c->up_method == NULL || c->up_path == NULL ||
+            (up->body_len > 0 && c->up_body == NULL)) {
             srv_conn_unref(c);
             return H2_ENOMEM;
         }

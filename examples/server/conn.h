@@ -37,6 +37,8 @@ struct srv_conn {
     /* h2c upgrade: the HTTP/1.1 request answered on stream 1 (malloc), or NULL */
     char *up_method;
     char *up_path;
+    uint8_t *up_body; /* and its body (malloc), or NULL */
+    size_t up_body_len;
     /* Registry (under srv->lock). */
     h2_svc_conn_id reg_id;
     srv_conn *reg_prev, *reg_next;

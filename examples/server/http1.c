@@ -108,11 +108,21 @@ int h1_parse(const char *buf, size_t len, h1_request *req)
             req->settings_len = vl;
             req->n_settings++;
         } else if (name_is(p, nl, "content-length")) {
-            for (size_t i = 0; i < vl; i++)
-                if (v[i] != '0')
-                    req->has_body = true;
+            uint64_t n = 0;
+            bool ok = vl > 0 && vl <= 18;
+            for (size_t i = 0; ok && i < vl; i++) {
+                ok = v[i] >= '0' && v[i] <= '9';
+                n = n * 10 + (uint64_t)(v[i] - '0');
+            }
+            if (!ok || (req->has_length && n != req->content_length))
+                req->bad_length = true;
+            req->has_length = true;
+            req->content_length = n;
+            if (n > 0)
+                req->has_body = true;
         } else if (name_is(p, nl, "transfer-encoding")) {
             req->has_body = true;
+            req->chunked = true;
         }
         p = eol + 1;
     }

@@ -478,6 +478,19 @@ void srv_request_end(srv_conn *c, uint32_t stream_id)
     stream_maybe_finish(s);
 }
 
+/* The body of an upgraded request went out: free it. */
+static void upgrade_body_release(void *user, const uint8_t *data, size_t len)
+{
+    (void)len;
+    srv_conn *c = user;
+    free((void *)(uintptr_t)data);
+    srv_stream *s = stream_find(c, 1);
+    if (s != NULL) {
+        s->inflight--;
+        stream_maybe_finish(s);
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -501,4 +514,29 @@ void srv_respond(srv_conn *c, uint32_t stream_id, const char *method, size_t met
         start_echo(c, stream_id, fields, n, end_stream, &log);
     else
         send_error(c, stream_id, &log, 405, false);
+}
+
+void srv_respond_upgraded(srv_conn *c, const char *method, const char *path, uint8_t *body,
+                          size_t body_len)
+{
+    srv_respond(c, 1, method, strlen(method), path, strlen(path), NULL, 0, body_len == 0);
+    if (body_len == 0) {
+        free(body);
+        return;
+    }
+    /* Only an echo wants the body; anything else was answered already. */
+    srv_stream *s = stream_find(c, 1);
+    if (s == NULL || s->kind != ST_ECHO || s->dead || s->ended) {
+        free(body);
+        return;
+    }
+    s->ended = true;
+    s->inflight++;
+    s->log.bytes += body_len;
+    if (srv_post_data(c, 1, body, body_len, H2_SEND_END_STREAM, upgrade_body_release, c) != 0) {
+        free(body);
+        s->inflight--;
+        s->dead = true;
+        stream_maybe_finish(s);
+    }
 }

@@ -59,6 +59,8 @@ typedef struct srv_upgrade {
     size_t method_len;
     const char *path;
     size_t path_len;
+    const uint8_t *body; /* the request's body (copied by srv_conn_attach), or NULL */
+    size_t body_len;
 } srv_upgrade;
 
 /* Sets up the registry and the kick eventfd. Returns 0 or -1 (errno). */
@@ -101,6 +103,13 @@ void srv_respond(srv_conn *c, uint32_t stream_id, const char *method, size_t met
                  const char *path, size_t path_len, const h2_header *fields, size_t n,
                  bool end_stream);
 
+/*
+ * The request of an h2c upgrade on stream 1, with its body (|body| malloc'ed
+ * or NULL; taken over and freed).
+ */
+void srv_respond_upgraded(srv_conn *c, const char *method, const char *path, uint8_t *body,
+                          size_t body_len);
+
 /* The page served at "/" without --root. */
 extern const char srv_builtin_page[];
 
@@ -142,8 +151,12 @@ typedef struct h1_request {
     bool conn_upgrade;    /* Connection lists "Upgrade" */
     const char *settings; /* HTTP2-Settings, when given exactly once */
     size_t settings_len;
-    int n_settings; /* how many HTTP2-Settings fields */
-    bool has_body;  /* Content-Length above 0, or Transfer-Encoding */
+    int n_settings;          /* how many HTTP2-Settings fields */
+    bool has_body;           /* Content-Length above 0, or Transfer-Encoding */
+    bool chunked;            /* Transfer-Encoding present (a body of unknown length) */
+    bool bad_length;         /* Content-Length not a number, or given twice with two values */
+    uint64_t content_length; /* Content-Length, when given */
+    bool has_length;         /* Content-Length was given */
 } h1_request;
 
 /* Length of the head in |buf| up to and including CRLFCRLF, or 0 when incomplete. */

@@ -174,6 +174,34 @@ Test(examples_curl, h2c_upgrade_1m)
     stop_clean();
 }
 
+/* An upgrade whose request has a body: the server reads the whole body
+ * before the 101, and the echo of 1 MiB (its limit) comes back on stream 1
+ * over h2. A larger body is refused with 413 over HTTP/1.1. */
+Test(examples_curl, h2c_upgrade_post_echo)
+{
+    start(false);
+    const size_t size = 1024 * 1024;
+    char upload[128], data[160], u[128], w[64];
+    ex_path(&dir, "upload.bin", upload, sizeof(upload));
+    uint8_t *p = interop_pattern_new(size + 1);
+    cr_assert_not_null(p);
+    cr_assert_eq(interop_write_file(upload, p, size), 0);
+    snprintf(data, sizeof(data), "@%s", upload);
+    url(u, sizeof(u), "http", server.port, "/echo");
+    const char *args[] = {
+        "--http2", "--data-binary", data, "-H", "expect:", "-w", "%{http_version} %{http_code}", u,
+        NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_body_pattern(size);
+
+    cr_assert_eq(interop_write_file(upload, p, size + 1), 0);
+    free(p);
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "1.1 413");
+    stop_clean();
+}
+
 Test(examples_curl, tls_insecure)
 {
     start(true);
