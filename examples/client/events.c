@@ -273,6 +273,42 @@ static void log_settings(const fetch *f)
         fetch_log(f, "> WINDOW_UPDATE stream 0: +%" PRIu32, c->connection_window_size - 65535);
 }
 
+/* -v: a SETTINGS frame the server sent, or the ACK of ours. */
+static void log_remote_settings(const fetch *f, const h2_svc_event *ev, bool ack)
+{
+    static const char *const names[] = {"",
+                                        "HEADER_TABLE_SIZE",
+                                        "ENABLE_PUSH",
+                                        "MAX_CONCURRENT_STREAMS",
+                                        "INITIAL_WINDOW_SIZE",
+                                        "MAX_FRAME_SIZE",
+                                        "MAX_HEADER_LIST_SIZE",
+                                        "",
+                                        "ENABLE_CONNECT_PROTOCOL",
+                                        "NO_RFC7540_PRIORITIES"};
+    if (!f->opts->verbose)
+        return;
+    char line[512];
+    size_t n = 0;
+    line[0] = '\0';
+    for (size_t i = 0; i < ev->n_settings && n < sizeof(line) - 64; i++) {
+        uint16_t id = ev->settings[i].id;
+        const char *name = id < sizeof(names) / sizeof(names[0]) ? names[id] : "";
+        int w = name[0] != '\0' ? snprintf(line + n, sizeof(line) - n, " %s=%" PRIu32, name,
+                                           ev->settings[i].new_value)
+                                : snprintf(line + n, sizeof(line) - n, " 0x%x=%" PRIu32, id,
+                                           ev->settings[i].new_value);
+        if (w > 0)
+            n += (size_t)w;
+    }
+    if (ack) {
+        fetch_log(f, "< SETTINGS ACK (ours in force:%s)", n > 0 ? line : " no change");
+    } else {
+        fetch_log(f, "< SETTINGS:%s", n > 0 ? line : " (no change)");
+        fetch_log(f, "> SETTINGS ACK");
+    }
+}
+
 /* -v: a PING right after the preface shows the round-trip time. */
 static void send_ping(fetch *f)
 {
@@ -316,6 +352,20 @@ void fetch_on_event(fetch *f, const h2_svc_event *ev)
         break;
     case H2_EV_PING_ACK_RECEIVED:
         fetch_log(f, "< PING ACK: round trip %" PRId64 " ms", now_ms() - f->ping_sent);
+        break;
+    case H2_EV_REMOTE_SETTINGS_CHANGED:
+        log_remote_settings(f, ev, false);
+        break;
+    case H2_EV_SETTINGS_ACKNOWLEDGED:
+        log_remote_settings(f, ev, true);
+        break;
+    case H2_EV_PING_RECEIVED:
+        fetch_log(f, "< PING");
+        fetch_log(f, "> PING ACK");
+        break;
+    case H2_EV_WINDOW_UPDATED:
+        fetch_log(f, "< WINDOW_UPDATE stream %" PRIu32 ": +%" PRIu32, ev->stream_id,
+                  ev->window_delta);
         break;
     case H2_EV_CONNECTION_TERMINATED:
         on_goaway(f, ev);

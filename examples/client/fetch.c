@@ -55,6 +55,7 @@ static int open_connection(fetch *f)
     cfg.conn.initial_window_size = STREAM_WINDOW;
     cfg.conn.connection_window_size = CONNECTION_WINDOW;
     cfg.queue = f->queue;
+    cfg.trace = o->verbose; /* -v: SETTINGS, PING and WINDOW_UPDATE frames too */
     f->settings = cfg.conn; /* for the -v log of our SETTINGS */
     h2_svc_transport transport;
     tls_conn *tc = NULL;

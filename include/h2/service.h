@@ -194,8 +194,11 @@ typedef uint64_t h2_svc_conn_id;
  * (|data|), H2_EV_STREAM_RESET
  * (|error_code|, |remote|), H2_EV_PING_ACK_RECEIVED (|ping|) and
  * H2_EV_CONNECTION_TERMINATED (a GOAWAY received: |error_code|,
- * |last_stream_id|, debug bytes in |data|). The end of a peer's stream is
- * the |end_stream| flag of the headers or DATA event that carried it.
+ * |last_stream_id|, debug bytes in |data|); with |trace| in the
+ * connection's configuration also H2_EV_REMOTE_SETTINGS_CHANGED,
+ * H2_EV_SETTINGS_ACKNOWLEDGED, H2_EV_PING_RECEIVED and
+ * H2_EV_WINDOW_UPDATED. The end of a peer's stream is the |end_stream|
+ * flag of the headers or DATA event that carried it.
  */
 typedef enum h2_svc_event_type {
     /* The worker took the connection over and queued the preface. */
@@ -311,8 +314,14 @@ typedef struct h2_svc_event {
     const uint8_t *data; /* DATA payload (no padding); GOAWAY debug data */
     size_t len;
     size_t flow_controlled_length; /* DATA: what releasing acknowledges */
-    uint8_t ping[8];               /* PING_ACK_RECEIVED */
+    uint8_t ping[8];               /* PING_ACK_RECEIVED, PING_RECEIVED (trace) */
     h2_svc_conn_stats stats;       /* STATS, CLOSED: the connection's counters */
+    /* |trace| connections only: REMOTE_SETTINGS_CHANGED and
+     * SETTINGS_ACKNOWLEDGED list their settings here; WINDOW_UPDATED gives
+     * its increment (|stream_id| 0: the connection window). */
+    const h2_changed_setting *settings;
+    size_t n_settings;
+    uint32_t window_delta;
 } h2_svc_event;
 
 /*
@@ -545,6 +554,12 @@ typedef struct h2_svc_conn_config {
     void *user;                 /* passed to the callbacks, and in every event */
     h2_svc_output_fn on_output; /* feed mode: required; fd mode: unused */
     int worker;                 /* the worker to use, or -1: round robin */
+    /* Also deliver the connection-level events the service otherwise
+     * handles by itself, for frame logs and debugging (an event each):
+     * H2_EV_REMOTE_SETTINGS_CHANGED and H2_EV_SETTINGS_ACKNOWLEDGED
+     * (|settings|), H2_EV_PING_RECEIVED (|ping|; the ACK is sent by the
+     * core) and H2_EV_WINDOW_UPDATED (|window_delta|). Default false. */
+    bool trace;
     /* Run this connection on a worker thread of its own (|worker| is then
      * ignored): the thread starts at attach and leaves once the connection
      * ended and its events were delivered, and is joined by shared worker

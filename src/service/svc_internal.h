@@ -133,6 +133,7 @@ typedef struct svc_conn {
     bool hangup;         /* fd mode: epoll reported HUP or ERR while events were pending */
     bool initiated;      /* the preface is queued (upgrade: done at attach) */
     bool server;         /* the server side */
+    bool trace;          /* deliver connection-level events too */
 
     /* fd mode with a transport hook */
     h2_svc_transport tr;

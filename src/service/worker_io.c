@@ -228,6 +228,23 @@ static svc_event_rec *bytes_event(svc_conn *c, const uint8_t *data, size_t len)
     return rec;
 }
 
+/* |trace|: a SETTINGS event with its entries copied. */
+static svc_event_rec *settings_event(svc_conn *c, const h2_event *ev)
+{
+    size_t n = ev->u.settings.n;
+    uint8_t *tail = NULL;
+    svc_event_rec *rec =
+        svc_event_alloc(&c->worker->svc->mem, n * sizeof(h2_changed_setting), &tail);
+    if (rec == NULL)
+        return NULL;
+    if (n > 0) {
+        memcpy(tail, ev->u.settings.changed, n * sizeof(h2_changed_setting));
+        rec->pub.settings = (const h2_changed_setting *)(const void *)tail;
+    }
+    rec->pub.n_settings = n;
+    return rec;
+}
+
 /* Turns the core's events into records; false when memory ran out. */
 static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
 {
@@ -292,7 +309,29 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
             break;
         case H2_EV_REMOTE_SETTINGS_CHANGED:
             c->got_settings = true;
-            continue;
+            if (!c->trace)
+                continue;
+            rec = settings_event(c, ev);
+            break;
+        case H2_EV_SETTINGS_ACKNOWLEDGED:
+            if (!c->trace)
+                continue;
+            rec = settings_event(c, ev);
+            break;
+        case H2_EV_PING_RECEIVED:
+            if (!c->trace)
+                continue;
+            rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+            if (rec != NULL)
+                memcpy(rec->pub.ping, ev->u.ping, 8);
+            break;
+        case H2_EV_WINDOW_UPDATED:
+            if (!c->trace)
+                continue;
+            rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+            if (rec != NULL)
+                rec->pub.window_delta = ev->u.window_delta;
+            break;
         default:
             continue;
         }
