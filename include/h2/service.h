@@ -282,6 +282,10 @@ typedef struct h2_svc_conn_stats {
     uint64_t events;             /* events delivered to the application */
     uint64_t commands;           /* commands taken (carried out or answered by COMMAND_FAILED) */
     uint32_t pending_high_water; /* most events held at once waiting for queue room */
+    /* All of the core's counters at that moment (h2_conn_get_stats()):
+     * resets, glitches, request slots taken, and how often each abuse limit
+     * tripped (|core.limit_exceeded|, indexed by h2_limit). */
+    h2_conn_stats core;
 } h2_svc_conn_stats;
 
 /*
@@ -390,6 +394,20 @@ H2_API size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
  */
 H2_API int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms);
 
+/* @struct Counters of an event queue (h2_svc_queue_get_stats()). */
+typedef struct h2_svc_queue_stats {
+    uint64_t events;     /* events taken by the consumer so far */
+    uint32_t waiting;    /* events in the ring now (beyond-capacity shutdown events not counted) */
+    uint32_t high_water; /* most events seen waiting at once, at the start of a poll */
+    uint32_t capacity;   /* events it holds at most */
+} h2_svc_queue_stats;
+
+/*
+ * @function Copies the counters of |q| to |*out|. Any thread; the fields are
+ * not read at one single instant. Returns 0 or H2_EINVAL (NULL argument).
+ */
+H2_API int h2_svc_queue_get_stats(const h2_svc_queue *q, h2_svc_queue_stats *out);
+
 /*
  * @function For an application with its own epoll loop: the eventfd to
  * watch (EPOLLIN). Owned by the queue; do not read or close it. When it is
@@ -488,6 +506,9 @@ typedef struct h2_svc_worker_stats {
     uint64_t events;             /* events delivered */
     uint64_t loops;              /* turns of its event loop */
     uint64_t timeouts;           /* connections ended by a timer */
+    uint64_t frames_in;          /* frames received over all its connections */
+    uint64_t frames_out;         /* frames queued for sending over all its connections */
+    uint64_t streams_opened;     /* streams opened by either side over all its connections */
     uint32_t mailbox_high_water; /* most commands seen waiting in its ring at once */
 } h2_svc_worker_stats;
 

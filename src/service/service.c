@@ -90,6 +90,9 @@ int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t cap
     atomic_init(&w->count.events, 0);
     atomic_init(&w->count.loops, 0);
     atomic_init(&w->count.timeouts, 0);
+    atomic_init(&w->count.frames_in, 0);
+    atomic_init(&w->count.frames_out, 0);
+    atomic_init(&w->count.streams_opened, 0);
     svc_map_init(&w->conns, &svc->mem);
     int rv = h2_mailbox_init(&w->mb, capacity, &svc->mem);
     if (rv != 0)
@@ -525,6 +528,9 @@ int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worke
     out->events = atomic_load_explicit(&k->events, memory_order_relaxed);
     out->loops = atomic_load_explicit(&k->loops, memory_order_relaxed);
     out->timeouts = atomic_load_explicit(&k->timeouts, memory_order_relaxed);
+    out->frames_in = atomic_load_explicit(&k->frames_in, memory_order_relaxed);
+    out->frames_out = atomic_load_explicit(&k->frames_out, memory_order_relaxed);
+    out->streams_opened = atomic_load_explicit(&k->streams_opened, memory_order_relaxed);
     h2_mailbox_stats ms;
     h2_mailbox_get_stats(&w->mb, &ms);
     out->mailbox_high_water = ms.high_water;

@@ -134,6 +134,8 @@ typedef struct svc_conn {
     bool initiated;      /* the preface is queued (upgrade: done at attach) */
     bool server;         /* the server side */
     bool trace;          /* deliver connection-level events too */
+    /* The core's counts already added to the worker's counters. */
+    uint64_t seen_frames_in, seen_frames_out, seen_streams;
 
     /* fd mode with a transport hook */
     h2_svc_transport tr;
@@ -190,6 +192,9 @@ typedef struct svc_worker_counters {
     atomic_uint_fast64_t events;
     atomic_uint_fast64_t loops;
     atomic_uint_fast64_t timeouts;
+    atomic_uint_fast64_t frames_in;
+    atomic_uint_fast64_t frames_out;
+    atomic_uint_fast64_t streams_opened;
 } svc_worker_counters;
 
 /* Worker: adds |n| to a counter only it writes. */
@@ -323,6 +328,9 @@ void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code);
 
 /* The counters of |c| now (frame counts read from the core). */
 void svc_conn_stats_now(svc_conn *c, h2_svc_conn_stats *out);
+
+/* Adds what the core counted since the last call to the worker's counters. */
+void svc_conn_count_core(svc_conn *c);
 
 /* Frees a connection that never reached a worker, or a finished one. */
 void svc_conn_destroy(svc_conn *c);

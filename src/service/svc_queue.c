@@ -297,3 +297,16 @@ int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms)
             return 0;
     }
 }
+
+int h2_svc_queue_get_stats(const h2_svc_queue *q, h2_svc_queue_stats *out)
+{
+    if (q == NULL || out == NULL)
+        return H2_EINVAL;
+    h2_mailbox_stats ms;
+    h2_mailbox_get_stats(&q->mb, &ms);
+    out->events = ms.drained;
+    out->high_water = ms.high_water;
+    out->waiting = h2_mailbox_count(&q->mb);
+    out->capacity = h2_mailbox_capacity(&q->mb);
+    return 0;
+}

@@ -131,6 +131,7 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno)
     h2_conn_error err = {0};
     h2_svc_conn_stats final_stats;
     svc_conn_stats_now(c, &final_stats);
+    svc_conn_count_core(c);
     if (c->conn != NULL)
         err = h2_conn_last_error(c->conn);
     h2_conn_free(c->conn);
@@ -178,12 +179,28 @@ void svc_conn_stats_now(svc_conn *c, h2_svc_conn_stats *out)
 {
     *out = c->st;
     if (c->conn != NULL) {
-        h2_conn_stats cs;
-        h2_conn_get_stats(c->conn, &cs);
-        out->frames_in = cs.frames_received;
-        out->frames_out = cs.frames_sent;
-        out->streams_opened = cs.streams_opened_local + cs.streams_opened_remote;
+        h2_conn_stats *cs = &out->core;
+        h2_conn_get_stats(c->conn, cs);
+        out->frames_in = cs->frames_received;
+        out->frames_out = cs->frames_sent;
+        out->streams_opened = cs->streams_opened_local + cs->streams_opened_remote;
     }
+}
+
+void svc_conn_count_core(svc_conn *c)
+{
+    if (c->conn == NULL)
+        return;
+    h2_conn_stats cs;
+    h2_conn_get_stats(c->conn, &cs);
+    svc_worker_counters *k = &c->worker->count;
+    uint64_t streams = cs.streams_opened_local + cs.streams_opened_remote;
+    svc_count(&k->frames_in, cs.frames_received - c->seen_frames_in);
+    svc_count(&k->frames_out, cs.frames_sent - c->seen_frames_out);
+    svc_count(&k->streams_opened, streams - c->seen_streams);
+    c->seen_frames_in = cs.frames_received;
+    c->seen_frames_out = cs.frames_sent;
+    c->seen_streams = streams;
 }
 
 /* Fails an attach before the connection took part in the loop. */
@@ -405,6 +422,7 @@ static void run_dirty(svc_worker *w)
             atomic_store_explicit(&w->count.connections, w->conns.count, memory_order_relaxed);
             svc_conn_destroy(c);
         } else if (c->reason == 0) {
+            svc_conn_count_core(c);
             svc_conn_update_epoll(c);
             svc_conn_timers_update(c);
             if (svc_conn_tr_pending(c))

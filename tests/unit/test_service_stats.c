@@ -83,6 +83,13 @@ Test(service_stats, connection_and_worker_counters)
     cr_assert_eq(st->commands, 3u); /* headers, data, stats */
     cr_assert_eq(st->events, events);
     cr_assert_eq(st->pending_high_water, 0u);
+    /* The core's own counters come along. */
+    cr_assert_eq(st->core.frames_received, 3u);
+    cr_assert_eq(st->core.streams_opened_remote, 1u);
+    cr_assert_eq(st->core.glitches, 0u);
+    cr_assert_eq(st->core.active_requests, 0u); /* the request completed */
+    for (int i = 0; i < H2_LIMIT_COUNT; i++)
+        cr_assert_eq(st->core.limit_exceeded[i], 0u);
     uint64_t bytes_in = st->bytes_in, bytes_out = st->bytes_out;
     h2_svc_event_release(ev);
 
@@ -93,6 +100,8 @@ Test(service_stats, connection_and_worker_counters)
     cr_assert_eq(ev->stats.bytes_in, bytes_in);
     cr_assert_eq(ev->stats.bytes_out, bytes_out);
     cr_assert_eq(ev->stats.events, events + 1); /* the STATS event itself */
+    uint64_t frames_in = ev->stats.frames_in, frames_out = ev->stats.frames_out;
+    cr_assert_eq(frames_in, 3u);
     h2_svc_event_release(ev);
 
     h2_svc_worker_stats ws;
@@ -109,7 +118,18 @@ Test(service_stats, connection_and_worker_counters)
     cr_assert_gt(ws.loops, 0u);
     cr_assert_geq(ws.mailbox_high_water, 1u);
     cr_assert_eq(ws.timeouts, 0u);
+    cr_assert_eq(ws.frames_in, frames_in);
+    cr_assert_eq(ws.frames_out, frames_out);
+    cr_assert_eq(ws.streams_opened, 1u);
     cr_assert_eq(h2_service_worker_stats(svc, 1, &ws), H2_EINVAL);
+    /* The event queue: every event was taken, none waits. */
+    h2_svc_queue_stats qs;
+    cr_assert_eq(h2_svc_queue_get_stats(q, &qs), 0);
+    cr_assert_eq(qs.events, events + 2);
+    cr_assert_eq(qs.waiting, 0u);
+    cr_assert_geq(qs.high_water, 1u);
+    cr_assert_eq(qs.capacity, 63u);
+    cr_assert_eq(h2_svc_queue_get_stats(NULL, &qs), H2_EINVAL);
     cr_assert_eq(h2_service_worker_stats(NULL, 0, &ws), H2_EINVAL);
     cr_assert_eq(h2_service_worker_stats(svc, 0, NULL), H2_EINVAL);
     cr_assert_eq(h2_service_conn_stats(svc, 0, 0), H2_EINVAL);
