@@ -123,6 +123,14 @@ typedef struct h2_conn_config {
     uint32_t max_reserved_streams;
 
     /*
+     * Clients: the peer's MAX_CONCURRENT_STREAMS assumed until its first
+     * SETTINGS frame says otherwise (RFC 9113 has no limit until then, as
+     * h2; a server that advertises 100 would refuse the streams past it).
+     * Default 100; 0: no limit, as h2. Servers ignore it.
+     */
+    uint32_t assumed_peer_max_concurrent_streams;
+
+    /*
      * Abuse limits (docs/SECURITY.md lists each one with its reaction).
      * Rate limiters are token buckets refilled from the clock given to
      * h2_conn_set_time(); without a clock they are plain budgets of |burst|

@@ -115,6 +115,8 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
         if (c->flags & (H2_CF_GOAWAY_SENT | H2_CF_GOAWAY_RECV))
             return H2_ECLOSED;
         uint32_t mcs = h2_settings_get(&c->remote, H2_SETTING_MAX_CONCURRENT_STREAMS);
+        if (mcs == H2_SETTING_UNSET && c->cfg.assumed_peer_max_concurrent_streams != 0)
+            mcs = c->cfg.assumed_peer_max_concurrent_streams;
         if (mcs != H2_SETTING_UNSET && c->n_outbound + 1 > mcs)
             return H2_ETOO_MANY_STREAMS;
         ex.request = true;

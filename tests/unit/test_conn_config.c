@@ -254,3 +254,43 @@ Test(conn_config, draining_output_resets_the_reply_budget)
     }
     h2t_pair_free(&p);
 }
+
+/* Before the server's first SETTINGS, a client assumes MAX_CONCURRENT_STREAMS
+ * 100 (assumed_peer_max_concurrent_streams); the SETTINGS frame then rules. */
+static void open_streams(h2_conn *c, uint32_t first, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        cr_assert_eq(h2_conn_send_headers(c, first + 2 * i, h2t_req_get, 4, 0, NULL), 0,
+                     "stream %u", first + 2 * i);
+}
+
+Test(conn_config, client_assumes_100_streams_before_settings)
+{
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, H2_ROLE_CLIENT);
+    cr_assert_eq(cfg.assumed_peer_max_concurrent_streams, 100);
+    h2_conn *c = h2t_conn_new(H2_ROLE_CLIENT, &cfg);
+    cr_assert_eq(h2_conn_initiate(c), 0);
+    open_streams(c, 1, 100);
+    cr_assert_eq(h2_conn_send_headers(c, 201, h2t_req_get, 4, 0, NULL), H2_ETOO_MANY_STREAMS);
+    h2t_take(c, NULL);
+    /* The server allows 150. */
+    h2t_buf in;
+    h2t_buf_init(&in);
+    const h2_setting s[] = {{H2_SETTING_MAX_CONCURRENT_STREAMS, 150}};
+    h2t_f_settings(&in, 0, s, 1);
+    const h2_event *ev;
+    size_t n;
+    cr_assert_eq(h2_conn_receive(c, in.p, in.len, &ev, &n), 0);
+    h2t_buf_free(&in);
+    open_streams(c, 201, 50);
+    cr_assert_eq(h2_conn_send_headers(c, 301, h2t_req_get, 4, 0, NULL), H2_ETOO_MANY_STREAMS);
+    h2_conn_free(c);
+
+    /* 0: no limit until SETTINGS, as h2. */
+    cfg.assumed_peer_max_concurrent_streams = 0;
+    c = h2t_conn_new(H2_ROLE_CLIENT, &cfg);
+    cr_assert_eq(h2_conn_initiate(c), 0);
+    open_streams(c, 1, 300);
+    h2_conn_free(c);
+}
