@@ -118,7 +118,7 @@ $(BUILD)/h2client: $(patsubst examples/%.c,$(BUILD)/obj/examples/%.o,$(EX_CLIENT
 run: deps
 	$(MAKE) all
 	@mkdir -p run
-	@[ -f run/key.pem ] || openssl req -x509 -newkey rsa:2048 -nodes -days 365 \
+	@[ -f run/key.pem ] && [ -f run/cert.pem ] || openssl req -x509 -newkey rsa:2048 -nodes -days 365 \
 	    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
 	    -keyout run/key.pem -out run/cert.pem 2>/dev/null
 	@echo "Try:  curl --http2-prior-knowledge http://127.0.0.1:8080/"
@@ -127,8 +127,8 @@ run: deps
 	@echo "      curl --http2-prior-knowledge --data-binary hello http://127.0.0.1:8080/echo"
 	@echo "      nghttp -v http://127.0.0.1:8080/"
 	@echo "      $(BUILD)/h2client http://127.0.0.1:8080/"
-	$(BUILD)/h2server --port 8080 --tls-port 8443 --cert run/cert.pem --key run/key.pem \
-	    --root examples/www -v
+	$(BUILD)/h2server --host 127.0.0.1 --port 8080 --tls-port 8443 --cert run/cert.pem \
+	    --key run/key.pem --root examples/www -v
 
 # ---- tests ------------------------------------------------------------------
 $(BUILD)/obj/tests/%.o: tests/%.c

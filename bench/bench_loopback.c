@@ -396,6 +396,13 @@ static int bench_throughput(void)
     }
     stop_server(&ours);
     stop_server(&ng);
+    /* A round that failed (0 req/s) makes the whole comparison void. */
+    for (int r = 0; r < rounds; r++) {
+        if (r_ours[r] <= 0 || r_ng[r] <= 0) {
+            fprintf(stderr, "bench_loopback: round %d failed; no RESULT\n", r + 1);
+            return -1;
+        }
+    }
     double mo = median(r_ours, rounds), mn = median(r_ng, rounds);
     printf("server cpu per request (medians): ours=%.2f us nghttpd=%.2f us\n",
            median(c_ours, rounds), median(c_ng, rounds));
