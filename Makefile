@@ -163,7 +163,7 @@ tsan: deps
 	    SAN="-fsanitize=thread" test-run
 
 # ---- benchmarks ---------------------------------------------------------------
-$(BUILD)/bench/%: bench/%.c $(STATIC_LIB)
+$(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(TEST_WARN) -O2 -g $(SAN) -DNDEBUG -DH2_SHARED_DIR='"$(abspath ../shared)"' \
 	    $< -o $@ $(STATIC_LIB) $(BENCH_LIBS)

@@ -282,10 +282,6 @@ typedef struct h2_svc_conn_stats {
     uint64_t events;             /* events delivered to the application */
     uint64_t commands;           /* commands taken (carried out or answered by COMMAND_FAILED) */
     uint32_t pending_high_water; /* most events held at once waiting for queue room */
-    /* All of the core's counters at that moment (h2_conn_get_stats()):
-     * resets, glitches, request slots taken, and how often each abuse limit
-     * tripped (|core.limit_exceeded|, indexed by h2_limit). */
-    h2_conn_stats core;
 } h2_svc_conn_stats;
 
 /*
@@ -320,6 +316,12 @@ typedef struct h2_svc_event {
     size_t flow_controlled_length; /* DATA: what releasing acknowledges */
     uint8_t ping[8];               /* PING_ACK_RECEIVED, PING_RECEIVED (trace) */
     h2_svc_conn_stats stats;       /* STATS, CLOSED: the connection's counters */
+    /* STATS, CLOSED: all of the core's counters at that moment
+     * (h2_conn_get_stats()): resets, glitches, request slots taken and how
+     * often each abuse limit tripped (|limit_exceeded|, indexed by
+     * h2_limit); all 0 for a connection that never started. NULL for
+     * other events. Lives as long as the event. */
+    const h2_conn_stats *core_stats;
     /* |trace| connections only: REMOTE_SETTINGS_CHANGED and
      * SETTINGS_ACKNOWLEDGED list their settings here; WINDOW_UPDATED gives
      * its increment (|stream_id| 0: the connection window). */

@@ -388,7 +388,13 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
         svc_conn_destroy(c);
         return rv;
     }
-    c->closed_ev = svc_event_alloc(&svc->mem, 0, NULL);
+    uint8_t *core_tail = NULL;
+    c->closed_ev = svc_event_alloc(&svc->mem, sizeof(h2_conn_stats), &core_tail);
+    if (c->closed_ev != NULL) {
+        c->closed_core = (h2_conn_stats *)(void *)core_tail;
+        memset(c->closed_core, 0, sizeof(*c->closed_core));
+        c->closed_ev->pub.core_stats = c->closed_core;
+    }
     if (cfg->initial_len > 0) {
         c->initial = h2_mem_malloc(&svc->mem, cfg->initial_len);
         if (c->initial != NULL) {

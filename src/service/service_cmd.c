@@ -270,7 +270,17 @@ int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
 
 int h2_service_conn_stats(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
 {
-    return svc_post_simple(svc, conn, H2_SVC_CMD_STATS, 0, 0, user);
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL)
+        return H2_EINVAL;
+    /* Room for the core's counters, which the answer carries. */
+    uint8_t *tail = NULL;
+    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_STATS, conn, sizeof(h2_conn_stats), &tail);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    cmd->data = tail;
+    cmd->user = user;
+    return svc_post(svc, w, cmd);
 }
 
 int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n)

@@ -122,18 +122,19 @@ typedef struct svc_conn {
     svc_stream *active;       /* streams with held sends, round robin */
     svc_stream *active_tail;
 
-    uint32_t epoll_mask; /* events registered with epoll */
-    int reason;          /* h2_svc_close_reason once finished, else 0 */
-    bool closing;        /* graceful close asked for */
-    bool dirty;          /* in the worker's dirty list */
-    bool in_blocked;     /* in the worker's blocked list */
-    bool write_blocked;  /* the socket returned EAGAIN on write */
-    bool registered;     /* fd mode: the socket is in the epoll set */
-    bool output_full;    /* the last pump stopped at the output high-water mark */
-    bool hangup;         /* fd mode: epoll reported HUP or ERR while events were pending */
-    bool initiated;      /* the preface is queued (upgrade: done at attach) */
-    bool server;         /* the server side */
-    bool trace;          /* deliver connection-level events too */
+    uint32_t epoll_mask;        /* events registered with epoll */
+    int reason;                 /* h2_svc_close_reason once finished, else 0 */
+    bool closing;               /* graceful close asked for */
+    bool dirty;                 /* in the worker's dirty list */
+    bool in_blocked;            /* in the worker's blocked list */
+    bool write_blocked;         /* the socket returned EAGAIN on write */
+    bool registered;            /* fd mode: the socket is in the epoll set */
+    bool output_full;           /* the last pump stopped at the output high-water mark */
+    bool hangup;                /* fd mode: epoll reported HUP or ERR while events were pending */
+    bool initiated;             /* the preface is queued (upgrade: done at attach) */
+    bool server;                /* the server side */
+    bool trace;                 /* deliver connection-level events too */
+    h2_conn_stats *closed_core; /* the core's counters in |closed_ev| */
     /* The core's counts already added to the worker's counters. */
     uint64_t seen_frames_in, seen_frames_out, seen_streams;
 
@@ -328,6 +329,9 @@ void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code);
 
 /* The counters of |c| now (frame counts read from the core). */
 void svc_conn_stats_now(svc_conn *c, h2_svc_conn_stats *out);
+
+/* The core's counters of |c| now (zeros once its core is gone). */
+void svc_conn_core_now(const svc_conn *c, h2_conn_stats *out);
 
 /* Adds what the core counted since the last call to the worker's counters. */
 void svc_conn_count_core(svc_conn *c);

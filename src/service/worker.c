@@ -131,6 +131,7 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno)
     h2_conn_error err = {0};
     h2_svc_conn_stats final_stats;
     svc_conn_stats_now(c, &final_stats);
+    svc_conn_core_now(c, c->closed_core);
     svc_conn_count_core(c);
     if (c->conn != NULL)
         err = h2_conn_last_error(c->conn);
@@ -179,12 +180,19 @@ void svc_conn_stats_now(svc_conn *c, h2_svc_conn_stats *out)
 {
     *out = c->st;
     if (c->conn != NULL) {
-        h2_conn_stats *cs = &out->core;
-        h2_conn_get_stats(c->conn, cs);
-        out->frames_in = cs->frames_received;
-        out->frames_out = cs->frames_sent;
-        out->streams_opened = cs->streams_opened_local + cs->streams_opened_remote;
+        h2_conn_stats cs;
+        h2_conn_get_stats(c->conn, &cs);
+        out->frames_in = cs.frames_received;
+        out->frames_out = cs.frames_sent;
+        out->streams_opened = cs.streams_opened_local + cs.streams_opened_remote;
     }
+}
+
+void svc_conn_core_now(const svc_conn *c, h2_conn_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (c->conn != NULL)
+        h2_conn_get_stats(c->conn, out);
 }
 
 void svc_conn_count_core(svc_conn *c)
@@ -301,6 +309,9 @@ static void handle(svc_worker *w, svc_cmd *cmd)
         cmd->ev.pub.type = H2_SVC_EV_STATS;
         cmd->ev.pub.user = cmd->user;
         svc_conn_stats_now(c, &cmd->ev.pub.stats);
+        /* The block's tail holds the core's counters (h2_service_conn_stats()). */
+        svc_conn_core_now(c, (h2_conn_stats *)(uintptr_t)cmd->data);
+        cmd->ev.pub.core_stats = (const h2_conn_stats *)(const void *)cmd->data;
         svc_conn_emit(c, &cmd->ev);
         return;
     case H2_SVC_CMD_FEED:

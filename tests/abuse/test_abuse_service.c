@@ -465,8 +465,8 @@ static void slots_held_until_resets_are_released(int primitive)
     cr_assert_eq(h2_service_conn_stats(svc, id, 0), 0);
     h2_svc_event *st = wait_event(q, H2_SVC_EV_STATS, 5000);
     cr_assert_not_null(st);
-    cr_assert_eq(st->stats.core.limit_exceeded[H2_LIMIT_ACTIVE_REQUESTS], (uint64_t)r.refused);
-    cr_assert_geq(st->stats.core.glitches, (uint64_t)r.refused);
+    cr_assert_eq(st->core_stats->limit_exceeded[H2_LIMIT_ACTIVE_REQUESTS], (uint64_t)r.refused);
+    cr_assert_geq(st->core_stats->glitches, (uint64_t)r.refused);
     h2_svc_event_release(st);
 
     h2_service_free(svc);
