@@ -7,7 +7,10 @@
  *   byte 0 bits 0-3: how each round is cut into receive calls (fuzz_split)
  *   byte 0 bit 4:    small limits (header table 0, initial window 100,
  *                    output high-water 2048, max_continuation_frames 3,
- *                    max_header_list_size 512, max_reserved_streams 2)
+ *                    max_header_list_size 512, max_reserved_streams 2,
+ *                    glitch burst 8, 8 queued replies, 4 SETTINGS entries,
+ *                    8/16 header fields, 2 streams before the server's
+ *                    SETTINGS)
  *   byte 0 bit 5:    the allocator fails from call (u16 + 1) on (two more bytes)
  *   byte 0 bit 6:    request bodies queued by reference
  *   byte 0 bit 7:    push disabled (ENABLE_PUSH 0)
@@ -196,6 +199,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.max_header_list_size = 512;
         cfg.max_reserved_streams = 2;
         cfg.encoder_table_cap = 0;
+        /* Abuse limits low enough for short inputs to trip them. */
+        cfg.glitch_burst = 8;
+        cfg.max_queued_replies = 8;
+        cfg.max_settings_entries = 4;
+        cfg.max_header_fields = 8;
+        cfg.max_header_fields_hard = 16;
+        cfg.assumed_peer_max_concurrent_streams = 2;
     }
     if (opt & 0x80u)
         cfg.enable_push = 0;
@@ -266,6 +276,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * run does only between receive calls: no concurrency limit there. */
     cfg.mem = NULL;
     cfg.max_concurrent_streams = UINT32_MAX;
+    cfg.assumed_peer_max_concurrent_streams = 0; /* the passive client opens 3 streams */
     size_t raw_len = 0;
     uint8_t *raw = strip_marks(stream, stream_len, &raw_len);
     check_split_invariance(&cfg, raw, raw_len, opt & 15u);

@@ -8,7 +8,10 @@
  *   byte 0 bits 0-3: how each round is cut into receive calls (fuzz_split)
  *   byte 0 bit 4:    small limits (max_concurrent_streams 4, header table 0,
  *                    initial window 100, output high-water 2048,
- *                    max_continuation_frames 3, max_header_list_size 512)
+ *                    max_continuation_frames 3, max_header_list_size 512,
+ *                    glitch burst 8, reset burst 4, 8 queued replies,
+ *                    4 SETTINGS entries, 8/16 header fields, 2 request
+ *                    slots; bit 0 then also holds reset requests' slots)
  *   byte 0 bit 5:    the allocator fails from call (u16 + 1) on (two more bytes)
  *   byte 0 bit 6:    response bodies queued by reference
  *   byte 0 bit 7:    no inbound header validation or normalisation
@@ -202,6 +205,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.max_continuation_frames = 3;
         cfg.max_header_list_size = 512;
         cfg.encoder_table_cap = 256;
+        /* Abuse limits low enough for short inputs to trip them. */
+        cfg.glitch_burst = 8;
+        cfg.reset_burst = 4;
+        cfg.max_queued_replies = 8;
+        cfg.max_settings_entries = 4;
+        cfg.max_header_fields = 8;
+        cfg.max_header_fields_hard = 16;
+        cfg.max_active_requests = 2;
+        cfg.hold_reset_requests = (opt & 0x01u) != 0;
     }
     if (opt & 0x80u) {
         cfg.validate_inbound_headers = false;
@@ -273,6 +285,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * run does only between receive calls: no concurrency limit there. */
     cfg.mem = NULL;
     cfg.max_concurrent_streams = UINT32_MAX;
+    cfg.max_active_requests = 0;
+    cfg.hold_reset_requests = false;
     size_t raw_len = 0;
     uint8_t *raw = strip_marks(stream, stream_len, &raw_len);
     check_split_invariance(&cfg, raw, raw_len, opt & 15u);
