@@ -98,11 +98,12 @@ struct h2_conn {
     uint64_t now_ms;
     h2_bucket glitch_bucket;
     h2_bucket reset_bucket;
-    uint32_t reply_frames; /* automatic replies queued since the output was last empty */
-    uint32_t recv_calls;   /* receive calls so far (wraps; 0 skipped) */
-    bool in_receive;       /* inside h2_conn_receive() */
-    uint32_t n_deferred;   /* slots waiting for release_at */
-    h2_req_slot *slots;    /* ascending ids */
+    uint32_t reply_frames;  /* automatic replies queued since the output was last empty */
+    uint32_t pings_unacked; /* PINGs we sent that no ACK answered yet */
+    uint32_t recv_calls;    /* receive calls so far (wraps; 0 skipped) */
+    bool in_receive;        /* inside h2_conn_receive() */
+    uint32_t n_deferred;    /* slots waiting for release_at */
+    h2_req_slot *slots;     /* ascending ids */
     uint32_t n_slots, cap_slots;
     uint64_t requests_accepted;
     h2_conn_stats stats;

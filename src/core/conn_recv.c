@@ -339,7 +339,16 @@ static int on_settings(h2_conn *c, const h2_frame *f)
 static int on_ping(h2_conn *c, const h2_frame *f)
 {
     bool ack = (f->hd.flags & H2_FLAG_ACK) != 0;
-    if (!ack) {
+    if (ack) {
+        /* An ACK that answers no PING of ours brings nothing: a glitch. */
+        if (c->pings_unacked == 0) {
+            int rv = h2_conn_glitch(c);
+            if (rv != 0)
+                return rv;
+        } else {
+            c->pings_unacked--;
+        }
+    } else {
         int rv = h2_conn_reply_room(c, 17);
         if (rv != 0)
             return rv;

@@ -359,7 +359,10 @@ int h2_conn_ping(h2_conn *c, const uint8_t opaque[8])
         return rv;
     if (h2_conn_over_high_water(c))
         return H2_ENOBUFS;
-    return h2_conn_write_ping(c, 0, opaque);
+    rv = h2_conn_write_ping(c, 0, opaque);
+    if (rv == 0 && c->pings_unacked < UINT32_MAX)
+        c->pings_unacked++;
+    return rv;
 }
 
 int h2_conn_increment_window(h2_conn *c, uint32_t id, uint32_t increment)

@@ -177,6 +177,38 @@ Test(abuse_flood, row19_altsvc_to_a_server)
     ab_expect_trip_at(&cfg, NULL, &unit, 100, H2_LIMIT_GLITCHES, H2_ENHANCE_YOUR_CALM);
 }
 
+/* Row 19: PING ACKs that answer no PING of ours are charged; ACKs of our
+ * own PINGs are not. */
+Test(abuse_flood, row19_unsolicited_ping_acks)
+{
+    h2_conn_config cfg = ab_server_cfg(NULL);
+    cfg.glitch_burst = 100;
+    static const uint8_t opaque[8] = "unasked";
+    h2t_f_ping(&unit, 0x1, opaque);
+    ab_expect_trip_at(&cfg, NULL, &unit, 100, H2_LIMIT_GLITCHES, H2_ENHANCE_YOUR_CALM);
+}
+
+Test(abuse_flood, row19_acks_of_our_pings_are_free)
+{
+    h2_conn_config cfg = ab_server_cfg(NULL);
+    cfg.glitch_burst = 10;
+    h2_conn *c = h2t_server_ready(&cfg);
+    static const uint8_t opaque[8] = "ours!!!";
+    h2t_buf in;
+    h2t_buf_init(&in);
+    for (int i = 0; i < 50; i++) {
+        cr_assert_eq(h2_conn_ping(c, opaque), 0);
+        h2t_take(c, NULL);
+        h2t_f_ping(&in, 0x1, opaque);
+        cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0, "ACK %d", i);
+        h2t_buf_free(&in);
+    }
+    h2_conn_stats st;
+    h2_conn_get_stats(c, &st);
+    cr_assert_eq(st.glitches, 0u);
+    h2_conn_free(c);
+}
+
 /* Row 3b: the 10001st PRIORITY frame. */
 Test(abuse_flood, row3_priority_flood)
 {
