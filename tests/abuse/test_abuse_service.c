@@ -217,31 +217,30 @@ static void stall_client_start(stall_client *c, int fd)
     peer_flush(&c->p);
 }
 
-static h2_svc_conn_id stall_server(h2_service *svc, h2_svc_queue *q, int fd, uint32_t flow_ms)
+/* A rig whose server connection has the flow-control stall timer at |flow_ms|,
+ * a stall client on the other end that asked for "/", and the request taken. */
+static h2_svc_conn_id stall_start(svc_rig *r, stall_client *c, uint32_t flow_ms)
 {
+    svc_rig_start(r, 64);
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
-    sc.queue = q;
     sc.flow_timeout_ms = flow_ms;
-    h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, fd, &sc, &id), 0);
+    h2_svc_conn_id id = svc_rig_attach(r, &sc);
+    stall_client_start(c, r->peer_fd);
+    h2_svc_event *ev = wait_event(r->q, H2_EV_REQUEST_RECEIVED, 5000);
+    cr_assert_not_null(ev);
+    h2_svc_event_release(ev);
     return id;
 }
 
 Test(abuse_service, row1_zero_window_stall_cut_at_the_flow_timeout)
 {
-    lockmem lm;
-    lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
-    h2_svc_queue *q = new_queue(&lm, 64);
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    h2_svc_conn_id id = stall_server(svc, q, sv[1], 300);
+    svc_rig r;
     stall_client c;
-    stall_client_start(&c, sv[0]);
-    h2_svc_event *ev = wait_event(q, H2_EV_REQUEST_RECEIVED, 5000);
-    cr_assert_not_null(ev);
-    h2_svc_event_release(ev);
+    h2_svc_conn_id id = stall_start(&r, &c, 300);
+    h2_service *svc = r.svc;
+    h2_svc_queue *q = r.q;
+    h2_svc_event *ev = NULL;
 
     size_t body_len = 1u << 20;
     uint8_t *body = make_body(body_len, 7);
@@ -275,27 +274,19 @@ Test(abuse_service, row1_zero_window_stall_cut_at_the_flow_timeout)
     cr_assert_str_eq(c.debug, "flow control stall");
     cr_assert_eq(c.data, 0u, "%zu DATA bytes through a shut window", c.data);
 
-    h2_service_free(svc);
-    h2_svc_queue_free(q);
+    svc_rig_free(&r);
     peer_free(&c.p);
     free(body);
-    cr_assert_eq(lockmem_live(&lm), 0u);
 }
 
 Test(abuse_service, row1_slow_steady_windows_are_not_a_stall)
 {
-    lockmem lm;
-    lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
-    h2_svc_queue *q = new_queue(&lm, 64);
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    h2_svc_conn_id id = stall_server(svc, q, sv[1], 300);
+    svc_rig r;
     stall_client c;
-    stall_client_start(&c, sv[0]);
-    h2_svc_event *ev = wait_event(q, H2_EV_REQUEST_RECEIVED, 5000);
-    cr_assert_not_null(ev);
-    h2_svc_event_release(ev);
+    h2_svc_conn_id id = stall_start(&r, &c, 300);
+    h2_service *svc = r.svc;
+    h2_svc_queue *q = r.q;
+    h2_svc_event *ev = NULL;
 
     /* 10 windows of 1000 bytes, one every 100 ms: the transfer takes three
      * times the stall timeout, but no gap between windows reaches it. */
@@ -327,11 +318,9 @@ Test(abuse_service, row1_slow_steady_windows_are_not_a_stall)
         h2_svc_event_release(ev);
     }
 
-    h2_service_free(svc);
-    h2_svc_queue_free(q);
+    svc_rig_free(&r);
     peer_free(&c.p);
     free(body);
-    cr_assert_eq(lockmem_live(&lm), 0u);
 }
 
 /* ---- rows 9 and 18: request slots through the service ---- */
@@ -407,19 +396,15 @@ static int take_requests(h2_svc_queue *q, peer *p, refusals *r, h2_svc_event **h
 
 static void slots_held_until_resets_are_released(int primitive)
 {
-    lockmem lm;
-    lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
-    h2_svc_queue *q = new_queue(&lm, 4096);
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    svc_rig rig;
+    svc_rig_start(&rig, 4096);
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
-    sc.queue = q;
-    h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    h2_svc_conn_id id = svc_rig_attach(&rig, &sc);
+    h2_service *svc = rig.svc;
+    h2_svc_queue *q = rig.q;
     peer p;
-    peer_init(&p, sv[0], H2_ROLE_CLIENT);
+    peer_init(&p, rig.peer_fd, H2_ROLE_CLIENT);
     settle(&p);
 
     /* 600 requests, each followed at once by the primitive, in three writes
@@ -469,10 +454,8 @@ static void slots_held_until_resets_are_released(int primitive)
     cr_assert_geq(st->core_stats->glitches, (uint64_t)r.refused);
     h2_svc_event_release(st);
 
-    h2_service_free(svc);
-    h2_svc_queue_free(q);
+    svc_rig_free(&rig);
     peer_free(&p);
-    cr_assert_eq(lockmem_live(&lm), 0u);
 }
 
 Test(abuse_service, row9_rapid_reset_slots_held_until_resets_are_released)

@@ -53,23 +53,17 @@ static void take_all(h2_svc_queue *q, peer *p, seen *s, int ms)
 
 static void run(bool trace, seen *s)
 {
-    lockmem lm;
-    lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
-    h2_svc_queue *q = new_queue(&lm, 64);
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    svc_rig r;
+    svc_rig_start(&r, 64);
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
-    sc.queue = q;
     sc.trace = trace;
     sc.conn.initial_window_size = 100000;
-    h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    (void)svc_rig_attach(&r, &sc);
 
     peer p;
     memset(&p, 0, sizeof p);
-    p.fd = sv[0];
+    p.fd = r.peer_fd;
     h2_conn_config pc;
     h2_conn_config_init(&pc, H2_ROLE_CLIENT);
     pc.max_frame_size = 32768;
@@ -79,12 +73,10 @@ static void run(bool trace, seen *s)
     cr_assert_eq(h2_conn_ping(p.conn, opaque), 0);
     cr_assert_eq(h2_conn_increment_window(p.conn, 0, 1000), 0);
     peer_flush(&p);
-    take_all(q, &p, s, 300);
+    take_all(r.q, &p, s, 300);
 
-    h2_service_free(svc);
-    h2_svc_queue_free(q);
+    svc_rig_free(&r);
     peer_free(&p);
-    cr_assert_eq(lockmem_live(&lm), 0u);
 }
 
 Test(service_trace, connection_level_events_with_their_contents)

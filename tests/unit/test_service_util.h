@@ -258,4 +258,42 @@ static inline size_t peer_pump(peer *p, int timeout_ms, void (*on)(void *arg, co
     return (size_t)r;
 }
 
+/* ---- a service of one worker, an event queue and a socket pair ---- */
+
+typedef struct svc_rig {
+    lockmem lm;
+    h2_service *svc;
+    h2_svc_queue *q;
+    int peer_fd; /* the test's end; the other one goes to the service */
+    int svc_fd;
+} svc_rig;
+
+static inline void svc_rig_start(svc_rig *r, uint32_t queue_capacity)
+{
+    lockmem_init(&r->lm);
+    r->svc = new_service(&r->lm, 1, 0);
+    r->q = new_queue(&r->lm, queue_capacity);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    r->peer_fd = sv[0];
+    r->svc_fd = sv[1];
+}
+
+/* Attaches the service's end with |sc| (its events to the rig's queue). */
+static inline h2_svc_conn_id svc_rig_attach(svc_rig *r, h2_svc_conn_config *sc)
+{
+    sc->queue = r->q;
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_fd(r->svc, r->svc_fd, sc, &id), 0);
+    return id;
+}
+
+/* Frees the service and the queue; every byte the service took is back. */
+static inline void svc_rig_free(svc_rig *r)
+{
+    h2_service_free(r->svc);
+    h2_svc_queue_free(r->q);
+    cr_assert_eq(lockmem_live(&r->lm), 0u, "%zu bytes kept", lockmem_live(&r->lm));
+}
+
 #endif /* H2_TESTS_TEST_SERVICE_UTIL_H */
