@@ -34,10 +34,11 @@
  *     for writability), drains bytes the hook holds (|pending|) without
  *     waiting for the socket, and calls the hook's close exactly once.
  *   - listening sockets (h2_service_listen()): a worker accepts until
- *     EAGAIN (at most 256 per turn of its loop), lets the accept callback adjust a copy of the
- * configuration (transport, user ...) and hands the connections to the workers in turn. When
- * descriptors run out (EMFILE) the listener pauses 100 ms instead of spinning. The service closes
- * the listening socket at h2_service_free().
+ *     EAGAIN (at most 256 per turn of its loop), lets the accept callback
+ *     adjust a copy of the configuration (transport, user ...) and hands
+ *     the connections to the workers in turn. When descriptors run out
+ *     (EMFILE) the listener pauses 100 ms instead of spinning. The service
+ *     closes the listening socket at h2_service_free().
  *   - feed mode (h2_service_attach_feed()): the application keeps its
  *     transport, posts received bytes with h2_service_feed() and receives
  *     the bytes to send through the |on_output| callback, run on the worker
