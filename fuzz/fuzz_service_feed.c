@@ -40,7 +40,10 @@ static const char MARK[] = "--MARK--";
 #define MARK_LEN (sizeof MARK - 1)
 #define HELD_MAX 64
 
-#define HDR(n, v) {(const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0}
+#define HDR(n, v)                                                                                  \
+    {                                                                                              \
+        (const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0                \
+    }
 
 static const uint8_t body[3000];
 
@@ -178,7 +181,7 @@ static void feed(feeder *f, const uint8_t *p, size_t len)
            (rv == H2_ENOMEM && fa.every != 0)) {
         poll_events(f);
         h2_svc_queue_wait(f->q, 1);
-            if (now_s() - start >= 20.0) {
+        if (now_s() - start >= 20.0) {
             /* A ring that stays full: only lost memory may explain it. */
             FUZZ_CHECK(fa.every != 0);
             break;
@@ -231,8 +234,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cc.idle_timeout_ms = 0;
     cc.settings_timeout_ms = 0;
     cc.header_timeout_ms = 0;
+    cc.preface_timeout_ms = 0;
     cc.close_timeout_ms = 0;
     cc.write_timeout_ms = 0;
+    cc.flow_timeout_ms = 0;
     if (opt & 0x40u) {
         cc.conn.max_concurrent_streams = 4;
         cc.conn.initial_window_size = 100;

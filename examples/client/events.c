@@ -187,6 +187,8 @@ static const char *timer_reason(int timer)
         return "the server stopped reading what we send";
     case H2_SVC_TIMER_FLOW:
         return "the server kept its flow-control window shut on our request body";
+    case H2_SVC_TIMER_PREFACE:
+        return "the server sent no SETTINGS in time (GOAWAY PROTOCOL_ERROR sent)";
     default:
         return "a connection timer expired";
     }

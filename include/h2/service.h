@@ -120,13 +120,13 @@
  *   CLOCK_MONOTONIC, read by the worker only, and also given to the core
  *   (h2_conn_set_time()) before each receive. Per connection
  *   (h2_svc_conn_config, 0 turns one off): idle timeout, SETTINGS ACK
- *   timeout, header-completion deadline (also covering the peer's preface),
+ *   timeout, header-completion deadline,
  *   close deadline after a graceful close or a GOAWAY received, write
- *   stall timeout and flow-control stall timeout. An expired timer ends
+ *   stall timeout, flow-control stall timeout and preface deadline. An expired timer ends
  *   the connection with reason H2_SVC_CLOSE_TIMEOUT and names itself in the
  *   CLOSED event's |timer|; one that sends a GOAWAY names itself in its
  *   debug data too ("idle timeout", "settings timeout", "header timeout",
- *   "flow control stall").
+ *   "flow control stall", "preface timeout").
  *
  * Statistics
  *   Per connection: h2_service_conn_stats() is answered by an
@@ -248,6 +248,7 @@ typedef enum h2_svc_timer {
     H2_SVC_TIMER_CLOSE,    /* close_timeout_ms: the transport was cut */
     H2_SVC_TIMER_WRITE,    /* write_timeout_ms: the transport was cut */
     H2_SVC_TIMER_FLOW,     /* flow_timeout_ms: GOAWAY(NO_ERROR) sent, then closed */
+    H2_SVC_TIMER_PREFACE,  /* preface_timeout_ms: GOAWAY(PROTOCOL_ERROR) sent, closed */
 } h2_svc_timer;
 
 /* @enum Commands, as named by H2_SVC_EV_COMMAND_FAILED. */
@@ -622,10 +623,12 @@ typedef struct h2_svc_conn_config {
                                      GOAWAY(SETTINGS_TIMEOUT) and close. 10000 */
     uint32_t header_timeout_ms;   /* absolute deadline for a received header block to
                                      complete once it started (CONTINUATION frames do not
-                                     re-arm it), and from attach for the peer's preface
-                                     and first SETTINGS: GOAWAY(PROTOCOL_ERROR) and close
-                                     (a peer that cannot finish a block in time is treated
-                                     as broken). 20000 */
+                                     re-arm it): GOAWAY(PROTOCOL_ERROR) and close (a peer
+                                     that cannot finish a block in time is treated as
+                                     broken). 20000 */
+    uint32_t preface_timeout_ms;  /* from attach, for the peer's connection preface and
+                                     first SETTINGS frame: GOAWAY(PROTOCOL_ERROR,
+                                     "preface timeout") and close. 10000 */
     uint32_t close_timeout_ms;    /* after h2_service_close() or a GOAWAY received: streams
                                      still open this long are cut (transport closed, no
                                      further GOAWAY). 30000 */

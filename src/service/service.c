@@ -44,6 +44,7 @@ void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
     cfg->close_timeout_ms = 30000;
     cfg->write_timeout_ms = 60000;
     cfg->flow_timeout_ms = 60000;
+    cfg->preface_timeout_ms = 10000;
 }
 
 unsigned h2_service_workers(const h2_service *svc)
@@ -367,6 +368,7 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
     c->timer.index = SVC_TIMER_NONE;
     c->timer.kind = SVC_POLL_CONN;
     c->settings_since = c->header_since = c->close_since = c->write_since = c->flow_since = -1;
+    c->preface_since = -1;
     c->read_wait = H2_SVC_WANT_READ;
     c->write_wait = H2_SVC_WANT_WRITE;
     svc_map_init(&c->streams, &svc->mem);
@@ -416,6 +418,7 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
     c->close_ms = cfg->close_timeout_ms;
     c->write_ms = cfg->write_timeout_ms;
     c->flow_ms = cfg->flow_timeout_ms;
+    c->preface_ms = cfg->preface_timeout_ms;
     c->id = svc_new_id(svc, wi);
     c->queue = cfg->queue;
     c->on_event = cfg->on_event;

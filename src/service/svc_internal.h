@@ -149,10 +149,11 @@ typedef struct svc_conn {
     size_t initial_len;
 
     /* Timers (milliseconds; 0: off) and their state (CLOCK_MONOTONIC ms). */
-    uint32_t idle_ms, settings_ms, header_ms, close_ms, write_ms, flow_ms;
+    uint32_t idle_ms, settings_ms, header_ms, close_ms, write_ms, flow_ms, preface_ms;
     int64_t last_active;     /* bytes received or a stream open */
     int64_t settings_since;  /* SETTINGS unacknowledged since, or -1 */
-    int64_t header_since;    /* header block (or preface) pending since, or -1 */
+    int64_t header_since;    /* header block pending since, or -1 */
+    int64_t preface_since;   /* the peer's preface and first SETTINGS awaited since, or -1 */
     int64_t close_since;     /* graceful close or GOAWAY received at, or -1 */
     int64_t write_since;     /* output pending without progress since, or -1 */
     int64_t flow_since;      /* held DATA blocked by the peer's windows since, or -1 */

@@ -161,10 +161,9 @@ void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code)
     svc_count(&c->worker->count.timeouts, 1);
     /* The GOAWAY's debug data names the timer, for the peer's logs. */
     static const char *const debug[] = {
-        [H2_SVC_TIMER_IDLE] = "idle timeout",
-        [H2_SVC_TIMER_SETTINGS] = "settings timeout",
-        [H2_SVC_TIMER_HEADER] = "header timeout",
-        [H2_SVC_TIMER_FLOW] = "flow control stall",
+        [H2_SVC_TIMER_IDLE] = "idle timeout",       [H2_SVC_TIMER_SETTINGS] = "settings timeout",
+        [H2_SVC_TIMER_HEADER] = "header timeout",   [H2_SVC_TIMER_FLOW] = "flow control stall",
+        [H2_SVC_TIMER_PREFACE] = "preface timeout",
     };
     const char *why = "";
     if (timer > 0 && (size_t)timer < sizeof(debug) / sizeof(debug[0]) && debug[timer] != NULL)

@@ -10,10 +10,11 @@
  *             idle_ms: GOAWAY(NO_ERROR), close.
  *   SETTINGS  a SETTINGS frame of ours unacknowledged for settings_ms:
  *             GOAWAY(SETTINGS_TIMEOUT), close.
- *   HEADER    a received header block incomplete (or the peer's preface
- *             and first SETTINGS not received) header_ms after it started;
- *             later CONTINUATION frames do not move the deadline:
+ *   HEADER    a received header block incomplete header_ms after it
+ *             started; later CONTINUATION frames do not move the deadline:
  *             GOAWAY(PROTOCOL_ERROR), close.
+ *   PREFACE   the peer's preface and first SETTINGS not received
+ *             preface_ms after attach: GOAWAY(PROTOCOL_ERROR), close.
  *   CLOSE     close_ms after a graceful close was asked for or a GOAWAY
  *             arrived: the transport is cut.
  *   WRITE     output pending and no byte taken by the transport for
@@ -175,11 +176,14 @@ static void refresh(svc_conn *c)
     else if (c->settings_since < 0 || unacked < c->settings_unacked)
         c->settings_since = now;
     c->settings_unacked = unacked;
-    bool header = h2_conn_header_block_pending(c->conn) || !c->got_settings;
-    if (!header)
+    if (!h2_conn_header_block_pending(c->conn))
         c->header_since = -1;
     else if (c->header_since < 0)
         c->header_since = now;
+    if (c->got_settings)
+        c->preface_since = -1;
+    else if (c->preface_since < 0)
+        c->preface_since = now;
     if ((c->closing || c->goaway_received) && c->close_since < 0)
         c->close_since = now;
     if (!c->write_blocked)
@@ -206,6 +210,7 @@ void svc_conn_timers_update(svc_conn *c)
         d = earliest(d, c->last_active, c->idle_ms);
     d = earliest(d, c->settings_since, c->settings_ms);
     d = earliest(d, c->header_since, c->header_ms);
+    d = earliest(d, c->preface_since, c->preface_ms);
     d = earliest(d, c->close_since, c->close_ms);
     d = earliest(d, c->write_since, c->write_ms);
     d = earliest(d, c->flow_since, c->flow_ms);
@@ -227,6 +232,8 @@ static void conn_timer(svc_conn *c)
         svc_conn_timeout(c, H2_SVC_TIMER_CLOSE, false, 0);
     } else if (due(now, c->flow_since, c->flow_ms)) {
         svc_conn_timeout(c, H2_SVC_TIMER_FLOW, true, H2_NO_ERROR);
+    } else if (due(now, c->preface_since, c->preface_ms)) {
+        svc_conn_timeout(c, H2_SVC_TIMER_PREFACE, true, H2_PROTOCOL_ERROR);
     } else if (due(now, c->header_since, c->header_ms)) {
         svc_conn_timeout(c, H2_SVC_TIMER_HEADER, true, H2_PROTOCOL_ERROR);
     } else if (due(now, c->settings_since, c->settings_ms)) {

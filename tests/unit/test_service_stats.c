@@ -208,7 +208,7 @@ Test(service_stats, pending_high_water_and_timeouts)
     int sv2[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2), 0);
     sc.queue = q;
-    sc.header_timeout_ms = 50;
+    sc.preface_timeout_ms = 50;
     cr_assert_eq(h2_service_attach_fd(svc, sv2[1], &sc, &id), 0);
     ev = wait_event(q, H2_SVC_EV_CLOSED, 5000);
     cr_assert_not_null(ev);

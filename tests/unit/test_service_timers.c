@@ -55,8 +55,10 @@ static void server_config(h2_svc_conn_config *sc)
     sc->idle_timeout_ms = 0;
     sc->settings_timeout_ms = 0;
     sc->header_timeout_ms = 0;
+    sc->preface_timeout_ms = 0;
     sc->close_timeout_ms = 0;
     sc->write_timeout_ms = 0;
+    sc->flow_timeout_ms = 0;
 }
 
 /* Client preface and SETTINGS out, the server's SETTINGS in and acknowledged. */
@@ -130,6 +132,8 @@ Test(service_timers, defaults)
     cr_assert_eq(sc.idle_timeout_ms, 180000u);
     cr_assert_eq(sc.settings_timeout_ms, 10000u);
     cr_assert_eq(sc.header_timeout_ms, 20000u);
+    cr_assert_eq(sc.preface_timeout_ms, 10000u);
+    cr_assert_eq(sc.flow_timeout_ms, 60000u);
     cr_assert_eq(sc.close_timeout_ms, 30000u);
     cr_assert_eq(sc.write_timeout_ms, 60000u);
     cr_assert_eq(sc.worker, -1);
@@ -208,12 +212,12 @@ Test(service_timers, client_preface_deadline)
     rig r;
     h2_svc_conn_config sc;
     server_config(&sc);
-    sc.header_timeout_ms = 100;
+    sc.preface_timeout_ms = 100;
     rig_start(&r, &sc);
     /* Half a preface, then silence. */
     write_all(r.p.fd, (const uint8_t *)"PRI * HTTP/2.0\r\n", 16);
     int64_t took =
-        rig_closed(&r, H2_SVC_CLOSE_TIMEOUT, H2_SVC_TIMER_HEADER, H2_PROTOCOL_ERROR, 5000);
+        rig_closed(&r, H2_SVC_CLOSE_TIMEOUT, H2_SVC_TIMER_PREFACE, H2_PROTOCOL_ERROR, 5000);
     cr_assert_geq(took, 100);
     cr_assert_lt(took, 3000);
     rig_free(&r);
@@ -278,7 +282,7 @@ Test(service_timers, many_connections_expire_in_deadline_order)
         server_config(&sc);
         sc.queue = q;
         /* Attached in one order, due in the reverse one. */
-        sc.header_timeout_ms = (uint32_t)(60 * (N - i));
+        sc.preface_timeout_ms = (uint32_t)(60 * (N - i));
         cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &ids[i]), 0);
         peers[i] = sv[0];
     }
@@ -286,7 +290,7 @@ Test(service_timers, many_connections_expire_in_deadline_order)
         h2_svc_event *ev = wait_event(q, H2_SVC_EV_CLOSED, 5000);
         cr_assert_not_null(ev);
         cr_assert_eq(ev->conn, ids[k]);
-        cr_assert_eq(ev->timer, H2_SVC_TIMER_HEADER);
+        cr_assert_eq(ev->timer, H2_SVC_TIMER_PREFACE);
         h2_svc_event_release(ev);
     }
     h2_service_free(svc);
