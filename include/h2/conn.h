@@ -131,6 +131,15 @@ typedef struct h2_conn_config {
     uint32_t assumed_peer_max_concurrent_streams;
 
     /*
+     * Header blocks we send: their header list size (RFC 9113 6.5.2, name +
+     * value + 32 per field) at most this, whatever the peer allows; a larger
+     * block is refused with H2_EHEADER_LIST_SIZE and nothing is sent.
+     * Default 65536; 0: no cap of our own (the peer's MAX_HEADER_LIST_SIZE
+     * still applies).
+     */
+    uint32_t max_send_header_list_size;
+
+    /*
      * Abuse limits (docs/SECURITY.md lists each one with its reaction).
      * Rate limiters are token buckets refilled from the clock given to
      * h2_conn_set_time(); without a clock they are plain budgets of |burst|
@@ -296,7 +305,7 @@ typedef struct h2_priority_args {
  *  - H2_ETOO_MANY_STREAMS: the peer's MAX_CONCURRENT_STREAMS is reached;
  *  - H2_EHEADER: the block breaks a header rule (RFC 9113 8.2, 8.3);
  *  - H2_EHEADER_LIST_SIZE: the block is larger than the peer's
- *    MAX_HEADER_LIST_SIZE;
+ *    MAX_HEADER_LIST_SIZE or our |max_send_header_list_size|;
  *  - H2_ENOBUFS: the output is over its high-water mark;
  *  - H2_ENOMEM.
  */

@@ -24,6 +24,7 @@ void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
     cfg->no_rfc7540_priorities = 0;
     cfg->max_reserved_streams = 100;
     cfg->assumed_peer_max_concurrent_streams = role == H2_ROLE_CLIENT ? 100 : 0;
+    cfg->max_send_header_list_size = 65536;
     cfg->connection_window_size = 65535;
     cfg->max_continuation_frames = 9;
     cfg->max_closed_streams = 65536;

@@ -121,7 +121,10 @@ int h2_conn_push_stream(h2_conn *c, uint32_t parent_id, uint32_t promised, const
     if (opts.validate && !pushable_method(of, on))
         return H2_EHEADER;
     uint32_t peer_list = h2_settings_get(&c->remote, H2_SETTING_MAX_HEADER_LIST_SIZE);
-    if (peer_list != H2_SETTING_UNSET && header_list_size(of, on) > peer_list)
+    uint64_t list_size = header_list_size(of, on);
+    if (peer_list != H2_SETTING_UNSET && list_size > peer_list)
+        return H2_EHEADER_LIST_SIZE;
+    if (c->cfg.max_send_header_list_size != 0 && list_size > c->cfg.max_send_header_list_size)
         return H2_EHEADER_LIST_SIZE;
     if (h2_conn_over_high_water(c))
         return H2_ENOBUFS;

@@ -147,7 +147,10 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
     if (info.kind == H2_BLOCK_TRAILERS && !end)
         return H2_EINVAL;
     uint32_t peer_list = h2_settings_get(&c->remote, H2_SETTING_MAX_HEADER_LIST_SIZE);
-    if (peer_list != H2_SETTING_UNSET && header_list_size(of, on) > peer_list)
+    uint64_t list_size = header_list_size(of, on);
+    if (peer_list != H2_SETTING_UNSET && list_size > peer_list)
+        return H2_EHEADER_LIST_SIZE;
+    if (c->cfg.max_send_header_list_size != 0 && list_size > c->cfg.max_send_header_list_size)
         return H2_EHEADER_LIST_SIZE;
 
     if (h2_conn_ensure_encoder(c) != 0)

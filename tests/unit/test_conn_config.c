@@ -294,3 +294,36 @@ Test(conn_config, client_assumes_100_streams_before_settings)
     open_streams(c, 1, 300);
     h2_conn_free(c);
 }
+
+/* Our own cap on the header blocks we send (max_send_header_list_size). */
+Test(conn_config, send_header_list_capped)
+{
+    static uint8_t big[70000];
+    memset(big, 'v', sizeof big);
+    h2_header f[5];
+    memcpy(f, h2t_req_get, sizeof(h2_header) * 4);
+    f[4] = (h2_header){(const uint8_t *)"x-big", 5, big, 0, 0};
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, H2_ROLE_CLIENT);
+    cr_assert_eq(cfg.max_send_header_list_size, 65536u);
+    h2_conn *c = h2t_conn_new(H2_ROLE_CLIENT, &cfg);
+    cr_assert_eq(h2_conn_initiate(c), 0);
+    h2t_take(c, NULL);
+    /* 4 request fields (about 160 bytes with their overhead) + 65000 + 37 fits ... */
+    f[4].value_len = 65000;
+    cr_assert_eq(h2_conn_send_headers(c, 1, f, 5, H2_SEND_END_STREAM, NULL), 0);
+    h2t_take(c, NULL);
+    /* ... 70000 does not, and nothing is sent: stream 3 is still free. */
+    f[4].value_len = sizeof big;
+    cr_assert_eq(h2_conn_send_headers(c, 3, f, 5, H2_SEND_END_STREAM, NULL), H2_EHEADER_LIST_SIZE);
+    cr_assert_eq(h2_conn_output_pending(c), 0u);
+    cr_assert_eq(h2_conn_send_headers(c, 3, h2t_req_get, 4, H2_SEND_END_STREAM, NULL), 0);
+    h2_conn_free(c);
+
+    cfg.max_send_header_list_size = 0; /* no cap of ours */
+    c = h2t_conn_new(H2_ROLE_CLIENT, &cfg);
+    cr_assert_eq(h2_conn_initiate(c), 0);
+    h2t_take(c, NULL);
+    cr_assert_eq(h2_conn_send_headers(c, 1, f, 5, H2_SEND_END_STREAM, NULL), 0);
+    h2_conn_free(c);
+}
