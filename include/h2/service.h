@@ -249,6 +249,7 @@ typedef enum h2_svc_timer {
     H2_SVC_TIMER_WRITE,    /* write_timeout_ms: the transport was cut */
     H2_SVC_TIMER_FLOW,     /* flow_timeout_ms: GOAWAY(NO_ERROR) sent, then closed */
     H2_SVC_TIMER_PREFACE,  /* preface_timeout_ms: GOAWAY(PROTOCOL_ERROR) sent, closed */
+    H2_SVC_TIMER_COUNT     /* how many values there are */
 } h2_svc_timer;
 
 /* @enum Commands, as named by H2_SVC_EV_COMMAND_FAILED. */
@@ -502,15 +503,16 @@ H2_API unsigned h2_service_workers(const h2_service *svc);
  * but its fields are not read at one single instant.
  */
 typedef struct h2_svc_worker_stats {
-    uint64_t connections;        /* connections owned now */
-    uint64_t connections_total;  /* connections taken over since the start */
-    uint64_t bytes_in;           /* bytes received over all its connections */
-    uint64_t bytes_out;          /* bytes sent over all its connections */
-    uint64_t commands;           /* commands taken from its ring */
-    uint64_t events;             /* events delivered */
-    uint64_t loops;              /* turns of its event loop */
-    uint64_t timeouts;           /* connections ended by a timer */
-    uint64_t frames_in;          /* frames received over all its connections */
+    uint64_t connections;                       /* connections owned now */
+    uint64_t connections_total;                 /* connections taken over since the start */
+    uint64_t bytes_in;                          /* bytes received over all its connections */
+    uint64_t bytes_out;                         /* bytes sent over all its connections */
+    uint64_t commands;                          /* commands taken from its ring */
+    uint64_t events;                            /* events delivered */
+    uint64_t loops;                             /* turns of its event loop */
+    uint64_t timeouts;                          /* connections ended by a timer ... */
+    uint64_t timer_expired[H2_SVC_TIMER_COUNT]; /* ... by each one (indexed by h2_svc_timer) */
+    uint64_t frames_in;                         /* frames received over all its connections */
     uint64_t frames_out;         /* frames queued for sending over all its connections */
     uint64_t streams_opened;     /* streams opened by either side over all its connections */
     uint32_t mailbox_high_water; /* most commands seen waiting in its ring at once */

@@ -91,6 +91,8 @@ int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t cap
     atomic_init(&w->count.events, 0);
     atomic_init(&w->count.loops, 0);
     atomic_init(&w->count.timeouts, 0);
+    for (unsigned i = 0; i < H2_SVC_TIMER_COUNT; i++)
+        atomic_init(&w->count.timer_expired[i], 0);
     atomic_init(&w->count.frames_in, 0);
     atomic_init(&w->count.frames_out, 0);
     atomic_init(&w->count.streams_opened, 0);
@@ -537,6 +539,8 @@ int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worke
     out->events = atomic_load_explicit(&k->events, memory_order_relaxed);
     out->loops = atomic_load_explicit(&k->loops, memory_order_relaxed);
     out->timeouts = atomic_load_explicit(&k->timeouts, memory_order_relaxed);
+    for (unsigned i = 0; i < H2_SVC_TIMER_COUNT; i++)
+        out->timer_expired[i] = atomic_load_explicit(&k->timer_expired[i], memory_order_relaxed);
     out->frames_in = atomic_load_explicit(&k->frames_in, memory_order_relaxed);
     out->frames_out = atomic_load_explicit(&k->frames_out, memory_order_relaxed);
     out->streams_opened = atomic_load_explicit(&k->streams_opened, memory_order_relaxed);

@@ -194,6 +194,7 @@ typedef struct svc_worker_counters {
     atomic_uint_fast64_t events;
     atomic_uint_fast64_t loops;
     atomic_uint_fast64_t timeouts;
+    atomic_uint_fast64_t timer_expired[H2_SVC_TIMER_COUNT];
     atomic_uint_fast64_t frames_in;
     atomic_uint_fast64_t frames_out;
     atomic_uint_fast64_t streams_opened;

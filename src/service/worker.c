@@ -159,6 +159,8 @@ void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code)
         return;
     c->timeout = timer;
     svc_count(&c->worker->count.timeouts, 1);
+    if (timer > 0 && timer < H2_SVC_TIMER_COUNT)
+        svc_count(&c->worker->count.timer_expired[timer], 1);
     /* The GOAWAY's debug data names the timer, for the peer's logs. */
     static const char *const debug[] = {
         [H2_SVC_TIMER_IDLE] = "idle timeout",       [H2_SVC_TIMER_SETTINGS] = "settings timeout",

@@ -217,6 +217,8 @@ Test(service_stats, pending_high_water_and_timeouts)
     h2_svc_worker_stats ws;
     cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
     cr_assert_eq(ws.timeouts, 1u);
+    for (int t = 0; t < H2_SVC_TIMER_COUNT; t++)
+        cr_assert_eq(ws.timer_expired[t], t == H2_SVC_TIMER_PREFACE ? 1u : 0u, "timer %d", t);
     h2_service_free(svc);
     h2_svc_queue_free(q);
     close(sv2[0]);
