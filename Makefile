@@ -241,10 +241,11 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(FUZZ_CORE_OBJ)
 # Runs each target for FUZZ_TIME seconds on a copy of its corpus; fails on
 # any crash, leak or timeout (the input that did it is kept in $(FUZZ_DIR)).
 fuzz-smoke: fuzz
-	@rc=0; for f in $(FUZZ_BIN); do \
+	@rc=0; ok=0; bad=0; for f in $(FUZZ_BIN); do \
 	    t=$$(basename $$f | sed 's/^fuzz_//'); \
-	    sh fuzz/run_smoke.sh $$f fuzz/corpus/$$t $(FUZZ_TIME) $(FUZZ_DIR) || rc=1; \
-	done; exit $$rc
+	    if sh fuzz/run_smoke.sh $$f fuzz/corpus/$$t $(FUZZ_TIME) $(FUZZ_DIR); then ok=$$((ok + 1)); \
+	    else rc=1; bad=$$((bad + 1)); fi; \
+	done; echo "fuzz: $$ok passed, $$bad failed"; exit $$rc
 
 # Memcheck over the interop suite: library, examples and interop tests built
 # without sanitizers in $(BUILD)/valgrind; the example programs the tests
@@ -260,8 +261,7 @@ VG_WRAP  := valgrind -q $(VG_OPTS)
 
 valgrind:
 	$(MAKE) BUILD=$(VG_DIR) OPT="-O1 -g" SAN= all $(VG_BIN)
-	@start=$$(date +%s); H2_EXAMPLE_WRAP="$(VG_WRAP)" sh fuzz/valgrind_run.sh "$(VG_TESTS)" $(VG_BIN); \
-	rc=$$?; echo "valgrind: $$(($$(date +%s) - start)) s"; exit $$rc
+	@H2_EXAMPLE_WRAP="$(VG_WRAP)" sh fuzz/valgrind_run.sh "$(VG_TESTS)" $(VG_BIN)
 
 -include $(wildcard $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/fuzz/*.d)
 

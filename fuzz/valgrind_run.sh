@@ -14,6 +14,8 @@ shift
 logs=$(mktemp -d "${TMPDIR:-/tmp}/h2vg.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
 status=0
+passed=0
+failed=0
 for t in "$@"; do
     name=$(basename "$t")
     start=$(date +%s)
@@ -30,6 +32,14 @@ for t in "$@"; do
     nbad=0
     [ -n "$bad" ] && nbad=$(printf '%s\n' "$bad" | wc -l)
     echo "VALGRIND $name ${syn:-no synthesis} errors=$nbad time=${secs}s"
+    p=$(printf '%s' "$syn" | sed -n 's/.*Passing: *\([0-9]*\).*/\1/p')
+    f=$(printf '%s' "$syn" | sed -n 's/.*Failing: *\([0-9]*\).*Crashing: *\([0-9]*\).*/\1 \2/p')
+    if [ -n "$bad" ] || [ -z "$syn" ]; then
+        failed=$((failed + 1)) # a binary with memcheck errors, or one that did not finish
+    else
+        passed=$((passed + ${p:-0}))
+    fi
+    for x in $f; do failed=$((failed + x)); done
     if [ $rc -ne 0 ] || [ -z "$syn" ]; then
         printf '%s\n' "$out" | grep -v '^\[----\]' | tail -40
         status=1
@@ -42,4 +52,5 @@ for t in "$@"; do
         status=1
     fi
 done
+echo "valgrind: $passed passed, $failed failed"
 exit $status
