@@ -46,6 +46,11 @@
  *     keeps fed bytes unprocessed in the order posted; what a worker holds
  *     that way (with what waits in its ring) is bounded by
  *     |feed_hold_limit|: past it h2_service_feed() returns H2_EAGAIN.
+ *     |on_output| takes every byte; an application whose transport falls
+ *     behind stops feeding input until it caught up: the replies the core
+ *     makes (PING and SETTINGS ACKs, RST_STREAMs) come only from input, and
+ *     DATA only as far as the peer's windows, which the peer opens as it
+ *     receives.
  *   Both modes accept bytes already read by the application
  *   (|initial_data|, fed before anything else) and the server side of an
  *   h2c upgrade (|upgrade|: stream 1 is the upgraded request).
