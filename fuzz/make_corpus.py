@@ -146,6 +146,22 @@ def server_seeds():
     b = settings() + frame(HEADERS, END_HEADERS, 1, request_block(b"/t", 0x83)) + frame(DATA, 0, 1, b"xyz") + \
         frame(HEADERS, END_HEADERS | END_STREAM, 1, tr)
     write("server", "trailers", b"\x00\x08" + b)
+    # Abuse limits, with the small-limits option (bit 4) so that they trip.
+    b = settings()
+    for sid in range(1, 24, 2):
+        b += frame(HEADERS, END_HEADERS | END_STREAM, sid, request_block(b"/r"))
+        b += frame(RST, 0, sid, struct.pack(">I", 8))
+    write("server", "abuse_rapid_reset", b"\x11\x00" + b)
+    write("server", "abuse_rapid_reset_split", b"\x16\x00" + b)
+    write("server", "abuse_ping_flood", b"\x10\x00" + settings() +
+          b"".join(frame(PING, 0, 0, b"%08d" % i) for i in range(12)))
+    write("server", "abuse_settings_entries", b"\x10\x00" + settings((1, 0), (2, 0), (3, 9), (4, 9), (5, 16384)))
+    many = b"".join(lit(b"x-f%d" % i, b"v") for i in range(7))
+    write("server", "abuse_header_fields", b"\x10\x00" + settings() +
+          frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(b"/h", extra=many)))
+    b = settings() + frame(HEADERS, END_HEADERS, 1, request_block(b"/p", 0x83))
+    b += b"".join(frame(DATA, 0, 1, b"") for _ in range(10))
+    write("server", "abuse_empty_data", b"\x10\x00" + b)
 
 
 def server_exchange():
@@ -181,6 +197,10 @@ def client_seeds():
     write("client", "informational", b"\x04\x3e" + info)
     frames = b"".join(f for n, f in every_frame_type(1))
     write("client", "every_frame", b"\x03\x1f" + settings() + frames)
+    # Abuse limits with the small-limits option: PRIORITY frames and unsolicited PING ACKs.
+    b = settings() + b"".join(frame(PRIORITY, 0, 1, struct.pack(">IB", 0, 16)) for _ in range(6))
+    b += b"".join(frame(PING, 1, 0, b"%08d" % i) for i in range(6))
+    write("client", "abuse_glitches", b"\x10\x00" + b)
 
 
 def service_seeds():

@@ -192,3 +192,96 @@ Test(fuzz_seeds, hpack_story_blocks_decode)
     h2_hpack_decoder_free(dec);
     free(seed);
 }
+
+/* The configuration of the fuzz targets' small-limits option (byte 0 bit 4). */
+static h2_conn_config small_limits(h2_role role)
+{
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, role);
+    cfg.header_table_size = 0;
+    cfg.initial_window_size = 100;
+    cfg.output_high_water = 2048;
+    cfg.max_continuation_frames = 3;
+    cfg.max_header_list_size = 512;
+    cfg.glitch_burst = 8;
+    cfg.max_queued_replies = 8;
+    cfg.max_settings_entries = 4;
+    cfg.max_header_fields = 8;
+    cfg.max_header_fields_hard = 16;
+    if (role == H2_ROLE_SERVER) {
+        cfg.max_concurrent_streams = 4;
+        cfg.encoder_table_cap = 256;
+        cfg.reset_burst = 4;
+        cfg.max_active_requests = 2;
+    } else {
+        cfg.max_reserved_streams = 2;
+        cfg.encoder_table_cap = 0;
+        cfg.assumed_peer_max_concurrent_streams = 2;
+    }
+    return cfg;
+}
+
+/* Feeds the seed whole to a fresh connection with the small limits; returns its stats. */
+static h2_conn_stats run_abuse_seed(h2_role role, const char *name, bool hold, int *rv,
+                                    h2t_log *log)
+{
+    size_t len;
+    uint8_t *seed = read_seed(role == H2_ROLE_SERVER ? "server" : "client", name, &len);
+    h2t_buf in;
+    h2t_buf_init(&in);
+    seed_stream(seed, len, 2, &in);
+    h2_conn_config cfg = small_limits(role);
+    cfg.hold_reset_requests = hold && role == H2_ROLE_SERVER;
+    h2_conn *c = h2t_conn_new(role, &cfg);
+    cr_assert_eq(h2_conn_initiate(c), 0);
+    if (role == H2_ROLE_SERVER) {
+        cr_assert_eq(h2t_feed(c, H2_CLIENT_PREFACE_TEXT, 24, NULL), 0);
+    } else {
+        static const h2_header get[] = {H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "https"),
+                                        H2T_HDR(":authority", "example.com"),
+                                        H2T_HDR(":path", "/")};
+        for (uint32_t id = 1; id <= 3; id += 2)
+            cr_assert_eq(h2_conn_send_headers(c, id, get, 4, H2_SEND_END_STREAM, NULL), 0);
+    }
+    h2t_take(c, NULL);
+    *rv = h2t_feed(c, in.p, in.len, log);
+    if (*rv != 0)
+        cr_log_info("%s: %s", name, h2_conn_last_error(c).message);
+    h2_conn_stats st;
+    h2_conn_get_stats(c, &st);
+    h2_conn_free(c);
+    h2t_buf_free(&in);
+    free(seed);
+    return st;
+}
+
+/* The abuse seeds reach the limit they were made for under the small limits. */
+Test(fuzz_seeds, abuse_seeds_trip_their_limits)
+{
+    static const struct {
+        h2_role role;
+        const char *name;
+        bool hold;
+        h2_limit limit;
+    } want[] = {
+        {H2_ROLE_SERVER, "abuse_rapid_reset", true, H2_LIMIT_ACTIVE_REQUESTS},
+        {H2_ROLE_SERVER, "abuse_ping_flood", false, H2_LIMIT_QUEUED_REPLIES},
+        {H2_ROLE_SERVER, "abuse_settings_entries", false, H2_LIMIT_SETTINGS_ENTRIES},
+        {H2_ROLE_SERVER, "abuse_header_fields", false, H2_LIMIT_HEADER_FIELDS},
+        {H2_ROLE_SERVER, "abuse_empty_data", false, H2_LIMIT_GLITCHES},
+        {H2_ROLE_CLIENT, "abuse_glitches", false, H2_LIMIT_GLITCHES},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        int rv = 0;
+        h2t_log log;
+        h2t_log_init(&log);
+        h2_conn_stats st = run_abuse_seed(want[i].role, want[i].name, want[i].hold, &rv, &log);
+        for (int l = 0; l < H2_LIMIT_COUNT; l++)
+            if (st.limit_exceeded[l] != 0)
+                cr_log_info("%s: %s x%llu (rv %d)", want[i].name, h2_limit_name((h2_limit)l),
+                            (unsigned long long)st.limit_exceeded[l], rv);
+        cr_assert_gt(st.limit_exceeded[want[i].limit], 0u, "%s: %s never tripped (rv %d)",
+                     want[i].name, h2_limit_name(want[i].limit), rv);
+        h2t_log_free(&log);
+    }
+}
