@@ -8,6 +8,8 @@
 #include "h2/version.h"
 #include "h2/errors.h"
 #include "h2/hpack.h"
+#include "h2/conn_config.h"
+#include "h2/conn_limits.h"
 #include "h2/conn.h"
 #include "h2/priority.h"
 
