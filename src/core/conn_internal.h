@@ -232,6 +232,11 @@ int h2_conn_stream_error(h2_conn *c, h2_stream *s, uint32_t id, uint32_t code, b
 /* Room for one more automatic reply of |n| bytes (max_queued_replies and
  * the byte mark); 0, or the limit's GOAWAY (H2_EPROTO). conn_recv.c */
 int h2_conn_reply_room(h2_conn *c, size_t n);
+
+/* A header list we are about to send: 0, or H2_EHEADER_LIST_SIZE when it is
+ * over the peer's MAX_HEADER_LIST_SIZE or our max_send_header_list_size.
+ * conn_send.c */
+int h2_conn_check_send_list(const h2_conn *c, const h2_header *f, size_t n);
 int h2_conn_credit_connection(h2_conn *c, size_t n);
 
 /* Inbound cookie joining (conn_recv_headers.c): 0 or H2_ENOMEM. */

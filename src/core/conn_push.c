@@ -64,14 +64,6 @@ static size_t frame_push_block(uint8_t *base, uint32_t parent, uint32_t promised
     return 9 * (1 + n_extra) + 4 + blen;
 }
 
-static uint64_t header_list_size(const h2_header *f, size_t n)
-{
-    uint64_t sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += (uint64_t)f[i].name_len + f[i].value_len + H2_HPACK_ENTRY_OVERHEAD;
-    return sum;
-}
-
 /* The checks of h2_conn_push_stream() that come before the header block. */
 static int check_push(const h2_conn *c, uint32_t parent_id, uint32_t promised)
 {
@@ -120,12 +112,9 @@ int h2_conn_push_stream(h2_conn *c, uint32_t parent_id, uint32_t promised, const
         return rv == H2_ENOMEM ? H2_ENOMEM : H2_EHEADER;
     if (opts.validate && !pushable_method(of, on))
         return H2_EHEADER;
-    uint32_t peer_list = h2_settings_get(&c->remote, H2_SETTING_MAX_HEADER_LIST_SIZE);
-    uint64_t list_size = header_list_size(of, on);
-    if (peer_list != H2_SETTING_UNSET && list_size > peer_list)
-        return H2_EHEADER_LIST_SIZE;
-    if (c->cfg.max_send_header_list_size != 0 && list_size > c->cfg.max_send_header_list_size)
-        return H2_EHEADER_LIST_SIZE;
+    rv = h2_conn_check_send_list(c, of, on);
+    if (rv != 0)
+        return rv;
     if (h2_conn_over_high_water(c))
         return H2_ENOBUFS;
 

@@ -15,13 +15,18 @@ static int check_send(const h2_conn *c)
     return 0;
 }
 
-/* Sum of name + value + 32 over the fields (RFC 9113 6.5.2). */
-static uint64_t header_list_size(const h2_header *f, size_t n)
+int h2_conn_check_send_list(const h2_conn *c, const h2_header *f, size_t n)
 {
-    uint64_t sum = 0;
+    /* Sum of name + value + 32 over the fields (RFC 9113 6.5.2). */
+    uint64_t size = 0;
     for (size_t i = 0; i < n; i++)
-        sum += (uint64_t)f[i].name_len + f[i].value_len + H2_HPACK_ENTRY_OVERHEAD;
-    return sum;
+        size += (uint64_t)f[i].name_len + f[i].value_len + H2_HPACK_ENTRY_OVERHEAD;
+    uint32_t peer = h2_settings_get(&c->remote, H2_SETTING_MAX_HEADER_LIST_SIZE);
+    if (peer != H2_SETTING_UNSET && size > peer)
+        return H2_EHEADER_LIST_SIZE;
+    if (c->cfg.max_send_header_list_size != 0 && size > c->cfg.max_send_header_list_size)
+        return H2_EHEADER_LIST_SIZE;
+    return 0;
 }
 
 /* After END_STREAM from us on a live stream. */
@@ -146,12 +151,9 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
     }
     if (info.kind == H2_BLOCK_TRAILERS && !end)
         return H2_EINVAL;
-    uint32_t peer_list = h2_settings_get(&c->remote, H2_SETTING_MAX_HEADER_LIST_SIZE);
-    uint64_t list_size = header_list_size(of, on);
-    if (peer_list != H2_SETTING_UNSET && list_size > peer_list)
-        return H2_EHEADER_LIST_SIZE;
-    if (c->cfg.max_send_header_list_size != 0 && list_size > c->cfg.max_send_header_list_size)
-        return H2_EHEADER_LIST_SIZE;
+    rv = h2_conn_check_send_list(c, of, on);
+    if (rv != 0)
+        return rv;
 
     if (h2_conn_ensure_encoder(c) != 0)
         return H2_ENOMEM;
