@@ -329,14 +329,13 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno);
  */
 void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code);
 
-/* The counters of |c| now (frame counts read from the core). */
-void svc_conn_stats_now(svc_conn *c, h2_svc_conn_stats *out);
+/* The counters of |c| now, and the core's in |*core| (zeros once the core
+ * is gone). */
+void svc_conn_stats_now(const svc_conn *c, h2_svc_conn_stats *out, h2_conn_stats *core);
 
-/* The core's counters of |c| now (zeros once its core is gone). */
-void svc_conn_core_now(const svc_conn *c, h2_conn_stats *out);
-
-/* Adds what the core counted since the last call to the worker's counters. */
-void svc_conn_count_core(svc_conn *c);
+/* Adds what the core counted (|core|, its counters now) since the last call
+ * to the worker's counters. */
+void svc_conn_count_core(svc_conn *c, const h2_conn_stats *core);
 
 /* Frees a connection that never reached a worker, or a finished one. */
 void svc_conn_destroy(svc_conn *c);

@@ -130,9 +130,8 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno)
     svc_timer_set(c->worker, &c->timer, -1);
     h2_conn_error err = {0};
     h2_svc_conn_stats final_stats;
-    svc_conn_stats_now(c, &final_stats);
-    svc_conn_core_now(c, c->closed_core);
-    svc_conn_count_core(c);
+    svc_conn_stats_now(c, &final_stats, c->closed_core);
+    svc_conn_count_core(c, c->closed_core);
     if (c->conn != NULL)
         err = h2_conn_last_error(c->conn);
     h2_conn_free(c->conn);
@@ -177,38 +176,26 @@ void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code)
     svc_conn_finish(c, H2_SVC_CLOSE_TIMEOUT, 0, 0);
 }
 
-void svc_conn_stats_now(svc_conn *c, h2_svc_conn_stats *out)
+void svc_conn_stats_now(const svc_conn *c, h2_svc_conn_stats *out, h2_conn_stats *core)
 {
-    *out = c->st;
-    if (c->conn != NULL) {
-        h2_conn_stats cs;
-        h2_conn_get_stats(c->conn, &cs);
-        out->frames_in = cs.frames_received;
-        out->frames_out = cs.frames_sent;
-        out->streams_opened = cs.streams_opened_local + cs.streams_opened_remote;
-    }
-}
-
-void svc_conn_core_now(const svc_conn *c, h2_conn_stats *out)
-{
-    memset(out, 0, sizeof(*out));
+    memset(core, 0, sizeof(*core));
     if (c->conn != NULL)
-        h2_conn_get_stats(c->conn, out);
+        h2_conn_get_stats(c->conn, core);
+    *out = c->st;
+    out->frames_in = core->frames_received;
+    out->frames_out = core->frames_sent;
+    out->streams_opened = core->streams_opened_local + core->streams_opened_remote;
 }
 
-void svc_conn_count_core(svc_conn *c)
+void svc_conn_count_core(svc_conn *c, const h2_conn_stats *core)
 {
-    if (c->conn == NULL)
-        return;
-    h2_conn_stats cs;
-    h2_conn_get_stats(c->conn, &cs);
     svc_worker_counters *k = &c->worker->count;
-    uint64_t streams = cs.streams_opened_local + cs.streams_opened_remote;
-    svc_count(&k->frames_in, cs.frames_received - c->seen_frames_in);
-    svc_count(&k->frames_out, cs.frames_sent - c->seen_frames_out);
+    uint64_t streams = core->streams_opened_local + core->streams_opened_remote;
+    svc_count(&k->frames_in, core->frames_received - c->seen_frames_in);
+    svc_count(&k->frames_out, core->frames_sent - c->seen_frames_out);
     svc_count(&k->streams_opened, streams - c->seen_streams);
-    c->seen_frames_in = cs.frames_received;
-    c->seen_frames_out = cs.frames_sent;
+    c->seen_frames_in = core->frames_received;
+    c->seen_frames_out = core->frames_sent;
     c->seen_streams = streams;
 }
 
@@ -309,9 +296,8 @@ static void handle(svc_worker *w, svc_cmd *cmd)
         /* The command block becomes the answer. */
         cmd->ev.pub.type = H2_SVC_EV_STATS;
         cmd->ev.pub.user = cmd->user;
-        svc_conn_stats_now(c, &cmd->ev.pub.stats);
         /* The block's tail holds the core's counters (h2_service_conn_stats()). */
-        svc_conn_core_now(c, (h2_conn_stats *)(uintptr_t)cmd->data);
+        svc_conn_stats_now(c, &cmd->ev.pub.stats, (h2_conn_stats *)(uintptr_t)cmd->data);
         cmd->ev.pub.core_stats = (const h2_conn_stats *)(const void *)cmd->data;
         svc_conn_emit(c, &cmd->ev);
         return;
@@ -434,7 +420,9 @@ static void run_dirty(svc_worker *w)
             atomic_store_explicit(&w->count.connections, w->conns.count, memory_order_relaxed);
             svc_conn_destroy(c);
         } else if (c->reason == 0) {
-            svc_conn_count_core(c);
+            h2_conn_stats core;
+            h2_conn_get_stats(c->conn, &core);
+            svc_conn_count_core(c, &core);
             svc_conn_update_epoll(c);
             svc_conn_timers_update(c);
             if (svc_conn_tr_pending(c))
