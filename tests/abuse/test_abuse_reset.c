@@ -116,6 +116,26 @@ Test(abuse_reset, row9_reset_rate_refills)
     h2_conn_free(c);
 }
 
+/* 900 Rapid Reset pairs, one per read, against a server whose slots stay
+ * taken (|cfg|): 100 requests reach the application, 800 are refused. For
+ * each way of cutting the input, |then| runs on the connection before it is
+ * freed. */
+static void slots_stay_taken(const h2_conn_config *cfg, void (*then)(h2_conn *c))
+{
+    for (size_t step = 0; step < 2; step++) {
+        ab_seq r;
+        ab_run_seq(cfg, rapid_pair, NULL, 900, step, true, &r);
+        cr_assert_eq(r.t.rv, 0);
+        cr_assert_eq(r.t.requests, 100);
+        h2_conn_stats s = ab_stats(r.conn);
+        cr_assert_eq(s.active_requests, 100);
+        cr_assert_eq(s.limit_exceeded[H2_LIMIT_ACTIVE_REQUESTS], 800);
+        if (then != NULL)
+            then(r.conn);
+        ab_seq_free(&r);
+    }
+}
+
 /* The handler-concurrency check: with explicit_request_done and an
  * application that never finishes, at most max_concurrent_streams requests
  * are ever delivered, whatever the resets. */
@@ -123,16 +143,15 @@ Test(abuse_reset, row9_handler_concurrency_is_capped)
 {
     h2_conn_config cfg = ab_server_cfg(NULL);
     cfg.explicit_request_done = true;
-    for (size_t step = 0; step < 2; step++) {
-        ab_seq r;
-        ab_run_seq(&cfg, rapid_pair, NULL, 900, step, true, &r);
-        cr_assert_eq(r.t.rv, 0);
-        cr_assert_eq(r.t.requests, 100);
-        h2_conn_stats s = ab_stats(r.conn);
-        cr_assert_eq(s.active_requests, 100);
-        cr_assert_eq(s.limit_exceeded[H2_LIMIT_ACTIVE_REQUESTS], 800);
-        ab_seq_free(&r);
-    }
+    slots_stay_taken(&cfg, NULL);
+}
+
+/* The application is done with the first request: one slot again. */
+static void first_request_done(h2_conn *c)
+{
+    cr_assert_eq(h2_conn_request_done(c, sid(0)), 0);
+    cr_assert_eq(h2_conn_request_done(c, sid(0)), H2_ENOSTREAM);
+    cr_assert_eq(ab_stats(c).active_requests, 99);
 }
 
 /* hold_reset_requests (the service's mode): reset requests keep their slots
@@ -141,20 +160,7 @@ Test(abuse_reset, row9_reset_requests_held_until_done)
 {
     h2_conn_config cfg = ab_server_cfg(NULL);
     cfg.hold_reset_requests = true;
-    for (size_t step = 0; step < 2; step++) {
-        ab_seq r;
-        ab_run_seq(&cfg, rapid_pair, NULL, 900, step, true, &r);
-        cr_assert_eq(r.t.rv, 0);
-        cr_assert_eq(r.t.requests, 100);
-        h2_conn_stats s = ab_stats(r.conn);
-        cr_assert_eq(s.active_requests, 100);
-        cr_assert_eq(s.limit_exceeded[H2_LIMIT_ACTIVE_REQUESTS], 800);
-        /* the application is done with the first request: one slot again */
-        cr_assert_eq(h2_conn_request_done(r.conn, sid(0)), 0);
-        cr_assert_eq(h2_conn_request_done(r.conn, sid(0)), H2_ENOSTREAM);
-        cr_assert_eq(ab_stats(r.conn).active_requests, 99);
-        ab_seq_free(&r);
-    }
+    slots_stay_taken(&cfg, first_request_done);
 }
 
 /* HEADERS again on a stream the peer reset: answered with

@@ -124,14 +124,11 @@ Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
 
     /* A client with windows wide open: only the socket holds the body back. */
     peer p;
-    p.fd = sv[0];
-    p.eof = false;
-    p.sent = p.received = 0;
     h2_conn_config pc;
     h2_conn_config_init(&pc, H2_ROLE_CLIENT);
     pc.initial_window_size = 0x7fffffff;
     pc.connection_window_size = 0x7fffffff;
-    cr_assert_eq(h2_conn_new(&p.conn, &pc), 0);
+    peer_init_cfg(&p, sv[0], &pc);
     settle(&p);
     cr_assert_eq(h2_conn_send_headers(p.conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
     peer_flush(&p);
@@ -206,12 +203,11 @@ static void stall_on_event(void *arg, const h2_event *ev)
 static void stall_client_start(stall_client *c, int fd)
 {
     memset(c, 0, sizeof *c);
-    c->p.fd = fd;
     h2_conn_config pc;
     h2_conn_config_init(&pc, H2_ROLE_CLIENT);
     pc.initial_window_size = 0;
     pc.connection_window_size = 0x7fffffff;
-    cr_assert_eq(h2_conn_new(&c->p.conn, &pc), 0);
+    peer_init_cfg(&c->p, fd, &pc);
     settle(&c->p);
     cr_assert_eq(h2_conn_send_headers(c->p.conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
     peer_flush(&c->p);

@@ -215,33 +215,24 @@ static void on_client_event(void *arg, const h2_event *ev)
 
 Test(service_backpressure, copied_sends_held_for_shut_windows_are_bounded)
 {
-    lockmem lm;
-    lockmem_init(&lm);
     h2_service_config cfg;
     h2_service_config_init(&cfg);
     cfg.workers = 1;
-    cfg.mem = &lm.mem;
     cfg.send_hold_limit = 1u << 20;
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
-    h2_svc_queue *q = new_queue(&lm, 64);
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    svc_rig rig;
+    svc_rig_start_cfg(&rig, 64, &cfg);
+    h2_service *svc = rig.svc;
+    h2_svc_queue *q = rig.q;
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
-    sc.queue = q;
-    h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    h2_svc_conn_id id = svc_rig_attach(&rig, &sc);
 
     /* A client whose windows start shut. */
     peer p;
-    p.fd = sv[0];
-    p.eof = false;
-    p.sent = p.received = 0;
     h2_conn_config pc;
     h2_conn_config_init(&pc, H2_ROLE_CLIENT);
     pc.initial_window_size = 0;
-    cr_assert_eq(h2_conn_new(&p.conn, &pc), 0);
+    peer_init_cfg(&p, rig.peer_fd, &pc);
     cr_assert_eq(h2_conn_initiate(p.conn), 0);
     peer_flush(&p);
     peer_pump(&p, 1000, NULL, NULL);
@@ -255,7 +246,7 @@ Test(service_backpressure, copied_sends_held_for_shut_windows_are_bounded)
     /* Copies of 100 KiB until the worker holds its limit. */
     enum { CHUNK = 100 * 1024, MAX_CHUNKS = 64 };
     uint8_t *body = make_body((size_t)CHUNK * MAX_CHUNKS, 5);
-    size_t before = lockmem_peak(&lm);
+    size_t before = lockmem_peak(&rig.lm);
     size_t posted = 0;
     int rv = 0;
     while (posted < (size_t)CHUNK * MAX_CHUNKS) {
@@ -266,7 +257,7 @@ Test(service_backpressure, copied_sends_held_for_shut_windows_are_bounded)
     }
     cr_assert_eq(rv, H2_EAGAIN, "posted %zu bytes without refusal", posted);
     cr_assert_eq(posted, 10u * CHUNK, "%zu bytes taken", posted);
-    size_t grew = lockmem_peak(&lm) - before;
+    size_t grew = lockmem_peak(&rig.lm) - before;
     cr_assert_lt(grew, (1u << 20) + (256u << 10), "peak grew by %zu", grew);
 
     /* The client opens its windows and reads: every byte held arrives, in order. */
@@ -302,9 +293,7 @@ Test(service_backpressure, copied_sends_held_for_shut_windows_are_bounded)
     cr_assert_eq(r.got, (size_t)CHUNK * MAX_CHUNKS);
     cr_assert(!r.mismatch);
 
-    h2_service_free(svc);
-    h2_svc_queue_free(q);
+    svc_rig_free(&rig);
     peer_free(&p);
     free(body);
-    cr_assert_eq(lockmem_live(&lm), 0u);
 }

@@ -62,12 +62,10 @@ static void run(bool trace, seen *s)
     (void)svc_rig_attach(&r, &sc);
 
     peer p;
-    memset(&p, 0, sizeof p);
-    p.fd = r.peer_fd;
     h2_conn_config pc;
     h2_conn_config_init(&pc, H2_ROLE_CLIENT);
     pc.max_frame_size = 32768;
-    cr_assert_eq(h2_conn_new(&p.conn, &pc), 0);
+    peer_init_cfg(&p, r.peer_fd, &pc);
     cr_assert_eq(h2_conn_initiate(p.conn), 0);
     static const uint8_t opaque[8] = {'t', 'r', 'a', 'c', 'e', '-', 'm', 'e'};
     cr_assert_eq(h2_conn_ping(p.conn, opaque), 0);

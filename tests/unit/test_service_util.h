@@ -177,14 +177,20 @@ typedef struct peer {
     uint64_t received; /* bytes read from it */
 } peer;
 
+/* A peer on |fd| whose connection has configuration |cfg|. */
+static inline void peer_init_cfg(peer *p, int fd, const h2_conn_config *cfg)
+{
+    p->fd = fd;
+    p->eof = false;
+    p->sent = p->received = 0;
+    cr_assert_eq(h2_conn_new(&p->conn, cfg), 0);
+}
+
 static inline void peer_init(peer *p, int fd, h2_role role)
 {
     h2_conn_config cfg;
     h2_conn_config_init(&cfg, role);
-    p->fd = fd;
-    p->eof = false;
-    p->sent = p->received = 0;
-    cr_assert_eq(h2_conn_new(&p->conn, &cfg), 0);
+    peer_init_cfg(p, fd, &cfg);
 }
 
 static inline void peer_free(peer *p)
@@ -268,15 +274,28 @@ typedef struct svc_rig {
     int svc_fd;
 } svc_rig;
 
-static inline void svc_rig_start(svc_rig *r, uint32_t queue_capacity)
+/* |cfg| NULL: the defaults with one worker; else |cfg| with the rig's allocator. */
+static inline void svc_rig_start_cfg(svc_rig *r, uint32_t queue_capacity,
+                                     const h2_service_config *cfg)
 {
     lockmem_init(&r->lm);
-    r->svc = new_service(&r->lm, 1, 0);
+    if (cfg == NULL) {
+        r->svc = new_service(&r->lm, 1, 0);
+    } else {
+        h2_service_config c = *cfg;
+        c.mem = &r->lm.mem;
+        cr_assert_eq(h2_service_new(&r->svc, &c), 0);
+    }
     r->q = new_queue(&r->lm, queue_capacity);
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     r->peer_fd = sv[0];
     r->svc_fd = sv[1];
+}
+
+static inline void svc_rig_start(svc_rig *r, uint32_t queue_capacity)
+{
+    svc_rig_start_cfg(r, queue_capacity, NULL);
 }
 
 /* Attaches the service's end with |sc| (its events to the rig's queue). */
