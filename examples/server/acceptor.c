@@ -324,15 +324,13 @@ static void upgrade(acceptor *a, pending *p, const h1_request *r)
         .body = p->req_body,
         .body_len = p->req_body_len,
     };
-    char *head = p->req_head;
-    uint8_t *body = p->req_body;
+    char *head = p->req_head; /* |up| points into it */
     p->req_head = NULL;
-    p->req_body = NULL;
+    p->req_body = NULL; /* srv_conn_attach() takes it */
     int fd = pending_release_fd(a, p);
     if (srv_conn_attach(a->srv, fd, NULL, &up) != 0)
         close(fd);
     free(head);
-    free(body);
 }
 
 /* P_BODY: reads exactly the body (the HTTP/2 preface that follows stays in

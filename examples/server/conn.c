@@ -423,22 +423,19 @@ int srv_conn_attach(srv_server *srv, int fd, const h2_svc_transport *transport,
                     const srv_upgrade *up)
 {
     srv_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    if (c == NULL) {
+        if (up != NULL)
+            free(up->body);
         return H2_ENOMEM;
+    }
     c->srv = srv;
     c->refs = 1;
     if (up != NULL) {
         c->up_method = strndup(up->method, up->method_len);
         c->up_path = strndup(up->path, up->path_len);
-        if (up->body_len > 0) {
-            c->up_body = malloc(up->body_len);
-            if (c->up_body != NULL) {
-                memcpy(c->up_body, up->body, up->body_len);
-                c->up_body_len = up->body_len;
-            }
-        }
-        if (c->up_method == NULL || c->up_path == NULL ||
-            (up->body_len > 0 && c->up_body == NULL)) {
+        c->up_body = up->body; /* freed with |c| */
+        c->up_body_len = up->body_len;
+        if (c->up_method == NULL || c->up_path == NULL) {
             srv_conn_unref(c);
             return H2_ENOMEM;
         }

@@ -59,7 +59,7 @@ typedef struct srv_upgrade {
     size_t method_len;
     const char *path;
     size_t path_len;
-    const uint8_t *body; /* the request's body (copied by srv_conn_attach), or NULL */
+    uint8_t *body; /* the request's body (malloc'ed; srv_conn_attach takes it), or NULL */
     size_t body_len;
 } srv_upgrade;
 
@@ -72,8 +72,9 @@ void srv_server_cleanup(srv_server *srv);
 /*
  * Hands the connected socket |fd| to the service as an HTTP/2 connection.
  * |transport| may be NULL (plain socket); |up| is non-NULL for an h2c
- * upgrade whose 101 response was already written. Returns 0 (the service
- * owns |fd| and the transport) or an H2_E... code (the caller keeps both).
+ * upgrade whose 101 response was already written; its |body| is taken over
+ * (and freed) whatever the outcome. Returns 0 (the service owns |fd| and
+ * the transport) or an H2_E... code (the caller keeps both).
  */
 int srv_conn_attach(srv_server *srv, int fd, const h2_svc_transport *transport,
                     const srv_upgrade *up);
