@@ -45,7 +45,7 @@ ABUSE_BIN    := $(patsubst tests/abuse/%.c,$(BUILD)/tests/abuse/%,$(ABUSE_SRC))
 SUPPORT_SRC  := $(wildcard tests/support/*.c)
 SUPPORT_OBJ  := $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(SUPPORT_SRC))
 TEST_CFLAGS  := $(TEST_WARN) $(OPT) $(SAN) -Itests $(EXTRA_CFLAGS) \
-                -DH2_SHARED_DIR='"$(abspath ../shared)"' -DH2_BUILD_DIR='"$(abspath $(BUILD))"' \
+                -DH2_STORIES_DIR='"$(abspath tests/data/hpack-test-case)"' -DH2_BUILD_DIR='"$(abspath $(BUILD))"' \
                 -DH2_SOURCE_DIR='"$(abspath .)"'
 TEST_LIBS    := -lcriterion -ljansson -lpthread
 
@@ -165,7 +165,7 @@ tsan: deps
 # ---- benchmarks ---------------------------------------------------------------
 $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(TEST_WARN) -O2 -g $(SAN) -DNDEBUG -DH2_SHARED_DIR='"$(abspath ../shared)"' \
+	$(CC) $(CPPFLAGS) $(TEST_WARN) -O2 -g $(SAN) -DNDEBUG -DH2_STORIES_DIR='"$(abspath tests/data/hpack-test-case)"' \
 	    $< -o $@ $(STATIC_LIB) $(BENCH_LIBS)
 
 bench-build: deps
@@ -206,7 +206,7 @@ format:
 	clang-format -i $(wildcard include/h2/*.h src/*/*.c src/*/*.h)
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)
 
 # ---- fuzzing and valgrind ---------------------------------------------------------
 # libFuzzer targets (clang): fuzz/fuzz_<name>.c, each linked with the library

@@ -15,7 +15,7 @@
  * corpus until at least 200 ms have passed; ours and nghttp2 alternate
  * within each round, and the medians over the rounds are reported.
  *
- * usage: bench_hpack [--rounds N] [--only ours|nghttp2] [--shared DIR]
+ * usage: bench_hpack [--rounds N] [--only ours|nghttp2] [--stories DIR]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,8 +28,8 @@
 
 #include "h2/h2.h"
 
-#ifndef H2_SHARED_DIR
-#define H2_SHARED_DIR "../shared"
+#ifndef H2_STORIES_DIR
+#define H2_STORIES_DIR "tests/data/hpack-test-case"
 #endif
 
 #define MIN_SAMPLE_SEC 0.2
@@ -485,10 +485,10 @@ static int json_name(const struct dirent *d)
     return n > 5 && strcmp(d->d_name + n - 5, ".json") == 0;
 }
 
-static int load_corpus(const char *shared, corpus *cp)
+static int load_corpus(const char *stories, corpus *cp)
 {
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/hpack-test-case/raw-data", shared);
+    snprintf(dir, sizeof(dir), "%s/raw-data", stories);
     struct dirent **names;
     int n = scandir(dir, &names, json_name, name_cmp);
     if (n < 0) {
@@ -926,11 +926,11 @@ static double median(double *v, int n)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: bench_hpack [--rounds N] [--only ours|nghttp2] [--shared DIR]\n"
+            "usage: bench_hpack [--rounds N] [--only ours|nghttp2] [--stories DIR]\n"
             "  --rounds N   timed rounds per benchmark (default 7); medians are reported\n"
             "  --only X     measure only libh2 (ours) or only nghttp2\n"
-            "  --shared DIR folder holding hpack-test-case/raw-data (default %s)\n",
-            H2_SHARED_DIR);
+            "  --stories DIR hpack-test-case folder holding raw-data/ (default %s)\n",
+            H2_STORIES_DIR);
 }
 
 static void print_result(const char *name, const double *med, int use_ours, int use_ng)
@@ -951,7 +951,7 @@ static void print_result(const char *name, const double *med, int use_ours, int 
 int main(int argc, char **argv)
 {
     int rounds = 7, use_ours = 1, use_ng = 1;
-    const char *shared = H2_SHARED_DIR;
+    const char *stories = H2_STORIES_DIR;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -979,8 +979,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench_hpack: --only takes ours or nghttp2\n");
                 return 2;
             }
-        } else if (strcmp(argv[i], "--shared") == 0) {
-            shared = argv[++i];
+        } else if (strcmp(argv[i], "--stories") == 0) {
+            stories = argv[++i];
         } else {
             usage(stderr);
             return 2;
@@ -988,7 +988,7 @@ int main(int argc, char **argv)
     }
 
     corpus cp = {0};
-    if (load_corpus(shared, &cp) != 0 || prepare_wire(&cp) != 0 ||
+    if (load_corpus(stories, &cp) != 0 || prepare_wire(&cp) != 0 ||
         verify(&cp, use_ours, use_ng) != 0) {
         free_corpus(&cp);
         return 1;

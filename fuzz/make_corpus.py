@@ -4,7 +4,7 @@
 Frames are built here byte by byte; header blocks use a small HPACK writer
 (static-table references, literals with and without indexing, a dynamic
 table reference). The HPACK seeds are converted from the hpack-test-case
-stories in ../shared/hpack-test-case. Run from the repository root:
+stories in tests/data/hpack-test-case. Run from the repository root:
     python3 fuzz/make_corpus.py [path-to-hpack-test-case]
 """
 import json
@@ -247,7 +247,7 @@ def hpack_seeds(case_dir):
 
 def main():
     case_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "hpack-test-case")
+        os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "hpack-test-case")
     frame_seeds()
     server_seeds()
     client_seeds()

@@ -18,7 +18,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
-#define STORIES H2_SHARED_DIR "/hpack-test-case"
+#define STORIES H2_STORIES_DIR
 
 typedef struct run_result {
     int status; /* exit status, or -1 if the tool did not exit normally */

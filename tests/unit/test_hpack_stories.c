@@ -12,7 +12,7 @@
 #include "h2/hpack.h"
 #include "core/hpack_encoder.h"
 
-#define STORIES H2_SHARED_DIR "/hpack-test-case"
+#define STORIES H2_STORIES_DIR
 
 static json_t *load_story(const char *folder, int i)
 {
