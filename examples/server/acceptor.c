@@ -11,8 +11,16 @@
  * transport's read and writev calls.
  *
  * Cleartext port: the first bytes decide (they are peeked, not read, so the
- * service later reads them itself):
+ * service later reads them itself), by the rule in first_bytes.h:
  *   - the HTTP/2 connection preface: the socket goes to the service as is;
+ *   - a bad preface (not the preface, and no HTTP/1.x request line, within
+ *     the first line or SRV_FIRST_LINE_MAX bytes): a connection error of
+ *     type PROTOCOL_ERROR (RFC 9113 section 3.4). The reply is an empty
+ *     SETTINGS frame (the server's preface, which comes first) and a GOAWAY
+ *     frame (last stream 0, PROTOCOL_ERROR, debug data "invalid connection
+ *     preface"); then the connection is closed. The TLS port needs nothing
+ *     here: ALPN h2 leaves no HTTP/1 to fall back to, and the connection
+ *     core answers a bad preface alike (its SETTINGS, then GOAWAY);
  *   - an HTTP/1.1 request head with "Upgrade: h2c" and one HTTP2-Settings
  *     field: the head is read, and the body if it has one (Content-Length
  *     up to UPGRADE_BODY_MAX; RFC 9113 has it sent whole before any HTTP/2
@@ -20,7 +28,9 @@
  *     the service as an upgraded connection whose stream 1 is that request
  *     (a chunked or larger body gets 413);
  *   - any other HTTP/1.x request: answered here over HTTP/1.1 (GET and HEAD
- *     of a file; 505 for the rest), then the connection is closed;
+ *     of a file; 505 for the rest; 400 for a head whose request line passes
+ *     but whose fields do not; 431 for a head past SNIFF_MAX), then the
+ *     connection is closed;
  *   - nothing useful within SNIFF_TIMEOUT_MS: the connection is dropped.
  */
 #include "server/server.h"
@@ -40,6 +50,7 @@
 
 #include "common/tls.h"
 #include "common/util.h"
+#include "server/first_bytes.h"
 
 #define SNIFF_MAX 8192              /* longest HTTP/1.1 request head we read */
 #define SNIFF_TIMEOUT_MS 10000u     /* time to show the preface or a request head */
@@ -49,8 +60,8 @@
 #define ACCEPT_PAUSE_MS 100u        /* no accepting for this long after running out of fds */
 #define UPGRADE_BODY_MAX (1u << 20) /* largest request body an h2c upgrade reads */
 
-static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-#define PREFACE_LEN 24u
+/* The classifier decides within the bytes one peek returns. */
+_Static_assert(SRV_FIRST_LINE_MAX <= SNIFF_MAX, "the first line must fit the sniffing buffer");
 
 enum { TAG_HTTP = 1, TAG_HTTPS, TAG_SIGNAL, TAG_KICK, TAG_PENDING };
 
@@ -68,7 +79,10 @@ typedef struct pending {
     int state;
     uint64_t deadline_ms;
     struct pending *prev, *next;
-    /* P_WRITE: the HTTP/1.1 answer */
+    /* P_SNIFF: the first-bytes verdict so far, and how many bytes it has seen */
+    srv_first_bytes first;
+    size_t first_fed;
+    /* P_WRITE: the answer (HTTP/1.1, or the frames that end a bad preface) */
     char head[512];
     size_t head_len, head_off;
     const char *body; /* static text */
@@ -217,6 +231,18 @@ static void write_answer(acceptor *a, pending *p)
     linger(a, p);
 }
 
+/* Starts writing what |p| holds (P_WRITE), now and on EPOLLOUT. */
+static void begin_write(acceptor *a, pending *p)
+{
+    p->state = P_WRITE;
+    p->deadline_ms = now_ms() + WRITE_TIMEOUT_MS;
+    if (!watch(a, p->fd, EPOLLOUT | EPOLLET, &p->t, EPOLL_CTL_MOD)) {
+        pending_free(a, p);
+        return;
+    }
+    write_answer(a, p);
+}
+
 /* Starts an HTTP/1.1 answer with a static body. */
 static void answer_text(acceptor *a, pending *p, int status, const char *type, const char *text,
                         bool head_only)
@@ -229,13 +255,7 @@ static void answer_text(acceptor *a, pending *p, int status, const char *type, c
     }
     p->status = status;
     p->bytes = head_only ? 0 : len;
-    p->state = P_WRITE;
-    p->deadline_ms = now_ms() + WRITE_TIMEOUT_MS;
-    if (!watch(a, p->fd, EPOLLOUT | EPOLLET, &p->t, EPOLL_CTL_MOD)) {
-        pending_free(a, p);
-        return;
-    }
-    write_answer(a, p);
+    begin_write(a, p);
 }
 
 static bool is_method(const h1_request *r, const char *m)
@@ -282,13 +302,7 @@ static void answer_http1(acceptor *a, pending *p, const h1_request *r)
         p->bytes = size;
     }
     p->status = 200;
-    p->state = P_WRITE;
-    p->deadline_ms = now_ms() + WRITE_TIMEOUT_MS;
-    if (!watch(a, p->fd, EPOLLOUT | EPOLLET, &p->t, EPOLL_CTL_MOD)) {
-        pending_free(a, p);
-        return;
-    }
-    write_answer(a, p);
+    begin_write(a, p);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -374,6 +388,37 @@ static void start_body(acceptor *a, pending *p, size_t head, size_t body)
     read_body(a, p);
 }
 
+/* Appends a frame header (RFC 9113 section 4.1) for a frame on stream 0. */
+static size_t frame_header(char *out, size_t payload_len, uint8_t type)
+{
+    memset(out, 0, 9); /* flags 0, stream 0 */
+    out[0] = (char)(uint8_t)(payload_len >> 16);
+    out[1] = (char)(uint8_t)(payload_len >> 8);
+    out[2] = (char)(uint8_t)payload_len;
+    out[3] = (char)type;
+    return 9;
+}
+
+/*
+ * A bad preface on the cleartext port: an empty SETTINGS frame, GOAWAY
+ * (last stream 0, PROTOCOL_ERROR, a short reason as debug data), then the
+ * usual half-close and lingering close of an answer.
+ */
+static void answer_bad_preface(acceptor *a, pending *p)
+{
+    static const char reason[] = "invalid connection preface";
+    static const uint8_t goaway_ids[8] = {0, 0, 0, 0, 0, 0, 0, (uint8_t)H2_PROTOCOL_ERROR};
+    size_t n = frame_header(p->head, 0, 0x4);                                     /* SETTINGS */
+    n += frame_header(p->head + n, sizeof(goaway_ids) + sizeof(reason) - 1, 0x7); /* GOAWAY */
+    memcpy(p->head + n, goaway_ids, sizeof(goaway_ids));
+    n += sizeof(goaway_ids);
+    memcpy(p->head + n, reason, sizeof(reason) - 1);
+    p->head_len = n + sizeof(reason) - 1;
+    if (a->srv->verbose)
+        fprintf(stderr, "h2server: invalid connection preface on the cleartext port: GOAWAY\n");
+    begin_write(a, p);
+}
+
 static void sniff(acceptor *a, pending *p)
 {
     ssize_t r = recv(p->fd, a->buf, sizeof(a->buf), MSG_PEEK);
@@ -384,14 +429,26 @@ static void sniff(acceptor *a, pending *p)
         return;
     }
     size_t n = (size_t)r;
-    if (memcmp(a->buf, preface, n < PREFACE_LEN ? n : PREFACE_LEN) == 0) {
-        if (n < PREFACE_LEN)
-            return; /* a prefix of the preface: wait for the rest */
+    /* Each peek starts over at the first byte: feed only the new ones. */
+    if (n > p->first_fed) {
+        srv_first_feed(&p->first, a->buf + p->first_fed, n - p->first_fed);
+        p->first_fed = n;
+    }
+    switch (p->first.verdict) {
+    case SRV_FIRST_MORE:
+        return; /* wait for more bytes */
+    case SRV_FIRST_H2: {
         /* HTTP/2 with prior knowledge: the service reads the preface itself. */
         int fd = pending_release_fd(a, p);
         if (srv_conn_attach(a->srv, fd, NULL, NULL) != 0)
             close(fd);
         return;
+    }
+    case SRV_FIRST_BAD:
+        answer_bad_preface(a, p);
+        return;
+    default:
+        break; /* an HTTP/1.x request line */
     }
     size_t head = h1_head_length(a->buf, n);
     if (head == 0) {
@@ -451,6 +508,7 @@ static void accept_plain(acceptor *a, int fd)
     p->fd = fd;
     p->file_fd = -1;
     p->state = P_SNIFF;
+    srv_first_init(&p->first);
     p->deadline_ms = now_ms() + SNIFF_TIMEOUT_MS;
     if (a->srv->verbose)
         p->t0 = ex_now_ns();
