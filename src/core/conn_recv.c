@@ -145,6 +145,11 @@ static int on_data(h2_conn *c, const h2_frame *f)
 
 static int on_priority(h2_conn *c, const h2_frame *f)
 {
+    /* RFC 7540 5.3.1 made a self-dependency an error; RFC 9113 5.4.1 lets it
+     * end the connection, as other implementations do, whatever the state
+     * of the stream and whether priority signals are used or not */
+    if (f->u.priority.depends_on == f->hd.stream_id)
+        return h2_conn_fail(c, H2_PROTOCOL_ERROR, "PRIORITY making a stream depend on itself");
     /* every PRIORITY frame costs a glitch (CVE-2019-9513); no state is kept */
     int rv = h2_conn_glitch(c);
     if (rv != 0 || h2_conn_ignores_rfc7540(c))

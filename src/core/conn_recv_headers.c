@@ -61,6 +61,10 @@ static int start_block(h2_conn *c, const h2_frame *f, const uint8_t *block, size
 
 int h2_conn_on_headers_frame(h2_conn *c, const h2_frame *f)
 {
+    /* judged on the frame, before the block is decoded or a stream opened
+     * (the rule and its reasons are those of the PRIORITY frame) */
+    if (f->u.headers.has_priority && f->u.headers.priority.depends_on == f->hd.stream_id)
+        return h2_conn_fail(c, H2_PROTOCOL_ERROR, "HEADERS making a stream depend on itself");
     return start_block(c, f, f->u.headers.block, f->u.headers.block_len);
 }
 
