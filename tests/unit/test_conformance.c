@@ -789,6 +789,70 @@ Test(conformance, s8_2_1_line_feed_in_a_value)
         H2T_HDR(":path", "/"), H2T_HDR("x-a", "1\n2"));
 }
 
+/* 8.3.1: ":method" holds one valid method, a token (RFC 9110 9.1). */
+Test(conformance, s8_3_1_empty_method)
+{
+    REQ(H2T_HDR(":method", ""), H2T_HDR(":scheme", "https"), H2T_HDR(":authority", "a"),
+        H2T_HDR(":path", "/"));
+}
+
+Test(conformance, s8_3_1_method_not_a_token)
+{
+    REQ(H2T_HDR(":method", "G(T"), H2T_HDR(":scheme", "https"), H2T_HDR(":authority", "a"),
+        H2T_HDR(":path", "/"));
+}
+
+/* 8.3.1: ":scheme" holds a scheme (RFC 3986 3.1). */
+Test(conformance, s8_3_1_empty_scheme)
+{
+    REQ(H2T_HDR(":method", "GET"), H2T_HDR(":scheme", ""), H2T_HDR(":authority", "a"),
+        H2T_HDR(":path", "/"));
+}
+
+Test(conformance, s8_3_1_scheme_not_starting_with_a_letter)
+{
+    REQ(H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "1http"), H2T_HDR(":authority", "a"),
+        H2T_HDR(":path", "/"));
+}
+
+/* 8.3.1: for "http" and "https" the path is absolute, or "*" for OPTIONS. */
+Test(conformance, s8_3_1_relative_path)
+{
+    REQ(H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "https"), H2T_HDR(":authority", "a"),
+        H2T_HDR(":path", "index.html"));
+}
+
+Test(conformance, s8_3_1_asterisk_path_for_get)
+{
+    REQ(H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "http"), H2T_HDR(":authority", "a"),
+        H2T_HDR(":path", "*"));
+}
+
+/* 8.3.1: no userinfo in ":authority" for "http" and "https". */
+Test(conformance, s8_3_1_authority_with_userinfo)
+{
+    REQ(H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "https"), H2T_HDR(":authority", "user@a"),
+        H2T_HDR(":path", "/"));
+}
+
+/* The forms 8.3.1 allows, and any path for a scheme other than http(s). */
+Test(conformance, s8_3_1_valid_request_targets_are_accepted)
+{
+    static const h2_header opt[] = {H2T_HDR(":method", "OPTIONS"), H2T_HDR(":scheme", "https"),
+                                    H2T_HDR(":authority", "a:8443"), H2T_HDR(":path", "*")};
+    static const h2_header q[] = {H2T_HDR(":method", "M-SEARCH"), H2T_HDR(":scheme", "HTTPS"),
+                                  H2T_HDR(":authority", "[::1]:80"), H2T_HDR(":path", "/?q=*")};
+    static const h2_header other[] = {H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "coap+tcp"),
+                                      H2T_HDR(":authority", "u@a"), H2T_HDR(":path", "x")};
+    h2t_f_headers(&ff, &in, 1, 0x5, opt, H2T_N(opt));
+    h2t_f_headers(&ff, &in, 3, 0x5, q, H2T_N(q));
+    h2t_f_headers(&ff, &in, 5, 0x5, other, H2T_N(other));
+    h2t_result r;
+    expect_silence(&r);
+    cr_assert_eq(h2t_log_count(&r.log, H2_EV_REQUEST_RECEIVED), 3);
+    h2t_result_free(&r);
+}
+
 /* Trailers that carry a pseudo-header of a response. */
 Test(conformance, s8_1_trailers_with_status)
 {
