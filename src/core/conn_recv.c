@@ -98,6 +98,9 @@ static int on_data(h2_conn *c, const h2_frame *f)
             rv = h2_conn_reply_room(c, 13);
         return rv != 0 ? rv : h2_conn_write_rst(c, id, H2_STREAM_CLOSED);
     }
+    /* RFC 9113 5.1: DATA is none of the frames a reserved stream may receive */
+    if (h2_stream_is_reserved(c, s))
+        return h2_conn_fail(c, H2_PROTOCOL_ERROR, "DATA on a reserved stream");
     if (s->state == H2_SS_HALF_CLOSED_REMOTE) {
         if (h2_conn_credit_connection(c, fcl) != 0)
             return H2_ENOMEM;
@@ -429,6 +432,10 @@ static int on_window_update(h2_conn *c, const h2_frame *f)
                 return h2_conn_fail(c, H2_PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream");
             return 0;
         }
+        /* RFC 9113 5.1: reserved (remote) receives only HEADERS, RST_STREAM
+         * and PRIORITY (reserved (local) may receive WINDOW_UPDATE) */
+        if (h2_conn_is_client(c) && h2_stream_is_reserved(c, s))
+            return h2_conn_fail(c, H2_PROTOCOL_ERROR, "WINDOW_UPDATE on a reserved stream");
         if (inc == 0)
             return h2_conn_stream_error(c, s, id, H2_PROTOCOL_ERROR, true);
         if (!h2_send_window_add(&s->send_window, inc))

@@ -870,3 +870,62 @@ Test(conformance, s8_3_response_as_a_request)
 {
     REQ(H2T_HDR(":status", "200"));
 }
+
+/* ---- 5.1 reserved (local): a stream the server promised ------------------------------ */
+
+static const h2_header push_req[] = {H2T_HDR(":method", "GET"), H2T_HDR(":scheme", "https"),
+                                     H2T_HDR(":authority", "a"), H2T_HDR(":path", "/s.css")};
+
+/* A server that answered nothing yet on stream 1 and promised stream 2;
+ * |arg| non-NULL: the response HEADERS on 2 were sent too. */
+static h2_conn *setup_promised(void *arg)
+{
+    h2_conn *c = h2t_server_ready(NULL);
+    h2t_buf b;
+    h2t_buf_init(&b);
+    h2t_f_headers_raw(&b, 1, 0x5, get_block, sizeof(get_block), 0, 0, false, -1);
+    cr_assert_eq(h2t_feed(c, b.p, b.len, NULL), 0);
+    h2t_buf_free(&b);
+    cr_assert_eq(h2_conn_push_stream(c, 1, 2, push_req, H2T_N(push_req)), 0);
+    if (arg != NULL)
+        cr_assert_eq(h2_conn_send_headers(c, 2, h2t_resp_200, 2, 0, NULL), 0);
+    h2t_take(c, NULL);
+    return c;
+}
+
+/* reserved (local): only RST_STREAM, PRIORITY and WINDOW_UPDATE may come */
+Test(conformance, s5_1_data_on_reserved_local_stream)
+{
+    h2t_f_data(&in, 2, 0, "x", 1, -1);
+    expect_conn_error_on(setup_promised, NULL, 1, H2_PROTOCOL_ERROR);
+}
+
+Test(conformance, s5_1_headers_on_reserved_local_stream)
+{
+    h2t_f_headers_raw(&in, 2, 0x5, get_block, sizeof(get_block), 0, 0, false, -1);
+    expect_conn_error_on(setup_promised, NULL, 1, H2_PROTOCOL_ERROR);
+}
+
+Test(conformance, s5_1_reserved_local_accepts_window_update_priority_rst)
+{
+    h2t_f_window_update(&in, 2, 10);
+    h2t_f_priority(&in, 2, 0, 8, false);
+    h2t_f_rst(&in, 2, H2_CANCEL);
+    h2t_result r;
+    h2t_replay_ok(setup_promised, NULL, &in, &r);
+    cr_assert_eq(r.out.len, 0);
+    cr_assert_eq(h2t_log_count(&r.log, H2_EV_WINDOW_UPDATED), 1);
+    cr_assert_eq(h2t_log_count(&r.log, H2_EV_STREAM_RESET), 1);
+    h2t_result_free(&r);
+}
+
+/* Once the response is sent the stream is half-closed (remote). */
+Test(conformance, s5_1_data_on_pushed_stream_after_its_response)
+{
+    static int answered = 1;
+    h2t_f_data(&in, 2, 0, "x", 1, -1);
+    h2t_result r;
+    h2t_replay_ok(setup_promised, &answered, &in, &r);
+    h2t_expect_rst(&r.out, 2, H2_STREAM_CLOSED);
+    h2t_result_free(&r);
+}
