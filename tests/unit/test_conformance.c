@@ -281,6 +281,13 @@ Test(conformance, s4_3_hpack_huffman_eos_symbol)
     bad_block(b, sizeof(b));
 }
 
+/* A literal whose name index is past the static and the (empty) dynamic table. */
+Test(conformance, s4_3_hpack_literal_with_invalid_name_index)
+{
+    static const uint8_t b[] = {0x82, 0x87, 0x84, 0x0f, 0x30, 0x01, 'a'};
+    bad_block(b, sizeof(b));
+}
+
 /* A string literal whose length runs past the end of the block. */
 Test(conformance, s4_3_hpack_string_past_the_block)
 {
@@ -581,6 +588,46 @@ Test(conformance, s6_8_goaway_on_a_stream)
     static const uint8_t p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     h2t_f_unknown(&in, 0x7, 0, 1, p, sizeof(p));
     expect_conn_error(1, H2_PROTOCOL_ERROR);
+}
+
+/* ---- 6.9 WINDOW_UPDATE and flow control ---------------------------------------------- */
+
+/* 6.9.1 / 6.9.2: with the client's INITIAL_WINDOW_SIZE at 1 the server may
+ * send one byte of DATA on a new stream, no more, until a WINDOW_UPDATE. */
+Test(conformance, s6_9_1_sender_respects_a_window_of_one)
+{
+    h2_setting e = {H2_SETTING_INITIAL_WINDOW_SIZE, 1};
+    h2t_f_settings(&in, 0, &e, 1);
+    get(1);
+    h2t_result r;
+    h2t_replay_ok(h2t_setup_server, NULL, &in, &r);
+    h2_conn *c = r.conn;
+    h2t_take(c, NULL);
+    int32_t w = -1;
+    cr_assert_eq(h2_conn_local_window(c, 1, &w), 0);
+    cr_assert_eq(w, 1);
+    cr_assert_eq(h2_conn_send_headers(c, 1, h2t_resp_200, 2, 0, NULL), 0);
+    cr_assert_eq(h2_conn_send_data(c, 1, (const uint8_t *)"ab", 2, 0, -1), H2_EFLOW_CONTROL);
+    cr_assert_eq(h2_conn_send_data(c, 1, (const uint8_t *)"a", 1, 0, -1), 0);
+    cr_assert_eq(h2_conn_send_data(c, 1, (const uint8_t *)"b", 1, 0, -1), H2_EFLOW_CONTROL);
+    h2t_buf wu;
+    h2t_buf_init(&wu);
+    h2t_f_window_update(&wu, 1, 1);
+    cr_assert_eq(h2t_feed(c, wu.p, wu.len, NULL), 0);
+    h2t_buf_free(&wu);
+    cr_assert_eq(h2_conn_send_data(c, 1, (const uint8_t *)"b", 1, H2_SEND_END_STREAM, -1), 0);
+    h2t_buf out;
+    h2t_buf_init(&out);
+    h2t_take(c, &out);
+    h2t_frame f[8];
+    size_t n = h2t_parse_frames(out.p, out.len, f, 8);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(f[1].type, 0x0);
+    cr_assert_eq(f[1].len, 1);
+    cr_assert_eq(f[2].type, 0x0);
+    cr_assert_eq(f[2].len, 1);
+    h2t_buf_free(&out);
+    h2t_result_free(&r);
 }
 
 /* ---- 6.10 CONTINUATION -------------------------------------------------------------------- */
