@@ -900,6 +900,23 @@ Test(conformance, s8_3_1_valid_request_targets_are_accepted)
     h2t_result_free(&r);
 }
 
+/* 8.5: an ordinary CONNECT has no :scheme and no :path (test_conn_connect
+ * has the :path case). */
+Test(conformance, s8_5_connect_with_scheme)
+{
+    REQ(H2T_HDR(":method", "CONNECT"), H2T_HDR(":scheme", "https"), H2T_HDR(":authority", "a:443"));
+}
+
+Test(conformance, s8_5_connect_is_accepted)
+{
+    static const h2_header f[] = {H2T_HDR(":method", "CONNECT"), H2T_HDR(":authority", "a:443")};
+    h2t_f_headers(&ff, &in, 1, 0x4, f, H2T_N(f));
+    h2t_result r;
+    expect_silence(&r);
+    cr_assert_eq(h2t_log_count(&r.log, H2_EV_REQUEST_RECEIVED), 1);
+    h2t_result_free(&r);
+}
+
 /* Trailers that carry a pseudo-header of a response. */
 Test(conformance, s8_1_trailers_with_status)
 {
