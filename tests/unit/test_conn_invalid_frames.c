@@ -436,8 +436,8 @@ Test(conn_invalid_frames, connection_errors_are_counted_once)
     h2_conn_config_init(&cfg, H2_ROLE_SERVER);
     cfg.max_settings_entries = 2;
     c = h2t_server_ready(&cfg);
-    h2_setting e[3] = {{H2_SETTING_ENABLE_PUSH, 0}, {H2_SETTING_ENABLE_PUSH, 0},
-                       {H2_SETTING_ENABLE_PUSH, 0}};
+    h2_setting e[3] = {
+        {H2_SETTING_ENABLE_PUSH, 0}, {H2_SETTING_ENABLE_PUSH, 0}, {H2_SETTING_ENABLE_PUSH, 0}};
     h2t_buf_free(&in);
     h2t_buf_init(&in);
     h2t_f_settings(&in, 0, e, 3);
