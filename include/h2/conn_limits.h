@@ -101,6 +101,10 @@ typedef struct h2_conn_stats {
     uint64_t glitches;              /* events charged to the glitch budget */
     uint32_t active_requests;       /* request slots taken now (servers) */
     uint64_t limit_exceeded[H2_LIMIT_COUNT]; /* times each limit tripped */
+    /* connection errors the core detected: 1 once a GOAWAY with an error
+     * code was queued because of the peer (limit trips that end the
+     * connection included), else 0 */
+    uint64_t connection_errors;
 } h2_conn_stats;
 
 /* @function Copies the counters of |conn| to |*out| (nothing when either is NULL). */

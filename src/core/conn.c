@@ -238,6 +238,7 @@ int h2_conn_fail(h2_conn *c, uint32_t code, const char *message)
 int h2_conn_fail_debug(h2_conn *c, uint32_t code, const char *message, const char *debug)
 {
     c->flags |= H2_CF_ERROR;
+    c->stats.connection_errors++;
     c->err.occurred = true;
     c->err.code = code;
     c->err.message = message;

@@ -120,6 +120,19 @@ static inline bool h2_conn_is_ours(const h2_conn *c, uint32_t id)
     return ((id & 1u) == 1u) == h2_conn_is_client(c);
 }
 
+/*
+ * RFC 9113 5.1 "reserved": a pushed stream before its response headers,
+ * promised by us (server: reserved (local)) or by the peer (client:
+ * reserved (remote)). Streams a client opens carry H2_SF_OUTBOUND, pushed
+ * ones do not; on a server it is the other way round.
+ */
+static inline bool h2_stream_is_reserved(const h2_conn *c, const h2_stream *s)
+{
+    if (h2_conn_is_client(c))
+        return !(s->flags & H2_SF_OUTBOUND) && !(s->flags & H2_SF_RECV_FINAL);
+    return (s->flags & H2_SF_OUTBOUND) && !(s->flags & H2_SF_SENT_FINAL);
+}
+
 /* The common precondition of the sending calls: 0, H2_ESTATE or H2_ECLOSED. */
 static inline int h2_conn_send_ready(const h2_conn *c)
 {

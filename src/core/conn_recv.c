@@ -98,6 +98,9 @@ static int on_data(h2_conn *c, const h2_frame *f)
             rv = h2_conn_reply_room(c, 13);
         return rv != 0 ? rv : h2_conn_write_rst(c, id, H2_STREAM_CLOSED);
     }
+    /* RFC 9113 5.1: DATA is none of the frames a reserved stream may receive */
+    if (h2_stream_is_reserved(c, s))
+        return h2_conn_fail(c, H2_PROTOCOL_ERROR, "DATA on a reserved stream");
     if (s->state == H2_SS_HALF_CLOSED_REMOTE) {
         if (h2_conn_credit_connection(c, fcl) != 0)
             return H2_ENOMEM;
@@ -145,6 +148,11 @@ static int on_data(h2_conn *c, const h2_frame *f)
 
 static int on_priority(h2_conn *c, const h2_frame *f)
 {
+    /* RFC 7540 5.3.1 made a self-dependency an error; RFC 9113 5.4.1 lets it
+     * end the connection, as other implementations do, whatever the state
+     * of the stream and whether priority signals are used or not */
+    if (f->u.priority.depends_on == f->hd.stream_id)
+        return h2_conn_fail(c, H2_PROTOCOL_ERROR, "PRIORITY making a stream depend on itself");
     /* every PRIORITY frame costs a glitch (CVE-2019-9513); no state is kept */
     int rv = h2_conn_glitch(c);
     if (rv != 0 || h2_conn_ignores_rfc7540(c))
@@ -424,6 +432,10 @@ static int on_window_update(h2_conn *c, const h2_frame *f)
                 return h2_conn_fail(c, H2_PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream");
             return 0;
         }
+        /* RFC 9113 5.1: reserved (remote) receives only HEADERS, RST_STREAM
+         * and PRIORITY (reserved (local) may receive WINDOW_UPDATE) */
+        if (h2_conn_is_client(c) && h2_stream_is_reserved(c, s))
+            return h2_conn_fail(c, H2_PROTOCOL_ERROR, "WINDOW_UPDATE on a reserved stream");
         if (inc == 0)
             return h2_conn_stream_error(c, s, id, H2_PROTOCOL_ERROR, true);
         if (!h2_send_window_add(&s->send_window, inc))

@@ -61,6 +61,10 @@ static int start_block(h2_conn *c, const h2_frame *f, const uint8_t *block, size
 
 int h2_conn_on_headers_frame(h2_conn *c, const h2_frame *f)
 {
+    /* judged on the frame, before the block is decoded or a stream opened
+     * (the rule and its reasons are those of the PRIORITY frame) */
+    if (f->u.headers.has_priority && f->u.headers.priority.depends_on == f->hd.stream_id)
+        return h2_conn_fail(c, H2_PROTOCOL_ERROR, "HEADERS making a stream depend on itself");
     return start_block(c, f, f->u.headers.block, f->u.headers.block_len);
 }
 
@@ -285,6 +289,9 @@ static int open_inbound(h2_conn *c, uint32_t id, const h2_header *f, size_t n, b
 static int on_stream_block(h2_conn *c, h2_stream *s, const h2_header *f, size_t n, bool end)
 {
     uint32_t id = s->id;
+    /* RFC 9113 5.1: reserved (local) receives no HEADERS */
+    if (!h2_conn_is_client(c) && h2_stream_is_reserved(c, s))
+        return h2_conn_fail(c, H2_PROTOCOL_ERROR, "HEADERS on a reserved stream");
     if (s->state == H2_SS_HALF_CLOSED_REMOTE)
         return h2_conn_stream_error(c, s, id, H2_STREAM_CLOSED, true);
     if (over_soft_fields(c, f, n))

@@ -399,7 +399,8 @@ static const char *request_rule(const scan_state *st, const h2_block_expect *ex,
         return ERR_NO_AUTHORITY;
     if (auth != NULL && host != NULL && !same_value(auth, host))
         return ERR_AUTHORITY_MISMATCH;
-    return NULL;
+    return h2_headers_target_error(st->pseudo[TOK_METHOD], st->pseudo[TOK_SCHEME],
+                                   st->pseudo[TOK_PATH], auth);
 }
 
 static const char *block_rule(const scan_state *st, const h2_block_expect *ex,

@@ -160,4 +160,16 @@ int h2_headers_prepare_outbound(const h2_header *fields, size_t n, const h2_bloc
  */
 int64_t h2_parse_content_length(const uint8_t *v, size_t len);
 
+/*
+ * The request-target rules of RFC 9113 section 8.3.1 that h2 does not
+ * check, for a request block whose pseudo-header fields passed the other
+ * rules: |method| (not NULL) must be a token; |scheme| (NULL for an
+ * ordinary CONNECT) a URI scheme; for "http" and "https" in any case,
+ * |path| must start with '/' or be "*" with OPTIONS, and |authority| (may
+ * be NULL) must hold no userinfo ('@'). Returns NULL when the rules hold,
+ * else static text naming the broken rule (headers_target.c).
+ */
+const char *h2_headers_target_error(const h2_header *method, const h2_header *scheme,
+                                    const h2_header *path, const h2_header *authority);
+
 #endif /* H2_CORE_HEADERS_H */

@@ -410,3 +410,41 @@ Test(conn_invalid_frames, data_on_stream_after_end_stream_headers)
     cr_assert_not(e->remote_reset);
     h2t_result_free(&r);
 }
+
+/* h2_conn_stats.connection_errors: 1 after a connection error (a limit
+ * that ends the connection included), not raised by later calls; stream
+ * errors do not count. */
+Test(conn_invalid_frames, connection_errors_are_counted_once)
+{
+    h2_conn_stats st;
+    h2t_f_headers(&ff, &in, 1, 0x5, h2t_req_get, 4);
+    h2t_f_data(&in, 1, 0, "x", 1, -1); /* stream error STREAM_CLOSED */
+    h2_conn *c = h2t_server_ready(NULL);
+    cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0);
+    h2_conn_get_stats(c, &st);
+    cr_assert_eq(st.connection_errors, 0);
+    h2t_buf_free(&in);
+    h2t_buf_init(&in);
+    h2t_f_rst(&in, 0, H2_CANCEL);
+    cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), H2_EPROTO);
+    cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), H2_ECLOSED);
+    h2_conn_get_stats(c, &st);
+    cr_assert_eq(st.connection_errors, 1);
+    h2_conn_free(c);
+
+    h2_conn_config cfg;
+    h2_conn_config_init(&cfg, H2_ROLE_SERVER);
+    cfg.max_settings_entries = 2;
+    c = h2t_server_ready(&cfg);
+    h2_setting e[3] = {
+        {H2_SETTING_ENABLE_PUSH, 0}, {H2_SETTING_ENABLE_PUSH, 0}, {H2_SETTING_ENABLE_PUSH, 0}};
+    h2t_buf_free(&in);
+    h2t_buf_init(&in);
+    h2t_f_settings(&in, 0, e, 3);
+    cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), H2_EPROTO);
+    cr_assert_eq(h2_conn_last_error(c).code, H2_ENHANCE_YOUR_CALM);
+    h2_conn_get_stats(c, &st);
+    cr_assert_eq(st.connection_errors, 1);
+    cr_assert_eq(st.limit_exceeded[H2_LIMIT_SETTINGS_ENTRIES], 1);
+    h2_conn_free(c);
+}

@@ -349,16 +349,42 @@ Test(conn_push, promise_on_pushed_stream_is_error)
     h2t_replay_conn_error(h2t_setup_client_get, NULL, &in, H2_PROTOCOL_ERROR);
 }
 
-Test(conn_push, data_on_reserved_stream_resets_it)
+/* RFC 9113 5.1: reserved (remote) receives only HEADERS, RST_STREAM and
+ * PRIORITY; anything else is a connection error PROTOCOL_ERROR. */
+Test(conn_push, data_on_reserved_stream_is_connection_error)
 {
     h2t_f_push_promise(&ff, &in, 1, 2, push_req, 4);
     h2t_f_data(&in, 2, 0, "early", 5, -1);
     h2t_result r;
+    h2t_replay(h2t_setup_client_get, NULL, in.p, in.len, &r);
+    cr_assert_eq(r.log.n, 1);
+    cr_assert_eq(r.log.ev[0].type, H2_EV_PUSHED_STREAM_RECEIVED);
+    h2t_expect_goaway(&r.out, 2, H2_PROTOCOL_ERROR);
+    h2t_expect_conn_error(&r, H2_PROTOCOL_ERROR);
+    h2t_result_free(&r);
+}
+
+Test(conn_push, window_update_on_reserved_stream_is_connection_error)
+{
+    h2t_f_push_promise(&ff, &in, 1, 2, push_req, 4);
+    h2t_f_window_update(&in, 2, 100);
+    h2t_result r;
+    h2t_replay(h2t_setup_client_get, NULL, in.p, in.len, &r);
+    h2t_expect_goaway(&r.out, 2, H2_PROTOCOL_ERROR);
+    h2t_expect_conn_error(&r, H2_PROTOCOL_ERROR);
+    h2t_result_free(&r);
+}
+
+/* After its response the pushed stream takes WINDOW_UPDATE as any other. */
+Test(conn_push, window_update_on_pushed_stream_after_response)
+{
+    h2t_f_push_promise(&ff, &in, 1, 2, push_req, 4);
+    h2t_f_headers(&ff, &in, 2, 0x4, h2t_resp_200, 2);
+    h2t_f_window_update(&in, 2, 100);
+    h2t_result r;
     h2t_replay_ok(h2t_setup_client_get, NULL, &in, &r);
-    cr_assert_eq(r.log.n, 2);
-    cr_assert_eq(r.log.ev[1].type, H2_EV_STREAM_RESET);
-    cr_assert_eq(r.log.ev[1].stream_id, 2);
-    cr_assert_eq(r.log.ev[1].error_code, H2_PROTOCOL_ERROR);
+    cr_assert_eq(r.out.len, 0);
+    cr_assert_eq(h2t_log_count(&r.log, H2_EV_WINDOW_UPDATED), 1);
     h2t_result_free(&r);
 }
 

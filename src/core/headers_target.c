@@ -1,0 +1,85 @@
+/*
+ * Request-target rules of RFC 9113 section 8.3.1 beyond h2's rule set: the
+ * syntax of :method and :scheme, and for http and https URIs the form of
+ * :path and the absence of userinfo in :authority. A request that breaks
+ * one is malformed (section 8.1.1).
+ */
+#include <string.h>
+#include "core/headers.h"
+
+static const char ERR_METHOD_FORMAT[] = "Invalid :method: not a token";
+static const char ERR_SCHEME_FORMAT[] = "Invalid :scheme: not a URI scheme";
+static const char ERR_PATH_FORM[] = "Invalid :path for http(s): neither absolute nor * for OPTIONS";
+static const char ERR_AUTHORITY_USERINFO[] = "Invalid :authority for http(s): userinfo present";
+
+static bool is_alpha(uint8_t b)
+{
+    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
+}
+
+static bool is_digit(uint8_t b)
+{
+    return b >= '0' && b <= '9';
+}
+
+/* tchar of RFC 9110 section 5.6.2; a method is a token (section 9.1). */
+static bool is_token(const uint8_t *v, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t b = v[i];
+        if (!is_alpha(b) && !is_digit(b) && (b == 0 || strchr("!#$%&'*+-.^_`|~", b) == NULL))
+            return false;
+    }
+    return true;
+}
+
+/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 section 3.1). */
+static bool is_scheme(const uint8_t *v, size_t len)
+{
+    if (len == 0 || !is_alpha(v[0]))
+        return false;
+    for (size_t i = 1; i < len; i++) {
+        uint8_t b = v[i];
+        if (!is_alpha(b) && !is_digit(b) && b != '+' && b != '-' && b != '.')
+            return false;
+    }
+    return true;
+}
+
+/* "http" or "https" in any case (schemes are case-insensitive). */
+static bool is_http_scheme(const uint8_t *v, size_t len)
+{
+    static const char w[5] = {'h', 't', 't', 'p', 's'};
+    if (len != 4 && len != 5)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if ((v[i] | 0x20) != w[i])
+            return false;
+    }
+    return true;
+}
+
+const char *h2_headers_target_error(const h2_header *method, const h2_header *scheme,
+                                    const h2_header *path, const h2_header *authority)
+{
+    if (!is_token(method->value, method->value_len))
+        return ERR_METHOD_FORMAT;
+    if (scheme == NULL)
+        return NULL;
+    if (!is_scheme(scheme->value, scheme->value_len))
+        return ERR_SCHEME_FORMAT;
+    if (!is_http_scheme(scheme->value, scheme->value_len))
+        return NULL;
+    if (path != NULL && path->value_len > 0) {
+        bool asterisk = path->value_len == 1 && path->value[0] == '*';
+        bool options = method->value_len == 7 && memcmp(method->value, "OPTIONS", 7) == 0;
+        if (asterisk ? !options : path->value[0] != '/')
+            return ERR_PATH_FORM;
+    }
+    if (authority != NULL && authority->value_len > 0 &&
+        memchr(authority->value, '@', authority->value_len) != NULL)
+        return ERR_AUTHORITY_USERINFO;
+    return NULL;
+}
