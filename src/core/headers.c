@@ -152,6 +152,7 @@ static const char ERR_RESPONSE_ONLY[] = "Encountered response-only headers";
 static const char ERR_PROTOCOL_METHOD[] = "Encountered connect-request-only headers";
 static const char ERR_PROTOCOL_SETTING[] = ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL";
 static const char ERR_CONNECT_PSEUDO[] = "CONNECT request with :scheme or :path";
+static const char ERR_CONNECT_AUTHORITY[] = "CONNECT request without :authority";
 static const char ERR_NO_AUTHORITY[] = "Request header block has neither :authority nor host";
 static const char ERR_AUTHORITY_MISMATCH[] =
     "Request header block has mismatched :authority and host";
@@ -383,9 +384,15 @@ static const char *request_rule(const scan_state *st, const h2_block_expect *ex,
             return ERR_PROTOCOL_SETTING;
     }
     if (info->method_connect && !info->has_protocol) {
-        /* Ordinary CONNECT (RFC 9113 8.5): no :scheme, no :path. */
+        /*
+         * Ordinary CONNECT (RFC 9113 8.5): no :scheme, no :path, and the
+         * target in :authority. h2 lets a host field stand in for it; the
+         * RFC makes such a request malformed.
+         */
         if (seen & (BIT(TOK_SCHEME) | BIT(TOK_PATH)))
             return ERR_CONNECT_PSEUDO;
+        if (!(seen & BIT(TOK_AUTHORITY)))
+            return ERR_CONNECT_AUTHORITY;
     } else {
         if (!(seen & BIT(TOK_PATH)))
             return ERR_NO_PATH;

@@ -907,6 +907,12 @@ Test(conformance, s8_5_connect_with_scheme)
     REQ(H2T_HDR(":method", "CONNECT"), H2T_HDR(":scheme", "https"), H2T_HDR(":authority", "a:443"));
 }
 
+/* 8.5: an ordinary CONNECT names its target in :authority; host alone is not enough. */
+Test(conformance, s8_5_connect_with_host_only)
+{
+    REQ(H2T_HDR(":method", "CONNECT"), H2T_HDR("host", "a:443"));
+}
+
 Test(conformance, s8_5_connect_is_accepted)
 {
     static const h2_header f[] = {H2T_HDR(":method", "CONNECT"), H2T_HDR(":authority", "a:443")};

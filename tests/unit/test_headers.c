@@ -373,13 +373,20 @@ Test(connect, ordinary_connect_with_authority)
 Test(connect, ordinary_connect_with_host_only)
 {
     h2_header f[] = {HD(":method", "CONNECT"), HD("host", "example.com:443")};
-    expect_ok(f, 2, &REQ);
+    expect_err(f, 2, &REQ, "CONNECT request without :authority");
 }
 
 Test(connect, ordinary_connect_without_authority)
 {
     h2_header f[] = {HD(":method", "CONNECT")};
-    expect_err(f, 1, &REQ, "Request header block has neither :authority nor host");
+    expect_err(f, 1, &REQ, "CONNECT request without :authority");
+}
+
+Test(connect, ordinary_connect_with_authority_and_host)
+{
+    h2_header f[] = {HD(":method", "CONNECT"), HD(":authority", "example.com:443"),
+                     HD("host", "example.com:443")};
+    expect_ok(f, 3, &REQ);
 }
 
 Test(connect, ordinary_connect_with_scheme_or_path)
