@@ -116,7 +116,8 @@ typedef struct svc_conn {
 
     svc_event_rec *closed_ev; /* allocated at attach: CLOSED never needs memory */
     svc_ev_list pending;      /* events waiting for room in the queue */
-    svc_cmd_list deferred;    /* commands waiting for output room or a stream slot */
+    svc_cmd_list deferred;    /* commands waiting for output room */
+    svc_cmd_list opening;     /* new streams (HEADERS, id 0) waiting for a stream slot */
     svc_cmd_list feed;        /* feed mode: input held while events are pending */
     svc_map streams;          /* stream id -> svc_stream with held sends */
     svc_stream *active;       /* streams with held sends, round robin */

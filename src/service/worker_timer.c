@@ -160,7 +160,8 @@ static int64_t earliest(int64_t a, int64_t since, uint32_t ms)
 static bool busy(svc_conn *c)
 {
     return h2_conn_open_inbound_streams(c->conn) + h2_conn_open_outbound_streams(c->conn) > 0 ||
-           h2_conn_output_pending(c->conn) > 0 || c->deferred.head != NULL;
+           h2_conn_output_pending(c->conn) > 0 || c->deferred.head != NULL ||
+           c->opening.head != NULL;
 }
 
 /* Re-reads what the timers depend on. */
