@@ -80,6 +80,21 @@
  *   posted with that id once the event arrived. A request without a body
  *   (flag H2_SEND_END_STREAM) needs nothing more.
  *
+ * Streams
+ *   One stream's commands are carried out in the order posted, and nothing
+ *   on one stream waits for another stream. A new stream (HEADERS with id
+ *   0) that exceeds the peer's MAX_CONCURRENT_STREAMS waits for a slot
+ *   without holding anything else back: commands for streams already
+ *   open (data, END_STREAM, trailers, resets, priority) and
+ *   connection-level commands (ping, SETTINGS, close, statistics) posted
+ *   after it go out at once, so the command that ends an open stream (and
+ *   frees the slot) is never stuck behind the stream waiting for it. New
+ *   streams that wait open in the order posted, each once a slot is free;
+ *   a waiting stream has no id yet, so nothing can be addressed to it
+ *   before its STREAM_OPENED event. Only output over the core's
+ *   |output_high_water| holds every later command of the connection back,
+ *   until the transport took the bytes before them.
+ *
  * Other commands
  *   Ping, reset, graceful close, abort, data acknowledgement, SETTINGS
  *   updates, server push (H2_SVC_EV_PUSH_PROMISED names the promised
@@ -719,7 +734,9 @@ H2_API int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *
  * H2_SEND_END_STREAM), queued behind the stream's unsent data. |flags|:
  * H2_SEND_END_STREAM. The core's refusals (h2_conn_send_headers()) come
  * back as COMMAND_FAILED; a new stream that exceeds the peer's
- * MAX_CONCURRENT_STREAMS waits until a stream closes.
+ * MAX_CONCURRENT_STREAMS waits until a stream closes, without holding back
+ * later commands (see "Streams"). A non-zero |stream_id| that would open a
+ * stream of ours fails with H2_ETOO_MANY_STREAMS when no slot is free.
  */
 H2_API int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                      const h2_header *fields, size_t n, uint32_t flags,
