@@ -25,10 +25,19 @@ static const h2_mem *mem_of(svc_conn *c)
     return &c->worker->svc->mem;
 }
 
-void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
+/* Gives the bytes of |cmd| back to the hold budgets it was charged to. */
+static void hold_release(svc_cmd *cmd)
 {
     if (cmd->hold_count != NULL)
         atomic_fetch_sub_explicit(cmd->hold_count, cmd->len, memory_order_relaxed);
+    if (cmd->hold_conn != NULL)
+        atomic_fetch_sub_explicit(cmd->hold_conn, cmd->len, memory_order_relaxed);
+    cmd->hold_count = cmd->hold_conn = NULL;
+}
+
+void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
+{
+    hold_release(cmd);
     if (cmd->release != NULL) {
         cmd->release(cmd->release_user, cmd->data, cmd->len);
         cmd->release = NULL;
@@ -38,10 +47,7 @@ void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
 
 void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reason)
 {
-    if (cmd->hold_count != NULL) {
-        atomic_fetch_sub_explicit(cmd->hold_count, cmd->len, memory_order_relaxed);
-        cmd->hold_count = NULL;
-    }
+    hold_release(cmd);
     if (cmd->release != NULL) {
         cmd->release(cmd->release_user, cmd->data, cmd->len);
         cmd->release = NULL;
@@ -314,7 +320,7 @@ static int stream_step(svc_conn *c, svc_stream *s)
                 return -1;
             if (rv == 0) {
                 cmd->off += chunk;
-                c->flow_moved = true;
+                c->flow_sent += chunk;
                 if (cmd->off == cmd->len)
                     svc_cmd_done(mem_of(c), list_pop(&s->fifo));
                 return 1;
