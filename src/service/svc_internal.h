@@ -302,10 +302,10 @@ typedef struct svc_worker {
     bool timed_retry;         /* a queue had no registration slot left: retry on a timer */
     atomic_size_t feed_bytes; /* any thread: FEED bytes posted here and not yet processed */
     atomic_size_t send_bytes; /* any thread: copied DATA bytes posted here and not yet sent */
-    _Atomic(svc_acct_table *) accts; /* any thread reads: connection id -> svc_account */
-    pthread_mutex_t acct_lock;       /* any thread: serialises changes to the accounts */
-    svc_account *acct_free;          /* under |acct_lock|: accounts not in use */
-    svc_account *acct_all;           /* under |acct_lock|: every account, freed with the worker */
+    _Atomic(svc_acct_table *) accts;   /* any thread reads: connection id -> svc_account */
+    pthread_mutex_t acct_lock;         /* any thread: serialises changes to the accounts */
+    svc_account *acct_free;            /* under |acct_lock|: accounts not in use */
+    svc_account *acct_all;             /* under |acct_lock|: every account, freed with the worker */
     _Atomic(svc_event_rec *) returned; /* any thread: released DATA events */
     atomic_bool stop;                  /* any thread: set by h2_service_free() */
 } svc_worker;

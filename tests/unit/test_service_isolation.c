@@ -14,12 +14,12 @@
 
 typedef struct client {
     peer p;
-    size_t data;      /* DATA bytes received on stream 1 */
-    uint64_t sum;     /* their checksum */
-    bool ended;       /* stream 1's END_STREAM arrived */
-    bool goaway;      /* a GOAWAY arrived ... */
-    char debug[64];   /* ... with this debug data */
-    size_t unacked;   /* DATA bytes not given back as window yet */
+    size_t data;    /* DATA bytes received on stream 1 */
+    uint64_t sum;   /* their checksum */
+    bool ended;     /* stream 1's END_STREAM arrived */
+    bool goaway;    /* a GOAWAY arrived ... */
+    char debug[64]; /* ... with this debug data */
+    size_t unacked; /* DATA bytes not given back as window yet */
 } client;
 
 static void on_client(void *arg, const h2_event *ev)

@@ -126,9 +126,8 @@ static void rig_start(rig *g)
     cr_assert_eq(opened(g, 1), 1u);
     cr_assert(until_bits(g, &g->s.requests, 1u << 1, 5000));
     /* No slot: this one waits until stream 1 is over. */
-    cr_assert_eq(h2_service_submit_headers(g->r.svc, g->id, 0, get_fields, 4, H2_SEND_END_STREAM,
-                                           2),
-                 0);
+    cr_assert_eq(
+        h2_service_submit_headers(g->r.svc, g->id, 0, get_fields, 4, H2_SEND_END_STREAM, 2), 0);
 }
 
 static void rig_free(rig *g)
@@ -141,8 +140,7 @@ static void rig_free(rig *g)
 static void finish_stream1_then_expect_stream3(rig *g)
 {
     if ((g->s.resets & (1u << 1)) == 0) {
-        cr_assert_eq(h2_conn_send_headers(g->p.conn, 1, ok_fields, 1, H2_SEND_END_STREAM, NULL),
-                     0);
+        cr_assert_eq(h2_conn_send_headers(g->p.conn, 1, ok_fields, 1, H2_SEND_END_STREAM, NULL), 0);
         peer_flush(&g->p);
     }
     cr_assert(until_bits(g, &g->s.requests, 1u << 3, 5000), "the waiting request never started");
@@ -153,9 +151,9 @@ Test(service_streams, data_with_end_stream_passes_a_waiting_request)
 {
     rig g;
     rig_start(&g);
-    cr_assert_eq(h2_service_send_data(g.r.svc, g.id, 1, (const uint8_t *)"hello", 5,
-                                      H2_SEND_END_STREAM, 0),
-                 0);
+    cr_assert_eq(
+        h2_service_send_data(g.r.svc, g.id, 1, (const uint8_t *)"hello", 5, H2_SEND_END_STREAM, 0),
+        0);
     cr_assert(until_bits(&g, &g.s.ended, 1u << 1, 3000),
               "stream 1's END_STREAM waits behind the request waiting for a slot");
     cr_assert_eq(g.s.data1, 5u);
@@ -214,8 +212,7 @@ Test(service_streams, waiting_requests_open_in_the_order_posted)
 {
     rig g;
     rig_start(&g);
-    cr_assert_eq(h2_service_submit_headers(g.r.svc, g.id, 0, get_fields, 4, H2_SEND_END_STREAM,
-                                           4),
+    cr_assert_eq(h2_service_submit_headers(g.r.svc, g.id, 0, get_fields, 4, H2_SEND_END_STREAM, 4),
                  0);
     cr_assert_eq(h2_service_end_stream(g.r.svc, g.id, 1, 0), 0);
     cr_assert(until_bits(&g, &g.s.ended, 1u << 1, 3000));
