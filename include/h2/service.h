@@ -43,9 +43,11 @@
  *     transport, posts received bytes with h2_service_feed() and receives
  *     the bytes to send through the |on_output| callback, run on the worker
  *     thread. While the connection's events wait for queue room, the worker
- *     keeps fed bytes unprocessed in the order posted; what a worker holds
- *     that way (with what waits in its ring) is bounded by
- *     |feed_hold_limit|: past it h2_service_feed() returns H2_EAGAIN.
+ *     keeps fed bytes unprocessed in the order posted; what a connection
+ *     holds that way (with what waits in the ring) is bounded by
+ *     |feed_hold_conn_limit|, and what all of a worker's connections hold
+ *     by |feed_hold_limit|: past either h2_service_feed() returns
+ *     H2_EAGAIN (see "Isolation").
  *     |on_output| takes every byte; an application whose transport falls
  *     behind stops feeding input until it caught up: the replies the core
  *     makes (PING and SETTINGS ACKs, RST_STREAMs) come only from input, and
@@ -62,9 +64,11 @@
  *   carried out in the order posted. A posting call returns:
  *     0           the command is queued; from now on the service owns it;
  *     H2_EAGAIN   the worker's command ring is full (or, for feeds and
- *                 copied DATA, the worker holds its |feed_hold_limit| or
- *                 |send_hold_limit|); nothing was queued and the caller
- *                 still owns every payload (try again later);
+ *                 copied DATA, the connection holds its share
+ *                 |feed_hold_conn_limit| or |send_hold_conn_limit|, or the
+ *                 worker its total |feed_hold_limit| or |send_hold_limit|);
+ *                 nothing was queued and the caller still owns every
+ *                 payload (try again later);
  *     H2_EINVAL   a bad argument (NULL service, id 0, bad flags ...);
  *     H2_ENOMEM   the command record could not be allocated.
  *   Payloads are copied into the command record, except for
@@ -80,6 +84,21 @@
  *   posted with that id once the event arrived. A request without a body
  *   (flag H2_SEND_END_STREAM) needs nothing more.
  *
+ * Streams
+ *   One stream's commands are carried out in the order posted, and nothing
+ *   on one stream waits for another stream. A new stream (HEADERS with id
+ *   0) that exceeds the peer's MAX_CONCURRENT_STREAMS waits for a slot
+ *   without holding anything else back: commands for streams already
+ *   open (data, END_STREAM, trailers, resets, priority) and
+ *   connection-level commands (ping, SETTINGS, close, statistics) posted
+ *   after it go out at once, so the command that ends an open stream (and
+ *   frees the slot) is never stuck behind the stream waiting for it. New
+ *   streams that wait open in the order posted, each once a slot is free;
+ *   a waiting stream has no id yet, so nothing can be addressed to it
+ *   before its STREAM_OPENED event. Only output over the core's
+ *   |output_high_water| holds every later command of the connection back,
+ *   until the transport took the bytes before them.
+ *
  * Other commands
  *   Ping, reset, graceful close, abort, data acknowledgement, SETTINGS
  *   updates, server push (H2_SVC_EV_PUSH_PROMISED names the promised
@@ -92,6 +111,28 @@
  *   flow-control windows do not allow yet, sending it as WINDOW_UPDATEs
  *   arrive. Data, end-of-stream and trailers for one stream go out in the
  *   order posted.
+ *
+ * Isolation
+ *   What one connection's peer or consumer does cannot use up what another
+ *   connection of the same worker may hold. Copied DATA posted and not
+ *   sent yet (waiting in the ring, or held for the peer's windows) and fed
+ *   bytes not processed yet (held while the connection's events wait for
+ *   queue room) count against a share per connection, |send_hold_conn_limit|
+ *   (1 MiB) and |feed_hold_conn_limit| (16 KiB), and against the worker's
+ *   totals, |send_hold_limit| (64 MiB) and |feed_hold_limit| (1 MiB). A
+ *   connection whose peer keeps its windows shut is refused (H2_EAGAIN)
+ *   once it holds its own share, while sends on every other connection go
+ *   on. The totals are a memory ceiling over the whole worker and trip
+ *   first only when 64 connections of one worker hold their full share at
+ *   once (the defaults' ratio); raise a total (or lower a share) when one
+ *   worker runs more connections that may each stall with a full share.
+ *   A post is always taken when its connection holds nothing (a single
+ *   large send passes its share), as long as the worker's total allows it.
+ *   Held DATA does not stay forever either: the flow-control stall timer
+ *   (|flow_timeout_ms|) measures useful progress, each interval at least
+ *   |flow_min_rate| bytes a second (256: 15 KiB per default 60 s
+ *   interval), so a peer that opens its window a byte at a time is closed
+ *   as one that never opens it, and its share comes back.
  *
  * Events
  *   Each connection sends its events either to an event queue
@@ -467,7 +508,9 @@ typedef struct h2_service_config {
      * processed yet (in its command ring, or held while a connection's
      * events wait for queue room), over all its feed connections: 1 MiB.
      * A feed that would pass it returns H2_EAGAIN (nothing is queued; a
-     * feed is always taken when the worker holds nothing). Must not be 0. */
+     * feed is always taken when the worker holds nothing). Must not be 0.
+     * A ceiling over all the connections of the worker; see "Isolation"
+     * for the share of each. */
     size_t feed_hold_limit;
     /* Bytes of copied DATA (h2_service_send_data()) posted to one worker
      * and not sent yet, over all its connections, wherever they wait (its
@@ -475,8 +518,17 @@ typedef struct h2_service_config {
      * that would pass it returns H2_EAGAIN (nothing is queued; a send is
      * always taken when the worker holds none). Data handed over by
      * reference (h2_service_send_data_ref()) stays the application's
-     * memory and does not count. Must not be 0. */
+     * memory and does not count. Must not be 0. A ceiling over all the
+     * connections of the worker; see "Isolation" for the share of each. */
     size_t send_hold_limit;
+    /* The share of one connection in |feed_hold_limit|: fed bytes of one
+     * connection not processed yet. 16 KiB (a 64th of the worker's
+     * total). Must not be 0. See "Isolation". */
+    size_t feed_hold_conn_limit;
+    /* The share of one connection in |send_hold_limit|: copied DATA bytes
+     * posted to one connection and not sent yet. 1 MiB (a 64th of the
+     * worker's total). Must not be 0. See "Isolation". */
+    size_t send_hold_conn_limit;
 } h2_service_config;
 
 /* @function Fills |cfg| with the defaults listed above. */
@@ -645,8 +697,17 @@ typedef struct h2_svc_conn_config {
                                      byte of it sent this long, while the transport could
                                      take more (a peer that opens a stream and never
                                      grants window): GOAWAY(NO_ERROR, "flow control
-                                     stall") and close. Any window that lets held DATA
-                                     go out restarts it. 60000 */
+                                     stall") and close. It measures useful progress:
+                                     an interval in which fewer than |flow_min_rate|
+                                     bytes a second went out counts as stalled, so a
+                                     peer that opens its window a byte at a time is cut
+                                     too. 60000 */
+    uint32_t flow_min_rate;       /* the floor of the flow-control stall timer, in bytes
+                                     a second: each flow_timeout_ms interval must send
+                                     flow_min_rate * flow_timeout_ms / 1000 bytes of
+                                     held DATA (at least 1). 256: 15 KiB per default
+                                     interval; 0: any byte is progress. See
+                                     "Isolation". */
 } h2_svc_conn_config;
 
 /* @function Fills |cfg| for |role|: core defaults, no destination, worker -1. */
@@ -707,7 +768,9 @@ H2_API int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *
 /*
  * @function Feed mode: |len| bytes received from the peer (copied). |len| 0
  * tells that the peer closed the transport. Failures (connection closed,
- * fd-mode connection) come back as H2_SVC_EV_COMMAND_FAILED.
+ * fd-mode connection) come back as H2_SVC_EV_COMMAND_FAILED. Returns
+ * H2_EAGAIN when the connection holds |feed_hold_conn_limit| fed bytes not
+ * processed yet, or the worker |feed_hold_limit| (see "Isolation").
  */
 H2_API int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len);
 
@@ -719,7 +782,9 @@ H2_API int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *
  * H2_SEND_END_STREAM), queued behind the stream's unsent data. |flags|:
  * H2_SEND_END_STREAM. The core's refusals (h2_conn_send_headers()) come
  * back as COMMAND_FAILED; a new stream that exceeds the peer's
- * MAX_CONCURRENT_STREAMS waits until a stream closes.
+ * MAX_CONCURRENT_STREAMS waits until a stream closes, without holding back
+ * later commands (see "Streams"). A non-zero |stream_id| that would open a
+ * stream of ours fails with H2_ETOO_MANY_STREAMS when no slot is free.
  */
 H2_API int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                      const h2_header *fields, size_t n, uint32_t flags,
@@ -728,9 +793,11 @@ H2_API int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint3
 /*
  * @function Sends |len| bytes (copied) on |stream_id|, then END_STREAM when
  * |flags| holds H2_SEND_END_STREAM. Any size; see "Sending data". Also
- * returns H2_EAGAIN when the worker already holds |send_hold_limit| bytes
- * of copied DATA not sent yet (retry once some was sent; a posting call
- * never waits for this, whatever |post_wait_ms|).
+ * returns H2_EAGAIN when the connection already holds
+ * |send_hold_conn_limit| bytes of copied DATA not sent yet, or the worker
+ * |send_hold_limit| over all its connections (retry once some was sent; a
+ * posting call never waits for this, whatever |post_wait_ms|; see
+ * "Isolation").
  */
 H2_API int h2_service_send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                 const uint8_t *data, size_t len, uint32_t flags, uint64_t user);

@@ -17,6 +17,12 @@
 #define MIN_READ_BUFFER 1024u
 #define DEFAULT_FEED_HOLD (1u << 20)
 #define DEFAULT_SEND_HOLD (64u << 20)
+/* Per connection: a 64th of the worker totals, so that 64 connections
+ * holding their full share at once still fit under them. */
+#define DEFAULT_FEED_HOLD_CONN (16u << 10)
+#define DEFAULT_SEND_HOLD_CONN (1u << 20)
+/* Flow-control stall floor: 256 bytes a second, 15 KiB per default interval. */
+#define DEFAULT_FLOW_MIN_RATE 256u
 
 void h2_service_config_init(h2_service_config *cfg)
 {
@@ -29,6 +35,8 @@ void h2_service_config_init(h2_service_config *cfg)
     cfg->max_dedicated = 64;
     cfg->feed_hold_limit = DEFAULT_FEED_HOLD;
     cfg->send_hold_limit = DEFAULT_SEND_HOLD;
+    cfg->feed_hold_conn_limit = DEFAULT_FEED_HOLD_CONN;
+    cfg->send_hold_conn_limit = DEFAULT_SEND_HOLD_CONN;
 }
 
 void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
@@ -45,6 +53,7 @@ void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
     cfg->write_timeout_ms = 60000;
     cfg->flow_timeout_ms = 60000;
     cfg->preface_timeout_ms = 10000;
+    cfg->flow_min_rate = DEFAULT_FLOW_MIN_RATE;
 }
 
 unsigned h2_service_workers(const h2_service *svc)
@@ -69,12 +78,14 @@ void svc_worker_destroy(svc_worker *w)
     h2_mem_free(mem, w->rbuf);
     w->rbuf = NULL;
     svc_timers_free(w);
+    svc_accounts_free(w);
     svc_map_free(&w->conns);
 }
 
 int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity)
 {
     w->svc = svc;
+    pthread_mutex_init(&w->acct_lock, NULL);
     w->index = index;
     w->epfd = -1;
     w->rbuf_size = svc->read_buffer_size;
@@ -83,6 +94,7 @@ int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t cap
     atomic_init(&w->room, false);
     atomic_init(&w->feed_bytes, 0);
     atomic_init(&w->send_bytes, 0);
+    atomic_init(&w->accts, NULL);
     atomic_init(&w->count.connections_total, 0);
     atomic_init(&w->count.connections, 0);
     atomic_init(&w->count.bytes_in, 0);
@@ -165,7 +177,8 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     if (n > H2_SERVICE_MAX_WORKERS || cap < H2_MAILBOX_MIN_CAPACITY ||
         cap > H2_MAILBOX_MAX_CAPACITY || (cap & (cap - 1)) != 0 ||
         cfg->read_buffer_size < MIN_READ_BUFFER || cfg->feed_hold_limit == 0 ||
-        cfg->send_hold_limit == 0)
+        cfg->send_hold_limit == 0 || cfg->feed_hold_conn_limit == 0 ||
+        cfg->send_hold_conn_limit == 0)
         return H2_EINVAL;
 
     const h2_mem *mem = h2_mem_or_default(cfg->mem);
@@ -182,6 +195,8 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     svc->post_wait_ms = cfg->post_wait_ms;
     svc->feed_hold_limit = cfg->feed_hold_limit;
     svc->send_hold_limit = cfg->send_hold_limit;
+    svc->feed_hold_conn_limit = cfg->feed_hold_conn_limit;
+    svc->send_hold_conn_limit = cfg->send_hold_conn_limit;
     atomic_init(&svc->next_id, 1);
     atomic_init(&svc->next_worker, 0);
     svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
@@ -420,8 +435,17 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
     c->close_ms = cfg->close_timeout_ms;
     c->write_ms = cfg->write_timeout_ms;
     c->flow_ms = cfg->flow_timeout_ms;
+    c->flow_floor = (uint64_t)cfg->flow_min_rate * cfg->flow_timeout_ms / 1000u;
+    if (c->flow_floor == 0)
+        c->flow_floor = 1;
     c->preface_ms = cfg->preface_timeout_ms;
     c->id = svc_new_id(svc, wi);
+    /* Before the id is handed out: the first post already finds the account. */
+    svc_worker *owner = svc_worker_of(svc, c->id);
+    if (owner != NULL && svc_account_open(owner, c) != 0) {
+        svc_conn_destroy(c);
+        return H2_ENOMEM;
+    }
     c->queue = cfg->queue;
     c->on_event = cfg->on_event;
     c->on_output = fd < 0 ? cfg->on_output : NULL;

@@ -9,42 +9,28 @@
 #include "h2/errors.h"
 #include "service/svc_internal.h"
 
-/*
- * Bounds the copied bytes a worker holds (|held|, decremented when the
- * command is done): takes |len| unless that passes |limit|. Anything is
- * taken while nothing is held, whatever its size.
- */
-static bool hold_take(atomic_size_t *held, size_t limit, size_t len)
-{
-    size_t was = atomic_fetch_add_explicit(held, len, memory_order_relaxed);
-    if (was > 0 && len > limit - (was < limit ? was : limit)) {
-        atomic_fetch_sub_explicit(held, len, memory_order_relaxed);
-        return false;
-    }
-    return true;
-}
-
 int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || (data == NULL && len > 0))
         return H2_EINVAL;
-    if (!hold_take(&w->feed_bytes, svc->feed_hold_limit, len))
+    svc_hold h = {NULL, NULL};
+    if (!svc_hold_take(svc, w, conn, SVC_HOLD_FEED, len, &h))
         return H2_EAGAIN;
     uint8_t *tail = NULL;
     svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_FEED, conn, len, &tail);
     if (cmd == NULL) {
-        atomic_fetch_sub_explicit(&w->feed_bytes, len, memory_order_relaxed);
+        svc_hold_undo(&h, len);
         return H2_ENOMEM;
     }
     if (len > 0)
         memcpy(tail, data, len);
     cmd->data = tail;
     cmd->len = len;
-    cmd->hold_count = &w->feed_bytes;
+    svc_hold_attach(cmd, &h);
     int rv = svc_post(svc, w, cmd);
     if (rv != 0)
-        atomic_fetch_sub_explicit(&w->feed_bytes, len, memory_order_relaxed);
+        svc_hold_undo(&h, len);
     return rv;
 }
 
@@ -183,15 +169,17 @@ static int send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, c
     if (w == NULL || (data == NULL && len > 0) || stream_id == 0 || stream_id > H2_MAX_STREAM_ID ||
         (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0)
         return H2_EINVAL;
-    /* Copies count against the worker's send_hold_limit until sent. */
+    /* Copies count against the connection's and the worker's send hold
+     * limits until sent. */
     bool copy = release == NULL && len > 0;
-    if (copy && !hold_take(&w->send_bytes, svc->send_hold_limit, len))
+    svc_hold h = {NULL, NULL};
+    if (copy && !svc_hold_take(svc, w, conn, SVC_HOLD_SEND, len, &h))
         return H2_EAGAIN;
     uint8_t *tail = NULL;
     svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_DATA, conn, release != NULL ? 0 : len, &tail);
     if (cmd == NULL) {
         if (copy)
-            atomic_fetch_sub_explicit(&w->send_bytes, len, memory_order_relaxed);
+            svc_hold_undo(&h, len);
         return H2_ENOMEM;
     }
     if (release != NULL) {
@@ -208,10 +196,10 @@ static int send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, c
     cmd->flags = flags;
     cmd->user = user;
     if (copy)
-        cmd->hold_count = &w->send_bytes;
+        svc_hold_attach(cmd, &h);
     int rv = svc_post(svc, w, cmd);
     if (rv != 0 && copy)
-        atomic_fetch_sub_explicit(&w->send_bytes, len, memory_order_relaxed);
+        svc_hold_undo(&h, len);
     return rv;
 }
 

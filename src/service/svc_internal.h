@@ -58,6 +58,7 @@ typedef struct svc_cmd {
     void *release_user;
     uint8_t ping[8];
     atomic_size_t *hold_count; /* FEED, copied DATA: the worker counter holding |len|, or NULL */
+    atomic_size_t *hold_conn;  /* ... and the connection's (svc_account), or NULL */
     h2_priority_args prio;     /* PRIORITY */
     bool has_prio;
     struct svc_cmd *next; /* stream and connection FIFOs */
@@ -74,6 +75,52 @@ typedef struct svc_ev_list {
     svc_event_rec *head;
     svc_event_rec *tail;
 } svc_ev_list;
+
+/*
+ * What one connection holds of its worker's budgets (any thread): FEED
+ * bytes and copied DATA bytes posted to it and not yet processed or sent.
+ * Posters find it by connection id in the worker's account table and
+ * charge it next to the worker's totals; commands give their bytes back
+ * when done. Accounts are pooled by their worker and live as long as it:
+ * a poster that found the account of a connection that just ended charges
+ * whichever connection reuses it, until that command fails a moment later.
+ */
+typedef struct svc_account {
+    atomic_size_t feed;
+    atomic_size_t send;
+    struct svc_worker *owner;      /* the worker whose pool it belongs to */
+    struct svc_account *free_next; /* under |acct_lock|: the pool's free list */
+    struct svc_account *all_next;  /* under |acct_lock|: every account of the worker */
+} svc_account;
+
+/* A slot of an account table: |key| a connection id, 0 (never used) or
+ * SVC_ACCT_GONE (free again). Written under the worker's |acct_lock|,
+ * |acct| before |key|. */
+typedef struct svc_acct_slot {
+    _Atomic uint64_t key;
+    _Atomic(svc_account *) acct;
+} svc_acct_slot;
+
+/* Ids are at least 1 << SVC_ID_BITS: this value names a removed entry. */
+#define SVC_ACCT_GONE 1u
+
+/* An open-addressed table (linear probing), replaced by one twice as large
+ * (at least) when half of it holds connections; replaced tables are kept
+ * (|older|) until the worker is freed. */
+typedef struct svc_acct_table {
+    uint32_t mask; /* slots - 1 */
+    uint32_t live; /* slots keyed with a connection id */
+    struct svc_acct_table *older;
+    svc_acct_slot slots[];
+} svc_acct_table;
+
+/* What a poster charged: the counters to give back on failure. */
+typedef struct svc_hold {
+    atomic_size_t *worker;
+    atomic_size_t *conn;
+} svc_hold;
+
+enum { SVC_HOLD_FEED, SVC_HOLD_SEND };
 
 /* A stream with sends waiting for flow-control window or output room. */
 typedef struct svc_stream {
@@ -116,7 +163,8 @@ typedef struct svc_conn {
 
     svc_event_rec *closed_ev; /* allocated at attach: CLOSED never needs memory */
     svc_ev_list pending;      /* events waiting for room in the queue */
-    svc_cmd_list deferred;    /* commands waiting for output room or a stream slot */
+    svc_cmd_list deferred;    /* commands waiting for output room */
+    svc_cmd_list opening;     /* new streams (HEADERS, id 0) waiting for a stream slot */
     svc_cmd_list feed;        /* feed mode: input held while events are pending */
     svc_map streams;          /* stream id -> svc_stream with held sends */
     svc_stream *active;       /* streams with held sends, round robin */
@@ -157,7 +205,9 @@ typedef struct svc_conn {
     int64_t close_since;     /* graceful close or GOAWAY received at, or -1 */
     int64_t write_since;     /* output pending without progress since, or -1 */
     int64_t flow_since;      /* held DATA blocked by the peer's windows since, or -1 */
-    bool flow_moved;         /* held DATA went out since the timers last looked */
+    uint64_t flow_sent;      /* held DATA bytes sent so far */
+    uint64_t flow_base;      /* |flow_sent| when the current stall interval began */
+    uint64_t flow_floor;     /* bytes to send per flow_ms interval (at least 1) */
     size_t settings_unacked; /* h2_conn_settings_unacked() when last looked at */
     bool got_settings;       /* the peer's first SETTINGS arrived */
     bool goaway_received;
@@ -169,6 +219,7 @@ typedef struct svc_conn {
     bool has_goaway_code;
     struct svc_conn *dirty_next;
     struct svc_conn *blocked_next;
+    svc_account *acct; /* its share of the worker's hold budgets, or NULL */
 } svc_conn;
 
 /* A listening socket, owned by one worker. */
@@ -251,6 +302,10 @@ typedef struct svc_worker {
     bool timed_retry;         /* a queue had no registration slot left: retry on a timer */
     atomic_size_t feed_bytes; /* any thread: FEED bytes posted here and not yet processed */
     atomic_size_t send_bytes; /* any thread: copied DATA bytes posted here and not yet sent */
+    _Atomic(svc_acct_table *) accts;   /* any thread reads: connection id -> svc_account */
+    pthread_mutex_t acct_lock;         /* any thread: serialises changes to the accounts */
+    svc_account *acct_free;            /* under |acct_lock|: accounts not in use */
+    svc_account *acct_all;             /* under |acct_lock|: every account, freed with the worker */
     _Atomic(svc_event_rec *) returned; /* any thread: released DATA events */
     atomic_bool stop;                  /* any thread: set by h2_service_free() */
 } svc_worker;
@@ -272,6 +327,8 @@ struct h2_service {
     int post_wait_ms;
     size_t feed_hold_limit;
     size_t send_hold_limit;
+    size_t feed_hold_conn_limit;
+    size_t send_hold_conn_limit;
     atomic_bool closing; /* h2_service_free() has begun: no new dedicated threads */
 };
 
@@ -492,6 +549,35 @@ void svc_dedicated_reap(h2_service *svc);
 
 /* Frees a command block. */
 void svc_cmd_free(h2_service *svc, svc_cmd *cmd);
+
+/* ---- hold budgets (svc_account.c) ---- */
+
+/*
+ * Any thread: charges |len| bytes of |kind| (SVC_HOLD_FEED or _SEND) for
+ * connection |conn| of worker |w|: to the connection's account (when the
+ * worker has one for it) against the per-connection limit, and to the
+ * worker's total against its limit. Either takes anything while it holds
+ * nothing. Returns false, charging nothing, when a limit would be passed;
+ * else true with the counters in |*h|.
+ */
+bool svc_hold_take(h2_service *svc, svc_worker *w, h2_svc_conn_id conn, int kind, size_t len,
+                   svc_hold *h);
+
+/* Any thread: gives back what svc_hold_take() charged (the command was not posted). */
+void svc_hold_undo(const svc_hold *h, size_t len);
+
+/* Any thread: the command will give |h| back when done (svc_cmd_done(), svc_cmd_fail()). */
+void svc_hold_attach(svc_cmd *cmd, const svc_hold *h);
+
+/* Any thread, before the id of |c| is handed out: gives |c| an account of
+ * worker |w|, found by its id; 0 or H2_ENOMEM. */
+int svc_account_open(svc_worker *w, svc_conn *c);
+
+/* Takes the account of |c| back (the connection is being freed); none: nothing. */
+void svc_account_close(svc_conn *c);
+
+/* Frees the accounts and tables of |w| (its thread has ended). */
+void svc_accounts_free(svc_worker *w);
 
 /* ---- commands (worker_send.c) ---- */
 

@@ -3,10 +3,16 @@
  * that the flow-control windows or the output limit do not allow yet, and
  * answering commands that cannot be carried out.
  *
- * Order: commands that wait for output room or for a stream slot sit in
- * the connection's deferred FIFO, and while it is not empty every later
- * command queues behind them. DATA, END_STREAM and trailers of a stream sit
- * in the stream's FIFO; streams with held sends take turns, one frame each.
+ * Order: commands that wait for output room sit in the connection's
+ * deferred FIFO, and while it is not empty every later command queues
+ * behind them (room comes back as the transport drains, whatever the
+ * peer's streams do). A new stream (HEADERS with id 0) that waits for a
+ * concurrency slot sits in the opening FIFO instead, where later new
+ * streams queue behind it so that ids go out in the order posted; it holds
+ * back nothing else: commands for existing streams and for the connection
+ * go on, and one of those is what ends a stream and frees the slot. DATA,
+ * END_STREAM and trailers of a stream sit in the stream's FIFO; streams
+ * with held sends take turns, one frame each.
  */
 #include <string.h>
 
@@ -19,10 +25,19 @@ static const h2_mem *mem_of(svc_conn *c)
     return &c->worker->svc->mem;
 }
 
-void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
+/* Gives the bytes of |cmd| back to the hold budgets it was charged to. */
+static void hold_release(svc_cmd *cmd)
 {
     if (cmd->hold_count != NULL)
         atomic_fetch_sub_explicit(cmd->hold_count, cmd->len, memory_order_relaxed);
+    if (cmd->hold_conn != NULL)
+        atomic_fetch_sub_explicit(cmd->hold_conn, cmd->len, memory_order_relaxed);
+    cmd->hold_count = cmd->hold_conn = NULL;
+}
+
+void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
+{
+    hold_release(cmd);
     if (cmd->release != NULL) {
         cmd->release(cmd->release_user, cmd->data, cmd->len);
         cmd->release = NULL;
@@ -32,10 +47,7 @@ void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
 
 void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reason)
 {
-    if (cmd->hold_count != NULL) {
-        atomic_fetch_sub_explicit(cmd->hold_count, cmd->len, memory_order_relaxed);
-        cmd->hold_count = NULL;
-    }
+    hold_release(cmd);
     if (cmd->release != NULL) {
         cmd->release(cmd->release_user, cmd->data, cmd->len);
         cmd->release = NULL;
@@ -145,6 +157,7 @@ static void stream_drop_by_id(svc_conn *c, uint32_t id)
 void svc_conn_drop_held(svc_conn *c, int reason)
 {
     list_fail(c, &c->deferred, H2_ECLOSED, reason);
+    list_fail(c, &c->opening, H2_ECLOSED, reason);
     while (c->active != NULL) {
         svc_stream *s = c->active;
         list_fail(c, &s->fifo, H2_ECLOSED, reason);
@@ -155,14 +168,38 @@ void svc_conn_drop_held(svc_conn *c, int reason)
 
 /* ---- carrying out commands ---- */
 
-static bool blocked_code(int rv)
+/*
+ * Opens a new stream with HEADERS |cmd|. Returns 0 when it was carried out
+ * or answered, H2_ENOBUFS (output over its high-water mark) or
+ * H2_ETOO_MANY_STREAMS (no slot): the caller keeps it.
+ */
+static int open_stream(svc_conn *c, svc_cmd *cmd)
 {
-    return rv == H2_ENOBUFS || rv == H2_ETOO_MANY_STREAMS;
+    int64_t id = h2_conn_next_stream_id(c->conn);
+    if (id < 0) {
+        svc_cmd_fail(c->worker, c, cmd, (int)id, 0);
+        return 0;
+    }
+    int rv =
+        h2_conn_send_headers(c->conn, (uint32_t)id, cmd->fields, cmd->n_fields, cmd->flags, NULL);
+    if (rv == H2_ENOBUFS || rv == H2_ETOO_MANY_STREAMS)
+        return rv;
+    if (rv != 0) {
+        svc_cmd_fail(c->worker, c, cmd, rv, 0);
+        return 0;
+    }
+    /* The command block becomes the STREAM_OPENED event. */
+    cmd->ev.pub.type = H2_SVC_EV_STREAM_OPENED;
+    cmd->ev.pub.stream_id = (uint32_t)id;
+    cmd->ev.pub.user = cmd->user;
+    svc_conn_emit(c, &cmd->ev);
+    return 0;
 }
 
 /*
- * Carries out |cmd|. Returns false when it must wait (output over its
- * high-water mark, or no stream slot): the caller keeps it.
+ * Carries out |cmd|. Returns false when it must wait for output room (over
+ * the high-water mark): the caller keeps it. A new stream without a slot
+ * joins the opening FIFO, as does every new stream while that is not empty.
  */
 static bool execute(svc_conn *c, svc_cmd *cmd)
 {
@@ -171,25 +208,10 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
     switch (cmd->kind) {
     case H2_SVC_CMD_HEADERS:
         if (cmd->stream_id == 0) {
-            int64_t id = h2_conn_next_stream_id(c->conn);
-            if (id < 0) {
-                svc_cmd_fail(w, c, cmd, (int)id, 0);
-                return true;
-            }
-            rv = h2_conn_send_headers(c->conn, (uint32_t)id, cmd->fields, cmd->n_fields, cmd->flags,
-                                      NULL);
-            if (blocked_code(rv))
-                return false;
-            if (rv != 0) {
-                svc_cmd_fail(w, c, cmd, rv, 0);
-                return true;
-            }
-            /* The command block becomes the STREAM_OPENED event. */
-            cmd->ev.pub.type = H2_SVC_EV_STREAM_OPENED;
-            cmd->ev.pub.stream_id = (uint32_t)id;
-            cmd->ev.pub.user = cmd->user;
-            svc_conn_emit(c, &cmd->ev);
-            return true;
+            rv = c->opening.head != NULL ? H2_ETOO_MANY_STREAMS : open_stream(c, cmd);
+            if (rv == H2_ETOO_MANY_STREAMS)
+                list_push(&c->opening, cmd);
+            return rv != H2_ENOBUFS;
         }
         if (stream_find(c, cmd->stream_id) != NULL) {
             list_push(&stream_find(c, cmd->stream_id)->fifo, cmd);
@@ -254,7 +276,7 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
         rv = H2_EINVAL;
         break;
     }
-    if (blocked_code(rv))
+    if (rv == H2_ENOBUFS)
         return false;
     if (rv != 0)
         svc_cmd_fail(w, c, cmd, rv, 0);
@@ -298,7 +320,7 @@ static int stream_step(svc_conn *c, svc_stream *s)
                 return -1;
             if (rv == 0) {
                 cmd->off += chunk;
-                c->flow_moved = true;
+                c->flow_sent += chunk;
                 if (cmd->off == cmd->len)
                     svc_cmd_done(mem_of(c), list_pop(&s->fifo));
                 return 1;
@@ -322,6 +344,32 @@ static int stream_step(svc_conn *c, svc_stream *s)
     return 1;
 }
 
+static void list_unpop(svc_cmd_list *l, svc_cmd *cmd)
+{
+    cmd->next = l->head;
+    l->head = cmd;
+    if (l->tail == NULL)
+        l->tail = cmd;
+}
+
+/* Opens the waiting new streams that slots and output room allow, in order. */
+static bool pump_opening(svc_conn *c)
+{
+    bool moved = false;
+    while (c->opening.head != NULL && c->reason == 0) {
+        svc_cmd *cmd = list_pop(&c->opening);
+        int rv = open_stream(c, cmd);
+        if (rv != 0) {
+            if (rv == H2_ENOBUFS)
+                c->output_full = c->output_full || h2_conn_output_pending(c->conn) > 0;
+            list_unpop(&c->opening, cmd);
+            break;
+        }
+        moved = true;
+    }
+    return moved;
+}
+
 bool svc_conn_pump(svc_conn *c)
 {
     bool moved = false;
@@ -330,14 +378,13 @@ bool svc_conn_pump(svc_conn *c)
         svc_cmd *cmd = list_pop(&c->deferred);
         if (!execute(c, cmd)) {
             c->output_full = c->output_full || h2_conn_output_pending(c->conn) > 0;
-            cmd->next = c->deferred.head;
-            c->deferred.head = cmd;
-            if (c->deferred.tail == NULL)
-                c->deferred.tail = cmd;
+            list_unpop(&c->deferred, cmd);
             break;
         }
         moved = true;
     }
+    if (pump_opening(c))
+        moved = true;
     for (;;) {
         bool round = false;
         svc_stream *prev = NULL;

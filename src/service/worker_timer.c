@@ -19,9 +19,12 @@
  *             arrived: the transport is cut.
  *   WRITE     output pending and no byte taken by the transport for
  *             write_ms: the transport is cut.
- *   FLOW      DATA held for the peer's flow-control windows and not one
- *             byte of it sent for flow_ms (the peer keeps its windows shut
- *             while the transport is free): GOAWAY(NO_ERROR), close.
+ *   FLOW      DATA held for the peer's flow-control windows, and fewer
+ *             than flow_floor bytes of it sent in an interval of flow_ms
+ *             (the peer keeps its windows shut, or opens them a few bytes
+ *             at a time, while the transport is free): GOAWAY(NO_ERROR),
+ *             close. The interval starts when DATA begins to wait for
+ *             windows; at its end, enough bytes sent start the next one.
  */
 #include <limits.h>
 #include <time.h>
@@ -160,7 +163,8 @@ static int64_t earliest(int64_t a, int64_t since, uint32_t ms)
 static bool busy(svc_conn *c)
 {
     return h2_conn_open_inbound_streams(c->conn) + h2_conn_open_outbound_streams(c->conn) > 0 ||
-           h2_conn_output_pending(c->conn) > 0 || c->deferred.head != NULL;
+           h2_conn_output_pending(c->conn) > 0 || c->deferred.head != NULL ||
+           c->opening.head != NULL;
 }
 
 /* Re-reads what the timers depend on. */
@@ -193,11 +197,12 @@ static void refresh(svc_conn *c)
     /* After a pump that did not stop at the output mark, streams still
      * holding DATA are held by the peer's windows alone. */
     bool flow_blocked = c->active != NULL && !c->output_full && !c->write_blocked;
-    if (!flow_blocked)
+    if (!flow_blocked) {
         c->flow_since = -1;
-    else if (c->flow_since < 0 || c->flow_moved)
+    } else if (c->flow_since < 0) {
         c->flow_since = now;
-    c->flow_moved = false;
+        c->flow_base = c->flow_sent;
+    }
 }
 
 void svc_conn_timers_update(svc_conn *c)
@@ -226,6 +231,11 @@ static void conn_timer(svc_conn *c)
 {
     int64_t now = c->worker->now;
     refresh(c);
+    if (due(now, c->flow_since, c->flow_ms) && c->flow_sent - c->flow_base >= c->flow_floor) {
+        /* Useful progress in this interval: the next one begins. */
+        c->flow_since = now;
+        c->flow_base = c->flow_sent;
+    }
     if (due(now, c->write_since, c->write_ms)) {
         svc_conn_timeout(c, H2_SVC_TIMER_WRITE, false, 0);
     } else if (due(now, c->close_since, c->close_ms)) {
