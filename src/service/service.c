@@ -29,6 +29,8 @@ void h2_service_config_init(h2_service_config *cfg)
     cfg->max_dedicated = 64;
     cfg->feed_hold_limit = DEFAULT_FEED_HOLD;
     cfg->send_hold_limit = DEFAULT_SEND_HOLD;
+    cfg->clock = NULL; /* CLOCK_MONOTONIC */
+    cfg->clock_user = NULL;
 }
 
 void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
@@ -182,6 +184,8 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     svc->post_wait_ms = cfg->post_wait_ms;
     svc->feed_hold_limit = cfg->feed_hold_limit;
     svc->send_hold_limit = cfg->send_hold_limit;
+    svc->clock = cfg->clock;
+    svc->clock_user = cfg->clock_user;
     atomic_init(&svc->next_id, 1);
     atomic_init(&svc->next_worker, 0);
     svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
