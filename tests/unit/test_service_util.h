@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,66 @@ static inline h2_svc_event *wait_event(h2_svc_queue *q, int type, int timeout_ms
             return ev;
         h2_svc_event_release(ev);
     }
+}
+
+/* ---- a clock moved by the test (h2_service_config.clock) ---- */
+
+typedef struct fake_clock {
+    _Atomic int64_t ms;
+} fake_clock;
+
+static inline int64_t fake_clock_read(void *user)
+{
+    return atomic_load(&((fake_clock *)user)->ms);
+}
+
+/* A service of |workers| workers whose timers run on |clock| (set to |start_ms|). */
+static inline h2_service *new_service_clock(lockmem *lm, unsigned workers, fake_clock *clock,
+                                            int64_t start_ms)
+{
+    atomic_init(&clock->ms, start_ms);
+    h2_service_config cfg;
+    h2_service_config_init(&cfg);
+    cr_assert_null(cfg.clock); /* the default: CLOCK_MONOTONIC */
+    cfg.workers = workers;
+    cfg.mem = &lm->mem;
+    cfg.clock = fake_clock_read;
+    cfg.clock_user = clock;
+    h2_service *svc = NULL;
+    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    return svc;
+}
+
+/* Moves the clock to |ms| and makes the workers of |svc| look at it. */
+static inline void fake_clock_set(fake_clock *clock, h2_service *svc, int64_t ms)
+{
+    atomic_store(&clock->ms, ms);
+    cr_assert_eq(h2_service_wake(svc), 0);
+}
+
+/*
+ * Proves that the worker of |id| finished a whole turn of its loop (its
+ * timers included) after this call began: two STATS round trips, the
+ * second posted once the first was answered. Events of |q| met on the way
+ * are released, except a CLOSED (returned, owned: the connection ended
+ * meanwhile). NULL: both answers came and the connection is open.
+ */
+static inline h2_svc_event *svc_barrier(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id id)
+{
+    for (uint64_t tag = 0xba770001u; tag <= 0xba770002u; tag++) {
+        cr_assert_eq(h2_service_conn_stats(svc, id, tag), 0);
+        for (;;) {
+            h2_svc_event *ev = next_event(q, 5000);
+            cr_assert_not_null(ev, "no answer to STATS");
+            if (ev->type == H2_SVC_EV_CLOSED)
+                return ev;
+            bool answer = ev->type == H2_SVC_EV_STATS && ev->user == tag;
+            h2_svc_event_release(ev);
+            if (answer)
+                break;
+        }
+    }
+    return NULL;
 }
 
 /* ---- a peer driven by the test: an h2_conn over a blocking socket ---- */
