@@ -204,13 +204,17 @@ static inline void fake_clock_set(fake_clock *clock, h2_service *svc, int64_t ms
 }
 
 /*
- * Proves that the worker of |id| finished a whole turn of its loop (its
- * timers included) after this call began: two STATS round trips, the
- * second posted once the first was answered. Events of |q| met on the way
- * are released, except a CLOSED (returned, owned: the connection ended
- * meanwhile). NULL: both answers came and the connection is open.
+ * Proves that the worker of |id| finished a whole turn of its loop after
+ * this call began: two STATS round trips, the second posted once the first
+ * was answered. In that turn the worker ran its timers at the clock of the
+ * call, and read what the peer had written to the connection's socket
+ * before the call (a worker reads a readable socket in the turn that
+ * follows). Events of |q| met on the way go to |on| (which owns them), or
+ * are released when |on| is NULL; a CLOSED is returned instead (owned: the
+ * connection ended). NULL: both answers came and the connection is open.
  */
-static inline h2_svc_event *svc_barrier(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id id)
+static inline h2_svc_event *svc_barrier_each(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id id,
+                                             void (*on)(void *arg, h2_svc_event *ev), void *arg)
 {
     for (uint64_t tag = 0xba770001u; tag <= 0xba770002u; tag++) {
         cr_assert_eq(h2_service_conn_stats(svc, id, tag), 0);
@@ -219,13 +223,22 @@ static inline h2_svc_event *svc_barrier(h2_service *svc, h2_svc_queue *q, h2_svc
             cr_assert_not_null(ev, "no answer to STATS");
             if (ev->type == H2_SVC_EV_CLOSED)
                 return ev;
-            bool answer = ev->type == H2_SVC_EV_STATS && ev->user == tag;
-            h2_svc_event_release(ev);
-            if (answer)
+            if (ev->type == H2_SVC_EV_STATS && ev->user == tag) {
+                h2_svc_event_release(ev);
                 break;
+            }
+            if (on != NULL)
+                on(arg, ev);
+            else
+                h2_svc_event_release(ev);
         }
     }
     return NULL;
+}
+
+static inline h2_svc_event *svc_barrier(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id id)
+{
+    return svc_barrier_each(svc, q, id, NULL, NULL);
 }
 
 /* ---- a peer driven by the test: an h2_conn over a blocking socket ---- */
