@@ -1,6 +1,7 @@
 /*
- * Helpers shared by the service test files: a thread-safe counting
- * allocator, clocks, checksums, bodies, services and queues, and a peer
+ * Helpers shared by the service test files: clocks (the real one and one
+ * the test moves), checksums, bodies, header fields, services and queues
+ * on a lockmem allocator, a barrier through a worker's turn, and a peer
  * driven by the test thread: an h2_conn over one end of a socket.
  */
 #ifndef H2_TESTS_TEST_SERVICE_UTIL_H
@@ -18,62 +19,7 @@
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include "h2/service.h"
-#include "support/testmem.h"
-
-typedef struct lockmem {
-    testmem tm;
-    pthread_mutex_t lock;
-    h2_mem mem;
-} lockmem;
-
-static inline void *lm_malloc(size_t size, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    void *p = lm->tm.mem.malloc(size, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-    return p;
-}
-
-static inline void *lm_realloc(void *ptr, size_t size, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    void *p = lm->tm.mem.realloc(ptr, size, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-    return p;
-}
-
-static inline void lm_free(void *ptr, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    lm->tm.mem.free(ptr, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-}
-
-static inline void lockmem_init(lockmem *lm)
-{
-    testmem_init(&lm->tm);
-    pthread_mutex_init(&lm->lock, NULL);
-    lm->mem = (h2_mem){lm, lm_malloc, lm_realloc, lm_free};
-}
-
-static inline size_t lockmem_live(lockmem *lm)
-{
-    pthread_mutex_lock(&lm->lock);
-    size_t n = lm->tm.live_blocks;
-    pthread_mutex_unlock(&lm->lock);
-    return n;
-}
-
-static inline size_t lockmem_peak(lockmem *lm)
-{
-    pthread_mutex_lock(&lm->lock);
-    size_t n = lm->tm.peak_bytes;
-    pthread_mutex_unlock(&lm->lock);
-    return n;
-}
+#include "support/lockmem.h"
 
 static inline int64_t now_ms(void)
 {
