@@ -4,7 +4,8 @@
  * is open), SETTINGS ACK, client preface deadline, close deadline after a
  * graceful close and after a GOAWAY received, and the defaults set by
  * h2_svc_conn_config_init(). Each timer is shown to hold one millisecond
- * before its deadline and to fire at it.
+ * before its deadline and to fire at it. The core's rate limits refill on
+ * the same clock.
  */
 #include "test_service_util.h"
 
@@ -400,4 +401,57 @@ Test(service_timers, each_connection_closes_at_its_own_deadline)
     for (int i = 0; i < N; i++)
         close(peers[i]);
     cr_assert_eq(lockmem_live(&lm), 0u);
+}
+
+/* A request on |id| and its reset by the client, in one write. */
+static void request_and_reset(rig *r, uint32_t id)
+{
+    cr_assert_eq(h2_conn_send_headers(r->p.conn, id, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    cr_assert_eq(h2_conn_reset_stream(r->p.conn, id, H2_CANCEL), 0);
+    peer_flush(&r->p);
+}
+
+Test(service_timers, core_rate_limits_refill_on_the_service_clock)
+{
+    rig r;
+    h2_svc_conn_config sc;
+    server_config(&sc);
+    /* Two resets at once, then one more per second of the service's clock. */
+    sc.conn.reset_burst = 2;
+    sc.conn.reset_rate = 1;
+    rig_start(&r, &sc);
+    rig_handshake(&r);
+    for (uint32_t id = 1; id <= 3; id += 2) {
+        request_and_reset(&r, id);
+        h2_svc_event *ev = wait_event(r.q, H2_EV_STREAM_RESET, 5000);
+        cr_assert_not_null(ev);
+        cr_assert_eq(ev->stream_id, id);
+        h2_svc_event_release(ev);
+    }
+    /* A second later by the service's clock (milliseconds in real time):
+     * one token more, for one reset. */
+    rig_at(&r, 1000);
+    request_and_reset(&r, 5);
+    h2_svc_event *ev = next_event(r.q, 5000);
+    while (ev != NULL && ev->type != H2_EV_STREAM_RESET && ev->type != H2_EV_LIMIT_EXCEEDED) {
+        h2_svc_event_release(ev);
+        ev = next_event(r.q, 5000);
+    }
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->type, H2_EV_STREAM_RESET, "the refill did not follow the service's clock");
+    cr_assert_eq(ev->stream_id, 5u);
+    h2_svc_event_release(ev);
+    /* The clock stands still: the next reset finds the bucket empty. */
+    request_and_reset(&r, 7);
+    ev = wait_event(r.q, H2_EV_LIMIT_EXCEEDED, 5000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->limit, H2_LIMIT_RESET_RATE);
+    cr_assert(ev->limit_connection);
+    cr_assert_eq(ev->error_code, H2_ENHANCE_YOUR_CALM);
+    h2_svc_event_release(ev);
+    ev = wait_event(r.q, H2_SVC_EV_CLOSED, 5000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->error_code, H2_ENHANCE_YOUR_CALM);
+    h2_svc_event_release(ev);
+    rig_free(&r);
 }
