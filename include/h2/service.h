@@ -163,8 +163,9 @@
  * Timers
  *   Each worker keeps one heap of deadlines (one entry per connection: its
  *   earliest) and sleeps in epoll_wait() until the nearest; the clock is
- *   CLOCK_MONOTONIC, read by the worker only, and also given to the core
- *   (h2_conn_set_time()) before each receive. Per connection
+ *   CLOCK_MONOTONIC (or the |clock| hook of h2_service_config), read by
+ *   the worker only, and also given to the core (h2_conn_set_time())
+ *   before each receive. Per connection
  *   (h2_svc_conn_config, 0 turns one off): idle timeout, SETTINGS ACK
  *   timeout, header-completion deadline,
  *   close deadline after a graceful close or a GOAWAY received, write
@@ -480,6 +481,12 @@ H2_API bool h2_svc_queue_prepare_wait(h2_svc_queue *q);
 /* ------------------------------------------------------------------------ */
 
 /*
+ * @function A clock for the service (|clock| in h2_service_config):
+ * returns milliseconds; |user| is |clock_user|.
+ */
+typedef int64_t (*h2_svc_clock_fn)(void *user);
+
+/*
  * @struct Service configuration: fill with h2_service_config_init(), then
  * change fields. h2_service_new() copies it.
  */
@@ -529,6 +536,19 @@ typedef struct h2_service_config {
      * posted to one connection and not sent yet. 1 MiB (a 64th of the
      * worker's total). Must not be 0. See "Isolation". */
     size_t send_hold_conn_limit;
+    /* The clock of the service's timers (every timer of h2_svc_conn_config,
+     * and the accept pause after EMFILE) and of the core's rate limits
+     * (h2_conn_set_time()): milliseconds since any fixed point, never going
+     * back. Called on the worker threads (several at once) with
+     * |clock_user|; it must be thread-safe and must not block. NULL (the
+     * default): CLOCK_MONOTONIC. Waits for ring room (|post_wait_ms|) and
+     * h2_svc_queue_wait() keep real time. A worker sleeps in real time
+     * until its nearest deadline as this clock puts it, so an application
+     * that moves its clock forward by hand (tests, simulations) calls
+     * h2_service_wake() afterwards; any command posted to a worker also
+     * makes it read the clock again before it sleeps. */
+    h2_svc_clock_fn clock;
+    void *clock_user;
 } h2_service_config;
 
 /* @function Fills |cfg| with the defaults listed above. */
@@ -550,6 +570,16 @@ H2_API int h2_service_new(h2_service **out, const h2_service_config *cfg);
  * allowed.
  */
 H2_API void h2_service_free(h2_service *svc);
+
+/*
+ * @function Wakes every worker thread of |svc| (dedicated ones included):
+ * each reads the service's clock again and runs the timers due by it
+ * before it sleeps once more. Needed only with a |clock| hook that the
+ * application moved forward: a clock change made before this call is seen
+ * by every worker after it. Any thread. Returns 0 or H2_EINVAL (|svc|
+ * NULL).
+ */
+H2_API int h2_service_wake(h2_service *svc);
 
 /* @function Number of worker threads. */
 H2_API unsigned h2_service_workers(const h2_service *svc);

@@ -37,6 +37,8 @@ void h2_service_config_init(h2_service_config *cfg)
     cfg->send_hold_limit = DEFAULT_SEND_HOLD;
     cfg->feed_hold_conn_limit = DEFAULT_FEED_HOLD_CONN;
     cfg->send_hold_conn_limit = DEFAULT_SEND_HOLD_CONN;
+    cfg->clock = NULL; /* CLOCK_MONOTONIC */
+    cfg->clock_user = NULL;
 }
 
 void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
@@ -197,6 +199,8 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     svc->send_hold_limit = cfg->send_hold_limit;
     svc->feed_hold_conn_limit = cfg->feed_hold_conn_limit;
     svc->send_hold_conn_limit = cfg->send_hold_conn_limit;
+    svc->clock = cfg->clock;
+    svc->clock_user = cfg->clock_user;
     atomic_init(&svc->next_id, 1);
     atomic_init(&svc->next_worker, 0);
     svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));

@@ -133,7 +133,7 @@ typedef struct svc_stream {
 enum { SVC_POLL_CONN = 1, SVC_POLL_LISTENER };
 
 /*
- * A slot in a worker's timer heap: |deadline| in CLOCK_MONOTONIC
+ * A slot in a worker's timer heap: |deadline| in service clock (svc_now_ms())
  * milliseconds, |index| its position in the heap (SVC_TIMER_NONE: not in
  * it). Embedded in connections and listeners.
  */
@@ -196,7 +196,7 @@ typedef struct svc_conn {
     uint8_t *initial;
     size_t initial_len;
 
-    /* Timers (milliseconds; 0: off) and their state (CLOCK_MONOTONIC ms). */
+    /* Timers (milliseconds; 0: off) and their state (svc_now_ms() ms). */
     uint32_t idle_ms, settings_ms, header_ms, close_ms, write_ms, flow_ms, preface_ms;
     int64_t last_active;     /* bytes received or a stream open */
     int64_t settings_since;  /* SETTINGS unacknowledged since, or -1 */
@@ -293,7 +293,7 @@ typedef struct svc_worker {
     svc_conn *blocked; /* connections whose events wait for queue room */
     bool stopping;     /* shutdown: deliver events whatever the queues' fill */
     svc_timer_heap timers;
-    int64_t now; /* CLOCK_MONOTONIC ms, refreshed each turn */
+    int64_t now; /* svc_now_ms(), refreshed each turn */
     svc_listener *listeners;
     uint32_t n_listeners;
     svc_worker_counters count;
@@ -330,6 +330,8 @@ struct h2_service {
     size_t feed_hold_conn_limit;
     size_t send_hold_conn_limit;
     atomic_bool closing; /* h2_service_free() has begun: no new dedicated threads */
+    h2_svc_clock_fn clock; /* timers' clock; NULL: CLOCK_MONOTONIC */
+    void *clock_user;
 };
 
 /* ---- events (svc_queue.c) ---- */
@@ -431,8 +433,8 @@ void svc_conn_close_transport(svc_conn *c);
 
 /* ---- timers (worker_timer.c) ---- */
 
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t svc_now_ms(void);
+/* The service's clock in milliseconds: its |clock| hook, or CLOCK_MONOTONIC. */
+int64_t svc_now_ms(const h2_service *svc);
 
 /* Makes room for |n| timers in total; 0 or H2_ENOMEM. */
 int svc_timers_reserve(svc_worker *w, uint32_t n);
@@ -443,6 +445,14 @@ void svc_timer_set(svc_worker *w, svc_timer *t, int64_t deadline);
 
 /* Milliseconds until the earliest deadline (0 when due), or -1 when none is armed. */
 int svc_timers_wait_ms(svc_worker *w);
+
+/*
+ * Called after the worker announced its sleep, with the |timeout_ms| it is
+ * about to sleep: reads the clock again and returns the timeout shortened
+ * to the nearest deadline, so that a clock moved before h2_service_wake()
+ * is seen either here or by the wake-up.
+ */
+int svc_timers_recheck(svc_worker *w, int timeout_ms);
 
 /* Runs every timer due at w->now. */
 void svc_timers_run(svc_worker *w);

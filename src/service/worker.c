@@ -525,12 +525,12 @@ void *svc_worker_main(void *arg)
     current_service = w->svc;
     void *batch[BATCH];
     struct epoll_event evs[MAX_IO_EVENTS];
-    w->now = svc_now_ms();
+    w->now = svc_now_ms(w->svc);
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
         svc_count(&w->count.loops, 1);
         size_t n = h2_mailbox_drain(&w->mb, batch, BATCH);
         if (n > 0)
-            w->now = svc_now_ms(); /* commands start clocks: not earlier than posted */
+            w->now = svc_now_ms(w->svc); /* commands start clocks: not earlier than posted */
         for (size_t i = 0; i < n; i++)
             handle(w, batch[i]);
         take_returned(w);
@@ -563,9 +563,11 @@ void *svc_worker_main(void *arg)
                 timeout = 0;
             }
         }
+        if (timeout != 0)
+            timeout = svc_timers_recheck(w, timeout);
         int ne = epoll_wait(w->epfd, evs, MAX_IO_EVENTS, timeout);
         h2_mailbox_cancel_sleep(&w->mb);
-        w->now = svc_now_ms();
+        w->now = svc_now_ms(w->svc);
         for (int i = 0; i < ne; i++)
             dispatch(w, &evs[i]);
         run_dirty(w);

@@ -1,6 +1,7 @@
 /*
  * Service worker: timers. Each worker keeps one binary min-heap of
- * deadlines (CLOCK_MONOTONIC milliseconds); every connection and every
+ * deadlines (milliseconds of the service's clock: its |clock| hook, else
+ * CLOCK_MONOTONIC); every connection and every
  * paused listener has at most one entry, the earliest of its deadlines, so
  * a change costs O(log n) and nothing scans all connections. The loop
  * sleeps in epoll_wait() until the top deadline.
@@ -31,10 +32,13 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
+#include "service/mailbox.h"
 #include "service/svc_internal.h"
 
-int64_t svc_now_ms(void)
+int64_t svc_now_ms(const h2_service *svc)
 {
+    if (svc->clock != NULL)
+        return svc->clock(svc->clock_user);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -144,10 +148,37 @@ int svc_timers_wait_ms(svc_worker *w)
 {
     if (w->timers.count == 0)
         return -1;
-    int64_t left = w->timers.items[0]->deadline - svc_now_ms();
+    int64_t left = w->timers.items[0]->deadline - svc_now_ms(w->svc);
     if (left <= 0)
         return 0;
     return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int svc_timers_recheck(svc_worker *w, int timeout_ms)
+{
+    /* Pairs with the fence of h2_service_wake(): either this read sees the
+     * moved clock, or the waker sees the announced sleep and wakes us. */
+    atomic_thread_fence(memory_order_seq_cst);
+    int left = svc_timers_wait_ms(w);
+    if (left >= 0 && (timeout_ms < 0 || left < timeout_ms))
+        return left;
+    return timeout_ms;
+}
+
+int h2_service_wake(h2_service *svc)
+{
+    if (svc == NULL)
+        return H2_EINVAL;
+    atomic_thread_fence(memory_order_seq_cst);
+    for (unsigned i = 0; i < svc->n_workers; i++)
+        h2_mailbox_notify(&svc->workers[i].mb);
+    /* A slot's worker structure lives as long as the service. */
+    for (unsigned i = 0; i < svc->n_slots; i++) {
+        svc_worker *w = svc_dedicated_of(svc, i);
+        if (w != NULL)
+            h2_mailbox_notify(&w->mb);
+    }
+    return 0;
 }
 
 /* ---- connection timers ---- */

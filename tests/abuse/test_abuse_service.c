@@ -31,11 +31,20 @@ static void settle(peer *p)
     peer_pump(p, 1000, NULL, NULL);
 }
 
+/* Fails the test on a request: the header block must never complete. */
+static void no_request(void *arg, h2_svc_event *ev)
+{
+    (void)arg;
+    cr_assert_neq(ev->type, H2_EV_REQUEST_RECEIVED);
+    h2_svc_event_release(ev);
+}
+
 Test(abuse_service, slow_header_block_cut_at_the_deadline)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    fake_clock clock;
+    h2_service *svc = new_service_clock(&lm, 1, &clock, 0);
     h2_svc_queue *q = new_queue(&lm, 64);
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -53,34 +62,28 @@ Test(abuse_service, slow_header_block_cut_at_the_deadline)
 
     /* HEADERS (END_STREAM, no END_HEADERS): :method GET, :scheme http,
      * :path /, then a literal field whose 120-byte value arrives one byte
-     * per CONTINUATION. */
+     * per CONTINUATION, one every 20 ms of the service's clock. */
     uint8_t f[64];
     const uint8_t block[] = {0x82, 0x86, 0x84, 0x00, 0x03, 'x', '-', 'a', 120};
     frame_header(f, sizeof block, 0x1, 0x1, 1);
     memcpy(f + 9, block, sizeof block);
-    int64_t start = now_ms();
+    int64_t start = fake_clock_read(&clock);
     write_all(p.fd, f, 9 + sizeof block);
+    cr_assert_null(svc_barrier_each(svc, q, id, no_request, NULL)); /* read at |start| */
 
     h2_svc_event *closed = NULL;
     int sent = 0;
     while (closed == NULL) {
-        int64_t t = now_ms() - start;
+        int64_t t = fake_clock_read(&clock) - start;
         cr_assert_lt(t, 1000, "still open after %lld ms and %d CONTINUATIONs", (long long)t, sent);
-        usleep(20000);
+        fake_clock_set(&clock, svc, start + t + 20);
         frame_header(f, 1, 0x9, 0, 1);
         f[9] = 'a';
         if (send(p.fd, f, 10, MSG_NOSIGNAL) == 10)
             sent++;
-        h2_svc_event *ev = NULL;
-        while (closed == NULL && h2_svc_queue_poll(q, &ev, 1) == 1) {
-            cr_assert_neq(ev->type, H2_EV_REQUEST_RECEIVED);
-            if (ev->type == H2_SVC_EV_CLOSED)
-                closed = ev;
-            else
-                h2_svc_event_release(ev);
-        }
+        closed = svc_barrier_each(svc, q, id, no_request, NULL);
     }
-    int64_t took = now_ms() - start;
+    int64_t took = fake_clock_read(&clock) - start;
     cr_assert_geq(took, 200);
     cr_assert_lt(took, 1000);
     cr_assert_gt(sent, 5); /* frames kept coming, and did not re-arm the deadline */
@@ -111,7 +114,8 @@ Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    fake_clock clock;
+    h2_service *svc = new_service_clock(&lm, 1, &clock, 0);
     h2_svc_queue *q = new_queue(&lm, 64);
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -141,15 +145,20 @@ Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
     body_ref ref;
     atomic_init(&ref.released, 0);
     size_t before = lockmem_peak(&lm);
-    int64_t start = now_ms();
+    int64_t start = fake_clock_read(&clock);
     cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
     cr_assert_eq(h2_service_send_data_ref(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0,
                                           body_release, &ref),
                  0);
-    /* The peer reads nothing from now on. */
+    /* The peer reads nothing from now on. The turn that took the commands
+     * wrote until the socket was full: blocked since |start|. */
+    cr_assert_null(svc_barrier(svc, q, id));
+    fake_clock_set(&clock, svc, start + 249);
+    cr_assert_null(svc_barrier(svc, q, id), "cut before the write timeout");
+    fake_clock_set(&clock, svc, start + 250);
     h2_svc_event *closed = wait_event(q, H2_SVC_EV_CLOSED, 10000);
     cr_assert_not_null(closed);
-    int64_t took = now_ms() - start;
+    int64_t took = fake_clock_read(&clock) - start;
     cr_assert_eq(closed->reason, H2_SVC_CLOSE_TIMEOUT);
     cr_assert_eq(closed->timer, H2_SVC_TIMER_WRITE);
     h2_svc_event_release(closed);
@@ -215,9 +224,16 @@ static void stall_client_start(stall_client *c, int fd)
 
 /* A rig whose server connection has the flow-control stall timer at |flow_ms|,
  * a stall client on the other end that asked for "/", and the request taken. */
-static h2_svc_conn_id stall_start(svc_rig *r, stall_client *c, uint32_t flow_ms)
+static h2_svc_conn_id stall_start(svc_rig *r, stall_client *c, uint32_t flow_ms,
+                                  fake_clock *clock)
 {
-    svc_rig_start(r, 64);
+    h2_service_config cfg;
+    h2_service_config_init(&cfg);
+    cfg.workers = 1;
+    cfg.clock = fake_clock_read;
+    cfg.clock_user = clock;
+    atomic_init(&clock->ms, 0);
+    svc_rig_start_cfg(r, 64, &cfg);
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     sc.flow_timeout_ms = flow_ms;
@@ -233,20 +249,28 @@ Test(abuse_service, row1_zero_window_stall_cut_at_the_flow_timeout)
 {
     svc_rig r;
     stall_client c;
-    h2_svc_conn_id id = stall_start(&r, &c, 300);
+    fake_clock clock;
+    h2_svc_conn_id id = stall_start(&r, &c, 300, &clock);
     h2_service *svc = r.svc;
     h2_svc_queue *q = r.q;
     h2_svc_event *ev = NULL;
 
     size_t body_len = 1u << 20;
     uint8_t *body = make_body(body_len, 7);
-    int64_t start = now_ms();
+    int64_t start = fake_clock_read(&clock);
+    int64_t end = now_ms() + 5000;
     cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
     cr_assert_eq(h2_service_send_data(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0), 0);
-    /* The client reads everything the server sends and never opens a window. */
+    /* The client reads everything the server sends and never opens a
+     * window; the turn that took the commands found the body held. */
+    cr_assert_null(svc_barrier(svc, q, id));
+    peer_pump(&c.p, 0, stall_on_event, &c);
+    fake_clock_set(&clock, svc, start + 299);
+    cr_assert_null(svc_barrier(svc, q, id), "cut before the flow-control stall timeout");
+    fake_clock_set(&clock, svc, start + 300);
     h2_svc_event *closed = NULL;
     while (closed == NULL) {
-        cr_assert_lt(now_ms() - start, 5000, "the stalled connection is still open");
+        cr_assert_lt(now_ms(), end, "the stalled connection is still open");
         peer_pump(&c.p, 20, stall_on_event, &c);
         while (closed == NULL && h2_svc_queue_poll(q, &ev, 1) == 1) {
             if (ev->type == H2_SVC_EV_CLOSED)
@@ -255,7 +279,7 @@ Test(abuse_service, row1_zero_window_stall_cut_at_the_flow_timeout)
                 h2_svc_event_release(ev);
         }
     }
-    int64_t took = now_ms() - start;
+    int64_t took = fake_clock_read(&clock) - start;
     cr_assert_eq(closed->reason, H2_SVC_CLOSE_TIMEOUT, "reason %d", closed->reason);
     cr_assert_eq(closed->timer, H2_SVC_TIMER_FLOW, "timer %d", closed->timer);
     cr_assert_eq(closed->error_code, H2_NO_ERROR);
@@ -263,7 +287,7 @@ Test(abuse_service, row1_zero_window_stall_cut_at_the_flow_timeout)
     cr_assert_geq(took, 300);
     cr_assert_lt(took, 3000);
     /* What the socket still holds: the GOAWAY, then end of stream. */
-    while (!c.p.eof && now_ms() - start < 5000)
+    while (!c.p.eof && now_ms() < end)
         peer_pump(&c.p, 100, stall_on_event, &c);
     cr_assert(c.goaway);
     cr_assert_eq(c.goaway_code, H2_NO_ERROR);
@@ -279,24 +303,29 @@ Test(abuse_service, row1_slow_steady_windows_are_not_a_stall)
 {
     svc_rig r;
     stall_client c;
-    h2_svc_conn_id id = stall_start(&r, &c, 300);
+    fake_clock clock;
+    h2_svc_conn_id id = stall_start(&r, &c, 300, &clock);
     h2_service *svc = r.svc;
     h2_svc_queue *q = r.q;
-    h2_svc_event *ev = NULL;
 
-    /* 10 windows of 1000 bytes, one every 100 ms: the transfer takes three
-     * times the stall timeout, but no gap between windows reaches it. */
+    /* 10 windows of 1000 bytes, one every 100 ms of the service's clock:
+     * the transfer takes three times the stall timeout, but no gap between
+     * windows reaches it. Each window is granted once the previous one's
+     * bytes arrived. */
     size_t body_len = 10000;
     uint8_t *body = make_body(body_len, 9);
-    int64_t start = now_ms();
+    int64_t start = fake_clock_read(&clock);
+    int64_t end = now_ms() + 10000;
     cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
     cr_assert_eq(h2_service_send_data(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0), 0);
+    cr_assert_null(svc_barrier(svc, q, id));
     int64_t next = start;
     int granted = 0;
     while (!c.ended) {
-        cr_assert_lt(now_ms() - start, 10000, "%zu of %zu bytes", c.data, body_len);
+        cr_assert_lt(now_ms(), end, "%zu of %zu bytes", c.data, body_len);
         cr_assert(!c.p.eof && !c.goaway, "cut after %zu bytes (%s)", c.data, c.debug);
-        if (now_ms() >= next && granted < 10) {
+        if (c.data == 1000u * (size_t)granted && granted < 10) {
+            fake_clock_set(&clock, svc, next);
             cr_assert_eq(h2_conn_increment_window(c.p.conn, 1, 1000), 0);
             peer_flush(&c.p);
             granted++;
@@ -304,15 +333,13 @@ Test(abuse_service, row1_slow_steady_windows_are_not_a_stall)
         }
         peer_pump(&c.p, 10, stall_on_event, &c);
     }
-    cr_assert_geq(now_ms() - start, 900);
+    cr_assert_geq(fake_clock_read(&clock) - start, 900);
     cr_assert_eq(c.data, body_len);
-    /* Still open: the next event, if any, is not the end. */
-    ev = next_event(q, 200);
-    if (ev != NULL) {
-        cr_assert_neq(ev->type, H2_SVC_EV_CLOSED, "closed: reason %d timer %d", ev->reason,
-                      ev->timer);
-        h2_svc_event_release(ev);
-    }
+    /* Still open, the stall timeout later: no CLOSED. */
+    fake_clock_set(&clock, svc, fake_clock_read(&clock) + 300);
+    h2_svc_event *ev = svc_barrier(svc, q, id);
+    cr_assert_null(ev, "closed: reason %d timer %d", ev != NULL ? ev->reason : 0,
+                   ev != NULL ? ev->timer : 0);
 
     svc_rig_free(&r);
     peer_free(&c.p);
@@ -356,38 +383,48 @@ static size_t request_then(peer *p, uint32_t id, int primitive, uint8_t *out)
     return n;
 }
 
-/* Takes events until none came for |quiet_ms|; REQUEST_RECEIVED are counted and released,
- * refusals counted in |r|, STREAM_RESET kept in |held|. */
-static int take_requests(h2_svc_queue *q, peer *p, refusals *r, h2_svc_event **held, size_t *n_held,
-                         size_t cap, int quiet_ms)
+typedef struct taken {
+    refusals *r;
+    h2_svc_event **held;
+    size_t *n_held;
+    size_t cap;
+    int requests;
+} taken;
+
+/* REQUEST_RECEIVED are counted and released, refusals counted, STREAM_RESET kept. */
+static void take_one(void *arg, h2_svc_event *ev)
 {
-    int requests = 0;
-    int64_t last = now_ms();
-    while (now_ms() - last < quiet_ms) {
-        peer_pump(p, 5, NULL, NULL);
-        h2_svc_event *ev = NULL;
-        while (h2_svc_queue_poll(q, &ev, 1) == 1) {
-            last = now_ms();
-            cr_assert_neq(ev->type, H2_SVC_EV_CLOSED, "closed: reason %d", ev->reason);
-            if (ev->type == H2_EV_STREAM_RESET) {
-                cr_assert_lt(*n_held, cap);
-                held[(*n_held)++] = ev;
-                continue;
-            }
-            if (ev->type == H2_EV_REQUEST_RECEIVED)
-                requests++;
-            if (ev->type == H2_EV_LIMIT_EXCEEDED) {
-                /* Each refusal is reported (RST_STREAM(REFUSED_STREAM) sent). */
-                cr_assert_eq(ev->limit, H2_LIMIT_ACTIVE_REQUESTS, "limit %d", ev->limit);
-                cr_assert(!ev->limit_connection);
-                cr_assert_eq(ev->error_code, H2_REFUSED_STREAM);
-                r->refused++;
-                r->last = ev->stream_id;
-            }
-            h2_svc_event_release(ev);
-        }
+    taken *t = arg;
+    if (ev->type == H2_EV_STREAM_RESET) {
+        cr_assert_lt(*t->n_held, t->cap);
+        t->held[(*t->n_held)++] = ev;
+        return;
     }
-    return requests;
+    if (ev->type == H2_EV_REQUEST_RECEIVED)
+        t->requests++;
+    if (ev->type == H2_EV_LIMIT_EXCEEDED) {
+        /* Each refusal is reported (RST_STREAM(REFUSED_STREAM) sent). */
+        cr_assert_eq(ev->limit, H2_LIMIT_ACTIVE_REQUESTS, "limit %d", ev->limit);
+        cr_assert(!ev->limit_connection);
+        cr_assert_eq(ev->error_code, H2_REFUSED_STREAM);
+        t->r->refused++;
+        t->r->last = ev->stream_id;
+    }
+    h2_svc_event_release(ev);
+}
+
+/* Takes the events of everything the client wrote so far (the worker read
+ * it all and finished a turn); see take_one(). Returns the requests. */
+static int take_requests(h2_service *svc, h2_svc_conn_id id, h2_svc_queue *q, peer *p,
+                         refusals *r, h2_svc_event **held, size_t *n_held, size_t cap)
+{
+    taken t = {r, held, n_held, cap, 0};
+    h2_svc_event *closed = svc_barrier_each(svc, q, id, take_one, &t);
+    cr_assert_null(closed, "closed: reason %d", closed != NULL ? closed->reason : 0);
+    /* The server's answers (RST_STREAMs) are read, as a client would. */
+    while (peer_pump(p, 0, NULL, NULL) > 0) {
+    }
+    return t.requests;
 }
 
 static void slots_held_until_resets_are_released(int primitive)
@@ -403,26 +440,26 @@ static void slots_held_until_resets_are_released(int primitive)
     peer_init(&p, rig.peer_fd, H2_ROLE_CLIENT);
     settle(&p);
 
-    /* 600 requests, each followed at once by the primitive, in three writes
-     * far enough apart to be read by three receive calls (the core alone
-     * would free the slots of the first burst after the second call). */
+    /* 600 requests, each followed at once by the primitive, in three writes,
+     * each read by the service before the next is written, so by three
+     * receive calls (the core alone would free the slots of the first burst
+     * after the second call). The application keeps every STREAM_RESET:
+     * its handlers are still busy. */
     enum { PAIRS = 600, BURSTS = 3, CAP = 1024 };
+    static h2_svc_event *held[CAP];
+    size_t n_held = 0;
+    refusals r = {0, 0};
+    int requests = 0;
     uint8_t *burst = malloc(PAIRS / BURSTS * 128);
     for (uint32_t b = 0; b < BURSTS; b++) {
         size_t len = 0;
         for (uint32_t i = b * PAIRS / BURSTS; i < (b + 1) * PAIRS / BURSTS; i++)
             len += request_then(&p, 1 + 2 * i, primitive, burst + len);
         write_all(p.fd, burst, len);
-        usleep(100000);
+        requests += take_requests(svc, id, q, &p, &r, held, &n_held, CAP);
     }
     free(burst);
     size_t len;
-
-    static h2_svc_event *held[CAP];
-    size_t n_held = 0;
-    refusals r = {0, 0};
-    /* The application keeps every STREAM_RESET: its handlers are still busy. */
-    int requests = take_requests(q, &p, &r, held, &n_held, CAP, 300);
     cr_assert_eq(requests, 100, "%d requests started at once", requests);
     cr_assert_eq(n_held, 100u, "%zu resets", n_held);
     cr_assert_eq(r.refused, PAIRS - 100, "%d refused", r.refused);
@@ -432,16 +469,17 @@ static void slots_held_until_resets_are_released(int primitive)
     uint32_t next = 1 + 2 * PAIRS;
     len = request_then(&p, next, 0, one);
     write_all(p.fd, one, len);
-    cr_assert_eq(take_requests(q, &p, &r, held, &n_held, CAP, 200), 0);
+    cr_assert_eq(take_requests(svc, id, q, &p, &r, held, &n_held, CAP), 0);
     cr_assert_eq(r.last, next);
-    /* ... and admitted once the application released the resets. */
+    /* ... and admitted once the application released the resets (and the
+     * worker took them back: a whole turn after the releases). */
     for (size_t i = 0; i < n_held; i++)
         h2_svc_event_release(held[i]);
     n_held = 0;
-    usleep(50000);
+    cr_assert_eq(take_requests(svc, id, q, &p, &r, held, &n_held, CAP), 0);
     len = request_then(&p, next + 2, 0, one);
     write_all(p.fd, one, len);
-    cr_assert_eq(take_requests(q, &p, &r, held, &n_held, CAP, 200), 1);
+    cr_assert_eq(take_requests(svc, id, q, &p, &r, held, &n_held, CAP), 1);
     /* The application reads the same counts from the connection's statistics. */
     cr_assert_eq(h2_service_conn_stats(svc, id, 0), 0);
     h2_svc_event *st = wait_event(q, H2_SVC_EV_STATS, 5000);

@@ -42,10 +42,16 @@ static inline int64_t interop_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * For waits on external peers only (a child process such as curl or
+ * nghttpd starting up, exiting, or opening its port): they tell nothing
+ * when they are ready, so the caller retries on a short period with a
+ * deadline. Never a way to wait for this library's own threads.
+ */
 static inline void interop_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) { /* external peer: see above */
     }
 }
 

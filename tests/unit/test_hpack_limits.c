@@ -9,94 +9,16 @@
 #include "h2/hpack.h"
 #include "core/hpack_encoder.h"
 #include "core/hpack_int.h"
+#include "support/hex.h"
+#include "support/rfc7541_vectors.h"
 #include "support/testmem.h"
 
-typedef struct {
-    const char *name;
-    const char *value;
-} nv;
-
-typedef struct {
-    const char *id;
-    const char *hex;
-    size_t table_size;
-    size_t n;
-    nv fields[8];
-} rfc_case;
-
-/* RFC 7541 Appendix C.4 and C.6: section, encoding, table size after, header list. */
-static const rfc_case rfc[] = {
-    {"C.4.1",
-     "828684418cf1e3c2e5f23a6ba0ab90f4ff",
-     57,
-     4,
-     {{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {":authority", "www.example.com"}}},
-    {"C.4.2",
-     "828684be5886a8eb10649cbf",
-     110,
-     5,
-     {{":method", "GET"},
-      {":scheme", "http"},
-      {":path", "/"},
-      {":authority", "www.example.com"},
-      {"cache-control", "no-cache"}}},
-    {"C.4.3",
-     "828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf",
-     164,
-     5,
-     {{":method", "GET"},
-      {":scheme", "https"},
-      {":path", "/index.html"},
-      {":authority", "www.example.com"},
-      {"custom-key", "custom-value"}}},
-    {"C.6.1",
-     "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad171863c78f0b9"
-     "7c8e9ae82ae43d3",
-     222,
-     4,
-     {{":status", "302"},
-      {"cache-control", "private"},
-      {"date", "Mon, 21 Oct 2013 20:13:21 GMT"},
-      {"location", "https://www.example.com"}}},
-    {"C.6.2",
-     "4883640effc1c0bf",
-     222,
-     4,
-     {{":status", "307"},
-      {"cache-control", "private"},
-      {"date", "Mon, 21 Oct 2013 20:13:21 GMT"},
-      {"location", "https://www.example.com"}}},
-    {"C.6.3",
-     "88c16196d07abe941054d444a8200595040b8166e084a62d1bffc05a839bd9ab77ad94e7821dd7f2e6c7b335dfdfc"
-     "d5b3960d5af27087f3672c1ab270fb5291f9587316065c003ed4ee5b1063d5007",
-     215,
-     6,
-     {{":status", "200"},
-      {"cache-control", "private"},
-      {"date", "Mon, 21 Oct 2013 20:13:22 GMT"},
-      {"location", "https://www.example.com"},
-      {"content-encoding", "gzip"},
-      {"set-cookie", "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1"}}},
-};
+typedef rfc7541_nv nv;
+typedef rfc7541_case rfc_case;
 
 static const rfc_case *find_case(const char *id)
 {
-    for (size_t i = 0; i < sizeof(rfc) / sizeof(rfc[0]); i++)
-        if (strcmp(rfc[i].id, id) == 0)
-            return &rfc[i];
-    cr_assert_fail("no case %s", id);
-    return NULL;
-}
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-    size_t n = 0;
-    for (; hex[0] && hex[1]; hex += 2) {
-        unsigned v;
-        sscanf(hex, "%2x", &v);
-        out[n++] = (uint8_t)v;
-    }
-    return n;
+    return rfc7541_find(id);
 }
 
 static void expect_fields(const h2_header *got, size_t n, const nv *want, size_t wn)

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include "h2/hpack.h"
 #include "core/hpack_encoder.h"
+#include "support/hex.h"
 
 #define STORIES H2_STORIES_DIR
 
@@ -21,17 +22,6 @@ static json_t *load_story(const char *folder, int i)
     json_error_t err;
     json_t *root = json_load_file(path, 0, &err);
     return root;
-}
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-    size_t n = 0;
-    for (; hex[0] && hex[1]; hex += 2) {
-        unsigned v;
-        sscanf(hex, "%2x", &v);
-        out[n++] = (uint8_t)v;
-    }
-    return n;
 }
 
 /* The case's headers as h2_header (pointing into the JSON). Returns the count. */

@@ -5,22 +5,7 @@
 #include <criterion/criterion.h>
 #include "h2/hpack.h"
 #include "core/huffman.h"
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-    size_t n = 0;
-    while (*hex) {
-        if (*hex == ' ') {
-            hex++;
-            continue;
-        }
-        unsigned v;
-        sscanf(hex, "%2x", &v);
-        out[n++] = (uint8_t)v;
-        hex += 2;
-    }
-    return n;
-}
+#include "support/hex.h"
 
 /* RFC 7541 Appendix C.4 and C.6 strings and their Huffman codings. */
 static const struct {

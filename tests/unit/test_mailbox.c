@@ -8,12 +8,16 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include "h2/errors.h"
 #include "service/mailbox.h"
+#include "support/test_sync.h"
 #include "support/testmem.h"
 
 /* Pointers carried in tests are tags, never dereferenced: producer and sequence. */
@@ -37,11 +41,6 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* Readiness of |fd| after waiting up to |ms|: 1 readable, 0 not. */
 static int fd_readable(int fd, int ms)
@@ -428,9 +427,10 @@ Test(mailbox, one_eventfd_write_per_sleep_announcement)
     h2_mailbox_destroy(&mb);
 }
 
+/* Posts |count| tags once the consumer is about to block (|go| raised). */
 struct delayed_post {
     h2_mailbox *mb;
-    int delay_ms;
+    tsync go;
     uint32_t count;
     int errors;
 };
@@ -438,7 +438,7 @@ struct delayed_post {
 static void *delayed_poster(void *p)
 {
     struct delayed_post *d = p;
-    sleep_ms(d->delay_ms);
+    cr_assert(tsync_wait_geq(&d->go, 1, 5000));
     for (uint32_t i = 0; i < d->count; i++)
         if (h2_mailbox_post(d->mb, tag(1, i)) != 0)
             d->errors++;
@@ -450,15 +450,18 @@ Test(mailbox, sleeping_consumer_is_woken_through_fd)
     h2_mailbox mb;
     cr_assert_eq(h2_mailbox_init(&mb, 64, NULL), 0);
     cr_assert_eq(h2_mailbox_prepare_sleep(&mb), true);
-    struct delayed_post d = {.mb = &mb, .delay_ms = 50, .count = 1};
+    struct delayed_post d = {.mb = &mb, .count = 1};
+    tsync_init(&d.go);
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, delayed_poster, &d), 0);
+    /* Nothing posted yet: the fd stays quiet until the post. */
+    cr_assert_eq(fd_readable(h2_mailbox_fd(&mb), 0), 0);
     /* Block on the fd the way an epoll loop would. */
-    int64_t t0 = mono_ms();
+    tsync_add(&d.go, 1);
     cr_assert_eq(fd_readable(h2_mailbox_fd(&mb), 5000), 1);
-    cr_assert_geq(mono_ms() - t0, 40);
     cr_assert_eq(h2_mailbox_ack_wakeup(&mb), true);
     pthread_join(th, NULL);
+    tsync_destroy(&d.go);
     cr_assert_eq(d.errors, 0);
     void *out[2];
     cr_assert_eq(h2_mailbox_drain(&mb, out, 2), 1);
@@ -480,11 +483,14 @@ Test(mailbox, wait_returns_on_post_and_on_timeout)
     cr_assert_geq(waited, 59);
     cr_assert_lt(waited, 2000);
 
-    struct delayed_post d = {.mb = &mb, .delay_ms = 30, .count = 3};
+    struct delayed_post d = {.mb = &mb, .count = 3};
+    tsync_init(&d.go);
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, delayed_poster, &d), 0);
+    tsync_add(&d.go, 1);
     cr_assert_eq(h2_mailbox_wait(&mb, -1), 1);
     pthread_join(th, NULL);
+    tsync_destroy(&d.go);
     cr_assert_eq(d.errors, 0);
     /* Already queued: returns at once. */
     cr_assert_eq(h2_mailbox_wait(&mb, -1), 1);
@@ -505,14 +511,52 @@ struct waiter {
     int timeout_ms;
     int rv;
     atomic_int done;
+    atomic_long tid; /* the poster's kernel thread id, 0 until known */
 };
 
 static void *waiting_poster(void *p)
 {
     struct waiter *w = p;
+    atomic_store(&w->tid, (long)syscall(SYS_gettid));
     w->rv = h2_mailbox_post_wait(w->mb, w->item, w->timeout_ms);
     atomic_store(&w->done, 1);
     return NULL;
+}
+
+/* The scheduler state of thread |tid| ('R', 'S', ...), from /proc. */
+static char thread_state(long tid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return '?';
+    char buf[512];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')'); /* the name may hold spaces */
+    return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/*
+ * Until |w|'s producer found the ring full and went to sleep in the kernel
+ * (it blocks nowhere else after that). A thread falling asleep signals
+ * nothing, so this looks at its scheduler state, yielding in between.
+ */
+static void wait_asleep_after_full(h2_mailbox *mb, struct waiter *w)
+{
+    int64_t end = mono_ms() + 5000;
+    for (;;) {
+        h2_mailbox_stats st;
+        h2_mailbox_get_stats(mb, &st);
+        long tid = atomic_load(&w->tid);
+        if (st.full >= 1 && tid != 0 && thread_state(tid) == 'S')
+            return;
+        cr_assert_eq(atomic_load(&w->done), 0, "post_wait returned while the ring was full");
+        cr_assert_lt(mono_ms(), end, "the producer never went to sleep");
+        sched_yield();
+    }
 }
 
 Test(mailbox, post_wait_blocks_while_full_and_proceeds_after_drain)
@@ -523,9 +567,10 @@ Test(mailbox, post_wait_blocks_while_full_and_proceeds_after_drain)
         cr_assert_eq(h2_mailbox_post(&mb, tag(0, i)), 0);
     struct waiter w = {.mb = &mb, .item = tag(0, 7), .timeout_ms = -1};
     atomic_init(&w.done, 0);
+    atomic_init(&w.tid, 0);
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, waiting_poster, &w), 0);
-    sleep_ms(100);
+    wait_asleep_after_full(&mb, &w);
     cr_assert_eq(atomic_load(&w.done), 0, "post_wait returned while the ring was full");
     cr_assert_eq(h2_mailbox_count(&mb), 7);
 
@@ -534,7 +579,8 @@ Test(mailbox, post_wait_blocks_while_full_and_proceeds_after_drain)
     void *out[8];
     cr_assert_eq(h2_mailbox_drain(&mb, out, 1), 1);
     cr_assert_eq(out[0], tag(0, 0));
-    sleep_ms(50);
+    /* Not woken: still asleep in the kernel, not done. */
+    wait_asleep_after_full(&mb, &w);
     cr_assert_eq(atomic_load(&w.done), 0);
     h2_mailbox_stats st;
     h2_mailbox_get_stats(&mb, &st);

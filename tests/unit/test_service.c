@@ -17,101 +17,7 @@
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include "h2/service.h"
-#include "support/testmem.h"
-
-/* ---- a thread-safe counting allocator on top of testmem ---- */
-
-typedef struct lockmem {
-    testmem tm;
-    pthread_mutex_t lock;
-    h2_mem mem;
-} lockmem;
-
-static void *lm_malloc(size_t size, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    void *p = lm->tm.mem.malloc(size, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-    return p;
-}
-
-static void *lm_realloc(void *ptr, size_t size, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    void *p = lm->tm.mem.realloc(ptr, size, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-    return p;
-}
-
-static void lm_free(void *ptr, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    lm->tm.mem.free(ptr, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-}
-
-static void lockmem_init(lockmem *lm)
-{
-    testmem_init(&lm->tm);
-    pthread_mutex_init(&lm->lock, NULL);
-    lm->mem = (h2_mem){lm, lm_malloc, lm_realloc, lm_free};
-}
-
-static size_t lockmem_live(lockmem *lm)
-{
-    pthread_mutex_lock(&lm->lock);
-    size_t n = lm->tm.live_blocks;
-    pthread_mutex_unlock(&lm->lock);
-    return n;
-}
-
-static size_t lockmem_peak(lockmem *lm)
-{
-    pthread_mutex_lock(&lm->lock);
-    size_t n = lm->tm.peak_bytes;
-    pthread_mutex_unlock(&lm->lock);
-    return n;
-}
-
-/* ---- helpers ---- */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3u;
-    }
-    return h;
-}
-#define FNV0 0xcbf29ce484222325u
-
-static uint8_t *make_body(size_t n, uint32_t seed)
-{
-    uint8_t *b = malloc(n);
-    uint32_t x = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b[i] = (uint8_t)x;
-    }
-    return b;
-}
-
-#define HDR(n, v)                                                                                  \
-    {                                                                                              \
-        (const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0                \
-    }
+#include "test_service_util.h"
 
 static const h2_header request_fields[] = {
     HDR(":method", "POST"),
@@ -120,26 +26,6 @@ static const h2_header request_fields[] = {
     HDR(":authority", "example.org"),
 };
 static const h2_header response_fields[] = {HDR(":status", "200")};
-
-static h2_service *new_service(lockmem *lm, unsigned workers, uint32_t mailbox)
-{
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
-    cfg.workers = workers;
-    cfg.mem = &lm->mem;
-    if (mailbox != 0)
-        cfg.mailbox_capacity = mailbox;
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
-    return svc;
-}
-
-static h2_svc_queue *new_queue(lockmem *lm, uint32_t cap)
-{
-    h2_svc_queue *q = NULL;
-    cr_assert_eq(h2_svc_queue_new(&q, cap, &lm->mem), 0);
-    return q;
-}
 
 /* ---- one request/response exchange, driven by the test thread ---- */
 
@@ -265,7 +151,7 @@ static void drive(exchange *x, bool (*done)(exchange *), int timeout_ms)
         for (size_t i = 0; i < m; i++)
             server_event(x, evs[i]);
         if (x->slow > 0)
-            usleep(200);
+            sched_yield(); /* a consumer slower than the client's worker: the queue fills */
         else if (n == 0 && m == 0)
             h2_svc_queue_wait(x->cq, 1);
     }
@@ -396,12 +282,12 @@ static void feed_output(void *user, h2_svc_conn_id conn, const uint8_t *data, si
 {
     (void)conn;
     feed_link *l = user;
-    h2_svc_conn_id peer;
-    while ((peer = atomic_load(&l->peer)) == 0)
+    h2_svc_conn_id to;
+    while ((to = atomic_load(&l->peer)) == 0)
         sched_yield();
     /* Counted first: the peer may act on the bytes before the post returns. */
     atomic_fetch_add(&l->bytes, len);
-    while (h2_service_feed(l->peer_svc, peer, data, len) == H2_EAGAIN)
+    while (h2_service_feed(l->peer_svc, to, data, len) == H2_EAGAIN)
         sched_yield();
 }
 

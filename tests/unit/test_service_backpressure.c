@@ -58,6 +58,41 @@ static void take(body_check *b, h2_svc_event *ev)
     h2_svc_event_release(ev);
 }
 
+static void discard_output(void *user, h2_svc_conn_id conn, const uint8_t *data, size_t len)
+{
+    (void)user;
+    (void)conn;
+    (void)data;
+    (void)len;
+}
+
+/* Reads the server's frames from |fd| until its SETTINGS ACK. */
+static void wait_settings_ack(int fd)
+{
+    uint8_t buf[4096];
+    size_t have = 0;
+    int64_t end = now_ms() + 5000;
+    for (;;) {
+        while (have >= 9) {
+            size_t len = (size_t)buf[0] << 16 | (size_t)buf[1] << 8 | buf[2];
+            if (buf[3] == 0x4 && (buf[4] & 0x1) != 0)
+                return;
+            cr_assert_leq(9 + len, sizeof buf);
+            if (have < 9 + len)
+                break;
+            memmove(buf, buf + 9 + len, have - 9 - len);
+            have -= 9 + len;
+        }
+        int64_t left = end - now_ms();
+        cr_assert_gt(left, 0, "no SETTINGS ACK");
+        struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
+        cr_assert_eq(poll(&pf, 1, (int)left), 1, "no SETTINGS ACK");
+        ssize_t r = recv(fd, buf + have, sizeof buf - have, 0);
+        cr_assert_gt(r, 0);
+        have += (size_t)r;
+    }
+}
+
 Test(service_backpressure, full_queue_sleeps_until_the_consumer_makes_room)
 {
     lockmem lm;
@@ -78,19 +113,38 @@ Test(service_backpressure, full_queue_sleeps_until_the_consumer_makes_room)
     uint8_t *bytes = client_bytes(body, len, 500, &n);
     write_all(sv[0], bytes, n);
 
-    /* Let the worker fill the queue and block. */
+    /* The worker read the bytes at once, turned them into events (three in
+     * the queue, the rest held) and then sent its ACK of our SETTINGS. */
+    wait_settings_ack(sv[0]);
     h2_svc_worker_stats ws;
-    uint64_t loops = 0;
-    for (int i = 0; i < 50; i++) {
-        usleep(10000);
-        cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
-        if (ws.loops == loops && ws.events >= 3)
-            break;
-        loops = ws.loops;
-    }
+    cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
     cr_assert_eq(ws.events, 3u);
-    /* Blocked for 300 ms: the worker sleeps instead of polling the queue. */
-    usleep(300000);
+    h2_svc_queue_stats qs;
+    cr_assert_eq(h2_svc_queue_get_stats(q, &qs), 0);
+    cr_assert_eq(qs.waiting, 3u);
+
+    /* A feed connection on the same worker, with a queue of its own: its
+     * STATS round trips count the worker's turns. */
+    h2_svc_queue *q2 = new_queue(&lm, 64);
+    h2_svc_conn_config fc;
+    h2_svc_conn_config_init(&fc, H2_ROLE_CLIENT);
+    fc.queue = q2;
+    fc.on_output = discard_output;
+    h2_svc_conn_id fid = 0;
+    cr_assert_eq(h2_service_attach_feed(svc, &fc, &fid), 0);
+    h2_svc_event *att = wait_event(q2, H2_SVC_EV_ATTACHED, 5000);
+    cr_assert_not_null(att);
+    h2_svc_event_release(att);
+    cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
+    uint64_t loops = ws.loops;
+    /* Blocked: the worker sleeps instead of polling the queue. Each STATS
+     * answer costs it a turn or two; polling would cost many more. */
+    for (uint64_t i = 0; i < 4; i++) {
+        cr_assert_eq(h2_service_conn_stats(svc, fid, i), 0);
+        h2_svc_event *st = wait_event(q2, H2_SVC_EV_STATS, 5000);
+        cr_assert_not_null(st);
+        h2_svc_event_release(st);
+    }
     cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
     cr_assert_lt(ws.loops - loops, 10u, "%llu turns while blocked",
                  (unsigned long long)(ws.loops - loops));
@@ -110,18 +164,11 @@ Test(service_backpressure, full_queue_sleeps_until_the_consumer_makes_room)
 
     h2_service_free(svc);
     h2_svc_queue_free(q);
+    h2_svc_queue_free(q2);
     close(sv[0]);
     free(body);
     free(bytes);
     cr_assert_eq(lockmem_live(&lm), 0u);
-}
-
-static void discard_output(void *user, h2_svc_conn_id conn, const uint8_t *data, size_t len)
-{
-    (void)user;
-    (void)conn;
-    (void)data;
-    (void)len;
 }
 
 Test(service_backpressure, feed_input_held_is_bounded)

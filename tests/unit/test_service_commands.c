@@ -7,6 +7,7 @@
  */
 #include <semaphore.h>
 #include <stdatomic.h>
+#include "support/test_sync.h"
 #include "test_service_util.h"
 
 typedef struct wire {
@@ -323,10 +324,19 @@ static void discard_output(void *user, h2_svc_conn_id conn, const uint8_t *data,
     (void)len;
 }
 
-static void *open_gate_later(void *arg)
+/* Opens the gate once the test thread is about to post into the full ring. */
+typedef struct opener {
+    gate *g;
+    tsync posting;
+    atomic_bool opened;
+} opener;
+
+static void *open_gate_when_posting(void *arg)
 {
-    usleep(150000);
-    sem_post(&((gate *)arg)->go);
+    opener *o = arg;
+    cr_assert(tsync_wait_geq(&o->posting, 1, 5000));
+    atomic_store(&o->opened, true);
+    sem_post(&o->g->go);
     return NULL;
 }
 
@@ -364,13 +374,18 @@ Test(service_commands, post_waits_for_room)
     h2_svc_conn_id id = 0;
     h2_service *svc = gated_service(&lm, -1, &g, &id);
     pthread_t th;
-    int64_t start = now_ms();
-    cr_assert_eq(pthread_create(&th, NULL, open_gate_later, &g), 0);
+    opener o = {.g = &g};
+    tsync_init(&o.posting);
+    atomic_init(&o.opened, false);
+    cr_assert_eq(pthread_create(&th, NULL, open_gate_when_posting, &o), 0);
     uint8_t opaque[8] = {0};
-    /* The ring is full: the call waits until the worker drains it. */
+    /* The ring is full: the call waits until the worker drains it, which
+     * only the gate lets it do. */
+    tsync_add(&o.posting, 1);
     cr_assert_eq(h2_service_ping(svc, id, opaque, 0), 0);
-    cr_assert_geq(now_ms() - start, 100);
+    cr_assert(atomic_load(&o.opened), "the post returned before the ring had room");
     pthread_join(th, NULL);
+    tsync_destroy(&o.posting);
     h2_service_free(svc);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }

@@ -5,6 +5,7 @@
  * reused; shutdown with dedicated connections open.
  */
 #include <stdatomic.h>
+#include "support/test_sync.h"
 #include "test_service_util.h"
 
 typedef struct conn_seen {
@@ -15,7 +16,23 @@ typedef struct conn_seen {
     atomic_int reason;
     atomic_int requests;
     h2_service *svc;
+    tsync closes;  /* raised with |closed| */
+    tsync exits;   /* the thread that ran the callbacks ended */
 } conn_seen;
+
+/* Each callback thread remembers its connection, told of the thread's end. */
+static pthread_key_t seen_key;
+static pthread_once_t seen_once = PTHREAD_ONCE_INIT;
+
+static void thread_ended(void *value)
+{
+    tsync_add(&((conn_seen *)value)->exits, 1);
+}
+
+static void make_key(void)
+{
+    cr_assert_eq(pthread_key_create(&seen_key, thread_ended), 0);
+}
 
 static void on_event(void *user, h2_svc_event *ev)
 {
@@ -23,6 +40,8 @@ static void on_event(void *user, h2_svc_event *ev)
     if (atomic_load(&s->have_thread) == 0) {
         s->thread = pthread_self();
         atomic_store(&s->have_thread, 1);
+        pthread_once(&seen_once, make_key);
+        cr_assert_eq(pthread_setspecific(seen_key, s), 0);
     } else {
         cr_assert(pthread_equal(s->thread, pthread_self()));
     }
@@ -36,6 +55,7 @@ static void on_event(void *user, h2_svc_event *ev)
     if (ev->type == H2_SVC_EV_CLOSED) {
         atomic_store(&s->reason, ev->reason);
         atomic_fetch_add(&s->closed, 1);
+        tsync_add(&s->closes, 1);
     }
     h2_svc_event_release(ev);
 }
@@ -59,6 +79,8 @@ static int attach(h2_service *svc, conn_seen *s, bool dedicated, h2_svc_conn_id 
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     memset(s, 0, sizeof(*s));
+    tsync_init(&s->closes);
+    tsync_init(&s->exits);
     s->svc = svc;
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
@@ -101,11 +123,34 @@ static void request(peer *p)
 
 static void wait_closed(conn_seen *s)
 {
-    int64_t end = now_ms() + 5000;
-    while (atomic_load(&s->closed) == 0) {
-        cr_assert_lt(now_ms(), end);
-        usleep(1000);
+    cr_assert(tsync_wait_geq(&s->closes, 1, 5000), "not closed");
+}
+
+/* A dedicated connection's thread ended (it had queued itself to be joined). */
+static void wait_exited(conn_seen *s)
+{
+    cr_assert(tsync_wait_geq(&s->exits, 1, 5000), "the dedicated thread did not end");
+}
+
+/*
+ * Attaches a dedicated connection once a slot is free again. A slot frees
+ * when shared worker 0 joins the thread that ended; each H2_EAGAIN waits
+ * for a turn of worker 0: the answer (in |dq|) to a ping for the closed
+ * connection |gone|, which worker 0 gives.
+ */
+static int attach_when_free(h2_service *svc, h2_svc_queue *dq, h2_svc_conn_id gone, conn_seen *s,
+                            h2_svc_conn_id *id, peer *p)
+{
+    int rv;
+    for (int tries = 0; (rv = attach(svc, s, true, id, p)) == H2_EAGAIN; tries++) {
+        cr_assert_lt(tries, 50, "no slot came free");
+        uint8_t opaque[8] = {0};
+        cr_assert_eq(h2_service_ping(svc, gone, opaque, 66), 0);
+        h2_svc_event *ev = wait_event(dq, H2_SVC_EV_COMMAND_FAILED, 5000);
+        cr_assert_not_null(ev);
+        h2_svc_event_release(ev);
     }
+    return rv;
 }
 
 Test(service_dedicated, own_threads_and_slot_reuse)
@@ -135,6 +180,7 @@ Test(service_dedicated, own_threads_and_slot_reuse)
     /* The peer of |a| goes away: its worker finishes it and leaves. */
     peer_free(&pa);
     wait_closed(&a);
+    wait_exited(&a);
     cr_assert_eq(atomic_load(&a.reason), H2_SVC_CLOSE_PEER_EOF);
     /* A command for it is still answered, at the service's default queue. */
     uint8_t opaque[8] = {0};
@@ -151,16 +197,12 @@ Test(service_dedicated, own_threads_and_slot_reuse)
         conn_seen c;
         peer pc;
         h2_svc_conn_id idc;
-        int64_t end = now_ms() + 5000;
-        int rv;
-        while ((rv = attach(svc, &c, true, &idc, &pc)) == H2_EAGAIN) {
-            cr_assert_lt(now_ms(), end);
-            usleep(1000);
-        }
+        int rv = attach_when_free(svc, dq, ida, &c, &idc, &pc);
         cr_assert_eq(rv, 0);
         request(&pc);
         cr_assert_eq(h2_service_abort(svc, idc, 0), 0);
         wait_closed(&c);
+        wait_exited(&c); /* before |c| is reused */
         cr_assert_eq(atomic_load(&c.reason), H2_SVC_CLOSE_ABORTED);
         peer_free(&pc);
     }
@@ -180,7 +222,8 @@ Test(service_dedicated, slot_limit)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = service(&lm, 1, NULL);
+    h2_svc_queue *dq = new_queue(&lm, 64);
+    h2_service *svc = service(&lm, 1, dq);
     conn_seen a, b;
     peer pa, pb;
     h2_svc_conn_id ida, idb;
@@ -190,15 +233,12 @@ Test(service_dedicated, slot_limit)
     request(&pa);
     cr_assert_eq(h2_service_close(svc, ida, H2_NO_ERROR, 0), 0);
     wait_closed(&a);
-    int64_t end = now_ms() + 5000;
-    int rv;
-    while ((rv = attach(svc, &b, true, &idb, &pb)) == H2_EAGAIN) {
-        cr_assert_lt(now_ms(), end);
-        usleep(1000);
-    }
+    wait_exited(&a);
+    int rv = attach_when_free(svc, dq, ida, &b, &idb, &pb);
     cr_assert_eq(rv, 0);
     request(&pb);
     h2_service_free(svc);
+    h2_svc_queue_free(dq);
     peer_free(&pa);
     peer_free(&pb);
 

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include "support/test_sync.h"
 #include "test_service_util.h"
 
 #define CLIENT_THREADS 2
@@ -23,6 +24,8 @@ typedef struct server {
     atomic_int closed;
     bool refuse;
     _Atomic uint64_t workers_seen; /* bit per worker index seen in accepted ids */
+    tsync closes;                  /* raised with |closed| */
+    tsync accepts;                 /* raised with |accepted| */
 } server;
 
 static void server_event(void *user, h2_svc_event *ev)
@@ -41,8 +44,10 @@ static void server_event(void *user, h2_svc_event *ev)
                                           (size_t)n, H2_SEND_END_STREAM, 0),
                      0);
     }
-    if (ev->type == H2_SVC_EV_CLOSED)
+    if (ev->type == H2_SVC_EV_CLOSED) {
         atomic_fetch_add(&s->closed, 1);
+        tsync_add(&s->closes, 1);
+    }
     cr_assert_neq(ev->type, H2_SVC_EV_COMMAND_FAILED);
     h2_svc_event_release(ev);
 }
@@ -57,6 +62,7 @@ static int on_accept(void *user, int fd, h2_svc_conn_config *cfg)
         return -1;
     }
     atomic_fetch_add(&s->accepted, 1);
+    tsync_add(&s->accepts, 1);
     return 0;
 }
 
@@ -141,7 +147,17 @@ static void *client_main(void *arg)
 static void server_init(server *s, lockmem *lm, unsigned workers)
 {
     memset(s, 0, sizeof(*s));
+    tsync_init(&s->closes);
+    tsync_init(&s->accepts);
     s->svc = new_service(lm, workers, 0);
+}
+
+static void discard(void *user, h2_svc_conn_id conn, const uint8_t *data, size_t len)
+{
+    (void)user;
+    (void)conn;
+    (void)data;
+    (void)len;
 }
 
 Test(service_listen, twenty_clients_from_two_threads)
@@ -172,11 +188,7 @@ Test(service_listen, twenty_clients_from_two_threads)
     int total = CLIENT_THREADS * CLIENTS_PER_THREAD;
     cr_assert_eq(atomic_load(&s.accepted), total);
     cr_assert_eq(atomic_load(&s.requests), total);
-    int64_t end = now_ms() + 10000;
-    while (atomic_load(&s.closed) < total) {
-        cr_assert_lt(now_ms(), end);
-        usleep(1000);
-    }
+    cr_assert(tsync_wait_geq(&s.closes, total, 10000), "%d closed", atomic_load(&s.closed));
     /* Round robin: every server worker got connections. */
     cr_assert_eq(atomic_load(&s.workers_seen), 7u);
 
@@ -241,12 +253,22 @@ Test(service_listen, emfile_pauses_instead_of_spinning)
     lockmem_init(&lm);
     server s;
     server_init(&s, &lm, 1);
+    /* The pause runs on the service's clock, which moves only when told. */
+    h2_service_free(s.svc);
+    fake_clock clock;
+    s.svc = new_service_clock(&lm, 1, &clock, 0);
     uint16_t port = 0;
     int lfd = listen_loopback(&port);
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     sc.on_event = server_event;
     sc.user = &s;
+    /* A feed connection on the same worker, to count its turns. */
+    h2_svc_queue *q = new_queue(&lm, 64);
+    h2_svc_conn_config fc;
+    h2_svc_conn_config_init(&fc, H2_ROLE_CLIENT);
+    fc.queue = q;
+    fc.on_output = discard;
 
     /* Clients wait in the backlog; then no descriptor is left for accept4(). */
     int cfd[3];
@@ -262,23 +284,33 @@ Test(service_listen, emfile_pauses_instead_of_spinning)
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
 
     cr_assert_eq(h2_service_listen(s.svc, lfd, &sc, on_accept, &s), 0);
-    usleep(50000);
+    /* Taken after the listener (same ring): the listener met EMFILE by then. */
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_feed(s.svc, &fc, &id), 0);
+    h2_svc_event *ev = wait_event(q, H2_SVC_EV_ATTACHED, 5000);
+    cr_assert_not_null(ev);
+    h2_svc_event_release(ev);
     h2_svc_worker_stats a, b;
     cr_assert_eq(h2_service_worker_stats(s.svc, 0, &a), 0);
-    usleep(300000);
+    /* Each STATS answer costs a turn or two; a listener spinning on EMFILE
+     * would turn the worker many times more meanwhile. */
+    for (uint64_t i = 0; i < 5; i++) {
+        cr_assert_eq(h2_service_conn_stats(s.svc, id, i), 0);
+        ev = wait_event(q, H2_SVC_EV_STATS, 5000);
+        cr_assert_not_null(ev);
+        h2_svc_event_release(ev);
+    }
     cr_assert_eq(h2_service_worker_stats(s.svc, 0, &b), 0);
-    /* A paused listener: a few turns (one per 100 ms pause), not a busy loop. */
+    /* A paused listener: a few turns, not a busy loop. */
     cr_assert_lt(b.loops - a.loops, 20u, "%llu turns", (unsigned long long)(b.loops - a.loops));
     cr_assert_eq(atomic_load(&s.accepted), 0);
 
-    /* Descriptors again: the waiting clients are accepted. */
+    /* Descriptors again, and the 100 ms pause over: the waiting clients are accepted. */
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
-    int64_t end = now_ms() + 5000;
-    while (atomic_load(&s.accepted) < 3) {
-        cr_assert_lt(now_ms(), end);
-        usleep(1000);
-    }
+    fake_clock_set(&clock, s.svc, 100);
+    cr_assert(tsync_wait_geq(&s.accepts, 3, 5000), "%d accepted", atomic_load(&s.accepted));
     h2_service_free(s.svc);
+    h2_svc_queue_free(q);
     for (int i = 0; i < 3; i++)
         close(cfd[i]);
     cr_assert_eq(lockmem_live(&lm), 0u);

@@ -6,12 +6,15 @@
  * SHUTDOWN), the late connection's socket closed, and no memory kept.
  */
 #include <stdatomic.h>
+#include "support/test_sync.h"
 #include "unit/test_service_util.h"
 
 typedef struct late {
     h2_service *svc;
     h2_svc_conn_id b; /* the connection on worker 1 */
     atomic_bool b_closed;
+    tsync closed_b; /* raised with |b_closed| */
+    tsync attached; /* ATTACHED events of both connections */
     int late_fd;          /* a socket attached from the callback, to worker 1 */
     h2_svc_queue *late_q; /* its events */
     int data_rv, attach_rv;
@@ -21,19 +24,23 @@ typedef struct late {
 static void on_b(void *user, h2_svc_event *ev)
 {
     late *l = user;
-    if (ev->type == H2_SVC_EV_CLOSED)
+    if (ev->type == H2_SVC_EV_ATTACHED)
+        tsync_add(&l->attached, 1);
+    if (ev->type == H2_SVC_EV_CLOSED) {
         atomic_store(&l->b_closed, true);
+        tsync_add(&l->closed_b, 1);
+    }
     h2_svc_event_release(ev);
 }
 
 static void on_a(void *user, h2_svc_event *ev)
 {
     late *l = user;
+    if (ev->type == H2_SVC_EV_ATTACHED)
+        tsync_add(&l->attached, 1);
     if (ev->type == H2_SVC_EV_CLOSED && ev->reason == H2_SVC_CLOSE_SHUTDOWN) {
         /* Worker 1 closes its connections after its last look at its ring. */
-        int64_t end = now_ms() + 5000;
-        while (!atomic_load(&l->b_closed) && now_ms() < end)
-            usleep(1000);
+        cr_assert(tsync_wait_geq(&l->closed_b, 1, 5000), "worker 1 did not close its connection");
         static const uint8_t body[1000];
         l->data_rv = h2_service_send_data(l->svc, l->b, 1, body, sizeof body, 0, 77);
         h2_svc_conn_config cc;
@@ -60,6 +67,8 @@ Test(service_shutdown, posts_after_a_worker_left_are_answered)
     cfg.queue = qs;
     late l = {.late_q = q3};
     atomic_init(&l.b_closed, false);
+    tsync_init(&l.closed_b);
+    tsync_init(&l.attached);
     cr_assert_eq(h2_service_new(&l.svc, &cfg), 0);
 
     int a[2], b[2], c[2];
@@ -77,7 +86,7 @@ Test(service_shutdown, posts_after_a_worker_left_are_answered)
     cc.on_event = on_b;
     cc.worker = 1;
     cr_assert_eq(h2_service_attach_fd(l.svc, b[1], &cc, &l.b), 0);
-    usleep(50000); /* both attached */
+    cr_assert(tsync_wait_geq(&l.attached, 2, 5000), "not attached");
 
     h2_service_free(l.svc);
     cr_assert(l.posted);
@@ -104,6 +113,8 @@ Test(service_shutdown, posts_after_a_worker_left_are_answered)
 
     h2_svc_queue_free(qs);
     h2_svc_queue_free(q3);
+    tsync_destroy(&l.closed_b);
+    tsync_destroy(&l.attached);
     close(a[0]);
     close(b[0]);
     close(c[0]);

@@ -9,6 +9,7 @@
 typedef struct resp_seen {
     bool ended;
     bool settings;
+    bool acked; /* the server acknowledged our SETTINGS */
 } resp_seen;
 
 static void on_peer(void *arg, const h2_event *ev)
@@ -16,6 +17,8 @@ static void on_peer(void *arg, const h2_event *ev)
     resp_seen *s = arg;
     if (ev->type == H2_EV_REMOTE_SETTINGS_CHANGED)
         s->settings = true;
+    if (ev->type == H2_EV_SETTINGS_ACKNOWLEDGED)
+        s->acked = true;
     if (ev->type == H2_EV_DATA_RECEIVED && ev->u.data.stream_ended >= 0)
         s->ended = true;
 }
@@ -31,6 +34,8 @@ Test(service_stats, connection_and_worker_counters)
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     sc.queue = q;
+    /* SETTINGS_ACKNOWLEDGED tells when the service read the peer's last byte. */
+    sc.trace = true;
     h2_svc_conn_id id = 0;
     cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
 
@@ -64,9 +69,18 @@ Test(service_stats, connection_and_worker_counters)
         cr_assert_lt(now_ms(), end);
         peer_pump(&p, 10, on_peer, &rs);
     }
-    /* The peer's SETTINGS ACK is the last byte it sends. */
+    /* The peer's SETTINGS ACK is the last byte it sends: wait until the
+     * service read it, counting every event on the way. */
     peer_flush(&p);
-    usleep(50000);
+    do {
+        ev = next_event(q, 5000);
+        cr_assert_not_null(ev, "the service did not read the SETTINGS ACK");
+        events++;
+        int type = ev->type;
+        h2_svc_event_release(ev);
+        if (type == H2_EV_SETTINGS_ACKNOWLEDGED)
+            break;
+    } while (true);
 
     cr_assert_eq(h2_service_conn_stats(svc, id, 42), 0);
     ev = wait_event(q, H2_SVC_EV_STATS, 5000);
@@ -173,15 +187,18 @@ Test(service_stats, pending_high_water_and_timeouts)
             h2_conn_send_data(p.conn, 1, chunk, sizeof chunk, i == 9 ? H2_SEND_END_STREAM : 0, -1),
             0);
     peer_flush(&p);
-    /* Until the worker took every byte (it turns them into events at once). */
-    h2_svc_worker_stats ws0;
+    uint64_t wrote = p.sent;
+    /* The worker took every byte and turned them into events (kept for the
+     * full queue) before it sent the ACK of our SETTINGS, all read at once. */
+    resp_seen rs = {0};
     int64_t until = now_ms() + 5000;
-    do {
+    while (!rs.acked) {
         cr_assert_lt(now_ms(), until);
-        usleep(5000);
-        cr_assert_eq(h2_service_worker_stats(svc, 0, &ws0), 0);
-    } while (ws0.bytes_in < p.sent);
-    usleep(20000);
+        peer_pump(&p, 10, on_peer, &rs);
+    }
+    h2_svc_worker_stats ws0;
+    cr_assert_eq(h2_service_worker_stats(svc, 0, &ws0), 0);
+    cr_assert_geq(ws0.bytes_in, wrote);
 
     size_t data = 0;
     h2_svc_event *ev;
@@ -203,13 +220,18 @@ Test(service_stats, pending_high_water_and_timeouts)
     h2_svc_queue_free(q);
 
     /* A timer counts in the worker's snapshot. */
-    svc = new_service(&lm, 1, 0);
+    fake_clock clock;
+    svc = new_service_clock(&lm, 1, &clock, 0);
     q = new_queue(&lm, 8);
     int sv2[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2), 0);
     sc.queue = q;
     sc.preface_timeout_ms = 50;
     cr_assert_eq(h2_service_attach_fd(svc, sv2[1], &sc, &id), 0);
+    ev = wait_event(q, H2_SVC_EV_ATTACHED, 5000);
+    cr_assert_not_null(ev);
+    h2_svc_event_release(ev);
+    fake_clock_set(&clock, svc, 50);
     ev = wait_event(q, H2_SVC_EV_CLOSED, 5000);
     cr_assert_not_null(ev);
     cr_assert_eq(ev->reason, H2_SVC_CLOSE_TIMEOUT);

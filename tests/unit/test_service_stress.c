@@ -17,64 +17,13 @@
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include "h2/service.h"
-#include "support/testmem.h"
+#include "test_service_util.h"
 
 #define CLIENT_THREADS 3
 #define CONNS_PER_THREAD 4
 #define STREAMS 20
 #define MAX_BODY 70000
 #define DEADLINE_MS 60000
-
-/* ---- a thread-safe counting allocator on top of testmem ---- */
-
-typedef struct lockmem {
-    testmem tm;
-    pthread_mutex_t lock;
-    h2_mem mem;
-} lockmem;
-
-static void *lm_malloc(size_t size, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    void *p = lm->tm.mem.malloc(size, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-    return p;
-}
-
-static void *lm_realloc(void *ptr, size_t size, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    void *p = lm->tm.mem.realloc(ptr, size, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-    return p;
-}
-
-static void lm_free(void *ptr, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    lm->tm.mem.free(ptr, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3u;
-    }
-    return h;
-}
-#define FNV0 0xcbf29ce484222325u
 
 static uint32_t next_rand(uint32_t *x)
 {
@@ -83,11 +32,6 @@ static uint32_t next_rand(uint32_t *x)
     *x ^= *x << 5;
     return *x;
 }
-
-#define HDR(n, v)                                                                                  \
-    {                                                                                              \
-        (const uint8_t *)(n), sizeof(n) - 1, (const uint8_t *)(v), sizeof(v) - 1, 0                \
-    }
 
 static const h2_header request_fields[] = {
     HDR(":method", "POST"),
@@ -314,19 +258,12 @@ static void *client_main(void *arg)
 Test(service_stress, echo_many_threads_connections_streams_with_resets_and_aborts, .timeout = 120)
 {
     lockmem lm;
-    testmem_init(&lm.tm);
-    pthread_mutex_init(&lm.lock, NULL);
-    lm.mem = (h2_mem){&lm, lm_malloc, lm_realloc, lm_free};
+    lockmem_init(&lm);
 
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
-    cfg.workers = 2;
-    cfg.mem = &lm.mem;
     server srv = {.expect_closed = CLIENT_THREADS * CONNS_PER_THREAD};
-    cr_assert_eq(h2_service_new(&srv.svc, &cfg), 0);
-    cr_assert_eq(h2_svc_queue_new(&srv.q, 1024, &lm.mem), 0);
-    h2_service *csvc = NULL;
-    cr_assert_eq(h2_service_new(&csvc, &cfg), 0);
+    srv.svc = new_service(&lm, 2, 0);
+    srv.q = new_queue(&lm, 1024);
+    h2_service *csvc = new_service(&lm, 2, 0);
 
     static client clients[CLIENT_THREADS];
     memset(clients, 0, sizeof clients);
@@ -334,7 +271,7 @@ Test(service_stress, echo_many_threads_connections_streams_with_resets_and_abort
         client *cl = &clients[t];
         cl->svc = csvc;
         cl->seed = 0x9e3779b9u * (uint32_t)(t + 1);
-        cr_assert_eq(h2_svc_queue_new(&cl->q, 256, &lm.mem), 0);
+        cl->q = new_queue(&lm, 256);
         for (int k = 0; k < CONNS_PER_THREAD; k++) {
             int sv[2];
             cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -402,5 +339,5 @@ Test(service_stress, echo_many_threads_connections_streams_with_resets_and_abort
     for (int t = 0; t < CLIENT_THREADS; t++)
         h2_svc_queue_free(clients[t].q);
     h2_svc_queue_free(srv.q);
-    cr_assert_eq(lm.tm.live_blocks, 0u, "leaked %zu blocks", lm.tm.live_blocks);
+    cr_assert_eq(lockmem_live(&lm), 0u, "leaked %zu blocks", lockmem_live(&lm));
 }

@@ -7,6 +7,7 @@
  */
 #include <stdatomic.h>
 #include <sys/uio.h>
+#include "support/test_sync.h"
 #include "test_service_util.h"
 
 /* ---- a counting transport ---- */
@@ -240,8 +241,13 @@ Test(service_transport, close_called_once_when_shutdown_races_the_attach)
         sc.transport = &tr;
         h2_svc_conn_id id = 0;
         cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
-        if (round % 2 == 1)
-            usleep(1000);
+        /* Odd rounds: the worker took the connection over before the free;
+         * even rounds: the free races the attach. */
+        if (round % 2 == 1) {
+            h2_svc_event *att = wait_event(q, H2_SVC_EV_ATTACHED, 5000);
+            cr_assert_not_null(att);
+            h2_svc_event_release(att);
+        }
         h2_service_free(svc);
         cr_assert_eq(atomic_load(&t.closes), 1);
         /* The service closed its end. */
@@ -522,15 +528,25 @@ Test(service_transport, failing_transport_closes_with_io_reason)
 typedef struct needs_read_tr {
     atomic_bool block_writes;
     atomic_int writes;
+    tsync read; /* bytes read from the socket */
 } needs_read_tr;
 
 static ptrdiff_t nr_read(void *ctx, int fd, uint8_t *buf, size_t len)
 {
-    (void)ctx;
+    needs_read_tr *t = ctx;
     ssize_t r = recv(fd, buf, len, MSG_DONTWAIT);
     if (r < 0)
         return errno == EAGAIN ? H2_EAGAIN : H2_EINTERNAL;
+    tsync_add(&t->read, r);
     return (ptrdiff_t)r;
+}
+
+static void drop_output(void *user, h2_svc_conn_id conn, const uint8_t *data, size_t len)
+{
+    (void)user;
+    (void)conn;
+    (void)data;
+    (void)len;
 }
 
 static ptrdiff_t nr_writev(void *ctx, int fd, const struct iovec *iov, int iovcnt)
@@ -561,6 +577,7 @@ Test(service_transport, write_waiting_for_a_read_does_not_spin_while_events_wait
     needs_read_tr t;
     atomic_init(&t.block_writes, true);
     atomic_init(&t.writes, 0);
+    tsync_init(&t.read);
     h2_svc_transport tr = {nr_read, nr_writev, nr_wants, NULL, NULL, &t};
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
@@ -576,14 +593,33 @@ Test(service_transport, write_waiting_for_a_read_does_not_spin_while_events_wait
     cr_assert_eq(h2_conn_send_headers(p.conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
     cr_assert_eq(h2_conn_send_headers(p.conn, 3, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
     peer_flush(&p);
-    usleep(50000);
+    /* The worker read them, and turned them into events at once. */
+    cr_assert(tsync_wait_geq(&t.read, (int64_t)p.sent, 5000), "requests not read");
     /* More bytes the worker may not read yet: the socket stays readable. */
     cr_assert_eq(h2_conn_ping(p.conn, (const uint8_t *)"12345678"), 0);
     peer_flush(&p);
-    usleep(20000);
+    /* A second connection on the same worker, with a queue of its own,
+     * measures the worker's turns: each STATS answer costs a turn or two,
+     * a worker spinning on the readable socket would turn many times more. */
+    h2_svc_queue *q2 = new_queue(&lm, 64);
+    h2_svc_conn_config sc2;
+    h2_svc_conn_config_init(&sc2, H2_ROLE_CLIENT);
+    sc2.queue = q2;
+    sc2.on_output = drop_output;
+    sc2.worker = 0;
+    h2_svc_conn_id id2 = 0;
+    cr_assert_eq(h2_service_attach_feed(svc, &sc2, &id2), 0);
+    h2_svc_event *att = wait_event(q2, H2_SVC_EV_ATTACHED, 5000);
+    cr_assert_not_null(att);
+    h2_svc_event_release(att);
     h2_svc_worker_stats a, b;
     cr_assert_eq(h2_service_worker_stats(svc, 0, &a), 0);
-    usleep(200000);
+    for (uint64_t i = 0; i < 3; i++) {
+        cr_assert_eq(h2_service_conn_stats(svc, id2, i), 0);
+        h2_svc_event *st = wait_event(q2, H2_SVC_EV_STATS, 5000);
+        cr_assert_not_null(st);
+        h2_svc_event_release(st);
+    }
     cr_assert_eq(h2_service_worker_stats(svc, 0, &b), 0);
     cr_assert_lt(b.loops - a.loops, 10u, "%llu turns", (unsigned long long)(b.loops - a.loops));
     int writes = atomic_load(&t.writes);
@@ -604,6 +640,8 @@ Test(service_transport, write_waiting_for_a_read_does_not_spin_while_events_wait
     }
     h2_service_free(svc);
     h2_svc_queue_free(q);
+    h2_svc_queue_free(q2);
+    tsync_destroy(&t.read);
     peer_free(&p);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }

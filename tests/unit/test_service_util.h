@@ -1,6 +1,7 @@
 /*
- * Helpers shared by the service test files: a thread-safe counting
- * allocator, clocks, checksums, bodies, services and queues, and a peer
+ * Helpers shared by the service test files: clocks (the real one and one
+ * the test moves), checksums, bodies, header fields, services and queues
+ * on a lockmem allocator, a barrier through a worker's turn, and a peer
  * driven by the test thread: an h2_conn over one end of a socket.
  */
 #ifndef H2_TESTS_TEST_SERVICE_UTIL_H
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,62 +19,7 @@
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include "h2/service.h"
-#include "support/testmem.h"
-
-typedef struct lockmem {
-    testmem tm;
-    pthread_mutex_t lock;
-    h2_mem mem;
-} lockmem;
-
-static inline void *lm_malloc(size_t size, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    void *p = lm->tm.mem.malloc(size, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-    return p;
-}
-
-static inline void *lm_realloc(void *ptr, size_t size, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    void *p = lm->tm.mem.realloc(ptr, size, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-    return p;
-}
-
-static inline void lm_free(void *ptr, void *ud)
-{
-    lockmem *lm = ud;
-    pthread_mutex_lock(&lm->lock);
-    lm->tm.mem.free(ptr, lm->tm.mem.user_data);
-    pthread_mutex_unlock(&lm->lock);
-}
-
-static inline void lockmem_init(lockmem *lm)
-{
-    testmem_init(&lm->tm);
-    pthread_mutex_init(&lm->lock, NULL);
-    lm->mem = (h2_mem){lm, lm_malloc, lm_realloc, lm_free};
-}
-
-static inline size_t lockmem_live(lockmem *lm)
-{
-    pthread_mutex_lock(&lm->lock);
-    size_t n = lm->tm.live_blocks;
-    pthread_mutex_unlock(&lm->lock);
-    return n;
-}
-
-static inline size_t lockmem_peak(lockmem *lm)
-{
-    pthread_mutex_lock(&lm->lock);
-    size_t n = lm->tm.peak_bytes;
-    pthread_mutex_unlock(&lm->lock);
-    return n;
-}
+#include "support/lockmem.h"
 
 static inline int64_t now_ms(void)
 {
@@ -165,6 +112,79 @@ static inline h2_svc_event *wait_event(h2_svc_queue *q, int type, int timeout_ms
             return ev;
         h2_svc_event_release(ev);
     }
+}
+
+/* ---- a clock moved by the test (h2_service_config.clock) ---- */
+
+typedef struct fake_clock {
+    _Atomic int64_t ms;
+} fake_clock;
+
+static inline int64_t fake_clock_read(void *user)
+{
+    return atomic_load(&((fake_clock *)user)->ms);
+}
+
+/* A service of |workers| workers whose timers run on |clock| (set to |start_ms|). */
+static inline h2_service *new_service_clock(lockmem *lm, unsigned workers, fake_clock *clock,
+                                            int64_t start_ms)
+{
+    atomic_init(&clock->ms, start_ms);
+    h2_service_config cfg;
+    h2_service_config_init(&cfg);
+    cr_assert_null(cfg.clock); /* the default: CLOCK_MONOTONIC */
+    cfg.workers = workers;
+    cfg.mem = &lm->mem;
+    cfg.clock = fake_clock_read;
+    cfg.clock_user = clock;
+    h2_service *svc = NULL;
+    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    return svc;
+}
+
+/* Moves the clock to |ms| and makes the workers of |svc| look at it. */
+static inline void fake_clock_set(fake_clock *clock, h2_service *svc, int64_t ms)
+{
+    atomic_store(&clock->ms, ms);
+    cr_assert_eq(h2_service_wake(svc), 0);
+}
+
+/*
+ * Proves that the worker of |id| finished a whole turn of its loop after
+ * this call began: two STATS round trips, the second posted once the first
+ * was answered. In that turn the worker ran its timers at the clock of the
+ * call, and read what the peer had written to the connection's socket
+ * before the call (a worker reads a readable socket in the turn that
+ * follows). Events of |q| met on the way go to |on| (which owns them), or
+ * are released when |on| is NULL; a CLOSED is returned instead (owned: the
+ * connection ended). NULL: both answers came and the connection is open.
+ */
+static inline h2_svc_event *svc_barrier_each(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id id,
+                                             void (*on)(void *arg, h2_svc_event *ev), void *arg)
+{
+    for (uint64_t tag = 0xba770001u; tag <= 0xba770002u; tag++) {
+        cr_assert_eq(h2_service_conn_stats(svc, id, tag), 0);
+        for (;;) {
+            h2_svc_event *ev = next_event(q, 5000);
+            cr_assert_not_null(ev, "no answer to STATS");
+            if (ev->type == H2_SVC_EV_CLOSED)
+                return ev;
+            if (ev->type == H2_SVC_EV_STATS && ev->user == tag) {
+                h2_svc_event_release(ev);
+                break;
+            }
+            if (on != NULL)
+                on(arg, ev);
+            else
+                h2_svc_event_release(ev);
+        }
+    }
+    return NULL;
+}
+
+static inline h2_svc_event *svc_barrier(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id id)
+{
+    return svc_barrier_each(svc, q, id, NULL, NULL);
 }
 
 /* ---- a peer driven by the test: an h2_conn over a blocking socket ---- */
