@@ -15,12 +15,17 @@
 
 #include "server/server.h"
 
-/* A response head: status, optional content type and length. */
+/* A response head: status, optional content type and length; with |grpc|
+ * also grpc-status and grpc-message. |status| 0 makes trailers (no
+ * :status; give no type and length -1 then). */
 typedef struct srv_head {
     int status;
     const char *type_static; /* a static content type, or NULL: |type| */
     char type[128];          /* "" for none */
     int64_t length;          /* -1 for none */
+    bool grpc;               /* add grpc-status |grpc_status| ... */
+    int grpc_status;
+    const char *grpc_message; /* ... and grpc-message (static text), unless NULL */
 } srv_head;
 
 /* A command waiting in the outbox. */
@@ -33,6 +38,8 @@ struct srv_conn {
     bool closed;         /* H2_SVC_EV_CLOSED seen */
     bool kick_asked;     /* a kick is on its way */
     srv_stream *streams; /* responses that span several callbacks */
+    srv_grpc_call *grpc_calls; /* gRPC calls (grpc.c) */
+    uint64_t grpc_armed_ms;    /* a grpc.c timer is set for then (0: none) */
     srv_out *out_head, *out_tail;
     /* h2c upgrade: the HTTP/1.1 request answered on stream 1 (malloc), or NULL */
     char *up_method;
