@@ -216,9 +216,9 @@ static int submit_head(srv_conn *c, uint32_t stream_id, const srv_head *head, ui
         size_t len = (size_t)snprintf(grpc, sizeof(grpc), "%d", head->grpc_status);
         f[n++] = (h2_header){(const uint8_t *)"grpc-status", 11, (const uint8_t *)grpc, len, 0};
         if (head->grpc_message != NULL)
-            f[n++] = (h2_header){(const uint8_t *)"grpc-message", 12,
-                                 (const uint8_t *)head->grpc_message, strlen(head->grpc_message),
-                                 0};
+            f[n++] =
+                (h2_header){(const uint8_t *)"grpc-message", 12,
+                            (const uint8_t *)head->grpc_message, strlen(head->grpc_message), 0};
     }
     return h2_service_submit_headers(c->srv->svc, c->id, stream_id, f, n, flags, stream_id);
 }

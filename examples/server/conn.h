@@ -38,9 +38,11 @@ struct srv_conn {
     bool closed;         /* H2_SVC_EV_CLOSED seen */
     bool kick_asked;     /* a kick is on its way */
     srv_stream *streams; /* responses that span several callbacks */
-    srv_grpc_call *grpc_calls; /* gRPC calls (grpc.c) */
-    uint64_t grpc_armed_ms;    /* a grpc.c timer is set for then (0: none) */
     srv_out *out_head, *out_tail;
+    /* grpc.c: the connection's gRPC calls, and when its deadline timer is
+     * set for (0: not set). */
+    srv_grpc_call *grpc_calls;
+    uint64_t grpc_armed_ms;
     /* h2c upgrade: the HTTP/1.1 request answered on stream 1 (malloc), or NULL */
     char *up_method;
     char *up_path;

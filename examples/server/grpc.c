@@ -57,8 +57,15 @@
 #define GRPC_CHUNK (64u * 1024u)
 #define GRPC_PREFIX 5u
 
-enum { GS_OK = 0, GS_CANCELLED = 1, GS_INVALID_ARGUMENT = 3, GS_DEADLINE_EXCEEDED = 4,
-       GS_RESOURCE_EXHAUSTED = 8, GS_UNIMPLEMENTED = 12, GS_INTERNAL = 13 };
+enum {
+    GS_OK = 0,
+    GS_CANCELLED = 1,
+    GS_INVALID_ARGUMENT = 3,
+    GS_DEADLINE_EXCEEDED = 4,
+    GS_RESOURCE_EXHAUSTED = 8,
+    GS_UNIMPLEMENTED = 12,
+    GS_INTERNAL = 13
+};
 
 enum { GM_UNARY = 1, GM_STREAM, GM_BIDI };
 
@@ -67,12 +74,12 @@ struct srv_grpc_call {
     srv_grpc_call *prev, *next;
     uint32_t id;
     int method;
-    bool encoding;     /* grpc-encoding names a codec (not "identity") */
-    bool dead;         /* reset, a command failed, or the connection closed */
-    bool done;         /* the trailers went out: nothing more will be sent */
-    bool head_sent;    /* response headers posted */
-    unsigned inflight; /* payloads posted and not released yet */
-    size_t out_bytes;  /* their bytes */
+    bool encoding;        /* grpc-encoding names a codec (not "identity") */
+    bool dead;            /* reset, a command failed, or the connection closed */
+    bool done;            /* the trailers went out: nothing more will be sent */
+    bool head_sent;       /* response headers posted */
+    unsigned inflight;    /* payloads posted and not released yet */
+    size_t out_bytes;     /* their bytes */
     uint64_t deadline_ms; /* 0: none */
     /* The message being received: prefix, then its bytes in |msg| (which
      * starts with the prefix too). */
@@ -437,8 +444,8 @@ static void on_message(srv_grpc_call *g, uint8_t *m, size_t len)
 static bool message_begin(srv_grpc_call *g)
 {
     uint8_t flag = g->hdr[0];
-    size_t len = (size_t)g->hdr[1] << 24 | (size_t)g->hdr[2] << 16 | (size_t)g->hdr[3] << 8 |
-                 g->hdr[4];
+    size_t len =
+        (size_t)g->hdr[1] << 24 | (size_t)g->hdr[2] << 16 | (size_t)g->hdr[3] << 8 | g->hdr[4];
     if (flag > 1) {
         finish(g, GS_INTERNAL, "bad compressed flag");
         return false;
