@@ -67,7 +67,7 @@ EXAMPLES      := $(if $(EX_SERVER_SRC),$(BUILD)/h2server) $(if $(EX_CLIENT_SRC),
 # Debian packages the build, tests and benchmarks need.
 DEPS_PKGS := build-essential pkg-config libck-dev libcriterion-dev libjansson-dev \
              libnghttp2-dev python3 curl nghttp2-client nghttp2-server libssl-dev openssl \
-             python3-h2 h2o chromium clang valgrind
+             python3-h2 h2o chromium clang valgrind python3-grpcio
 
 .SECONDARY:
 .DELETE_ON_ERROR:

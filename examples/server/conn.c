@@ -135,30 +135,35 @@ bool srv_conns_wait(srv_server *srv, int timeout_ms)
 /* Kicks: wake-ups for connections whose outbox waits                        */
 /* ------------------------------------------------------------------------ */
 
-static void ask_kick(srv_conn *c)
+bool srv_kick_id(srv_server *srv, h2_svc_conn_id id)
 {
-    if (c->kick_asked)
-        return;
-    srv_server *srv = c->srv;
     pthread_mutex_lock(&srv->lock);
     if (srv->n_kicks == srv->cap_kicks) {
         size_t cap = srv->cap_kicks > 0 ? srv->cap_kicks * 2 : 16;
         h2_svc_conn_id *k = realloc(srv->kicks, cap * sizeof(*k));
         if (k == NULL) {
-            /* The next event of the connection retries the outbox anyway. */
             pthread_mutex_unlock(&srv->lock);
-            return;
+            return false;
         }
         srv->kicks = k;
         srv->cap_kicks = cap;
     }
-    srv->kicks[srv->n_kicks++] = c->id;
+    srv->kicks[srv->n_kicks++] = id;
     pthread_mutex_unlock(&srv->lock);
-    c->kick_asked = true;
     uint64_t one = 1;
     if (write(srv->kick_fd, &one, sizeof(one)) < 0) {
         /* The counter is already non-zero: the acceptor will look. */
     }
+    return true;
+}
+
+static void ask_kick(srv_conn *c)
+{
+    if (c->kick_asked)
+        return;
+    /* On failure the next event of the connection retries the outbox anyway. */
+    if (srv_kick_id(c->srv, c->id))
+        c->kick_asked = true;
 }
 
 bool srv_kicks_run(srv_server *srv)
@@ -187,9 +192,11 @@ static int submit_head(srv_conn *c, uint32_t stream_id, const srv_head *head, ui
     char status[4] = {(char)('0' + head->status / 100 % 10), (char)('0' + head->status / 10 % 10),
                       (char)('0' + head->status % 10), 0};
     char length[24];
-    h2_header f[3];
+    char grpc[12];
+    h2_header f[5];
     size_t n = 0;
-    f[n++] = (h2_header){(const uint8_t *)":status", 7, (const uint8_t *)status, 3, 0};
+    if (head->status != 0)
+        f[n++] = (h2_header){(const uint8_t *)":status", 7, (const uint8_t *)status, 3, 0};
     const char *type = head->type_static != NULL ? head->type_static : head->type;
     if (type[0] != '\0')
         f[n++] = (h2_header){(const uint8_t *)"content-type", 12, (const uint8_t *)type,
@@ -204,6 +211,14 @@ static int submit_head(srv_conn *c, uint32_t stream_id, const srv_head *head, ui
         } while (v > 0);
         f[n++] = (h2_header){(const uint8_t *)"content-length", 14, (const uint8_t *)length + at,
                              sizeof(length) - at, 0};
+    }
+    if (head->grpc) {
+        size_t len = (size_t)snprintf(grpc, sizeof(grpc), "%d", head->grpc_status);
+        f[n++] = (h2_header){(const uint8_t *)"grpc-status", 11, (const uint8_t *)grpc, len, 0};
+        if (head->grpc_message != NULL)
+            f[n++] =
+                (h2_header){(const uint8_t *)"grpc-message", 12,
+                            (const uint8_t *)head->grpc_message, strlen(head->grpc_message), 0};
     }
     return h2_service_submit_headers(c->srv->svc, c->id, stream_id, f, n, flags, stream_id);
 }
@@ -358,6 +373,8 @@ static void on_event(void *user, h2_svc_event *ev)
     c->id = ev->conn;
     if (c->out_head != NULL && ev->type != H2_SVC_EV_CLOSED)
         drain(c);
+    if (c->grpc_armed_ms != 0 && ev->type != H2_SVC_EV_CLOSED)
+        srv_grpc_tick(c); /* grpc.c: deadlines (its timer kicks the connection) */
     switch (ev->type) {
     case H2_SVC_EV_ATTACHED:
         if (c->up_path != NULL) {

@@ -15,12 +15,17 @@
 
 #include "server/server.h"
 
-/* A response head: status, optional content type and length. */
+/* A response head: status, optional content type and length; with |grpc|
+ * also grpc-status and grpc-message. |status| 0 makes trailers (no
+ * :status; give no type and length -1 then). */
 typedef struct srv_head {
     int status;
     const char *type_static; /* a static content type, or NULL: |type| */
     char type[128];          /* "" for none */
     int64_t length;          /* -1 for none */
+    bool grpc;               /* add grpc-status |grpc_status| ... */
+    int grpc_status;
+    const char *grpc_message; /* ... and grpc-message (static text), unless NULL */
 } srv_head;
 
 /* A command waiting in the outbox. */
@@ -34,6 +39,10 @@ struct srv_conn {
     bool kick_asked;     /* a kick is on its way */
     srv_stream *streams; /* responses that span several callbacks */
     srv_out *out_head, *out_tail;
+    /* grpc.c: the connection's gRPC calls, and when its deadline timer is
+     * set for (0: not set). */
+    srv_grpc_call *grpc_calls;
+    uint64_t grpc_armed_ms;
     /* h2c upgrade: the HTTP/1.1 request answered on stream 1 (malloc), or NULL */
     char *up_method;
     char *up_path;

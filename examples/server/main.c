@@ -23,7 +23,9 @@
  * Requests
  *   GET and HEAD of a file under --root (content type by extension,
  *   content-length); POST /echo answers 200 with the request body, streamed
- *   back as it arrives; other methods get 405.
+ *   back as it arrives; other methods get 405. gRPC (a POST with content-type
+ *   application/grpc): the echo service of grpc.c, methods
+ *   /h2server.Echo/Unary, /h2server.Echo/Stream and /h2server.Echo/Bidi.
  *
  * Examples
  *   h2server --port 8080 --root ./www -v &
@@ -240,6 +242,11 @@ int main(int argc, char **argv)
         perror("h2server");
         return 1;
     }
+    if (srv_grpc_timers_start(&srv) != 0) {
+        perror("h2server: timer thread");
+        srv_server_cleanup(&srv);
+        return 1;
+    }
 
     if (o.root != NULL) {
         srv.root_path = realpath(o.root, NULL);
@@ -296,6 +303,7 @@ out:
     if (srv.root_fd >= 0)
         close(srv.root_fd);
     free(srv.root_path);
+    srv_grpc_timers_stop(&srv);
     srv_server_cleanup(&srv);
     return status;
 }

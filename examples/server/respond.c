@@ -19,6 +19,9 @@
  *     control) only when the service released that payload: the peer can
  *     send no faster than it reads, and at most one receive window of
  *     request data is held per stream.
+ *
+ * A POST with a gRPC content type goes to grpc.c (the gRPC echo service),
+ * and so do that stream's DATA, end and reset.
  */
 #include "server/cache.h"
 #include "server/conn.h"
@@ -237,6 +240,7 @@ static void stream_maybe_finish(srv_stream *s)
 
 void srv_stream_dead(srv_conn *c, uint32_t stream_id)
 {
+    srv_grpc_dead(c, stream_id);
     srv_stream *s = stream_find(c, stream_id);
     if (s != NULL) {
         s->dead = true;
@@ -246,6 +250,7 @@ void srv_stream_dead(srv_conn *c, uint32_t stream_id)
 
 void srv_streams_closed(srv_conn *c)
 {
+    srv_grpc_closed(c);
     srv_stream *s = c->streams;
     while (s != NULL) {
         srv_stream *next = s->next;
@@ -447,6 +452,8 @@ static void echo_release(void *user, const uint8_t *data, size_t len)
 
 void srv_request_data(srv_conn *c, h2_svc_event *ev)
 {
+    if (srv_grpc_data(c, ev))
+        return;
     srv_stream *s = stream_find(c, ev->stream_id);
     if (s == NULL || s->kind != ST_ECHO || s->dead || s->ended) {
         h2_svc_event_release(ev); /* a body nobody asked for: acknowledged and dropped */
@@ -469,6 +476,8 @@ void srv_request_data(srv_conn *c, h2_svc_event *ev)
 
 void srv_request_end(srv_conn *c, uint32_t stream_id)
 {
+    if (srv_grpc_end(c, stream_id))
+        return;
     srv_stream *s = stream_find(c, stream_id);
     if (s == NULL || s->kind != ST_ECHO || s->dead || s->ended)
         return;
@@ -508,7 +517,9 @@ void srv_respond(srv_conn *c, uint32_t stream_id, const char *method, size_t met
     copy_text(log.method, sizeof(log.method), method, method_len);
     copy_text(log.path, sizeof(log.path), path, path_len);
     bool head = equals(method, method_len, "HEAD");
-    if (head || equals(method, method_len, "GET"))
+    if (srv_grpc_wanted(method, method_len, fields, n))
+        srv_grpc_start(c, stream_id, path, path_len, fields, n, end_stream);
+    else if (head || equals(method, method_len, "GET"))
         serve_file(c, stream_id, path, path_len, &log, head);
     else if (equals(method, method_len, "POST") && equals(path, path_len, "/echo"))
         start_echo(c, stream_id, fields, n, end_stream, &log);

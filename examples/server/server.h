@@ -12,6 +12,8 @@
  *   cache.c     the per-worker cache of small files
  *   files.c     mapping request paths to files under --root
  *   http1.c     HTTP/1.1 request heads and response heads
+ *   grpc.c      the gRPC echo service (/h2server.Echo/...) and its
+ *               deadline timer thread
  *
  * Threads: the main thread runs the acceptor; the service's worker threads
  * run every connection callback. A connection's state (srv_conn and its
@@ -31,6 +33,7 @@
 #include "h2/service.h"
 
 typedef struct srv_conn srv_conn;
+typedef struct srv_grpc_timers srv_grpc_timers;
 
 /* The server: read-only after start-up except the fields under |lock|. */
 typedef struct srv_server {
@@ -47,6 +50,7 @@ typedef struct srv_server {
     int kick_fd;           /* eventfd: connections whose outbox waits (see conn.c) */
     h2_svc_conn_id *kicks; /* under |lock| */
     size_t n_kicks, cap_kicks;
+    srv_grpc_timers *grpc_timers; /* grpc.c: the deadline thread, or NULL */
 } srv_server;
 
 /* ---- conn.c ---- */
@@ -92,6 +96,13 @@ bool srv_conns_wait(srv_server *srv, int timeout_ms);
  * Returns true when some pings must be retried soon. */
 bool srv_kicks_run(srv_server *srv);
 
+/*
+ * Any thread: asks the acceptor to kick connection |id| (a PING, whose ACK
+ * is an event of the connection). A connection that no longer exists costs
+ * an ignored failure event. False when the kick list could not grow.
+ */
+bool srv_kick_id(srv_server *srv, h2_svc_conn_id id);
+
 /* ---- respond.c (worker threads) ---- */
 
 typedef struct srv_stream srv_stream;
@@ -125,6 +136,35 @@ void srv_stream_dead(srv_conn *c, uint32_t stream_id);
 
 /* The connection closed: every stream is dead. */
 void srv_streams_closed(srv_conn *c);
+
+/* ---- grpc.c (worker threads, except the timer calls) ---- */
+
+typedef struct srv_grpc_call srv_grpc_call;
+
+/* Main thread: starts and stops the deadline thread (before
+ * srv_server_cleanup()). Start returns 0 or -1 (errno). */
+int srv_grpc_timers_start(srv_server *srv);
+void srv_grpc_timers_stop(srv_server *srv);
+
+/* True when the request is a gRPC call: POST with content-type
+ * application/grpc, application/grpc+... or application/grpc;... */
+bool srv_grpc_wanted(const char *method, size_t method_len, const h2_header *fields, size_t n);
+
+/* Starts the gRPC call on |stream_id| (answers unknown methods at once). */
+void srv_grpc_start(srv_conn *c, uint32_t stream_id, const char *path, size_t path_len,
+                    const h2_header *fields, size_t n, bool end_stream);
+
+/* DATA, or the end of the request (trailers), of a gRPC call: true when
+ * |stream_id| is one (then |ev| was taken), false to let respond.c have it. */
+bool srv_grpc_data(srv_conn *c, h2_svc_event *ev);
+bool srv_grpc_end(srv_conn *c, uint32_t stream_id);
+
+/* The stream was reset or failed, or the connection closed. */
+void srv_grpc_dead(srv_conn *c, uint32_t stream_id);
+void srv_grpc_closed(srv_conn *c);
+
+/* Any event of the connection: ends the calls whose grpc-timeout passed. */
+void srv_grpc_tick(srv_conn *c);
 
 /* ---- files.c ---- */
 
