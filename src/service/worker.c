@@ -550,7 +550,7 @@ void *svc_worker_main(void *arg)
                  (timeout < 0 || timeout > BLOCKED_RETRY_MS))
             timeout = BLOCKED_RETRY_MS;
         if (timeout != 0) {
-            if (!h2_mailbox_prepare_sleep(&w->mb)) {
+            if (!h2_mailbox_prepare_park(&w->mb)) {
                 timeout = 0;
             } else if (atomic_load_explicit(&w->returned, memory_order_seq_cst) != NULL ||
                        atomic_load_explicit(&w->stop, memory_order_seq_cst) ||
@@ -558,12 +558,12 @@ void *svc_worker_main(void *arg)
                         atomic_load_explicit(&w->svc->reap, memory_order_seq_cst) != NULL) ||
                        (w->blocked != NULL &&
                         atomic_load_explicit(&w->room, memory_order_seq_cst))) {
-                h2_mailbox_cancel_sleep(&w->mb);
+                h2_mailbox_cancel_park(&w->mb);
                 timeout = 0;
             }
         }
         int ne = epoll_wait(w->epfd, evs, MAX_IO_EVENTS, timeout);
-        h2_mailbox_cancel_sleep(&w->mb);
+        h2_mailbox_cancel_park(&w->mb);
         w->now = svc_now_ms();
         for (int i = 0; i < ne; i++)
             dispatch(w, &evs[i]);
