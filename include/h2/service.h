@@ -477,6 +477,14 @@ typedef struct h2_service_config {
      * reference (h2_service_send_data_ref()) stays the application's
      * memory and does not count. Must not be 0. */
     size_t send_hold_limit;
+    /* Sets TCP_NODELAY on every socket the service accepts (h2_service_listen(),
+     * before the accept callback runs, which may change it) or is handed
+     * (h2_service_attach_fd(), at the call, even when the attach then fails),
+     * so that small frames (SETTINGS, HEADERS, a short response) leave at
+     * once instead of waiting for the peer's delayed ACK (about 40 ms on
+     * Linux). Sockets that are not TCP (Unix sockets, socket pairs) are left
+     * as they are. true (default) or false: the sockets keep their setting. */
+    bool tcp_nodelay;
 } h2_service_config;
 
 /* @function Fills |cfg| with the defaults listed above. */

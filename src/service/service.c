@@ -29,6 +29,7 @@ void h2_service_config_init(h2_service_config *cfg)
     cfg->max_dedicated = 64;
     cfg->feed_hold_limit = DEFAULT_FEED_HOLD;
     cfg->send_hold_limit = DEFAULT_SEND_HOLD;
+    cfg->tcp_nodelay = true;
 }
 
 void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
@@ -182,6 +183,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     svc->post_wait_ms = cfg->post_wait_ms;
     svc->feed_hold_limit = cfg->feed_hold_limit;
     svc->send_hold_limit = cfg->send_hold_limit;
+    svc->tcp_nodelay = cfg->tcp_nodelay;
     atomic_init(&svc->next_id, 1);
     atomic_init(&svc->next_worker, 0);
     svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
@@ -450,6 +452,8 @@ static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc
     *id = 0;
     if (!conn_config_ok(svc, fd, cfg))
         return H2_EINVAL;
+    if (fd >= 0)
+        svc_socket_nodelay(svc, fd);
     if (cfg->dedicated)
         return svc_attach_dedicated(svc, fd, cfg, id);
     svc_conn *c = NULL;

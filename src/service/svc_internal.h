@@ -272,6 +272,7 @@ struct h2_service {
     int post_wait_ms;
     size_t feed_hold_limit;
     size_t send_hold_limit;
+    bool tcp_nodelay; /* h2_service_config.tcp_nodelay */
     atomic_bool closing; /* h2_service_free() has begun: no new dedicated threads */
 };
 
@@ -402,6 +403,10 @@ void svc_listener_start(svc_worker *w, svc_listener *l);
 
 /* Worker: |l| is readable: accepts until EAGAIN. */
 void svc_listener_ready(svc_worker *w, svc_listener *l);
+
+/* Sets TCP_NODELAY on |fd| when the service's configuration asks for it;
+ * sockets that are not TCP refuse it and are left alone (errno is kept). */
+void svc_socket_nodelay(const h2_service *svc, int fd);
 
 /* Worker: the pause of |l| is over. */
 void svc_listener_resume(svc_worker *w, svc_listener *l);
