@@ -79,6 +79,7 @@ int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t cap
     w->index = index;
     w->epfd = -1;
     w->rbuf_size = svc->read_buffer_size;
+    atomic_init(&w->started, false);
     atomic_init(&w->returned, NULL);
     atomic_init(&w->stop, false);
     atomic_init(&w->room, false);
@@ -117,16 +118,16 @@ static void stop_workers(h2_service *svc)
 {
     for (unsigned i = 0; i < svc->n_workers; i++) {
         svc_worker *w = &svc->workers[i];
-        if (!w->started)
+        if (!atomic_load_explicit(&w->started, memory_order_acquire))
             continue;
         atomic_store_explicit(&w->stop, true, memory_order_seq_cst);
         h2_mailbox_notify(&w->mb);
     }
     for (unsigned i = 0; i < svc->n_workers; i++) {
         svc_worker *w = &svc->workers[i];
-        if (w->started)
+        if (atomic_load_explicit(&w->started, memory_order_acquire))
             pthread_join(w->thread, NULL);
-        w->started = false;
+        atomic_store_explicit(&w->started, false, memory_order_relaxed);
     }
 }
 
@@ -219,7 +220,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
             errno = e;
             rv = H2_EINTERNAL;
         } else {
-            w->started = true;
+            atomic_store_explicit(&w->started, true, memory_order_release);
         }
     }
     if (rv != 0) {

@@ -232,7 +232,7 @@ typedef struct svc_worker {
     bool served;                  /* dedicated: its connection was attached */
     struct svc_worker *reap_next; /* dedicated: in the service's list of threads to join */
     pthread_t thread;
-    bool started;
+    atomic_bool started; /* |thread| runs or ran, not joined yet (see service_dedicated.c) */
     h2_mailbox mb;
     int epfd;
     uint8_t *rbuf;

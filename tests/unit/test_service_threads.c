@@ -1,0 +1,153 @@
+/*
+ * Service threads meeting each other: dedicated attaches made from a
+ * worker callback while another thread frees the service, and two services
+ * whose callbacks post to each other's full rings with unbounded waits.
+ */
+#include <fcntl.h>
+#include <stdatomic.h>
+#include "test_service_util.h"
+
+/* ---- dedicated attaches racing h2_service_free() -------------------------- */
+
+#define RACE_ROUNDS 12
+#define RACE_ATTACHES 48
+
+typedef struct attach_rec {
+    int fd;   /* handed to the service when |rv| is 0 */
+    int peer; /* the test's end */
+    int rv;
+    atomic_int closed; /* CLOSED events seen */
+} attach_rec;
+
+typedef struct race {
+    h2_service *svc;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool go;
+    attach_rec recs[RACE_ATTACHES];
+    int tried; /* written by the attaching callback; read after the free */
+    atomic_int first_closed;
+} race;
+
+static void count_closed(void *user, h2_svc_event *ev)
+{
+    attach_rec *r = user;
+    if (ev->type == H2_SVC_EV_CLOSED)
+        atomic_fetch_add(&r->closed, 1);
+    h2_svc_event_release(ev);
+}
+
+static int dedicated_attach(h2_service *svc, attach_rec *r)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return -1;
+    r->peer = sv[0];
+    r->fd = sv[1];
+    h2_svc_conn_config cc;
+    h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
+    cc.dedicated = true;
+    cc.on_event = count_closed;
+    cc.user = r;
+    h2_svc_conn_id id = 0;
+    return h2_service_attach_fd(svc, r->fd, &cc, &id);
+}
+
+/* The first connection's callback, on its dedicated worker: lets the test
+ * thread start freeing, then attaches until refused. */
+static void attacher(void *user, h2_svc_event *ev)
+{
+    race *rc = user;
+    if (ev->type == H2_SVC_EV_ATTACHED) {
+        pthread_mutex_lock(&rc->mu);
+        rc->go = true;
+        pthread_cond_broadcast(&rc->cv);
+        pthread_mutex_unlock(&rc->mu);
+        int i = 0;
+        for (; i < RACE_ATTACHES; i++) {
+            rc->recs[i].rv = dedicated_attach(rc->svc, &rc->recs[i]);
+            if (rc->recs[i].rv != 0) {
+                i++;
+                break;
+            }
+        }
+        rc->tried = i;
+    }
+    if (ev->type == H2_SVC_EV_CLOSED)
+        atomic_fetch_add(&rc->first_closed, 1);
+    h2_svc_event_release(ev);
+}
+
+static void race_round(void)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_service_config cfg;
+    h2_service_config_init(&cfg);
+    cfg.workers = 1;
+    cfg.mem = &lm.mem;
+    cfg.max_dedicated = RACE_ATTACHES + 1;
+    race *rc = calloc(1, sizeof(*rc));
+    cr_assert_not_null(rc);
+    cr_assert_eq(h2_service_new(&rc->svc, &cfg), 0);
+    pthread_mutex_init(&rc->mu, NULL);
+    pthread_cond_init(&rc->cv, NULL);
+
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    h2_svc_conn_config cc;
+    h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
+    cc.dedicated = true;
+    cc.on_event = attacher;
+    cc.user = rc;
+    h2_svc_conn_id id = 0;
+    cr_assert_eq(h2_service_attach_fd(rc->svc, sv[1], &cc, &id), 0);
+
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 10;
+    pthread_mutex_lock(&rc->mu);
+    while (!rc->go && pthread_cond_timedwait(&rc->cv, &rc->mu, &dl) == 0)
+        ;
+    bool go = rc->go;
+    pthread_mutex_unlock(&rc->mu);
+    cr_assert(go, "the first connection was never attached");
+
+    /* The callback is attaching now, on its own thread. */
+    h2_service_free(rc->svc);
+
+    cr_assert_eq(atomic_load(&rc->first_closed), 1);
+    int ok = 0; /* attaches that went through */
+    for (int i = 0; i < rc->tried; i++) {
+        attach_rec *r = &rc->recs[i];
+        if (r->rv == 0) {
+            ok++;
+            cr_assert_eq(atomic_load(&r->closed), 1, "attach %d: %d CLOSED events", i,
+                         atomic_load(&r->closed));
+            /* The service closed its end: the peer reads end of file. */
+            char b[256];
+            ssize_t n;
+            while ((n = read(r->peer, b, sizeof b)) > 0)
+                ;
+            cr_assert_eq(n, 0, "attach %d: the service's socket is still open", i);
+        } else {
+            cr_assert_eq(r->rv, H2_EAGAIN, "attach %d: %d", i, r->rv);
+            cr_assert_eq(atomic_load(&r->closed), 0);
+            /* A refused attach leaves the socket with the caller. */
+            cr_assert_neq(fcntl(r->fd, F_GETFD), -1, "attach %d: refused but closed", i);
+            close(r->fd);
+        }
+        close(r->peer);
+    }
+    close(sv[0]);
+    pthread_cond_destroy(&rc->cv);
+    pthread_mutex_destroy(&rc->mu);
+    free(rc);
+    cr_assert_eq(lockmem_live(&lm), 0u, "%zu bytes kept", lockmem_live(&lm));
+}
+
+Test(service_threads, dedicated_attach_while_the_service_is_freed, .timeout = 120)
+{
+    for (int round = 0; round < RACE_ROUNDS; round++)
+        race_round();
+}
