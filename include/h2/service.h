@@ -456,9 +456,13 @@ typedef struct h2_service_config {
     const h2_mem *mem; /* thread-safe allocator; NULL: libc. Must outlive the service. */
     /* How long a posting call waits for room in a full command ring before
      * it returns H2_EAGAIN, in milliseconds: 0 (default) does not wait,
-     * negative waits without limit. Calls made on a worker thread of the
-     * same service (event callbacks, accept callbacks) never wait, since
-     * the ring they wait on may be their own. */
+     * negative waits without limit. Calls made on a worker thread of any
+     * libh2 service (event callbacks, accept callbacks, output callbacks,
+     * and callbacks that h2_service_free() runs on its own thread) never
+     * wait: they return H2_EAGAIN at once when the ring is full, as with
+     * 0. The ring they would wait on may be their own, or belong to a
+     * worker (of this or another service) that is itself waiting for
+     * theirs, and neither would ever drain. */
     int post_wait_ms;
     /* Connections with a worker thread of their own (|dedicated| in
      * h2_svc_conn_config) at once: 64. */

@@ -278,7 +278,9 @@ svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extr
 /* Posts to |mb|, waiting for room as the configuration says. */
 static int mb_post(h2_service *svc, h2_mailbox *mb, void *ptr)
 {
-    if (svc->post_wait_ms == 0 || svc_on_worker_thread(svc))
+    /* A worker waiting for another worker's ring could wait for ever: that
+     * worker may itself be waiting for ours (see post_wait_ms). */
+    if (svc->post_wait_ms == 0 || svc_on_any_worker_thread())
         return h2_mailbox_post(mb, ptr);
     return h2_mailbox_post_wait(mb, ptr, svc->post_wait_ms);
 }
@@ -287,7 +289,7 @@ int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
 {
     int rv;
     if (w->slot != NULL)
-        rv = svc_dedicated_post(svc, w, cmd, svc_on_worker_thread(svc) ? 0 : svc->post_wait_ms);
+        rv = svc_dedicated_post(svc, w, cmd, svc_on_any_worker_thread() ? 0 : svc->post_wait_ms);
     else
         rv = mb_post(svc, &w->mb, cmd);
     if (rv != 0)

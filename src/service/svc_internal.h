@@ -315,6 +315,10 @@ void *svc_worker_main(void *arg);
 /* True on a worker thread of |svc|. */
 bool svc_on_worker_thread(const h2_service *svc);
 
+/* True on a worker thread of any service (and while any service's shutdown
+ * sweep runs callbacks): posting calls made there never wait for room. */
+bool svc_on_any_worker_thread(void);
+
 /* Delivers |rec| for |c| (queue or callback), or keeps it pending. */
 void svc_conn_emit(svc_conn *c, svc_event_rec *rec);
 

@@ -512,6 +512,11 @@ bool svc_on_worker_thread(const h2_service *svc)
     return current_service == svc;
 }
 
+bool svc_on_any_worker_thread(void)
+{
+    return current_service != NULL;
+}
+
 /* A dedicated worker whose connection ended and delivered all its events. */
 static bool dedicated_done(const svc_worker *w)
 {

@@ -4,6 +4,7 @@
  * whose callbacks post to each other's full rings with unbounded waits.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include "test_service_util.h"
 
@@ -150,4 +151,154 @@ Test(service_threads, dedicated_attach_while_the_service_is_freed, .timeout = 12
 {
     for (int round = 0; round < RACE_ROUNDS; round++)
         race_round();
+}
+
+/* ---- two services posting to each other's full rings ---------------------- */
+
+#define CROSS_POSTS 200
+
+typedef struct cross cross;
+
+typedef struct cross_side {
+    cross *x;
+    h2_service *svc;
+    struct cross_side *other;
+    h2_svc_conn_id id;
+    int peer_fd;
+    int ok, eagain, bad; /* written by the side's callback, read after |done| */
+    atomic_int stats;    /* STATS answers received by this side's connection */
+    bool done;
+} cross_side;
+
+struct cross {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int inside;     /* callbacks that reached the rendezvous */
+    bool ids_ready; /* both connection ids are known */
+    cross_side side[2];
+};
+
+/* Waits on |x->cv| until |pred|(x) or 10 s passed; returns pred(x). */
+static bool cross_wait(cross *x, bool (*pred)(const cross *))
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 10;
+    pthread_mutex_lock(&x->mu);
+    while (!pred(x) && pthread_cond_timedwait(&x->cv, &x->mu, &dl) == 0)
+        ;
+    bool v = pred(x);
+    pthread_mutex_unlock(&x->mu);
+    return v;
+}
+
+static bool both_inside(const cross *x)
+{
+    return x->inside == 2 && x->ids_ready;
+}
+
+static bool both_done(const cross *x)
+{
+    return x->side[0].done && x->side[1].done;
+}
+
+/* On ATTACHED, on the side's worker: once both workers are inside their
+ * callbacks (so neither drains its ring), post to the other service until
+ * well past its ring's capacity, with post_wait_ms = -1. */
+static void cross_event(void *user, h2_svc_event *ev)
+{
+    cross_side *s = user;
+    cross *x = s->x;
+    if (ev->type == H2_SVC_EV_STATS)
+        atomic_fetch_add(&s->stats, 1);
+    if (ev->type == H2_SVC_EV_ATTACHED) {
+        pthread_mutex_lock(&x->mu);
+        x->inside++;
+        pthread_cond_broadcast(&x->cv);
+        pthread_mutex_unlock(&x->mu);
+        bool go = cross_wait(x, both_inside);
+        for (int i = 0; go && i < CROSS_POSTS; i++) {
+            int rv = h2_service_conn_stats(s->other->svc, s->other->id, (uint64_t)i);
+            if (rv == 0)
+                s->ok++;
+            else if (rv == H2_EAGAIN)
+                s->eagain++;
+            else
+                s->bad++;
+        }
+        pthread_mutex_lock(&x->mu);
+        s->done = true;
+        pthread_cond_broadcast(&x->cv);
+        pthread_mutex_unlock(&x->mu);
+    }
+    h2_svc_event_release(ev);
+}
+
+Test(service_threads, services_posting_to_each_other_with_full_rings_do_not_deadlock,
+     .timeout = 60)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    cross *x = calloc(1, sizeof(*x));
+    cr_assert_not_null(x);
+    pthread_mutex_init(&x->mu, NULL);
+    pthread_cond_init(&x->cv, NULL);
+    for (int k = 0; k < 2; k++) {
+        cross_side *s = &x->side[k];
+        s->x = x;
+        s->other = &x->side[1 - k];
+        h2_service_config cfg;
+        h2_service_config_init(&cfg);
+        cfg.workers = 1;
+        cfg.mem = &lm.mem;
+        cfg.mailbox_capacity = 8;
+        cfg.post_wait_ms = -1; /* without limit, for application threads */
+        cr_assert_eq(h2_service_new(&s->svc, &cfg), 0);
+    }
+    for (int k = 0; k < 2; k++) {
+        cross_side *s = &x->side[k];
+        int sv[2];
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        s->peer_fd = sv[0];
+        h2_svc_conn_config cc;
+        h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
+        cc.on_event = cross_event;
+        cc.user = s;
+        h2_svc_conn_id id = 0;
+        cr_assert_eq(h2_service_attach_fd(s->svc, sv[1], &cc, &id), 0);
+        pthread_mutex_lock(&x->mu);
+        s->id = id;
+        pthread_mutex_unlock(&x->mu);
+    }
+    pthread_mutex_lock(&x->mu);
+    x->ids_ready = true;
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+
+    cr_assert(cross_wait(x, both_done), "the two workers deadlocked posting to each other");
+    for (int k = 0; k < 2; k++) {
+        cross_side *s = &x->side[k];
+        cr_assert_eq(s->bad, 0, "side %d: a post failed with another error", k);
+        cr_assert_eq(s->ok + s->eagain, CROSS_POSTS);
+        /* The other ring held at most 7 commands while its worker was busy
+         * here too: most posts found it full and failed at once. */
+        cr_assert_gt(s->eagain, 0, "side %d never met a full ring", k);
+    }
+    /* Every post that was taken is answered. */
+    for (int k = 0; k < 2; k++) {
+        cross_side *s = &x->side[k];
+        int64_t deadline = now_ms() + 10000;
+        while (atomic_load(&s->stats) < s->other->ok && now_ms() < deadline)
+            sched_yield();
+        cr_assert_eq(atomic_load(&s->stats), s->other->ok, "side %d: %d answers for %d posts",
+                     k, atomic_load(&s->stats), s->other->ok);
+    }
+    for (int k = 0; k < 2; k++) {
+        h2_service_free(x->side[k].svc);
+        close(x->side[k].peer_fd);
+    }
+    pthread_cond_destroy(&x->cv);
+    pthread_mutex_destroy(&x->mu);
+    free(x);
+    cr_assert_eq(lockmem_live(&lm), 0u, "%zu bytes kept", lockmem_live(&lm));
 }
