@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include "service/mailbox.h"
+#include "service/svc_internal.h"
 #include "test_service_util.h"
 
 /* ---- dedicated attaches racing h2_service_free() -------------------------- */
@@ -301,4 +303,130 @@ Test(service_threads, services_posting_to_each_other_with_full_rings_do_not_dead
     pthread_mutex_destroy(&x->mu);
     free(x);
     cr_assert_eq(lockmem_live(&lm), 0u, "%zu bytes kept", lockmem_live(&lm));
+}
+
+/* ---- a worker facing a post held between reserve and publish --------------- */
+
+
+typedef struct hold {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool held, release, used;
+    h2_service *svc;
+    h2_svc_conn_id id;
+    atomic_int stats;
+} hold;
+
+/* Holds the first post that runs it, lets every later one through. */
+static void hold_first(void *arg)
+{
+    hold *h = arg;
+    pthread_mutex_lock(&h->mu);
+    if (!h->used) {
+        h->used = true;
+        h->held = true;
+        pthread_cond_broadcast(&h->cv);
+        while (!h->release)
+            pthread_cond_wait(&h->cv, &h->mu);
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void *held_poster(void *arg)
+{
+    hold *h = arg;
+    cr_assert_eq(h2_service_conn_stats(h->svc, h->id, 1), 0);
+    return NULL;
+}
+
+static void count_stats(void *user, h2_svc_event *ev)
+{
+    hold *h = user;
+    if (ev->type == H2_SVC_EV_STATS)
+        atomic_fetch_add(&h->stats, 1);
+    h2_svc_event_release(ev);
+}
+
+static bool hold_wait(hold *h, const bool *flag, int ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += ms / 1000;
+    dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&h->mu);
+    while (!*flag && pthread_cond_timedwait(&h->cv, &h->mu, &dl) == 0)
+        ;
+    bool v = *flag;
+    pthread_mutex_unlock(&h->mu);
+    return v;
+}
+
+static int64_t thread_cpu_ms(pthread_t t)
+{
+    clockid_t clk;
+    struct timespec ts;
+    if (pthread_getcpuclockid(t, &clk) != 0 || clock_gettime(clk, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The worker's CPU time is measured over this window while a post is held. */
+#define WORKER_HOLD_MS 300
+
+Test(service_threads, worker_does_not_spin_while_a_post_is_half_way, .timeout = 60)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    hold *h = calloc(1, sizeof(*h));
+    cr_assert_not_null(h);
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    h->svc = new_service(&lm, 1, 0);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    h2_svc_conn_config cc;
+    h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
+    cc.on_event = count_stats;
+    cc.user = h;
+    cr_assert_eq(h2_service_attach_fd(h->svc, sv[1], &cc, &h->id), 0);
+    /* Internal: hold the next post to worker 0 between reserve and publish. */
+    svc_worker *w = &h->svc->workers[0];
+    h2_mailbox_set_reserve_hook(&w->mb, hold_first, h);
+
+    pthread_t poster;
+    cr_assert_eq(pthread_create(&poster, NULL, held_poster, h), 0);
+    cr_assert(hold_wait(h, &h->held, 10000), "the post never reached the hook");
+    /* Wake the worker (as socket input or a timer would): it now finds a
+     * reserved slot that is not published. */
+    h2_mailbox_notify(&w->mb);
+    int64_t cpu0 = thread_cpu_ms(w->thread);
+    int64_t t0 = now_ms();
+    /* Nothing sets |release| meanwhile: this is the measuring window. */
+    (void)hold_wait(h, &h->release, WORKER_HOLD_MS);
+    int64_t cpu = thread_cpu_ms(w->thread) - cpu0;
+    int64_t wall = now_ms() - t0;
+
+    pthread_mutex_lock(&h->mu);
+    h->release = true;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(poster, NULL);
+    int64_t deadline = now_ms() + 10000;
+    while (atomic_load(&h->stats) < 1 && now_ms() < deadline)
+        sched_yield();
+    int stats = atomic_load(&h->stats);
+    h2_service_free(h->svc);
+    close(sv[0]);
+    cr_assert_geq(cpu0, 0);
+    cr_assert_eq(stats, 1, "the held command was not answered once published");
+    cr_assert_lt(cpu * 5, wall, "the worker used %lld ms of CPU in %lld ms", (long long)cpu,
+                 (long long)wall);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+    cr_assert_eq(lockmem_live(&lm), 0u);
 }
