@@ -136,12 +136,12 @@ static void run_park_stress(uint32_t capacity)
     h2_mailbox_destroy(&mb);
 }
 
-Test(mailbox_park, every_post_reaches_a_consumer_that_parks_when_empty, .timeout = 180)
+Test(mailbox_park, every_post_reaches_a_consumer_that_parks_when_empty, .timeout = 120)
 {
     run_park_stress(1024);
 }
 
-Test(mailbox_park, parks_and_full_ring_waits_together, .timeout = 180)
+Test(mailbox_park, parks_and_full_ring_waits_together, .timeout = 120)
 {
     /* A small ring: producers also wait for room while the consumer parks. */
     run_park_stress(16);
@@ -225,7 +225,7 @@ static bool wait_flag(struct held *h, const bool *flag, int ms)
  * time is measured. The consumer must not return within it. */
 #define HOLD_MS 300
 
-Test(mailbox_park, consumer_backs_off_while_a_post_is_half_way, .timeout = 60)
+Test(mailbox_park, consumer_backs_off_while_a_post_is_half_way, .timeout = 120)
 {
     h2_mailbox mb;
     cr_assert_eq(h2_mailbox_init(&mb, 64, NULL), 0);

@@ -237,7 +237,7 @@ static void cross_event(void *user, h2_svc_event *ev)
 }
 
 Test(service_threads, services_posting_to_each_other_with_full_rings_do_not_deadlock,
-     .timeout = 60)
+     .timeout = 120)
 {
     lockmem lm;
     lockmem_init(&lm);
@@ -377,7 +377,7 @@ static int64_t thread_cpu_ms(pthread_t t)
 /* The worker's CPU time is measured over this window while a post is held. */
 #define WORKER_HOLD_MS 300
 
-Test(service_threads, worker_does_not_spin_while_a_post_is_half_way, .timeout = 60)
+Test(service_threads, worker_does_not_spin_while_a_post_is_half_way, .timeout = 120)
 {
     lockmem lm;
     lockmem_init(&lm);
