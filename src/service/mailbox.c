@@ -121,6 +121,7 @@ struct h2_mailbox_core {
     atomic_uint high_water;
     _Atomic uint64_t park_waits;
     unsigned unpublished_rounds; /* consumer only: see park_backoff() */
+    int64_t unpublished_since;   /* consumer only: when yielding began, microseconds */
 };
 
 /* A CPU hint for spin-wait loops. */
@@ -307,6 +308,7 @@ int h2_mailbox_init(h2_mailbox *mb, uint32_t capacity, const h2_mem *mem)
     atomic_init(&c->high_water, 0);
     atomic_init(&c->park_waits, 0);
     c->unpublished_rounds = 0;
+    c->unpublished_since = 0;
 
     mb->core = c;
     mb->block = block;
@@ -470,21 +472,34 @@ size_t h2_mailbox_drain(h2_mailbox *mb, void **ptrs, size_t max)
  * not park (the producer may have checked the flag already), and draining
  * again at once would spin for as long as the producer is preempted.
  * Rounds 1..PARK_SPIN_ROUNDS return at once (the common case: the publish
- * is nanoseconds away); up to PARK_YIELD_ROUNDS yield the CPU, which may be
- * what the producer needs; after that each round waits up to
- * PARK_WAIT_MS on the eventfd, with the announcement kept, so that a
- * producer that checks the flag after this point ends the wait early.
+ * is nanoseconds away); the next rounds yield the CPU, which is what a
+ * preempted producer needs when the CPUs are oversubscribed, for up to
+ * PARK_YIELD_US; after that each round waits up to PARK_WAIT_MS on the
+ * eventfd, with the announcement kept, so that a producer that checks the
+ * flag after this point ends the wait early. At most PARK_YIELD_US of CPU
+ * is spent per unpublished slot, whatever the producer's delay.
  */
 #define PARK_SPIN_ROUNDS 4
-#define PARK_YIELD_ROUNDS 32
+#define PARK_YIELD_US 1000
 #define PARK_WAIT_MS 1
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void park_backoff(h2_mailbox *mb, struct h2_mailbox_core *c)
 {
     unsigned round = ++c->unpublished_rounds;
     if (round <= PARK_SPIN_ROUNDS) {
         cpu_relax();
-    } else if (round <= PARK_YIELD_ROUNDS) {
+        return;
+    }
+    if (round == PARK_SPIN_ROUNDS + 1)
+        c->unpublished_since = now_us();
+    if (now_us() - c->unpublished_since < PARK_YIELD_US) {
         sched_yield();
     } else {
         struct pollfd p = {.fd = mb->event_fd, .events = POLLIN, .revents = 0};
