@@ -65,7 +65,7 @@ EX_LIBS       := -lssl -lcrypto -lpthread
 EXAMPLES      := $(if $(EX_SERVER_SRC),$(BUILD)/h2server) $(if $(EX_CLIENT_SRC),$(BUILD)/h2client)
 
 # Debian packages the build, tests and benchmarks need.
-DEPS_PKGS := build-essential pkg-config libck-dev libcriterion-dev libjansson-dev \
+DEPS_PKGS := build-essential pkg-config libcriterion-dev libjansson-dev \
              libnghttp2-dev python3 curl nghttp2-client nghttp2-server libssl-dev openssl \
              python3-h2 h2o chromium clang valgrind python3-grpcio
 
@@ -159,7 +159,7 @@ asan: deps
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test-run
 
 tsan: deps
-	$(MAKE) BUILD=build/tsan OPT="-O1 -g" EXTRA_CFLAGS="-DCK_USE_CC_BUILTINS=1" \
+	$(MAKE) BUILD=build/tsan OPT="-O1 -g" \
 	    SAN="-fsanitize=thread" test-run
 
 # ---- benchmarks ---------------------------------------------------------------

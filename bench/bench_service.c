@@ -11,7 +11,7 @@
  *             RESULT service-conn-memory
  *
  * Service command throughput: how fast application threads can hand
- * commands to one worker thread, through libh2's mailbox (ck_ring MPSC +
+ * commands to one worker thread, through libh2's mailbox (a C11-atomics MPSC ring +
  * eventfd, src/service/mailbox.h) against a bounded queue built on a mutex
  * and two condition variables, both of the same capacity.
  *

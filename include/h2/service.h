@@ -504,9 +504,13 @@ typedef struct h2_service_config {
     const h2_mem *mem; /* thread-safe allocator; NULL: libc. Must outlive the service. */
     /* How long a posting call waits for room in a full command ring before
      * it returns H2_EAGAIN, in milliseconds: 0 (default) does not wait,
-     * negative waits without limit. Calls made on a worker thread of the
-     * same service (event callbacks, accept callbacks) never wait, since
-     * the ring they wait on may be their own. */
+     * negative waits without limit. Calls made on a worker thread of any
+     * libh2 service (event callbacks, accept callbacks, output callbacks,
+     * and callbacks that h2_service_free() runs on its own thread) never
+     * wait: they return H2_EAGAIN at once when the ring is full, as with
+     * 0. The ring they would wait on may be their own, or belong to a
+     * worker (of this or another service) that is itself waiting for
+     * theirs, and neither would ever drain. */
     int post_wait_ms;
     /* Connections with a worker thread of their own (|dedicated| in
      * h2_svc_conn_config) at once: 64. */
@@ -549,6 +553,14 @@ typedef struct h2_service_config {
      * makes it read the clock again before it sleeps. */
     h2_svc_clock_fn clock;
     void *clock_user;
+    /* Sets TCP_NODELAY on every socket the service accepts (h2_service_listen(),
+     * before the accept callback runs, which may change it) or is handed
+     * (h2_service_attach_fd(), at the call, even when the attach then fails),
+     * so that small frames (SETTINGS, HEADERS, a short response) leave at
+     * once instead of waiting for the peer's delayed ACK (about 40 ms on
+     * Linux). Sockets that are not TCP (Unix sockets, socket pairs) are left
+     * as they are. true (default) or false: the sockets keep their setting. */
+    bool tcp_nodelay;
 } h2_service_config;
 
 /* @function Fills |cfg| with the defaults listed above. */

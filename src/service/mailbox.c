@@ -1,47 +1,59 @@
 /*
- * Service mailbox: ck_ring (MPSC) + eventfd for the consumer + futex for
- * producers waiting for room. See mailbox.h for the contract.
+ * Service mailbox: a bounded MPSC ring of pointers + eventfd for the
+ * consumer + futex for producers waiting for room. See mailbox.h for the
+ * contract.
  *
- * Memory ordering
+ * The ring
  *
- * The ring itself is ck's: a producer reserves a slot with a
- * compare-and-swap on p_head (ck_ring_enqueue_reserve_mpsc), stores the
- * pointer and publishes it by advancing p_tail (ck_ring_enqueue_commit_mpsc);
- * the consumer reads p_tail, loads the slots and advances c_head, as
- * ck_ring_dequeue_mpsc does, once per batch. ck's fences make the slot
- * contents visible to the consumer and the slot reusable by producers.
+ * Three counters, each in <stdatomic.h> atomics and touched through that
+ * API only: p_head (slots reserved by producers), p_tail (slots published)
+ * and c_head (slots consumed). A producer reserves slot p_head with a
+ * seq_cst compare-and-swap, after checking with an acquire load of c_head
+ * that the slot was consumed; it stores the pointer, waits until p_tail
+ * reaches its ticket (acquire) and publishes with a release store of
+ * ticket + 1. The consumer reads p_tail (acquire), copies the slots and
+ * gives them back with a release store of c_head, once per batch. These
+ * release/acquire pairs carry the pointers (and what they point to) from
+ * producer to consumer and the free slots back; slot contents are plain
+ * memory ordered by them.
  *
- * Two wake-up protocols sit beside the ring. Each is a "store one flag, then
- * load the other side's flag" pair (Dekker's pattern), which needs a
- * StoreLoad ordering on both sides; both are built from sequentially
- * consistent (seq_cst) operations only, so that they are correct in the C11
- * model and need no atomic_thread_fence():
+ * Two wake-up protocols sit beside the ring. Each is a "store my flag, then
+ * load the other side's" pair (the store-buffering pattern), which every
+ * weakly ordered CPU (and x86, through its store buffer) may reorder unless
+ * something orders the store before the load on both sides. Here every
+ * access of both pairs is a seq_cst atomic operation, so the C11 model
+ * forbids the reordering on every CPU the compiler targets: the compiler
+ * emits whatever the CPU needs (a locked instruction or mfence on x86,
+ * stlr/ldar or casal on AArch64, sync on POWER), and no argument depends
+ * on how a particular CPU implements a compare-and-swap.
  *
- * 1. Consumer sleep (eventfd).
- *    consumer: store(sleeping = 1, seq_cst); load(p_head, seq_cst);
- *              block only if p_head == c_head.
- *    producer: CAS(p_head) inside ck's enqueue; load(sleeping, seq_cst);
- *              if 1, exchange(sleeping = 0) and write the eventfd.
- *    ck's CAS is a full barrier (lock cmpxchg on x86, __sync builtin with
- *    CK_USE_CC_BUILTINS), i.e. a seq_cst read-modify-write. In the single
- *    total order of seq_cst operations, if the consumer's load of p_head
- *    precedes the producer's CAS (it saw no reservation), then its store of
- *    sleeping precedes the producer's load of sleeping, which therefore reads
- *    1 (or 0 written by another producer that then wrote the eventfd, or by
- *    the consumer that is awake). Either the consumer sees the item or some
- *    producer wakes it: no lost wake-up. The exchange lets exactly one
- *    producer per announcement make the system call; a consumer that is
- *    running leaves sleeping at 0, so producers pay one plain load.
- *    Checking p_head (reservations) rather than p_tail (commits) keeps the
- *    argument on the CAS; a consumer that sees a reserved but not yet
- *    committed slot simply does not sleep and drains again.
+ * 1. Consumer parking (eventfd).
+ *    consumer: store(parked = 1, seq_cst); load(p_head, seq_cst);
+ *              park only if p_head == c_head (nothing reserved).
+ *    producer: CAS(p_head, seq_cst) to reserve; ...; publish;
+ *              load(parked, seq_cst); if 1, exchange(parked = 0) and
+ *              write the eventfd.
+ *    All four are seq_cst, so they lie in one total order S consistent
+ *    with each thread's program order. If the consumer's load of p_head
+ *    did not see the producer's CAS, the load comes before the CAS in S,
+ *    so the consumer's store of parked comes before the producer's load of
+ *    parked, which therefore reads 1 (or the 0 of another producer's
+ *    exchange, and that producer writes the eventfd; or the 0 of a
+ *    consumer that is awake again). Either the consumer sees the
+ *    reservation and does not park, or a producer wakes it after
+ *    publishing: no lost wake-up. The exchange lets one producer per
+ *    announcement make the system call; while the consumer runs, parked
+ *    stays 0 and a post pays one plain load.
+ *    A consumer that sees a reservation that is not published yet (a
+ *    producer between its CAS and its publish) must not park, and nothing
+ *    would wake it if it spun; it backs off instead (see park_backoff()).
  *
  * 2. Producers waiting for room (futex on space_seq).
  *    producer: s = load(space_seq); fetch_add(space_waiters, 1, seq_cst);
  *              load(c_head, seq_cst); if still full, futex_wait(space_seq, s).
  *    consumer: after a drain that leaves the ring at most half full,
  *              fetch_add(c_head, 0, seq_cst) (a seq_cst read-modify-write of
- *              its own counter, ordering its plain store of c_head);
+ *              its own counter, after its release store of it);
  *              load(space_waiters, seq_cst); if not 0, increment space_seq
  *              and futex_wake.
  *    By the same total-order argument, either the producer sees the freed
@@ -53,16 +65,12 @@
  *    consumer signals only when someone registered, so the fast path has no
  *    system call and no lock.
  *
- * ThreadSanitizer
+ * Costs: on x86 the seq_cst CAS is the lock cmpxchg any MPSC ring needs and
+ * seq_cst loads are plain loads, so a post pays no extra barrier; only a
+ * consumer about to park pays for its seq_cst store.
  *
- * ck_pr's loads and stores are volatile accesses, even with
- * CK_USE_CC_BUILTINS=1 (that macro only swaps ck's inline assembly for
- * __sync builtins: compare-and-swap becomes visible to TSan, but plain
- * loads, stores and __sync_synchronize() fences do not). TSan would report
- * races inside ck_ring. In TSan builds the ring accesses therefore run in an
- * ignore region, and the hand-over of a pointer is declared explicitly:
- * release before enqueue, acquire after dequeue. Races in the data that the
- * pointers refer to are still detected.
+ * ThreadSanitizer sees every access of the ring as what it is (C11 atomics
+ * and plain memory ordered by them), so it checks the hand-over itself.
  */
 #include "service/mailbox.h"
 
@@ -72,63 +80,36 @@
 #include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/futex.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 
-#include <ck_ring.h>
-
 #include "core/mem.h"
 #include "h2/errors.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define H2_MAILBOX_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define H2_MAILBOX_TSAN 1
-#endif
-#endif
-
-#ifdef H2_MAILBOX_TSAN
-#include <sanitizer/tsan_interface.h>
-/* Dynamic annotations exported by the TSan runtime. */
-void AnnotateIgnoreReadsBegin(const char *file, int line);
-void AnnotateIgnoreReadsEnd(const char *file, int line);
-void AnnotateIgnoreWritesBegin(const char *file, int line);
-void AnnotateIgnoreWritesEnd(const char *file, int line);
-#define RING_ACCESS_BEGIN()                                                                        \
-    do {                                                                                           \
-        AnnotateIgnoreReadsBegin(__FILE__, __LINE__);                                              \
-        AnnotateIgnoreWritesBegin(__FILE__, __LINE__);                                             \
-    } while (0)
-#define RING_ACCESS_END()                                                                          \
-    do {                                                                                           \
-        AnnotateIgnoreWritesEnd(__FILE__, __LINE__);                                               \
-        AnnotateIgnoreReadsEnd(__FILE__, __LINE__);                                                \
-    } while (0)
-#define HANDOVER_RELEASE(addr) __tsan_release(addr)
-#define HANDOVER_ACQUIRE(addr) __tsan_acquire(addr)
-#else
-#define RING_ACCESS_BEGIN() ((void)0)
-#define RING_ACCESS_END() ((void)0)
-#define HANDOVER_RELEASE(addr) ((void)(addr))
-#define HANDOVER_ACQUIRE(addr) ((void)(addr))
-#endif
 
 #define CACHE_LINE 64
 
 /*
  * Shared state, allocated cache-line aligned and followed by the slots.
- * Lines: ck_ring's consumer counter / ck_ring's producer counters / ring
- * geometry plus the sleep flag (read by every post, written only around
- * consumer sleeps) / producers' slow path / consumer's counters.
+ * Lines: the consumer's counter / the producers' counters / ring geometry
+ * plus the park flag (read by every post, written only around consumer
+ * parks) / producers' slow path / consumer's counters.
  */
 struct h2_mailbox_core {
-    ck_ring_t ring;
-    ck_ring_buffer_t *slots;
-    atomic_uint sleeping; /* 1: the consumer may block on the eventfd */
+    atomic_uint c_head; /* slots consumed; written by the consumer only */
+
+    alignas(CACHE_LINE) atomic_uint p_tail; /* slots published */
+    atomic_uint p_head;                     /* slots reserved */
+
+    alignas(CACHE_LINE) unsigned size; /* slots, a power of two */
+    unsigned mask;                     /* size - 1; also the most pointers held */
+    void **slots;
+    atomic_uint parked; /* 1: the consumer may block on the eventfd */
+    h2_mailbox_hook reserve_hook; /* tests: runs between reserve and publish */
+    void *reserve_hook_arg;
 
     alignas(CACHE_LINE) atomic_uint space_waiters; /* producers in post_wait's sleep */
     atomic_uint space_seq;                         /* futex word, bumped on each signal */
@@ -138,7 +119,22 @@ struct h2_mailbox_core {
 
     alignas(CACHE_LINE) _Atomic uint64_t drained; /* written by the consumer only */
     atomic_uint high_water;
+    _Atomic uint64_t park_waits;
+    unsigned unpublished_rounds; /* consumer only: see park_backoff() */
+    int64_t unpublished_since;   /* consumer only: when yielding began, microseconds */
 };
+
+/* A CPU hint for spin-wait loops. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
 
 /*
  * Pause instructions a producer spends waiting for another producer to
@@ -146,16 +142,29 @@ struct h2_mailbox_core {
  */
 #define COMMIT_SPINS 128
 
-/* Waits until p_tail reaches |ticket| (or p_head when |ticket| is NULL). */
-static void wait_published(struct h2_mailbox_core *c, const unsigned *ticket)
+/* Waits until p_tail reaches |ticket| (acquire: the slots before it were
+ * published). */
+static void wait_published(struct h2_mailbox_core *c, unsigned ticket)
 {
     unsigned spins = 0;
-    for (;;) {
-        unsigned target = ticket ? *ticket : ck_pr_load_uint(&c->ring.p_head);
-        if (ck_pr_load_uint(&c->ring.p_tail) == target)
-            return;
+    while (atomic_load_explicit(&c->p_tail, memory_order_acquire) != ticket) {
         if (++spins < COMMIT_SPINS) {
-            ck_pr_stall();
+            cpu_relax();
+        } else {
+            sched_yield();
+            spins = 0;
+        }
+    }
+}
+
+/* Waits until no reserved slot is unpublished; a hint, hence relaxed. */
+static void wait_quiet(struct h2_mailbox_core *c)
+{
+    unsigned spins = 0;
+    while (atomic_load_explicit(&c->p_tail, memory_order_relaxed) !=
+           atomic_load_explicit(&c->p_head, memory_order_relaxed)) {
+        if (++spins < COMMIT_SPINS) {
+            cpu_relax();
         } else {
             sched_yield();
             spins = 0;
@@ -164,51 +173,59 @@ static void wait_published(struct h2_mailbox_core *c, const unsigned *ticket)
 }
 
 /*
- * ck_ring_enqueue_mpsc() in its two steps, reserve and commit, with two
- * waits added so that preempted producers do not stall the others.
+ * An MPSC enqueue in two steps, reserve and publish, with two waits added
+ * so that preempted producers do not stall the others.
  *
- * ck publishes slots in ticket order: the producer holding ticket k commits
- * only after k - 1 has, spinning meanwhile. This is a ticket lock in
- * disguise, and like one it collapses when there are more runnable threads
- * than cores: a producer preempted between reserve and commit (or while
- * spinning for its predecessor) makes every later ticket holder spin for
- * whole time slices, and the ring then advances by about one slot per
- * slice (measured: 4 producers and one consumer on 2 cores fell from tens
- * of millions to a few hundred thousand posts per second).
+ * Slots are published in ticket order: the producer holding ticket k
+ * publishes only after k - 1 has. This is a ticket lock in disguise, and
+ * like one it collapses when there are more runnable threads than cores: a
+ * producer preempted between reserve and publish (or while waiting for its
+ * predecessor) makes every later ticket holder spin for whole time slices,
+ * and the ring then advances by about one slot per slice (measured: 4
+ * producers and one consumer on 2 cores fell from tens of millions to a few
+ * hundred thousand posts per second).
  *
  * 1. Before reserving, wait until no reserved slot is unpublished
  *    (p_tail == p_head). A producer then rarely takes a ticket behind
  *    another one, so whichever producer runs next can proceed instead of one
  *    particular thread. Two producers can still pass this check together;
  *    the second then simply waits in step 2.
- * 2. Before committing, wait for the predecessor ourselves with a bounded
- *    spin followed by sched_yield(), which hands the CPU to a preempted
- *    predecessor; ck's commit then finds its condition already true.
+ * 2. Before publishing, wait for the predecessor with a bounded spin
+ *    followed by sched_yield(), which hands the CPU to a preempted
+ *    predecessor.
  */
 static bool ring_enqueue(struct h2_mailbox_core *c, void *ptr)
 {
-    unsigned ticket;
-    HANDOVER_RELEASE(&c->ring);
-    RING_ACCESS_BEGIN();
-    wait_published(c, NULL);
-    ck_ring_buffer_t *slot = ck_ring_enqueue_reserve_mpsc(&c->ring, c->slots, &ticket);
-    if (slot == NULL) {
-        RING_ACCESS_END();
-        return false;
+    wait_quiet(c);
+    unsigned prod = atomic_load_explicit(&c->p_head, memory_order_relaxed);
+    for (;;) {
+        unsigned cons = atomic_load_explicit(&c->c_head, memory_order_acquire);
+        if (prod - cons >= c->mask) {
+            /* Full, unless p_head moved since it was read. */
+            unsigned now = atomic_load_explicit(&c->p_head, memory_order_relaxed);
+            if (now == prod)
+                return false;
+            prod = now;
+            continue;
+        }
+        if (atomic_compare_exchange_weak_explicit(&c->p_head, &prod, prod + 1,
+                                                  memory_order_seq_cst, memory_order_relaxed))
+            break;
     }
-    slot->value = ptr;
-    wait_published(c, &ticket);
-    ck_ring_enqueue_commit_mpsc(&c->ring, ticket);
-    RING_ACCESS_END();
+    c->slots[prod & c->mask] = ptr;
+    if (c->reserve_hook != NULL)
+        c->reserve_hook(c->reserve_hook_arg);
+    wait_published(c, prod);
+    atomic_store_explicit(&c->p_tail, prod + 1, memory_order_release);
     return true;
 }
 
 /* Protocol 1, producer side: called after a successful enqueue. */
 static void wake_consumer(h2_mailbox *mb, struct h2_mailbox_core *c)
 {
-    if (atomic_load_explicit(&c->sleeping, memory_order_seq_cst) == 0)
+    if (atomic_load_explicit(&c->parked, memory_order_seq_cst) == 0)
         return;
-    if (atomic_exchange_explicit(&c->sleeping, 0, memory_order_seq_cst) == 0)
+    if (atomic_exchange_explicit(&c->parked, 0, memory_order_seq_cst) == 0)
         return;
     uint64_t one = 1;
     ssize_t w = write(mb->event_fd, &one, sizeof one);
@@ -219,6 +236,9 @@ static void wake_consumer(h2_mailbox *mb, struct h2_mailbox_core *c)
 
 void h2_mailbox_notify(h2_mailbox *mb)
 {
+    /* The caller's seq_cst store to its side channel plays the part of the
+     * CAS in protocol 1; the consumer checks side channels after it set
+     * parked. */
     wake_consumer(mb, mb->core);
 }
 
@@ -253,9 +273,9 @@ int h2_mailbox_init(h2_mailbox *mb, uint32_t capacity, const h2_mem *mem)
     mb->mem = *h2_mem_or_default(mem);
 
     size_t head = sizeof(struct h2_mailbox_core);
-    if ((SIZE_MAX - head - CACHE_LINE) / sizeof(ck_ring_buffer_t) < capacity)
+    if ((SIZE_MAX - head - CACHE_LINE) / sizeof(void *) < capacity)
         return H2_ENOMEM;
-    size_t size = head + (size_t)capacity * sizeof(ck_ring_buffer_t) + CACHE_LINE - 1;
+    size_t size = head + (size_t)capacity * sizeof(void *) + CACHE_LINE - 1;
     void *block = h2_mem_malloc(&mb->mem, size);
     if (block == NULL)
         return H2_ENOMEM;
@@ -270,9 +290,15 @@ int h2_mailbox_init(h2_mailbox *mb, uint32_t capacity, const h2_mem *mem)
     uintptr_t at = ((uintptr_t)block + CACHE_LINE - 1) & ~(uintptr_t)(CACHE_LINE - 1);
     struct h2_mailbox_core *c = (struct h2_mailbox_core *)at;
     memset(c, 0, head);
-    ck_ring_init(&c->ring, capacity);
-    c->slots = (ck_ring_buffer_t *)(at + head);
-    atomic_init(&c->sleeping, 0);
+    atomic_init(&c->c_head, 0);
+    atomic_init(&c->p_tail, 0);
+    atomic_init(&c->p_head, 0);
+    c->size = capacity;
+    c->mask = capacity - 1;
+    c->slots = (void **)(at + head);
+    c->reserve_hook = NULL;
+    c->reserve_hook_arg = NULL;
+    atomic_init(&c->parked, 0);
     atomic_init(&c->space_waiters, 0);
     atomic_init(&c->space_seq, 0);
     atomic_init(&c->wakeups, 0);
@@ -280,6 +306,9 @@ int h2_mailbox_init(h2_mailbox *mb, uint32_t capacity, const h2_mem *mem)
     atomic_init(&c->space_signals, 0);
     atomic_init(&c->drained, 0);
     atomic_init(&c->high_water, 0);
+    atomic_init(&c->park_waits, 0);
+    c->unpublished_rounds = 0;
+    c->unpublished_since = 0;
 
     mb->core = c;
     mb->block = block;
@@ -302,15 +331,15 @@ void h2_mailbox_destroy(h2_mailbox *mb)
 
 uint32_t h2_mailbox_capacity(const h2_mailbox *mb)
 {
-    return ck_ring_capacity(&mb->core->ring) - 1;
+    return mb->core->mask;
 }
 
 uint32_t h2_mailbox_count(const h2_mailbox *mb)
 {
-    RING_ACCESS_BEGIN();
-    unsigned n = ck_ring_size(&mb->core->ring);
-    RING_ACCESS_END();
-    return n;
+    struct h2_mailbox_core *c = mb->core;
+    unsigned cons = atomic_load_explicit(&c->c_head, memory_order_relaxed);
+    unsigned prod = atomic_load_explicit(&c->p_tail, memory_order_relaxed);
+    return (prod - cons) & c->mask;
 }
 
 int h2_mailbox_post(h2_mailbox *mb, void *ptr)
@@ -329,9 +358,9 @@ int h2_mailbox_post(h2_mailbox *mb, void *ptr)
 /* Protocol 2, producer side: true when a slot is free (seq_cst loads). */
 static bool has_room(struct h2_mailbox_core *c)
 {
-    unsigned cons = __atomic_load_n(&c->ring.c_head, __ATOMIC_SEQ_CST);
-    unsigned prod = __atomic_load_n(&c->ring.p_head, __ATOMIC_SEQ_CST);
-    return prod - cons < c->ring.mask;
+    unsigned cons = atomic_load_explicit(&c->c_head, memory_order_seq_cst);
+    unsigned prod = atomic_load_explicit(&c->p_head, memory_order_seq_cst);
+    return prod - cons < c->mask;
 }
 
 static void futex_wait_ms(atomic_uint *word, unsigned expected, int timeout_ms)
@@ -372,31 +401,24 @@ int h2_mailbox_post_wait(h2_mailbox *mb, void *ptr, int timeout_ms)
 }
 
 /*
- * ck_ring_dequeue_mpsc() for a whole batch: the same single-consumer
- * protocol (read p_tail, fence, copy the slots, fence, advance c_head) with
- * ck's primitives, but c_head is written once per batch instead of once per
- * pointer. Every producer reads c_head on each enqueue, so each write of it
- * costs them a cache miss; per pointer, that was the largest cost of a
- * drain. Sets |*queued| to the number of published pointers seen.
+ * Takes up to |max| published pointers: read p_tail (acquire), copy the
+ * slots, give them back with one release store of c_head per batch (every
+ * producer reads c_head on each post, so each write of it costs them a
+ * cache miss). Sets |*queued| to the number of published pointers seen.
  */
 static size_t ring_dequeue_batch(struct h2_mailbox_core *c, void **ptrs, size_t max,
                                  unsigned *queued)
 {
-    ck_ring_t *ring = &c->ring;
-    unsigned cons = ring->c_head; /* written by this thread only */
-    unsigned prod = ck_pr_load_uint(&ring->p_tail);
+    unsigned cons = atomic_load_explicit(&c->c_head, memory_order_relaxed);
+    unsigned prod = atomic_load_explicit(&c->p_tail, memory_order_acquire);
     unsigned avail = prod - cons;
     *queued = avail;
     if (avail == 0 || max == 0)
         return 0;
     size_t n = avail < max ? avail : max;
-    /* Slot contents are read after the p_tail that published them. */
-    ck_pr_fence_load();
     for (size_t i = 0; i < n; i++)
-        ptrs[i] = c->slots[(cons + (unsigned)i) & ring->mask].value;
-    /* The slots are read before producers may reuse them. */
-    ck_pr_fence_load_store();
-    ck_pr_store_uint(&ring->c_head, cons + (unsigned)n);
+        ptrs[i] = c->slots[(cons + (unsigned)i) & c->mask];
+    atomic_store_explicit(&c->c_head, cons + (unsigned)n, memory_order_release);
     return n;
 }
 
@@ -410,9 +432,9 @@ static size_t ring_dequeue_batch(struct h2_mailbox_core *c, void **ptrs, size_t 
  */
 static void signal_space(struct h2_mailbox_core *c, unsigned left)
 {
-    if (left > c->ring.size / 2)
+    if (left > c->size / 2)
         return;
-    __atomic_fetch_add(&c->ring.c_head, 0u, __ATOMIC_SEQ_CST);
+    atomic_fetch_add_explicit(&c->c_head, 0u, memory_order_seq_cst);
     if (atomic_load_explicit(&c->space_waiters, memory_order_seq_cst) == 0)
         return;
     atomic_fetch_add_explicit(&c->space_seq, 1, memory_order_seq_cst);
@@ -420,20 +442,23 @@ static void signal_space(struct h2_mailbox_core *c, unsigned left)
     atomic_fetch_add_explicit(&c->space_signals, 1, memory_order_relaxed);
 }
 
+/* Consumer: withdraws a park announcement, if any (only the consumer sets
+ * it, so a plain check first spares the line in the common case). */
+static void unpark(struct h2_mailbox_core *c)
+{
+    if (atomic_load_explicit(&c->parked, memory_order_relaxed) != 0)
+        atomic_store_explicit(&c->parked, 0, memory_order_relaxed);
+}
+
 size_t h2_mailbox_drain(h2_mailbox *mb, void **ptrs, size_t max)
 {
     struct h2_mailbox_core *c = mb->core;
-    if (atomic_load_explicit(&c->sleeping, memory_order_relaxed) != 0)
-        atomic_store_explicit(&c->sleeping, 0, memory_order_relaxed);
-
-    RING_ACCESS_BEGIN();
+    unpark(c);
     unsigned queued = 0;
     size_t n = ring_dequeue_batch(c, ptrs, max, &queued);
-    RING_ACCESS_END();
     if (n == 0)
         return 0;
-    HANDOVER_ACQUIRE(&c->ring);
-
+    c->unpublished_rounds = 0;
     uint64_t total = atomic_load_explicit(&c->drained, memory_order_relaxed);
     atomic_store_explicit(&c->drained, total + n, memory_order_relaxed);
     if (queued > atomic_load_explicit(&c->high_water, memory_order_relaxed))
@@ -442,36 +467,79 @@ size_t h2_mailbox_drain(h2_mailbox *mb, void **ptrs, size_t max)
     return n;
 }
 
-bool h2_mailbox_prepare_sleep(h2_mailbox *mb)
+/*
+ * A producer reserved a slot and has not published it: the consumer must
+ * not park (the producer may have checked the flag already), and draining
+ * again at once would spin for as long as the producer is preempted.
+ * Rounds 1..PARK_SPIN_ROUNDS return at once (the common case: the publish
+ * is nanoseconds away); the next rounds yield the CPU, which is what a
+ * preempted producer needs when the CPUs are oversubscribed, for up to
+ * PARK_YIELD_US; after that each round waits up to PARK_WAIT_MS on the
+ * eventfd, with the announcement kept, so that a producer that checks the
+ * flag after this point ends the wait early. At most PARK_YIELD_US of CPU
+ * is spent per unpublished slot, whatever the producer's delay.
+ */
+#define PARK_SPIN_ROUNDS 4
+#define PARK_YIELD_US 1000
+#define PARK_WAIT_MS 1
+
+static int64_t now_us(void)
 {
-    struct h2_mailbox_core *c = mb->core;
-    atomic_store_explicit(&c->sleeping, 1, memory_order_seq_cst);
-    unsigned cons = __atomic_load_n(&c->ring.c_head, __ATOMIC_RELAXED);
-    unsigned prod = __atomic_load_n(&c->ring.p_head, __ATOMIC_SEQ_CST);
-    if (prod != cons) {
-        atomic_store_explicit(&c->sleeping, 0, memory_order_relaxed);
-        return false;
-    }
-    return true;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void h2_mailbox_cancel_sleep(h2_mailbox *mb)
+static void park_backoff(h2_mailbox *mb, struct h2_mailbox_core *c)
+{
+    unsigned round = ++c->unpublished_rounds;
+    if (round <= PARK_SPIN_ROUNDS) {
+        cpu_relax();
+        return;
+    }
+    if (round == PARK_SPIN_ROUNDS + 1)
+        c->unpublished_since = now_us();
+    if (now_us() - c->unpublished_since < PARK_YIELD_US) {
+        sched_yield();
+    } else {
+        struct pollfd p = {.fd = mb->event_fd, .events = POLLIN, .revents = 0};
+        if (poll(&p, 1, PARK_WAIT_MS) > 0)
+            h2_mailbox_ack_wakeup(mb);
+        atomic_fetch_add_explicit(&c->park_waits, 1, memory_order_relaxed);
+    }
+}
+
+bool h2_mailbox_prepare_park(h2_mailbox *mb)
 {
     struct h2_mailbox_core *c = mb->core;
-    if (atomic_load_explicit(&c->sleeping, memory_order_relaxed) != 0)
-        atomic_store_explicit(&c->sleeping, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->parked, 1, memory_order_seq_cst);
+    unsigned cons = atomic_load_explicit(&c->c_head, memory_order_relaxed);
+    unsigned prod = atomic_load_explicit(&c->p_head, memory_order_seq_cst);
+    if (prod == cons) {
+        c->unpublished_rounds = 0;
+        return true;
+    }
+    if (atomic_load_explicit(&c->p_tail, memory_order_relaxed) == cons)
+        park_backoff(mb, c);
+    atomic_store_explicit(&c->parked, 0, memory_order_relaxed);
+    return false;
+}
+
+void h2_mailbox_cancel_park(h2_mailbox *mb)
+{
+    unpark(mb->core);
 }
 
 /* True when a published pointer is waiting to be drained (consumer side). */
 static bool ring_ready(struct h2_mailbox_core *c)
 {
-    unsigned cons = __atomic_load_n(&c->ring.c_head, __ATOMIC_RELAXED);
-    unsigned prod = __atomic_load_n(&c->ring.p_tail, __ATOMIC_ACQUIRE);
+    unsigned cons = atomic_load_explicit(&c->c_head, memory_order_relaxed);
+    unsigned prod = atomic_load_explicit(&c->p_tail, memory_order_acquire);
     return prod != cons;
 }
 
 /*
- * Before it sleeps, h2_mailbox_wait() watches the ring for WAIT_CHECKS
+ * Before it parks, h2_mailbox_wait() watches the ring for WAIT_CHECKS
  * checks WAIT_PAUSES pause instructions apart (about a microsecond in all):
  * a producer that posts again within that time then costs neither side a
  * system call. The checks are spaced because each one pulls the line that
@@ -488,7 +556,7 @@ static bool spin_until_ready(struct h2_mailbox_core *c)
         if (ring_ready(c))
             return true;
         for (unsigned k = 0; k < WAIT_PAUSES; k++)
-            ck_pr_stall();
+            cpu_relax();
     }
     return ring_ready(c);
 }
@@ -499,20 +567,22 @@ int h2_mailbox_wait(h2_mailbox *mb, int timeout_ms)
     for (;;) {
         if (spin_until_ready(mb->core))
             return 1;
-        if (!h2_mailbox_prepare_sleep(mb)) {
-            /* A producer reserved a slot but has not published it yet. */
-            sched_yield();
+        if (!h2_mailbox_prepare_park(mb)) {
+            /* Published meanwhile, or a post is half-way (prepare_park
+             * backed off): look again. */
+            if (deadline >= 0 && remaining_ms(deadline) == 0 && !ring_ready(mb->core))
+                return 0;
             continue;
         }
         struct pollfd p = {.fd = mb->event_fd, .events = POLLIN, .revents = 0};
         int r = poll(&p, 1, remaining_ms(deadline));
         if (r < 0 && errno != EINTR) {
-            h2_mailbox_cancel_sleep(mb);
+            h2_mailbox_cancel_park(mb);
             return H2_EINTERNAL;
         }
         if (r > 0)
             h2_mailbox_ack_wakeup(mb);
-        h2_mailbox_cancel_sleep(mb);
+        h2_mailbox_cancel_park(mb);
         if (ring_ready(mb->core))
             return 1;
         if (r == 0 && deadline >= 0 && remaining_ms(deadline) == 0)
@@ -539,4 +609,11 @@ void h2_mailbox_get_stats(const h2_mailbox *mb, h2_mailbox_stats *out)
     out->space_signals = atomic_load_explicit(&c->space_signals, memory_order_relaxed);
     out->drained = atomic_load_explicit(&c->drained, memory_order_relaxed);
     out->high_water = atomic_load_explicit(&c->high_water, memory_order_relaxed);
+    out->park_waits = atomic_load_explicit(&c->park_waits, memory_order_relaxed);
+}
+
+void h2_mailbox_set_reserve_hook(h2_mailbox *mb, h2_mailbox_hook fn, void *arg)
+{
+    mb->core->reserve_hook = fn;
+    mb->core->reserve_hook_arg = arg;
 }

@@ -2,16 +2,16 @@
  * Service mailbox: a bounded multi-producer, single-consumer queue of
  * pointers with an eventfd that wakes the consumer.
  *
- * This is the only module of libh2 that uses Concurrency Kit (ck_ring); the
- * rest of the service talks to it through this header, which does not
- * expose ck.
+ * The ring is built on <stdatomic.h> only (see mailbox.c for the memory
+ * ordering argument); the rest of the service talks to it through this
+ * header.
  *
  * Roles
  *   - Producers: any number of threads call h2_mailbox_post() or
  *     h2_mailbox_post_wait() concurrently. Neither takes a lock; post()
  *     never blocks.
  *   - Consumer: exactly one thread at a time calls h2_mailbox_drain(),
- *     h2_mailbox_prepare_sleep(), h2_mailbox_cancel_sleep(),
+ *     h2_mailbox_prepare_park(), h2_mailbox_cancel_park(),
  *     h2_mailbox_wait() and h2_mailbox_ack_wakeup().
  *   - h2_mailbox_fd(), h2_mailbox_capacity(), h2_mailbox_count() and
  *     h2_mailbox_get_stats() may be called from any thread.
@@ -28,11 +28,11 @@
  *
  * Waking the consumer
  *   A busy consumer costs producers no system call. Before blocking, the
- *   consumer calls h2_mailbox_prepare_sleep(): it announces that it may
- *   sleep and re-checks the queue. Only when that announcement is visible
- *   does a producer write the eventfd, and only one producer per
+ *   consumer calls h2_mailbox_prepare_park(): it announces that it may
+ *   block ("parks") and re-checks the queue. Only when that announcement is
+ *   visible does a producer write the eventfd, and only one producer per
  *   announcement does so. A consumer with its own epoll loop adds
- *   h2_mailbox_fd() to its set (EPOLLIN), calls prepare_sleep() before
+ *   h2_mailbox_fd() to its set (EPOLLIN), calls prepare_park() before
  *   epoll_wait() and skips the wait when it returns false; when the fd is
  *   readable it calls h2_mailbox_ack_wakeup() and drains. A consumer without
  *   an event loop calls h2_mailbox_wait() instead.
@@ -40,11 +40,13 @@
  *     for (;;) {
  *         size_t n = h2_mailbox_drain(&mb, batch, 64);
  *         ... handle n pointers ...
- *         if (n == 0 && h2_mailbox_prepare_sleep(&mb))
+ *         if (n == 0 && h2_mailbox_prepare_park(&mb))
  *             epoll_wait(...);          // mailbox fd readable: ack_wakeup()
- *         else if (n == 0)
- *             sched_yield();            // a post is half-way: let it finish
  *     }
+ *
+ *   prepare_park() itself backs off (pause, then yield, then waits of a
+ *   millisecond) while a producer is half-way through a post, so such a
+ *   loop does not spin when a producer is preempted at the wrong moment.
  */
 #ifndef H2_SERVICE_MAILBOX_H
 #define H2_SERVICE_MAILBOX_H
@@ -80,13 +82,14 @@ typedef struct h2_mailbox_stats {
     uint64_t space_signals; /* times the consumer woke producers waiting for room */
     uint64_t drained;       /* pointers handed to the consumer so far */
     uint32_t high_water;    /* most pointers seen queued at the start of a drain */
+    uint64_t park_waits;    /* millisecond waits prepare_park() made for a half-done post */
 } h2_mailbox_stats;
 
 /*
  * @function Initialises |mb| with a ring of |capacity| slots, which must be
  * a power of two between H2_MAILBOX_MIN_CAPACITY and
  * H2_MAILBOX_MAX_CAPACITY. The ring holds up to |capacity| - 1 pointers at
- * once (ck_ring keeps one slot free to tell full from empty);
+ * once (one slot stays free to tell full from empty);
  * h2_mailbox_capacity() returns that number. |mem| is the allocator (NULL:
  * the C library's); it is copied.
  *
@@ -117,7 +120,7 @@ uint32_t h2_mailbox_count(const h2_mailbox *mb);
  * @function Queues |ptr| (not NULL). Never blocks, never drops: on success
  * the consumer receives |ptr| exactly once, after every pointer this thread
  * posted before. Writes the eventfd only when the consumer announced it may
- * sleep.
+ * park.
  *
  * Returns 0 (ownership of |ptr| passed to the consumer), H2_EAGAIN (the ring
  * is full; |ptr| stays with the caller), or H2_EINVAL (|mb| or |ptr| NULL).
@@ -139,18 +142,19 @@ int h2_mailbox_post(h2_mailbox *mb, void *ptr);
 int h2_mailbox_post_wait(h2_mailbox *mb, void *ptr, int timeout_ms);
 
 /*
- * @function Any thread: wakes the consumer if it announced that it may sleep
+ * @function Any thread: wakes the consumer if it announced that it may park
  * (as a post does), without queueing anything. For side channels next to
- * the ring: store to the side channel first (seq_cst), then notify; the
- * consumer checks its side channels after h2_mailbox_prepare_sleep()
- * returned true and before it blocks.
+ * the ring: store to the side channel first (seq_cst: that store takes the
+ * part of a post's compare-and-swap in the handshake), then notify; the
+ * consumer checks its side channels (seq_cst loads) after
+ * h2_mailbox_prepare_park() returned true and before it blocks.
  */
 void h2_mailbox_notify(h2_mailbox *mb);
 
 /*
  * @function Consumer: moves up to |max| queued pointers, oldest first, into
  * |ptrs| and returns how many it moved (0 when the ring is empty). The
- * consumer now owns them. Also withdraws a pending sleep announcement and
+ * consumer now owns them. Also withdraws a pending park announcement and
  * wakes producers blocked in h2_mailbox_post_wait() once the ring is at
  * most half full.
  */
@@ -158,21 +162,24 @@ size_t h2_mailbox_drain(h2_mailbox *mb, void **ptrs, size_t max);
 
 /*
  * @function Consumer: announces that the consumer is about to block on
- * h2_mailbox_fd() and re-checks the ring. Returns true when the ring is
- * empty: it is then safe to block, since any later post writes the
+ * h2_mailbox_fd() ("parks") and re-checks the ring. Returns true when the
+ * ring is empty: it is then safe to block, since any later post writes the
  * eventfd. Returns false (and withdraws the announcement) when pointers are
- * queued or a post is in progress: drain instead of blocking. If the drain
- * then finds nothing, a producer is between reserving its slot and
- * publishing it: yield the CPU (sched_yield) and try again rather than spin.
+ * queued or a post is in progress: drain instead of blocking. When a
+ * producer has reserved a slot but not published it yet, successive calls
+ * back off before returning false: the first few return at once, the next
+ * ones yield the CPU, later ones wait up to a millisecond each on the
+ * eventfd (counted in park_waits), so the caller's loop does not spin
+ * while such a producer is preempted.
  */
-bool h2_mailbox_prepare_sleep(h2_mailbox *mb);
+bool h2_mailbox_prepare_park(h2_mailbox *mb);
 
 /*
  * @function Consumer: withdraws the announcement made by
- * h2_mailbox_prepare_sleep() when the consumer woke up for another reason,
+ * h2_mailbox_prepare_park() when the consumer woke up for another reason,
  * so producers stop writing the eventfd. h2_mailbox_drain() does the same.
  */
-void h2_mailbox_cancel_sleep(h2_mailbox *mb);
+void h2_mailbox_cancel_park(h2_mailbox *mb);
 
 /*
  * @function Consumer: blocks until the ring is not empty or |timeout_ms|
@@ -201,5 +208,16 @@ bool h2_mailbox_ack_wakeup(h2_mailbox *mb);
 
 /* @function Copies the counters into |out|; any thread. */
 void h2_mailbox_get_stats(const h2_mailbox *mb, h2_mailbox_stats *out);
+
+/* A function run by h2_mailbox_set_reserve_hook(). */
+typedef void (*h2_mailbox_hook)(void *arg);
+
+/*
+ * @function For tests: makes every post call |fn|(|arg|) between reserving
+ * its slot and publishing it, so a test can hold a producer half-way (NULL
+ * |fn|: none, the default). Call it before any thread posts; |arg| belongs
+ * to the caller and must outlive the posts.
+ */
+void h2_mailbox_set_reserve_hook(h2_mailbox *mb, h2_mailbox_hook fn, void *arg);
 
 #endif /* H2_SERVICE_MAILBOX_H */

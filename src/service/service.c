@@ -39,6 +39,7 @@ void h2_service_config_init(h2_service_config *cfg)
     cfg->send_hold_conn_limit = DEFAULT_SEND_HOLD_CONN;
     cfg->clock = NULL; /* CLOCK_MONOTONIC */
     cfg->clock_user = NULL;
+    cfg->tcp_nodelay = true;
 }
 
 void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
@@ -91,6 +92,7 @@ int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t cap
     w->index = index;
     w->epfd = -1;
     w->rbuf_size = svc->read_buffer_size;
+    atomic_init(&w->started, false);
     atomic_init(&w->returned, NULL);
     atomic_init(&w->stop, false);
     atomic_init(&w->room, false);
@@ -130,16 +132,16 @@ static void stop_workers(h2_service *svc)
 {
     for (unsigned i = 0; i < svc->n_workers; i++) {
         svc_worker *w = &svc->workers[i];
-        if (!w->started)
+        if (!atomic_load_explicit(&w->started, memory_order_acquire))
             continue;
         atomic_store_explicit(&w->stop, true, memory_order_seq_cst);
         h2_mailbox_notify(&w->mb);
     }
     for (unsigned i = 0; i < svc->n_workers; i++) {
         svc_worker *w = &svc->workers[i];
-        if (w->started)
+        if (atomic_load_explicit(&w->started, memory_order_acquire))
             pthread_join(w->thread, NULL);
-        w->started = false;
+        atomic_store_explicit(&w->started, false, memory_order_relaxed);
     }
 }
 
@@ -201,6 +203,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     svc->send_hold_conn_limit = cfg->send_hold_conn_limit;
     svc->clock = cfg->clock;
     svc->clock_user = cfg->clock_user;
+    svc->tcp_nodelay = cfg->tcp_nodelay;
     atomic_init(&svc->next_id, 1);
     atomic_init(&svc->next_worker, 0);
     svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
@@ -236,7 +239,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
             errno = e;
             rv = H2_EINTERNAL;
         } else {
-            w->started = true;
+            atomic_store_explicit(&w->started, true, memory_order_release);
         }
     }
     if (rv != 0) {
@@ -294,7 +297,9 @@ svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extr
 /* Posts to |mb|, waiting for room as the configuration says. */
 static int mb_post(h2_service *svc, h2_mailbox *mb, void *ptr)
 {
-    if (svc->post_wait_ms == 0 || svc_on_worker_thread(svc))
+    /* A worker waiting for another worker's ring could wait for ever: that
+     * worker may itself be waiting for ours (see post_wait_ms). */
+    if (svc->post_wait_ms == 0 || svc_on_any_worker_thread())
         return h2_mailbox_post(mb, ptr);
     return h2_mailbox_post_wait(mb, ptr, svc->post_wait_ms);
 }
@@ -303,7 +308,7 @@ int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
 {
     int rv;
     if (w->slot != NULL)
-        rv = svc_dedicated_post(svc, w, cmd, svc_on_worker_thread(svc) ? 0 : svc->post_wait_ms);
+        rv = svc_dedicated_post(svc, w, cmd, svc_on_any_worker_thread() ? 0 : svc->post_wait_ms);
     else
         rv = mb_post(svc, &w->mb, cmd);
     if (rv != 0)
@@ -478,6 +483,8 @@ static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc
     *id = 0;
     if (!conn_config_ok(svc, fd, cfg))
         return H2_EINVAL;
+    if (fd >= 0)
+        svc_socket_nodelay(svc, fd);
     if (cfg->dedicated)
         return svc_attach_dedicated(svc, fd, cfg, id);
     svc_conn *c = NULL;

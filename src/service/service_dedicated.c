@@ -11,6 +11,15 @@
  * list and woke shared worker 0, which joins it and frees the slot) ->
  * FREE. At shutdown, threads not joined yet are joined by
  * h2_service_free().
+ *
+ * An attach may run on another thread (an event callback on a dedicated
+ * worker) while h2_service_free() shuts the dedicated workers down. The
+ * attach claims its slot (FREE -> STARTING) and only then checks
+ * |closing|; the free sets |closing| and only then reads the slots' states.
+ * Both pairs are seq_cst, so either the attach sees |closing| and gives the
+ * slot back without starting a thread, or the free sees the slot STARTING
+ * and waits until the attach ends it (LIVE with |started| set, or FREE).
+ * So every thread an attach starts is stopped and joined by the free.
  * Posts to a slot that is not LIVE go to shared worker 0, which answers
  * commands for connections it does not know with COMMAND_FAILED, as for any
  * closed connection.
@@ -42,7 +51,7 @@ int svc_dedicated_post(h2_service *svc, svc_worker *w, void *ptr, int wait_ms)
     return rv;
 }
 
-/* Claims a FREE slot; returns its index or -1. */
+/* Claims a FREE slot; returns its index or -1 (none free, or closing). */
 static int claim(h2_service *svc)
 {
     if (atomic_load_explicit(&svc->closing, memory_order_acquire))
@@ -52,9 +61,15 @@ static int claim(h2_service *svc)
         int st = atomic_load_explicit(&s->state, memory_order_acquire);
         if (st != SVC_SLOT_FREE)
             continue;
-        if (atomic_compare_exchange_strong_explicit(&s->state, &st, SVC_SLOT_STARTING,
-                                                    memory_order_acq_rel, memory_order_acquire))
-            return (int)i;
+        if (!atomic_compare_exchange_strong_explicit(&s->state, &st, SVC_SLOT_STARTING,
+                                                     memory_order_seq_cst, memory_order_acquire))
+            continue;
+        /* Claimed; now the free may not have seen it (see the top). */
+        if (atomic_load_explicit(&svc->closing, memory_order_seq_cst)) {
+            atomic_store_explicit(&s->state, SVC_SLOT_FREE, memory_order_release);
+            return -1;
+        }
+        return (int)i;
     }
     return -1;
 }
@@ -122,7 +137,7 @@ int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
             errno = e;
             rv = H2_EINTERNAL;
         } else {
-            w->started = true;
+            atomic_store_explicit(&w->started, true, memory_order_release);
         }
     }
     if (rv != 0) {
@@ -149,28 +164,39 @@ void svc_dedicated_reap(h2_service *svc)
     while (w != NULL) {
         svc_worker *next = w->reap_next;
         pthread_join(w->thread, NULL); /* it has returned, or is about to */
-        w->started = false;
+        atomic_store_explicit(&w->started, false, memory_order_relaxed);
         atomic_store_explicit(&w->slot->state, SVC_SLOT_FREE, memory_order_release);
         w = next;
     }
 }
 
+/* True when |w| has a thread that was not joined yet (acquire: pairs with
+ * the release that set it after pthread_create()). */
+static bool has_thread(const svc_worker *w)
+{
+    return w != NULL && atomic_load_explicit(&w->started, memory_order_acquire);
+}
+
 void svc_dedicated_shutdown(h2_service *svc)
 {
+    /* |closing| is set: attaches in progress end soon, and none starts. */
+    for (unsigned i = 0; i < svc->n_slots; i++)
+        while (atomic_load_explicit(&svc->slots[i].state, memory_order_seq_cst) ==
+               SVC_SLOT_STARTING)
+            sched_yield();
     for (unsigned i = 0; i < svc->n_slots; i++) {
         svc_worker *w = atomic_load_explicit(&svc->slots[i].worker, memory_order_acquire);
-        if (w == NULL || !w->started)
+        if (!has_thread(w))
             continue;
         atomic_store_explicit(&w->stop, true, memory_order_seq_cst);
         h2_mailbox_notify(&w->mb);
     }
     for (unsigned i = 0; i < svc->n_slots; i++) {
         svc_worker *w = atomic_load_explicit(&svc->slots[i].worker, memory_order_acquire);
-        if (w == NULL)
+        if (!has_thread(w))
             continue;
-        if (w->started)
-            pthread_join(w->thread, NULL);
-        w->started = false;
+        pthread_join(w->thread, NULL);
+        atomic_store_explicit(&w->started, false, memory_order_relaxed);
     }
 }
 

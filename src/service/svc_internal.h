@@ -283,7 +283,7 @@ typedef struct svc_worker {
     bool served;                  /* dedicated: its connection was attached */
     struct svc_worker *reap_next; /* dedicated: in the service's list of threads to join */
     pthread_t thread;
-    bool started;
+    atomic_bool started; /* |thread| runs or ran, not joined yet (see service_dedicated.c) */
     h2_mailbox mb;
     int epfd;
     uint8_t *rbuf;
@@ -329,6 +329,7 @@ struct h2_service {
     size_t send_hold_limit;
     size_t feed_hold_conn_limit;
     size_t send_hold_conn_limit;
+    bool tcp_nodelay; /* h2_service_config.tcp_nodelay */
     atomic_bool closing; /* h2_service_free() has begun: no new dedicated threads */
     h2_svc_clock_fn clock; /* timers' clock; NULL: CLOCK_MONOTONIC */
     void *clock_user;
@@ -372,6 +373,10 @@ void *svc_worker_main(void *arg);
 
 /* True on a worker thread of |svc|. */
 bool svc_on_worker_thread(const h2_service *svc);
+
+/* True on a worker thread of any service (and while any service's shutdown
+ * sweep runs callbacks): posting calls made there never wait for room. */
+bool svc_on_any_worker_thread(void);
 
 /* Delivers |rec| for |c| (queue or callback), or keeps it pending. */
 void svc_conn_emit(svc_conn *c, svc_event_rec *rec);
@@ -469,6 +474,10 @@ void svc_listener_start(svc_worker *w, svc_listener *l);
 
 /* Worker: |l| is readable: accepts until EAGAIN. */
 void svc_listener_ready(svc_worker *w, svc_listener *l);
+
+/* Sets TCP_NODELAY on |fd| when the service's configuration asks for it;
+ * sockets that are not TCP refuse it and are left alone (errno is kept). */
+void svc_socket_nodelay(const h2_service *svc, int fd);
 
 /* Worker: the pause of |l| is over. */
 void svc_listener_resume(svc_worker *w, svc_listener *l);

@@ -252,11 +252,11 @@ int h2_svc_queue_fd(const h2_svc_queue *q)
 bool h2_svc_queue_prepare_wait(h2_svc_queue *q)
 {
     h2_mailbox_ack_wakeup(&q->mb);
-    if (!h2_mailbox_prepare_sleep(&q->mb))
+    if (!h2_mailbox_prepare_park(&q->mb))
         return false;
     /* The overflow stack is a side channel: check it after announcing. */
     if (q->spill != NULL || atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL) {
-        h2_mailbox_cancel_sleep(&q->mb);
+        h2_mailbox_cancel_park(&q->mb);
         return false;
     }
     return true;
@@ -288,7 +288,7 @@ int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms)
         }
         struct pollfd p = {.fd = h2_mailbox_fd(&q->mb), .events = POLLIN, .revents = 0};
         int r = poll(&p, 1, wait_ms);
-        h2_mailbox_cancel_sleep(&q->mb);
+        h2_mailbox_cancel_park(&q->mb);
         if (r < 0 && errno != EINTR)
             return H2_EINTERNAL;
         if (queue_ready(q))

@@ -513,6 +513,11 @@ bool svc_on_worker_thread(const h2_service *svc)
     return current_service == svc;
 }
 
+bool svc_on_any_worker_thread(void)
+{
+    return current_service != NULL;
+}
+
 /* A dedicated worker whose connection ended and delivered all its events. */
 static bool dedicated_done(const svc_worker *w)
 {
@@ -551,7 +556,7 @@ void *svc_worker_main(void *arg)
                  (timeout < 0 || timeout > BLOCKED_RETRY_MS))
             timeout = BLOCKED_RETRY_MS;
         if (timeout != 0) {
-            if (!h2_mailbox_prepare_sleep(&w->mb)) {
+            if (!h2_mailbox_prepare_park(&w->mb)) {
                 timeout = 0;
             } else if (atomic_load_explicit(&w->returned, memory_order_seq_cst) != NULL ||
                        atomic_load_explicit(&w->stop, memory_order_seq_cst) ||
@@ -559,14 +564,14 @@ void *svc_worker_main(void *arg)
                         atomic_load_explicit(&w->svc->reap, memory_order_seq_cst) != NULL) ||
                        (w->blocked != NULL &&
                         atomic_load_explicit(&w->room, memory_order_seq_cst))) {
-                h2_mailbox_cancel_sleep(&w->mb);
+                h2_mailbox_cancel_park(&w->mb);
                 timeout = 0;
             }
         }
         if (timeout != 0)
             timeout = svc_timers_recheck(w, timeout);
         int ne = epoll_wait(w->epfd, evs, MAX_IO_EVENTS, timeout);
-        h2_mailbox_cancel_sleep(&w->mb);
+        h2_mailbox_cancel_park(&w->mb);
         w->now = svc_now_ms(w->svc);
         for (int i = 0; i < ne; i++)
             dispatch(w, &evs[i]);

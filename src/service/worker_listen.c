@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +23,18 @@
 #define ACCEPT_BATCH 256
 /* Pause after EMFILE, ENFILE, ENOBUFS or ENOMEM. */
 #define ACCEPT_PAUSE_MS 100
+
+void svc_socket_nodelay(const h2_service *svc, int fd)
+{
+    if (!svc->tcp_nodelay)
+        return;
+    int saved = errno;
+    int one = 1;
+    /* Unix sockets and socket pairs fail with EOPNOTSUPP; a failure only
+     * costs latency, so none is reported. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    errno = saved;
+}
 
 void svc_listener_free(const h2_mem *mem, svc_listener *l)
 {
@@ -79,6 +93,7 @@ static void accept_one(svc_worker *w, svc_listener *l, int fd)
 {
     h2_service *svc = w->svc;
     h2_svc_conn_config cfg = l->cfg;
+    svc_socket_nodelay(svc, fd);
     if (l->on_accept != NULL && l->on_accept(l->accept_user, fd, &cfg) < 0) {
         close(fd);
         return;

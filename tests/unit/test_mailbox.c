@@ -398,7 +398,7 @@ Test(mailbox, one_eventfd_write_per_sleep_announcement)
 {
     h2_mailbox mb;
     cr_assert_eq(h2_mailbox_init(&mb, 64, NULL), 0);
-    cr_assert_eq(h2_mailbox_prepare_sleep(&mb), true);
+    cr_assert_eq(h2_mailbox_prepare_park(&mb), true);
     for (uint32_t i = 0; i < 5; i++)
         cr_assert_eq(h2_mailbox_post(&mb, tag(0, i)), 0);
     h2_mailbox_stats st;
@@ -410,7 +410,7 @@ Test(mailbox, one_eventfd_write_per_sleep_announcement)
     cr_assert_eq(fd_readable(h2_mailbox_fd(&mb), 0), 0);
 
     /* Items queued: the consumer must not sleep, and no announcement stays. */
-    cr_assert_eq(h2_mailbox_prepare_sleep(&mb), false);
+    cr_assert_eq(h2_mailbox_prepare_park(&mb), false);
     cr_assert_eq(h2_mailbox_post(&mb, tag(0, 5)), 0);
     h2_mailbox_get_stats(&mb, &st);
     cr_assert_eq(st.wakeups, 1);
@@ -418,8 +418,8 @@ Test(mailbox, one_eventfd_write_per_sleep_announcement)
     void *out[8];
     cr_assert_eq(h2_mailbox_drain(&mb, out, 8), 6);
     /* Announce, then withdraw: producers go back to no system call. */
-    cr_assert_eq(h2_mailbox_prepare_sleep(&mb), true);
-    h2_mailbox_cancel_sleep(&mb);
+    cr_assert_eq(h2_mailbox_prepare_park(&mb), true);
+    h2_mailbox_cancel_park(&mb);
     cr_assert_eq(h2_mailbox_post(&mb, tag(0, 6)), 0);
     h2_mailbox_get_stats(&mb, &st);
     cr_assert_eq(st.wakeups, 1);
@@ -449,7 +449,7 @@ Test(mailbox, sleeping_consumer_is_woken_through_fd)
 {
     h2_mailbox mb;
     cr_assert_eq(h2_mailbox_init(&mb, 64, NULL), 0);
-    cr_assert_eq(h2_mailbox_prepare_sleep(&mb), true);
+    cr_assert_eq(h2_mailbox_prepare_park(&mb), true);
     struct delayed_post d = {.mb = &mb, .count = 1};
     tsync_init(&d.go);
     pthread_t th;
