@@ -45,7 +45,8 @@ void uvconn_end(uvconn *c)
 
 bool uvconn_has_room(const uvconn *c)
 {
-    return !c->closing && c->in_flight + h2_conn_output_pending(c->conn) < c->high_water;
+    return !c->closing && !c->ending &&
+           c->in_flight + h2_conn_output_pending(c->conn) < c->high_water;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -93,7 +94,7 @@ static void on_written(uv_write_t *req, int status)
         uvconn_close(c);
         return;
     }
-    if (c->ops->on_room != NULL)
+    if (!c->ending && c->ops->on_room != NULL)
         c->ops->on_room(c);
     uvconn_flush(c);
 }

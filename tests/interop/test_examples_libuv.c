@@ -179,6 +179,38 @@ Test(examples_libuv, slow_reader_backpressure)
     free(log);
 }
 
+/*
+ * A peer that does not speak HTTP/2 gets the server's SETTINGS and a
+ * GOAWAY(PROTOCOL_ERROR), then the end of the connection (the core's
+ * H2_EPROTO path: flush, then close); the server goes on serving.
+ */
+Test(examples_libuv, bad_preface_goaway_then_close)
+{
+    start(NULL);
+    int fd = interop_connect(server.port);
+    cr_assert_geq(fd, 0);
+    static const char junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    cr_assert_eq(interop_send_all(fd, (const uint8_t *)junk, sizeof(junk) - 1), 0);
+    uint8_t in[4096];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof(in) && (n = recv(fd, in + len, sizeof(in) - len, 0)) > 0)
+        len += (size_t)n;
+    cr_assert_eq(n, 0, "no end of stream after the GOAWAY (%s)", strerror(errno));
+    close(fd);
+    /* Frames: 9-byte header (24-bit length, type, flags, stream), then the payload. */
+    bool goaway = false;
+    for (size_t off = 0; off + 9 <= len;) {
+        size_t flen = (size_t)in[off] << 16 | (size_t)in[off + 1] << 8 | in[off + 2];
+        if (in[off + 3] == 0x7 && off + 9 + 8 <= len)
+            goaway = in[off + 16] == 0x1 && in[off + 15] == 0 && in[off + 14] == 0 && in[off + 13] == 0;
+        off += 9 + flen;
+    }
+    cr_assert(goaway, "no GOAWAY(PROTOCOL_ERROR) in %zu bytes", len);
+    get("/", "2 200");
+    stop_clean();
+}
+
 /* ---- uv_h2client -------------------------------------------------------------------- */
 
 /* Runs uv_h2client; its stdout goes to |dir|/<label>.stdout. Returns its exit status. */
