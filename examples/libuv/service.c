@@ -271,15 +271,12 @@ static void handle(app *a, const h2_svc_event *ev)
 }
 
 /*
- * The queue's fd is readable. Takes at most BATCH_MAX events; when the
- * queue is then empty, re-arms the fd with h2_svc_queue_prepare_wait().
- * Returning without re-arming leaves the fd readable, so libuv calls back
- * on its next turn.
+ * Takes events until the queue is empty and h2_svc_queue_prepare_wait()
+ * armed its fd (returns true), or until |max| events were taken (returns
+ * false: not armed).
  */
-static void on_queue(uv_poll_t *h, int status, int events)
+static bool drain(app *a, size_t max)
 {
-    (void)status, (void)events;
-    app *a = h->data;
     size_t done = 0;
     for (;;) {
         h2_svc_event *ev[64];
@@ -290,10 +287,21 @@ static void on_queue(uv_poll_t *h, int status, int events)
         }
         done += n;
         if (n == 0 && h2_svc_queue_prepare_wait(a->queue))
-            return; /* empty and armed: the next event makes the fd readable */
-        if (done >= BATCH_MAX)
-            return; /* not armed: the fd is still readable */
+            return true; /* empty and armed: the next event makes the fd readable */
+        if (done >= max)
+            return false;
     }
+}
+
+/*
+ * The queue's fd is readable: at most BATCH_MAX events per call. Stopping
+ * there without arming is safe only here: the fd was readable, and only
+ * prepare_wait() clears it, so libuv calls back on its next turn.
+ */
+static void on_queue(uv_poll_t *h, int status, int events)
+{
+    (void)status, (void)events;
+    drain(h->data, BATCH_MAX);
 }
 
 /* ---- accepting ---------------------------------------------------------------- */
@@ -401,8 +409,8 @@ static int start(app *a, unsigned workers)
     uv_signal_init(a->loop, &a->sigterm);
     uv_signal_init(a->loop, &a->sigint);
     a->listen_poll.data = a->queue_poll.data = a->sigterm.data = a->sigint.data = a;
-    /* Drain and arm the queue once before the first wait. */
-    on_queue(&a->queue_poll, 0, UV_READABLE);
+    /* Arm the queue before the first wait: its fd is written only for an announced wait. */
+    drain(a, SIZE_MAX);
     uv_poll_start(&a->queue_poll, UV_READABLE, on_queue);
     uv_poll_start(&a->listen_poll, UV_READABLE, on_listen);
     uv_signal_start(&a->sigterm, on_signal, SIGTERM);

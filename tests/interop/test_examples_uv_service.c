@@ -74,6 +74,16 @@ Test(examples_uv_service, curl_post_echo_1m)
     stop_clean();
 }
 
+/* Thousands of small requests over 4 connections, 100 streams each: every one answered. */
+Test(examples_uv_service, h2load_many_requests)
+{
+    start();
+    char u[96];
+    uvx_url(u, sizeof(u), server.port, "/");
+    uvx_h2load(&dir, u, ex_scale(20000, 2000), 4, 100);
+    stop_clean();
+}
+
 static void nghttp_argv(ex_argv *a)
 {
     cr_assert(ex_argv_peer(a, "nghttp"), "nghttp is not installed (run `make deps`)");

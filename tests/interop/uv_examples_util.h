@@ -176,6 +176,30 @@ static inline void uvx_make_upload(const ex_dir *d, const char *name, size_t siz
     free(p);
 }
 
+/*
+ * Runs h2load: |n| requests to |url| over |c| connections with |m| streams
+ * each; asserts that every one succeeded with a 2xx.
+ */
+static inline void uvx_h2load(const ex_dir *d, const char *url, int n, int c, int m)
+{
+    ex_argv a;
+    cr_assert(ex_argv_peer(&a, "h2load"), "h2load is not installed (run `make deps`)");
+    ex_argf(&a, "-n%d", n);
+    ex_argf(&a, "-c%d", c);
+    ex_argf(&a, "-m%d", m);
+    ex_arg(&a, url);
+    cr_assert_eq(ex_run(d, &a, "h2load", 240000, 0), 0, "h2load failed");
+    char *text = ex_output(d, "h2load", NULL);
+    char want[160], want_2xx[64];
+    snprintf(want, sizeof(want), "%d done, %d succeeded, 0 failed, 0 errored, 0 timeout", n, n);
+    snprintf(want_2xx, sizeof(want_2xx), "status codes: %d 2xx,", n);
+    bool ok = strstr(text, want) != NULL && strstr(text, want_2xx) != NULL;
+    if (!ok)
+        fprintf(stderr, "---- h2load output ----\n%s\n", text);
+    free(text);
+    cr_assert(ok, "h2load did not report \"%s\" and \"%s\"", want, want_2xx);
+}
+
 /* ---- uv_h2server's counters ------------------------------------------------------ */
 
 typedef struct uvx_stats {
