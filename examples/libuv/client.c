@@ -4,14 +4,16 @@
  * the response body to stdout.
  *
  * Usage
- *   uv_h2client [-v] [-d DATA] http://HOST:PORT/PATH
+ *   uv_h2client [-v] [-t SECONDS] [-d DATA] http://HOST:PORT/PATH
  *
  *   -d DATA   POST DATA as the request body (otherwise GET)
+ *   -t SECONDS  give up after this long (default 60; 0: never)
  *   -v        the response status and fields on stderr
  *
  * Exit status: 0 for a complete 2xx or 3xx response, 3 for a complete
  * response with another status, 1 when the exchange failed (connection
- * refused, reset stream, protocol error, truncated body), 2 for bad usage.
+ * refused, reset stream, protocol error, truncated body, timeout), 2 for
+ * bad usage.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 typedef struct client {
     uvconn io; /* first: a uvconn pointer is a client pointer */
     uv_connect_t connect;
+    uv_timer_t timer; /* the -t deadline */
     const char *authority, *path, *data;
     size_t data_len, data_off;
     uint32_t stream_id;
@@ -145,7 +148,13 @@ static void on_events(uvconn *c, const h2_event *ev, size_t n)
 
 static void on_closed(uvconn *c)
 {
-    (void)c; /* |client| lives on main()'s stack */
+    /* |client| is static in main(); the deadline goes with the connection. */
+    uv_close((uv_handle_t *)&((client *)c)->timer, NULL);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    fail(t->data, "timed out");
 }
 
 static const uvconn_ops client_ops = {on_events, on_room, on_closed, NULL};
@@ -154,9 +163,9 @@ static void on_connect(uv_connect_t *req, int status)
 {
     client *cl = req->data;
     if (status < 0) {
-        snprintf(cl->error, sizeof(cl->error), "connect: %s", uv_strerror(status));
-        cl->failed = true;
-        uvconn_close(&cl->io);
+        char msg[96];
+        snprintf(msg, sizeof(msg), "connect: %s", uv_strerror(status));
+        fail(cl, msg); /* after a timeout: UV_ECANCELED, the timeout is reported */
         return;
     }
     send_request(cl);
@@ -212,9 +221,12 @@ int main(int argc, char **argv)
 {
     static client cl;
     const char *url = NULL;
+    unsigned long timeout_s = 60;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0)
             cl.verbose = true;
+        else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc)
+            timeout_s = strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc)
             cl.data = argv[++i];
         else if (url == NULL && argv[i][0] != '-')
@@ -225,7 +237,7 @@ int main(int argc, char **argv)
     char host[256], port[8], authority[300];
     if (url == NULL ||
         parse_url(url, host, sizeof(host), port, authority, sizeof(authority), &cl.path) != 0) {
-        fprintf(stderr, "usage: uv_h2client [-v] [-d DATA] http://HOST:PORT/PATH\n");
+        fprintf(stderr, "usage: uv_h2client [-v] [-t SECONDS] [-d DATA] http://HOST:PORT/PATH\n");
         return 2;
     }
     cl.authority = authority;
@@ -238,6 +250,10 @@ int main(int argc, char **argv)
     cfg.connection_window_size = 1u << 22;
     if (uvconn_init(&cl.io, loop, &cfg, &client_ops, NULL) != 0)
         return 1;
+    uv_timer_init(loop, &cl.timer);
+    cl.timer.data = &cl;
+    if (timeout_s > 0)
+        uv_timer_start(&cl.timer, on_timeout, (uint64_t)timeout_s * 1000, 0);
     if (connect_to(&cl, loop, host, port) != 0)
         uvconn_close(&cl.io);
     uv_run(loop, UV_RUN_DEFAULT);

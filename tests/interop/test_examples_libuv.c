@@ -257,6 +257,31 @@ Test(examples_libuv, client_connection_refused)
     cr_assert(ex_failed_cleanly(rc), "exit status %d", rc);
 }
 
+/* A server that accepts the connection (the kernel does) and never answers: -t 1 gives up. */
+Test(examples_libuv, client_timeout)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 4) == 0 &&
+              getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
+    EX_REQUIRE("uv_h2client");
+    ex_argv a;
+    ex_argv_example(&a, "uv_h2client");
+    ex_arg(&a, "-t");
+    ex_arg(&a, "1");
+    ex_argf(&a, "http://127.0.0.1:%u/", ntohs(sa.sin_port));
+    int rc = ex_run(&dir, &a, "silent", ex_scale(30000, 90000), 1);
+    close(fd);
+    cr_assert_eq(rc, 1);
+    char err[128];
+    ex_path(&dir, "silent.stderr", err, sizeof(err));
+    size_t len = 0;
+    char *text = (char *)interop_read_file(err, &len);
+    cr_assert(text != NULL && strstr(text, "timed out") != NULL, "stderr: %s", text ? text : "");
+    free(text);
+}
+
 /* nghttpd on a free port serving |dir|/root; retried when the port was taken meanwhile. */
 static uint16_t start_nghttpd(void)
 {
