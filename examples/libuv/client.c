@@ -82,8 +82,8 @@ static void on_room(uvconn *c)
         if (chunk > (size_t)window)
             chunk = (size_t)window;
         bool last = cl->data_off + chunk == cl->data_len;
-        if (h2_conn_send_data(c->conn, cl->stream_id, (const uint8_t *)cl->data + cl->data_off, chunk,
-                              last ? H2_SEND_END_STREAM : 0, -1) != 0) {
+        if (h2_conn_send_data(c->conn, cl->stream_id, (const uint8_t *)cl->data + cl->data_off,
+                              chunk, last ? H2_SEND_END_STREAM : 0, -1) != 0) {
             fail(cl, "the request body could not be sent");
             return;
         }

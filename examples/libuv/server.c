@@ -155,7 +155,8 @@ static void respond(sconn *sc, stream *s)
     int rc = h2_conn_send_headers(conn, s->id, head.fields, head.n, empty ? H2_SEND_END_STREAM : 0,
                                   NULL);
     if (sc->srv->verbose)
-        fprintf(stderr, "%s %s %d %zu\n", s->rt.method, s->rt.path, status, s->rt.head ? 0 : s->len);
+        fprintf(stderr, "%s %s %d %zu\n", s->rt.method, s->rt.path, status,
+                s->rt.head ? 0 : s->len);
     if (rc != 0) {
         h2_conn_reset_stream(conn, s->id, H2_INTERNAL_ERROR);
         stream_drop(sc, s->id);
@@ -252,7 +253,8 @@ static void on_data(sconn *sc, const h2_event *ev)
 {
     stream *s = stream_find(sc, ev->stream_id);
     if (s != NULL && !s->responding && s->rt.kind == ROUTE_ECHO && !s->too_big) {
-        if (s->len + ev->u.data.len > ROUTE_ECHO_MAX || !body_append(s, ev->u.data.data, ev->u.data.len))
+        if (s->len + ev->u.data.len > ROUTE_ECHO_MAX ||
+            !body_append(s, ev->u.data.data, ev->u.data.len))
             s->too_big = true;
     }
     /* The bytes are used (copied or dropped): give the window back. */
@@ -311,7 +313,8 @@ static void on_conn_closed(uvconn *c)
 static void on_pause(uvconn *c, bool paused)
 {
     if (((sconn *)c)->srv->verbose)
-        fprintf(stderr, "read %s: %zu bytes in flight\n", paused ? "paused" : "resumed", c->in_flight);
+        fprintf(stderr, "read %s: %zu bytes in flight\n", paused ? "paused" : "resumed",
+                c->in_flight);
 }
 
 static const uvconn_ops conn_ops = {on_events, pump, on_conn_closed, on_pause};
@@ -376,7 +379,7 @@ static void on_signal(uv_signal_t *sig, int signum)
     uv_close((uv_handle_t *)&srv->sigint, NULL);
     for (sconn *sc = srv->conns, *next; sc != NULL; sc = next) {
         next = sc->next;
-        /* GOAWAY goes out with the last writes (uv_write() tries at once), then the handle closes. */
+        /* uv_write() tries at once: the GOAWAY leaves before the handle closes. */
         h2_conn_close(sc->io.conn, H2_NO_ERROR, NULL, 0, -1);
         if (uvconn_flush(&sc->io) == 0)
             uvconn_close(&sc->io);
@@ -453,9 +456,8 @@ static int listen_on(server *srv, const char *host, int port)
 
 int main(int argc, char **argv)
 {
-    server srv = {.big_size = ROUTE_BIG_SIZE,
-                  .high_water = UVCONN_HIGH_WATER,
-                  .low_water = UVCONN_LOW_WATER};
+    server srv = {
+        .big_size = ROUTE_BIG_SIZE, .high_water = UVCONN_HIGH_WATER, .low_water = UVCONN_LOW_WATER};
     const char *host = "127.0.0.1";
     int port = 8080;
     if (parse_args(&srv, argc, argv, &host, &port) != 0)

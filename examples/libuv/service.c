@@ -336,8 +336,10 @@ static int listen_on(app *a, const char *host, int port)
     a->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     socklen_t len = sizeof(addr);
-    if (a->listen_fd < 0 || setsockopt(a->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(a->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(a->listen_fd, 128) != 0 ||
+    if (a->listen_fd < 0 ||
+        setsockopt(a->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(a->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+        listen(a->listen_fd, 128) != 0 ||
         getsockname(a->listen_fd, (struct sockaddr *)&addr, &len) != 0) {
         fprintf(stderr, "uv_h2service: listen on %s:%d: %s\n", host, port, strerror(errno));
         return -1;
@@ -360,7 +362,8 @@ static void on_signal(uv_signal_t *sig, int signum)
     uv_close((uv_handle_t *)&a->sigint, NULL);
 }
 
-static int parse_args(app *a, int argc, char **argv, const char **host, int *port, unsigned *workers)
+static int parse_args(app *a, int argc, char **argv, const char **host, int *port,
+                      unsigned *workers)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0) {
@@ -425,7 +428,8 @@ int main(int argc, char **argv)
     int port = 8080;
     unsigned workers = 1;
     if (parse_args(&a, argc, argv, &host, &port, &workers) != 0) {
-        fprintf(stderr, "usage: uv_h2service [--host ADDR] [--port N] [--workers N] [--big BYTES] [-v]\n");
+        fprintf(stderr,
+                "usage: uv_h2service [--host ADDR] [--port N] [--workers N] [--big BYTES] [-v]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

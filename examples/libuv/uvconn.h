@@ -62,10 +62,10 @@ struct uvconn {
     size_t max_in_flight; /* the most |in_flight| ever reached */
     uint64_t pauses;      /* times reading stopped because of |in_flight| */
     uint64_t bytes_in, bytes_out;
-    bool reading;  /* uv_read_start() in force */
-    bool started;  /* uvconn_start() was called */
-    bool ending;   /* nothing more is read: close once the output is written */
-    bool closing;  /* uv_close() was called */
+    bool reading; /* uv_read_start() in force */
+    bool started; /* uvconn_start() was called */
+    bool ending;  /* nothing more is read: close once the output is written */
+    bool closing; /* uv_close() was called */
     uint8_t rbuf[16384];
 };
 
@@ -92,7 +92,7 @@ int uvconn_start(uvconn *c);
  */
 int uvconn_flush(uvconn *c);
 
-/* True while more DATA may be queued: bytes in flight plus bytes queued in the core below high_water. */
+/* True while more DATA may be queued: bytes in flight plus queued below high_water. */
 bool uvconn_has_room(const uvconn *c);
 
 /*

@@ -133,7 +133,8 @@ Test(examples_libuv, nghttp_multiplexed_big)
     cr_assert_eq(ex_run(&dir, &a, "nghttp", 120000, 0), 0, "nghttp failed");
     char *text = ex_output(&dir, "nghttp", NULL);
     size_t done = 0;
-    for (const char *p = strstr(text, "  200   4M /big"); p != NULL; p = strstr(p + 1, "  200   4M /big"))
+    for (const char *p = strstr(text, "  200   4M /big"); p != NULL;
+         p = strstr(p + 1, "  200   4M /big"))
         done++;
     cr_assert_eq(done, (size_t)n, "%zu of %d responses complete:\n%s", done, n, text);
     free(text);
@@ -213,7 +214,8 @@ Test(examples_libuv, bad_preface_goaway_then_close)
     for (size_t off = 0; off + 9 <= len;) {
         size_t flen = (size_t)in[off] << 16 | (size_t)in[off + 1] << 8 | in[off + 2];
         if (in[off + 3] == 0x7 && off + 9 + 8 <= len)
-            goaway = in[off + 16] == 0x1 && in[off + 15] == 0 && in[off + 14] == 0 && in[off + 13] == 0;
+            goaway =
+                in[off + 16] == 0x1 && in[off + 15] == 0 && in[off + 14] == 0 && in[off + 13] == 0;
         off += 9 + flen;
     }
     cr_assert(goaway, "no GOAWAY(PROTOCOL_ERROR) in %zu bytes", len);
@@ -293,7 +295,8 @@ static uint16_t start_nghttpd(void)
         uint16_t port = interop_free_port();
         cr_assert_neq(port, 0);
         snprintf(portstr, sizeof(portstr), "%u", port);
-        char *argv[] = {exe, "--no-tls", "--address=127.0.0.1", "--htdocs", dir.root, portstr, NULL};
+        char *argv[] = {exe,     "--no-tls", "--address=127.0.0.1", "--htdocs", dir.root,
+                        portstr, NULL};
         nghttpd = interop_spawn(argv, NULL, err);
         cr_assert_gt(nghttpd, 0);
         /* Ready once it accepts a connection (bounded). */

@@ -129,7 +129,8 @@ Test(examples_uv_service, nghttp_multiplexed_big)
     cr_assert_eq(ex_run(&dir, &a, "nghttp", 120000, 0), 0, "nghttp failed");
     char *text = ex_output(&dir, "nghttp", NULL);
     size_t done = 0;
-    for (const char *p = strstr(text, "  200   4M /big"); p != NULL; p = strstr(p + 1, "  200   4M /big"))
+    for (const char *p = strstr(text, "  200   4M /big"); p != NULL;
+         p = strstr(p + 1, "  200   4M /big"))
         done++;
     cr_assert_eq(done, (size_t)n, "%zu of %d responses complete:\n%s", done, n, text);
     free(text);

@@ -127,8 +127,16 @@ static inline int uvx_curl(const ex_dir *d, const char *const *args, char *w, si
     char body[128];
     ex_path(d, "body", body, sizeof(body));
     unlink(body);
-    const char *common[] = {"--silent", "--show-error", "--max-time", "60", "--http2-prior-knowledge",
-                            "-o", body, "-w", "%{http_version} %{http_code}", NULL};
+    const char *common[] = {"--silent",
+                            "--show-error",
+                            "--max-time",
+                            "60",
+                            "--http2-prior-knowledge",
+                            "-o",
+                            body,
+                            "-w",
+                            "%{http_version} %{http_code}",
+                            NULL};
     for (size_t i = 0; common[i] != NULL; i++)
         ex_arg(&a, common[i]);
     for (size_t i = 0; args[i] != NULL; i++)
