@@ -63,11 +63,15 @@ EX_CLIENT_SRC := $(wildcard examples/client/*.c)
 EX_CFLAGS     := $(WARN) $(OPT) $(SAN) -Iexamples $(EXTRA_CFLAGS)
 EX_LIBS       := -lssl -lcrypto -lpthread
 EXAMPLES      := $(if $(EX_SERVER_SRC),$(BUILD)/h2server) $(if $(EX_CLIENT_SRC),$(BUILD)/h2client)
+# Examples on a libuv loop (examples/libuv): the core on uv_tcp_t, and the
+# service with its event queue watched by uv_poll_t.
+UV_EX_OBJ     := $(BUILD)/obj/examples/libuv/uvconn.o $(BUILD)/obj/examples/libuv/routes.o
+EXAMPLES      += $(if $(wildcard examples/libuv/*.c),$(BUILD)/uv_h2server $(BUILD)/uv_h2client $(BUILD)/uv_h2service)
 
 # Debian packages the build, tests and benchmarks need.
 DEPS_PKGS := build-essential pkg-config libcriterion-dev libjansson-dev \
              libnghttp2-dev python3 curl nghttp2-client nghttp2-server libssl-dev openssl \
-             python3-h2 h2o chromium clang valgrind python3-grpcio
+             python3-h2 h2o chromium clang valgrind python3-grpcio libuv1-dev
 
 .SECONDARY:
 .DELETE_ON_ERROR:
@@ -112,6 +116,9 @@ $(BUILD)/h2server: $(patsubst examples/%.c,$(BUILD)/obj/examples/%.o,$(EX_SERVER
 
 $(BUILD)/h2client: $(patsubst examples/%.c,$(BUILD)/obj/examples/%.o,$(EX_CLIENT_SRC) $(EX_COMMON_SRC)) $(STATIC_LIB)
 	$(CC) $(SAN) -o $@ $^ $(EX_LIBS)
+
+$(BUILD)/uv_h2%: $(BUILD)/obj/examples/libuv/%.o $(UV_EX_OBJ) $(STATIC_LIB)
+	$(CC) $(SAN) -o $@ $^ -luv -lpthread
 
 # Starts the example server on 127.0.0.1:8080 (h2c) and :8443 (TLS) with a
 # self-signed certificate made on first run in run/ (ignored by git).
