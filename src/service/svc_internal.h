@@ -19,6 +19,38 @@
 struct svc_worker;
 
 /*
+ * Where released DATA and STREAM_RESET events go back to a worker. It is
+ * reference counted (one for the worker, one per event that points to it)
+ * so that an event released after its service was freed finds it still
+ * allocated: the release then only frees the record. |users| counts
+ * releasing threads between their look at |closed| and their wake-up of
+ * the worker, so the worker's mailbox is not destroyed under them.
+ */
+typedef struct svc_retbox {
+    _Atomic(struct svc_event_rec *) head; /* released events, a stack */
+    atomic_uint_fast64_t refs;
+    atomic_int users;
+    atomic_bool closed; /* the worker is gone: release frees the record */
+    h2_mailbox *mb;     /* the worker's mailbox, valid while !closed */
+    h2_mem mem;
+} svc_retbox;
+
+/*
+ * An entry of the service's table of live connection ids (service.c). An
+ * id names its entry; |key| holds the id's upper bits while the
+ * connection accepts commands, 0 once it ended. |posters| counts posting
+ * threads between their look at |key| and the end of their post: a
+ * connection's CLOSED waits until it is 0 and its worker has handled
+ * every command posted before.
+ */
+typedef struct svc_live {
+    atomic_uint_fast64_t key;
+    atomic_int posters;
+    uint32_t gen;       /* generation of the next id (under the table lock) */
+    uint32_t next_free; /* free list link + 1, or 0 */
+} svc_live;
+
+/*
  * An event record: the public event first, then what release needs. A DATA
  * event with a flow-controlled length goes back to its worker on release
  * (|ack_worker|), which acknowledges it and frees the record; so does a
@@ -28,8 +60,9 @@ struct svc_worker;
 typedef struct svc_event_rec {
     h2_svc_event pub;
     h2_mem mem;                    /* allocator of this record */
-    struct svc_worker *ack_worker; /* DATA to acknowledge, STREAM_RESET (servers) to
-                                      free the request slot of, else NULL */
+    struct svc_retbox *ack_worker; /* DATA to acknowledge, STREAM_RESET (servers) to
+                                      free the request slot of, else NULL; holds a
+                                      reference (svc_event_hold_ack()) */
     struct svc_event_rec *next;    /* pending lists and the return stack */
     void *block;                   /* the allocation to free (the record or its command) */
 } svc_event_rec;
@@ -169,6 +202,15 @@ typedef struct svc_conn {
     bool has_goaway_code;
     struct svc_conn *dirty_next;
     struct svc_conn *blocked_next;
+    /* Ending: CLOSED (in |closed_ev|) waits until every command posted
+     * before the end was handled (svc_live). */
+    struct h2_service *svc;
+    svc_live *live;         /* the id's entry, or NULL */
+    bool close_wait;        /* in the worker's |closing| list */
+    bool closed_sent;       /* CLOSED delivered: |queue| is not touched again */
+    bool drain_seen;        /* whole-service shutdown: the GOAWAY was queued */
+    uint64_t close_ticket;  /* commands the worker must have handled first, or 0 */
+    struct svc_conn *close_next;
 } svc_conn;
 
 /* A listening socket, owned by one worker. */
@@ -251,8 +293,13 @@ typedef struct svc_worker {
     bool timed_retry;         /* a queue had no registration slot left: retry on a timer */
     atomic_size_t feed_bytes; /* any thread: FEED bytes posted here and not yet processed */
     atomic_size_t send_bytes; /* any thread: copied DATA bytes posted here and not yet sent */
-    _Atomic(svc_event_rec *) returned; /* any thread: released DATA events */
-    atomic_bool stop;                  /* any thread: set by h2_service_free() */
+    svc_retbox *ret;    /* released DATA and STREAM_RESET events (any thread) */
+    atomic_bool stop;   /* any thread: set by h2_service_free() */
+    svc_conn *closing;  /* ended connections whose CLOSED waits for posts in flight */
+    uint64_t drained;   /* commands taken from the ring so far */
+    uint64_t handled;   /* ... and carried out or answered */
+    bool draining;      /* whole-service shutdown seen: GOAWAY sent everywhere */
+    bool cut;           /* whole-service shutdown deadline seen */
 } svc_worker;
 
 struct h2_service {
@@ -273,7 +320,23 @@ struct h2_service {
     size_t feed_hold_limit;
     size_t send_hold_limit;
     atomic_bool closing; /* h2_service_free() has begun: no new dedicated threads */
+    /* Live connection ids (service.c): chunks of entries, allocated as
+     * needed and kept until the service is freed; a free list under
+     * |live_lock|. */
+    _Atomic(svc_live *) *live_chunks;
+    pthread_mutex_t live_lock;
+    uint32_t live_used;           /* entries handed out at least once */
+    uint32_t live_free;           /* free list head + 1, or 0 */
+    atomic_uint_fast64_t n_live;  /* connections not destroyed yet */
+    /* Whole-service shutdown (h2_service_shutdown()). */
+    atomic_int drain;             /* 0, SVC_DRAIN_GOAWAY, SVC_DRAIN_CUT */
+    atomic_int_fast64_t drain_deadline;
+    pthread_mutex_t drain_lock;
+    pthread_cond_t drain_cond;
+    atomic_bool drain_waiting;    /* a shutdown waits for n_live to reach 0 */
 };
+
+enum { SVC_DRAIN_GOAWAY = 1, SVC_DRAIN_CUT = 2 };
 
 /* ---- events (svc_queue.c) ---- */
 
@@ -286,6 +349,13 @@ svc_event_rec *svc_event_alloc(const h2_mem *mem, size_t extra, uint8_t **tail);
  * capacity and this returns true.
  */
 bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force);
+
+/*
+ * Offers a connection's last event (CLOSED) beyond the capacity if need
+ * be. The application may free |q| as soon as it took |rec|: a free that
+ * meets this call under way waits for it to return.
+ */
+void svc_queue_offer_last(h2_svc_queue *q, svc_event_rec *rec);
 
 /*
  * Worker: |w| found |q| full. Registers |w| to be woken when the consumer
@@ -301,8 +371,24 @@ void svc_queue_unwatch(h2_svc_queue *q, struct svc_worker *w);
 /* Drains so far (changes each time the consumer takes events). */
 uint64_t svc_queue_epoch(h2_svc_queue *q);
 
-/* Frees a record without acknowledging anything. */
+/* Frees a record without acknowledging anything (drops its reference to a retbox). */
 void svc_event_free(svc_event_rec *rec);
+
+/* Worker: |rec| goes back to |w| when released (takes a reference to w->ret). */
+void svc_event_hold_ack(svc_event_rec *rec, struct svc_worker *w);
+
+/* Drops the acknowledgement of |rec| (and its retbox reference). */
+void svc_event_drop_ack(svc_event_rec *rec);
+
+/* A retbox for the mailbox |mb|; NULL: no memory. */
+svc_retbox *svc_retbox_new(const h2_mem *mem, h2_mailbox *mb);
+
+/* Worker: takes the released records (a LIFO stack), or NULL. */
+svc_event_rec *svc_retbox_take(svc_retbox *box);
+
+/* The worker is going away: later releases free their records; frees what
+ * was returned and drops the worker's reference. */
+void svc_retbox_close(svc_retbox *box);
 
 /* Internal command kinds, after the public h2_svc_command values. */
 enum { SVC_CMD_LISTEN = 100 };
@@ -428,8 +514,21 @@ unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg);
 /* Posts the attach command of |c| to the worker its id names; 0, H2_EAGAIN or H2_ENOMEM. */
 int svc_conn_post_attach(h2_service *svc, svc_conn *c);
 
-/* A new connection id on worker |wi|. */
-h2_svc_conn_id svc_new_id(h2_service *svc, unsigned wi);
+/* Gives |c| a new id on worker |wi| and its entry in the live table;
+ * 0 or H2_ENOMEM. */
+int svc_conn_new_id(h2_service *svc, svc_conn *c, unsigned wi);
+
+/* |id| moved to worker |wi| (same entry). */
+h2_svc_conn_id svc_id_rehome(h2_svc_conn_id id, unsigned wi);
+
+/* Worker: |c| ended: posts to its id fail from now on. */
+void svc_live_end(svc_conn *c);
+
+/* Returns the entry of |c| to the table (|c| is being freed). */
+void svc_live_release(h2_service *svc, svc_conn *c);
+
+/* Wakes a shutdown waiting for the last connection. */
+void svc_drain_notify(h2_service *svc);
 
 /* The worker a connection id names, or NULL. */
 svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id);
