@@ -530,6 +530,13 @@ void svc_live_release(h2_service *svc, svc_conn *c);
 /* Wakes a shutdown waiting for the last connection. */
 void svc_drain_notify(h2_service *svc);
 
+/* The live-table entry an id names, or NULL. */
+svc_live *svc_live_of(h2_service *svc, h2_svc_conn_id id);
+
+/* Sets up and frees the live table and the shutdown state (service_live.c). */
+int svc_live_table_init(h2_service *svc);
+void svc_live_table_free(h2_service *svc);
+
 /* The worker a connection id names, or NULL. */
 svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id);
 
