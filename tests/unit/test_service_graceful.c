@@ -4,6 +4,7 @@
  * left is cut; every connection ends with its CLOSED.
  */
 #include <stdatomic.h>
+#include <sys/un.h>
 #include "unit/test_service_util.h"
 
 typedef struct shut {
@@ -137,5 +138,74 @@ Test(service_graceful, deadline_cuts_what_is_left)
     cr_assert(g.goaway, "closed without a GOAWAY");
     cr_assert_eq(h2_service_shutdown(r.svc, 0), 0); /* again: nothing left */
     peer_free(&p);
+    svc_rig_free(&r);
+}
+
+/* Idle connections, one on a shared worker and one dedicated, end
+ * gracefully at once; a listener stops accepting. */
+Test(service_graceful, idle_shared_and_dedicated_connections_end_gracefully)
+{
+    svc_rig r;
+    svc_rig_start(&r, 64);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    cr_assert_geq(lfd, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa_family_t)), 0); /* autobind */
+    cr_assert_eq(listen(lfd, 4), 0);
+    h2_svc_conn_config lc;
+    h2_svc_conn_config_init(&lc, H2_ROLE_SERVER);
+    lc.queue = r.q;
+    cr_assert_eq(h2_service_listen(r.svc, lfd, &lc, NULL, NULL), 0);
+
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    h2_svc_conn_id shared = svc_rig_attach(&r, &sc);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    h2_svc_conn_config dc;
+    h2_svc_conn_config_init(&dc, H2_ROLE_SERVER);
+    dc.queue = r.q;
+    dc.dedicated = true;
+    h2_svc_conn_id ded = 0;
+    cr_assert_eq(h2_service_attach_fd(r.svc, sv[1], &dc, &ded), 0);
+    int attached = 0;
+    while (attached < 2) {
+        h2_svc_event *ev = wait_event(r.q, H2_SVC_EV_ATTACHED, 5000);
+        cr_assert_not_null(ev);
+        attached++;
+        h2_svc_event_release(ev);
+    }
+    cr_assert_eq(h2_service_shutdown(r.svc, 10000), 0);
+    int closed = 0;
+    h2_svc_event *ev;
+    while ((ev = next_event(r.q, 0)) != NULL) {
+        if (ev->type == H2_SVC_EV_CLOSED) {
+            cr_assert(ev->conn == shared || ev->conn == ded);
+            cr_assert_eq(ev->reason, H2_SVC_CLOSE_GRACEFUL);
+            closed++;
+        }
+        h2_svc_event_release(ev);
+    }
+    cr_assert_eq(closed, 2);
+    /* Both peers got a GOAWAY and then the end of the stream. */
+    int fds[2] = {r.peer_fd, sv[0]};
+    for (int i = 0; i < 2; i++) {
+        peer p;
+        peer_init(&p, fds[i], H2_ROLE_CLIENT);
+        cr_assert_eq(h2_conn_initiate(p.conn), 0); /* its preface is not sent */
+        seen g = {0};
+        int64_t end = now_ms() + 5000;
+        while (!p.eof) {
+            cr_assert_lt(now_ms(), end);
+            peer_pump(&p, 100, on_client, &g);
+        }
+        cr_assert(g.goaway, "peer %d: no GOAWAY", i);
+        peer_free(&p);
+    }
+    /* The listening socket was closed: nobody accepts any more. */
+    socklen_t len = sizeof sa;
+    cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), -1);
+    h2_service_free(r.svc);
+    r.svc = NULL;
     svc_rig_free(&r);
 }
