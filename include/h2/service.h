@@ -162,14 +162,16 @@
  *
  *   h2_service_free() alone stops the workers. Every command still queued fails
  *   with H2_ECLOSED (reason H2_SVC_CLOSE_SHUTDOWN), every connection gets
- *   its H2_SVC_EV_CLOSED event, sockets are closed and all memory of the
- *   service is freed, listening sockets included. Events that find a queue
- *   full at that moment are still delivered (the queue takes them beyond
- *   its capacity). Commands and connections that event callbacks post
- *   while the workers stop (to a worker that already left) are answered
- *   the same way once every worker thread was joined, with the callbacks
- *   then running on the thread that called h2_service_free(); a dedicated
- *   attach made during the free returns H2_EAGAIN.
+ *   its H2_SVC_EV_CLOSED event (no GOAWAY is sent), sockets are closed and
+ *   all memory of the service is freed, listening sockets included. Events
+ *   that find a queue full at that moment are still delivered, in order
+ *   (the queue takes them beyond its capacity). Connections that event
+ *   callbacks attach while the workers stop (to a worker that already
+ *   left) are answered the same way (CLOSED) once every worker thread was
+ *   joined, with the callbacks then running on the thread that called
+ *   h2_service_free(); commands that callbacks post then to connections
+ *   that ended fail at the call (H2_ENOCONN); a dedicated attach made
+ *   during the free returns H2_EAGAIN.
  *
  * Threads
  *   The posting calls, h2_svc_event_release() and the h2_svc_queue calls
@@ -253,7 +255,7 @@ typedef enum h2_svc_close_reason {
     H2_SVC_CLOSE_PROTOCOL, /* the peer broke the protocol; GOAWAY sent */
     H2_SVC_CLOSE_IO,       /* the socket failed (|error| H2_EINTERNAL, errno in |sys_errno|) */
     H2_SVC_CLOSE_ABORTED,  /* h2_service_abort() */
-    H2_SVC_CLOSE_SHUTDOWN, /* h2_service_free() */
+    H2_SVC_CLOSE_SHUTDOWN, /* h2_service_free(), or the deadline of h2_service_shutdown() */
     H2_SVC_CLOSE_NOMEM,    /* memory ran out for this connection */
     H2_SVC_CLOSE_TIMEOUT,  /* a timer expired: |timer| names it (h2_svc_timer) and
                               |error_code| the GOAWAY code sent, if any */
@@ -750,7 +752,8 @@ H2_API int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *
 
 /*
  * @function Feed mode: |len| bytes received from the peer (copied). |len| 0
- * tells that the peer closed the transport. Failures (connection closed,
+ * tells that the peer closed the transport. A connection that ended
+ * refuses at the call (H2_ENOCONN, see "Commands"); other failures (an
  * fd-mode connection) come back as H2_SVC_EV_COMMAND_FAILED.
  */
 H2_API int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len);
