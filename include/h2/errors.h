@@ -46,6 +46,7 @@ extern "C" {
     XX(EROLE, -16, "operation not allowed for this endpoint's role (client or server)")            \
     XX(ECLOSED, -17, "connection is closed")                                                       \
     XX(ETRUNCATED, -18, "input ends in the middle of an item")                                     \
+    XX(ENOCONN, -19, "no such connection: never attached, or already ended")                       \
     XX(EPROTO, -100, "peer violated the HTTP/2 protocol; connection error queued")                 \
     XX(ECOMPRESSION, -101, "header block could not be decoded (HPACK error)")                      \
     XX(EFRAME, -102, "malformed frame")                                                            \

@@ -58,11 +58,17 @@
  *   h2c upgrade (|upgrade|: stream 1 is the upgraded request).
  *
  * Commands
- *   Every command is answered: when it cannot be carried out, an
- *   H2_SVC_EV_COMMAND_FAILED event names it (|command|, |stream_id|,
+ *   Every command a posting call queued (returned 0) is answered exactly
+ *   once, on the connection's own queue or callback and before its
+ *   H2_SVC_EV_CLOSED: carried out (with its own event where it has one), or
+ *   an H2_SVC_EV_COMMAND_FAILED event names it (|command|, |stream_id|,
  *   |user|, |error|). Commands posted to one connection from one thread are
  *   carried out in the order posted. A posting call returns:
  *     0           the command is queued; from now on the service owns it;
+ *     H2_ENOCONN  the connection ended (from the moment it ended, even
+ *                 before its CLOSED was delivered) or never existed;
+ *                 nothing was queued and the caller still owns every
+ *                 payload;
  *     H2_EAGAIN   the worker's command ring is full (or, for feeds and
  *                 copied DATA, the connection holds its share
  *                 |feed_hold_conn_limit| or |send_hold_conn_limit|, or the
@@ -139,9 +145,17 @@
  *   (h2_svc_queue: a bounded ring with an eventfd, shared by any number of
  *   connections, read by one application thread at a time) or to a callback
  *   run on the worker thread. Every event is an owned record: release it
- *   with h2_svc_event_release(), from any thread. Releasing a DATA event
- *   acknowledges its bytes for flow control, so a consumer that keeps DATA
- *   events unreleased stops the peer once the windows are used up.
+ *   with h2_svc_event_release(), from any thread, at any time (also after
+ *   h2_service_free()). Releasing a DATA event acknowledges its bytes for
+ *   flow control, so a consumer that keeps DATA events unreleased stops
+ *   the peer once the windows are used up.
+ *
+ *   Order: a connection's events arrive in the order they happened, and
+ *   H2_SVC_EV_CLOSED is its last one: once the application took it, the
+ *   service never touches that connection's queue again (the queue may be
+ *   freed then, if no other connection uses it). CLOSED is handed over
+ *   whatever the queue's fill (one record beyond the capacity per
+ *   connection at most). docs/SERVICE.md tells how.
  *
  *   Request slots (servers): a request counts against the core's
  *   |max_active_requests| from its REQUEST_RECEIVED event until its stream
@@ -183,16 +197,23 @@
  *   any thread.
  *
  * Shutdown
- *   h2_service_free() stops the workers. Every command still queued fails
+ *   h2_service_shutdown() is the graceful way: GOAWAY on every connection,
+ *   streams in flight finish until a deadline, then what is left is ended;
+ *   it returns once every connection sent its CLOSED. h2_service_free()
+ *   then only frees.
+ *
+ *   h2_service_free() alone stops the workers. Every command still queued fails
  *   with H2_ECLOSED (reason H2_SVC_CLOSE_SHUTDOWN), every connection gets
- *   its H2_SVC_EV_CLOSED event, sockets are closed and all memory of the
- *   service is freed, listening sockets included. Events that find a queue
- *   full at that moment are still delivered (the queue takes them beyond
- *   its capacity). Commands and connections that event callbacks post
- *   while the workers stop (to a worker that already left) are answered
- *   the same way once every worker thread was joined, with the callbacks
- *   then running on the thread that called h2_service_free(); a dedicated
- *   attach made during the free returns H2_EAGAIN.
+ *   its H2_SVC_EV_CLOSED event (no GOAWAY is sent), sockets are closed and
+ *   all memory of the service is freed, listening sockets included. Events
+ *   that find a queue full at that moment are still delivered, in order
+ *   (the queue takes them beyond its capacity). Connections that event
+ *   callbacks attach while the workers stop (to a worker that already
+ *   left) are answered the same way (CLOSED) once every worker thread was
+ *   joined, with the callbacks then running on the thread that called
+ *   h2_service_free(); commands that callbacks post then to connections
+ *   that ended fail at the call (H2_ENOCONN); a dedicated attach made
+ *   during the free returns H2_EAGAIN.
  *
  * Threads
  *   The posting calls, h2_svc_event_release() and the h2_svc_queue calls
@@ -276,7 +297,7 @@ typedef enum h2_svc_close_reason {
     H2_SVC_CLOSE_PROTOCOL, /* the peer broke the protocol; GOAWAY sent */
     H2_SVC_CLOSE_IO,       /* the socket failed (|error| H2_EINTERNAL, errno in |sys_errno|) */
     H2_SVC_CLOSE_ABORTED,  /* h2_service_abort() */
-    H2_SVC_CLOSE_SHUTDOWN, /* h2_service_free() */
+    H2_SVC_CLOSE_SHUTDOWN, /* h2_service_free(), or the deadline of h2_service_shutdown() */
     H2_SVC_CLOSE_NOMEM,    /* memory ran out for this connection */
     H2_SVC_CLOSE_TIMEOUT,  /* a timer expired: |timer| names it (h2_svc_timer) and
                               |error_code| the GOAWAY code sent, if any */
@@ -383,9 +404,10 @@ typedef struct h2_svc_event {
 /*
  * @function Releases |ev| (NULL is allowed). For a DATA event this also
  * acknowledges its flow-controlled length to the connection's worker, which
- * then reopens the windows (h2_conn_ack_data()). Any thread. DATA events
- * must be released before h2_service_free() of their service; other events
- * may be released later.
+ * then reopens the windows (h2_conn_ack_data()); a server's STREAM_RESET
+ * frees its request slot the same way. Any thread, at any time: an event
+ * released after its connection ended, or after h2_service_free() of its
+ * service, is only freed. Takes no lock.
  */
 H2_API void h2_svc_event_release(h2_svc_event *ev);
 
@@ -422,14 +444,16 @@ typedef void (*h2_svc_release_fn)(void *release_user, const uint8_t *data, size_
  *
  * One application thread at a time reads the queue. A queue serves the
  * connections of one service, and must outlive them: free it after
- * h2_service_free(), or after every connection using it sent its
- * H2_SVC_EV_CLOSED.
+ * h2_service_free(), or as soon as every connection using it delivered its
+ * H2_SVC_EV_CLOSED (the thread that took the last CLOSED may free it at
+ * once).
  *
  * Returns 0, H2_EINVAL (|out| NULL, bad capacity) or H2_ENOMEM.
  */
 H2_API int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem);
 
-/* @function Frees |q| and releases every event still in it. NULL allowed. */
+/* @function Frees |q| and releases every event still in it. NULL allowed.
+ * Events already taken from it stay valid. */
 H2_API void h2_svc_queue_free(h2_svc_queue *q);
 
 /*
@@ -494,10 +518,12 @@ typedef struct h2_service_config {
     unsigned workers;          /* worker threads; 0: the number of online CPUs */
     uint32_t mailbox_capacity; /* command ring slots per worker, a power of two: 4096 */
     size_t read_buffer_size;   /* per-worker socket read buffer: 65536 */
-    /* Where events about a connection id that is unknown (never attached,
-     * or already closed) go: a queue, or else a callback; both NULL: such
-     * failure events are released at once (payload release callbacks
-     * still run). */
+    /* A safety net: where the answer to a command goes when its worker
+     * does not know its connection (a queue, or else a callback; both
+     * NULL: released at once, payload release callbacks still run). Posts
+     * to a connection that ended or never existed fail at the call with
+     * H2_ENOCONN, and a queued command is answered before its
+     * connection's CLOSED, so this receives nothing in normal operation. */
     h2_svc_queue *queue;
     h2_svc_event_fn on_event;
     void *on_event_user;
@@ -592,6 +618,26 @@ H2_API void h2_service_free(h2_service *svc);
  * NULL).
  */
 H2_API int h2_service_wake(h2_service *svc);
+
+/*
+ * @function Whole-service graceful shutdown; see "Shutdown" at the top of
+ * this header. Stops accepting (listening sockets are closed, attach calls
+ * return H2_ECLOSED), sends GOAWAY(NO_ERROR) on every connection and lets
+ * the streams in flight finish, for at most |timeout_ms| milliseconds
+ * (negative: no limit). At the deadline every connection left is ended
+ * (CLOSED with reason H2_SVC_CLOSE_SHUTDOWN). Blocks until every
+ * connection sent its CLOSED; events keep flowing meanwhile, so the
+ * application must go on taking them on other threads (or in callbacks)
+ * for the streams in flight to finish. The service stays valid: free it
+ * with h2_service_free(). Must not be called on a worker thread (from an
+ * event callback), nor concurrently with h2_service_free(); calling it
+ * twice is harmless.
+ *
+ * Returns 0 (every connection ended before the deadline), the number of
+ * connections that were cut at the deadline (> 0), or H2_EINVAL (|svc|
+ * NULL, or called on a worker thread of |svc|).
+ */
+H2_API int h2_service_shutdown(h2_service *svc, int timeout_ms);
 
 /* @function Number of worker threads. */
 H2_API unsigned h2_service_workers(const h2_service *svc);
@@ -768,9 +814,9 @@ H2_API void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role);
  * |conn.explicit_request_done| (the service frees request slots itself), a
  * bad core setting or HTTP2-Settings value), H2_ESETTINGS (an HTTP2-Settings
  * value out of range), H2_EAGAIN (command ring full, or |dedicated| with
- * every dedicated slot taken or the service being freed), H2_ENOMEM, or
- * H2_EINTERNAL (|dedicated|: the thread could not be created; errno tells
- * why).
+ * every dedicated slot taken or the service being freed), H2_ECLOSED
+ * (h2_service_shutdown() has begun), H2_ENOMEM, or H2_EINTERNAL
+ * (|dedicated|: the thread could not be created; errno tells why).
  */
 H2_API int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
                                 h2_svc_conn_id *id);
@@ -809,7 +855,8 @@ H2_API int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *
 
 /*
  * @function Feed mode: |len| bytes received from the peer (copied). |len| 0
- * tells that the peer closed the transport. Failures (connection closed,
+ * tells that the peer closed the transport. A connection that ended
+ * refuses at the call (H2_ENOCONN, see "Commands"); other failures (an
  * fd-mode connection) come back as H2_SVC_EV_COMMAND_FAILED. Returns
  * H2_EAGAIN when the connection holds |feed_hold_conn_limit| fed bytes not
  * processed yet, or the worker |feed_hold_limit| (see "Isolation").

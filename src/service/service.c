@@ -24,6 +24,7 @@
 /* Flow-control stall floor: 256 bytes a second, 15 KiB per default interval. */
 #define DEFAULT_FLOW_MIN_RATE 256u
 
+
 void h2_service_config_init(h2_service_config *cfg)
 {
     if (cfg == NULL)
@@ -67,13 +68,9 @@ unsigned h2_service_workers(const h2_service *svc)
 void svc_worker_destroy(svc_worker *w)
 {
     const h2_mem *mem = &w->svc->mem;
-    /* DATA events released after a dedicated worker left. */
-    svc_event_rec *rec = atomic_exchange_explicit(&w->returned, NULL, memory_order_acquire);
-    while (rec != NULL) {
-        svc_event_rec *next = rec->next;
-        svc_event_free(rec);
-        rec = next;
-    }
+    /* Events released from now on are only freed (the box outlives us). */
+    svc_retbox_close(w->ret);
+    w->ret = NULL;
     if (w->epfd >= 0)
         close(w->epfd);
     w->epfd = -1;
@@ -81,24 +78,20 @@ void svc_worker_destroy(svc_worker *w)
     h2_mem_free(mem, w->rbuf);
     w->rbuf = NULL;
     svc_timers_free(w);
-    svc_accounts_free(w);
     svc_map_free(&w->conns);
 }
 
 int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity)
 {
     w->svc = svc;
-    pthread_mutex_init(&w->acct_lock, NULL);
     w->index = index;
     w->epfd = -1;
     w->rbuf_size = svc->read_buffer_size;
     atomic_init(&w->started, false);
-    atomic_init(&w->returned, NULL);
     atomic_init(&w->stop, false);
     atomic_init(&w->room, false);
     atomic_init(&w->feed_bytes, 0);
     atomic_init(&w->send_bytes, 0);
-    atomic_init(&w->accts, NULL);
     atomic_init(&w->count.connections_total, 0);
     atomic_init(&w->count.connections, 0);
     atomic_init(&w->count.bytes_in, 0);
@@ -116,6 +109,9 @@ int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t cap
     int rv = h2_mailbox_init(&w->mb, capacity, &svc->mem);
     if (rv != 0)
         return rv;
+    w->ret = svc_retbox_new(&svc->mem, &w->mb);
+    if (w->ret == NULL)
+        return H2_ENOMEM;
     w->rbuf = h2_mem_malloc(&svc->mem, w->rbuf_size);
     if (w->rbuf == NULL)
         return H2_ENOMEM;
@@ -160,6 +156,7 @@ static void service_destroy(h2_service *svc)
         h2_mem_free(&mem, svc->workers);
     }
     h2_mem_free(&mem, svc->slots);
+    svc_live_table_free(svc);
     h2_mem_free(&mem, svc);
 }
 
@@ -228,6 +225,12 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
         }
     }
     atomic_init(&svc->reap, NULL);
+    if (svc_live_table_init(svc) != 0) {
+        h2_mem_free(mem, svc->slots);
+        h2_mem_free(mem, svc->workers);
+        h2_mem_free(mem, svc);
+        return H2_ENOMEM;
+    }
 
     int rv = 0;
     for (unsigned i = 0; i < n && rv == 0; i++)
@@ -306,45 +309,28 @@ static int mb_post(h2_service *svc, h2_mailbox *mb, void *ptr)
 
 int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
 {
-    int rv;
-    if (w->slot != NULL)
-        rv = svc_dedicated_post(svc, w, cmd, svc_on_any_worker_thread() ? 0 : svc->post_wait_ms);
-    else
-        rv = mb_post(svc, &w->mb, cmd);
+    /* Counted in the entry while posting: the connection's CLOSED waits
+     * for this post, so the command is answered before it. */
+    uint64_t key = cmd->conn >> SVC_ID_BITS;
+    svc_live *e = svc_live_of(svc, cmd->conn);
+    int rv = H2_ENOCONN;
+    if (e != NULL) {
+        atomic_fetch_add_explicit(&e->posters, 1, memory_order_seq_cst);
+        if (atomic_load_explicit(&e->key, memory_order_seq_cst) == key) {
+            int wait = svc_on_any_worker_thread() ? 0 : svc->post_wait_ms;
+            if (w->slot != NULL)
+                rv = svc_dedicated_post(svc, w, cmd, wait);
+            else
+                rv = mb_post(svc, &w->mb, cmd);
+        }
+        atomic_fetch_sub_explicit(&e->posters, 1, memory_order_seq_cst);
+        /* Ended meanwhile: its worker may be waiting for this post. */
+        if (atomic_load_explicit(&e->key, memory_order_seq_cst) != key)
+            h2_mailbox_notify(&w->mb);
+    }
     if (rv != 0)
         h2_mem_free(&svc->mem, cmd);
     return rv;
-}
-
-/* Validates the common arguments and returns the connection's worker. */
-svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn)
-{
-    if (svc == NULL)
-        return NULL;
-    return svc_worker_of(svc, conn);
-}
-
-int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
-                    uint32_t error_code, uint64_t user)
-{
-    svc_worker *w = svc_target(svc, conn);
-    if (w == NULL)
-        return H2_EINVAL;
-    svc_cmd *cmd = svc_cmd_new(svc, kind, conn, 0, NULL);
-    if (cmd == NULL)
-        return H2_ENOMEM;
-    cmd->stream_id = stream_id;
-    cmd->error_code = error_code;
-    cmd->user = user;
-    if (kind == H2_SVC_CMD_END_STREAM)
-        cmd->flags = H2_SEND_END_STREAM;
-    return svc_post(svc, w, cmd);
-}
-
-h2_svc_conn_id svc_new_id(h2_service *svc, unsigned wi)
-{
-    uint64_t seq = atomic_fetch_add_explicit(&svc->next_id, 1, memory_order_relaxed);
-    return (seq << SVC_ID_BITS) | wi;
 }
 
 unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg)
@@ -448,10 +434,7 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
     if (c->flow_floor == 0)
         c->flow_floor = 1;
     c->preface_ms = cfg->preface_timeout_ms;
-    c->id = svc_new_id(svc, wi);
-    /* Before the id is handed out: the first post already finds the account. */
-    svc_worker *owner = svc_worker_of(svc, c->id);
-    if (owner != NULL && svc_account_open(owner, c) != 0) {
+    if (svc_conn_new_id(svc, c, wi) != 0) {
         svc_conn_destroy(c);
         return H2_ENOMEM;
     }
@@ -485,6 +468,8 @@ static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc
         return H2_EINVAL;
     if (fd >= 0)
         svc_socket_nodelay(svc, fd);
+    if (atomic_load_explicit(&svc->drain, memory_order_acquire) != 0)
+        return H2_ECLOSED; /* h2_service_shutdown() */
     if (cfg->dedicated)
         return svc_attach_dedicated(svc, fd, cfg, id);
     svc_conn *c = NULL;

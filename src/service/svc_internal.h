@@ -19,6 +19,42 @@
 struct svc_worker;
 
 /*
+ * Where released DATA and STREAM_RESET events go back to a worker. It is
+ * reference counted (one for the worker, one per event that points to it)
+ * so that an event released after its service was freed finds it still
+ * allocated: the release then only frees the record. |users| counts
+ * releasing threads between their look at |closed| and their wake-up of
+ * the worker, so the worker's mailbox is not destroyed under them.
+ */
+typedef struct svc_retbox {
+    _Atomic(struct svc_event_rec *) head; /* released events, a stack */
+    atomic_uint_fast64_t refs;
+    atomic_int users;
+    atomic_bool closed; /* the worker is gone: release frees the record */
+    h2_mailbox *mb;     /* the worker's mailbox, valid while !closed */
+    h2_mem mem;
+} svc_retbox;
+
+/*
+ * An entry of the service's table of live connection ids (service.c). An
+ * id names its entry; |key| holds the id's upper bits while the
+ * connection accepts commands, 0 once it ended. |posters| counts posting
+ * threads between their look at |key| and the end of their post: a
+ * connection's CLOSED waits until it is 0 and its worker has handled
+ * every command posted before.
+ */
+typedef struct svc_live {
+    atomic_uint_fast64_t key;
+    atomic_int posters;
+    /* The connection's share of the hold budgets (svc_hold.c): FEED bytes
+     * and copied DATA bytes posted and not yet processed or sent. */
+    atomic_size_t feed;
+    atomic_size_t send;
+    uint32_t gen;       /* generation of the next id (under the table lock) */
+    uint32_t next_free; /* free list link + 1, or 0 */
+} svc_live;
+
+/*
  * An event record: the public event first, then what release needs. A DATA
  * event with a flow-controlled length goes back to its worker on release
  * (|ack_worker|), which acknowledges it and frees the record; so does a
@@ -28,8 +64,9 @@ struct svc_worker;
 typedef struct svc_event_rec {
     h2_svc_event pub;
     h2_mem mem;                    /* allocator of this record */
-    struct svc_worker *ack_worker; /* DATA to acknowledge, STREAM_RESET (servers) to
-                                      free the request slot of, else NULL */
+    struct svc_retbox *ack_worker; /* DATA to acknowledge, STREAM_RESET (servers) to
+                                      free the request slot of, else NULL; holds a
+                                      reference (svc_event_hold_ack()) */
     struct svc_event_rec *next;    /* pending lists and the return stack */
     void *block;                   /* the allocation to free (the record or its command) */
 } svc_event_rec;
@@ -58,7 +95,7 @@ typedef struct svc_cmd {
     void *release_user;
     uint8_t ping[8];
     atomic_size_t *hold_count; /* FEED, copied DATA: the worker counter holding |len|, or NULL */
-    atomic_size_t *hold_conn;  /* ... and the connection's (svc_account), or NULL */
+    atomic_size_t *hold_conn;  /* ... and the connection's (its svc_live entry), or NULL */
     h2_priority_args prio;     /* PRIORITY */
     bool has_prio;
     struct svc_cmd *next; /* stream and connection FIFOs */
@@ -75,44 +112,6 @@ typedef struct svc_ev_list {
     svc_event_rec *head;
     svc_event_rec *tail;
 } svc_ev_list;
-
-/*
- * What one connection holds of its worker's budgets (any thread): FEED
- * bytes and copied DATA bytes posted to it and not yet processed or sent.
- * Posters find it by connection id in the worker's account table and
- * charge it next to the worker's totals; commands give their bytes back
- * when done. Accounts are pooled by their worker and live as long as it:
- * a poster that found the account of a connection that just ended charges
- * whichever connection reuses it, until that command fails a moment later.
- */
-typedef struct svc_account {
-    atomic_size_t feed;
-    atomic_size_t send;
-    struct svc_worker *owner;      /* the worker whose pool it belongs to */
-    struct svc_account *free_next; /* under |acct_lock|: the pool's free list */
-    struct svc_account *all_next;  /* under |acct_lock|: every account of the worker */
-} svc_account;
-
-/* A slot of an account table: |key| a connection id, 0 (never used) or
- * SVC_ACCT_GONE (free again). Written under the worker's |acct_lock|,
- * |acct| before |key|. */
-typedef struct svc_acct_slot {
-    _Atomic uint64_t key;
-    _Atomic(svc_account *) acct;
-} svc_acct_slot;
-
-/* Ids are at least 1 << SVC_ID_BITS: this value names a removed entry. */
-#define SVC_ACCT_GONE 1u
-
-/* An open-addressed table (linear probing), replaced by one twice as large
- * (at least) when half of it holds connections; replaced tables are kept
- * (|older|) until the worker is freed. */
-typedef struct svc_acct_table {
-    uint32_t mask; /* slots - 1 */
-    uint32_t live; /* slots keyed with a connection id */
-    struct svc_acct_table *older;
-    svc_acct_slot slots[];
-} svc_acct_table;
 
 /* What a poster charged: the counters to give back on failure. */
 typedef struct svc_hold {
@@ -219,7 +218,15 @@ typedef struct svc_conn {
     bool has_goaway_code;
     struct svc_conn *dirty_next;
     struct svc_conn *blocked_next;
-    svc_account *acct; /* its share of the worker's hold budgets, or NULL */
+    /* Ending: CLOSED (in |closed_ev|) waits until every command posted
+     * before the end was handled (svc_live). */
+    struct h2_service *svc;
+    svc_live *live;         /* the id's entry, or NULL */
+    bool close_wait;        /* in the worker's |closing| list */
+    bool closed_sent;       /* CLOSED delivered: |queue| is not touched again */
+    bool drain_seen;        /* whole-service shutdown: the GOAWAY was queued */
+    uint64_t close_ticket;  /* commands the worker must have handled first, or 0 */
+    struct svc_conn *close_next;
 } svc_conn;
 
 /* A listening socket, owned by one worker. */
@@ -302,12 +309,14 @@ typedef struct svc_worker {
     bool timed_retry;         /* a queue had no registration slot left: retry on a timer */
     atomic_size_t feed_bytes; /* any thread: FEED bytes posted here and not yet processed */
     atomic_size_t send_bytes; /* any thread: copied DATA bytes posted here and not yet sent */
-    _Atomic(svc_acct_table *) accts;   /* any thread reads: connection id -> svc_account */
-    pthread_mutex_t acct_lock;         /* any thread: serialises changes to the accounts */
-    svc_account *acct_free;            /* under |acct_lock|: accounts not in use */
-    svc_account *acct_all;             /* under |acct_lock|: every account, freed with the worker */
-    _Atomic(svc_event_rec *) returned; /* any thread: released DATA events */
-    atomic_bool stop;                  /* any thread: set by h2_service_free() */
+    svc_retbox *ret;    /* released DATA and STREAM_RESET events (any thread) */
+    atomic_bool stop;   /* any thread: set by h2_service_free() */
+    svc_conn *closing;  /* ended connections whose CLOSED waits for posts in flight */
+    svc_conn **closing_tail; /* the last |close_next| of |closing| (when not empty) */
+    uint64_t drained;   /* commands taken from the ring so far */
+    uint64_t handled;   /* ... and carried out or answered */
+    bool draining;      /* whole-service shutdown seen: GOAWAY sent everywhere */
+    bool cut;           /* whole-service shutdown deadline seen */
 } svc_worker;
 
 struct h2_service {
@@ -333,7 +342,23 @@ struct h2_service {
     atomic_bool closing; /* h2_service_free() has begun: no new dedicated threads */
     h2_svc_clock_fn clock; /* timers' clock; NULL: CLOCK_MONOTONIC */
     void *clock_user;
+    /* Live connection ids (service.c): chunks of entries, allocated as
+     * needed and kept until the service is freed; a free list under
+     * |live_lock|. */
+    _Atomic(svc_live *) *live_chunks;
+    pthread_mutex_t live_lock;
+    uint32_t live_used;           /* entries handed out at least once */
+    uint32_t live_free;           /* free list head + 1, or 0 */
+    atomic_uint_fast64_t n_live;  /* connections not destroyed yet */
+    /* Whole-service shutdown (h2_service_shutdown()). */
+    atomic_int drain;             /* 0, SVC_DRAIN_GOAWAY, SVC_DRAIN_CUT */
+    atomic_int_fast64_t drain_deadline;
+    pthread_mutex_t drain_lock;
+    pthread_cond_t drain_cond;
+    atomic_bool drain_waiting;    /* a shutdown waits for n_live to reach 0 */
 };
+
+enum { SVC_DRAIN_GOAWAY = 1, SVC_DRAIN_CUT = 2 };
 
 /* ---- events (svc_queue.c) ---- */
 
@@ -346,6 +371,13 @@ svc_event_rec *svc_event_alloc(const h2_mem *mem, size_t extra, uint8_t **tail);
  * capacity and this returns true.
  */
 bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force);
+
+/*
+ * Offers a connection's last event (CLOSED) beyond the capacity if need
+ * be. The application may free |q| as soon as it took |rec|: a free that
+ * meets this call under way waits for it to return.
+ */
+void svc_queue_offer_last(h2_svc_queue *q, svc_event_rec *rec);
 
 /*
  * Worker: |w| found |q| full. Registers |w| to be woken when the consumer
@@ -361,8 +393,24 @@ void svc_queue_unwatch(h2_svc_queue *q, struct svc_worker *w);
 /* Drains so far (changes each time the consumer takes events). */
 uint64_t svc_queue_epoch(h2_svc_queue *q);
 
-/* Frees a record without acknowledging anything. */
+/* Frees a record without acknowledging anything (drops its reference to a retbox). */
 void svc_event_free(svc_event_rec *rec);
+
+/* Worker: |rec| goes back to |w| when released (takes a reference to w->ret). */
+void svc_event_hold_ack(svc_event_rec *rec, struct svc_worker *w);
+
+/* Drops the acknowledgement of |rec| (and its retbox reference). */
+void svc_event_drop_ack(svc_event_rec *rec);
+
+/* A retbox for the mailbox |mb|; NULL: no memory. */
+svc_retbox *svc_retbox_new(const h2_mem *mem, h2_mailbox *mb);
+
+/* Worker: takes the released records (a LIFO stack), or NULL. */
+svc_event_rec *svc_retbox_take(svc_retbox *box);
+
+/* The worker is going away: later releases free their records; frees what
+ * was returned and drops the worker's reference. */
+void svc_retbox_close(svc_retbox *box);
 
 /* Internal command kinds, after the public h2_svc_command values. */
 enum { SVC_CMD_LISTEN = 100 };
@@ -441,6 +489,9 @@ void svc_conn_close_transport(svc_conn *c);
 /* The service's clock in milliseconds: its |clock| hook, or CLOCK_MONOTONIC. */
 int64_t svc_now_ms(const h2_service *svc);
 
+/* Milliseconds of CLOCK_MONOTONIC: real waits (shutdown deadline, ring room). */
+int64_t svc_mono_ms(void);
+
 /* Makes room for |n| timers in total; 0 or H2_ENOMEM. */
 int svc_timers_reserve(svc_worker *w, uint32_t n);
 
@@ -504,8 +555,28 @@ unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg);
 /* Posts the attach command of |c| to the worker its id names; 0, H2_EAGAIN or H2_ENOMEM. */
 int svc_conn_post_attach(h2_service *svc, svc_conn *c);
 
-/* A new connection id on worker |wi|. */
-h2_svc_conn_id svc_new_id(h2_service *svc, unsigned wi);
+/* Gives |c| a new id on worker |wi| and its entry in the live table;
+ * 0 or H2_ENOMEM. */
+int svc_conn_new_id(h2_service *svc, svc_conn *c, unsigned wi);
+
+/* |id| moved to worker |wi| (same entry). */
+h2_svc_conn_id svc_id_rehome(h2_svc_conn_id id, unsigned wi);
+
+/* Worker: |c| ended: posts to its id fail from now on. */
+void svc_live_end(svc_conn *c);
+
+/* Returns the entry of |c| to the table (|c| is being freed). */
+void svc_live_release(h2_service *svc, svc_conn *c);
+
+/* Wakes a shutdown waiting for the last connection. */
+void svc_drain_notify(h2_service *svc);
+
+/* The live-table entry an id names, or NULL. */
+svc_live *svc_live_of(h2_service *svc, h2_svc_conn_id id);
+
+/* Sets up and frees the live table and the shutdown state (service_live.c). */
+int svc_live_table_init(h2_service *svc);
+void svc_live_table_free(h2_service *svc);
 
 /* The worker a connection id names, or NULL. */
 svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id);
@@ -569,12 +640,12 @@ void svc_dedicated_reap(h2_service *svc);
 /* Frees a command block. */
 void svc_cmd_free(h2_service *svc, svc_cmd *cmd);
 
-/* ---- hold budgets (svc_account.c) ---- */
+/* ---- hold budgets (svc_hold.c) ---- */
 
 /*
  * Any thread: charges |len| bytes of |kind| (SVC_HOLD_FEED or _SEND) for
- * connection |conn| of worker |w|: to the connection's account (when the
- * worker has one for it) against the per-connection limit, and to the
+ * connection |conn| of worker |w|: to the connection's entry in the live-id
+ * table (while |conn| is live) against the per-connection limit, and to the
  * worker's total against its limit. Either takes anything while it holds
  * nothing. Returns false, charging nothing, when a limit would be passed;
  * else true with the counters in |*h|.
@@ -587,16 +658,6 @@ void svc_hold_undo(const svc_hold *h, size_t len);
 
 /* Any thread: the command will give |h| back when done (svc_cmd_done(), svc_cmd_fail()). */
 void svc_hold_attach(svc_cmd *cmd, const svc_hold *h);
-
-/* Any thread, before the id of |c| is handed out: gives |c| an account of
- * worker |w|, found by its id; 0 or H2_ENOMEM. */
-int svc_account_open(svc_worker *w, svc_conn *c);
-
-/* Takes the account of |c| back (the connection is being freed); none: nothing. */
-void svc_account_close(svc_conn *c);
-
-/* Frees the accounts and tables of |w| (its thread has ended). */
-void svc_accounts_free(svc_worker *w);
 
 /* ---- commands (worker_send.c) ---- */
 

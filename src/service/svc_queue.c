@@ -4,8 +4,16 @@
  * A queue is a mailbox (bounded MPSC ring + eventfd) whose producers are
  * workers and whose consumer is one application thread, plus an unbounded
  * overflow stack used only when an event must be delivered whatever the
- * ring's fill (service shutdown). The stack is pushed with a CAS and taken
- * whole by the consumer with an exchange, so it has no ABA problem.
+ * ring's fill (service shutdown, a connection's CLOSED). The stack is
+ * pushed with a CAS and taken whole by the consumer with an exchange, so it
+ * has no ABA problem.
+ *
+ * Order: while records sit in the overflow stack or the consumer's spill
+ * list (|spilled| > 0), every offer goes to the stack too, so that no ring
+ * entry can overtake an older overflow record of the same connection (a
+ * connection's events are offered by one worker thread, in order). Ring
+ * entries are handed out before the spill list: they are all older than
+ * the records behind them in the stack.
  */
 #include <errno.h>
 #include <poll.h>
@@ -29,6 +37,8 @@ struct h2_svc_queue {
     atomic_int notifying;                     /* consumers reading |watch| right now */
     _Atomic(svc_worker *) watch[WATCH_SLOTS]; /* workers waiting for room */
     _Atomic(svc_event_rec *) overflow;        /* any worker pushes; the consumer takes all */
+    atomic_uint_fast64_t spilled;             /* records in |overflow| and |spill| */
+    atomic_int last_offers;                   /* svc_queue_offer_last() calls under way */
     svc_event_rec *spill;                     /* consumer: overflow records in FIFO order */
 };
 
@@ -49,8 +59,71 @@ svc_event_rec *svc_event_alloc(const h2_mem *mem, size_t extra, uint8_t **tail)
     return rec;
 }
 
+/* ---- the way back to a worker ---- */
+
+svc_retbox *svc_retbox_new(const h2_mem *mem, h2_mailbox *mb)
+{
+    svc_retbox *box = h2_mem_malloc(mem, sizeof(*box));
+    if (box == NULL)
+        return NULL;
+    atomic_init(&box->head, NULL);
+    atomic_init(&box->refs, 1);
+    atomic_init(&box->users, 0);
+    atomic_init(&box->closed, false);
+    box->mb = mb;
+    box->mem = *mem;
+    return box;
+}
+
+static void retbox_unref(svc_retbox *box)
+{
+    if (atomic_fetch_sub_explicit(&box->refs, 1, memory_order_acq_rel) == 1) {
+        h2_mem mem = box->mem;
+        h2_mem_free(&mem, box);
+    }
+}
+
+void svc_event_hold_ack(svc_event_rec *rec, svc_worker *w)
+{
+    atomic_fetch_add_explicit(&w->ret->refs, 1, memory_order_relaxed);
+    rec->ack_worker = w->ret;
+}
+
+void svc_event_drop_ack(svc_event_rec *rec)
+{
+    svc_retbox *box = rec->ack_worker;
+    rec->ack_worker = NULL;
+    if (box != NULL)
+        retbox_unref(box);
+}
+
+svc_event_rec *svc_retbox_take(svc_retbox *box)
+{
+    if (atomic_load_explicit(&box->head, memory_order_relaxed) == NULL)
+        return NULL;
+    return atomic_exchange_explicit(&box->head, NULL, memory_order_acquire);
+}
+
+void svc_retbox_close(svc_retbox *box)
+{
+    if (box == NULL)
+        return;
+    atomic_store_explicit(&box->closed, true, memory_order_seq_cst);
+    /* A releaser that saw the box open is pushing and waking the mailbox. */
+    while (atomic_load_explicit(&box->users, memory_order_seq_cst) != 0)
+        sched_yield();
+    svc_event_rec *rec = atomic_exchange_explicit(&box->head, NULL, memory_order_acquire);
+    while (rec != NULL) {
+        svc_event_rec *next = rec->next;
+        svc_event_free(rec);
+        rec = next;
+    }
+    retbox_unref(box);
+}
+
 void svc_event_free(svc_event_rec *rec)
 {
+    svc_event_drop_ack(rec);
     h2_mem mem = rec->mem;
     h2_mem_free(&mem, rec->block);
 }
@@ -60,18 +133,26 @@ void h2_svc_event_release(h2_svc_event *ev)
     if (ev == NULL)
         return;
     svc_event_rec *rec = (svc_event_rec *)ev;
-    svc_worker *w = rec->ack_worker;
-    if (w == NULL) {
+    svc_retbox *box = rec->ack_worker;
+    if (box == NULL) {
+        svc_event_free(rec);
+        return;
+    }
+    atomic_fetch_add_explicit(&box->users, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&box->closed, memory_order_seq_cst)) {
+        /* The worker is gone: nothing to acknowledge any more. */
+        atomic_fetch_sub_explicit(&box->users, 1, memory_order_seq_cst);
         svc_event_free(rec);
         return;
     }
     /* Back to the worker, which acknowledges the bytes and frees it. */
-    svc_event_rec *head = atomic_load_explicit(&w->returned, memory_order_relaxed);
+    svc_event_rec *head = atomic_load_explicit(&box->head, memory_order_relaxed);
     do {
         rec->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&w->returned, &head, rec, memory_order_seq_cst,
+    } while (!atomic_compare_exchange_weak_explicit(&box->head, &head, rec, memory_order_seq_cst,
                                                     memory_order_relaxed));
-    h2_mailbox_notify(&w->mb);
+    h2_mailbox_notify(box->mb);
+    atomic_fetch_sub_explicit(&box->users, 1, memory_order_seq_cst);
 }
 
 int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem)
@@ -98,6 +179,8 @@ int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem)
     for (int i = 0; i < WATCH_SLOTS; i++)
         atomic_init(&q->watch[i], NULL);
     atomic_init(&q->overflow, NULL);
+    atomic_init(&q->spilled, 0);
+    atomic_init(&q->last_offers, 0);
     q->spill = NULL;
     *out = q;
     return 0;
@@ -107,6 +190,9 @@ void h2_svc_queue_free(h2_svc_queue *q)
 {
     if (q == NULL)
         return;
+    /* A worker that just handed over a CLOSED may still be waking us. */
+    while (atomic_load_explicit(&q->last_offers, memory_order_seq_cst) != 0)
+        sched_yield();
     h2_svc_event *evs[64];
     size_t n;
     while ((n = h2_svc_queue_poll(q, evs, 64)) > 0)
@@ -119,10 +205,13 @@ void h2_svc_queue_free(h2_svc_queue *q)
 
 bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force)
 {
-    if (h2_mailbox_post(&q->mb, rec) == 0)
+    /* Behind older overflow records, the ring must not be used. */
+    bool behind = atomic_load_explicit(&q->spilled, memory_order_acquire) != 0;
+    if (!behind && h2_mailbox_post(&q->mb, rec) == 0)
         return true;
     if (!force)
         return false;
+    atomic_fetch_add_explicit(&q->spilled, 1, memory_order_relaxed);
     svc_event_rec *head = atomic_load_explicit(&q->overflow, memory_order_relaxed);
     do {
         rec->next = head;
@@ -130,6 +219,13 @@ bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force)
                                                     memory_order_relaxed));
     h2_mailbox_notify(&q->mb);
     return true;
+}
+
+void svc_queue_offer_last(h2_svc_queue *q, svc_event_rec *rec)
+{
+    atomic_fetch_add_explicit(&q->last_offers, 1, memory_order_seq_cst);
+    (void)svc_queue_offer(q, rec, true);
+    atomic_fetch_sub_explicit(&q->last_offers, 1, memory_order_seq_cst);
 }
 
 /* Consumer: moves the overflow stack, reversed into arrival order, to |spill|. */
@@ -225,8 +321,6 @@ size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
     if (q == NULL || evs == NULL)
         return 0;
     size_t n = h2_mailbox_drain(&q->mb, (void **)evs, max);
-    if (n > 0)
-        signal_room(q);
     if (n < max)
         take_overflow(q);
     while (n < max && q->spill != NULL) {
@@ -234,7 +328,11 @@ size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
         q->spill = rec->next;
         rec->next = NULL;
         evs[n++] = &rec->pub;
+        atomic_fetch_sub_explicit(&q->spilled, 1, memory_order_release);
     }
+    /* Room in the ring, or the overflow emptied: workers may offer again. */
+    if (n > 0)
+        signal_room(q);
     return n;
 }
 
@@ -262,18 +360,11 @@ bool h2_svc_queue_prepare_wait(h2_svc_queue *q)
     return true;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms)
 {
     if (q == NULL)
         return H2_EINVAL;
-    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : svc_mono_ms() + timeout_ms;
     for (;;) {
         if (queue_ready(q))
             return 1;
@@ -283,7 +374,7 @@ int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms)
         }
         int wait_ms = -1;
         if (deadline >= 0) {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - svc_mono_ms();
             wait_ms = left <= 0 ? 0 : (int)left;
         }
         struct pollfd p = {.fd = h2_mailbox_fd(&q->mb), .events = POLLIN, .revents = 0};
@@ -293,7 +384,7 @@ int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms)
             return H2_EINTERNAL;
         if (queue_ready(q))
             return 1;
-        if (deadline >= 0 && now_ms() >= deadline)
+        if (deadline >= 0 && svc_mono_ms() >= deadline)
             return 0;
     }
 }

@@ -28,9 +28,40 @@
 /* Delivery                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* True when another blocked connection of |w| than |c| waits on |q|. */
+static bool queue_still_watched(svc_worker *w, const svc_conn *c, const h2_svc_queue *q)
+{
+    for (svc_conn *o = w->blocked; o != NULL; o = o->blocked_next)
+        if (o != c && o->queue == q)
+            return true;
+    return false;
+}
+
+/*
+ * A connection's CLOSED is the last time its worker touches its queue: the
+ * application may free the queue as soon as it took the event. So the
+ * worker withdraws a registration no other connection of its needs, then
+ * hands the event over whatever the queue's fill (one record beyond the
+ * capacity per connection at most).
+ */
+static void deliver_closed(svc_conn *c, svc_event_rec *rec)
+{
+    c->closed_sent = true;
+    if (c->queue == NULL) {
+        c->on_event(c->user, &rec->pub);
+        return;
+    }
+    if (c->in_blocked && !queue_still_watched(c->worker, c, c->queue))
+        svc_queue_unwatch(c->queue, c->worker);
+    svc_queue_offer_last(c->queue, rec);
+}
+
 static bool deliver(svc_conn *c, svc_event_rec *rec, bool force)
 {
-    if (c->queue != NULL) {
+    if (rec->pub.type == H2_SVC_EV_CLOSED) {
+        rec->next = NULL;
+        deliver_closed(c, rec);
+    } else if (c->queue != NULL) {
         uint64_t epoch = svc_queue_epoch(c->queue);
         if (!svc_queue_offer(c->queue, rec, force)) {
             /* Woken when the consumer makes room (or on a timer without a slot). */
@@ -68,12 +99,12 @@ void svc_conn_emit(svc_conn *c, svc_event_rec *rec)
         while (c->pending.head != NULL) {
             svc_event_rec *p = c->pending.head;
             c->pending.head = p->next;
-            p->ack_worker = NULL;
+            svc_event_drop_ack(p);
             deliver(c, p, true);
         }
         c->pending.tail = NULL;
         c->n_pending = 0;
-        rec->ack_worker = NULL;
+        svc_event_drop_ack(rec);
         deliver(c, rec, true);
         return;
     }
@@ -102,15 +133,87 @@ void svc_conn_touch(svc_conn *c)
 /* Connection life                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* Holds the CLOSED of |c| until the commands posted to it were handled. */
+static void closing_push(svc_conn *c)
+{
+    svc_worker *w = c->worker;
+    c->close_wait = true;
+    c->close_ticket = 0;
+    /* Appended: CLOSED events leave in the order the connections ended. */
+    c->close_next = NULL;
+    if (w->closing == NULL)
+        w->closing_tail = &w->closing;
+    *w->closing_tail = c;
+    w->closing_tail = &c->close_next;
+}
+
+/* An ended connection whose CLOSED waits, not in the map (failed attach). */
+static svc_conn *closing_find(svc_worker *w, h2_svc_conn_id id)
+{
+    for (svc_conn *c = w->closing; c != NULL; c = c->close_next)
+        if (c->id == id)
+            return c;
+    return NULL;
+}
+
+/* True when the CLOSED of |c| may go out: no post to it is in flight, and
+ * every command the ring held when that became true was handled. */
+static bool closing_ready(svc_worker *w, svc_conn *c)
+{
+    if (c->close_ticket == 0) {
+        if (c->live != NULL && atomic_load_explicit(&c->live->posters, memory_order_seq_cst) != 0)
+            return false;
+        c->close_ticket = w->handled + h2_mailbox_count(&w->mb) + 1u;
+    }
+    return w->handled + 1u >= c->close_ticket;
+}
+
+/* Emits the CLOSED of every ended connection that may have it now. */
+static void settle_closing(svc_worker *w)
+{
+    svc_conn **link = &w->closing;
+    while (*link != NULL) {
+        svc_conn *c = *link;
+        if (!closing_ready(w, c)) {
+            link = &c->close_next;
+            continue;
+        }
+        *link = c->close_next;
+        if (*link == NULL)
+            w->closing_tail = link;
+        c->close_wait = false;
+        svc_event_rec *rec = c->closed_ev;
+        c->closed_ev = NULL;
+        /* The final counters: the core's as it ended, the service's now. */
+        h2_svc_conn_stats st = c->st;
+        st.frames_in = rec->pub.stats.frames_in;
+        st.frames_out = rec->pub.stats.frames_out;
+        st.streams_opened = rec->pub.stats.streams_opened;
+        rec->pub.stats = st;
+        svc_conn_emit(c, rec);
+        svc_conn_touch(c);
+    }
+}
+
+/* True when a closing connection can be settled (checked before sleeping). */
+static bool closing_due(svc_worker *w)
+{
+    for (svc_conn *c = w->closing; c != NULL; c = c->close_next)
+        if (closing_ready(w, c))
+            return true;
+    return false;
+}
+
 void svc_conn_destroy(svc_conn *c)
 {
     const h2_mem *mem = c->streams.mem;
+    if (c->live != NULL)
+        svc_live_release(c->svc, c);
     svc_conn_close_transport(c);
     h2_conn_free(c->conn);
     if (c->closed_ev != NULL)
         svc_event_free(c->closed_ev);
     svc_map_free(&c->streams);
-    svc_account_close(c);
     h2_mem_free(mem, c->initial);
     h2_mem_free(mem, c);
 }
@@ -126,12 +229,15 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno)
             return; /* the socket failed meanwhile: finished with that reason */
     }
     c->reason = reason;
+    /* From now on posts to this id fail at the call; CLOSED waits for the
+     * ones already made (settle_closing()). */
+    svc_live_end(c);
     svc_conn_drop_held(c, reason);
     svc_conn_close_transport(c);
     svc_timer_set(c->worker, &c->timer, -1);
     h2_conn_error err = {0};
-    h2_svc_conn_stats final_stats;
-    svc_conn_stats_now(c, &final_stats, c->closed_core);
+    svc_event_rec *rec = c->closed_ev;
+    svc_conn_stats_now(c, &rec->pub.stats, c->closed_core);
     svc_conn_count_core(c, c->closed_core);
     if (c->conn != NULL)
         err = h2_conn_last_error(c->conn);
@@ -139,17 +245,14 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno)
     c->conn = NULL;
     /* Nothing left to acknowledge on a closed connection. */
     for (svc_event_rec *p = c->pending.head; p != NULL; p = p->next)
-        p->ack_worker = NULL;
-    svc_event_rec *rec = c->closed_ev;
-    c->closed_ev = NULL;
+        svc_event_drop_ack(p);
     rec->pub.type = H2_SVC_EV_CLOSED;
     rec->pub.reason = reason;
     rec->pub.error = error;
     rec->pub.sys_errno = sys_errno;
     rec->pub.timer = c->timeout;
-    rec->pub.stats = final_stats;
     rec->pub.error_code = err.occurred ? err.code : c->has_goaway_code ? c->goaway_code : 0;
-    svc_conn_emit(c, rec);
+    closing_push(c);
     svc_conn_touch(c); /* freed by the dirty pass once its events are out */
 }
 
@@ -200,19 +303,31 @@ void svc_conn_count_core(svc_conn *c, const h2_conn_stats *core)
     c->seen_streams = streams;
 }
 
-/* Fails an attach before the connection took part in the loop. */
+/* Fails an attach before the connection took part in the loop: commands
+ * already posted to its id are answered before its CLOSED. */
 static void attach_failed(svc_worker *w, svc_conn *c, int reason, int error)
 {
     c->worker = w;
+    c->reason = reason;
+    svc_live_end(c);
+    svc_conn_close_transport(c);
     svc_event_rec *rec = c->closed_ev;
-    c->closed_ev = NULL;
     rec->pub.type = H2_SVC_EV_CLOSED;
     rec->pub.reason = reason;
     rec->pub.error = error;
-    rec->pub.conn = c->id;
-    rec->pub.conn_user = c->user;
-    deliver(c, rec, true);
-    svc_conn_destroy(c);
+    closing_push(c);
+    svc_conn_touch(c);
+}
+
+/* Whole-service shutdown: GOAWAY(NO_ERROR); open streams may finish. */
+static void drain_conn(svc_conn *c)
+{
+    if (c->reason != 0 || c->drain_seen)
+        return;
+    c->drain_seen = true;
+    c->closing = true;
+    (void)h2_conn_close(c->conn, H2_NO_ERROR, NULL, 0, -1);
+    svc_conn_touch(c);
 }
 
 void svc_worker_attach(svc_worker *w, svc_conn *c)
@@ -257,6 +372,8 @@ void svc_worker_attach(svc_worker *w, svc_conn *c)
         if (c->reason != 0)
             return;
     }
+    if (w->draining)
+        drain_conn(c);
     svc_conn_update_epoll(c);
     svc_conn_touch(c);
 }
@@ -285,6 +402,8 @@ static void handle(svc_worker *w, svc_cmd *cmd)
     }
     svc_count(&w->count.commands, 1);
     svc_conn *c = svc_map_get(&w->conns, cmd->conn);
+    if (c == NULL && w->closing != NULL)
+        c = closing_find(w, cmd->conn);
     if (c != NULL)
         c->st.commands++;
     if (c == NULL || c->reason != 0 || w->stopping) {
@@ -331,9 +450,7 @@ static void handle(svc_worker *w, svc_cmd *cmd)
  * released STREAM_RESET of a server frees the request's slot. */
 static void take_returned(svc_worker *w)
 {
-    if (atomic_load_explicit(&w->returned, memory_order_relaxed) == NULL)
-        return;
-    svc_event_rec *rec = atomic_exchange_explicit(&w->returned, NULL, memory_order_acquire);
+    svc_event_rec *rec = svc_retbox_take(w->ret);
     while (rec != NULL) {
         svc_event_rec *next = rec->next;
         svc_conn *c = svc_map_get(&w->conns, rec->pub.conn);
@@ -351,15 +468,6 @@ static void take_returned(svc_worker *w)
         svc_event_free(rec);
         rec = next;
     }
-}
-
-/* True when another blocked connection of |w| than |c| waits on |q|. */
-static bool queue_still_watched(svc_worker *w, const svc_conn *c, const h2_svc_queue *q)
-{
-    for (svc_conn *o = w->blocked; o != NULL; o = o->blocked_next)
-        if (o != c && o->queue == q)
-            return true;
-    return false;
 }
 
 static void retry_blocked(svc_worker *w)
@@ -385,7 +493,8 @@ static void retry_blocked(svc_worker *w)
         c->pending.tail = NULL;
         *link = c->blocked_next;
         c->in_blocked = false;
-        if (c->queue != NULL && !queue_still_watched(w, c, c->queue))
+        /* After CLOSED the queue may be gone (its registration went first). */
+        if (c->queue != NULL && !c->closed_sent && !queue_still_watched(w, c, c->queue))
             svc_queue_unwatch(c->queue, w);
         if (c->reason == 0) {
             svc_conn_feed_held(c);
@@ -397,6 +506,8 @@ static void retry_blocked(svc_worker *w)
 
 static void run_dirty(svc_worker *w)
 {
+    if (w->closing != NULL)
+        settle_closing(w);
     while (w->dirty != NULL) {
         svc_conn *c = w->dirty;
         w->dirty = c->dirty_next;
@@ -416,7 +527,7 @@ static void run_dirty(svc_worker *w)
             svc_conn_finish(c, err.occurred ? H2_SVC_CLOSE_PROTOCOL : H2_SVC_CLOSE_GRACEFUL,
                             err.occurred ? H2_EPROTO : 0, 0);
         }
-        if (c->reason != 0 && !c->in_blocked && !c->dirty) {
+        if (c->reason != 0 && !c->in_blocked && !c->dirty && !c->close_wait) {
             svc_map_remove(&w->conns, c->id);
             atomic_store_explicit(&w->count.connections, w->conns.count, memory_order_relaxed);
             svc_conn_destroy(c);
@@ -432,27 +543,89 @@ static void run_dirty(svc_worker *w)
     }
 }
 
-static void shutdown_worker(svc_worker *w)
+/* Takes up to one batch of commands from the ring and handles them. */
+static size_t run_commands(svc_worker *w)
 {
-    w->stopping = true;
-    svc_listeners_close(w);
     void *batch[BATCH];
-    size_t n;
-    while ((n = h2_mailbox_drain(&w->mb, batch, BATCH)) > 0)
-        for (size_t i = 0; i < n; i++)
-            handle(w, batch[i]);
-    take_returned(w);
-    retry_blocked(w);
-    /* Finish every connection; collect them first, the map changes. */
+    size_t n = h2_mailbox_drain(&w->mb, batch, BATCH);
+    if (n > 0)
+        w->now = svc_now_ms(w->svc); /* commands start clocks: not earlier than posted */
+    for (size_t i = 0; i < n; i++) {
+        handle(w, batch[i]);
+        w->handled++;
+    }
+    return n;
+}
+
+/* Ends every connection of |w| (reason H2_SVC_CLOSE_SHUTDOWN). */
+static void finish_all(svc_worker *w)
+{
+    /* svc_conn_finish() does not change the map: entries leave in run_dirty(). */
     for (size_t i = 0; i < w->conns.cap; i++) {
         svc_conn *c = w->conns.slots[i].value;
         if (w->conns.slots[i].key != 0 && c->reason == 0)
             svc_conn_finish(c, H2_SVC_CLOSE_SHUTDOWN, H2_ECLOSED, 0);
     }
-    run_dirty(w);
-    retry_blocked(w);
-    run_dirty(w);
+}
+
+/*
+ * Stopping: answers what the ring holds until every ended connection sent
+ * its CLOSED (posts in flight to them are waited for) and every event
+ * went out.
+ */
+static void settle_all(svc_worker *w)
+{
+    for (;;) {
+        while (run_commands(w) > 0)
+            ;
+        take_returned(w);
+        retry_blocked(w);
+        run_dirty(w);
+        if (w->closing == NULL && w->blocked == NULL && w->dirty == NULL)
+            break;
+        if (w->closing != NULL && !closing_due(w))
+            sched_yield(); /* a poster is half-way */
+    }
+}
+
+static void shutdown_worker(svc_worker *w)
+{
+    w->stopping = true;
+    svc_listeners_close(w);
+    while (run_commands(w) > 0)
+        ;
     take_returned(w);
+    retry_blocked(w);
+    finish_all(w);
+    settle_all(w);
+}
+
+/* Whole-service shutdown: GOAWAY everywhere, then (at the deadline) cut. */
+static void drain_check(svc_worker *w)
+{
+    int d = atomic_load_explicit(&w->svc->drain, memory_order_acquire);
+    if (d == 0 || (w->draining && (d != SVC_DRAIN_CUT || w->cut)))
+        return;
+    if (!w->draining) {
+        w->draining = true;
+        svc_listeners_close(w);
+        for (size_t i = 0; i < w->conns.cap; i++)
+            if (w->conns.slots[i].key != 0)
+                drain_conn(w->conns.slots[i].value);
+    }
+    if (d == SVC_DRAIN_CUT && !w->cut) {
+        /* From now on everything is answered as at h2_service_free(). */
+        w->cut = true;
+        w->stopping = true;
+        retry_blocked(w);
+        finish_all(w);
+    }
+}
+
+static bool drain_due(const svc_worker *w)
+{
+    int d = atomic_load_explicit(&w->svc->drain, memory_order_seq_cst);
+    return (d != 0 && !w->draining) || (d == SVC_DRAIN_CUT && !w->cut);
 }
 
 /* The service whose worker runs on this thread, if any. */
@@ -464,17 +637,11 @@ static size_t sweep_worker(svc_worker *w)
     if (w->svc == NULL || w->mb.core == NULL)
         return 0; /* never set up (h2_service_new() failed half-way) */
     w->stopping = true;
-    void *batch[BATCH];
     size_t n, total = 0;
-    while ((n = h2_mailbox_drain(&w->mb, batch, BATCH)) > 0) {
-        for (size_t i = 0; i < n; i++)
-            handle(w, batch[i]);
+    while ((n = run_commands(w)) > 0)
         total += n;
-    }
-    if (total > 0) {
-        run_dirty(w);
-        take_returned(w);
-    }
+    if (total > 0)
+        settle_all(w);
     return total;
 }
 
@@ -521,23 +688,20 @@ bool svc_on_any_worker_thread(void)
 /* A dedicated worker whose connection ended and delivered all its events. */
 static bool dedicated_done(const svc_worker *w)
 {
-    return w->slot != NULL && w->served && w->conns.count == 0 && w->blocked == NULL;
+    return w->slot != NULL && w->served && w->conns.count == 0 && w->blocked == NULL &&
+           w->closing == NULL;
 }
 
 void *svc_worker_main(void *arg)
 {
     svc_worker *w = arg;
     current_service = w->svc;
-    void *batch[BATCH];
     struct epoll_event evs[MAX_IO_EVENTS];
     w->now = svc_now_ms(w->svc);
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
         svc_count(&w->count.loops, 1);
-        size_t n = h2_mailbox_drain(&w->mb, batch, BATCH);
-        if (n > 0)
-            w->now = svc_now_ms(w->svc); /* commands start clocks: not earlier than posted */
-        for (size_t i = 0; i < n; i++)
-            handle(w, batch[i]);
+        size_t n = run_commands(w);
+        drain_check(w);
         take_returned(w);
         if (w->index == 0)
             svc_dedicated_reap(w->svc);
@@ -558,8 +722,9 @@ void *svc_worker_main(void *arg)
         if (timeout != 0) {
             if (!h2_mailbox_prepare_park(&w->mb)) {
                 timeout = 0;
-            } else if (atomic_load_explicit(&w->returned, memory_order_seq_cst) != NULL ||
-                       atomic_load_explicit(&w->stop, memory_order_seq_cst) ||
+            } else if (atomic_load_explicit(&w->ret->head, memory_order_seq_cst) != NULL ||
+                       atomic_load_explicit(&w->stop, memory_order_seq_cst) || drain_due(w) ||
+                       (w->closing != NULL && closing_due(w)) ||
                        (w->index == 0 &&
                         atomic_load_explicit(&w->svc->reap, memory_order_seq_cst) != NULL) ||
                        (w->blocked != NULL &&
@@ -592,19 +757,16 @@ void svc_worker_leave(svc_worker *w)
     atomic_store_explicit(&s->state, SVC_SLOT_DRAINING, memory_order_seq_cst);
     /* Posters that saw LIVE may still be posting (or waiting for room):
      * answer what arrives until none is left, then what the ring holds. */
-    void *batch[BATCH];
     for (;;) {
         bool last = atomic_load_explicit(&s->posters, memory_order_seq_cst) == 0;
-        size_t n;
-        while ((n = h2_mailbox_drain(&w->mb, batch, BATCH)) > 0)
-            for (size_t i = 0; i < n; i++)
-                handle(w, batch[i]);
+        while (run_commands(w) > 0)
+            ;
         if (last)
             break;
         sched_yield();
     }
     take_returned(w);
-    run_dirty(w);
+    settle_all(w);
     atomic_store_explicit(&s->state, SVC_SLOT_EXITED, memory_order_release);
     /* Shared worker 0 joins this thread; |w| is not touched after the push. */
     h2_service *svc = w->svc;

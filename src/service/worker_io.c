@@ -264,7 +264,7 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
                 rec->pub.flow_controlled_length = ev->u.data.flow_controlled_length;
                 rec->pub.end_stream = ev->u.data.stream_ended >= 0;
                 if (rec->pub.flow_controlled_length > 0)
-                    rec->ack_worker = c->worker;
+                    svc_event_hold_ack(rec, c->worker);
             }
             break;
         case H2_EV_STREAM_RESET:
@@ -274,7 +274,7 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
                 rec->pub.remote = ev->u.reset.remote_reset;
                 /* Servers: its release frees the request's slot. */
                 if (c->server)
-                    rec->ack_worker = c->worker;
+                    svc_event_hold_ack(rec, c->worker);
             }
             break;
         case H2_EV_PING_ACK_RECEIVED:

@@ -35,13 +35,16 @@
 #include "service/mailbox.h"
 #include "service/svc_internal.h"
 
-int64_t svc_now_ms(const h2_service *svc)
+int64_t svc_mono_ms(void)
 {
-    if (svc->clock != NULL)
-        return svc->clock(svc->clock_user);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t svc_now_ms(const h2_service *svc)
+{
+    return svc->clock != NULL ? svc->clock(svc->clock_user) : svc_mono_ms();
 }
 
 int svc_timers_reserve(svc_worker *w, uint32_t n)

@@ -263,9 +263,8 @@ Test(service, ping_then_abort_reports_both_ends)
     drive(&x, both_closed, 20000);
     cr_assert_eq(x.server_reason, H2_SVC_CLOSE_ABORTED);
     cr_assert_eq(x.client_reason, H2_SVC_CLOSE_PEER_EOF);
-    /* Commands for the closed connection fail with ECLOSED, to the default
-     * destination (none here: released at once). */
-    cr_assert_eq(h2_service_ping(x.ssvc, x.sid, (const uint8_t *)"pingpong", 0), 0);
+    /* Commands for the ended connection fail at the call. */
+    cr_assert_eq(h2_service_ping(x.ssvc, x.sid, (const uint8_t *)"pingpong", 0), H2_ENOCONN);
     cr_assert_eq(x.failed, 0);
     exchange_free(&x, &lm);
 }
@@ -609,7 +608,7 @@ Test(service, arguments)
 }
 
 /* Commands for a connection that does not exist come back to the service's queue. */
-Test(service, unknown_connection_fails_to_service_queue)
+Test(service, unknown_connection_fails_at_the_call)
 {
     lockmem lm;
     lockmem_init(&lm);
@@ -626,19 +625,14 @@ Test(service, unknown_connection_fails_to_service_queue)
     atomic_init(&rel.bytes, 0);
     static const uint8_t b[10];
     h2_svc_conn_id ghost = (5u << 16) | 0u; /* worker 0, never attached */
-    cr_assert_eq(h2_service_send_data_ref(svc, ghost, 3, b, 10, 0, 42, on_release, &rel), 0);
-    cr_assert_eq(h2_svc_queue_wait(q, 10000), 1);
-    h2_svc_event *ev = NULL;
-    cr_assert_eq(h2_svc_queue_poll(q, &ev, 1), 1u);
-    cr_assert_eq(ev->type, H2_SVC_EV_COMMAND_FAILED);
-    cr_assert_eq(ev->command, H2_SVC_CMD_DATA);
-    cr_assert_eq(ev->conn, ghost);
-    cr_assert_eq(ev->stream_id, 3u);
-    cr_assert_eq(ev->user, 42u);
-    cr_assert_eq(ev->error, H2_ECLOSED);
-    cr_assert_eq(atomic_load(&rel.count), 1);
-    h2_svc_event_release(ev);
+    cr_assert_eq(h2_service_send_data_ref(svc, ghost, 3, b, 10, 0, 42, on_release, &rel),
+                 H2_ENOCONN);
+    cr_assert_eq(h2_service_conn_stats(svc, (uint64_t)1 << 40 | 7u << 16, 1), H2_ENOCONN);
+    /* Nothing was queued, nothing answered, the payload stays the caller's. */
+    cr_assert_eq(atomic_load(&rel.count), 0);
     h2_service_free(svc);
+    h2_svc_event *ev = NULL;
+    cr_assert_eq(h2_svc_queue_poll(q, &ev, 1), 0u);
     h2_svc_queue_free(q);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }

@@ -84,8 +84,9 @@ static void *server_main(void *arg)
             default:
                 break;
             }
-            /* The command ring is large enough for this test. */
-            cr_assert_eq(rv, 0);
+            /* The command ring is large enough for this test; a connection
+             * that ended meanwhile refuses at the call. */
+            cr_assert(rv == 0 || rv == H2_ENOCONN, "rv %d", rv);
             h2_svc_event_release(ev);
         }
     }
