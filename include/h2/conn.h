@@ -194,6 +194,41 @@ H2_API int h2_conn_end_stream(h2_conn *conn, uint32_t stream_id);
 /*
  * @function
  *
+ * Sends as much of a body as can go now: frames the first bytes of |data|
+ * (|len| bytes) into DATA frames, each no larger than the peer's
+ * MAX_FRAME_SIZE and all within both send windows (h2_conn_local_window()),
+ * and stops when the body is all taken, when a window is shut, or once the
+ * output is over its high-water mark (the last frame may take it past the
+ * mark by up to one frame). The bytes are copied (|data| is not referenced
+ * after the call); no padding. Stores in |*taken| how many bytes of |data|
+ * were queued, also when an error is returned: the caller calls again
+ * with data + *taken after the peer opens the window (H2_EV_WINDOW_UPDATED)
+ * or after writing the output out.
+ *
+ * With |end_stream|, the frame carrying the last byte of |data| has
+ * END_STREAM; while *taken < |len| no frame has it. |len| 0 with
+ * |end_stream| queues an empty DATA frame with END_STREAM (as
+ * h2_conn_end_stream(), not flow controlled); |len| 0 without it does
+ * nothing.
+ *
+ * A shut window is not an error: the call returns 0 with *taken 0 (or
+ * with the bytes it could take before the window ran out).
+ *
+ * Returns 0 or:
+ *  - H2_EINVAL: |conn| or |taken| NULL, |data| NULL with |len| > 0;
+ *  - H2_ESTATE (not initiated, no headers sent on the stream yet, or the
+ *    stream is half-closed local), H2_ECLOSED, H2_ESTREAM_CLOSED,
+ *    H2_ENOSTREAM, as h2_conn_send_data(); nothing taken;
+ *  - H2_ENOBUFS: the output was already over its high-water mark and the
+ *    window open: nothing taken; write the output out, then call again;
+ *  - H2_ENOMEM: fatal; *taken bytes were queued before it.
+ */
+H2_API int h2_conn_send_body(h2_conn *conn, uint32_t stream_id, const uint8_t *data, size_t len,
+                             bool end_stream, size_t *taken);
+
+/*
+ * @function
+ *
  * Resets the stream with RST_STREAM(|error_code|); the stream is closed and
  * frames the peer still sends on it are ignored. Returns 0, H2_ECLOSED,
  * H2_ESTATE (not initiated), H2_ESTREAM_CLOSED, H2_ENOSTREAM or H2_ENOMEM.
