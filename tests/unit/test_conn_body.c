@@ -38,7 +38,8 @@ static void deliver(h2t_pair *p, sink *k, h2t_frame *frames, size_t *n_frames, s
     cr_assert_eq(h2_conn_receive(p->sv, out.p, out.len, &ev, &n_ev), 0);
     for (size_t i = 0; i < n_ev; i++) {
         if (ev[i].type == H2_EV_DATA_RECEIVED) {
-            memcpy(k->data + k->len, ev[i].u.data.data, ev[i].u.data.len);
+            if (ev[i].u.data.len > 0)
+                memcpy(k->data + k->len, ev[i].u.data.data, ev[i].u.data.len);
             k->len += ev[i].u.data.len;
             cr_assert_eq(h2_conn_ack_data(p->sv, 1, ev[i].u.data.flow_controlled_length), 0);
         } else if (ev[i].type == H2_EV_STREAM_ENDED && ev[i].stream_id == 1) {
