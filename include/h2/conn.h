@@ -395,11 +395,11 @@ H2_API int h2_conn_stream_state(const h2_conn *conn, uint32_t stream_id);
 
 /* @enum Why a closed stream ended (h2's closed_by), see h2_conn_stream_closed_by(). */
 typedef enum h2_closed_by {
-    H2_CLOSED_BY_UNKNOWN = 0,        /* not remembered (see below) */
-    H2_CLOSED_BY_END_STREAM,         /* both sides sent END_STREAM */
-    H2_CLOSED_BY_RESET_SENT,         /* we sent RST_STREAM (ourselves or because of the peer) */
-    H2_CLOSED_BY_RESET_RECEIVED,     /* the peer sent RST_STREAM */
-    H2_CLOSED_BY_GOAWAY,             /* ours, above a received GOAWAY's last stream id */
+    H2_CLOSED_BY_UNKNOWN = 0,    /* not remembered (see below) */
+    H2_CLOSED_BY_END_STREAM,     /* both sides sent END_STREAM */
+    H2_CLOSED_BY_RESET_SENT,     /* we sent RST_STREAM (ourselves or because of the peer) */
+    H2_CLOSED_BY_RESET_RECEIVED, /* the peer sent RST_STREAM */
+    H2_CLOSED_BY_GOAWAY,         /* ours, above a received GOAWAY's last stream id */
 } h2_closed_by;
 
 /*

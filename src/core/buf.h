@@ -42,8 +42,9 @@ struct h2_trace_out;
 typedef struct h2_osegs {
     size_t head, n, cap; /* records item[head, head + n) are queued */
     size_t ref_bytes;    /* referenced bytes queued */
-    struct h2_trace_out *tap; /* NULL: none; kept here, not in h2_obuf, so that
-                                 an untraced connection does not pay for it */
+    /* frame tracer, NULL: none; kept here, not in h2_obuf, so that an
+     * untraced connection does not pay for it */
+    struct h2_trace_out *tap;
     h2_oseg item[];
 } h2_osegs;
 

@@ -3,10 +3,10 @@
 #include "core/conn_internal.h"
 #include "core/mem.h"
 
-static void emit(h2_trace_fn fn, void *user, int dir, const h2_frame_hd *hd,
-                 const uint8_t *payload)
+static void emit(h2_trace_fn fn, void *user, int dir, const h2_frame_hd *hd, const uint8_t *payload)
 {
-    h2_frame_trace t = {dir,       hd->type,  hd->flags, hd->stream_id & H2_MAX_STREAM_ID,
+    h2_frame_trace t = {dir,        hd->type,
+                        hd->flags,  hd->stream_id & H2_MAX_STREAM_ID,
                         hd->length, hd->length > 0 ? payload : NULL};
     fn(user, &t);
 }

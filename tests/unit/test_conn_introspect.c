@@ -200,7 +200,8 @@ Test(conn_introspect, pending_settings_until_ack)
     h2t_pair_free(&p);
 }
 
-/* The value reported is the one enforced: a frame of exactly that size passes, one byte more fails. */
+/* The value reported is the one enforced: a frame of exactly that size passes, one byte more fails.
+ */
 Test(conn_introspect, max_inbound_frame_size_is_enforced)
 {
     h2_conn_config cc;

@@ -5,9 +5,14 @@
 #include "support/conn_helpers.h"
 
 static const h2_header req[] = {
-    H2_HDR(":method", "GET"), H2_HDR(":scheme", "https"), H2_HDR(":authority", "example.com"),
-    H2_HDR(":path", "/index"), H2_HDR("cookie", "a=1"),   H2_HDR("accept", "*/*"),
-    H2_HDR("cookie", "b=2"),   H2_HDR_NEVER_INDEX("authorization", "secret"),
+    H2_HDR(":method", "GET"),
+    H2_HDR(":scheme", "https"),
+    H2_HDR(":authority", "example.com"),
+    H2_HDR(":path", "/index"),
+    H2_HDR("cookie", "a=1"),
+    H2_HDR("accept", "*/*"),
+    H2_HDR("cookie", "b=2"),
+    H2_HDR_NEVER_INDEX("authorization", "secret"),
 };
 
 Test(header_util, macro_lengths_and_bytes)
@@ -65,9 +70,9 @@ Test(header_util, exchange_with_macro_fields)
 {
     h2t_pair p;
     h2t_pair_init(&p, NULL, NULL);
-    cr_assert_eq(h2_conn_send_headers(p.cl, 1, req, sizeof(req) / sizeof(req[0]),
-                                      H2_SEND_END_STREAM, NULL),
-                 0);
+    cr_assert_eq(
+        h2_conn_send_headers(p.cl, 1, req, sizeof(req) / sizeof(req[0]), H2_SEND_END_STREAM, NULL),
+        0);
     h2t_buf out;
     h2t_buf_init(&out);
     h2t_take(p.cl, &out);
