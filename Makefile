@@ -98,6 +98,19 @@ $(BUILD)/libh2.so: $(SHARED_LIB)
 	ln -sf $(notdir $(SHARED_LIB)) $(BUILD)/$(SONAME)
 	ln -sf $(notdir $(SHARED_LIB)) $@
 
+# pkg-config file for using the library from the tree, uninstalled (pkg-config
+# looks for NAME-uninstalled.pc on PKG_CONFIG_PATH):
+#   cc app.c $(PKG_CONFIG_PATH=build pkg-config --cflags --libs --static libh2-uninstalled)
+lib: $(BUILD)/libh2-uninstalled.pc
+
+$(BUILD)/libh2-uninstalled.pc: Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'includedir=$(abspath include)' 'libdir=$(abspath $(BUILD))' '' \
+	    'Name: libh2 (uninstalled)' \
+	    'Description: HTTP/2 protocol stack, used from its build tree' \
+	    'Version: $(VERSION)' 'Libs: $${libdir}/libh2.a' 'Libs.private: -lpthread' \
+	    'Cflags: -I$${includedir}' > $@
+
 # ---- tools ------------------------------------------------------------------
 tools: $(TOOLS)
 
@@ -159,6 +172,7 @@ $(BUILD)/tests/abuse/%: $(BUILD)/obj/tests/abuse/%.o $(SUPPORT_OBJ) $(STATIC_LIB
 
 test-run: all $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 	@SAN="$(SAN)" sh tests/check_readme.sh $(BUILD)
+	@SAN="$(SAN)" sh tests/check_pkgconfig.sh $(BUILD)
 	@sh tests/run.sh $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 
 asan: deps

@@ -73,22 +73,15 @@ static void on_room(uvconn *c)
 {
     client *cl = (client *)c;
     while (cl->data != NULL && cl->data_off < cl->data_len && uvconn_has_room(c)) {
-        int32_t window = 0;
-        if (h2_conn_local_window(c->conn, cl->stream_id, &window) != 0 || window <= 0)
-            return;
-        size_t chunk = cl->data_len - cl->data_off;
-        if (chunk > h2_conn_max_outbound_frame_size(c->conn))
-            chunk = h2_conn_max_outbound_frame_size(c->conn);
-        if (chunk > (size_t)window)
-            chunk = (size_t)window;
-        bool last = cl->data_off + chunk == cl->data_len;
-        if (h2_conn_send_data(c->conn, cl->stream_id, (const uint8_t *)cl->data + cl->data_off,
-                              chunk, last ? H2_SEND_END_STREAM : 0, -1) != 0) {
+        size_t taken = 0;
+        int rc = h2_conn_send_body(c->conn, cl->stream_id, (const uint8_t *)cl->data + cl->data_off,
+                                   cl->data_len - cl->data_off, true, &taken);
+        if (rc != 0 && rc != H2_ENOBUFS) {
             fail(cl, "the request body could not be sent");
             return;
         }
-        cl->data_off += chunk;
-        if (uvconn_flush(c) != 0)
+        cl->data_off += taken;
+        if (uvconn_flush(c) != 0 || taken == 0)
             return;
     }
     if (cl->data != NULL && cl->data_len == 0 && cl->data_off == 0) {

@@ -46,6 +46,50 @@ typedef struct h2_setting {
 #define H2_MAX_WINDOW_SIZE 2147483647u
 #define H2_MAX_STREAM_ID 2147483647u
 
+/* @enum Direction of a traced frame (h2_frame_trace.direction). */
+typedef enum h2_trace_dir {
+    H2_TRACE_RECEIVED = 0, /* read from the peer by h2_conn_receive() */
+    H2_TRACE_SENT = 1,     /* queued for the peer */
+} h2_trace_dir;
+
+/*
+ * @struct
+ *
+ * One frame seen by the trace hook: its 9-byte header decoded, and its
+ * payload. |payload| points at the |length| bytes of the payload (padding
+ * and the pad length byte included, as on the wire), or is NULL when
+ * |length| is 0 or, for a sent frame, when the payload is not in one piece
+ * of memory (a padded DATA frame queued by reference with
+ * h2_conn_send_data_ref()). It is valid only during the hook call.
+ */
+typedef struct h2_frame_trace {
+    int direction; /* h2_trace_dir */
+    uint8_t type;  /* frame type (0x0 DATA ... 0x9 CONTINUATION, or any other) */
+    uint8_t flags;
+    uint32_t stream_id; /* the reserved bit cleared */
+    uint32_t length;    /* payload length from the frame header */
+    const uint8_t *payload;
+} h2_frame_trace;
+
+/*
+ * @function
+ *
+ * Trace hook (h2_conn_config.trace), called with the config's |trace_user|:
+ *  - for every frame received, once it is complete and its header passed
+ *    the framing checks (length, stream, first-frame rules), just before
+ *    the frame is processed; a frame that fails those checks ends the
+ *    connection without being traced;
+ *  - for every frame sent, when it is queued in the output (from the call
+ *    that queued it: a sending call, or h2_conn_receive() for automatic
+ *    replies), in wire order. The client preface is not a frame and is not
+ *    traced. Frames later thrown away by h2_conn_clear_output() were
+ *    traced.
+ * It must not call any function that changes the connection (sending,
+ * receiving, output, free); the read-only queries may be called but may
+ * see the connection in the middle of the call being traced.
+ */
+typedef void (*h2_trace_fn)(void *user, const h2_frame_trace *frame);
+
 /*
  * @struct
  *
@@ -199,6 +243,15 @@ typedef struct h2_conn_config {
 
     /* Allocator hook; NULL means libc. Must outlive the connection. */
     const h2_mem *mem;
+
+    /*
+     * Frame trace hook (h2_trace_fn), like h2's config.logger but
+     * structured: NULL (default) for none, which costs one predictable
+     * branch per frame. |trace_user| is passed to it as is and must stay
+     * valid as long as the connection.
+     */
+    h2_trace_fn trace;
+    void *trace_user;
 } h2_conn_config;
 
 /* @function Fills |cfg| with the defaults for |role| (values listed above). */

@@ -46,6 +46,52 @@ typedef struct h2_header {
     uint32_t flags; /* H2_HEADER_* */
 } h2_header;
 
+/*
+ * @macro
+ *
+ * An h2_header initializer from two string literals, lengths included
+ * (sizeof - 1, so an embedded NUL counts and the terminating one does not):
+ *
+ *     static const h2_header req[] = {
+ *         H2_HDR(":method", "GET"), H2_HDR(":path", "/"), ...
+ *     };
+ *
+ * Only string literals are accepted (anything else does not compile). The
+ * field points at the literals, which live for the whole program. For an
+ * expression, use a compound literal: (h2_header)H2_HDR("a", "b").
+ * H2_HDR_NEVER_INDEX() is the same with H2_HEADER_NEVER_INDEX set (for
+ * credentials: authorization, cookies).
+ */
+#define H2_HDR(name, value)                                                                        \
+    {                                                                                              \
+        (const uint8_t *)("" name), sizeof(name) - 1, (const uint8_t *)("" value),                 \
+            sizeof(value) - 1, 0                                                                   \
+    }
+#define H2_HDR_NEVER_INDEX(name, value)                                                            \
+    {                                                                                              \
+        (const uint8_t *)("" name), sizeof(name) - 1, (const uint8_t *)("" value),                 \
+            sizeof(value) - 1, H2_HEADER_NEVER_INDEX                                               \
+    }
+
+/*
+ * @function
+ *
+ * The first field of |list| (|n| fields) whose name is exactly the
+ * NUL-terminated |name|, byte for byte. The comparison is case-sensitive:
+ * HTTP/2 field names are lowercase on the wire (RFC 9113 section 8.2.1;
+ * received blocks are checked for it unless validate_inbound_headers is
+ * off, and sent blocks are lowercased by normalize_outbound_headers), so
+ * pass a lowercase name. Pseudo-header names include their colon
+ * (":path").
+ *
+ * Returns a pointer into |list| (owned by whoever owns |list|; for event
+ * fields, valid as long as the event), or NULL when no field matches, when
+ * |name| is NULL, or when |list| is NULL. For repeated fields (cookie,
+ * set-cookie), continue after a match with
+ * h2_header_find(hit + 1, n - (size_t)(hit + 1 - list), name).
+ */
+H2_API const h2_header *h2_header_find(const h2_header *list, size_t n, const char *name);
+
 /* Default and protocol constants. */
 #define H2_HPACK_DEFAULT_TABLE_SIZE 4096u
 /* Entry overhead added to name and value length (RFC 7541 section 4.1). */

@@ -46,8 +46,10 @@ static int seg_room(h2_obuf *b, const h2_mem *mem, size_t k)
     p->n = n;
     p->cap = cap;
     p->ref_bytes = 0;
+    p->tap = NULL;
     if (q != NULL) {
         p->ref_bytes = q->ref_bytes;
+        p->tap = q->tap;
         if (n > 0)
             memcpy(p->item, q->item + q->head, n * sizeof(*q->item));
         h2_mem_free(mem, q);
@@ -129,6 +131,8 @@ void h2_obuf_commit_seg(h2_obuf *b, size_t n)
 void h2_obuf_add_ref(h2_obuf *b, const uint8_t *data, size_t len, h2_obuf_release_fn release,
                      void *user)
 {
+    if (b->segs->tap != NULL)
+        h2_obuf_tap(b->segs->tap, data, len);
     h2_osegs *q = b->segs;
     if (q->n == 0) {
         q->head = 0;

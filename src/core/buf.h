@@ -32,6 +32,9 @@ typedef struct h2_oseg {
     void *user;
 } h2_oseg;
 
+/* A frame tracer fed every byte queued (conn_trace.c). */
+struct h2_trace_out;
+
 /*
  * The segment records, allocated on the first reference (a connection that
  * never sends by reference does not pay for them) and reused.
@@ -39,6 +42,9 @@ typedef struct h2_oseg {
 typedef struct h2_osegs {
     size_t head, n, cap; /* records item[head, head + n) are queued */
     size_t ref_bytes;    /* referenced bytes queued */
+    /* frame tracer, NULL: none; kept here, not in h2_obuf, so that an
+     * untraced connection does not pay for it */
+    struct h2_trace_out *tap;
     h2_oseg item[];
 } h2_osegs;
 
@@ -54,6 +60,12 @@ typedef struct h2_obuf {
     size_t cap;
     h2_osegs *segs;
 } h2_obuf;
+
+/*
+ * Called with every byte queued, own or referenced, in queue order, as it
+ * is queued, while segs->tap is set. Defined by the tracer (conn_trace.c).
+ */
+void h2_obuf_tap(struct h2_trace_out *t, const uint8_t *p, size_t n);
 
 /* True while segments describe the queue. */
 static inline bool h2_obuf_segmented(const h2_obuf *b)
@@ -99,6 +111,8 @@ void h2_obuf_commit_seg(h2_obuf *b, size_t n);
 /* Marks |n| reserved bytes as written. */
 static inline void h2_obuf_commit(h2_obuf *b, size_t n)
 {
+    if (b->segs != NULL && b->segs->tap != NULL)
+        h2_obuf_tap(b->segs->tap, b->data + b->len, n);
     if (!h2_obuf_segmented(b))
         b->len += n;
     else

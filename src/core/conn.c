@@ -85,6 +85,10 @@ int h2_conn_new(h2_conn **out, const h2_conn_config *cfg)
     h2_hdr_scratch_init(&c->scratch_in, &c->mem);
     h2_stream_set_init(&c->streams, cfg->max_closed_streams);
     c->err.message = "";
+    if (h2_conn_trace_init(c) != 0) {
+        h2_conn_free(c);
+        return H2_ENOMEM;
+    }
     *out = c;
     return 0;
 }
@@ -96,6 +100,8 @@ void h2_conn_free(h2_conn *c)
     const h2_mem *mem = &c->mem;
     h2_hpack_encoder_free(c->enc);
     h2_hpack_decoder_free(c->dec);
+    if (c->out.segs != NULL)
+        h2_mem_free(mem, c->out.segs->tap); /* the frame tracer (conn_trace.c) */
     h2_obuf_free(&c->out, mem);
     h2_mem_free(mem, c->rbuf[0]);
     h2_mem_free(mem, c->rbuf[1]);

@@ -12,6 +12,7 @@
 #include "core/headers.h"
 #include "core/settings.h"
 #include "core/stream.h"
+#include "core/conn_trace.h"
 
 enum {
     H2_CF_INITIATED = 1u << 0,
@@ -55,6 +56,8 @@ struct h2_conn {
     h2_conn_config cfg;
     uint32_t flags; /* H2_CF_* */
     uint8_t preface_matched;
+    uint8_t rcur;    /* inbound framing: the reassembly buffer in use (below) */
+    bool in_receive; /* inside h2_conn_receive() */
 
     uint32_t highest_inbound;  /* highest stream id opened by the peer */
     uint32_t highest_outbound; /* highest stream id opened by us */
@@ -81,7 +84,6 @@ struct h2_conn {
     uint8_t *rbuf[2];
     size_t rcap[2];
     size_t rlen;
-    uint8_t rcur;
     h2_hblock hb;
 
     /* per receive call */
@@ -101,7 +103,6 @@ struct h2_conn {
     uint32_t reply_frames;  /* automatic replies queued since the output was last empty */
     uint32_t pings_unacked; /* PINGs we sent that no ACK answered yet */
     uint32_t recv_calls;    /* receive calls so far (wraps; 0 skipped) */
-    bool in_receive;        /* inside h2_conn_receive() */
     uint32_t n_deferred;    /* slots waiting for release_at */
     h2_req_slot *slots;     /* ascending ids */
     uint32_t n_slots, cap_slots;

@@ -493,6 +493,8 @@ static int check_header(h2_conn *c, const h2_frame_hd *hd)
 static int on_frame(h2_conn *c, const h2_frame_hd *hd, const uint8_t *payload)
 {
     c->stats.frames_received++;
+    if (c->cfg.trace != NULL)
+        h2_conn_trace_received(c, hd, payload);
     if (hd->type > H2_FRAME_CONTINUATION && hd->type != H2_FRAME_ALTSVC &&
         hd->type != H2_FRAME_PRIORITY_UPDATE)
         return on_unknown(c, hd, payload);
