@@ -80,6 +80,7 @@ int h2_conn_new(h2_conn **out, const h2_conn_config *cfg)
     c->send_window = 65535;
     h2_recv_window_init(&c->recv_window, 65535);
     h2_obuf_init(&c->out);
+    h2_conn_reader_init(c);
     h2_arena_init(&c->arena);
     h2_hdr_scratch_init(&c->scratch, &c->mem);
     h2_hdr_scratch_init(&c->scratch_in, &c->mem);
@@ -97,8 +98,7 @@ void h2_conn_free(h2_conn *c)
     h2_hpack_encoder_free(c->enc);
     h2_hpack_decoder_free(c->dec);
     h2_obuf_free(&c->out, mem);
-    h2_mem_free(mem, c->rbuf[0]);
-    h2_mem_free(mem, c->rbuf[1]);
+    h2_frame_reader_free(&c->reader);
     h2_mem_free(mem, c->hb.buf);
     h2_mem_free(mem, c->ev);
     h2_arena_free(&c->arena, mem);

@@ -55,6 +55,7 @@ struct h2_conn {
     h2_conn_config cfg;
     uint32_t flags; /* H2_CF_* */
     uint8_t preface_matched;
+    bool in_receive; /* inside h2_conn_receive() */
 
     uint32_t highest_inbound;  /* highest stream id opened by the peer */
     uint32_t highest_outbound; /* highest stream id opened by us */
@@ -75,13 +76,7 @@ struct h2_conn {
     h2_obuf out;
     size_t reply_bytes; /* automatic replies queued since the output was last empty */
 
-    /* inbound framing: two reassembly buffers used in turn, so that a frame
-     * completed in one stays valid while the tail of the input goes to the
-     * other */
-    uint8_t *rbuf[2];
-    size_t rcap[2];
-    size_t rlen;
-    uint8_t rcur;
+    h2_frame_reader reader; /* inbound framing; its check is conn_recv.c's */
     h2_hblock hb;
 
     /* per receive call */
@@ -101,7 +96,6 @@ struct h2_conn {
     uint32_t reply_frames;  /* automatic replies queued since the output was last empty */
     uint32_t pings_unacked; /* PINGs we sent that no ACK answered yet */
     uint32_t recv_calls;    /* receive calls so far (wraps; 0 skipped) */
-    bool in_receive;        /* inside h2_conn_receive() */
     uint32_t n_deferred;    /* slots waiting for release_at */
     h2_req_slot *slots;     /* ascending ids */
     uint32_t n_slots, cap_slots;
@@ -224,6 +218,9 @@ void h2_conn_slot_on_close(h2_conn *c, uint32_t id, h2_closed_how how);
 /* Frees deferred slots due at the end of this receive call. */
 void h2_conn_slots_sweep(h2_conn *c);
 void h2_conn_slots_free(h2_conn *c);
+
+/* Sets up c->reader with the connection's header checks (conn_recv.c). */
+void h2_conn_reader_init(h2_conn *c);
 
 /* Events (receive side). Returns the new event or NULL (out of memory). */
 h2_event *h2_conn_push_event(h2_conn *c, int type, uint32_t stream_id);
