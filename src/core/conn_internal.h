@@ -249,6 +249,43 @@ int h2_conn_reply_room(h2_conn *c, size_t n);
 int h2_conn_check_send_list(const h2_conn *c, const h2_header *f, size_t n);
 int h2_conn_credit_connection(h2_conn *c, size_t n);
 
+/* A header list made ready to send: views into c->scratch or the caller's
+ * fields, valid until the next send call. */
+typedef struct h2_outbound_block {
+    const h2_header *fields;
+    size_t n;
+    h2_block_info info;
+} h2_outbound_block;
+
+/* How a header block is framed: HEADERS (with |prio| or NULL) or
+ * PUSH_PROMISE (with |promised|) on |stream_id|, then CONTINUATIONs.
+ * |flags|: END_STREAM or 0; END_HEADERS and PRIORITY are set as needed. */
+typedef struct h2_block_frame {
+    uint8_t type;
+    uint8_t flags;
+    uint32_t stream_id;
+    const h2_priority_spec *prio; /* not owned; read during the call */
+    uint32_t promised;
+} h2_block_frame;
+
+/* Normalises and checks |fields| (conn_send_block.c): 0, H2_EHEADER or
+ * H2_ENOMEM. Resets c->scratch. */
+int h2_conn_prepare_outbound(h2_conn *c, const h2_header *fields, size_t n,
+                             const h2_block_expect *ex, h2_outbound_block *out);
+/* Encodes |ob| and queues it framed as |b| says. Reserves the output (and,
+ * with |new_stream|, a stream) before encoding, so a failure queues
+ * nothing: 0, H2_ENOMEM or H2_EINTERNAL. */
+int h2_conn_queue_block(h2_conn *c, const h2_block_frame *b, const h2_outbound_block *ob,
+                        bool new_stream);
+/* Creates stream |id| opened by us (a stream was reserved): counts it,
+ * sets its windows from the settings in force. Cannot fail. */
+h2_stream *h2_conn_open_local_stream(h2_conn *c, uint32_t id, uint8_t state, uint8_t flags);
+
+/* RFC 7540 priority arguments with their defaults filled in (weight 16,
+ * no dependency) and checked against stream |id|: 0 or H2_EINVAL.
+ * conn_priority.c */
+int h2_conn_priority_spec(const h2_priority_args *prio, uint32_t id, h2_priority_spec *ps);
+
 /* Inbound cookie joining (conn_recv_headers.c): 0 or H2_ENOMEM. */
 int h2_conn_normalize_inbound(h2_conn *c, const h2_header **f, size_t *n);
 

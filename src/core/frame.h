@@ -369,6 +369,13 @@ size_t h2_frame_pack_unknown(uint8_t *out, uint8_t type, uint8_t flags, uint32_t
                              const uint8_t *payload, size_t len);
 
 /* Output sizes of the variable-length serializers (valid arguments assumed). */
+/* CONTINUATION frames needed after a first frame that carries |first_cap|
+ * bytes of a |blen|-byte header block, each carrying up to |max_frame|. */
+static inline size_t h2_frame_continuations(size_t blen, size_t first_cap, size_t max_frame)
+{
+    return blen > first_cap ? (blen - first_cap + max_frame - 1) / max_frame : 0;
+}
+
 static inline size_t h2_frame_data_len(size_t len, int pad_len)
 {
     return H2_FRAME_HEADER_LEN + (pad_len >= 0 ? 1u + (size_t)pad_len : 0u) + len;
