@@ -29,73 +29,123 @@ static void sent_end_stream(h2_conn *c, h2_stream *s)
         s->state = H2_SS_HALF_CLOSED_LOCAL;
 }
 
-int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_t n, uint32_t flags,
-                         const h2_priority_args *prio)
+/* Stream-id policy for a block on a stream that does not exist: only a
+ * client opens streams, with fresh ids of its parity, within the peer's
+ * MAX_CONCURRENT_STREAMS and before any GOAWAY. */
+static int check_new_stream(const h2_conn *c, uint32_t id)
+{
+    bool fresh = h2_conn_is_ours(c, id) && id > c->highest_outbound;
+    if (!fresh && h2_stream_closed_how(&c->streams, id) != 0)
+        return H2_ESTREAM_CLOSED;
+    if (!h2_conn_is_ours(c, id))
+        return id <= c->highest_inbound ? H2_ESTREAM_CLOSED : H2_ESTREAM_ID;
+    if (!h2_conn_is_client(c))
+        return H2_EROLE;
+    if (id <= c->highest_outbound)
+        return H2_ESTREAM_ID;
+    if (c->flags & (H2_CF_GOAWAY_SENT | H2_CF_GOAWAY_RECV))
+        return H2_ECLOSED;
+    uint32_t mcs = h2_settings_get(&c->remote, H2_SETTING_MAX_CONCURRENT_STREAMS);
+    if (mcs == H2_SETTING_UNSET && c->cfg.assumed_peer_max_concurrent_streams != 0)
+        mcs = c->cfg.assumed_peer_max_concurrent_streams;
+    if (mcs != H2_SETTING_UNSET && c->n_outbound + 1 > mcs)
+        return H2_ETOO_MANY_STREAMS;
+    return 0;
+}
+
+/* The argument checks of h2_conn_send_headers() that come before the stream. */
+static int check_headers_args(const h2_conn *c, uint32_t id, const h2_header *fields, size_t n,
+                              uint32_t flags, const h2_priority_args *prio, h2_priority_spec *ps)
 {
     if (c == NULL || (fields == NULL && n > 0) || (flags & ~(uint32_t)H2_SEND_END_STREAM))
         return H2_EINVAL;
     int rv = h2_conn_send_ready(c);
     if (rv != 0)
         return rv;
-    bool end = (flags & H2_SEND_END_STREAM) != 0;
-    h2_priority_spec ps;
     if (prio != NULL) {
         if (!h2_conn_is_client(c))
             return H2_EROLE;
-        rv = h2_conn_priority_spec(prio, id, &ps);
+        rv = h2_conn_priority_spec(prio, id, ps);
         if (rv != 0)
             return rv;
     }
     if (id == 0 || id > H2_MAX_STREAM_ID)
         return H2_ESTREAM_ID;
+    return 0;
+}
 
-    h2_block_expect ex = {0};
-    ex.connect_protocol = h2_settings_get(&c->remote, H2_SETTING_ENABLE_CONNECT_PROTOCOL) == 1;
-    h2_stream *s = h2_stream_get(&c->streams, id);
-    bool is_new = false;
-    if (s != NULL) {
-        if (s->state == H2_SS_HALF_CLOSED_LOCAL)
-            return H2_ESTATE;
-        ex.request = false;
-        ex.final_seen = (s->flags & H2_SF_SENT_FINAL) != 0;
-    } else {
-        bool fresh = h2_conn_is_ours(c, id) && id > c->highest_outbound;
-        if (!fresh && h2_stream_closed_how(&c->streams, id) != 0)
-            return H2_ESTREAM_CLOSED;
-        if (!h2_conn_is_ours(c, id))
-            return id <= c->highest_inbound ? H2_ESTREAM_CLOSED : H2_ESTREAM_ID;
-        if (!h2_conn_is_client(c))
-            return H2_EROLE;
-        if (id <= c->highest_outbound)
-            return H2_ESTREAM_ID;
-        if (c->flags & (H2_CF_GOAWAY_SENT | H2_CF_GOAWAY_RECV))
-            return H2_ECLOSED;
-        uint32_t mcs = h2_settings_get(&c->remote, H2_SETTING_MAX_CONCURRENT_STREAMS);
-        if (mcs == H2_SETTING_UNSET && c->cfg.assumed_peer_max_concurrent_streams != 0)
-            mcs = c->cfg.assumed_peer_max_concurrent_streams;
-        if (mcs != H2_SETTING_UNSET && c->n_outbound + 1 > mcs)
-            return H2_ETOO_MANY_STREAMS;
-        ex.request = true;
-        is_new = true;
+/* What the block may be on stream |s| (NULL: a new stream |id|), in |ex|. */
+static int expect_for_stream(const h2_conn *c, uint32_t id, const h2_stream *s,
+                             h2_block_expect *ex)
+{
+    ex->connect_protocol =
+        h2_settings_get(&c->remote, H2_SETTING_ENABLE_CONNECT_PROTOCOL) == 1;
+    if (s == NULL) {
+        ex->request = true;
+        ex->final_seen = false;
+        return check_new_stream(c, id);
     }
-    if (h2_conn_over_high_water(c))
-        return H2_ENOBUFS;
+    if (s->state == H2_SS_HALF_CLOSED_LOCAL)
+        return H2_ESTATE;
+    ex->request = false;
+    ex->final_seen = (s->flags & H2_SF_SENT_FINAL) != 0;
+    return 0;
+}
 
-    h2_outbound_block ob;
-    rv = h2_conn_prepare_outbound(c, fields, n, &ex, &ob);
-    if (rv != 0)
-        return rv;
-    h2_block_info info = ob.info;
-    if (info.kind == H2_BLOCK_INFORMATIONAL) {
+/* Whether a block of |kind| may go on stream |s| now. */
+static int check_block_kind(const h2_stream *s, h2_block_kind kind, bool end)
+{
+    if (kind == H2_BLOCK_INFORMATIONAL) {
         /* only a server, before its final response */
         if (s == NULL || (s->flags & (H2_SF_OUTBOUND | H2_SF_SENT_FINAL)))
             return H2_ESTATE;
         if (end)
             return H2_EINVAL;
     }
-    if (info.kind == H2_BLOCK_TRAILERS && !end)
+    if (kind == H2_BLOCK_TRAILERS && !end)
         return H2_EINVAL;
-    rv = h2_conn_check_send_list(c, ob.fields, ob.n);
+    return 0;
+}
+
+/* Stream state after a block was queued on |s| (NULL: it opened stream |id|). */
+static void after_headers_sent(h2_conn *c, uint32_t id, h2_stream *s, const h2_block_info *info,
+                               bool end)
+{
+    if (s == NULL) {
+        s = h2_conn_open_local_stream(
+            c, id, H2_SS_OPEN,
+            (uint8_t)(H2_SF_OUTBOUND | H2_SF_SENT_FINAL | (info->method_head ? H2_SF_HEAD : 0)));
+    } else if (info->kind == H2_BLOCK_TRAILERS) {
+        s->flags |= H2_SF_SENT_TRAILERS;
+    } else if (info->kind != H2_BLOCK_INFORMATIONAL) {
+        s->flags |= H2_SF_SENT_FINAL;
+    }
+    if (end)
+        sent_end_stream(c, s);
+}
+
+int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_t n, uint32_t flags,
+                         const h2_priority_args *prio)
+{
+    h2_priority_spec ps;
+    int rv = check_headers_args(c, id, fields, n, flags, prio, &ps);
+    if (rv != 0)
+        return rv;
+    bool end = (flags & H2_SEND_END_STREAM) != 0;
+    h2_stream *s = h2_stream_get(&c->streams, id);
+    h2_block_expect ex;
+    rv = expect_for_stream(c, id, s, &ex);
+    if (rv != 0)
+        return rv;
+    if (h2_conn_over_high_water(c))
+        return H2_ENOBUFS;
+
+    h2_outbound_block ob;
+    rv = h2_conn_prepare_outbound(c, fields, n, &ex, &ob);
+    if (rv == 0)
+        rv = check_block_kind(s, ob.info.kind, end);
+    if (rv == 0)
+        rv = h2_conn_check_send_list(c, ob.fields, ob.n);
     if (rv != 0)
         return rv;
 
@@ -105,20 +155,10 @@ int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_
         .stream_id = id,
         .prio = prio != NULL ? &ps : NULL,
     };
-    rv = h2_conn_queue_block(c, &bf, &ob, is_new);
+    rv = h2_conn_queue_block(c, &bf, &ob, s == NULL);
     if (rv != 0)
         return rv;
-    if (is_new) {
-        s = h2_conn_open_local_stream(
-            c, id, H2_SS_OPEN,
-            (uint8_t)(H2_SF_OUTBOUND | H2_SF_SENT_FINAL | (info.method_head ? H2_SF_HEAD : 0)));
-    } else if (info.kind == H2_BLOCK_TRAILERS) {
-        s->flags |= H2_SF_SENT_TRAILERS;
-    } else if (info.kind != H2_BLOCK_INFORMATIONAL) {
-        s->flags |= H2_SF_SENT_FINAL;
-    }
-    if (end)
-        sent_end_stream(c, s);
+    after_headers_sent(c, id, s, &ob.info, end);
     return 0;
 }
 
