@@ -1,9 +1,11 @@
 /* Connection life cycle, output queue, queries and frame writers. */
 #include <string.h>
 #include "core/conn_internal.h"
-#include "core/hpack_arena.h"
 #include "core/hpack_limits.h"
 #include "core/mem.h"
+
+/* Smallest chunk of the per-receive-call arena. */
+#define CONN_ARENA_CHUNK 512u
 
 void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
 {
@@ -81,7 +83,7 @@ int h2_conn_new(h2_conn **out, const h2_conn_config *cfg)
     h2_recv_window_init(&c->recv_window, 65535);
     h2_obuf_init(&c->out);
     h2_conn_reader_init(c);
-    h2_arena_init(&c->arena);
+    h2_arena_init(&c->arena, CONN_ARENA_CHUNK);
     h2_hdr_scratch_init(&c->scratch, &c->mem);
     h2_hdr_scratch_init(&c->scratch_in, &c->mem);
     h2_stream_set_init(&c->streams, cfg->max_closed_streams);
@@ -255,8 +257,10 @@ int h2_conn_fail_debug(h2_conn *c, uint32_t code, const char *message, const cha
 h2_event *h2_conn_push_event(h2_conn *c, int type, uint32_t stream_id)
 {
     if (c->n_ev == c->cap_ev) {
-        size_t cap = c->cap_ev == 0 ? 8 : c->cap_ev * 2;
-        h2_event *ev = h2_mem_realloc(&c->mem, c->ev, cap * sizeof(*ev));
+        if (c->cap_ev > UINT32_MAX / 2)
+            return NULL;
+        uint32_t cap = c->cap_ev == 0 ? 8 : c->cap_ev * 2;
+        h2_event *ev = h2_mem_realloc(&c->mem, c->ev, (size_t)cap * sizeof(*ev));
         if (ev == NULL)
             return NULL;
         c->ev = ev;

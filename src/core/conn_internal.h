@@ -7,6 +7,7 @@
 #define H2_CORE_CONN_INTERNAL_H
 
 #include "h2/conn.h"
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/frame.h"
 #include "core/headers.h"
@@ -81,7 +82,7 @@ struct h2_conn {
 
     /* per receive call */
     h2_event *ev;
-    size_t n_ev, cap_ev;
+    uint32_t n_ev, cap_ev;
     h2_arena arena;
     h2_hdr_scratch scratch_in; /* inbound normalisation; reset at each receive */
     h2_hdr_scratch scratch;    /* outbound normalisation; reset at each send */

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 #include "h2/hpack.h"
-#include "core/hpack_arena.h"
+#include "core/arena.h"
 #include "core/hpack_int.h"
 #include "core/hpack_limits.h"
 #include "core/hpack_static.h"
@@ -17,11 +17,13 @@
 #define NO_UPDATE_REQUIRED SIZE_MAX
 /* Free bytes past a decoded Huffman string, so the decoder runs its fast loop to the end. */
 #define HUFF_SLACK 16u
+/* Smallest output arena chunk. */
+#define H2_HPACK_ARENA_CHUNK 4096u
 
 struct h2_hpack_decoder {
     h2_mem mem;
     h2_hpack_table table;
-    h2_hpack_arena arena;
+    h2_arena arena;
     h2_header *fields; /* scratch list for the block being decoded */
     size_t fields_cap;
     size_t max_size;   /* the acknowledged SETTINGS_HEADER_TABLE_SIZE */
@@ -45,7 +47,7 @@ int h2_hpack_decoder_new(h2_hpack_decoder **out, const h2_mem *mem)
     memset(dec, 0, sizeof(*dec));
     dec->mem = *mem;
     h2_hpack_table_init(&dec->table, H2_HPACK_DEFAULT_TABLE_SIZE, false);
-    h2_hpack_arena_init(&dec->arena);
+    h2_arena_init(&dec->arena, H2_HPACK_ARENA_CHUNK);
     dec->max_size = H2_HPACK_DEFAULT_TABLE_SIZE;
     dec->required = NO_UPDATE_REQUIRED;
     dec->max_list = DEFAULT_MAX_LIST;
@@ -60,7 +62,7 @@ void h2_hpack_decoder_free(h2_hpack_decoder *dec)
         return;
     h2_mem mem = dec->mem;
     h2_hpack_table_free(&dec->table, &mem);
-    h2_hpack_arena_free(&dec->arena, &mem);
+    h2_arena_free(&dec->arena, &mem);
     h2_mem_free(&mem, dec->fields);
     h2_mem_free(&mem, dec);
 }
@@ -99,13 +101,13 @@ h2_hpack_limit_hit h2_hpack_decoder_limit_hit(const h2_hpack_decoder *dec)
 void h2_hpack_decoder_reset_output(h2_hpack_decoder *dec)
 {
     if (dec != NULL)
-        h2_hpack_arena_reset(&dec->arena);
+        h2_arena_reset(&dec->arena);
 }
 
 void h2_hpack_decoder_trim_output(h2_hpack_decoder *dec)
 {
     if (dec != NULL)
-        h2_hpack_arena_trim(&dec->arena, &dec->mem);
+        h2_arena_trim(&dec->arena, &dec->mem);
 }
 
 size_t h2_hpack_decoder_table_size(const h2_hpack_decoder *dec)
@@ -145,24 +147,24 @@ static int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t 
         return H2_ECOMPRESSION;
     if (huff) {
         size_t cap = h2_huff_decoded_max(n) + HUFF_SLACK;
-        uint8_t *dst = h2_hpack_arena_reserve(&dec->arena, cap, &dec->mem);
+        uint8_t *dst = h2_arena_reserve(&dec->arena, cap, &dec->mem);
         if (dst == NULL)
             return H2_ENOMEM;
         ptrdiff_t r = h2_huffman_decode(p, n, dst, cap);
         if (r < 0)
             return H2_ECOMPRESSION;
-        h2_hpack_arena_commit(&dec->arena, (size_t)r);
+        h2_arena_commit(&dec->arena, (size_t)r);
         *s = dst;
         *slen = (size_t)r;
     } else if (in_place) {
         *s = p;
         *slen = n;
     } else {
-        uint8_t *dst = h2_hpack_arena_reserve(&dec->arena, n, &dec->mem);
+        uint8_t *dst = h2_arena_reserve(&dec->arena, n, &dec->mem);
         if (dst == NULL)
             return H2_ENOMEM;
         memcpy(dst, p, n);
-        h2_hpack_arena_commit(&dec->arena, n);
+        h2_arena_commit(&dec->arena, n);
         *s = dst;
         *slen = n;
     }
@@ -173,10 +175,10 @@ static int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t 
 /* Copies |n| bytes into the arena. Returns the copy or NULL (out of memory). */
 static uint8_t *arena_copy(h2_hpack_decoder *dec, const uint8_t *src, size_t n)
 {
-    uint8_t *dst = h2_hpack_arena_reserve(&dec->arena, n, &dec->mem);
+    uint8_t *dst = h2_arena_reserve(&dec->arena, n, &dec->mem);
     if (dst != NULL) {
         memcpy(dst, src, n);
-        h2_hpack_arena_commit(&dec->arena, n);
+        h2_arena_commit(&dec->arena, n);
     }
     return dst;
 }
@@ -310,7 +312,7 @@ typedef struct block_state {
 
 /* Counts |f| against the limits and keeps it unless one was passed. 0 or H2_ENOMEM. */
 static int keep_field(h2_hpack_decoder *dec, block_state *st, const h2_header *f,
-                      h2_hpack_arena_mark block_mark)
+                      h2_arena_mark block_mark)
 {
     st->list_size += f->name_len + f->value_len + H2_HPACK_ENTRY_OVERHEAD;
     bool long_string = f->name_len > st->max_string || f->value_len > st->max_string;
@@ -320,7 +322,7 @@ static int keep_field(h2_hpack_decoder *dec, block_state *st, const h2_header *f
         st->over = true;
     }
     if (H2_HP_UNLIKELY(st->over)) {
-        h2_hpack_arena_rollback(&dec->arena, block_mark);
+        h2_arena_rollback(&dec->arena, block_mark);
         return 0;
     }
     if (H2_HP_UNLIKELY(st->nf == dec->fields_cap) && grow_fields(dec) != 0)
@@ -333,12 +335,12 @@ static int keep_field(h2_hpack_decoder *dec, block_state *st, const h2_header *f
 static int publish_fields(h2_hpack_decoder *dec, size_t nf, const h2_header **out, size_t *n_out)
 {
     size_t bytes = nf * sizeof(h2_header);
-    uint8_t *base = h2_hpack_arena_reserve(&dec->arena, bytes + 7, &dec->mem);
+    uint8_t *base = h2_arena_reserve(&dec->arena, bytes + 7, &dec->mem);
     if (base == NULL)
         return H2_ENOMEM;
     size_t adj = (size_t)(-(uintptr_t)base & 7u);
     memcpy(base + adj, dec->fields, bytes);
-    h2_hpack_arena_commit(&dec->arena, adj + bytes);
+    h2_arena_commit(&dec->arena, adj + bytes);
     *out = (const h2_header *)(const void *)(base + adj);
     *n_out = nf;
     return 0;
@@ -346,7 +348,7 @@ static int publish_fields(h2_hpack_decoder *dec, size_t nf, const h2_header **ou
 
 /* Decodes the fields of a block after its size updates. 0 or the error. */
 static int decode_fields(h2_hpack_decoder *dec, const uint8_t *p, const uint8_t *end,
-                         block_state *st, h2_hpack_arena_mark block_mark)
+                         block_state *st, h2_arena_mark block_mark)
 {
     while (p < end) {
         if (H2_HP_UNLIKELY(++st->n_seen > st->max_fields)) {
@@ -377,7 +379,7 @@ int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len, con
 
     const uint8_t *p = block;
     const uint8_t *end = block + len;
-    h2_hpack_arena_mark block_mark = h2_hpack_arena_get_mark(&dec->arena);
+    h2_arena_mark block_mark = h2_arena_get_mark(&dec->arena);
     block_state st = {
         .max_fields = dec->max_fields ? dec->max_fields : SIZE_MAX,
         .max_list = dec->max_list ? dec->max_list : SIZE_MAX,
@@ -392,7 +394,7 @@ int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len, con
         rv = publish_fields(dec, st.nf, out, n_out);
     if (rv == 0)
         return 0;
-    h2_hpack_arena_rollback(&dec->arena, block_mark);
+    h2_arena_rollback(&dec->arena, block_mark);
     dec->failed = rv;
     return rv;
 }
