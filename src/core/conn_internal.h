@@ -8,7 +8,7 @@
 
 #include "h2/conn.h"
 #include "core/arena.h"
-#include "core/buf.h"
+#include "core/obuf.h"
 #include "core/frame.h"
 #include "core/headers.h"
 #include "core/settings.h"

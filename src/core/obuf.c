@@ -1,6 +1,6 @@
-/* The output queue of the connection core: see buf.h. */
+/* The output queue of the connection core: see obuf.h. */
 #include <string.h>
-#include "core/buf.h"
+#include "core/obuf.h"
 #include "core/mem.h"
 #include "h2/errors.h"
 

@@ -1,13 +1,12 @@
 /*
- * Byte buffers of the connection core:
- *  - h2_obuf: the output queue. Frames are serialized straight into its own
- *    contiguous byte buffer; DATA payloads sent by reference are queued as
- *    segments that point at the caller's memory. The caller drains the
- *    queue from the front, as one contiguous view at a time, as an iovec
- *    list, or by copying.
+ * h2_obuf, the connection's output queue. Frames are serialized straight
+ * into its own contiguous byte buffer; DATA payloads sent by reference are
+ * queued as segments that point at the caller's memory. The caller drains
+ * the queue from the front, as one contiguous view at a time, as an iovec
+ * list, or by copying.
  */
-#ifndef H2_CORE_BUF_H
-#define H2_CORE_BUF_H
+#ifndef H2_CORE_OBUF_H
+#define H2_CORE_OBUF_H
 
 #include <sys/uio.h>
 #include "h2/common.h"
@@ -127,4 +126,4 @@ size_t h2_obuf_iov(const h2_obuf *b, struct iovec *iov, size_t max);
 /* Copies up to |cap| queued bytes to |out| without removing them; returns the count. */
 size_t h2_obuf_peek(const h2_obuf *b, uint8_t *out, size_t cap);
 
-#endif /* H2_CORE_BUF_H */
+#endif /* H2_CORE_OBUF_H */
