@@ -141,7 +141,7 @@ H2_API int h2_conn_send_headers(h2_conn *conn, uint32_t stream_id, const h2_head
  *    yet, or the stream is half-closed local), H2_ESTREAM_CLOSED,
  *    H2_ENOSTREAM (never opened);
  *  - H2_EFLOW_CONTROL: a non-empty frame larger than the smaller of the
- *    two send windows (h2_conn_local_window());
+ *    two send windows (h2_conn_send_window());
  *  - H2_EFRAME_SIZE: larger than h2_conn_max_outbound_frame_size();
  *  - H2_ENOBUFS, H2_ENOMEM.
  */
@@ -278,7 +278,7 @@ H2_API int h2_conn_ack_data(h2_conn *conn, uint32_t stream_id, size_t n);
  *
  * Returns 0, H2_ESTREAM_CLOSED or H2_ENOSTREAM.
  */
-H2_API int h2_conn_local_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
+H2_API int h2_conn_send_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
 
 /*
  * @function
@@ -287,7 +287,7 @@ H2_API int h2_conn_local_window(const h2_conn *conn, uint32_t stream_id, int32_t
  * the smaller of our connection and stream receive windows (0: the
  * connection window). Returns 0, H2_ESTREAM_CLOSED or H2_ENOSTREAM.
  */
-H2_API int h2_conn_remote_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
+H2_API int h2_conn_recv_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
 
 /* @function Largest frame payload we may send (the peer's MAX_FRAME_SIZE). */
 H2_API uint32_t h2_conn_max_outbound_frame_size(const h2_conn *conn);

@@ -428,7 +428,7 @@ int h2_conn_find_stream(const h2_conn *c, uint32_t id, h2_stream **s)
     return id <= highest ? H2_ESTREAM_CLOSED : H2_ENOSTREAM;
 }
 
-int h2_conn_local_window(const h2_conn *c, uint32_t id, int32_t *window)
+int h2_conn_send_window(const h2_conn *c, uint32_t id, int32_t *window)
 {
     if (id == 0) {
         *window = c->send_window;
@@ -442,7 +442,7 @@ int h2_conn_local_window(const h2_conn *c, uint32_t id, int32_t *window)
     return 0;
 }
 
-int h2_conn_remote_window(const h2_conn *c, uint32_t id, int32_t *window)
+int h2_conn_recv_window(const h2_conn *c, uint32_t id, int32_t *window)
 {
     if (id == 0) {
         *window = c->recv_window.current;
