@@ -489,7 +489,7 @@ static int ours_produce(run *r, size_t *produced)
                                        NULL, NULL);
             if (rc == H2_EFLOW_CONTROL) {
                 int32_t win = 0;
-                h2_conn_local_window(r->srv, id, &win);
+                h2_conn_send_window(r->srv, id, &win);
                 if (win <= 0) {
                     return 0; /* wait for WINDOW_UPDATE */
                 }

@@ -118,7 +118,7 @@ static inline void fuzz_bodies_flush(fuzz_conn *fc)
         fuzz_body *b = &fc->bodies[i];
         while (b->id != 0 && !fc->dead) {
             int32_t win = 0;
-            if (h2_conn_local_window(fc->conn, b->id, &win) != 0) {
+            if (h2_conn_send_window(fc->conn, b->id, &win) != 0) {
                 b->id = 0;
                 break;
             }

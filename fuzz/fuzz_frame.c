@@ -1,5 +1,8 @@
 /*
  * Fuzz target: the frame reader and the frame parser over arbitrary bytes.
+ * The reader is the one h2_conn_receive() cuts its input with (there with
+ * the connection's own header check), so what is found here is found in
+ * the code the connection runs.
  *
  * Input: one option byte, then the byte stream (no client preface).
  *   bits 0-1: the reader's max_frame_size (16384, 2^24 - 1, 100, 16384 + 4 KiB)

@@ -176,7 +176,7 @@ static int send_chunk(sconn *sc, stream *s)
 {
     h2_conn *conn = sc->io.conn;
     int32_t window = 0;
-    if (h2_conn_local_window(conn, s->id, &window) != 0) {
+    if (h2_conn_send_window(conn, s->id, &window) != 0) {
         stream_drop(sc, s->id);
         return -1;
     }

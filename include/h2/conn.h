@@ -141,7 +141,7 @@ H2_API int h2_conn_send_headers(h2_conn *conn, uint32_t stream_id, const h2_head
  *    yet, or the stream is half-closed local), H2_ESTREAM_CLOSED,
  *    H2_ENOSTREAM (never opened);
  *  - H2_EFLOW_CONTROL: a non-empty frame larger than the smaller of the
- *    two send windows (h2_conn_local_window());
+ *    two send windows (h2_conn_send_window());
  *  - H2_EFRAME_SIZE: larger than h2_conn_max_outbound_frame_size();
  *  - H2_ENOBUFS, H2_ENOMEM.
  */
@@ -196,7 +196,7 @@ H2_API int h2_conn_end_stream(h2_conn *conn, uint32_t stream_id);
  *
  * Sends as much of a body as can go now: frames the first bytes of |data|
  * (|len| bytes) into DATA frames, each no larger than the peer's
- * MAX_FRAME_SIZE and all within both send windows (h2_conn_local_window()),
+ * MAX_FRAME_SIZE and all within both send windows (h2_conn_send_window()),
  * and stops when the body is all taken, when a window is shut, or once the
  * output is over its high-water mark (the last frame may take it past the
  * mark by up to one frame). The bytes are copied (|data| is not referenced
@@ -313,7 +313,7 @@ H2_API int h2_conn_ack_data(h2_conn *conn, uint32_t stream_id, size_t n);
  *
  * Returns 0, H2_ESTREAM_CLOSED or H2_ENOSTREAM.
  */
-H2_API int h2_conn_local_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
+H2_API int h2_conn_send_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
 
 /*
  * @function
@@ -322,7 +322,7 @@ H2_API int h2_conn_local_window(const h2_conn *conn, uint32_t stream_id, int32_t
  * the smaller of our connection and stream receive windows (0: the
  * connection window). Returns 0, H2_ESTREAM_CLOSED or H2_ENOSTREAM.
  */
-H2_API int h2_conn_remote_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
+H2_API int h2_conn_recv_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
 
 /* @function Largest frame payload we may send (the peer's MAX_FRAME_SIZE). */
 H2_API uint32_t h2_conn_max_outbound_frame_size(const h2_conn *conn);

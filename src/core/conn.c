@@ -1,9 +1,11 @@
 /* Connection life cycle, output queue, queries and frame writers. */
 #include <string.h>
 #include "core/conn_internal.h"
-#include "core/hpack_arena.h"
 #include "core/hpack_limits.h"
 #include "core/mem.h"
+
+/* Smallest chunk of the per-receive-call arena. */
+#define CONN_ARENA_CHUNK 512u
 
 void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
 {
@@ -80,7 +82,8 @@ int h2_conn_new(h2_conn **out, const h2_conn_config *cfg)
     c->send_window = 65535;
     h2_recv_window_init(&c->recv_window, 65535);
     h2_obuf_init(&c->out);
-    h2_arena_init(&c->arena);
+    h2_conn_reader_init(c);
+    h2_arena_init(&c->arena, CONN_ARENA_CHUNK);
     h2_hdr_scratch_init(&c->scratch, &c->mem);
     h2_hdr_scratch_init(&c->scratch_in, &c->mem);
     h2_stream_set_init(&c->streams, cfg->max_closed_streams);
@@ -103,8 +106,7 @@ void h2_conn_free(h2_conn *c)
     if (c->out.segs != NULL)
         h2_mem_free(mem, c->out.segs->tap); /* the frame tracer (conn_trace.c) */
     h2_obuf_free(&c->out, mem);
-    h2_mem_free(mem, c->rbuf[0]);
-    h2_mem_free(mem, c->rbuf[1]);
+    h2_frame_reader_free(&c->reader);
     h2_mem_free(mem, c->hb.buf);
     h2_mem_free(mem, c->ev);
     h2_arena_free(&c->arena, mem);
@@ -261,8 +263,10 @@ int h2_conn_fail_debug(h2_conn *c, uint32_t code, const char *message, const cha
 h2_event *h2_conn_push_event(h2_conn *c, int type, uint32_t stream_id)
 {
     if (c->n_ev == c->cap_ev) {
-        size_t cap = c->cap_ev == 0 ? 8 : c->cap_ev * 2;
-        h2_event *ev = h2_mem_realloc(&c->mem, c->ev, cap * sizeof(*ev));
+        if (c->cap_ev > UINT32_MAX / 2)
+            return NULL;
+        uint32_t cap = c->cap_ev == 0 ? 8 : c->cap_ev * 2;
+        h2_event *ev = h2_mem_realloc(&c->mem, c->ev, (size_t)cap * sizeof(*ev));
         if (ev == NULL)
             return NULL;
         c->ev = ev;
@@ -430,7 +434,7 @@ int h2_conn_find_stream(const h2_conn *c, uint32_t id, h2_stream **s)
     return id <= highest ? H2_ESTREAM_CLOSED : H2_ENOSTREAM;
 }
 
-int h2_conn_local_window(const h2_conn *c, uint32_t id, int32_t *window)
+int h2_conn_send_window(const h2_conn *c, uint32_t id, int32_t *window)
 {
     if (id == 0) {
         *window = c->send_window;
@@ -444,7 +448,7 @@ int h2_conn_local_window(const h2_conn *c, uint32_t id, int32_t *window)
     return 0;
 }
 
-int h2_conn_remote_window(const h2_conn *c, uint32_t id, int32_t *window)
+int h2_conn_recv_window(const h2_conn *c, uint32_t id, int32_t *window)
 {
     if (id == 0) {
         *window = c->recv_window.current;

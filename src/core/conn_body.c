@@ -24,7 +24,7 @@ static int check_body_stream(const h2_conn *c, uint32_t id)
 static size_t next_chunk(const h2_conn *c, uint32_t id, size_t left)
 {
     int32_t window;
-    if (h2_conn_local_window(c, id, &window) != 0 || window <= 0)
+    if (h2_conn_send_window(c, id, &window) != 0 || window <= 0)
         return 0;
     size_t n = left;
     if (n > (size_t)window)

@@ -7,7 +7,8 @@
 #define H2_CORE_CONN_INTERNAL_H
 
 #include "h2/conn.h"
-#include "core/buf.h"
+#include "core/arena.h"
+#include "core/obuf.h"
 #include "core/frame.h"
 #include "core/headers.h"
 #include "core/settings.h"
@@ -56,7 +57,6 @@ struct h2_conn {
     h2_conn_config cfg;
     uint32_t flags; /* H2_CF_* */
     uint8_t preface_matched;
-    uint8_t rcur;    /* inbound framing: the reassembly buffer in use (below) */
     bool in_receive; /* inside h2_conn_receive() */
 
     uint32_t highest_inbound;  /* highest stream id opened by the peer */
@@ -78,17 +78,12 @@ struct h2_conn {
     h2_obuf out;
     size_t reply_bytes; /* automatic replies queued since the output was last empty */
 
-    /* inbound framing: two reassembly buffers used in turn, so that a frame
-     * completed in one stays valid while the tail of the input goes to the
-     * other */
-    uint8_t *rbuf[2];
-    size_t rcap[2];
-    size_t rlen;
+    h2_frame_reader reader; /* inbound framing; its check is conn_recv.c's */
     h2_hblock hb;
 
     /* per receive call */
     h2_event *ev;
-    size_t n_ev, cap_ev;
+    uint32_t n_ev, cap_ev;
     h2_arena arena;
     h2_hdr_scratch scratch_in; /* inbound normalisation; reset at each receive */
     h2_hdr_scratch scratch;    /* outbound normalisation; reset at each send */
@@ -226,6 +221,9 @@ void h2_conn_slot_on_close(h2_conn *c, uint32_t id, h2_closed_how how);
 void h2_conn_slots_sweep(h2_conn *c);
 void h2_conn_slots_free(h2_conn *c);
 
+/* Sets up c->reader with the connection's header checks (conn_recv.c). */
+void h2_conn_reader_init(h2_conn *c);
+
 /* Events (receive side). Returns the new event or NULL (out of memory). */
 h2_event *h2_conn_push_event(h2_conn *c, int type, uint32_t stream_id);
 
@@ -252,6 +250,43 @@ int h2_conn_reply_room(h2_conn *c, size_t n);
  * conn_send.c */
 int h2_conn_check_send_list(const h2_conn *c, const h2_header *f, size_t n);
 int h2_conn_credit_connection(h2_conn *c, size_t n);
+
+/* A header list made ready to send: views into c->scratch or the caller's
+ * fields, valid until the next send call. */
+typedef struct h2_outbound_block {
+    const h2_header *fields;
+    size_t n;
+    h2_block_info info;
+} h2_outbound_block;
+
+/* How a header block is framed: HEADERS (with |prio| or NULL) or
+ * PUSH_PROMISE (with |promised|) on |stream_id|, then CONTINUATIONs.
+ * |flags|: END_STREAM or 0; END_HEADERS and PRIORITY are set as needed. */
+typedef struct h2_block_frame {
+    uint8_t type;
+    uint8_t flags;
+    uint32_t stream_id;
+    const h2_priority_spec *prio; /* not owned; read during the call */
+    uint32_t promised;
+} h2_block_frame;
+
+/* Normalises and checks |fields| (conn_send_block.c): 0, H2_EHEADER or
+ * H2_ENOMEM. Resets c->scratch. */
+int h2_conn_prepare_outbound(h2_conn *c, const h2_header *fields, size_t n,
+                             const h2_block_expect *ex, h2_outbound_block *out);
+/* Encodes |ob| and queues it framed as |b| says. Reserves the output (and,
+ * with |new_stream|, a stream) before encoding, so a failure queues
+ * nothing: 0, H2_ENOMEM or H2_EINTERNAL. */
+int h2_conn_queue_block(h2_conn *c, const h2_block_frame *b, const h2_outbound_block *ob,
+                        bool new_stream);
+/* Creates stream |id| opened by us (a stream was reserved): counts it,
+ * sets its windows from the settings in force. Cannot fail. */
+h2_stream *h2_conn_open_local_stream(h2_conn *c, uint32_t id, uint8_t state, uint8_t flags);
+
+/* RFC 7540 priority arguments with their defaults filled in (weight 16,
+ * no dependency) and checked against stream |id|: 0 or H2_EINVAL.
+ * conn_priority.c */
+int h2_conn_priority_spec(const h2_priority_args *prio, uint32_t id, h2_priority_spec *ps);
 
 /* Inbound cookie joining (conn_recv_headers.c): 0 or H2_ENOMEM. */
 int h2_conn_normalize_inbound(h2_conn *c, const h2_header **f, size_t *n);

@@ -8,6 +8,21 @@
 #include "core/mem.h"
 #include "h2/priority.h"
 
+int h2_conn_priority_spec(const h2_priority_args *prio, uint32_t id, h2_priority_spec *ps)
+{
+    ps->depends_on = 0;
+    ps->weight = 16;
+    ps->exclusive = false;
+    if (prio != NULL) {
+        ps->weight = prio->weight == 0 ? 16 : prio->weight;
+        ps->depends_on = prio->depends_on;
+        ps->exclusive = prio->exclusive;
+    }
+    if (ps->weight > 256 || ps->depends_on == id || ps->depends_on > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    return 0;
+}
+
 int h2_conn_prioritize(h2_conn *c, uint32_t id, const h2_priority_args *prio)
 {
     if (c == NULL)
@@ -17,14 +32,8 @@ int h2_conn_prioritize(h2_conn *c, uint32_t id, const h2_priority_args *prio)
         return rv;
     if (!h2_conn_is_client(c))
         return H2_EROLE;
-    h2_priority_spec ps = {.depends_on = 0, .weight = 16, .exclusive = false};
-    if (prio != NULL) {
-        ps.weight = prio->weight == 0 ? 16 : prio->weight;
-        ps.depends_on = prio->depends_on;
-        ps.exclusive = prio->exclusive;
-    }
-    if (id == 0 || id > H2_MAX_STREAM_ID || ps.weight > 256 || ps.depends_on == id ||
-        ps.depends_on > H2_MAX_STREAM_ID)
+    h2_priority_spec ps;
+    if (id == 0 || id > H2_MAX_STREAM_ID || h2_conn_priority_spec(prio, id, &ps) != 0)
         return H2_EINVAL;
     if (h2_conn_over_high_water(c))
         return H2_ENOBUFS;

@@ -37,33 +37,6 @@ static bool pushable_method(const h2_header *f, size_t n)
 
 /* ---- sending (server) ---------------------------------------------------------- */
 
-/*
- * Serializes an encoded block that sits at base + 13 as PUSH_PROMISE (+
- * CONTINUATION) frames in place. Returns the total bytes written.
- */
-static size_t frame_push_block(uint8_t *base, uint32_t parent, uint32_t promised, size_t blen,
-                               uint32_t max_frame)
-{
-    size_t first_cap = max_frame - 4;
-    uint8_t *block = base + 13;
-    size_t n_extra = 0;
-    if (blen > first_cap)
-        n_extra = (blen - first_cap + max_frame - 1) / max_frame;
-    for (size_t k = n_extra; k >= 1; k--) {
-        size_t start = first_cap + (k - 1) * max_frame;
-        size_t len = blen - start < max_frame ? blen - start : max_frame;
-        uint8_t *dst = block + start + 9 * k;
-        memmove(dst, block + start, len);
-        h2_frame_hd_pack(dst - 9, (uint32_t)len, H2_FRAME_CONTINUATION,
-                         k == n_extra ? H2_FLAG_END_HEADERS : 0, parent);
-    }
-    size_t first_len = blen < first_cap ? blen : first_cap;
-    h2_frame_hd_pack(base, (uint32_t)(first_len + 4), H2_FRAME_PUSH_PROMISE,
-                     n_extra == 0 ? H2_FLAG_END_HEADERS : 0, parent);
-    h2_frame_put_u32(base + 9, promised & H2_MAX_STREAM_ID);
-    return 9 * (1 + n_extra) + 4 + blen;
-}
-
 /* The checks of h2_conn_push_stream() that come before the header block. */
 static int check_push(const h2_conn *c, uint32_t parent_id, uint32_t promised)
 {
@@ -98,56 +71,26 @@ int h2_conn_push_stream(h2_conn *c, uint32_t parent_id, uint32_t promised, const
     if (rv != 0)
         return rv;
     h2_block_expect ex = {.request = true, .final_seen = false, .connect_protocol = false};
-    h2_outbound_opts opts = {
-        .normalize = c->cfg.normalize_outbound_headers,
-        .split_cookies = c->cfg.split_outbound_cookies,
-        .validate = c->cfg.validate_outbound_headers,
-    };
-    const h2_header *of;
-    size_t on;
-    h2_block_info info;
-    h2_hdr_scratch_reset(&c->scratch);
-    rv = h2_headers_prepare_outbound(fields, n, &ex, &opts, &c->scratch, &of, &on, &info);
+    h2_outbound_block ob;
+    rv = h2_conn_prepare_outbound(c, fields, n, &ex, &ob);
     if (rv != 0)
-        return rv == H2_ENOMEM ? H2_ENOMEM : H2_EHEADER;
-    if (opts.validate && !pushable_method(of, on))
+        return rv;
+    if (c->cfg.validate_outbound_headers && !pushable_method(ob.fields, ob.n))
         return H2_EHEADER;
-    rv = h2_conn_check_send_list(c, of, on);
+    rv = h2_conn_check_send_list(c, ob.fields, ob.n);
     if (rv != 0)
         return rv;
     if (h2_conn_over_high_water(c))
         return H2_ENOBUFS;
-
-    if (h2_conn_ensure_encoder(c) != 0)
-        return H2_ENOMEM;
-    size_t bound = h2_hpack_encode_bound(c->enc, of, on);
-    uint32_t max_frame = h2_settings_get(&c->remote, H2_SETTING_MAX_FRAME_SIZE);
-    size_t first_cap = max_frame - 4;
-    size_t n_frames = 1;
-    if (bound > first_cap)
-        n_frames += (bound - first_cap + max_frame - 1) / max_frame;
-    if (h2_obuf_reserve(&c->out, &c->mem, 9 * n_frames + 4 + bound) != 0)
-        return H2_ENOMEM;
-    if (h2_stream_reserve(&c->streams, &c->mem) != 0)
-        return H2_ENOMEM;
-    uint8_t *base = h2_obuf_tail(&c->out);
-    size_t blen;
-    rv = h2_hpack_encode(c->enc, of, on, base + 13, bound, &blen);
+    h2_block_frame bf = {
+        .type = H2_FRAME_PUSH_PROMISE,
+        .stream_id = parent_id,
+        .promised = promised,
+    };
+    rv = h2_conn_queue_block(c, &bf, &ob, true);
     if (rv != 0)
-        return rv == H2_ENOMEM ? H2_ENOMEM : H2_EINTERNAL;
-
-    /* Commit. */
-    h2_obuf_commit(&c->out, frame_push_block(base, parent_id, promised, blen, max_frame));
-    c->stats.frames_sent +=
-        1 + (blen > first_cap ? (blen - first_cap + max_frame - 1) / max_frame : 0);
-    c->stats.streams_opened_local++;
-    h2_stream *s = h2_stream_new(&c->streams, &c->mem, promised);
-    s->state = H2_SS_HALF_CLOSED_REMOTE;
-    s->flags = H2_SF_OUTBOUND;
-    s->send_window = (int32_t)h2_settings_get(&c->remote, H2_SETTING_INITIAL_WINDOW_SIZE);
-    h2_recv_window_init(&s->recv, h2_settings_get(&c->local, H2_SETTING_INITIAL_WINDOW_SIZE));
-    c->highest_outbound = promised;
-    c->n_outbound++;
+        return rv;
+    (void)h2_conn_open_local_stream(c, promised, H2_SS_HALF_CLOSED_REMOTE, H2_SF_OUTBOUND);
     return 0;
 }
 

@@ -3,6 +3,7 @@
  * input, one copy for frames that straddle calls), and the handlers of the
  * frames that do not carry header blocks.
  */
+#include <stddef.h>
 #include <string.h>
 #include "core/conn_internal.h"
 #include "core/mem.h"
@@ -534,69 +535,19 @@ static int on_frame(h2_conn *c, const h2_frame_hd *hd, const uint8_t *payload)
     }
 }
 
-/* Makes reassembly buffer |i| hold at least |n| bytes. */
-static int rbuf_reserve(h2_conn *c, unsigned i, size_t n)
+/* The reader's header check: the connection's rules, in its words. */
+static int reader_check(h2_frame_reader *r, const h2_frame_hd *hd)
 {
-    if (c->rcap[i] >= n)
-        return 0;
-    size_t cap = c->rcap[i] < 64 ? 64 : c->rcap[i];
-    while (cap < n)
-        cap *= 2;
-    uint8_t *p = h2_mem_realloc(&c->mem, c->rbuf[i], cap);
-    if (p == NULL)
-        return H2_ENOMEM;
-    c->rbuf[i] = p;
-    c->rcap[i] = cap;
-    return 0;
+    h2_conn *c = (h2_conn *)(void *)((char *)r - offsetof(h2_conn, reader));
+    /* Bounds the reassembly buffer's growth by the limit in force. */
+    c->reader.max_frame_size = h2_settings_get(&c->local, H2_SETTING_MAX_FRAME_SIZE);
+    return check_header(c, hd);
 }
 
-/* Keeps the start of a frame for the next call. */
-static int stash(h2_conn *c, const uint8_t *p, size_t n)
+void h2_conn_reader_init(h2_conn *c)
 {
-    if (rbuf_reserve(c, c->rcur, n < H2_FRAME_HEADER_LEN ? H2_FRAME_HEADER_LEN : n) != 0)
-        return H2_ENOMEM;
-    memcpy(c->rbuf[c->rcur], p, n);
-    c->rlen = n;
-    return 0;
-}
-
-/* Continues a frame begun in an earlier call; advances |*pos|. */
-static int continue_partial(h2_conn *c, const uint8_t *in, size_t len, size_t *pos)
-{
-    unsigned i = c->rcur;
-    size_t avail = len - *pos;
-    h2_frame_hd hd;
-    if (c->rlen < H2_FRAME_HEADER_LEN) {
-        size_t take = H2_FRAME_HEADER_LEN - c->rlen;
-        if (take > avail)
-            take = avail;
-        memcpy(c->rbuf[i] + c->rlen, in + *pos, take);
-        c->rlen += take;
-        *pos += take;
-        avail -= take;
-        if (c->rlen < H2_FRAME_HEADER_LEN)
-            return 0;
-        h2_frame_hd_unpack(&hd, c->rbuf[i]);
-        int rv = check_header(c, &hd);
-        if (rv != 0)
-            return rv;
-    } else {
-        h2_frame_hd_unpack(&hd, c->rbuf[i]);
-    }
-    size_t total = H2_FRAME_HEADER_LEN + hd.length;
-    if (rbuf_reserve(c, i, total) != 0)
-        return H2_ENOMEM;
-    size_t take = total - c->rlen;
-    if (take > avail)
-        take = avail;
-    memcpy(c->rbuf[i] + c->rlen, in + *pos, take);
-    c->rlen += take;
-    *pos += take;
-    if (c->rlen < total)
-        return 0;
-    c->rlen = 0;
-    c->rcur ^= 1u;
-    return on_frame(c, &hd, c->rbuf[i] + H2_FRAME_HEADER_LEN);
+    h2_frame_reader_init(&c->reader, &c->mem);
+    c->reader.check = reader_check;
 }
 
 int h2_conn_receive(h2_conn *c, const uint8_t *in, size_t len, const h2_event **events,
@@ -632,26 +583,13 @@ int h2_conn_receive(h2_conn *c, const uint8_t *in, size_t len, const h2_event **
         c->flags |= H2_CF_PREFACE_DONE;
     }
     while (pos < len && rv == 0) {
-        if (c->rlen > 0) {
-            rv = continue_partial(c, in, len, &pos);
-            continue;
-        }
-        size_t avail = len - pos;
-        if (avail < H2_FRAME_HEADER_LEN) {
-            rv = stash(c, in + pos, avail);
-            break;
-        }
+        size_t used;
         h2_frame_hd hd;
-        h2_frame_hd_unpack(&hd, in + pos);
-        rv = check_header(c, &hd);
-        if (rv != 0)
-            break;
-        if (avail < H2_FRAME_HEADER_LEN + (size_t)hd.length) {
-            rv = stash(c, in + pos, avail);
-            break;
-        }
-        rv = on_frame(c, &hd, in + pos + H2_FRAME_HEADER_LEN);
-        pos += H2_FRAME_HEADER_LEN + hd.length;
+        const uint8_t *payload = NULL;
+        rv = h2_frame_reader_take(&c->reader, in + pos, len - pos, &used, &hd, &payload);
+        pos += used;
+        if (rv == 1)
+            rv = on_frame(c, &hd, payload);
     }
 out:
     c->in_receive = false;

@@ -6,15 +6,6 @@
 #include "core/conn_internal.h"
 #include "core/mem.h"
 
-static int check_send(const h2_conn *c)
-{
-    if (!(c->flags & H2_CF_INITIATED))
-        return H2_ESTATE;
-    if (c->flags & H2_CF_ERROR)
-        return H2_ECLOSED;
-    return 0;
-}
-
 int h2_conn_check_send_list(const h2_conn *c, const h2_header *f, size_t n)
 {
     /* Sum of name + value + 32 over the fields (RFC 9113 6.5.2). */
@@ -38,166 +29,136 @@ static void sent_end_stream(h2_conn *c, h2_stream *s)
         s->state = H2_SS_HALF_CLOSED_LOCAL;
 }
 
-/*
- * Serializes an encoded block that sits at base + 9 + prio_len as HEADERS
- * (+ CONTINUATION) frames in place. Returns the total bytes written.
- */
-static size_t frame_block(uint8_t *base, uint32_t id, uint8_t flags, const h2_priority_spec *prio,
-                          size_t blen, uint32_t max_frame)
+/* Stream-id policy for a block on a stream that does not exist: only a
+ * client opens streams, with fresh ids of its parity, within the peer's
+ * MAX_CONCURRENT_STREAMS and before any GOAWAY. */
+static int check_new_stream(const h2_conn *c, uint32_t id)
 {
-    size_t prio_len = prio != NULL ? 5 : 0;
-    size_t first_cap = max_frame - prio_len;
-    uint8_t *block = base + 9 + prio_len;
-    size_t n_extra = 0;
-    if (blen > first_cap)
-        n_extra = (blen - first_cap + max_frame - 1) / max_frame;
-    for (size_t k = n_extra; k >= 1; k--) {
-        size_t start = first_cap + (k - 1) * max_frame;
-        size_t len = blen - start < max_frame ? blen - start : max_frame;
-        uint8_t *dst = block + start + 9 * k;
-        memmove(dst, block + start, len);
-        h2_frame_hd_pack(dst - 9, (uint32_t)len, H2_FRAME_CONTINUATION,
-                         k == n_extra ? H2_FLAG_END_HEADERS : 0, id);
-    }
-    size_t first_len = blen < first_cap ? blen : first_cap;
-    if (n_extra == 0)
-        flags |= H2_FLAG_END_HEADERS;
-    if (prio != NULL) {
-        flags |= H2_FLAG_PRIORITY;
-        uint32_t dep = prio->depends_on | (prio->exclusive ? 0x80000000u : 0);
-        uint8_t *p = base + 9;
-        p[0] = (uint8_t)(dep >> 24);
-        p[1] = (uint8_t)(dep >> 16);
-        p[2] = (uint8_t)(dep >> 8);
-        p[3] = (uint8_t)dep;
-        p[4] = (uint8_t)(prio->weight - 1);
-    }
-    h2_frame_hd_pack(base, (uint32_t)(first_len + prio_len), H2_FRAME_HEADERS, flags, id);
-    return 9 * (1 + n_extra) + prio_len + blen;
+    bool fresh = h2_conn_is_ours(c, id) && id > c->highest_outbound;
+    if (!fresh && h2_stream_closed_how(&c->streams, id) != 0)
+        return H2_ESTREAM_CLOSED;
+    if (!h2_conn_is_ours(c, id))
+        return id <= c->highest_inbound ? H2_ESTREAM_CLOSED : H2_ESTREAM_ID;
+    if (!h2_conn_is_client(c))
+        return H2_EROLE;
+    if (id <= c->highest_outbound)
+        return H2_ESTREAM_ID;
+    if (c->flags & (H2_CF_GOAWAY_SENT | H2_CF_GOAWAY_RECV))
+        return H2_ECLOSED;
+    uint32_t mcs = h2_settings_get(&c->remote, H2_SETTING_MAX_CONCURRENT_STREAMS);
+    if (mcs == H2_SETTING_UNSET && c->cfg.assumed_peer_max_concurrent_streams != 0)
+        mcs = c->cfg.assumed_peer_max_concurrent_streams;
+    if (mcs != H2_SETTING_UNSET && c->n_outbound + 1 > mcs)
+        return H2_ETOO_MANY_STREAMS;
+    return 0;
 }
 
-int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_t n, uint32_t flags,
-                         const h2_priority_args *prio)
+/* The argument checks of h2_conn_send_headers() that come before the stream. */
+static int check_headers_args(const h2_conn *c, uint32_t id, const h2_header *fields, size_t n,
+                              uint32_t flags, const h2_priority_args *prio, h2_priority_spec *ps)
 {
     if (c == NULL || (fields == NULL && n > 0) || (flags & ~(uint32_t)H2_SEND_END_STREAM))
         return H2_EINVAL;
-    int rv = check_send(c);
+    int rv = h2_conn_send_ready(c);
     if (rv != 0)
         return rv;
-    bool end = (flags & H2_SEND_END_STREAM) != 0;
-    h2_priority_spec ps;
     if (prio != NULL) {
         if (!h2_conn_is_client(c))
             return H2_EROLE;
-        ps.weight = prio->weight == 0 ? 16 : prio->weight;
-        ps.depends_on = prio->depends_on;
-        ps.exclusive = prio->exclusive;
-        if (ps.weight > 256 || ps.depends_on == id || ps.depends_on > H2_MAX_STREAM_ID)
-            return H2_EINVAL;
+        rv = h2_conn_priority_spec(prio, id, ps);
+        if (rv != 0)
+            return rv;
     }
     if (id == 0 || id > H2_MAX_STREAM_ID)
         return H2_ESTREAM_ID;
+    return 0;
+}
 
-    h2_block_expect ex = {0};
-    ex.connect_protocol = h2_settings_get(&c->remote, H2_SETTING_ENABLE_CONNECT_PROTOCOL) == 1;
-    h2_stream *s = h2_stream_get(&c->streams, id);
-    bool is_new = false;
-    if (s != NULL) {
-        if (s->state == H2_SS_HALF_CLOSED_LOCAL)
-            return H2_ESTATE;
-        ex.request = false;
-        ex.final_seen = (s->flags & H2_SF_SENT_FINAL) != 0;
-    } else {
-        bool fresh = h2_conn_is_ours(c, id) && id > c->highest_outbound;
-        if (!fresh && h2_stream_closed_how(&c->streams, id) != 0)
-            return H2_ESTREAM_CLOSED;
-        if (!h2_conn_is_ours(c, id))
-            return id <= c->highest_inbound ? H2_ESTREAM_CLOSED : H2_ESTREAM_ID;
-        if (!h2_conn_is_client(c))
-            return H2_EROLE;
-        if (id <= c->highest_outbound)
-            return H2_ESTREAM_ID;
-        if (c->flags & (H2_CF_GOAWAY_SENT | H2_CF_GOAWAY_RECV))
-            return H2_ECLOSED;
-        uint32_t mcs = h2_settings_get(&c->remote, H2_SETTING_MAX_CONCURRENT_STREAMS);
-        if (mcs == H2_SETTING_UNSET && c->cfg.assumed_peer_max_concurrent_streams != 0)
-            mcs = c->cfg.assumed_peer_max_concurrent_streams;
-        if (mcs != H2_SETTING_UNSET && c->n_outbound + 1 > mcs)
-            return H2_ETOO_MANY_STREAMS;
-        ex.request = true;
-        is_new = true;
+/* What the block may be on stream |s| (NULL: a new stream |id|), in |ex|. */
+static int expect_for_stream(const h2_conn *c, uint32_t id, const h2_stream *s,
+                             h2_block_expect *ex)
+{
+    ex->connect_protocol =
+        h2_settings_get(&c->remote, H2_SETTING_ENABLE_CONNECT_PROTOCOL) == 1;
+    if (s == NULL) {
+        ex->request = true;
+        ex->final_seen = false;
+        return check_new_stream(c, id);
     }
-    if (h2_conn_over_high_water(c))
-        return H2_ENOBUFS;
+    if (s->state == H2_SS_HALF_CLOSED_LOCAL)
+        return H2_ESTATE;
+    ex->request = false;
+    ex->final_seen = (s->flags & H2_SF_SENT_FINAL) != 0;
+    return 0;
+}
 
-    h2_outbound_opts opts = {
-        .normalize = c->cfg.normalize_outbound_headers,
-        .split_cookies = c->cfg.split_outbound_cookies,
-        .validate = c->cfg.validate_outbound_headers,
-    };
-    const h2_header *of;
-    size_t on;
-    h2_block_info info;
-    h2_hdr_scratch_reset(&c->scratch);
-    rv = h2_headers_prepare_outbound(fields, n, &ex, &opts, &c->scratch, &of, &on, &info);
-    if (rv != 0)
-        return rv == H2_ENOMEM ? H2_ENOMEM : H2_EHEADER;
-    if (info.kind == H2_BLOCK_INFORMATIONAL) {
+/* Whether a block of |kind| may go on stream |s| now. */
+static int check_block_kind(const h2_stream *s, h2_block_kind kind, bool end)
+{
+    if (kind == H2_BLOCK_INFORMATIONAL) {
         /* only a server, before its final response */
         if (s == NULL || (s->flags & (H2_SF_OUTBOUND | H2_SF_SENT_FINAL)))
             return H2_ESTATE;
         if (end)
             return H2_EINVAL;
     }
-    if (info.kind == H2_BLOCK_TRAILERS && !end)
+    if (kind == H2_BLOCK_TRAILERS && !end)
         return H2_EINVAL;
-    rv = h2_conn_check_send_list(c, of, on);
-    if (rv != 0)
-        return rv;
+    return 0;
+}
 
-    if (h2_conn_ensure_encoder(c) != 0)
-        return H2_ENOMEM;
-    size_t bound = h2_hpack_encode_bound(c->enc, of, on);
-    uint32_t max_frame = h2_settings_get(&c->remote, H2_SETTING_MAX_FRAME_SIZE);
-    size_t prio_len = prio != NULL ? 5 : 0;
-    size_t first_cap = max_frame - prio_len;
-    size_t n_frames = 1;
-    if (bound > first_cap)
-        n_frames += (bound - first_cap + max_frame - 1) / max_frame;
-    if (h2_obuf_reserve(&c->out, &c->mem, 9 * n_frames + prio_len + bound) != 0)
-        return H2_ENOMEM;
-    if (is_new && h2_stream_reserve(&c->streams, &c->mem) != 0)
-        return H2_ENOMEM;
-    uint8_t *base = h2_obuf_tail(&c->out);
-    size_t blen;
-    rv = h2_hpack_encode(c->enc, of, on, base + 9 + prio_len, bound, &blen);
-    if (rv != 0)
-        return rv == H2_ENOMEM ? H2_ENOMEM : H2_EINTERNAL;
-
-    /* Commit. */
-    uint8_t fflags = end ? H2_FLAG_END_STREAM : 0;
-    h2_obuf_commit(&c->out,
-                   frame_block(base, id, fflags, prio != NULL ? &ps : NULL, blen, max_frame));
-    c->stats.frames_sent +=
-        1 + (blen > first_cap ? (blen - first_cap + max_frame - 1) / max_frame : 0);
-    if (is_new) {
-        c->stats.streams_opened_local++;
-        s = h2_stream_new(&c->streams, &c->mem, id);
-        s->state = H2_SS_OPEN;
-        s->flags = H2_SF_OUTBOUND | H2_SF_SENT_FINAL;
-        if (info.method_head)
-            s->flags |= H2_SF_HEAD;
-        s->send_window = (int32_t)h2_settings_get(&c->remote, H2_SETTING_INITIAL_WINDOW_SIZE);
-        h2_recv_window_init(&s->recv, h2_settings_get(&c->local, H2_SETTING_INITIAL_WINDOW_SIZE));
-        c->highest_outbound = id;
-        c->n_outbound++;
-    } else if (info.kind == H2_BLOCK_TRAILERS) {
+/* Stream state after a block was queued on |s| (NULL: it opened stream |id|). */
+static void after_headers_sent(h2_conn *c, uint32_t id, h2_stream *s, const h2_block_info *info,
+                               bool end)
+{
+    if (s == NULL) {
+        s = h2_conn_open_local_stream(
+            c, id, H2_SS_OPEN,
+            (uint8_t)(H2_SF_OUTBOUND | H2_SF_SENT_FINAL | (info->method_head ? H2_SF_HEAD : 0)));
+    } else if (info->kind == H2_BLOCK_TRAILERS) {
         s->flags |= H2_SF_SENT_TRAILERS;
-    } else if (info.kind != H2_BLOCK_INFORMATIONAL) {
+    } else if (info->kind != H2_BLOCK_INFORMATIONAL) {
         s->flags |= H2_SF_SENT_FINAL;
     }
     if (end)
         sent_end_stream(c, s);
+}
+
+int h2_conn_send_headers(h2_conn *c, uint32_t id, const h2_header *fields, size_t n, uint32_t flags,
+                         const h2_priority_args *prio)
+{
+    h2_priority_spec ps;
+    int rv = check_headers_args(c, id, fields, n, flags, prio, &ps);
+    if (rv != 0)
+        return rv;
+    bool end = (flags & H2_SEND_END_STREAM) != 0;
+    h2_stream *s = h2_stream_get(&c->streams, id);
+    h2_block_expect ex;
+    rv = expect_for_stream(c, id, s, &ex);
+    if (rv != 0)
+        return rv;
+    if (h2_conn_over_high_water(c))
+        return H2_ENOBUFS;
+
+    h2_outbound_block ob;
+    rv = h2_conn_prepare_outbound(c, fields, n, &ex, &ob);
+    if (rv == 0)
+        rv = check_block_kind(s, ob.info.kind, end);
+    if (rv == 0)
+        rv = h2_conn_check_send_list(c, ob.fields, ob.n);
+    if (rv != 0)
+        return rv;
+
+    h2_block_frame bf = {
+        .type = H2_FRAME_HEADERS,
+        .flags = end ? H2_FLAG_END_STREAM : 0,
+        .stream_id = id,
+        .prio = prio != NULL ? &ps : NULL,
+    };
+    rv = h2_conn_queue_block(c, &bf, &ob, s == NULL);
+    if (rv != 0)
+        return rv;
+    after_headers_sent(c, id, s, &ob.info, end);
     return 0;
 }
 
@@ -214,7 +175,7 @@ static int send_data(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, u
     if (c == NULL || (data == NULL && len > 0) || (flags & ~(uint32_t)H2_SEND_END_STREAM) ||
         pad_len < -1 || pad_len > 255)
         return H2_EINVAL;
-    int rv = check_send(c);
+    int rv = h2_conn_send_ready(c);
     if (rv != 0)
         return rv;
     h2_stream *s;
@@ -290,7 +251,7 @@ int h2_conn_reset_stream(h2_conn *c, uint32_t id, uint32_t error_code)
 {
     if (c == NULL)
         return H2_EINVAL;
-    int rv = check_send(c);
+    int rv = h2_conn_send_ready(c);
     if (rv != 0)
         return rv;
     h2_stream *s;
@@ -309,7 +270,7 @@ int h2_conn_close(h2_conn *c, uint32_t error_code, const uint8_t *debug, size_t 
     if (c == NULL || (debug == NULL && debug_len > 0) || last_stream_id < -1 ||
         last_stream_id > (int64_t)H2_MAX_STREAM_ID)
         return H2_EINVAL;
-    int rv = check_send(c);
+    int rv = h2_conn_send_ready(c);
     if (rv != 0)
         return rv;
     if (debug_len > h2_settings_get(&c->remote, H2_SETTING_MAX_FRAME_SIZE) - 8)
@@ -330,7 +291,7 @@ int h2_conn_update_settings(h2_conn *c, const h2_setting *entries, size_t n)
 {
     if (c == NULL || (entries == NULL && n > 0) || n > H2_SETTINGS_MAX_PER_FRAME)
         return H2_EINVAL;
-    int rv = check_send(c);
+    int rv = h2_conn_send_ready(c);
     if (rv != 0)
         return rv;
     bool server = !h2_conn_is_client(c);
@@ -359,7 +320,7 @@ int h2_conn_ping(h2_conn *c, const uint8_t opaque[8])
 {
     if (c == NULL || opaque == NULL)
         return H2_EINVAL;
-    int rv = check_send(c);
+    int rv = h2_conn_send_ready(c);
     if (rv != 0)
         return rv;
     if (h2_conn_over_high_water(c))
@@ -374,7 +335,7 @@ int h2_conn_increment_window(h2_conn *c, uint32_t id, uint32_t increment)
 {
     if (c == NULL || increment == 0 || increment > H2_MAX_WINDOW_SIZE)
         return H2_EINVAL;
-    int rv = check_send(c);
+    int rv = h2_conn_send_ready(c);
     if (rv != 0)
         return rv;
     h2_recv_window *w = &c->recv_window;
@@ -407,7 +368,7 @@ int h2_conn_ack_data(h2_conn *c, uint32_t id, size_t n)
 {
     if (c == NULL || id == 0 || id > H2_MAX_STREAM_ID)
         return H2_EINVAL;
-    int rv = check_send(c);
+    int rv = h2_conn_send_ready(c);
     if (rv != 0)
         return rv;
     h2_stream *s;

@@ -1,6 +1,5 @@
 /* API error codes: names and messages, generated from H2_ERRNO_MAP. */
 #include "h2/errors.h"
-#include "h2/version.h"
 
 const char *h2_strerror(int rv)
 {
@@ -48,14 +47,4 @@ const char *h2_error_code_name(uint32_t code)
     if (code >= sizeof(names) / sizeof(names[0]))
         return NULL;
     return names[code];
-}
-
-unsigned h2_version(void)
-{
-    return H2_VERSION_HEX;
-}
-
-const char *h2_version_string(void)
-{
-    return H2_VERSION_STRING;
 }

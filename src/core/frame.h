@@ -228,48 +228,89 @@ uint32_t h2_frame_parse_payload(h2_frame *out, const h2_frame_hd *hd, const uint
 h2_settings_entry h2_frame_settings_entry(const h2_frame *f, size_t i);
 
 /*
- * Incremental frame reader. Feed it arbitrary slices of the byte stream;
- * it yields whole frames, the same ones for any split of the input. A frame
- * that lies whole in the slice is returned as a view into the slice (no
- * copy); only a frame that straddles two calls is copied into the reader's
- * reassembly buffer, which grows through |mem| up to max_frame_size + 9
- * bytes at most and is kept for reuse until h2_frame_reader_free().
+ * Checks a frame header as soon as its 9 bytes are known, before any of its
+ * payload is buffered. Returns 0 to go on; any other value stops the reader,
+ * which returns that value from h2_frame_reader_take(). |r| is the reader
+ * (an owner that embeds it finds itself from it); |hd| lives for the call.
+ */
+struct h2_frame_reader;
+typedef int (*h2_frame_hd_check_fn)(struct h2_frame_reader *r, const h2_frame_hd *hd);
+
+/*
+ * Incremental frame reader: the one place where the byte stream is cut into
+ * frames (the connection and the tests use it alike). Feed it arbitrary
+ * slices of the byte stream; it yields whole frames, the same ones for any
+ * split of the input. A frame that lies whole in the slice is returned as a
+ * view into the slice (no copy); only a frame that straddles two calls is
+ * copied into a reassembly buffer. There are two such buffers, used in
+ * turn: a frame completed in one stays valid while the next straddling
+ * frame is gathered in the other, so every frame taken from one slice
+ * (the first may come from a buffer) is valid at the same time. Each buffer
+ * grows through |mem| up to max_frame_size + 9 bytes (or the largest
+ * frame the header check let through) and is kept until
+ * h2_frame_reader_free().
  * The 24-byte client preface is not the reader's business: strip it first.
  *
  * The owner may lower or raise |max_frame_size| between calls (e.g. once
  * its SETTINGS_MAX_FRAME_SIZE is acknowledged); the new limit applies to
- * frames whose header has not been read yet.
+ * frames whose header has not been read yet. It may also set |check| to
+ * judge headers itself instead of h2_frame_check_hd().
  */
 typedef struct h2_frame_reader {
-    const h2_mem *mem;       /* not owned; must outlive the reader */
+    const h2_mem *mem;          /* not owned; must outlive the reader */
+    h2_frame_hd_check_fn check; /* NULL: h2_frame_check_hd(hd, max_frame_size) */
+    uint8_t *buf;               /* buffer in use (owned) */
+    uint8_t *spare;             /* the other buffer (owned) */
+    uint32_t buf_len;           /* bytes held in |buf| */
+    uint32_t buf_cap;
+    uint32_t spare_cap;
     uint32_t max_frame_size; /* the inbound limit we advertised */
-    uint8_t *buf;            /* reassembly buffer (owned) */
-    size_t buf_len;          /* bytes held */
-    size_t buf_cap;
-    uint32_t error; /* sticky wire error once a bad frame was seen */
+    uint32_t error;          /* sticky wire error once a bad frame was seen */
+    bool held;               /* |buf| holds the last frame handed out */
 } h2_frame_reader;
 
 /*
- * Initialises |r| with max_frame_size = H2_DEFAULT_MAX_FRAME_SIZE. |mem|
- * (NULL: the C library's allocator) is not copied and must outlive |r|.
- * Allocates nothing; cannot fail.
+ * Initialises |r| with max_frame_size = H2_DEFAULT_MAX_FRAME_SIZE and no
+ * |check|. |mem| (NULL: the C library's allocator) is not copied and must
+ * outlive |r|. Allocates nothing; cannot fail.
  */
 void h2_frame_reader_init(h2_frame_reader *r, const h2_mem *mem);
 
-/* Frees the reassembly buffer. |r| may be initialised again afterwards. */
+/* Frees both reassembly buffers. |r| may be initialised again afterwards. */
 void h2_frame_reader_free(h2_frame_reader *r);
 
 /*
- * Tries to take one frame from the reassembly buffer plus |in| (|len|
- * bytes). Always sets |*consumed| to the number of bytes of |in| it used
- * (bytes of a partial frame are copied into the reader and count as used).
- * |in| may be NULL when |len| is 0. |wire_error| must not be NULL.
+ * Tries to take one frame, unparsed, from the reassembly buffer plus |in|
+ * (|len| bytes). Always sets |*consumed| to the number of bytes of |in| it
+ * used (bytes of a partial frame are copied into the reader and count as
+ * used). |in| may be NULL when |len| is 0.
+ *
+ * Returns:
+ *   1  a frame: its header in |*hd|, its hd->length payload bytes at
+ *      |*payload| (a view into |in| or into a reassembly buffer, see above).
+ *      Call again with in + *consumed for the next frame;
+ *   0  |in| was consumed whole and more bytes are needed;
+ *   H2_EFRAME  (no |check| set) the header broke a rule of
+ *      h2_frame_check_hd(): r->error holds the wire error; the reader stays
+ *      in this state and later calls return H2_EFRAME, consuming nothing;
+ *   any other non-zero value returned by |check|: the frame was refused and
+ *      its buffered bytes dropped; |*consumed| counts the bytes of |in|
+ *      copied before the header was complete;
+ *   H2_ENOMEM  a reassembly buffer could not grow; nothing was consumed
+ *      and no frame was lost, so the call can be repeated.
+ */
+int h2_frame_reader_take(h2_frame_reader *r, const uint8_t *in, size_t len, size_t *consumed,
+                         h2_frame_hd *hd, const uint8_t **payload);
+
+/*
+ * h2_frame_reader_take() followed by h2_frame_parse_payload(), for users
+ * that want parsed frames. |wire_error| must not be NULL.
  *
  * Returns:
  *   1  a frame is in |*out|; its views point into |in| when the frame lay
- *      whole in it, else into the reader's buffer, and stay valid until the
- *      next call on the reader or until |in| is released, whichever comes
- *      first. Call again with in + *consumed for the next frame;
+ *      whole in it, else into a reassembly buffer, and stay valid as said
+ *      above (at least until the next call on the reader or until |in| is
+ *      released, whichever comes first);
  *   0  |in| was consumed whole and more bytes are needed;
  *   H2_EFRAME  the stream is malformed: |*wire_error| holds the error code
  *      to send in GOAWAY (FRAME_SIZE_ERROR, PROTOCOL_ERROR). |*consumed|
@@ -279,6 +320,7 @@ void h2_frame_reader_free(h2_frame_reader *r);
  *      same code and consume nothing.
  *   H2_ENOMEM  the reassembly buffer could not grow; nothing was consumed
  *      and the reader is unchanged, so the call can be repeated.
+ * A |check| returning non-zero makes this return that value as it is.
  */
 int h2_frame_reader_next(h2_frame_reader *r, const uint8_t *in, size_t len, size_t *consumed,
                          h2_frame *out, uint32_t *wire_error);
@@ -327,6 +369,13 @@ size_t h2_frame_pack_unknown(uint8_t *out, uint8_t type, uint8_t flags, uint32_t
                              const uint8_t *payload, size_t len);
 
 /* Output sizes of the variable-length serializers (valid arguments assumed). */
+/* CONTINUATION frames needed after a first frame that carries |first_cap|
+ * bytes of a |blen|-byte header block, each carrying up to |max_frame|. */
+static inline size_t h2_frame_continuations(size_t blen, size_t first_cap, size_t max_frame)
+{
+    return blen > first_cap ? (blen - first_cap + max_frame - 1) / max_frame : 0;
+}
+
 static inline size_t h2_frame_data_len(size_t len, int pad_len)
 {
     return H2_FRAME_HEADER_LEN + (pad_len >= 0 ? 1u + (size_t)pad_len : 0u) + len;

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 #include "h2/hpack.h"
-#include "core/hpack_arena.h"
+#include "core/arena.h"
 #include "core/hpack_int.h"
 #include "core/hpack_limits.h"
 #include "core/hpack_static.h"
@@ -17,11 +17,13 @@
 #define NO_UPDATE_REQUIRED SIZE_MAX
 /* Free bytes past a decoded Huffman string, so the decoder runs its fast loop to the end. */
 #define HUFF_SLACK 16u
+/* Smallest output arena chunk. */
+#define H2_HPACK_ARENA_CHUNK 4096u
 
 struct h2_hpack_decoder {
     h2_mem mem;
     h2_hpack_table table;
-    h2_hpack_arena arena;
+    h2_arena arena;
     h2_header *fields; /* scratch list for the block being decoded */
     size_t fields_cap;
     size_t max_size;   /* the acknowledged SETTINGS_HEADER_TABLE_SIZE */
@@ -45,7 +47,7 @@ int h2_hpack_decoder_new(h2_hpack_decoder **out, const h2_mem *mem)
     memset(dec, 0, sizeof(*dec));
     dec->mem = *mem;
     h2_hpack_table_init(&dec->table, H2_HPACK_DEFAULT_TABLE_SIZE, false);
-    h2_hpack_arena_init(&dec->arena);
+    h2_arena_init(&dec->arena, H2_HPACK_ARENA_CHUNK);
     dec->max_size = H2_HPACK_DEFAULT_TABLE_SIZE;
     dec->required = NO_UPDATE_REQUIRED;
     dec->max_list = DEFAULT_MAX_LIST;
@@ -60,7 +62,7 @@ void h2_hpack_decoder_free(h2_hpack_decoder *dec)
         return;
     h2_mem mem = dec->mem;
     h2_hpack_table_free(&dec->table, &mem);
-    h2_hpack_arena_free(&dec->arena, &mem);
+    h2_arena_free(&dec->arena, &mem);
     h2_mem_free(&mem, dec->fields);
     h2_mem_free(&mem, dec);
 }
@@ -99,13 +101,13 @@ h2_hpack_limit_hit h2_hpack_decoder_limit_hit(const h2_hpack_decoder *dec)
 void h2_hpack_decoder_reset_output(h2_hpack_decoder *dec)
 {
     if (dec != NULL)
-        h2_hpack_arena_reset(&dec->arena);
+        h2_arena_reset(&dec->arena);
 }
 
 void h2_hpack_decoder_trim_output(h2_hpack_decoder *dec)
 {
     if (dec != NULL)
-        h2_hpack_arena_trim(&dec->arena, &dec->mem);
+        h2_arena_trim(&dec->arena, &dec->mem);
 }
 
 size_t h2_hpack_decoder_table_size(const h2_hpack_decoder *dec)
@@ -145,24 +147,24 @@ static int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t 
         return H2_ECOMPRESSION;
     if (huff) {
         size_t cap = h2_huff_decoded_max(n) + HUFF_SLACK;
-        uint8_t *dst = h2_hpack_arena_reserve(&dec->arena, cap, &dec->mem);
+        uint8_t *dst = h2_arena_reserve(&dec->arena, cap, &dec->mem);
         if (dst == NULL)
             return H2_ENOMEM;
         ptrdiff_t r = h2_huffman_decode(p, n, dst, cap);
         if (r < 0)
             return H2_ECOMPRESSION;
-        h2_hpack_arena_commit(&dec->arena, (size_t)r);
+        h2_arena_commit(&dec->arena, (size_t)r);
         *s = dst;
         *slen = (size_t)r;
     } else if (in_place) {
         *s = p;
         *slen = n;
     } else {
-        uint8_t *dst = h2_hpack_arena_reserve(&dec->arena, n, &dec->mem);
+        uint8_t *dst = h2_arena_reserve(&dec->arena, n, &dec->mem);
         if (dst == NULL)
             return H2_ENOMEM;
         memcpy(dst, p, n);
-        h2_hpack_arena_commit(&dec->arena, n);
+        h2_arena_commit(&dec->arena, n);
         *s = dst;
         *slen = n;
     }
@@ -173,10 +175,10 @@ static int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t 
 /* Copies |n| bytes into the arena. Returns the copy or NULL (out of memory). */
 static uint8_t *arena_copy(h2_hpack_decoder *dec, const uint8_t *src, size_t n)
 {
-    uint8_t *dst = h2_hpack_arena_reserve(&dec->arena, n, &dec->mem);
+    uint8_t *dst = h2_arena_reserve(&dec->arena, n, &dec->mem);
     if (dst != NULL) {
         memcpy(dst, src, n);
-        h2_hpack_arena_commit(&dec->arena, n);
+        h2_arena_commit(&dec->arena, n);
     }
     return dst;
 }
@@ -205,6 +207,165 @@ static int read_size_updates(h2_hpack_decoder *dec, const uint8_t **pp, const ui
     return 0;
 }
 
+/*
+ * Looks up index |idx| (not 0) of the static or dynamic table into |f|: the
+ * name alone, or with |with_value| the value too. Dynamic entries are
+ * copied into the arena when |copy|, else |f| points into the table (valid
+ * until the table changes). 0, H2_ECOMPRESSION (no such entry) or H2_ENOMEM.
+ */
+static int lookup(h2_hpack_decoder *dec, uint32_t idx, bool with_value, bool copy, h2_header *f)
+{
+    if (idx <= H2_HPACK_STATIC_COUNT) {
+        const h2_header *st = &h2_hpack_static[idx];
+        f->name = st->name;
+        f->name_len = st->name_len;
+        if (with_value) {
+            f->value = st->value;
+            f->value_len = st->value_len;
+        }
+        return 0;
+    }
+    size_t i = idx - (H2_HPACK_STATIC_COUNT + 1);
+    if (i >= h2_hpack_table_len(&dec->table))
+        return H2_ECOMPRESSION;
+    const h2_hpack_entry *e = h2_hpack_table_get(&dec->table, i);
+    const uint8_t *bytes = h2_hpack_table_bytes(&dec->table, e);
+    size_t n = e->name_len;
+    f->name_len = e->name_len;
+    if (with_value) {
+        f->value_len = e->value_len;
+        n += e->value_len;
+    }
+    if (copy) {
+        bytes = arena_copy(dec, bytes, n);
+        if (bytes == NULL)
+            return H2_ENOMEM;
+    }
+    f->name = bytes;
+    if (with_value)
+        f->value = bytes + f->name_len;
+    return 0;
+}
+
+/* Indexed header field (section 6.1). |over|: the output is dropped, copy nothing. */
+static int decode_indexed(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t *end, bool over,
+                          h2_header *f)
+{
+    uint32_t idx;
+    if (h2_hpack_get_int(pp, end, 0x7f, &idx) != 0 || idx == 0)
+        return H2_ECOMPRESSION;
+    if (idx <= H2_HPACK_STATIC_COUNT) {
+        *f = h2_hpack_static[idx];
+        return 0;
+    }
+    f->flags = 0;
+    return lookup(dec, idx, true, !over, f);
+}
+
+/* Literal header field (sections 6.2.1 to 6.2.3), added to the table when it says so. */
+static int decode_literal(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t *end, bool over,
+                          h2_header *f)
+{
+    uint8_t b = **pp;
+    uint8_t mask;
+    bool add = false;
+    f->flags = 0;
+    if (b & 0x40) {
+        mask = 0x3f;
+        add = true;
+    } else if (b & 0x20) {
+        return H2_ECOMPRESSION; /* a table size update after the first field */
+    } else {
+        mask = 0x0f;
+        if (b & 0x10)
+            f->flags = H2_HEADER_NEVER_INDEX;
+    }
+    uint32_t idx;
+    if (h2_hpack_get_int(pp, end, mask, &idx) != 0)
+        return H2_ECOMPRESSION;
+    /* A name that goes into the table or the output must outlive the block's table changes. */
+    int rv = idx == 0 ? read_string(dec, pp, end, over && !add, &f->name, &f->name_len)
+                      : lookup(dec, idx, false, !(over && !add), f);
+    if (rv != 0)
+        return rv;
+    rv = read_string(dec, pp, end, over, &f->value, &f->value_len);
+    if (rv != 0 || !add)
+        return rv;
+    if (H2_HP_UNLIKELY(dec->table.alloc_limit < dec->table.limit) &&
+        h2_hpack_table_reserve(&dec->table, &dec->mem) != 0)
+        return H2_ENOMEM;
+    h2_hpack_hash none = {0, 0};
+    h2_hpack_table_insert(&dec->table, f->name, f->name_len, f->value, f->value_len, none);
+    return 0;
+}
+
+/* The limits of one block and how far it went. */
+typedef struct block_state {
+    size_t nf;     /* fields kept */
+    size_t n_seen; /* fields decoded, also those dropped past a limit */
+    size_t max_fields;
+    size_t list_size;
+    size_t max_list;
+    size_t max_string;
+    bool over; /* a limit was passed: keep the table in sync, output nothing */
+} block_state;
+
+/* Counts |f| against the limits and keeps it unless one was passed. 0 or H2_ENOMEM. */
+static int keep_field(h2_hpack_decoder *dec, block_state *st, const h2_header *f,
+                      h2_arena_mark block_mark)
+{
+    st->list_size += f->name_len + f->value_len + H2_HPACK_ENTRY_OVERHEAD;
+    bool long_string = f->name_len > st->max_string || f->value_len > st->max_string;
+    if (H2_HP_UNLIKELY(st->list_size > st->max_list || long_string)) {
+        if (!st->over)
+            dec->hit = long_string ? H2_HPACK_HIT_STRING : H2_HPACK_HIT_LIST;
+        st->over = true;
+    }
+    if (H2_HP_UNLIKELY(st->over)) {
+        h2_arena_rollback(&dec->arena, block_mark);
+        return 0;
+    }
+    if (H2_HP_UNLIKELY(st->nf == dec->fields_cap) && grow_fields(dec) != 0)
+        return H2_ENOMEM;
+    dec->fields[st->nf++] = *f;
+    return 0;
+}
+
+/* Copies the block's |nf| fields into the arena, aligned, as the output. 0 or H2_ENOMEM. */
+static int publish_fields(h2_hpack_decoder *dec, size_t nf, const h2_header **out, size_t *n_out)
+{
+    size_t bytes = nf * sizeof(h2_header);
+    uint8_t *base = h2_arena_reserve(&dec->arena, bytes + 7, &dec->mem);
+    if (base == NULL)
+        return H2_ENOMEM;
+    size_t adj = (size_t)(-(uintptr_t)base & 7u);
+    memcpy(base + adj, dec->fields, bytes);
+    h2_arena_commit(&dec->arena, adj + bytes);
+    *out = (const h2_header *)(const void *)(base + adj);
+    *n_out = nf;
+    return 0;
+}
+
+/* Decodes the fields of a block after its size updates. 0 or the error. */
+static int decode_fields(h2_hpack_decoder *dec, const uint8_t *p, const uint8_t *end,
+                         block_state *st, h2_arena_mark block_mark)
+{
+    while (p < end) {
+        if (H2_HP_UNLIKELY(++st->n_seen > st->max_fields)) {
+            dec->hit = H2_HPACK_HIT_FIELDS;
+            return H2_ECOMPRESSION;
+        }
+        h2_header f;
+        int rv = (*p & 0x80) ? decode_indexed(dec, &p, end, st->over, &f)
+                             : decode_literal(dec, &p, end, st->over, &f);
+        if (rv == 0)
+            rv = keep_field(dec, st, &f, block_mark);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
 int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len, const h2_header **out,
                     size_t *n_out)
 {
@@ -218,142 +379,22 @@ int h2_hpack_decode(h2_hpack_decoder *dec, const uint8_t *block, size_t len, con
 
     const uint8_t *p = block;
     const uint8_t *end = block + len;
-    h2_hpack_arena_mark block_mark = h2_hpack_arena_get_mark(&dec->arena);
-    size_t nf = 0;
-    size_t n_seen = 0; /* fields decoded, also those dropped past a limit */
-    size_t max_fields = dec->max_fields ? dec->max_fields : SIZE_MAX;
-    size_t list_size = 0;
-    size_t max_list = dec->max_list ? dec->max_list : SIZE_MAX;
-    size_t max_string = dec->max_string ? dec->max_string : SIZE_MAX;
-    bool over = false; /* a limit was passed: keep the table in sync, output nothing */
+    h2_arena_mark block_mark = h2_arena_get_mark(&dec->arena);
+    block_state st = {
+        .max_fields = dec->max_fields ? dec->max_fields : SIZE_MAX,
+        .max_list = dec->max_list ? dec->max_list : SIZE_MAX,
+        .max_string = dec->max_string ? dec->max_string : SIZE_MAX,
+    };
     int rv = read_size_updates(dec, &p, end);
-    if (rv != 0)
-        goto fail;
-
-    while (p < end) {
-        uint8_t b = *p;
-        h2_header f;
-        if (H2_HP_UNLIKELY(++n_seen > max_fields)) {
-            dec->hit = H2_HPACK_HIT_FIELDS;
-            goto bad;
-        }
-        if (b & 0x80) {
-            /* Indexed header field (section 6.1). */
-            uint32_t idx;
-            if (h2_hpack_get_int(&p, end, 0x7f, &idx) != 0)
-                goto bad;
-            if (idx <= H2_HPACK_STATIC_COUNT) {
-                if (idx == 0)
-                    goto bad;
-                f = h2_hpack_static[idx];
-            } else {
-                size_t i = idx - (H2_HPACK_STATIC_COUNT + 1);
-                if (i >= h2_hpack_table_len(&dec->table))
-                    goto bad;
-                const h2_hpack_entry *e = h2_hpack_table_get(&dec->table, i);
-                f.name_len = e->name_len;
-                f.value_len = e->value_len;
-                f.flags = 0;
-                if (!over) {
-                    size_t n = f.name_len + f.value_len;
-                    uint8_t *c = arena_copy(dec, h2_hpack_table_bytes(&dec->table, e), n);
-                    if (c == NULL)
-                        goto nomem;
-                    f.name = c;
-                    f.value = c + f.name_len;
-                }
-            }
-        } else {
-            /* Literal header field (sections 6.2.1 to 6.2.3). */
-            uint8_t mask;
-            bool add = false;
-            f.flags = 0;
-            if (b & 0x40) {
-                mask = 0x3f;
-                add = true;
-            } else if (b & 0x20) {
-                goto bad; /* a table size update after the first field */
-            } else {
-                mask = 0x0f;
-                if (b & 0x10)
-                    f.flags = H2_HEADER_NEVER_INDEX;
-            }
-            uint32_t idx;
-            if (h2_hpack_get_int(&p, end, mask, &idx) != 0)
-                goto bad;
-            if (idx == 0) {
-                rv = read_string(dec, &p, end, over && !add, &f.name, &f.name_len);
-                if (rv != 0)
-                    goto fail;
-            } else if (idx <= H2_HPACK_STATIC_COUNT) {
-                f.name = h2_hpack_static[idx].name;
-                f.name_len = h2_hpack_static[idx].name_len;
-            } else {
-                size_t i = idx - (H2_HPACK_STATIC_COUNT + 1);
-                if (i >= h2_hpack_table_len(&dec->table))
-                    goto bad;
-                const h2_hpack_entry *e = h2_hpack_table_get(&dec->table, i);
-                f.name_len = e->name_len;
-                if (over && !add) {
-                    f.name = h2_hpack_table_bytes(&dec->table, e);
-                } else {
-                    uint8_t *c = arena_copy(dec, h2_hpack_table_bytes(&dec->table, e), f.name_len);
-                    if (c == NULL)
-                        goto nomem;
-                    f.name = c;
-                }
-            }
-            rv = read_string(dec, &p, end, over, &f.value, &f.value_len);
-            if (rv != 0)
-                goto fail;
-            if (add) {
-                if (H2_HP_UNLIKELY(dec->table.alloc_limit < dec->table.limit) &&
-                    h2_hpack_table_reserve(&dec->table, &dec->mem) != 0)
-                    goto nomem;
-                h2_hpack_hash none = {0, 0};
-                h2_hpack_table_insert(&dec->table, f.name, f.name_len, f.value, f.value_len, none);
-            }
-        }
-
-        list_size += f.name_len + f.value_len + H2_HPACK_ENTRY_OVERHEAD;
-        if (H2_HP_UNLIKELY(list_size > max_list || f.name_len > max_string ||
-                           f.value_len > max_string)) {
-            if (!over)
-                dec->hit = f.name_len > max_string || f.value_len > max_string ? H2_HPACK_HIT_STRING
-                                                                               : H2_HPACK_HIT_LIST;
-            over = true;
-        }
-        if (H2_HP_UNLIKELY(over)) {
-            h2_hpack_arena_rollback(&dec->arena, block_mark);
-            continue;
-        }
-        if (H2_HP_UNLIKELY(nf == dec->fields_cap) && grow_fields(dec) != 0)
-            goto nomem;
-        dec->fields[nf++] = f;
-    }
-
-    if (over)
+    if (rv == 0)
+        rv = decode_fields(dec, p, end, &st, block_mark);
+    if (rv == 0 && st.over)
         return H2_EHEADER_LIST_SIZE;
-    if (nf == 0)
+    if (rv == 0 && st.nf > 0)
+        rv = publish_fields(dec, st.nf, out, n_out);
+    if (rv == 0)
         return 0;
-    size_t bytes = nf * sizeof(h2_header);
-    uint8_t *base = h2_hpack_arena_reserve(&dec->arena, bytes + 7, &dec->mem);
-    if (base == NULL)
-        goto nomem;
-    size_t adj = (size_t)(-(uintptr_t)base & 7u);
-    memcpy(base + adj, dec->fields, bytes);
-    h2_hpack_arena_commit(&dec->arena, adj + bytes);
-    *out = (const h2_header *)(const void *)(base + adj);
-    *n_out = nf;
-    return 0;
-
-bad:
-    rv = H2_ECOMPRESSION;
-    goto fail;
-nomem:
-    rv = H2_ENOMEM;
-fail:
-    h2_hpack_arena_rollback(&dec->arena, block_mark);
+    h2_arena_rollback(&dec->arena, block_mark);
     dec->failed = rv;
     return rv;
 }

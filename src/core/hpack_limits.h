@@ -25,4 +25,11 @@ void h2_hpack_decoder_set_max_fields(h2_hpack_decoder *dec, size_t max_fields);
 /* The limit the last decode call ran into (H2_HPACK_HIT_NONE when none). */
 h2_hpack_limit_hit h2_hpack_decoder_limit_hit(const h2_hpack_decoder *dec);
 
+/*
+ * For the connection core: h2_hpack_decoder_reset_output() plus
+ * h2_arena_trim() of the decoder's output arena, so that the memory a burst
+ * of header blocks took goes back to the allocator. NULL is allowed.
+ */
+void h2_hpack_decoder_trim_output(h2_hpack_decoder *dec);
+
 #endif /* H2_CORE_HPACK_LIMITS_H */

@@ -55,46 +55,15 @@ static inline unsigned decode_long(uint64_t acc, unsigned *bits)
     return h2_huff_dec_sym[h2_huff_dec_offset[n] + (code - h2_huff_dec_first[n])];
 }
 
-ptrdiff_t h2_huffman_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+/*
+ * The end of a Huffman string after the fast loop: byte loads, and every
+ * code must end within the input (|acc|, |nb| as the fast loop left them).
+ * Returns the bytes written at |o|, or H2_ECOMPRESSION / H2_ENOBUFS.
+ */
+static ptrdiff_t decode_tail(const uint8_t *p, const uint8_t *end, uint64_t acc, unsigned nb,
+                             uint8_t *o, uint8_t *oend)
 {
-    const uint8_t *p = in;
-    const uint8_t *end = in + len;
-    uint8_t *o = out;
-    uint8_t *oend = out + cap;
-    uint64_t acc = 0; /* next bits of input, most significant first */
-    unsigned nb = 0;  /* how many of acc's top bits are input */
-
-    /*
-     * Main loop: whole 8-byte loads while at least 8 input bytes remain.
-     * Bits of acc below the nb counted ones hold the input that follows, so
-     * OR-ing the next load over them is harmless.
-     */
-    while (end - p >= 8 && oend - o >= 16) {
-        acc |= load_be64(p) >> nb;
-        p += (63 - nb) >> 3;
-        nb |= 56;
-        do {
-            uint32_t e = h2_huff_dec_fast[acc >> (64 - H2_HUFF_DEC_BITS)];
-            if (H2_LIKELY(e >> 25)) {
-                unsigned used = (e >> 20) & 31;
-                o[0] = (uint8_t)e;
-                o[1] = (uint8_t)(e >> 8);
-                o += e >> 25;
-                acc <<= used;
-                nb -= used;
-            } else {
-                unsigned used;
-                unsigned sym = decode_long(acc, &used);
-                if (H2_UNLIKELY(sym == H2_HUFF_EOS))
-                    return H2_ECOMPRESSION;
-                *o++ = (uint8_t)sym;
-                acc <<= used;
-                nb -= used;
-            }
-        } while (nb >= H2_HUFF_MAX_CODE_LEN);
-    }
-
-    /* Tail: byte loads; every code must end within the input. */
+    uint8_t *start = o;
     for (;;) {
         while (nb <= 56 && p < end) {
             acc |= (uint64_t)*p++ << (56 - nb);
@@ -135,7 +104,50 @@ ptrdiff_t h2_huffman_decode(const uint8_t *in, size_t len, uint8_t *out, size_t 
             nb -= used;
         }
     }
-    return o - out;
+    return o - start;
+}
+
+ptrdiff_t h2_huffman_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+    const uint8_t *p = in;
+    const uint8_t *end = in + len;
+    uint8_t *o = out;
+    uint8_t *oend = out + cap;
+    uint64_t acc = 0; /* next bits of input, most significant first */
+    unsigned nb = 0;  /* how many of acc's top bits are input */
+
+    /*
+     * Main loop: whole 8-byte loads while at least 8 input bytes remain.
+     * Bits of acc below the nb counted ones hold the input that follows, so
+     * OR-ing the next load over them is harmless.
+     */
+    while (end - p >= 8 && oend - o >= 16) {
+        acc |= load_be64(p) >> nb;
+        p += (63 - nb) >> 3;
+        nb |= 56;
+        do {
+            uint32_t e = h2_huff_dec_fast[acc >> (64 - H2_HUFF_DEC_BITS)];
+            if (H2_LIKELY(e >> 25)) {
+                unsigned used = (e >> 20) & 31;
+                o[0] = (uint8_t)e;
+                o[1] = (uint8_t)(e >> 8);
+                o += e >> 25;
+                acc <<= used;
+                nb -= used;
+            } else {
+                unsigned used;
+                unsigned sym = decode_long(acc, &used);
+                if (H2_UNLIKELY(sym == H2_HUFF_EOS))
+                    return H2_ECOMPRESSION;
+                *o++ = (uint8_t)sym;
+                acc <<= used;
+                nb -= used;
+            }
+        } while (nb >= H2_HUFF_MAX_CODE_LEN);
+    }
+
+    ptrdiff_t t = decode_tail(p, end, acc, nb, o, oend);
+    return t < 0 ? t : (o - out) + t;
 }
 
 size_t h2_huffman_encoded_len(const uint8_t *in, size_t len)

@@ -15,7 +15,7 @@
 
 #include "h2/common.h"
 #include "core/flow.h"
-#include "core/map.h"
+#include "core/stream_map.h"
 
 typedef enum h2_stream_state {
     H2_SS_OPEN = 1,

@@ -302,7 +302,7 @@ static int stream_step(svc_conn *c, svc_stream *s)
     int rv;
     if (cmd->kind == H2_SVC_CMD_DATA && cmd->off < cmd->len) {
         int32_t window = 0;
-        rv = h2_conn_local_window(c->conn, s->id, &window);
+        rv = h2_conn_send_window(c->conn, s->id, &window);
         if (rv == 0 && window <= 0)
             return 0;
         if (rv == 0) {

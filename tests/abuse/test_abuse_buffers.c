@@ -45,7 +45,7 @@ Test(abuse_buffers, row1_data_dribble)
         for (uint32_t i = 0; i < 100; i++) {
             uint32_t id = 1 + 2 * i;
             int32_t w;
-            cr_assert_eq(h2_conn_local_window(c, id, &w), 0);
+            cr_assert_eq(h2_conn_send_window(c, id, &w), 0);
             cr_assert_eq(w, 1);
             cr_assert_eq(h2_conn_send_data(c, id, body, 2, 0, -1), H2_EFLOW_CONTROL);
             cr_assert_eq(h2_conn_send_data(c, id, body, 1, 0, -1), 0);

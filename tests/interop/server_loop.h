@@ -335,7 +335,7 @@ static inline bool srv_pump(srv *s, h2_conn *conn)
         }
         while (rc == 0 && st->off < st->len) {
             int32_t window = 0;
-            if ((rc = h2_conn_local_window(conn, st->id, &window)) != 0 || window <= 0)
+            if ((rc = h2_conn_send_window(conn, st->id, &window)) != 0 || window <= 0)
                 break;
             size_t chunk = st->len - st->off;
             if (chunk > (size_t)window)

@@ -604,7 +604,7 @@ Test(conformance, s6_9_1_sender_respects_a_window_of_one)
     h2_conn *c = r.conn;
     h2t_take(c, NULL);
     int32_t w = -1;
-    cr_assert_eq(h2_conn_local_window(c, 1, &w), 0);
+    cr_assert_eq(h2_conn_send_window(c, 1, &w), 0);
     cr_assert_eq(w, 1);
     cr_assert_eq(h2_conn_send_headers(c, 1, h2t_resp_200, 2, 0, NULL), 0);
     cr_assert_eq(h2_conn_send_data(c, 1, (const uint8_t *)"ab", 2, 0, -1), H2_EFLOW_CONTROL);

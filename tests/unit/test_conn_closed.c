@@ -100,7 +100,7 @@ Test(conn_closed, data_after_our_reset_still_counts_for_the_connection)
     cr_assert_eq(f[0].id, 0);
     cr_assert_eq(h2t_u32(f[0].payload), 40500);
     int32_t w;
-    cr_assert_eq(h2_conn_remote_window(r.conn, 0, &w), 0);
+    cr_assert_eq(h2_conn_recv_window(r.conn, 0, &w), 0);
     cr_assert_eq(w, 65535);
     h2t_result_free(&r);
 }
@@ -227,8 +227,8 @@ Test(conn_closed, sending_on_closed_streams)
     cr_assert_eq(h2_conn_reset_stream(c, 1, H2_CANCEL), H2_ESTREAM_CLOSED);
     cr_assert_eq(h2_conn_increment_window(c, 1, 10), H2_ESTREAM_CLOSED);
     int32_t w;
-    cr_assert_eq(h2_conn_local_window(c, 1, &w), H2_ESTREAM_CLOSED);
-    cr_assert_eq(h2_conn_remote_window(c, 1, &w), H2_ESTREAM_CLOSED);
+    cr_assert_eq(h2_conn_send_window(c, 1, &w), H2_ESTREAM_CLOSED);
+    cr_assert_eq(h2_conn_recv_window(c, 1, &w), H2_ESTREAM_CLOSED);
     cr_assert_eq(h2_conn_output_pending(c), 0);
     h2_conn_free(c);
 }

@@ -45,14 +45,14 @@ static h2_conn *setup_server_post(void *arg)
 static int32_t local_window(h2_conn *c, uint32_t id)
 {
     int32_t w = 0;
-    cr_assert_eq(h2_conn_local_window(c, id, &w), 0);
+    cr_assert_eq(h2_conn_send_window(c, id, &w), 0);
     return w;
 }
 
 static int32_t remote_window(h2_conn *c, uint32_t id)
 {
     int32_t w = 0;
-    cr_assert_eq(h2_conn_remote_window(c, id, &w), 0);
+    cr_assert_eq(h2_conn_recv_window(c, id, &w), 0);
     return w;
 }
 
@@ -168,7 +168,7 @@ Test(conn_flow, window_update_replayed)
     cr_assert_eq(local_window(r.conn, 0), 65536);
     cr_assert_eq(local_window(r.conn, 1), 65536);
     int32_t w;
-    cr_assert_eq(h2_conn_local_window(r.conn, 1, &w), 0);
+    cr_assert_eq(h2_conn_send_window(r.conn, 1, &w), 0);
     h2t_result_free(&r);
 }
 
@@ -247,7 +247,7 @@ Test(conn_flow, peer_initial_window_growth)
     cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0);
     cr_assert_eq(local_window(c, 1), 65535);
     int32_t w;
-    cr_assert_eq(h2_conn_local_window(c, 0, &w), 0);
+    cr_assert_eq(h2_conn_send_window(c, 0, &w), 0);
     cr_assert_eq(w, 65535);
     h2t_buf_free(&in);
     h2t_f_window_update(&in, 0, 1000000);

@@ -293,7 +293,7 @@ Test(conn_output, padded_by_reference)
     cr_assert_eq(e->fcl, 311);
     cr_assert_eq(memcmp(e->data, body, 300), 0);
     int32_t w;
-    cr_assert_eq(h2_conn_local_window(p.sv, 0, &w), 0);
+    cr_assert_eq(h2_conn_send_window(p.sv, 0, &w), 0);
     cr_assert_eq(w, 65535 - 311);
     h2t_buf_free(&out);
     h2t_pair_free(&p);

@@ -71,7 +71,7 @@ Test(conn_reset, flow_control_kept_across_reset_stream)
     /* the client returned the first 32768 bytes (the threshold is half the window) */
     cr_assert_eq(h2t_c2s(&p), 0);
     int32_t w;
-    cr_assert_eq(h2_conn_local_window(p.sv, 0, &w), 0);
+    cr_assert_eq(h2_conn_send_window(p.sv, 0, &w), 0);
     cr_assert_eq(w, 65535 - 16384);
     h2t_pair_free(&p);
 }

@@ -31,7 +31,7 @@ Test(conn_state, half_closed_local_closes_on_response_end)
     cr_assert_eq(h2t_s2c(&p), 0);
     cr_assert_eq(h2_conn_open_outbound_streams(p.cl), 0);
     int32_t w;
-    cr_assert_eq(h2_conn_local_window(p.cl, 1, &w), H2_ESTREAM_CLOSED);
+    cr_assert_eq(h2_conn_send_window(p.cl, 1, &w), H2_ESTREAM_CLOSED);
     h2t_pair_free(&p);
 }
 

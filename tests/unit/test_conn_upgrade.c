@@ -156,7 +156,7 @@ Test(conn_upgrade, server_upgrade_applies_settings_without_ack)
     cr_assert_eq(h2_conn_setting(s, true, H2_SETTING_MAX_FRAME_SIZE), 32768);
     cr_assert_eq(h2_conn_max_outbound_frame_size(s), 32768);
     int32_t w;
-    cr_assert_eq(h2_conn_local_window(s, 1, &w), 0);
+    cr_assert_eq(h2_conn_send_window(s, 1, &w), 0);
     cr_assert_eq(w, 100);
     h2t_buf out;
     h2t_buf_init(&out);

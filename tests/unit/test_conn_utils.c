@@ -159,8 +159,8 @@ Test(conn_utils, windows_of_unknown_streams)
 {
     h2_conn *c = h2t_client_ready(NULL);
     int32_t w;
-    cr_assert_eq(h2_conn_local_window(c, 1, &w), H2_ENOSTREAM);
-    cr_assert_eq(h2_conn_remote_window(c, 2, &w), H2_ENOSTREAM);
+    cr_assert_eq(h2_conn_send_window(c, 1, &w), H2_ENOSTREAM);
+    cr_assert_eq(h2_conn_recv_window(c, 2, &w), H2_ENOSTREAM);
     h2_conn_free(c);
 }
 

@@ -508,3 +508,63 @@ Test(frame_reader, free_releases_everything)
     h2_frame_reader_free(&r); /* twice is harmless */
     cr_assert_eq(tm.live_blocks, 0);
 }
+
+Test(frame_reader, buffered_frame_survives_the_next_straddling_frame)
+{
+    /* One slice can end a buffered frame and begin another: both must hold. */
+    uint8_t b[128];
+    size_t n1 = h2_frame_pack_data(b, 1, 0, BLOCK, 17, -1);
+    size_t n2 = h2_frame_pack_data(b + n1, 3, 0, BLOCK + 1, 16, -1);
+    h2_frame_reader r;
+    h2_frame_reader_init(&r, NULL);
+    h2_frame_hd hd;
+    const uint8_t *p1 = NULL, *p2 = NULL;
+    size_t used;
+    cr_assert_eq(h2_frame_reader_take(&r, b, 5, &used, &hd, &p1), 0);
+    cr_assert_eq(h2_frame_reader_take(&r, b + 5, n1 + 12 - 5, &used, &hd, &p1), 1);
+    cr_assert_eq(used, n1 - 5);
+    cr_assert_eq(hd.stream_id, 1);
+    cr_assert_eq(h2_frame_reader_take(&r, b + n1, 12, &used, &hd, &p2), 0);
+    cr_assert_eq(used, 12);
+    cr_assert_arr_eq(p1, BLOCK, 17, "the first frame was not overwritten");
+    cr_assert_eq(h2_frame_reader_take(&r, b + n1 + 12, n2 - 12, &used, &hd, &p2), 1);
+    cr_assert_eq(hd.stream_id, 3);
+    cr_assert_arr_eq(p2, BLOCK + 1, 16);
+    cr_assert_arr_eq(p1, BLOCK, 17);
+    h2_frame_reader_free(&r);
+}
+
+typedef struct counting_reader {
+    h2_frame_reader r;
+    int seen;
+} counting_reader;
+
+static int refuse_stream_7(h2_frame_reader *r, const h2_frame_hd *hd)
+{
+    counting_reader *cr = (counting_reader *)r;
+    cr->seen++;
+    return hd->stream_id == 7 ? -12345 : 0;
+}
+
+Test(frame_reader, owner_check_runs_once_per_frame_and_its_result_is_returned)
+{
+    uint8_t b[128];
+    size_t n1 = h2_frame_pack_data(b, 1, 0, BLOCK, 17, -1);
+    size_t n2 = h2_frame_pack_data(b + n1, 7, 0, BLOCK, 3, -1);
+    counting_reader cr = {.seen = 0};
+    h2_frame_reader_init(&cr.r, NULL);
+    cr.r.check = refuse_stream_7;
+    h2_frame_hd hd;
+    const uint8_t *p = NULL;
+    size_t used;
+    cr_assert_eq(h2_frame_reader_take(&cr.r, b, 4, &used, &hd, &p), 0);
+    cr_assert_eq(cr.seen, 0, "no header yet");
+    cr_assert_eq(h2_frame_reader_take(&cr.r, b + 4, 8, &used, &hd, &p), 0);
+    cr_assert_eq(cr.seen, 1);
+    cr_assert_eq(h2_frame_reader_take(&cr.r, b + 12, n1 - 12, &used, &hd, &p), 1);
+    cr_assert_eq(cr.seen, 1, "not checked again once buffered");
+    cr_assert_eq(h2_frame_reader_take(&cr.r, b + n1, n2, &used, &hd, &p), -12345);
+    cr_assert_eq(used, 0);
+    cr_assert_eq(cr.seen, 2);
+    h2_frame_reader_free(&cr.r);
+}

@@ -3,8 +3,8 @@
  * holds its own id): linear probing, backward-shift deletion (no
  * tombstones). Starts empty (no memory) and doubles when half full.
  */
-#ifndef H2_CORE_MAP_H
-#define H2_CORE_MAP_H
+#ifndef H2_CORE_STREAM_MAP_H
+#define H2_CORE_STREAM_MAP_H
 
 #include "h2/common.h"
 
@@ -28,4 +28,4 @@ void h2_stream_map_del(h2_stream_map *m, uint32_t id);
 void h2_stream_map_each(const h2_stream_map *m, void (*fn)(struct h2_stream *s, void *arg),
                         void *arg);
 
-#endif /* H2_CORE_MAP_H */
+#endif /* H2_CORE_STREAM_MAP_H */

@@ -1,6 +1,6 @@
 /* Stream-id hash tables: linear probing with backward-shift deletion. */
 #include <string.h>
-#include "core/map.h"
+#include "core/stream_map.h"
 #include "core/mem.h"
 #include "core/stream.h"
 #include "h2/errors.h"

@@ -1,16 +1,12 @@
 /*
- * Byte buffers of the connection core:
- *  - h2_obuf: the output queue. Frames are serialized straight into its own
- *    contiguous byte buffer; DATA payloads sent by reference are queued as
- *    segments that point at the caller's memory. The caller drains the
- *    queue from the front, as one contiguous view at a time, as an iovec
- *    list, or by copying.
- *  - h2_arena: a chunked bump allocator for per-receive-call data (event
- *    payloads that must outlive the frame that produced them). Memory from it
- *    never moves; h2_arena_reset() makes it reusable.
+ * h2_obuf, the connection's output queue. Frames are serialized straight
+ * into its own contiguous byte buffer; DATA payloads sent by reference are
+ * queued as segments that point at the caller's memory. The caller drains
+ * the queue from the front, as one contiguous view at a time, as an iovec
+ * list, or by copying.
  */
-#ifndef H2_CORE_BUF_H
-#define H2_CORE_BUF_H
+#ifndef H2_CORE_OBUF_H
+#define H2_CORE_OBUF_H
 
 #include <sys/uio.h>
 #include "h2/common.h"
@@ -144,33 +140,4 @@ size_t h2_obuf_iov(const h2_obuf *b, struct iovec *iov, size_t max);
 /* Copies up to |cap| queued bytes to |out| without removing them; returns the count. */
 size_t h2_obuf_peek(const h2_obuf *b, uint8_t *out, size_t cap);
 
-typedef struct h2_arena_chunk h2_arena_chunk;
-
-typedef struct h2_arena {
-    h2_arena_chunk *head; /* chunk being filled */
-    h2_arena_chunk *first;
-} h2_arena;
-
-/* Bytes of chunks an arena keeps across h2_arena_trim(). */
-#define H2_ARENA_RETAIN 4096u
-
-void h2_arena_init(h2_arena *a);
-void h2_arena_free(h2_arena *a, const h2_mem *mem);
-
-/* Forgets every allocation; keeps the chunks for reuse. */
-void h2_arena_reset(h2_arena *a);
-
-/*
- * Forgets every allocation and frees every chunk but the first when the
- * first is at most H2_ARENA_RETAIN bytes (else frees them all), so that
- * memory taken by a burst goes back to the allocator.
- */
-void h2_arena_trim(h2_arena *a, const h2_mem *mem);
-
-/*
- * Returns |n| bytes aligned for any scalar type, valid until the next reset
- * or free, or NULL when out of memory.
- */
-void *h2_arena_alloc(h2_arena *a, const h2_mem *mem, size_t n);
-
-#endif /* H2_CORE_BUF_H */
+#endif /* H2_CORE_OBUF_H */

@@ -1,13 +1,11 @@
-/* Output queue and per-call arena of the connection core. */
+/* The output queue of the connection core: see obuf.h. */
 #include <string.h>
-#include "core/buf.h"
+#include "core/obuf.h"
 #include "core/mem.h"
 #include "h2/errors.h"
 
 #define H2_OBUF_MIN_CAP 128u
 #define H2_OBUF_MIN_SEGS 8u
-#define H2_ARENA_MIN_CHUNK 512u
-#define H2_ARENA_GROW_MAX 65536u
 
 void h2_obuf_init(h2_obuf *b)
 {
@@ -273,96 +271,4 @@ size_t h2_obuf_peek(const h2_obuf *b, uint8_t *out, size_t cap)
             own += s->len;
     }
     return done;
-}
-
-struct h2_arena_chunk {
-    h2_arena_chunk *next;
-    size_t size; /* usable bytes after the header */
-    size_t used;
-    max_align_t data[];
-};
-
-void h2_arena_init(h2_arena *a)
-{
-    a->head = NULL;
-    a->first = NULL;
-}
-
-static void free_chunks(h2_arena_chunk *c, const h2_mem *mem)
-{
-    while (c != NULL) {
-        h2_arena_chunk *next = c->next;
-        h2_mem_free(mem, c);
-        c = next;
-    }
-}
-
-void h2_arena_free(h2_arena *a, const h2_mem *mem)
-{
-    free_chunks(a->first, mem);
-    a->head = NULL;
-    a->first = NULL;
-}
-
-void h2_arena_reset(h2_arena *a)
-{
-    for (h2_arena_chunk *c = a->first; c != NULL; c = c->next)
-        c->used = 0;
-    a->head = a->first;
-}
-
-void h2_arena_trim(h2_arena *a, const h2_mem *mem)
-{
-    h2_arena_chunk *first = a->first;
-    if (first == NULL)
-        return;
-    if (first->size > H2_ARENA_RETAIN) {
-        h2_arena_free(a, mem);
-        return;
-    }
-    free_chunks(first->next, mem);
-    first->next = NULL;
-    first->used = 0;
-    a->head = first;
-}
-
-void *h2_arena_alloc(h2_arena *a, const h2_mem *mem, size_t n)
-{
-    const size_t align = sizeof(max_align_t);
-    if (n > SIZE_MAX / 4)
-        return NULL;
-    n = (n + align - 1) / align * align;
-    if (n == 0)
-        n = align;
-    /* Use the current chunk or any later (reset) chunk with room. */
-    h2_arena_chunk *last = NULL;
-    for (h2_arena_chunk *c = a->head; c != NULL; c = c->next) {
-        if (c->size - c->used >= n) {
-            void *p = (uint8_t *)c->data + c->used;
-            c->used += n;
-            a->head = c;
-            return p;
-        }
-        last = c;
-    }
-    /* Each new chunk doubles the last, up to 64 KiB, so a burst needs few of them. */
-    size_t size = n < H2_ARENA_MIN_CHUNK ? H2_ARENA_MIN_CHUNK : n;
-    if (last != NULL) {
-        size_t grow = last->size < H2_ARENA_GROW_MAX / 2 ? 2 * last->size : H2_ARENA_GROW_MAX;
-        if (size < grow)
-            size = grow;
-    }
-    h2_arena_chunk *c = h2_mem_malloc(mem, sizeof(*c) + size);
-    if (c == NULL)
-        return NULL;
-    c->size = size;
-    c->used = n;
-    /* Append after the last chunk so the order of reuse stays stable. */
-    c->next = NULL;
-    if (a->first == NULL)
-        a->first = c;
-    else
-        last->next = c;
-    a->head = c;
-    return c->data;
 }
