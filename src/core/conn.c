@@ -68,7 +68,7 @@ int h2_conn_new(h2_conn **out, const h2_conn_config *cfg)
     h2_conn *c = h2_mem_calloc(mem, 1, sizeof(*c));
     if (c == NULL)
         return H2_ENOMEM;
-    c->mem = *mem;
+    c->mem = mem;
     c->cfg = *cfg;
     c->cfg.mem = NULL;
     h2_settings_defaults(&c->local);
@@ -84,8 +84,8 @@ int h2_conn_new(h2_conn **out, const h2_conn_config *cfg)
     h2_obuf_init(&c->out);
     h2_conn_reader_init(c);
     h2_arena_init(&c->arena, CONN_ARENA_CHUNK);
-    h2_hdr_scratch_init(&c->scratch, &c->mem);
-    h2_hdr_scratch_init(&c->scratch_in, &c->mem);
+    h2_hdr_scratch_init(&c->scratch, c->mem);
+    h2_hdr_scratch_init(&c->scratch_in, c->mem);
     h2_stream_set_init(&c->streams, cfg->max_closed_streams);
     c->err.message = "";
     if (h2_conn_trace_init(c) != 0) {
@@ -100,7 +100,7 @@ void h2_conn_free(h2_conn *c)
 {
     if (c == NULL)
         return;
-    const h2_mem *mem = &c->mem;
+    const h2_mem *mem = c->mem;
     h2_hpack_encoder_free(c->enc);
     h2_hpack_decoder_free(c->dec);
     if (c->out.segs != NULL)
@@ -123,7 +123,7 @@ int h2_conn_ensure_encoder(h2_conn *c)
     if (c->enc != NULL)
         return 0;
     h2_hpack_encoder *enc;
-    if (h2_hpack_encoder_new(&enc, c->cfg.encoder_table_cap, &c->mem) != 0)
+    if (h2_hpack_encoder_new(&enc, c->cfg.encoder_table_cap, c->mem) != 0)
         return H2_ENOMEM;
     uint32_t peer = h2_settings_get(&c->remote, H2_SETTING_HEADER_TABLE_SIZE);
     if (peer != H2_HPACK_DEFAULT_TABLE_SIZE &&
@@ -140,7 +140,7 @@ int h2_conn_ensure_decoder(h2_conn *c)
     if (c->dec != NULL)
         return 0;
     h2_hpack_decoder *dec;
-    if (h2_hpack_decoder_new(&dec, &c->mem) != 0)
+    if (h2_hpack_decoder_new(&dec, c->mem) != 0)
         return H2_ENOMEM;
     uint32_t table = h2_settings_get(&c->local, H2_SETTING_HEADER_TABLE_SIZE);
     if (table != H2_HPACK_DEFAULT_TABLE_SIZE && h2_hpack_decoder_set_max_table_size(dec, table)) {
@@ -168,7 +168,7 @@ void h2_conn_decoder_limits(h2_conn *c)
 
 int h2_conn_write_rst(h2_conn *c, uint32_t id, uint32_t code)
 {
-    if (h2_obuf_reserve(&c->out, &c->mem, 13) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, 13) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_rst_stream(h2_obuf_tail(&c->out), id, code));
     c->stats.frames_sent++;
@@ -178,7 +178,7 @@ int h2_conn_write_rst(h2_conn *c, uint32_t id, uint32_t code)
 
 int h2_conn_write_window_update(h2_conn *c, uint32_t id, uint32_t inc)
 {
-    if (h2_obuf_reserve(&c->out, &c->mem, 13) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, 13) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_window_update(h2_obuf_tail(&c->out), id, inc));
     c->stats.frames_sent++;
@@ -188,7 +188,7 @@ int h2_conn_write_window_update(h2_conn *c, uint32_t id, uint32_t inc)
 int h2_conn_write_goaway(h2_conn *c, uint32_t last_id, uint32_t code, const uint8_t *debug,
                          size_t len)
 {
-    if (len > H2_DEFAULT_MAX_FRAME_SIZE - 8 || h2_obuf_reserve(&c->out, &c->mem, 17 + len) != 0)
+    if (len > H2_DEFAULT_MAX_FRAME_SIZE - 8 || h2_obuf_reserve(&c->out, c->mem, 17 + len) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_goaway(h2_obuf_tail(&c->out), last_id, code, debug, len));
     c->stats.frames_sent++;
@@ -197,7 +197,7 @@ int h2_conn_write_goaway(h2_conn *c, uint32_t last_id, uint32_t code, const uint
 
 int h2_conn_write_settings(h2_conn *c, uint8_t flags, const h2_setting *e, size_t n)
 {
-    if (h2_obuf_reserve(&c->out, &c->mem, 9 + 6 * n) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, 9 + 6 * n) != 0)
         return H2_ENOMEM;
     uint8_t *p = h2_obuf_tail(&c->out);
     h2_frame_hd_pack(p, (uint32_t)(6 * n), H2_FRAME_SETTINGS, flags, 0);
@@ -217,7 +217,7 @@ int h2_conn_write_settings(h2_conn *c, uint8_t flags, const h2_setting *e, size_
 
 int h2_conn_write_ping(h2_conn *c, uint8_t flags, const uint8_t opaque[8])
 {
-    if (h2_obuf_reserve(&c->out, &c->mem, 17) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, 17) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_ping(h2_obuf_tail(&c->out), flags, opaque));
     c->stats.frames_sent++;
@@ -235,7 +235,7 @@ void h2_conn_close_stream(h2_conn *c, h2_stream *s, h2_closed_how how)
         if (c->n_slots > 0)
             h2_conn_slot_on_close(c, s->id, how);
     }
-    h2_stream_close(&c->streams, &c->mem, s, how);
+    h2_stream_close(&c->streams, c->mem, s, how);
 }
 
 int h2_conn_fail(h2_conn *c, uint32_t code, const char *message)
@@ -266,7 +266,7 @@ h2_event *h2_conn_push_event(h2_conn *c, int type, uint32_t stream_id)
         if (c->cap_ev > UINT32_MAX / 2)
             return NULL;
         uint32_t cap = c->cap_ev == 0 ? 8 : c->cap_ev * 2;
-        h2_event *ev = h2_mem_realloc(&c->mem, c->ev, (size_t)cap * sizeof(*ev));
+        h2_event *ev = h2_mem_realloc(c->mem, c->ev, (size_t)cap * sizeof(*ev));
         if (ev == NULL)
             return NULL;
         c->ev = ev;
@@ -303,9 +303,9 @@ int h2_conn_initiate(h2_conn *c)
     uint32_t conn_inc = cfg->connection_window_size - 65535;
     size_t need =
         9 + 6 * n_e + (h2_conn_is_client(c) ? H2_CLIENT_PREFACE_LEN : 0) + (conn_inc > 0 ? 13 : 0);
-    if (h2_obuf_reserve(&c->out, &c->mem, need) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, need) != 0)
         return H2_ENOMEM;
-    int rv = h2_settings_pending_push(&c->pending, &c->mem, e, n_e);
+    int rv = h2_settings_pending_push(&c->pending, c->mem, e, n_e);
     if (rv != 0)
         return rv;
     if (h2_conn_is_client(c)) {
@@ -385,13 +385,13 @@ void h2_conn_begin_receive(h2_conn *c)
     c->n_ev = 0;
     if (c->cap_ev > EVENTS_RETAIN) {
         /* Shrinking in place; if even that fails, keep the larger array. */
-        h2_event *ev = h2_mem_realloc(&c->mem, c->ev, EVENTS_RETAIN * sizeof(*ev));
+        h2_event *ev = h2_mem_realloc(c->mem, c->ev, EVENTS_RETAIN * sizeof(*ev));
         if (ev != NULL) {
             c->ev = ev;
             c->cap_ev = EVENTS_RETAIN;
         }
     }
-    h2_arena_trim(&c->arena, &c->mem);
+    h2_arena_trim(&c->arena, c->mem);
     h2_hdr_scratch_trim(&c->scratch_in, H2_ARENA_RETAIN);
     h2_hpack_decoder_trim_output(c->dec);
 }

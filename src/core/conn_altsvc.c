@@ -30,7 +30,7 @@ int h2_conn_advertise_alternative_service(h2_conn *c, uint32_t id, const uint8_t
     if (h2_conn_over_high_water(c))
         return H2_ENOBUFS;
     size_t len = h2_frame_altsvc_len(origin_len, value_len);
-    if (h2_obuf_reserve(&c->out, &c->mem, len) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, len) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_altsvc(h2_obuf_tail(&c->out), id, origin, origin_len,
                                                  value, value_len));

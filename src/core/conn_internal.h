@@ -53,7 +53,7 @@ typedef struct h2_req_slot {
 } h2_req_slot;
 
 struct h2_conn {
-    h2_mem mem;
+    const h2_mem *mem; /* the allocator (the configuration's, which outlives us, or libc's) */
     h2_conn_config cfg;
     uint32_t flags; /* H2_CF_* */
     uint8_t preface_matched;

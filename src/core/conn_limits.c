@@ -190,7 +190,7 @@ int h2_conn_slot_take(h2_conn *c, uint32_t id)
 {
     if (c->n_slots == c->cap_slots) {
         uint32_t cap = c->cap_slots ? c->cap_slots * 2 : 16;
-        h2_req_slot *p = h2_mem_realloc(&c->mem, c->slots, cap * sizeof(*p));
+        h2_req_slot *p = h2_mem_realloc(c->mem, c->slots, cap * sizeof(*p));
         if (p == NULL)
             return H2_ENOMEM;
         c->slots = p;
@@ -241,7 +241,7 @@ void h2_conn_slots_sweep(h2_conn *c)
 
 void h2_conn_slots_free(h2_conn *c)
 {
-    h2_mem_free(&c->mem, c->slots);
+    h2_mem_free(c->mem, c->slots);
     c->slots = NULL;
     c->n_slots = c->cap_slots = 0;
 }

@@ -37,7 +37,7 @@ int h2_conn_prioritize(h2_conn *c, uint32_t id, const h2_priority_args *prio)
         return H2_EINVAL;
     if (h2_conn_over_high_water(c))
         return H2_ENOBUFS;
-    if (h2_obuf_reserve(&c->out, &c->mem, H2_FRAME_PRIORITY_LEN) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, H2_FRAME_PRIORITY_LEN) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_priority(h2_obuf_tail(&c->out), id, &ps));
     c->stats.frames_sent++;
@@ -57,7 +57,7 @@ int h2_conn_send_priority_update(h2_conn *c, uint32_t id, const uint8_t *value, 
         return H2_EFRAME_SIZE;
     if (h2_conn_over_high_water(c))
         return H2_ENOBUFS;
-    if (h2_obuf_reserve(&c->out, &c->mem, h2_frame_priority_update_len(len)) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, h2_frame_priority_update_len(len)) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out, h2_frame_pack_priority_update(h2_obuf_tail(&c->out), id, value, len));
     c->stats.frames_sent++;

@@ -144,9 +144,9 @@ int h2_conn_on_push_promise(h2_conn *c, h2_stream *parent, uint32_t parent_id, u
             rv = h2_conn_glitch(c);
         return rv != 0 ? rv : refuse(c, promised, H2_REFUSED_STREAM);
     }
-    if (h2_stream_reserve(&c->streams, &c->mem) != 0)
+    if (h2_stream_reserve(&c->streams, c->mem) != 0)
         return H2_ENOMEM;
-    h2_stream *s = h2_stream_new(&c->streams, &c->mem, promised);
+    h2_stream *s = h2_stream_new(&c->streams, c->mem, promised);
     s->state = H2_SS_HALF_CLOSED_LOCAL;
     s->flags = info.method_head ? H2_SF_HEAD : 0;
     s->send_window = (int32_t)h2_settings_get(&c->remote, H2_SETTING_INITIAL_WINDOW_SIZE);

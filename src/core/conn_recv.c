@@ -52,7 +52,7 @@ int h2_conn_stream_error(h2_conn *c, h2_stream *s, uint32_t id, uint32_t code, b
     if (h2_conn_write_rst(c, id, code) != 0)
         return H2_ENOMEM;
     if (s == NULL) {
-        h2_stream_remember(&c->streams, &c->mem, id, H2_CLOSED_RST_SENT);
+        h2_stream_remember(&c->streams, c->mem, id, H2_CLOSED_RST_SENT);
         return 0;
     }
     h2_conn_close_stream(c, s, H2_CLOSED_RST_SENT);
@@ -248,11 +248,11 @@ static int on_settings_ack(h2_conn *c)
 {
     h2_setting e[H2_SETTINGS_MAX_PER_FRAME];
     bool initial = c->pending.n_frames > 0 && !(c->flags & H2_CF_GOT_SETTINGS_ACK);
-    int n = h2_settings_pending_pop(&c->pending, &c->mem, e);
+    int n = h2_settings_pending_pop(&c->pending, c->mem, e);
     c->flags |= H2_CF_GOT_SETTINGS_ACK;
     h2_changed_setting *list = NULL;
     if (n > 0) {
-        list = h2_arena_alloc(&c->arena, &c->mem, (size_t)n * sizeof(*list));
+        list = h2_arena_alloc(&c->arena, c->mem, (size_t)n * sizeof(*list));
         if (list == NULL)
             return H2_ENOMEM;
     }
@@ -306,7 +306,7 @@ static int on_settings(h2_conn *c, const h2_frame *f)
         return rv;
     h2_changed_setting *list = NULL;
     if (n > 0) {
-        list = h2_arena_alloc(&c->arena, &c->mem, n * sizeof(*list));
+        list = h2_arena_alloc(&c->arena, c->mem, n * sizeof(*list));
         if (list == NULL)
             return H2_ENOMEM;
     }
@@ -328,7 +328,7 @@ static int on_settings(h2_conn *c, const h2_frame *f)
                                 "INITIAL_WINDOW_SIZE change overflows a stream window");
         h2_stream_map_each(&c->streams.live, apply_send_delta, &d);
     }
-    if (h2_obuf_reserve(&c->out, &c->mem, 9) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, 9) != 0)
         return H2_ENOMEM;
     for (size_t i = 0; i < nl; i++) {
         if (list[i].id == H2_SETTING_HEADER_TABLE_SIZE && c->enc != NULL &&
@@ -401,7 +401,7 @@ static int on_goaway(h2_conn *c, const h2_frame *f)
     if (c->n_outbound == 0)
         return 0;
     struct goaway_sweep g = {c->goaway_recv_last, NULL, 0};
-    g.ids = h2_arena_alloc(&c->arena, &c->mem, c->n_outbound * sizeof(uint32_t));
+    g.ids = h2_arena_alloc(&c->arena, c->mem, c->n_outbound * sizeof(uint32_t));
     if (g.ids == NULL)
         return H2_ENOMEM;
     h2_stream_map_each(&c->streams.live, collect_refused, &g);
@@ -546,7 +546,7 @@ static int reader_check(h2_frame_reader *r, const h2_frame_hd *hd)
 
 void h2_conn_reader_init(h2_conn *c)
 {
-    h2_frame_reader_init(&c->reader, &c->mem);
+    h2_frame_reader_init(&c->reader, c->mem);
     c->reader.check = reader_check;
 }
 

@@ -18,7 +18,7 @@ static int hb_append(h2_conn *c, const uint8_t *p, size_t n)
         size_t cap = hb->cap < 1024 ? 1024 : hb->cap;
         while (cap < hb->len + n)
             cap *= 2;
-        uint8_t *nb = h2_mem_realloc(&c->mem, hb->buf, cap);
+        uint8_t *nb = h2_mem_realloc(c->mem, hb->buf, cap);
         if (nb == NULL)
             return H2_ENOMEM;
         hb->buf = nb;
@@ -267,9 +267,9 @@ static int open_inbound(h2_conn *c, uint32_t id, const h2_header *f, size_t n, b
     if (h2_headers_check_inbound(f, n, &ex, c->cfg.validate_inbound_headers, &info) != 0 ||
         (end && info.content_length > 0))
         return h2_conn_stream_error(c, NULL, id, H2_PROTOCOL_ERROR, false);
-    if (h2_stream_reserve(&c->streams, &c->mem) != 0 || h2_conn_slot_take(c, id) != 0)
+    if (h2_stream_reserve(&c->streams, c->mem) != 0 || h2_conn_slot_take(c, id) != 0)
         return H2_ENOMEM;
-    h2_stream *s = h2_stream_new(&c->streams, &c->mem, id);
+    h2_stream *s = h2_stream_new(&c->streams, c->mem, id);
     s->state = end ? H2_SS_HALF_CLOSED_REMOTE : H2_SS_OPEN;
     s->flags = H2_SF_RECV_FINAL;
     s->content_length = info.content_length;

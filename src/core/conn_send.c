@@ -197,8 +197,8 @@ static int send_data(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, u
         /* Own bytes: header and pad length, then the payload by reference,
          * then the padding. */
         size_t pad = pad_len >= 0 ? (size_t)pad_len : 0;
-        if (h2_obuf_reserve_segs(&c->out, &c->mem, 3) != 0 ||
-            h2_obuf_reserve(&c->out, &c->mem, 10 + pad) != 0)
+        if (h2_obuf_reserve_segs(&c->out, c->mem, 3) != 0 ||
+            h2_obuf_reserve(&c->out, c->mem, 10 + pad) != 0)
             return H2_ENOMEM;
         uint8_t *p = h2_obuf_tail(&c->out);
         if (pad_len >= 0)
@@ -215,7 +215,7 @@ static int send_data(h2_conn *c, uint32_t id, const uint8_t *data, size_t len, u
             h2_obuf_commit(&c->out, pad);
         }
     } else {
-        if (h2_obuf_reserve(&c->out, &c->mem, 9 + size) != 0)
+        if (h2_obuf_reserve(&c->out, c->mem, 9 + size) != 0)
             return H2_ENOMEM;
         h2_obuf_commit(&c->out,
                        h2_frame_pack_data(h2_obuf_tail(&c->out), id, fflags, data, len, pad_len));
@@ -276,7 +276,7 @@ int h2_conn_close(h2_conn *c, uint32_t error_code, const uint8_t *debug, size_t 
     if (debug_len > h2_settings_get(&c->remote, H2_SETTING_MAX_FRAME_SIZE) - 8)
         return H2_EINVAL;
     uint32_t last = last_stream_id < 0 ? c->highest_inbound : (uint32_t)last_stream_id;
-    if (h2_obuf_reserve(&c->out, &c->mem, 17 + debug_len) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, 17 + debug_len) != 0)
         return H2_ENOMEM;
     h2_obuf_commit(&c->out,
                    h2_frame_pack_goaway(h2_obuf_tail(&c->out), last, error_code, debug, debug_len));
@@ -307,9 +307,9 @@ int h2_conn_update_settings(h2_conn *c, const h2_setting *entries, size_t n)
         return H2_EAGAIN;
     if (h2_conn_over_high_water(c))
         return H2_ENOBUFS;
-    if (h2_obuf_reserve(&c->out, &c->mem, 9 + 6 * n) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, 9 + 6 * n) != 0)
         return H2_ENOMEM;
-    rv = h2_settings_pending_push(&c->pending, &c->mem, entries, n);
+    rv = h2_settings_pending_push(&c->pending, c->mem, entries, n);
     if (rv != 0)
         return rv;
     (void)h2_conn_write_settings(c, 0, entries, n);
@@ -356,7 +356,7 @@ int h2_conn_increment_window(h2_conn *c, uint32_t id, uint32_t increment)
 
 int h2_conn_credit_connection(h2_conn *c, size_t n)
 {
-    if (h2_obuf_reserve(&c->out, &c->mem, 13) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, 13) != 0)
         return H2_ENOMEM;
     uint32_t inc = h2_recv_window_processed(&c->recv_window, n);
     if (inc > 0)
@@ -375,7 +375,7 @@ int h2_conn_ack_data(h2_conn *c, uint32_t id, size_t n)
     rv = h2_conn_find_stream(c, id, &s);
     if (rv == H2_ENOSTREAM)
         return rv;
-    if (h2_obuf_reserve(&c->out, &c->mem, 26) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, 26) != 0)
         return H2_ENOMEM;
     (void)h2_conn_credit_connection(c, n);
     if (s != NULL && s->state != H2_SS_HALF_CLOSED_REMOTE) {

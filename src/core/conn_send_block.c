@@ -84,9 +84,9 @@ int h2_conn_queue_block(h2_conn *c, const h2_block_frame *b, const h2_outbound_b
     uint32_t max_frame = h2_settings_get(&c->remote, H2_SETTING_MAX_FRAME_SIZE);
     size_t lead = lead_len(b);
     size_t n_frames = 1 + h2_frame_continuations(bound, max_frame - lead, max_frame);
-    if (h2_obuf_reserve(&c->out, &c->mem, H2_FRAME_HEADER_LEN * n_frames + lead + bound) != 0)
+    if (h2_obuf_reserve(&c->out, c->mem, H2_FRAME_HEADER_LEN * n_frames + lead + bound) != 0)
         return H2_ENOMEM;
-    if (new_stream && h2_stream_reserve(&c->streams, &c->mem) != 0)
+    if (new_stream && h2_stream_reserve(&c->streams, c->mem) != 0)
         return H2_ENOMEM;
     uint8_t *base = h2_obuf_tail(&c->out);
     size_t blen;
@@ -102,7 +102,7 @@ int h2_conn_queue_block(h2_conn *c, const h2_block_frame *b, const h2_outbound_b
 h2_stream *h2_conn_open_local_stream(h2_conn *c, uint32_t id, uint8_t state, uint8_t flags)
 {
     c->stats.streams_opened_local++;
-    h2_stream *s = h2_stream_new(&c->streams, &c->mem, id);
+    h2_stream *s = h2_stream_new(&c->streams, c->mem, id);
     s->state = state;
     s->flags = flags;
     s->send_window = (int32_t)h2_settings_get(&c->remote, H2_SETTING_INITIAL_WINDOW_SIZE);

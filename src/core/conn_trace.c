@@ -71,9 +71,9 @@ int h2_conn_trace_init(h2_conn *c)
     if (c->cfg.trace == NULL)
         return 0;
     /* the tracer hangs off the segment records, made now */
-    if (h2_obuf_reserve_segs(&c->out, &c->mem, 0) != 0)
+    if (h2_obuf_reserve_segs(&c->out, c->mem, 0) != 0)
         return H2_ENOMEM;
-    h2_trace_out *t = h2_mem_calloc(&c->mem, 1, sizeof(*t));
+    h2_trace_out *t = h2_mem_calloc(c->mem, 1, sizeof(*t));
     if (t == NULL)
         return H2_ENOMEM;
     t->fn = c->cfg.trace;

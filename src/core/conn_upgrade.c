@@ -97,7 +97,7 @@ int h2_settings_header_decode(const char *in, size_t len, h2_setting *out, size_
 /* Stream 1 for the upgraded request; h2_stream_reserve() was called. */
 static void open_stream_one(h2_conn *c)
 {
-    h2_stream *s = h2_stream_new(&c->streams, &c->mem, 1);
+    h2_stream *s = h2_stream_new(&c->streams, c->mem, 1);
     s->send_window = (int32_t)h2_settings_get(&c->remote, H2_SETTING_INITIAL_WINDOW_SIZE);
     h2_recv_window_init(&s->recv, h2_settings_get(&c->local, H2_SETTING_INITIAL_WINDOW_SIZE));
     if (h2_conn_is_client(c)) {
@@ -125,7 +125,7 @@ int h2_conn_initiate_upgrade_client(h2_conn *c, char *out, size_t cap, size_t *o
     /* h2_conn_initiate() sends 7 settings: 42 payload bytes, 56 characters */
     if (cap < 8 * 7 + 1)
         return H2_ENOBUFS;
-    if (h2_stream_reserve(&c->streams, &c->mem) != 0)
+    if (h2_stream_reserve(&c->streams, c->mem) != 0)
         return H2_ENOMEM;
     int rv = h2_conn_initiate(c);
     if (rv != 0)
@@ -153,7 +153,7 @@ int h2_conn_initiate_upgrade_server(h2_conn *c, const char *settings, size_t len
         if (h2_settings_check(e[i].id, e[i].value, false) != H2_NO_ERROR)
             return H2_ESETTINGS;
     /* the upgraded request holds a request slot like any other */
-    if (h2_stream_reserve(&c->streams, &c->mem) != 0 || h2_conn_slot_take(c, 1) != 0)
+    if (h2_stream_reserve(&c->streams, c->mem) != 0 || h2_conn_slot_take(c, 1) != 0)
         return H2_ENOMEM;
     rv = h2_conn_initiate(c);
     if (rv != 0) {
