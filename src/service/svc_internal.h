@@ -390,6 +390,13 @@ int svc_queue_watch(h2_svc_queue *q, struct svc_worker *w, uint64_t epoch);
 /* Worker: withdraws the registration of |w| (none of its blocked connections uses |q|). */
 void svc_queue_unwatch(h2_svc_queue *q, struct svc_worker *w);
 
+/*
+ * For tests: makes h2_svc_queue_poll() call |fn|(|arg|) on the consumer's
+ * thread between its look at the overflow stack and its look at the ring
+ * (NULL |fn|: none, the default). |arg| belongs to the caller.
+ */
+void svc_queue_set_poll_hook(h2_svc_queue *q, h2_mailbox_hook fn, void *arg);
+
 /* Drains so far (changes each time the consumer takes events). */
 uint64_t svc_queue_epoch(h2_svc_queue *q);
 

@@ -13,7 +13,9 @@
  * entry can overtake an older overflow record of the same connection (a
  * connection's events are offered by one worker thread, in order). Ring
  * entries are handed out before the spill list: they are all older than
- * the records behind them in the stack.
+ * the records behind them in the stack. A poll takes the stack before it
+ * drains the ring, so every ring entry older than a record it took is
+ * published by then and goes out first.
  */
 #include <errno.h>
 #include <poll.h>
@@ -40,6 +42,8 @@ struct h2_svc_queue {
     atomic_uint_fast64_t spilled;             /* records in |overflow| and |spill| */
     atomic_int last_offers;                   /* svc_queue_offer_last() calls under way */
     svc_event_rec *spill;                     /* consumer: overflow records in FIFO order */
+    h2_mailbox_hook poll_hook;                /* tests: runs half-way through a poll */
+    void *poll_hook_arg;
 };
 
 svc_event_rec *svc_event_alloc(const h2_mem *mem, size_t extra, uint8_t **tail)
@@ -182,6 +186,8 @@ int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem)
     atomic_init(&q->spilled, 0);
     atomic_init(&q->last_offers, 0);
     q->spill = NULL;
+    q->poll_hook = NULL;
+    q->poll_hook_arg = NULL;
     *out = q;
     return 0;
 }
@@ -246,6 +252,12 @@ static void take_overflow(h2_svc_queue *q)
     while (*tail != NULL)
         tail = &(*tail)->next;
     *tail = fifo;
+}
+
+void svc_queue_set_poll_hook(h2_svc_queue *q, h2_mailbox_hook fn, void *arg)
+{
+    q->poll_hook = fn;
+    q->poll_hook_arg = arg;
 }
 
 uint64_t svc_queue_epoch(h2_svc_queue *q)
@@ -320,9 +332,14 @@ size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
 {
     if (q == NULL || evs == NULL)
         return 0;
+    /* The overflow stack first, the ring second: a ring entry published
+     * before an overflow record this poll takes is then seen by the drain
+     * (the other way round, a worker could fill the ring and push its
+     * CLOSED between the two looks, and CLOSED would pass its answers). */
+    take_overflow(q);
+    if (q->poll_hook != NULL)
+        q->poll_hook(q->poll_hook_arg);
     size_t n = h2_mailbox_drain(&q->mb, (void **)evs, max);
-    if (n < max)
-        take_overflow(q);
     while (n < max && q->spill != NULL) {
         svc_event_rec *rec = q->spill;
         q->spill = rec->next;
