@@ -11,6 +11,9 @@
  *    a tenth of it for 64 KiB and a two-hundredth for 1 MiB) against each
  *    server, three rounds that rotate which server goes first, and reads
  *    each server's CPU time (user + system, /proc/PID/stat) around each run.
+ *    Each round's line also tells how busy the server and h2load were
+ *    (their CPU time over the run's wall time): the side near 100% is the
+ *    bottleneck, and both far below it means the machine was busy.
  *    Medians of requests per second and of server CPU per request:
  *        RESULT loopback-<clear|tls>-<size> ours=<req/s> nghttpd=<req/s>
  *               h2o=<req/s> better=<ours / best peer>
@@ -123,7 +126,11 @@ static double run_h2load(const server *s, const cell *c, int round, double *cpu_
     pid_t pid = spawn(argv, out, client_cpu);
     if (pid < 0)
         return 0;
-    int rc = wait_for(pid, 300000);
+    struct rusage ru;
+    memset(&ru, 0, sizeof(ru));
+    int64_t t0 = now_ms();
+    int rc = wait_usage(pid, 300000, &ru);
+    double wall_ms = (double)(now_ms() - t0);
     double cpu_after = cpu_us(s->pid);
     char *text = read_text(out);
     double rps = 0;
@@ -144,8 +151,14 @@ static double run_h2load(const server *s, const cell *c, int round, double *cpu_
                      ? (cpu_after - cpu_before) / (double)c->requests
                      : -1;
     *cpu_per_req = cpu;
-    printf("round %d %-8s %10.0f req/s  server cpu %8.2f us/req  %.*s\n", round, s->name, rps,
-           cpu, latlen, lat != NULL ? lat : "");
+    /* Who was the bottleneck: each side's CPU time over the run's wall time. */
+    double client_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+    double server_ms = cpu_before >= 0 && cpu_after >= 0 ? (cpu_after - cpu_before) / 1e3 : 0;
+    printf("round %d %-8s %10.0f req/s  server cpu %8.2f us/req  busy: server %3.0f%% h2load "
+           "%3.0f%%  %.*s\n",
+           round, s->name, rps, cpu, wall_ms > 0 ? 100 * server_ms / wall_ms : 0,
+           wall_ms > 0 ? 100 * client_ms / wall_ms : 0, latlen, lat != NULL ? lat : "");
     fflush(stdout);
     free(text);
     return rps;

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -149,13 +150,15 @@ static pid_t spawn(char *const argv[], const char *out, int cpu)
     _exit(127);
 }
 
-/* Waits up to |timeout_ms|; SIGKILL after that. Exit status, 128+signal, or -1. */
-static int wait_for(pid_t pid, int timeout_ms)
+/* Waits up to |timeout_ms|; SIGKILL after that. Exit status, 128+signal, or -1.
+ * |usage| (may be NULL) receives the child's resource usage. */
+static int wait_usage(pid_t pid, int timeout_ms, struct rusage *usage)
 {
     int64_t deadline = now_ms() + timeout_ms;
     int status = 0;
+    struct rusage ignored;
     for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
+        pid_t r = wait4(pid, &status, WNOHANG, usage != NULL ? usage : &ignored);
         if (r == pid)
             break;
         if (r < 0 && errno != EINTR)
@@ -170,6 +173,11 @@ static int wait_for(pid_t pid, int timeout_ms)
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+static int wait_for(pid_t pid, int timeout_ms)
+{
+    return wait_usage(pid, timeout_ms, NULL);
 }
 
 static uint16_t free_port(void)
