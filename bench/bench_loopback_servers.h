@@ -291,6 +291,7 @@ static int start_ours(server *s, bool tls)
     char out[160], cert[128], key[128];
     snprintf(out, sizeof(out), "%s/h2server.out", tmpdir);
     cert_paths(cert, key, sizeof(cert));
+    /* Without |tls| the list ends after the document root. */
     char *argv[] = {h2server_path, "--host", "127.0.0.1", "--port", "0", "--workers", "1",
                     "--root", docroot, tls ? "--tls-port" : NULL, "0", "--cert", cert, "--key",
                     key, NULL};
