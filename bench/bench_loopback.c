@@ -1,12 +1,27 @@
 /*
  * Loopback benchmark of the example server (h2server, one worker) against
- * nghttpd (nghttp2's server, single-threaded by default), both serving the
- * same 1 KiB file from the same folder over cleartext HTTP/2.
+ * nghttpd (nghttp2's server, single-threaded by default) and h2o (one
+ * thread), all serving the same files from the same folder, with the
+ * server pinned to one CPU and h2load to another when there are two.
  *
- * 1. Throughput: h2load -n 200000 -c 10 -m 50 -t 1 against each server,
- *    alternating (and alternating which goes first), three rounds; the
- *    medians of h2load's requests per second:
+ * 1. The matrix: cleartext and TLS (h2load's choice of cipher, ALPN h2) x
+ *    files of 1 KiB, 64 KiB and 1 MiB. Each cell runs
+ *        h2load -n N -c 10 -m M -t 1 URL
+ *    (M 50 for 1 KiB, 10 for the larger files; N is --requests for 1 KiB,
+ *    a tenth of it for 64 KiB and a two-hundredth for 1 MiB) against each
+ *    server, three rounds that rotate which server goes first, and reads
+ *    each server's CPU time (user + system, /proc/PID/stat) around each run.
+ *    Each round's line also tells how busy the server and h2load were
+ *    (their CPU time over the run's wall time): the side near 100% is the
+ *    bottleneck, and both far below it means the machine was busy.
+ *    Medians of requests per second and of server CPU per request:
+ *        RESULT loopback-<clear|tls>-<size> ours=<req/s> nghttpd=<req/s>
+ *               h2o=<req/s> better=<ours / best peer>
+ *        RESULT cpu-<clear|tls>-<size> ours=<us> best=<us> better=<best / ours>
+ *    and, from the cleartext 1 KiB cell, the earlier comparison with nghttpd:
  *        RESULT loopback ours=<req/s> nghttpd=<req/s> better=<ours/nghttpd>
+ *    A round in which h2load does not report every request as succeeded
+ *    voids the cell's RESULT lines.
  *
  * 2. Resident memory per idle connection: fresh servers; this process
  *    opens 2000 connections to each (TCP connect, client preface and an
@@ -15,24 +30,19 @@
  *    before and after:
  *        RESULT idle-conn-rss ours=<B> nghttpd=<B> better=<nghttpd/ours>
  *
- * The per-round figures, each server's CPU time per request (user + system,
- * from /proc/PID/stat: steadier than wall time on a busy machine) and
- * h2load's latency lines are printed too.
- *
  * h2server is looked up next to this program's folder (../h2server, i.e.
- * BUILD/h2server) unless H2SERVER names it; nghttpd and h2load in $PATH.
- * When h2server has not been built the benchmark says so and exits 0.
+ * BUILD/h2server) unless H2SERVER names it; nghttpd, h2load, h2o and
+ * openssl (for the certificate) in $PATH. Without h2o its column is left
+ * out; without openssl the TLS cells are. When h2server has not been built
+ * the benchmark says so and exits 0.
  *
  * usage: bench_loopback [--rounds N] [--requests N] [--conns N]
+ *                       [--only clear|tls] [--no-idle]
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -40,53 +50,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "bench_loopback_servers.h"
 
 #define MAX_ROUNDS 15
 
 static int rounds = 3;
 static long requests = 200000;
 static int idle_conns = 2000;
-
-static char tmpdir[64];
-static char docroot[128];
-
-/* ---- small utilities ------------------------------------------------------------ */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static bool find_program(const char *name, char *out, size_t cap)
-{
-    const char *env = getenv("PATH");
-    char paths[4096];
-    snprintf(paths, sizeof(paths), "%s:/usr/local/bin:/usr/bin:/usr/sbin:/bin",
-             env != NULL ? env : "");
-    char *save = NULL;
-    for (char *d = strtok_r(paths, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
-        if (d[0] != '\0' && snprintf(out, cap, "%s/%s", d, name) < (int)cap &&
-            access(out, X_OK) == 0)
-            return true;
-    }
-    return false;
-}
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -102,201 +77,7 @@ static void cleanup_tmp(void)
         nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 8192, n = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    fclose(f);
-    if (buf != NULL)
-        buf[n] = 0;
-    return buf;
-}
-
-/* Starts |argv| with stdout and stderr to |out| (truncated); SIGKILL if we die. */
-static pid_t spawn(char *const argv[], const char *out)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-        _exit(126);
-    int in = open("/dev/null", O_RDONLY);
-    int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || o < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(o, 2) < 0)
-        _exit(126);
-    execv(argv[0], argv);
-    _exit(127);
-}
-
-/* Waits up to |timeout_ms|; SIGKILL after that. Exit status, 128+signal, or -1. */
-static int wait_for(pid_t pid, int timeout_ms)
-{
-    int64_t deadline = now_ms() + timeout_ms;
-    int status = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (now_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        sleep_ms(5);
-    }
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-}
-
-static uint16_t free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return 0;
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof(sa);
-    uint16_t port = 0;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-        port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
-static int connect_port(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* ---- the servers ------------------------------------------------------------------ */
-
-typedef struct server {
-    const char *name;
-    pid_t pid;
-    uint16_t port;
-} server;
-
-static char h2server_path[PATH_MAX];
-static char nghttpd_path[PATH_MAX];
-static char h2load_path[PATH_MAX];
-
-/* Starts h2server --workers 1 on port 0 and reads its "listening http" line. */
-static int start_ours(server *s)
-{
-    char out[160];
-    snprintf(out, sizeof(out), "%s/h2server.out", tmpdir);
-    char *argv[] = {h2server_path, "--host", "127.0.0.1", "--port", "0",
-                    "--workers",   "1",      "--root",    docroot,  NULL};
-    s->name = "ours";
-    s->port = 0;
-    unlink(out); /* no stale listening line from an earlier start */
-    s->pid = spawn(argv, out);
-    if (s->pid < 0)
-        return -1;
-    int64_t deadline = now_ms() + 10000;
-    while (now_ms() < deadline) {
-        char *text = read_text(out);
-        const char *p = text != NULL ? strstr(text, "listening http 127.0.0.1:") : NULL;
-        if (p != NULL) {
-            s->port = (uint16_t)atoi(p + strlen("listening http 127.0.0.1:"));
-            free(text);
-            if (s->port != 0)
-                return 0;
-        }
-        free(text);
-        if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
-            break;
-        sleep_ms(10);
-    }
-    fprintf(stderr, "bench_loopback: h2server did not start (see %s)\n", out);
-    kill(s->pid, SIGKILL);
-    wait_for(s->pid, 2000);
-    return -1;
-}
-
-/* Starts nghttpd --no-tls on a free port (retried if the port was taken meanwhile). */
-static int start_nghttpd(server *s)
-{
-    char out[160], portstr[16];
-    snprintf(out, sizeof(out), "%s/nghttpd.out", tmpdir);
-    s->name = "nghttpd";
-    for (int attempt = 0; attempt < 5; attempt++) {
-        s->port = free_port();
-        snprintf(portstr, sizeof(portstr), "%u", s->port);
-        char *argv[] = {nghttpd_path, "--no-tls", "--address=127.0.0.1", "-d", docroot,
-                        portstr,      NULL};
-        s->pid = spawn(argv, out);
-        if (s->pid < 0)
-            return -1;
-        int64_t deadline = now_ms() + 5000;
-        while (now_ms() < deadline) {
-            if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
-                s->pid = -1;
-                break;
-            }
-            int fd = connect_port(s->port);
-            if (fd >= 0) {
-                close(fd);
-                return 0;
-            }
-            sleep_ms(10);
-        }
-        if (s->pid > 0) {
-            kill(s->pid, SIGKILL);
-            wait_for(s->pid, 2000);
-        }
-    }
-    fprintf(stderr, "bench_loopback: nghttpd did not start (see %s)\n", out);
-    return -1;
-}
-
-static void stop_server(server *s)
-{
-    if (s->pid <= 0)
-        return;
-    kill(s->pid, SIGTERM);
-    if (wait_for(s->pid, 10000) < 0)
-        fprintf(stderr, "bench_loopback: %s had to be killed\n", s->name);
-    s->pid = -1;
-}
-
-/* ---- throughput ----------------------------------------------------------------- */
+/* ---- the matrix ------------------------------------------------------------------ */
 
 /* CPU time (user + system, all threads) |pid| has used so far, in microseconds; -1 on error. */
 static double cpu_us(pid_t pid)
@@ -318,24 +99,38 @@ static double cpu_us(pid_t pid)
     return us;
 }
 
+/* One cell of the matrix: a transport and a file. */
+typedef struct cell {
+    bool tls;
+    const char *size; /* "1k", "64k", "1m": also the file's name, <size>.bin */
+    long requests;
+    int streams; /* h2load -m */
+} cell;
+
 /*
- * Runs h2load against |s|; returns requests per second (0 on failure). The
- * server's CPU time per request (less disturbed by a busy machine than wall
- * time) and h2load's latency line ("time for request:") are printed with the
- * round's figure.
+ * Runs h2load for |c| against |s|; returns requests per second (0 on
+ * failure) and the server's CPU time per request in |*cpu_per_req| (less
+ * disturbed by a busy machine than wall time). The round's figures and
+ * h2load's latency line ("time for request:") are printed.
  */
-static double run_h2load(const server *s, int round, double *cpu_per_req)
+static double run_h2load(const server *s, const cell *c, int round, double *cpu_per_req)
 {
-    char out[160], url[96], n[24];
+    char out[160], url[96], n[24], m[16];
     snprintf(out, sizeof(out), "%s/h2load.out", tmpdir);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/index.html", s->port);
-    snprintf(n, sizeof(n), "%ld", requests);
-    char *argv[] = {h2load_path, "-n", n, "-c", "10", "-m", "50", "-t", "1", url, NULL};
+    snprintf(url, sizeof(url), "%s://127.0.0.1:%u/%s.bin", c->tls ? "https" : "http",
+             c->tls ? s->tls_port : s->port, c->size);
+    snprintf(n, sizeof(n), "%ld", c->requests);
+    snprintf(m, sizeof(m), "%d", c->streams);
+    char *argv[] = {h2load_path, "-n", n, "-c", "10", "-m", m, "-t", "1", url, NULL};
     double cpu_before = cpu_us(s->pid);
-    pid_t pid = spawn(argv, out);
+    pid_t pid = spawn(argv, out, client_cpu);
     if (pid < 0)
         return 0;
-    int rc = wait_for(pid, 300000);
+    struct rusage ru;
+    memset(&ru, 0, sizeof(ru));
+    int64_t t0 = now_ms();
+    int rc = wait_usage(pid, 300000, &ru);
+    double wall_ms = (double)(now_ms() - t0);
     double cpu_after = cpu_us(s->pid);
     char *text = read_text(out);
     double rps = 0;
@@ -344,7 +139,7 @@ static double run_h2load(const server *s, int round, double *cpu_per_req)
     if (rc == 0 && comma != NULL)
         rps = strtod(comma + 1, NULL);
     char want[96];
-    snprintf(want, sizeof(want), "%ld succeeded, 0 failed", requests);
+    snprintf(want, sizeof(want), "%ld succeeded, 0 failed", c->requests);
     if (text == NULL || strstr(text, want) == NULL) {
         fprintf(stderr, "bench_loopback: h2load against %s did not succeed (rc %d):\n%s\n", s->name,
                 rc, text != NULL ? text : "(no output)");
@@ -352,11 +147,18 @@ static double run_h2load(const server *s, int round, double *cpu_per_req)
     }
     const char *lat = text != NULL ? strstr(text, "time for request:") : NULL;
     int latlen = lat != NULL ? (int)strcspn(lat, "\n") : 0;
-    double cpu =
-        cpu_before >= 0 && cpu_after >= 0 ? (cpu_after - cpu_before) / (double)requests : -1;
+    double cpu = cpu_before >= 0 && cpu_after >= 0
+                     ? (cpu_after - cpu_before) / (double)c->requests
+                     : -1;
     *cpu_per_req = cpu;
-    printf("round %d %-8s %10.0f req/s  server cpu %.2f us/req  %.*s\n", round, s->name, rps, cpu,
-           latlen, lat != NULL ? lat : "");
+    /* Who was the bottleneck: each side's CPU time over the run's wall time. */
+    double client_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+    double server_ms = cpu_before >= 0 && cpu_after >= 0 ? (cpu_after - cpu_before) / 1e3 : 0;
+    printf("round %d %-8s %10.0f req/s  server cpu %8.2f us/req  busy: server %3.0f%% h2load "
+           "%3.0f%%  %.*s\n",
+           round, s->name, rps, cpu, wall_ms > 0 ? 100 * server_ms / wall_ms : 0,
+           wall_ms > 0 ? 100 * client_ms / wall_ms : 0, latlen, lat != NULL ? lat : "");
     fflush(stdout);
     free(text);
     return rps;
@@ -374,41 +176,78 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static int bench_throughput(void)
+#define N_SERVERS 3 /* ours, nghttpd, h2o: the order of the RESULT columns */
+
+/*
+ * Runs cell |c| against the |n| running servers (ours first), rounds
+ * rotating which goes first, and prints its RESULT lines. Returns 0, or -1
+ * when a round failed (no RESULT then).
+ */
+static int run_cell(server *const *srv, int n, const cell *c)
 {
-    server ours = {0}, ng = {0};
-    if (start_ours(&ours) != 0)
-        return -1;
-    if (start_nghttpd(&ng) != 0) {
-        stop_server(&ours);
-        return -1;
-    }
-    printf("loopback: h2load -n %ld -c 10 -m 50 -t 1, 1 KiB file, %d rounds\n", requests, rounds);
-    double r_ours[MAX_ROUNDS], r_ng[MAX_ROUNDS], c_ours[MAX_ROUNDS], c_ng[MAX_ROUNDS];
+    double rps[N_SERVERS][MAX_ROUNDS], cpu[N_SERVERS][MAX_ROUNDS];
+    printf("\ncell %s %s: h2load -n %ld -c 10 -m %d -t 1, %d rounds\n", c->tls ? "tls" : "clear",
+           c->size, c->requests, c->streams, rounds);
+    bool failed = false;
     for (int r = 0; r < rounds; r++) {
-        if (r % 2 == 0) {
-            r_ours[r] = run_h2load(&ours, r + 1, &c_ours[r]);
-            r_ng[r] = run_h2load(&ng, r + 1, &c_ng[r]);
-        } else {
-            r_ng[r] = run_h2load(&ng, r + 1, &c_ng[r]);
-            r_ours[r] = run_h2load(&ours, r + 1, &c_ours[r]);
+        for (int k = 0; k < n; k++) {
+            int i = (r + k) % n;
+            rps[i][r] = run_h2load(srv[i], c, r + 1, &cpu[i][r]);
+            failed |= rps[i][r] <= 0 || cpu[i][r] < 0;
         }
     }
+    if (failed) {
+        fprintf(stderr, "bench_loopback: a round of %s-%s failed; no RESULT\n",
+                c->tls ? "tls" : "clear", c->size);
+        return -1;
+    }
+    double mr[N_SERVERS] = {0}, mc[N_SERVERS] = {0}, best_r = 0, best_c = 0;
+    for (int i = 0; i < n; i++) {
+        mr[i] = median(rps[i], rounds);
+        mc[i] = median(cpu[i], rounds);
+        printf("%-8s median %10.0f req/s  server cpu %8.2f us/req\n", srv[i]->name, mr[i], mc[i]);
+        if (i > 0 && mr[i] > best_r)
+            best_r = mr[i];
+        if (i > 0 && (best_c == 0 || mc[i] < best_c))
+            best_c = mc[i];
+    }
+    const char *tr = c->tls ? "tls" : "clear";
+    char h2o[32] = "n/a";
+    if (n > 2)
+        snprintf(h2o, sizeof(h2o), "%.0f", mr[2]);
+    printf("RESULT loopback-%s-%s ours=%.0f nghttpd=%.0f h2o=%s better=%.2f\n", tr, c->size, mr[0],
+           mr[1], h2o, mr[0] / best_r);
+    printf("RESULT cpu-%s-%s ours=%.2f best=%.2f better=%.2f\n", tr, c->size, mc[0], best_c,
+           mc[0] > 0 ? best_c / mc[0] : 0);
+    if (!c->tls && strcmp(c->size, "1k") == 0)
+        printf("RESULT loopback ours=%.0f nghttpd=%.0f better=%.2f\n", mr[0], mr[1],
+               mr[0] / mr[1]);
+    fflush(stdout);
+    return 0;
+}
+
+/* The three cells of one transport, against freshly started servers. */
+static int bench_transport(bool tls)
+{
+    const cell cells[] = {{tls, "1k", requests, 50},
+                          {tls, "64k", requests / 10 > 0 ? requests / 10 : 1, 10},
+                          {tls, "1m", requests / 200 > 0 ? requests / 200 : 1, 10}};
+    server ours = {0}, ng = {0}, h2o = {0};
+    server *srv[N_SERVERS] = {&ours, &ng, &h2o};
+    int n = h2o_path[0] != '\0' ? 3 : 2;
+    int rc = -1;
+    if (start_ours(&ours, tls) != 0 || start_nghttpd(&ng, tls) != 0 ||
+        (n == 3 && start_h2o(&h2o, tls) != 0))
+        goto out;
+    rc = 0;
+    for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++)
+        if (run_cell(srv, n, &cells[i]) != 0)
+            rc = -1;
+out:
     stop_server(&ours);
     stop_server(&ng);
-    /* A round that failed (0 req/s) makes the whole comparison void. */
-    for (int r = 0; r < rounds; r++) {
-        if (r_ours[r] <= 0 || r_ng[r] <= 0) {
-            fprintf(stderr, "bench_loopback: round %d failed; no RESULT\n", r + 1);
-            return -1;
-        }
-    }
-    double mo = median(r_ours, rounds), mn = median(r_ng, rounds);
-    printf("server cpu per request (medians): ours=%.2f us nghttpd=%.2f us\n",
-           median(c_ours, rounds), median(c_ng, rounds));
-    printf("RESULT loopback ours=%.0f nghttpd=%.0f better=%.2f\n", mo, mn, mn > 0 ? mo / mn : 0);
-    fflush(stdout);
-    return mo > 0 && mn > 0 ? 0 : -1;
+    stop_server(&h2o);
+    return rc;
 }
 
 /* ---- idle connections --------------------------------------------------------- */
@@ -528,11 +367,11 @@ static long idle_rss(server *s)
 static int bench_idle(void)
 {
     server ours = {0}, ng = {0};
-    if (start_ours(&ours) != 0)
+    if (start_ours(&ours, false) != 0)
         return -1;
     long o = idle_rss(&ours);
     stop_server(&ours);
-    if (start_nghttpd(&ng) != 0)
+    if (start_nghttpd(&ng, false) != 0)
         return -1;
     long n = idle_rss(&ng);
     stop_server(&ng);
@@ -546,6 +385,25 @@ static int bench_idle(void)
 
 /* ---- main ----------------------------------------------------------------------- */
 
+/* Writes |len| bytes of text to docroot/|name|: a page head, then lines of letters. */
+static int write_file(const char *name, size_t len)
+{
+    char path[192];
+    snprintf(path, sizeof(path), "%s/%s", docroot, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return -1;
+    static const char head[] = "<!doctype html><title>libh2</title><p>";
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        int ch = i < sizeof(head) - 1 ? head[i] : (i % 64 == 63 ? '\n' : 'a' + (int)(i % 26));
+        if (i == len - 1)
+            ch = '\n';
+        w += fputc(ch, f) != EOF;
+    }
+    return (fclose(f) == 0 && w == len) ? 0 : -1;
+}
+
 static int make_docroot(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/h2-bench-XXXXXX");
@@ -556,18 +414,10 @@ static int make_docroot(void)
     snprintf(docroot, sizeof(docroot), "%s/root", tmpdir);
     if (mkdir(docroot, 0755) != 0)
         return -1;
-    char path[192];
-    snprintf(path, sizeof(path), "%s/index.html", docroot);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
+    if (write_file("index.html", 1024) != 0 || write_file("1k.bin", 1024) != 0 ||
+        write_file("64k.bin", 64 * 1024) != 0 || write_file("1m.bin", 1024 * 1024) != 0)
         return -1;
-    char page[1024];
-    memset(page, 'x', sizeof(page));
-    static const char head[] = "<!doctype html><title>libh2</title><p>";
-    memcpy(page, head, sizeof(head) - 1);
-    page[sizeof(page) - 1] = '\n';
-    size_t w = fwrite(page, 1, sizeof(page), f);
-    return (fclose(f) == 0 && w == sizeof(page)) ? 0 : -1;
+    return 0;
 }
 
 /* Room for the idle connections (ours and the servers', which inherit the limit). */
@@ -600,8 +450,17 @@ static bool locate_h2server(const char *argv0)
     return access(h2server_path, X_OK) == 0;
 }
 
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [--rounds N] [--requests N] [--conns N] [--only clear|tls] [--no-idle]\n",
+            argv0);
+}
+
 int main(int argc, char **argv)
 {
+    const char *only = NULL;
+    bool idle = true;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = atoi(argv[++i]);
@@ -609,13 +468,18 @@ int main(int argc, char **argv)
             requests = atol(argv[++i]);
         } else if (strcmp(argv[i], "--conns") == 0 && i + 1 < argc) {
             idle_conns = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            only = argv[++i];
+        } else if (strcmp(argv[i], "--no-idle") == 0) {
+            idle = false;
         } else {
-            fprintf(stderr, "usage: %s [--rounds N] [--requests N] [--conns N]\n", argv[0]);
+            usage(argv[0]);
             return 2;
         }
     }
-    if (rounds < 1 || rounds > MAX_ROUNDS || requests < 1 || idle_conns < 1) {
-        fprintf(stderr, "bench_loopback: bad arguments\n");
+    if (rounds < 1 || rounds > MAX_ROUNDS || requests < 1 || idle_conns < 1 ||
+        (only != NULL && strcmp(only, "clear") != 0 && strcmp(only, "tls") != 0)) {
+        usage(argv[0]);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -628,14 +492,32 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_loopback: nghttpd and h2load are needed (make deps)\n");
         return 1;
     }
+    if (!find_program("h2o", h2o_path, sizeof(h2o_path)))
+        printf("bench_loopback: h2o is not installed; its column is left out\n");
+    find_program("openssl", openssl_path, sizeof(openssl_path));
+    choose_cpus();
+    if (server_cpu >= 0)
+        printf("servers on CPU %d, h2load on CPU %d\n", server_cpu, client_cpu);
+    else
+        printf("fewer than two CPUs: servers and h2load share them\n");
     raise_nofile();
     if (make_docroot() != 0) {
         fprintf(stderr, "bench_loopback: cannot make the document root: %s\n", strerror(errno));
         cleanup_tmp();
         return 1;
     }
-    int rc = bench_throughput();
-    if (bench_idle() != 0)
+    int rc = 0;
+    if ((only == NULL || strcmp(only, "clear") == 0) && bench_transport(false) != 0)
+        rc = -1;
+    if (only == NULL || strcmp(only, "tls") == 0) {
+        if (make_cert()) {
+            if (bench_transport(true) != 0)
+                rc = -1;
+        } else {
+            printf("bench_loopback: no certificate (openssl missing?); no TLS cells\n");
+        }
+    }
+    if (idle && bench_idle() != 0)
         rc = -1;
     cleanup_tmp();
     return rc == 0 ? 0 : 1;

@@ -43,9 +43,13 @@ SSL_CTX *ex_tls_client_ctx_new(bool verify);
  * inside the transport's read and writev calls; a handshake that does not
  * end with ALPN "h2" fails the connection.
  *
+ * On success the SSL object's write BIO is replaced by the transport's own,
+ * which writes to the same socket and lets one writev send several records
+ * with one system call; reads keep the socket BIO.
+ *
  * Ownership: on success the transport owns |ssl| and frees it in its close
  * function (which the service calls exactly once). When this returns false
- * (out of memory) the caller keeps |ssl|.
+ * (out of memory, or |ssl| has no socket) the caller keeps |ssl|, unchanged.
  */
 bool ex_tls_transport(h2_svc_transport *out, SSL *ssl);
 

@@ -1,7 +1,9 @@
 /*
  * h2server against curl: a GET with prior knowledge, a 1 MiB download and
  * a 1 MiB upload to /echo compared byte for byte, the HTTP/1.1 Upgrade to
- * h2c, TLS with ALPN (insecure and with the certificate as CA), a 404, and
+ * h2c, TLS with ALPN (insecure and with the certificate as CA), 4 MiB over
+ * TLS byte for byte (also to a slow reader and through a small receive
+ * buffer), a 404, and
  * a clean exit (status 0) after SIGTERM every time.
  */
 #include "examples_util.h"
@@ -227,6 +229,71 @@ Test(examples_curl, tls_cacert_1m)
                           u,         NULL};
     cr_assert_eq(curl(args, w, sizeof(w)), 0);
     cr_assert_str_eq(w, "2 200");
+    assert_body_pattern(size);
+    stop_clean();
+}
+
+/* 4 MiB over TLS, byte for byte: records batched per system call arrive whole and in order. */
+Test(examples_curl, tls_4m)
+{
+    start(true);
+    const size_t size = 4 * 1024 * 1024;
+    cr_assert_eq(ex_make_pattern_file(&dir, "big.bin", size), 0);
+    char u[128], w[64];
+    url(u, sizeof(u), "https", server.tls_port, "/big.bin");
+    const char *args[] = {"--http2", "-k", "-w", "%{http_version} %{http_code}", u, NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_body_pattern(size);
+    stop_clean();
+}
+
+/* The same with a reader slower than the server: the socket fills, and the
+ * ciphertext the transport holds goes out later, in order. */
+Test(examples_curl, tls_4m_slow_reader)
+{
+    start(true);
+    const size_t size = 4 * 1024 * 1024;
+    cr_assert_eq(ex_make_pattern_file(&dir, "big.bin", size), 0);
+    char u[128], w[64];
+    url(u, sizeof(u), "https", server.tls_port, "/big.bin");
+    const char *args[] = {"--http2", "-k", "--limit-rate", "8M", "-w",
+                          "%{http_version} %{http_code}", u, NULL};
+    cr_assert_eq(curl(args, w, sizeof(w)), 0);
+    cr_assert_str_eq(w, "2 200");
+    assert_body_pattern(size);
+    stop_clean();
+}
+
+/*
+ * 4 MiB over TLS to a client whose socket receive buffer is a few KiB and
+ * whose HTTP/2 windows are wide open (tests/interop/py/tls_small_window_get.py):
+ * the server's socket fills, so batches of records are held and sent later;
+ * the body must still arrive byte for byte.
+ */
+Test(examples_curl, tls_4m_small_receive_buffer)
+{
+    start(true);
+    const size_t size = 4 * 1024 * 1024;
+    cr_assert_eq(ex_make_pattern_file(&dir, "big.bin", size), 0);
+    ex_argv a;
+    memset(&a, 0, sizeof(a));
+    if (access("/usr/bin/python3", X_OK) == 0)
+        ex_arg(&a, "/usr/bin/python3");
+    else
+        cr_assert(ex_argv_peer(&a, "python3"), "python3 is not installed (run `make deps`)");
+    char port[16], body[128];
+    snprintf(port, sizeof(port), "%u", server.tls_port);
+    ex_path(&dir, "body", body, sizeof(body));
+    ex_argf(&a, "%s/tests/interop/py/tls_small_window_get.py", H2_SOURCE_DIR);
+    ex_arg(&a, "127.0.0.1");
+    ex_arg(&a, port);
+    ex_arg(&a, "/big.bin");
+    ex_arg(&a, body);
+    cr_assert_eq(ex_run(&dir, &a, "python", 90000, 0), 0);
+    char *text = ex_output(&dir, "python", NULL);
+    cr_assert_str_eq(text, "status 200\nend\n");
+    free(text);
     assert_body_pattern(size);
     stop_clean();
 }
