@@ -22,14 +22,17 @@ static bool is_digit(uint8_t b)
     return b >= '0' && b <= '9';
 }
 
-/* tchar of RFC 9110 section 5.6.2; a method is a token (section 9.1). */
+/* tchar of RFC 9110 section 5.6.2 (ALPHA, DIGIT and !#$%&'*+-.^_`|~), one
+ * bit per ASCII byte; a method is a token (section 9.1). */
+static const uint32_t TCHAR_BITS[4] = {0x00000000u, 0x03ff6cfau, 0xc7fffffeu, 0x57ffffffu};
+
 static bool is_token(const uint8_t *v, size_t len)
 {
     if (len == 0)
         return false;
     for (size_t i = 0; i < len; i++) {
         uint8_t b = v[i];
-        if (!is_alpha(b) && !is_digit(b) && (b == 0 || strchr("!#$%&'*+-.^_`|~", b) == NULL))
+        if (b >= 128 || ((TCHAR_BITS[b >> 5] >> (b & 31)) & 1u) == 0)
             return false;
     }
     return true;
