@@ -314,7 +314,13 @@ int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
     uint64_t key = cmd->conn >> SVC_ID_BITS;
     svc_live *e = svc_live_of(svc, cmd->conn);
     int rv = H2_ENOCONN;
-    if (e != NULL) {
+    if (e != NULL && svc_on_own_worker(w)) {
+        /* A callback of the connection's own worker: only this thread ends
+         * the connection and settles its CLOSED, after this post, so no
+         * count is needed (the ring count the CLOSED waits for includes it). */
+        if (atomic_load_explicit(&e->key, memory_order_relaxed) == key)
+            rv = w->slot != NULL ? svc_dedicated_post(svc, w, cmd, 0) : h2_mailbox_post(&w->mb, cmd);
+    } else if (e != NULL) {
         atomic_fetch_add_explicit(&e->posters, 1, memory_order_seq_cst);
         if (atomic_load_explicit(&e->key, memory_order_seq_cst) == key) {
             int wait = svc_on_any_worker_thread() ? 0 : svc->post_wait_ms;

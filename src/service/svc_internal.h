@@ -433,6 +433,9 @@ bool svc_on_worker_thread(const h2_service *svc);
  * sweep runs callbacks): posting calls made there never wait for room. */
 bool svc_on_any_worker_thread(void);
 
+/* True on the thread that runs the loop of |w| (its event callbacks included). */
+bool svc_on_own_worker(const svc_worker *w);
+
 /* Delivers |rec| for |c| (queue or callback), or keeps it pending. */
 void svc_conn_emit(svc_conn *c, svc_event_rec *rec);
 

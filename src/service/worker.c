@@ -630,6 +630,8 @@ static bool drain_due(const svc_worker *w)
 
 /* The service whose worker runs on this thread, if any. */
 static _Thread_local const h2_service *current_service;
+/* The worker whose loop runs on this thread, if any. */
+static _Thread_local const svc_worker *current_worker;
 
 /* The sweep of one ring; returns how many commands it answered. */
 static size_t sweep_worker(svc_worker *w)
@@ -685,6 +687,11 @@ bool svc_on_any_worker_thread(void)
     return current_service != NULL;
 }
 
+bool svc_on_own_worker(const svc_worker *w)
+{
+    return current_worker == w;
+}
+
 /* A dedicated worker whose connection ended and delivered all its events. */
 static bool dedicated_done(const svc_worker *w)
 {
@@ -696,6 +703,7 @@ void *svc_worker_main(void *arg)
 {
     svc_worker *w = arg;
     current_service = w->svc;
+    current_worker = w;
     struct epoll_event evs[MAX_IO_EVENTS];
     w->now = svc_now_ms(w->svc);
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
