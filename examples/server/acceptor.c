@@ -11,8 +11,8 @@
  * transport's read and writev calls.
  *
  * Cleartext port: HTTP/2 connections go to the service with the plain
- * transport of linger.c, whose close lingers. The first bytes decide (they are peeked, not read, so the
- * service later reads them itself), by the rule in first_bytes.h:
+ * transport of linger.c, whose close lingers. The first bytes decide (they are peeked, not read, so
+ * the service later reads them itself), by the rule in first_bytes.h:
  *   - the HTTP/2 connection preface: the socket goes to the service as is;
  *   - a bad preface (not the preface, and no HTTP/1.x request line, within
  *     the first line or SRV_FIRST_LINE_MAX bytes): a connection error of

@@ -120,11 +120,16 @@ static void usage(FILE *out)
 static int parse_options(int argc, char **argv, options *o)
 {
     static const struct option longs[] = {
-        {"host", required_argument, NULL, 'H'},     {"port", required_argument, NULL, 'p'},
-        {"tls-port", required_argument, NULL, 't'}, {"cert", required_argument, NULL, 'c'},
-        {"key", required_argument, NULL, 'k'},      {"root", required_argument, NULL, 'r'},
-        {"workers", required_argument, NULL, 'w'},  {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},           {"reuseport", no_argument, NULL, 'R'},
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},
+        {"tls-port", required_argument, NULL, 't'},
+        {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},
+        {"root", required_argument, NULL, 'r'},
+        {"workers", required_argument, NULL, 'w'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"reuseport", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     *o = (options){.host = "127.0.0.1", .port = -1, .tls_port = -1};

@@ -166,8 +166,8 @@ static int proc_requests(const proc *p)
  * server is 127.0.0.1:|be_port| over cleartext HTTP/2 with prior knowledge,
  * checked with an HTTP/2 GET / every 500 ms (5 s for the answer: under
  * h2load the answer may take a while, and one server line stands for the
- * whole --reuseport group, so a check that fails takes every process out). The retry settings are those of
- * docs/DEPLOYMENT.md.
+ * whole --reuseport group, so a check that fails takes every process out). The retry settings are
+ * those of docs/DEPLOYMENT.md.
  */
 static void write_config(uint16_t fe_port, uint16_t be_port, bool tls)
 {
@@ -289,19 +289,19 @@ static int h2load_check(pid_t pid, int timeout_ms)
     char *text = ex_output(&dir, "h2load", NULL);
     int total = 0, started = 0, done = 0, ok = 0, failed = -1, errored = -1, timeouts = -1;
     const char *req = strstr(text, "requests: ");
-    bool parsed = req != NULL && sscanf(req,
-                                        "requests: %d total, %d started, %d done, %d succeeded, "
-                                        "%d failed, %d errored, %d timeout",
-                                        &total, &started, &done, &ok, &failed, &errored,
-                                        &timeouts) == 7;
+    bool parsed =
+        req != NULL && sscanf(req,
+                              "requests: %d total, %d started, %d done, %d succeeded, "
+                              "%d failed, %d errored, %d timeout",
+                              &total, &started, &done, &ok, &failed, &errored, &timeouts) == 7;
     /* With -D the responses to requests still open at the end count in the
      * status codes but not in "done". */
     int s2 = 0, s3 = -1, s4 = -1, s5 = -1;
     const char *codes = strstr(text, "status codes: ");
-    bool all_2xx = codes != NULL &&
-                   sscanf(codes, "status codes: %d 2xx, %d 3xx, %d 4xx, %d 5xx", &s2, &s3, &s4,
-                          &s5) == 4 &&
-                   s2 >= ok && s3 == 0 && s4 == 0 && s5 == 0;
+    bool all_2xx =
+        codes != NULL &&
+        sscanf(codes, "status codes: %d 2xx, %d 3xx, %d 4xx, %d 5xx", &s2, &s3, &s4, &s5) == 4 &&
+        s2 >= ok && s3 == 0 && s4 == 0 && s5 == 0;
     bool good = rc == 0 && parsed && done > 0 && ok == done && failed == 0 && errored == 0 &&
                 timeouts == 0 && all_2xx;
     if (!good) {
