@@ -5,18 +5,22 @@
  * pipe, one int per socket (a write of at most PIPE_BUF bytes is atomic, so
  * the workers need no lock). The thread watches them with epoll, discards
  * what they read, and closes each at the peer's end of stream, on an error,
- * or LINGER_MS after it arrived. Closing the pipe's write end stops the
- * thread once its sockets are done.
+ * or LINGER_MS after it arrived. srv_linger_stop() raises |stopping| and
+ * closes the pipe's write end; the thread takes what the pipe still holds
+ * and ends once those sockets are done. It never sleeps longer than
+ * POLL_MS, so neither step depends on an epoll report.
  */
 #include "server/linger.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -24,6 +28,7 @@
 
 #define LINGER_MS 2000u  /* longest wait for the peer's end of stream */
 #define LINGER_MAX 4096u /* sockets held at once; past that a close is immediate */
+#define POLL_MS 100u     /* longest sleep of the lingering thread */
 
 typedef struct held {
     int fd;
@@ -33,6 +38,7 @@ typedef struct held {
 static struct {
     pthread_t thread;
     bool running;
+    atomic_bool stopping; /* set by srv_linger_stop() */
     int pipe_rd, pipe_wr; /* -1 when not running */
     int ep;
     held *socks; /* the lingering thread's own */
@@ -105,7 +111,10 @@ void srv_linger_transport(h2_svc_transport *t)
 
 static void drop(size_t i)
 {
-    close(L.socks[i].fd); /* also leaves the epoll set */
+    /* Out of the epoll set first: a registration outlives close() while
+     * another descriptor (the service's, not closed yet) shares the socket. */
+    epoll_ctl(L.ep, EPOLL_CTL_DEL, L.socks[i].fd, NULL);
+    close(L.socks[i].fd);
     L.socks[i] = L.socks[--L.n];
 }
 
@@ -131,6 +140,13 @@ static bool discard(int fd)
     }
 }
 
+/* True when the pipe holds bytes right now. */
+static bool pipe_has_data(void)
+{
+    int n = 0;
+    return ioctl(L.pipe_rd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* Takes the sockets waiting in the pipe; false once its write end is closed. */
 static bool take_new(void)
 {
@@ -154,16 +170,26 @@ static void *linger_main(void *arg)
                 drop(i);
             else
                 i++;
-        int timeout = -1;
+        /* Wakes at least every POLL_MS: the deadlines and the end of the pipe
+         * are checked on every turn, whatever epoll reports. */
+        uint64_t wait = POLL_MS;
         for (size_t i = 0; i < L.n; i++)
-            if (timeout < 0 || L.socks[i].deadline_ms - now < (uint64_t)timeout)
-                timeout = (int)(L.socks[i].deadline_ms - now);
+            if (L.socks[i].deadline_ms - now < wait)
+                wait = L.socks[i].deadline_ms - now;
+        int timeout = (int)wait;
         struct epoll_event evs[64];
         int n = epoll_wait(L.ep, evs, 64, timeout);
+        if (open_pipe && atomic_load_explicit(&L.stopping, memory_order_acquire)) {
+            /* Stopping: take what the pipe still holds, then only finish those. */
+            while (take_new() && L.n < LINGER_MAX && pipe_has_data())
+                ;
+            open_pipe = false;
+            epoll_ctl(L.ep, EPOLL_CTL_DEL, L.pipe_rd, NULL);
+        }
         for (int k = 0; k < n; k++) {
             int fd = evs[k].data.fd;
             if (fd == L.pipe_rd) {
-                if (!take_new()) {
+                if (open_pipe && !take_new()) {
                     open_pipe = false;
                     epoll_ctl(L.ep, EPOLL_CTL_DEL, L.pipe_rd, NULL);
                 }
@@ -204,6 +230,7 @@ int srv_linger_start(void)
 
 void srv_linger_stop(void)
 {
+    atomic_store_explicit(&L.stopping, true, memory_order_release);
     if (L.pipe_wr >= 0)
         close(L.pipe_wr);
     L.pipe_wr = -1;
