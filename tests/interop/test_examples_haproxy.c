@@ -146,14 +146,25 @@ static int proc_stop(proc *p)
     return rc;
 }
 
-/* Requests in |p|'s -v log: the lines "GET /index.html 200 ...". */
+/*
+ * Requests in |p|'s -v log: the lines that start "GET /index.html 200". One
+ * pass over the lines (strstr() in a loop would be quadratic under
+ * AddressSanitizer, which measures the whole haystack on every call).
+ */
 static int proc_requests(const proc *p)
 {
+    static const char prefix[] = "GET /index.html 200 ";
+    const size_t plen = sizeof(prefix) - 1;
     size_t len = 0;
     char *text = (char *)interop_read_file(p->err, &len);
     int n = 0;
-    for (const char *s = text; s != NULL && (s = strstr(s, "GET /index.html 200")) != NULL; s++)
-        n++;
+    for (const char *s = text, *end = text + len; text != NULL && s < end;) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        size_t line = nl != NULL ? (size_t)(nl - s) : (size_t)(end - s);
+        if (line >= plen && memcmp(s, prefix, plen) == 0)
+            n++;
+        s += line + 1;
+    }
     free(text);
     return n;
 }
@@ -380,8 +391,20 @@ static void wait_requests(const proc *p, const proc *q, int n)
     while ((got = proc_requests(p) + (q != NULL ? proc_requests(q) : 0)) <= n &&
            interop_now_ms() < deadline)
         interop_sleep_ms(10);
-    cr_assert_gt(got, n, "%s%s%s answered no new request through haproxy", p->label,
-                 q != NULL ? " and " : "", q != NULL ? q->label : "");
+    if (got <= n) {
+        int status;
+        bool load = h2load_pid > 0 && waitpid(h2load_pid, &status, WNOHANG) == 0;
+        if (!load)
+            h2load_pid = -1;
+        char err[128];
+        ex_path(&dir, "haproxy.stderr", err, sizeof(err));
+        interop_dump_file("haproxy stderr", err, 8000);
+        ex_path(&dir, "h2load.stdout", err, sizeof(err));
+        interop_dump_file("h2load stdout", err, 4000);
+        cr_assert_fail("%s%s%s answered no new request through haproxy (h2load %s)", p->label,
+                       q != NULL ? " and " : "", q != NULL ? q->label : "",
+                       load ? "running" : "ended");
+    }
 }
 
 /*
