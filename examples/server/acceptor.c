@@ -117,6 +117,7 @@ typedef struct acceptor {
     srv_server *srv;
     int ep;
     uint64_t paused_until_ms; /* listeners out of the epoll set until then, or 0 */
+    uint64_t drain_until_ms;  /* after the signal: when the loop ends at the latest, or 0 */
     bool pause_warned;        /* said so once; cleared by the next accepted connection */
     pending *list;
     size_t n_pending;
@@ -617,6 +618,32 @@ static void stop_listening(acceptor *a, const srv_listeners *l)
     a->paused_until_ms = 0; /* accept_all() may have paused; nothing is watched again */
 }
 
+/* SIGINT or SIGTERM: the first starts the drain, a second one ends it. True: stop now. */
+static bool on_signal(acceptor *a, const srv_listeners *l)
+{
+    struct signalfd_siginfo si;
+    if (read(l->signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return false;
+    if (a->drain_until_ms != 0)
+        return true;
+    stop_listening(a, l);
+    a->drain_until_ms = now_ms() + DRAIN_MS;
+    return false;
+}
+
+/* While draining: true once nothing is left or the time is up, else |*timeout| is capped. */
+static bool drained(acceptor *a, int *timeout)
+{
+    if (a->drain_until_ms == 0)
+        return false;
+    uint64_t now = now_ms();
+    if (a->list == NULL || now >= a->drain_until_ms)
+        return true;
+    if (*timeout < 0 || (uint64_t)*timeout > a->drain_until_ms - now)
+        *timeout = (int)(a->drain_until_ms - now);
+    return false;
+}
+
 /* Drops connections past their deadline; returns the ms until the next one or -1. */
 static int expire(acceptor *a)
 {
@@ -655,16 +682,10 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
     }
     bool stop = rv != 0;
     bool kick_retry = false;
-    uint64_t drain_until_ms = 0; /* after the signal: when the loop ends at the latest */
     while (!stop) {
-        if (drain_until_ms != 0 && (a->list == NULL || now_ms() >= drain_until_ms))
-            break;
         int timeout = expire(a);
-        if (drain_until_ms != 0) {
-            uint64_t now = now_ms(), left = drain_until_ms > now ? drain_until_ms - now : 0;
-            if (timeout < 0 || (uint64_t)timeout > left)
-                timeout = (int)left;
-        }
+        if (drained(a, &timeout))
+            break;
         if (a->paused_until_ms != 0) {
             uint64_t now = now_ms();
             if (now >= a->paused_until_ms) {
@@ -695,21 +716,12 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
             switch (t->kind) {
             case TAG_HTTP:
             case TAG_HTTPS:
-                if (drain_until_ms == 0) /* not a listener any more after the signal */
+                if (a->drain_until_ms == 0) /* not a listener any more after the signal */
                     accept_all(a, l, t->kind == TAG_HTTPS);
                 break;
-            case TAG_SIGNAL: {
-                struct signalfd_siginfo si;
-                if (read(l->signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
-                    break;
-                if (drain_until_ms != 0) {
-                    stop = true; /* a second signal: no more waiting */
-                    break;
-                }
-                stop_listening(a, l);
-                drain_until_ms = now_ms() + DRAIN_MS;
+            case TAG_SIGNAL:
+                stop = on_signal(a, l);
                 break;
-            }
             case TAG_KICK:
                 kick_retry = srv_kicks_run(srv);
                 kicked = true;

@@ -277,6 +277,24 @@ static void drain_notice(srv_server *srv)
         nanosleep(&(struct timespec){0, NOTICE_MS * 1000000L}, NULL);
 }
 
+/*
+ * Shutdown after the accepting loop (which stopped the listeners): the
+ * listening sockets are closed, then the drain notice, GOAWAY to every
+ * connection and a bounded wait for the streams in flight.
+ */
+static void drain(srv_server *srv, srv_listeners *l, bool verbose)
+{
+    if (l->http_fd >= 0)
+        close(l->http_fd);
+    if (l->https_fd >= 0)
+        close(l->https_fd);
+    l->http_fd = l->https_fd = -1;
+    drain_notice(srv);
+    srv_conns_close_all(srv);
+    if (!srv_conns_wait(srv, SHUTDOWN_MS) && verbose)
+        fprintf(stderr, "h2server: closing the connections still open\n");
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -343,17 +361,7 @@ int main(int argc, char **argv)
     if (srv_accept_loop(&srv, &l) == 0)
         status = 0;
 
-    /* Shutdown: the listeners stopped in the loop; GOAWAY to every connection and a bounded
-     * wait. */
-    if (l.http_fd >= 0)
-        close(l.http_fd);
-    if (l.https_fd >= 0)
-        close(l.https_fd);
-    l.http_fd = l.https_fd = -1;
-    drain_notice(&srv);
-    srv_conns_close_all(&srv);
-    if (!srv_conns_wait(&srv, SHUTDOWN_MS) && o.verbose)
-        fprintf(stderr, "h2server: closing the connections still open\n");
+    drain(&srv, &l, o.verbose);
 
 out:
     /* Stops the workers; every remaining connection closes and its state is freed. */
