@@ -71,7 +71,7 @@ EXAMPLES      += $(if $(wildcard examples/libuv/*.c),$(BUILD)/uv_h2server $(BUIL
 # Debian packages the build, tests and benchmarks need.
 DEPS_PKGS := build-essential pkg-config libcriterion-dev libjansson-dev \
              libnghttp2-dev python3 curl nghttp2-client nghttp2-server libssl-dev openssl \
-             python3-h2 h2o chromium clang valgrind python3-grpcio libuv1-dev
+             python3-h2 h2o chromium clang valgrind python3-grpcio libuv1-dev haproxy
 
 .SECONDARY:
 .DELETE_ON_ERROR:

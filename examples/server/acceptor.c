@@ -10,8 +10,9 @@
  * transport (common/tls.c); the handshake runs on the worker, inside the
  * transport's read and writev calls.
  *
- * Cleartext port: the first bytes decide (they are peeked, not read, so the
- * service later reads them itself), by the rule in first_bytes.h:
+ * Cleartext port: HTTP/2 connections go to the service with the plain
+ * transport of linger.c, whose close lingers. The first bytes decide (they are peeked, not read, so
+ * the service later reads them itself), by the rule in first_bytes.h:
  *   - the HTTP/2 connection preface: the socket goes to the service as is;
  *   - a bad preface (not the preface, and no HTTP/1.x request line, within
  *     the first line or SRV_FIRST_LINE_MAX bytes): a connection error of
@@ -32,6 +33,13 @@
  *     but whose fields do not; 431 for a head past SNIFF_MAX), then the
  *     connection is closed;
  *   - nothing useful within SNIFF_TIMEOUT_MS: the connection is dropped.
+ *
+ * SIGINT or SIGTERM: the listeners take every connection already in their
+ * accept queues, then stop listening (shutdown() unhashes a listening
+ * socket, so a --reuseport group loses it at once, and a single process
+ * refuses new connections); the cleartext connections still being sniffed
+ * get up to DRAIN_MS to show their preface or finish their answer, then the
+ * loop returns and the caller sends GOAWAY on every HTTP/2 connection.
  */
 #include "server/server.h"
 
@@ -51,6 +59,7 @@
 #include "common/tls.h"
 #include "common/util.h"
 #include "server/first_bytes.h"
+#include "server/linger.h"
 
 #define SNIFF_MAX 8192              /* longest HTTP/1.1 request head we read */
 #define SNIFF_TIMEOUT_MS 10000u     /* time to show the preface or a request head */
@@ -59,6 +68,7 @@
 #define MAX_PENDING 1024u           /* cleartext connections in the acceptor at once */
 #define ACCEPT_PAUSE_MS 100u        /* no accepting for this long after running out of fds */
 #define UPGRADE_BODY_MAX (1u << 20) /* largest request body an h2c upgrade reads */
+#define DRAIN_MS 1000u              /* after the signal: time for the sniffed connections */
 
 /* The classifier decides within the bytes one peek returns. */
 _Static_assert(SRV_FIRST_LINE_MAX <= SNIFF_MAX, "the first line must fit the sniffing buffer");
@@ -107,6 +117,7 @@ typedef struct acceptor {
     srv_server *srv;
     int ep;
     uint64_t paused_until_ms; /* listeners out of the epoll set until then, or 0 */
+    uint64_t drain_until_ms;  /* after the signal: when the loop ends at the latest, or 0 */
     bool pause_warned;        /* said so once; cleared by the next accepted connection */
     pending *list;
     size_t n_pending;
@@ -342,7 +353,9 @@ static void upgrade(acceptor *a, pending *p, const h1_request *r)
     p->req_head = NULL;
     p->req_body = NULL; /* srv_conn_attach() takes it */
     int fd = pending_release_fd(a, p);
-    if (srv_conn_attach(a->srv, fd, NULL, &up) != 0)
+    h2_svc_transport plain;
+    srv_linger_transport(&plain);
+    if (srv_conn_attach(a->srv, fd, &plain, &up) != 0)
         close(fd);
     free(head);
 }
@@ -440,7 +453,9 @@ static void sniff(acceptor *a, pending *p)
     case SRV_FIRST_H2: {
         /* HTTP/2 with prior knowledge: the service reads the preface itself. */
         int fd = pending_release_fd(a, p);
-        if (srv_conn_attach(a->srv, fd, NULL, NULL) != 0)
+        h2_svc_transport plain;
+        srv_linger_transport(&plain);
+        if (srv_conn_attach(a->srv, fd, &plain, NULL) != 0)
             close(fd);
         return;
     }
@@ -582,6 +597,53 @@ static void accept_all(acceptor *a, const srv_listeners *l, bool tls)
     }
 }
 
+/*
+ * The signal: accepts what the listeners' queues hold, then stops listening.
+ * Closing the descriptors is left to the caller; a shut-down listening
+ * socket is out of its SO_REUSEPORT group and refuses nothing in its name.
+ */
+static void stop_listening(acceptor *a, const srv_listeners *l)
+{
+    a->paused_until_ms = 0;
+    if (l->http_fd >= 0) {
+        accept_all(a, l, false);
+        epoll_ctl(a->ep, EPOLL_CTL_DEL, l->http_fd, NULL);
+        shutdown(l->http_fd, SHUT_RDWR);
+    }
+    if (l->https_fd >= 0) {
+        accept_all(a, l, true);
+        epoll_ctl(a->ep, EPOLL_CTL_DEL, l->https_fd, NULL);
+        shutdown(l->https_fd, SHUT_RDWR);
+    }
+    a->paused_until_ms = 0; /* accept_all() may have paused; nothing is watched again */
+}
+
+/* SIGINT or SIGTERM: the first starts the drain, a second one ends it. True: stop now. */
+static bool on_signal(acceptor *a, const srv_listeners *l)
+{
+    struct signalfd_siginfo si;
+    if (read(l->signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return false;
+    if (a->drain_until_ms != 0)
+        return true;
+    stop_listening(a, l);
+    a->drain_until_ms = now_ms() + DRAIN_MS;
+    return false;
+}
+
+/* While draining: true once nothing is left or the time is up, else |*timeout| is capped. */
+static bool drained(acceptor *a, int *timeout)
+{
+    if (a->drain_until_ms == 0)
+        return false;
+    uint64_t now = now_ms();
+    if (a->list == NULL || now >= a->drain_until_ms)
+        return true;
+    if (*timeout < 0 || (uint64_t)*timeout > a->drain_until_ms - now)
+        *timeout = (int)(a->drain_until_ms - now);
+    return false;
+}
+
 /* Drops connections past their deadline; returns the ms until the next one or -1. */
 static int expire(acceptor *a)
 {
@@ -622,6 +684,8 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
     bool kick_retry = false;
     while (!stop) {
         int timeout = expire(a);
+        if (drained(a, &timeout))
+            break;
         if (a->paused_until_ms != 0) {
             uint64_t now = now_ms();
             if (now >= a->paused_until_ms) {
@@ -651,17 +715,13 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
             tag *t = evs[i].data.ptr;
             switch (t->kind) {
             case TAG_HTTP:
-                accept_all(a, l, false);
-                break;
             case TAG_HTTPS:
-                accept_all(a, l, true);
+                if (a->drain_until_ms == 0) /* not a listener any more after the signal */
+                    accept_all(a, l, t->kind == TAG_HTTPS);
                 break;
-            case TAG_SIGNAL: {
-                struct signalfd_siginfo si;
-                if (read(l->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-                    stop = true;
+            case TAG_SIGNAL:
+                stop = on_signal(a, l);
                 break;
-            }
             case TAG_KICK:
                 kick_retry = srv_kicks_run(srv);
                 kicked = true;

@@ -112,6 +112,18 @@ void srv_conns_close_all(srv_server *srv)
     free(ids);
 }
 
+h2_svc_conn_id *srv_conns_ids(srv_server *srv, size_t *n)
+{
+    pthread_mutex_lock(&srv->lock);
+    size_t k = 0;
+    h2_svc_conn_id *ids = srv->n_conns > 0 ? malloc(srv->n_conns * sizeof(*ids)) : NULL;
+    for (srv_conn *c = srv->conns; c != NULL && ids != NULL; c = c->reg_next)
+        ids[k++] = c->reg_id;
+    pthread_mutex_unlock(&srv->lock);
+    *n = k;
+    return ids;
+}
+
 bool srv_conns_wait(srv_server *srv, int timeout_ms)
 {
     struct timespec until;

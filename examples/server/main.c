@@ -3,7 +3,7 @@
  *
  * Usage
  *   h2server [--host ADDR] [--port N] [--tls-port N --cert FILE --key FILE]
- *            [--root DIR] [--workers N] [-v] [-h]
+ *            [--root DIR] [--workers N] [--reuseport] [-v] [-h]
  *
  *   --port N       cleartext port: HTTP/2 with prior knowledge, and HTTP/1.1
  *                  requests upgraded with "Upgrade: h2c"; other HTTP/1.1
@@ -14,6 +14,9 @@
  *                  GET / returns a small built-in page
  *   --workers N    worker threads (default: the number of online CPUs)
  *   --host ADDR    address to listen on (default 127.0.0.1)
+ *   --reuseport    SO_REUSEPORT on the listeners: several h2server processes
+ *                  share one port and the kernel spreads new connections
+ *                  over them (see "Draining" below)
  *   -v             one line per request on stderr: method, path, status,
  *                  body bytes, time
  *   Port 0 picks a free port. At start h2server prints one line per
@@ -38,6 +41,17 @@
  * SIGINT or SIGTERM: GOAWAY to every client, up to SHUTDOWN_MS for open
  * streams to finish, then everything is freed and h2server exits with 0.
  *
+ * Draining (acceptor.c): on the signal the listeners first take every
+ * connection already waiting in their accept queues, then stop listening, so
+ * that the kernel sends new connections to the other processes of a
+ * --reuseport group; the connections just taken are read until their
+ * protocol is known (up to a short bound) and handed to the workers like any
+ * other; only then does every connection get its GOAWAY. A handshake that
+ * completes in the instant between the last accept and the end of listening
+ * is reset by the kernel (unless net.ipv4.tcp_migrate_req is 1, which moves
+ * it to another listener of the group); a proxy in front retries it as a
+ * connection failure. docs/DEPLOYMENT.md shows a rolling restart.
+ *
  * How it is built (see server.h for the files): the main thread accepts
  * connections and hands them to an h2_service, whose worker threads run the
  * HTTP/2 connections and call back into h2server with each event; requests
@@ -57,10 +71,12 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/tls.h"
 #include "common/util.h"
+#include "server/linger.h"
 
 /* Command ring slots per worker (a power of two). A build with a tiny ring
  * exercises the outbox of conn.c. */
@@ -71,6 +87,9 @@
 /* How long open streams may take to finish after SIGINT/SIGTERM. */
 #define SHUTDOWN_MS 5000
 
+/* After SIGINT/SIGTERM: time between the drain notice and the GOAWAY. */
+#define NOTICE_MS 250
+
 typedef struct options {
     const char *host;
     long port;     /* -1: none */
@@ -79,18 +98,21 @@ typedef struct options {
     const char *key;
     const char *root;
     unsigned workers;
+    bool reuseport;
     bool verbose;
 } options;
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: h2server [--host ADDR] [--port N] [--tls-port N --cert FILE --key FILE]\n"
-                 "                [--root DIR] [--workers N] [-v] [-h]\n"
+                 "                [--root DIR] [--workers N] [--reuseport] [-v] [-h]\n"
                  "  --port N       cleartext HTTP/2 (prior knowledge and h2c upgrade)\n"
                  "  --tls-port N   HTTP/2 over TLS (ALPN h2) with the PEM --cert and --key\n"
                  "  --root DIR     serve the files under DIR (default: a built-in page)\n"
                  "  --workers N    worker threads (default: online CPUs)\n"
                  "  --host ADDR    address to listen on (default 127.0.0.1)\n"
+                 "  --reuseport    share the ports with other h2server processes (SO_REUSEPORT);\n"
+                 "                 on SIGTERM stop listening first, then drain with GOAWAY\n"
                  "  -v             log one line per request on stderr\n"
                  "Port 0 picks a free port; POST /echo returns the request body.\n");
 }
@@ -98,11 +120,17 @@ static void usage(FILE *out)
 static int parse_options(int argc, char **argv, options *o)
 {
     static const struct option longs[] = {
-        {"host", required_argument, NULL, 'H'},     {"port", required_argument, NULL, 'p'},
-        {"tls-port", required_argument, NULL, 't'}, {"cert", required_argument, NULL, 'c'},
-        {"key", required_argument, NULL, 'k'},      {"root", required_argument, NULL, 'r'},
-        {"workers", required_argument, NULL, 'w'},  {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},
+        {"tls-port", required_argument, NULL, 't'},
+        {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},
+        {"root", required_argument, NULL, 'r'},
+        {"workers", required_argument, NULL, 'w'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"reuseport", no_argument, NULL, 'R'},
+        {NULL, 0, NULL, 0},
     };
     *o = (options){.host = "127.0.0.1", .port = -1, .tls_port = -1};
     int ch;
@@ -139,6 +167,9 @@ static int parse_options(int argc, char **argv, options *o)
             }
             o->workers = (unsigned)v;
             break;
+        case 'R':
+            o->reuseport = true;
+            break;
         case 'v':
             o->verbose = true;
             break;
@@ -165,8 +196,12 @@ static int parse_options(int argc, char **argv, options *o)
     return 0;
 }
 
-/* Binds and listens on host:port; prints the "listening" line. Returns the fd or -1. */
-static int listen_on(const char *host, long port, const char *scheme)
+/*
+ * Binds and listens on host:port, with SO_REUSEPORT when |reuseport| (every
+ * process of the group must set it, as the same user); prints the
+ * "listening" line. Returns the fd or -1.
+ */
+static int listen_on(const char *host, long port, const char *scheme, bool reuseport)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
@@ -186,6 +221,11 @@ static int listen_on(const char *host, long port, const char *scheme)
             continue;
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+            close(fd);
+            fd = -1;
+            continue;
+        }
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
             close(fd);
             fd = -1;
@@ -219,6 +259,42 @@ static int listen_on(const char *host, long port, const char *scheme)
     return fd;
 }
 
+/*
+ * The drain notice: SETTINGS_MAX_CONCURRENT_STREAMS = 0 on every connection,
+ * then NOTICE_MS for it to reach the peers. A client (a proxy reusing its
+ * connections) stops opening streams here once it has read it, so the
+ * GOAWAY that follows refuses none that crossed it on the way.
+ */
+static void drain_notice(srv_server *srv)
+{
+    size_t k = 0;
+    h2_svc_conn_id *ids = srv_conns_ids(srv, &k);
+    const h2_setting none = {.id = H2_SETTING_MAX_CONCURRENT_STREAMS, .value = 0};
+    for (size_t i = 0; i < k; i++)
+        h2_service_update_settings(srv->svc, ids[i], &none, 1, 0); /* best effort */
+    free(ids);
+    if (k > 0)
+        nanosleep(&(struct timespec){0, NOTICE_MS * 1000000L}, NULL);
+}
+
+/*
+ * Shutdown after the accepting loop (which stopped the listeners): the
+ * listening sockets are closed, then the drain notice, GOAWAY to every
+ * connection and a bounded wait for the streams in flight.
+ */
+static void drain(srv_server *srv, srv_listeners *l, bool verbose)
+{
+    if (l->http_fd >= 0)
+        close(l->http_fd);
+    if (l->https_fd >= 0)
+        close(l->https_fd);
+    l->http_fd = l->https_fd = -1;
+    drain_notice(srv);
+    srv_conns_close_all(srv);
+    if (!srv_conns_wait(srv, SHUTDOWN_MS) && verbose)
+        fprintf(stderr, "h2server: closing the connections still open\n");
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -247,6 +323,12 @@ int main(int argc, char **argv)
         srv_server_cleanup(&srv);
         return 1;
     }
+    if (srv_linger_start() != 0) {
+        perror("h2server: lingering thread");
+        srv_grpc_timers_stop(&srv);
+        srv_server_cleanup(&srv);
+        return 1;
+    }
 
     if (o.root != NULL) {
         srv.root_path = realpath(o.root, NULL);
@@ -272,26 +354,19 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    if ((o.port >= 0 && (l.http_fd = listen_on(o.host, o.port, "http")) < 0) ||
-        (o.tls_port >= 0 && (l.https_fd = listen_on(o.host, o.tls_port, "https")) < 0))
+    if ((o.port >= 0 && (l.http_fd = listen_on(o.host, o.port, "http", o.reuseport)) < 0) ||
+        (o.tls_port >= 0 && (l.https_fd = listen_on(o.host, o.tls_port, "https", o.reuseport)) < 0))
         goto out;
 
     if (srv_accept_loop(&srv, &l) == 0)
         status = 0;
 
-    /* Shutdown: no new connections; GOAWAY to the others and a bounded wait. */
-    if (l.http_fd >= 0)
-        close(l.http_fd);
-    if (l.https_fd >= 0)
-        close(l.https_fd);
-    l.http_fd = l.https_fd = -1;
-    srv_conns_close_all(&srv);
-    if (!srv_conns_wait(&srv, SHUTDOWN_MS) && o.verbose)
-        fprintf(stderr, "h2server: closing the connections still open\n");
+    drain(&srv, &l, o.verbose);
 
 out:
     /* Stops the workers; every remaining connection closes and its state is freed. */
     h2_service_free(srv.svc);
+    srv_linger_stop(); /* the sockets closed last may still be lingering */
     if (l.http_fd >= 0)
         close(l.http_fd);
     if (l.https_fd >= 0)

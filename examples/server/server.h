@@ -14,6 +14,7 @@
  *   http1.c     HTTP/1.1 request heads and response heads
  *   grpc.c      the gRPC echo service (/h2server.Echo/...) and its
  *               deadline timer thread
+ *   linger.c    the cleartext transport whose close lingers (linger.h)
  *
  * Threads: the main thread runs the acceptor; the service's worker threads
  * run every connection callback. A connection's state (srv_conn and its
@@ -88,6 +89,9 @@ void srv_orphan_event(void *user, h2_svc_event *ev);
 
 /* Sends GOAWAY to every live connection (graceful close). */
 void srv_conns_close_all(srv_server *srv);
+
+/* The ids of the live connections (malloc'd, the caller frees it; NULL when none). */
+h2_svc_conn_id *srv_conns_ids(srv_server *srv, size_t *n);
 
 /* Waits until no connection is live or |timeout_ms| passed; true when none is. */
 bool srv_conns_wait(srv_server *srv, int timeout_ms);
