@@ -1,0 +1,198 @@
+/*
+ * libh2 connection service: connection ids and the events a service
+ * delivers (types, close reasons, timers, commands named in failures,
+ * per-connection counters, the event record and its release). Included by
+ * h2/service.h, which describes the event contracts.
+ */
+#ifndef H2_SERVICE_EVENTS_H
+#define H2_SERVICE_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "h2/common.h"
+#include "h2/conn.h"
+#include "h2/hpack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Names a connection of a service; 0 is never a valid id. */
+typedef uint64_t h2_svc_conn_id;
+
+/* Most worker threads a service may run. */
+#define H2_SERVICE_MAX_WORKERS 256u
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * @enum Service event types. They follow the core's h2_event_type values;
+ * an h2_svc_event's |type| is one of the two.
+ *
+ * Core events passed on: H2_EV_REQUEST_RECEIVED, H2_EV_RESPONSE_RECEIVED,
+ * H2_EV_TRAILERS_RECEIVED, H2_EV_INFORMATIONAL_RESPONSE_RECEIVED (fields in
+ * |fields|), H2_EV_PUSHED_STREAM_RECEIVED (clients: the promised stream in
+ * |stream_id|, its request in |fields|, |parent_stream_id|),
+ * H2_EV_PRIORITY_UPDATE_RECEIVED (servers: the RFC 9218 Priority field
+ * value for |stream_id| in |data|/|len|, unparsed: see h2_priority_parse()),
+ * H2_EV_LIMIT_EXCEEDED (an abuse limit tripped: |limit| an h2_limit,
+ * |error_code| the code sent, |limit_connection| true when the connection
+ * ends for it, false when only stream |stream_id| was reset or refused), H2_EV_DATA_RECEIVED
+ * (|data|), H2_EV_STREAM_RESET
+ * (|error_code|, |remote|), H2_EV_PING_ACK_RECEIVED (|ping|) and
+ * H2_EV_CONNECTION_TERMINATED (a GOAWAY received: |error_code|,
+ * |last_stream_id|, debug bytes in |data|); with |trace| in the
+ * connection's configuration also H2_EV_REMOTE_SETTINGS_CHANGED,
+ * H2_EV_SETTINGS_ACKNOWLEDGED, H2_EV_PING_RECEIVED and
+ * H2_EV_WINDOW_UPDATED. The end of a peer's stream is the |end_stream|
+ * flag of the headers or DATA event that carried it.
+ */
+typedef enum h2_svc_event_type {
+    /* The worker took the connection over and queued the preface. */
+    H2_SVC_EV_ATTACHED = 64,
+    /* The connection ended (|reason|, |error|, |error_code|); its last event. */
+    H2_SVC_EV_CLOSED,
+    /* h2_service_submit_headers() opened stream |stream_id| (|user| as given). */
+    H2_SVC_EV_STREAM_OPENED,
+    /* A command could not be carried out: |command|, |stream_id|, |user|,
+     * |error| (an H2_E... code); |reason| is set when the connection was
+     * closed. */
+    H2_SVC_EV_COMMAND_FAILED,
+    /* Answer to h2_service_conn_stats(): |stats| (and |user| as given). */
+    H2_SVC_EV_STATS,
+    /* h2_service_push() promised stream |stream_id| on stream
+     * |parent_stream_id| (|user| as given): send its response with
+     * h2_service_submit_headers(stream_id) and its body as usual. */
+    H2_SVC_EV_PUSH_PROMISED,
+} h2_svc_event_type;
+
+/* @enum Why a connection ended (H2_SVC_EV_CLOSED) or why it refused a command. */
+typedef enum h2_svc_close_reason {
+    H2_SVC_CLOSE_NONE = 0, /* the connection is open */
+    H2_SVC_CLOSE_GRACEFUL, /* GOAWAY exchanged and every stream finished */
+    H2_SVC_CLOSE_PEER_EOF, /* the peer closed the transport (|sys_errno|: ECONNRESET or EPIPE
+                              when a read or write saw it, else 0) */
+    H2_SVC_CLOSE_PROTOCOL, /* the peer broke the protocol; GOAWAY sent */
+    H2_SVC_CLOSE_IO,       /* the socket failed (|error| H2_EINTERNAL, errno in |sys_errno|) */
+    H2_SVC_CLOSE_ABORTED,  /* h2_service_abort() */
+    H2_SVC_CLOSE_SHUTDOWN, /* h2_service_free(), or the deadline of h2_service_shutdown() */
+    H2_SVC_CLOSE_NOMEM,    /* memory ran out for this connection */
+    H2_SVC_CLOSE_TIMEOUT,  /* a timer expired: |timer| names it (h2_svc_timer) and
+                              |error_code| the GOAWAY code sent, if any */
+} h2_svc_close_reason;
+
+/*
+ * @enum The per-connection timers (h2_svc_conn_config), as named by the
+ * |timer| field of an H2_SVC_EV_CLOSED event with reason
+ * H2_SVC_CLOSE_TIMEOUT.
+ */
+typedef enum h2_svc_timer {
+    H2_SVC_TIMER_NONE = 0,
+    H2_SVC_TIMER_IDLE,     /* idle_timeout_ms: GOAWAY(NO_ERROR) sent, then closed */
+    H2_SVC_TIMER_SETTINGS, /* settings_timeout_ms: GOAWAY(SETTINGS_TIMEOUT) sent, closed */
+    H2_SVC_TIMER_HEADER,   /* header_timeout_ms: GOAWAY(PROTOCOL_ERROR) sent, closed */
+    H2_SVC_TIMER_CLOSE,    /* close_timeout_ms: the transport was cut */
+    H2_SVC_TIMER_WRITE,    /* write_timeout_ms: the transport was cut */
+    H2_SVC_TIMER_FLOW,     /* flow_timeout_ms: GOAWAY(NO_ERROR) sent, then closed */
+    H2_SVC_TIMER_PREFACE,  /* preface_timeout_ms: GOAWAY(PROTOCOL_ERROR) sent, closed */
+    H2_SVC_TIMER_COUNT     /* how many values there are */
+} h2_svc_timer;
+
+/* @enum Commands, as named by H2_SVC_EV_COMMAND_FAILED. */
+typedef enum h2_svc_command {
+    H2_SVC_CMD_ATTACH = 1,
+    H2_SVC_CMD_HEADERS,
+    H2_SVC_CMD_DATA,
+    H2_SVC_CMD_END_STREAM,
+    H2_SVC_CMD_RESET,
+    H2_SVC_CMD_PING,
+    H2_SVC_CMD_CLOSE,
+    H2_SVC_CMD_ABORT,
+    H2_SVC_CMD_FEED,
+    H2_SVC_CMD_ACK_DATA,
+    H2_SVC_CMD_STATS,
+    H2_SVC_CMD_SETTINGS,
+    H2_SVC_CMD_PUSH,
+    H2_SVC_CMD_PRIORITY,
+    H2_SVC_CMD_PRIORITY_UPDATE,
+} h2_svc_command;
+
+/*
+ * @struct Counters of one connection since it was attached, kept by its
+ * worker. Carried by H2_SVC_EV_STATS and by H2_SVC_EV_CLOSED (final
+ * values).
+ */
+typedef struct h2_svc_conn_stats {
+    uint64_t bytes_in;           /* bytes received from the transport (or fed) */
+    uint64_t bytes_out;          /* bytes the transport took (or given to on_output) */
+    uint64_t frames_in;          /* frames received (the core's h2_conn_stats) */
+    uint64_t frames_out;         /* frames queued for sending (the core's count) */
+    uint64_t streams_opened;     /* streams opened by either side, pushes included (the core's) */
+    uint64_t events;             /* events delivered to the application */
+    uint64_t commands;           /* commands taken (carried out or answered by COMMAND_FAILED) */
+    uint32_t pending_high_water; /* most events held at once waiting for queue room */
+} h2_svc_conn_stats;
+
+/*
+ * @struct
+ *
+ * One event. Owned by the application from the moment it is taken from a
+ * queue or passed to a callback until h2_svc_event_release(); every pointer
+ * inside lives exactly as long as the event.
+ */
+typedef struct h2_svc_event {
+    int type;                  /* h2_svc_event_type or h2_event_type */
+    h2_svc_conn_id conn;       /* the connection */
+    void *conn_user;           /* |user| of the connection's configuration */
+    uint32_t stream_id;        /* 0 for connection-level events */
+    uint64_t user;             /* STREAM_OPENED, COMMAND_FAILED: the command's tag */
+    int command;               /* COMMAND_FAILED: h2_svc_command */
+    int error;                 /* COMMAND_FAILED, CLOSED: 0 or an H2_E... code */
+    int reason;                /* CLOSED, COMMAND_FAILED: h2_svc_close_reason */
+    int sys_errno;             /* CLOSED with H2_SVC_CLOSE_IO or _PEER_EOF: the errno */
+    int timer;                 /* CLOSED with H2_SVC_CLOSE_TIMEOUT: h2_svc_timer */
+    uint32_t error_code;       /* STREAM_RESET, CONNECTION_TERMINATED, CLOSED: wire code */
+    uint32_t last_stream_id;   /* CONNECTION_TERMINATED */
+    uint32_t parent_stream_id; /* PUSH_PROMISED */
+    int limit;                 /* LIMIT_EXCEEDED: h2_limit */
+    bool limit_connection;     /* LIMIT_EXCEEDED: GOAWAY sent (else RST_STREAM) */
+    bool end_stream;           /* headers and DATA events: the peer ended the stream */
+    bool remote;               /* STREAM_RESET: the peer reset it (false: we did) */
+    const h2_header *fields;   /* headers events: |n_fields| fields */
+    size_t n_fields;
+    const uint8_t *data; /* DATA payload (no padding); GOAWAY debug data */
+    size_t len;
+    size_t flow_controlled_length; /* DATA: what releasing acknowledges */
+    uint8_t ping[8];               /* PING_ACK_RECEIVED, PING_RECEIVED (trace) */
+    h2_svc_conn_stats stats;       /* STATS, CLOSED: the connection's counters */
+    /* STATS, CLOSED: all of the core's counters at that moment
+     * (h2_conn_get_stats()): resets, glitches, request slots taken and how
+     * often each abuse limit tripped (|limit_exceeded|, indexed by
+     * h2_limit); all 0 for a connection that never started. NULL for
+     * other events. Lives as long as the event. */
+    const h2_conn_stats *core_stats;
+    /* |trace| connections only: REMOTE_SETTINGS_CHANGED and
+     * SETTINGS_ACKNOWLEDGED list their settings here; WINDOW_UPDATED gives
+     * its increment (|stream_id| 0: the connection window). */
+    const h2_changed_setting *settings;
+    size_t n_settings;
+    uint32_t window_delta;
+} h2_svc_event;
+
+/*
+ * @function Releases |ev| (NULL is allowed). For a DATA event this also
+ * acknowledges its flow-controlled length to the connection's worker, which
+ * then reopens the windows (h2_conn_ack_data()); a server's STREAM_RESET
+ * frees its request slot the same way. Any thread, at any time: an event
+ * released after its connection ended, or after h2_service_free() of its
+ * service, is only freed. Takes no lock.
+ */
+H2_API void h2_svc_event_release(h2_svc_event *ev);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* H2_SERVICE_EVENTS_H */
