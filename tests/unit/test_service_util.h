@@ -7,6 +7,8 @@
 #ifndef H2_TESTS_TEST_SERVICE_UTIL_H
 #define H2_TESTS_TEST_SERVICE_UTIL_H
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -188,6 +190,34 @@ static inline h2_svc_event *svc_barrier_each(h2_service *svc, h2_svc_queue *q, h
 static inline h2_svc_event *svc_barrier(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id id)
 {
     return svc_barrier_each(svc, q, id, NULL, NULL);
+}
+
+/* ---- loopback TCP sockets ---- */
+
+/* A TCP socket listening on 127.0.0.1, on a port the kernel picks (|*port|). */
+static inline int listen_loopback(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(fd, 64), 0);
+    socklen_t len = sizeof a;
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* A TCP socket connected to 127.0.0.1:|port|. */
+static inline int connect_loopback(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
 }
 
 /* ---- a peer driven by the test: an h2_conn over a blocking socket ---- */
