@@ -6,7 +6,7 @@ for t in "$@"; do
     out=$("$t" --jobs 2 2>&1); rc=$?
     syn=$(printf '%s\n' "$out" | grep 'Synthesis:' | tail -1)
     if [ $rc -ne 0 ] || [ -z "$syn" ]; then
-        printf '%s\n' "$out" | grep -v '^\[----\]' | tail -40
+        printf '%s\n' "$out" | grep -v '^\[----\] [^:]*$' | tail -40
         bad=1
     fi
     printf '%-36s %s\n' "$(basename "$t")" "$syn"

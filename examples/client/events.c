@@ -318,6 +318,7 @@ static void send_ping(fetch *f)
     if (!f->opts->verbose || h2_service_ping(f->svc, f->conn, opaque, 0) != 0)
         return;
     f->ping_sent = now_ms();
+    f->ping_pending = true;
     fetch_log(f, "> PING");
 }
 
@@ -353,6 +354,7 @@ void fetch_on_event(fetch *f, const h2_svc_event *ev)
         on_reset(f, ev);
         break;
     case H2_EV_PING_ACK_RECEIVED:
+        f->ping_pending = false;
         fetch_log(f, "< PING ACK: round trip %" PRId64 " ms", now_ms() - f->ping_sent);
         break;
     case H2_EV_REMOTE_SETTINGS_CHANGED:

@@ -115,7 +115,7 @@ static bool reconnect(fetch *f)
     f->reconnect = false;
     f->reconnects++;
     fetch_log(f, "* connecting again for the requests the server did not process");
-    f->closed = f->close_sent = f->goaway = f->heard = false;
+    f->closed = f->close_sent = f->goaway = f->heard = f->ping_pending = false;
     /* Stream ids belong to the old connection; the new one counts from 1 again. */
     for (size_t i = 0; i < f->opts->n_urls; i++)
         f->reqs[i].stream_id = 0;
@@ -134,10 +134,14 @@ static void run(fetch *f)
     const options *o = f->opts;
     req_submit_more(f);
     int64_t abort_deadline = 0;
+    int64_t ping_deadline = 0; /* -v: until when the GOAWAY waits for the PING ACK */
     while (!f->closed || f->reconnect) {
         if (f->reconnect && !reconnect(f))
             break;
-        if (f->n_done == o->n_urls && !f->close_sent && !f->aborted) {
+        bool all_done = f->n_done == o->n_urls && !f->close_sent && !f->aborted;
+        if (all_done && f->ping_pending && ping_deadline == 0)
+            ping_deadline = now_ms() + PING_GRACE_MS;
+        if (all_done && (!f->ping_pending || ms_left(ping_deadline) == 0)) {
             /* Every stream is finished: GOAWAY, then the worker closes. */
             int rv;
             while ((rv = h2_service_close(f->svc, f->conn, H2_NO_ERROR, 0)) == H2_EAGAIN &&
@@ -159,7 +163,10 @@ static void run(fetch *f)
         }
         if (f->aborted && ms_left(abort_deadline) == 0)
             break;
-        handle_events(f, ms_left(f->aborted ? abort_deadline : f->deadline));
+        int wait = ms_left(f->aborted ? abort_deadline : f->deadline);
+        if (all_done && f->ping_pending && ms_left(ping_deadline) < wait)
+            wait = ms_left(ping_deadline);
+        handle_events(f, wait);
     }
 }
 

@@ -52,6 +52,7 @@ typedef struct fetch {
     unsigned reconnects;     /* connections opened after the first */
     bool heard;              /* an event from the server's frames arrived */
     int64_t ping_sent;       /* -v: when our PING left (now_ms()), to show the round trip */
+    bool ping_pending;       /* -v: our PING is not acknowledged yet; the GOAWAY waits for it */
     bool conn_failed;        /* fetch_set_error() was called */
     char *conn_error;        /* its first message, malloc'd (NULL when memory ran out) */
     h2_conn_config settings; /* the core configuration: what our SETTINGS frame says */
@@ -71,6 +72,12 @@ typedef struct fetch {
  * again).
  */
 #define MAX_RECONNECTS 3u
+
+/*
+ * -v: how long, after the last response, the GOAWAY waits for the ACK of
+ * our PING so that the log shows the round trip.
+ */
+#define PING_GRACE_MS 2000
 
 /* Index of |r| in |f|->reqs (= its URL's position). */
 static inline size_t req_index(const fetch *f, const request *r)
