@@ -10,8 +10,11 @@ OPT      ?= -O2 -g
 SAN      ?=
 PYTHON   ?= python3
 
-VERSION_MAJOR := 0
-VERSION       := 0.1.0
+# The version lives in include/h2/version.h alone; the soname and libh2.pc
+# take it from there.
+version_part = $(shell sed -n 's/^\#define H2_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/h2/version.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION       := $(VERSION_MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
 
 WARN := -std=c11 -Wall -Wextra -Wconversion -Wsign-conversion -Wshadow -Wvla \
         -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith \
@@ -124,10 +127,10 @@ $(BUILD)/obj/examples/%.o: examples/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(EX_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/h2server: $(patsubst examples/%.c,$(BUILD)/obj/examples/%.o,$(EX_SERVER_SRC) $(EX_COMMON_SRC)) $(STATIC_LIB)
-	$(CC) $(SAN) -o $@ $^ $(EX_LIBS)
-
-$(BUILD)/h2client: $(patsubst examples/%.c,$(BUILD)/obj/examples/%.o,$(EX_CLIENT_SRC) $(EX_COMMON_SRC)) $(STATIC_LIB)
+ex_objs = $(patsubst examples/%.c,$(BUILD)/obj/examples/%.o,$(1) $(EX_COMMON_SRC))
+$(BUILD)/h2server: $(call ex_objs,$(EX_SERVER_SRC)) $(STATIC_LIB)
+$(BUILD)/h2client: $(call ex_objs,$(EX_CLIENT_SRC)) $(STATIC_LIB)
+$(BUILD)/h2server $(BUILD)/h2client:
 	$(CC) $(SAN) -o $@ $^ $(EX_LIBS)
 
 $(BUILD)/uv_h2%: $(BUILD)/obj/examples/libuv/%.o $(UV_EX_OBJ) $(STATIC_LIB)
@@ -155,20 +158,19 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SUPPORT_OBJ) $(STATIC_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $< $(SUPPORT_OBJ) $(STATIC_LIB) $(TEST_LIBS)
+# One link rule for the three suites: unit tests in $(BUILD)/tests, abuse and
+# interop suites in their own subfolders.
+define test_link_rule
+$(BUILD)/tests/$(1)%: $(BUILD)/obj/tests/$(2)/%.o $(SUPPORT_OBJ) $(STATIC_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(SAN) -o $$@ $$< $$(SUPPORT_OBJ) $$(STATIC_LIB) $$(TEST_LIBS)
+endef
+$(eval $(call test_link_rule,,unit))
+$(eval $(call test_link_rule,interop/,interop))
+$(eval $(call test_link_rule,abuse/,abuse))
 
 test: deps
 	$(MAKE) test-run
-
-$(BUILD)/tests/interop/%: $(BUILD)/obj/tests/interop/%.o $(SUPPORT_OBJ) $(STATIC_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $< $(SUPPORT_OBJ) $(STATIC_LIB) $(TEST_LIBS)
-
-$(BUILD)/tests/abuse/%: $(BUILD)/obj/tests/abuse/%.o $(SUPPORT_OBJ) $(STATIC_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $< $(SUPPORT_OBJ) $(STATIC_LIB) $(TEST_LIBS)
 
 test-run: all $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 	@SAN="$(SAN)" sh tests/check_readme.sh $(BUILD)
@@ -223,8 +225,11 @@ regen:
 	$(PYTHON) tools/gen_huffman.py > src/core/huffman_table.c
 	$(PYTHON) tools/gen_hpack_static.py > src/core/hpack_static_table.c
 
+# Every C file of the tree (generated tables aside, which regen rewrites).
+FORMAT_SRC := $(filter-out src/core/huffman_table.c src/core/hpack_static_table.c, \
+    $(shell git ls-files '*.c' '*.h' 2>/dev/null))
 format:
-	clang-format -i $(wildcard include/h2/*.h src/*/*.c src/*/*.h)
+	clang-format -i $(FORMAT_SRC)
 
 clean:
 	rm -rf $(BUILD)

@@ -13,7 +13,12 @@
 #define H2_VERSION_MAJOR 0
 #define H2_VERSION_MINOR 1
 #define H2_VERSION_PATCH 0
-#define H2_VERSION_STRING "0.1.0"
+/* "MAJOR.MINOR.PATCH", spelled from the three numbers above. */
+#define H2_VERSION_STRING                                                                          \
+    H2_VERSION_STR_(H2_VERSION_MAJOR) "." H2_VERSION_STR_(H2_VERSION_MINOR) "." H2_VERSION_STR_(   \
+        H2_VERSION_PATCH)
+#define H2_VERSION_STR_(n) H2_VERSION_STR2_(n)
+#define H2_VERSION_STR2_(n) #n
 #define H2_VERSION_HEX                                                                             \
     ((H2_VERSION_MAJOR << 16) | (H2_VERSION_MINOR << 8) | (H2_VERSION_PATCH))
 

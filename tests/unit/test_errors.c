@@ -1,4 +1,5 @@
 /* The error model: names, messages, fatal band, wire codes. */
+#include <stdio.h>
 #include <string.h>
 #include <criterion/criterion.h>
 #include "h2/h2.h"
@@ -50,4 +51,8 @@ Test(errors, version)
 {
     cr_expect_eq(h2_version(), H2_VERSION_HEX);
     cr_expect_str_eq(h2_version_string(), H2_VERSION_STRING);
+    char want[32];
+    snprintf(want, sizeof(want), "%d.%d.%d", H2_VERSION_MAJOR, H2_VERSION_MINOR,
+             H2_VERSION_PATCH);
+    cr_expect_str_eq(H2_VERSION_STRING, want);
 }
