@@ -175,6 +175,7 @@ test: deps
 test-run: all $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 	@SAN="$(SAN)" sh tests/check_readme.sh $(BUILD)
 	@SAN="$(SAN)" sh tests/check_pkgconfig.sh $(BUILD)
+	@sh tests/check_switch.sh
 	@sh tests/run.sh $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 
 asan: deps

@@ -335,43 +335,43 @@ void fetch_on_event(fetch *f, const h2_svc_event *ev)
     case H2_SVC_EV_STREAM_OPENED:
         req_opened(f, ev);
         break;
-    case H2_EV_INFORMATIONAL_RESPONSE_RECEIVED:
+    case H2_SVC_EV_INFORMATIONAL_RESPONSE_RECEIVED:
         log_fields(f, ev, "informational");
         break;
-    case H2_EV_RESPONSE_RECEIVED:
+    case H2_SVC_EV_RESPONSE_RECEIVED:
         on_response(f, ev);
         break;
-    case H2_EV_TRAILERS_RECEIVED:
+    case H2_SVC_EV_TRAILERS_RECEIVED:
         log_fields(f, ev, "trailers");
         r = fetch_by_stream(f, ev->stream_id);
         if (r != NULL && ev->end_stream)
             req_complete(f, r);
         break;
-    case H2_EV_DATA_RECEIVED:
+    case H2_SVC_EV_DATA_RECEIVED:
         on_data(f, ev);
         break;
-    case H2_EV_STREAM_RESET:
+    case H2_SVC_EV_STREAM_RESET:
         on_reset(f, ev);
         break;
-    case H2_EV_PING_ACK_RECEIVED:
+    case H2_SVC_EV_PING_ACK_RECEIVED:
         f->ping_pending = false;
         fetch_log(f, "< PING ACK: round trip %" PRId64 " ms", now_ms() - f->ping_sent);
         break;
-    case H2_EV_REMOTE_SETTINGS_CHANGED:
+    case H2_SVC_EV_REMOTE_SETTINGS_CHANGED:
         log_remote_settings(f, ev, false);
         break;
-    case H2_EV_SETTINGS_ACKNOWLEDGED:
+    case H2_SVC_EV_SETTINGS_ACKNOWLEDGED:
         log_remote_settings(f, ev, true);
         break;
-    case H2_EV_PING_RECEIVED:
+    case H2_SVC_EV_PING_RECEIVED:
         fetch_log(f, "< PING");
         fetch_log(f, "> PING ACK");
         break;
-    case H2_EV_WINDOW_UPDATED:
+    case H2_SVC_EV_WINDOW_UPDATED:
         fetch_log(f, "< WINDOW_UPDATE stream %" PRIu32 ": +%" PRIu32, ev->stream_id,
                   ev->window_delta);
         break;
-    case H2_EV_CONNECTION_TERMINATED:
+    case H2_SVC_EV_CONNECTION_TERMINATED:
         on_goaway(f, ev);
         break;
     case H2_SVC_EV_COMMAND_FAILED:

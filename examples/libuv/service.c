@@ -242,16 +242,16 @@ static void on_closed(app *a, h2_svc_conn_id conn)
 static void handle(app *a, const h2_svc_event *ev)
 {
     switch (ev->type) {
-    case H2_EV_REQUEST_RECEIVED:
+    case H2_SVC_EV_REQUEST_RECEIVED:
         on_request(a, ev);
         break;
-    case H2_EV_DATA_RECEIVED:
+    case H2_SVC_EV_DATA_RECEIVED:
         on_data(a, ev);
         break;
-    case H2_EV_TRAILERS_RECEIVED:
+    case H2_SVC_EV_TRAILERS_RECEIVED:
         on_trailers(a, ev);
         break;
-    case H2_EV_STREAM_RESET: {
+    case H2_SVC_EV_STREAM_RESET: {
         pending **p = pending_find(a, ev->conn, ev->stream_id);
         if (*p != NULL)
             pending_unlink(p);
@@ -295,8 +295,9 @@ static bool drain(app *a, size_t max)
 
 /*
  * The queue's fd is readable: at most BATCH_MAX events per call. Stopping
- * there without arming is safe only here: the fd was readable, and only
- * prepare_wait() clears it, so libuv calls back on its next turn.
+ * there without arming is safe: the fd is still readable (only
+ * prepare_wait() clears it, and it makes it readable again when it
+ * refuses), so libuv calls back on its next turn.
  */
 static void on_queue(uv_poll_t *h, int status, int events)
 {

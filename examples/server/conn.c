@@ -398,11 +398,11 @@ static void on_event(void *user, h2_svc_event *ev)
                 answer_upgrade(c);
         }
         break;
-    case H2_EV_PING_ACK_RECEIVED:
+    case H2_SVC_EV_PING_ACK_RECEIVED:
         if (c->up_path != NULL && memcmp(ev->ping, upgrade_ping, 8) == 0)
             answer_upgrade(c);
         break;
-    case H2_EV_REQUEST_RECEIVED: {
+    case H2_SVC_EV_REQUEST_RECEIVED: {
         const h2_header *m = find_field(ev, ":method", 7);
         const h2_header *p = find_field(ev, ":path", 5);
         srv_respond(c, ev->stream_id, m != NULL ? (const char *)m->value : "",
@@ -410,13 +410,13 @@ static void on_event(void *user, h2_svc_event *ev)
                     p != NULL ? p->value_len : 0, ev->fields, ev->n_fields, ev->end_stream);
         break;
     }
-    case H2_EV_DATA_RECEIVED:
+    case H2_SVC_EV_DATA_RECEIVED:
         srv_request_data(c, ev); /* takes the event */
         return;
-    case H2_EV_TRAILERS_RECEIVED:
+    case H2_SVC_EV_TRAILERS_RECEIVED:
         srv_request_end(c, ev->stream_id);
         break;
-    case H2_EV_STREAM_RESET:
+    case H2_SVC_EV_STREAM_RESET:
         srv_stream_dead(c, ev->stream_id);
         break;
     case H2_SVC_EV_COMMAND_FAILED:

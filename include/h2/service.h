@@ -323,7 +323,9 @@ H2_API int h2_svc_queue_fd(const h2_svc_queue *q);
 /*
  * @function Clears h2_svc_queue_fd() and announces a wait on it, so that
  * the next event makes it readable. Returns false (and withdraws the
- * announcement) when events are waiting: poll instead of blocking.
+ * announcement) when events are waiting: poll instead of blocking. After
+ * false the fd is readable, so a loop may also go back to its poller
+ * first (to run its other work) and will be called back.
  */
 H2_API bool h2_svc_queue_prepare_wait(h2_svc_queue *q);
 

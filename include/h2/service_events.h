@@ -50,6 +50,29 @@ typedef uint64_t h2_svc_conn_id;
  * flag of the headers or DATA event that carried it.
  */
 typedef enum h2_svc_event_type {
+    /* The core's events keep their h2_event_type values, so H2_EV_X and
+     * H2_SVC_EV_X name the same event; a switch over an h2_svc_event_type
+     * written with the H2_SVC_EV_ names is checked by -Wswitch. */
+    H2_SVC_EV_REQUEST_RECEIVED = H2_EV_REQUEST_RECEIVED,
+    H2_SVC_EV_RESPONSE_RECEIVED = H2_EV_RESPONSE_RECEIVED,
+    H2_SVC_EV_TRAILERS_RECEIVED = H2_EV_TRAILERS_RECEIVED,
+    H2_SVC_EV_INFORMATIONAL_RESPONSE_RECEIVED = H2_EV_INFORMATIONAL_RESPONSE_RECEIVED,
+    H2_SVC_EV_DATA_RECEIVED = H2_EV_DATA_RECEIVED,
+    H2_SVC_EV_WINDOW_UPDATED = H2_EV_WINDOW_UPDATED,
+    H2_SVC_EV_REMOTE_SETTINGS_CHANGED = H2_EV_REMOTE_SETTINGS_CHANGED,
+    H2_SVC_EV_SETTINGS_ACKNOWLEDGED = H2_EV_SETTINGS_ACKNOWLEDGED,
+    H2_SVC_EV_PING_RECEIVED = H2_EV_PING_RECEIVED,
+    H2_SVC_EV_PING_ACK_RECEIVED = H2_EV_PING_ACK_RECEIVED,
+    H2_SVC_EV_STREAM_ENDED = H2_EV_STREAM_ENDED,
+    H2_SVC_EV_STREAM_RESET = H2_EV_STREAM_RESET,
+    H2_SVC_EV_PRIORITY_UPDATED = H2_EV_PRIORITY_UPDATED,
+    H2_SVC_EV_CONNECTION_TERMINATED = H2_EV_CONNECTION_TERMINATED,
+    H2_SVC_EV_UNKNOWN_FRAME_RECEIVED = H2_EV_UNKNOWN_FRAME_RECEIVED,
+    H2_SVC_EV_PUSHED_STREAM_RECEIVED = H2_EV_PUSHED_STREAM_RECEIVED,
+    H2_SVC_EV_ALTERNATIVE_SERVICE_AVAILABLE = H2_EV_ALTERNATIVE_SERVICE_AVAILABLE,
+    H2_SVC_EV_PRIORITY_UPDATE_RECEIVED = H2_EV_PRIORITY_UPDATE_RECEIVED,
+    H2_SVC_EV_LIMIT_EXCEEDED = H2_EV_LIMIT_EXCEEDED,
+    /* The service's own events follow. */
     /* The worker took the connection over and queued the preface. */
     H2_SVC_EV_ATTACHED = 64,
     /* The connection ended (|reason|, |error|, |error_code|); its last event. */
@@ -143,7 +166,7 @@ typedef struct h2_svc_conn_stats {
  * inside lives exactly as long as the event.
  */
 typedef struct h2_svc_event {
-    int type;                  /* h2_svc_event_type or h2_event_type */
+    h2_svc_event_type type;    /* the core's events keep their h2_event_type values */
     h2_svc_conn_id conn;       /* the connection */
     void *conn_user;           /* |user| of the connection's configuration */
     uint32_t stream_id;        /* 0 for connection-level events */

@@ -595,6 +595,13 @@ int h2_mailbox_fd(const h2_mailbox *mb)
     return mb->event_fd;
 }
 
+void h2_mailbox_rearm(h2_mailbox *mb)
+{
+    uint64_t one = 1;
+    ssize_t w = write(mb->event_fd, &one, sizeof one);
+    (void)w; /* fails only when the counter is near 2^64: readable anyway */
+}
+
 bool h2_mailbox_ack_wakeup(h2_mailbox *mb)
 {
     uint64_t v;

@@ -206,6 +206,13 @@ int h2_mailbox_fd(const h2_mailbox *mb);
  */
 bool h2_mailbox_ack_wakeup(h2_mailbox *mb);
 
+/*
+ * @function Consumer: makes the eventfd readable again (after an
+ * h2_mailbox_ack_wakeup() that turned out early: work is waiting), so that
+ * a poller watching it calls the consumer back.
+ */
+void h2_mailbox_rearm(h2_mailbox *mb);
+
 /* @function Copies the counters into |out|; any thread. */
 void h2_mailbox_get_stats(const h2_mailbox *mb, h2_mailbox_stats *out);
 

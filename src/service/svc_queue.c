@@ -367,14 +367,18 @@ int h2_svc_queue_fd(const h2_svc_queue *q)
 bool h2_svc_queue_prepare_wait(h2_svc_queue *q)
 {
     h2_mailbox_ack_wakeup(&q->mb);
-    if (!h2_mailbox_prepare_park(&q->mb))
-        return false;
+    bool armed = h2_mailbox_prepare_park(&q->mb);
     /* The overflow stack is a side channel: check it after announcing. */
-    if (q->spill != NULL || atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL) {
+    if (armed &&
+        (q->spill != NULL || atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL)) {
         h2_mailbox_cancel_park(&q->mb);
-        return false;
+        armed = false;
     }
-    return true;
+    /* Events wait, and the fd was cleared above: make it readable again
+     * for a loop that goes back to its poller before polling the queue. */
+    if (!armed)
+        h2_mailbox_rearm(&q->mb);
+    return armed;
 }
 
 int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms)

@@ -458,7 +458,7 @@ static void take_returned(svc_worker *w)
             /* A stream that is gone credits the connection only; a
              * refusal here changes nothing worth reporting (nor does a
              * reset stream that held no request slot). */
-            if (rec->pub.type == H2_EV_STREAM_RESET)
+            if (rec->pub.type == H2_SVC_EV_STREAM_RESET)
                 (void)h2_conn_request_done(c->conn, rec->pub.stream_id);
             else
                 (void)h2_conn_ack_data(c->conn, rec->pub.stream_id,

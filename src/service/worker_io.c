@@ -337,7 +337,7 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
         }
         if (rec == NULL)
             return false;
-        rec->pub.type = ev->type;
+        rec->pub.type = (h2_svc_event_type)ev->type;
         rec->pub.stream_id = ev->stream_id;
         svc_conn_emit(c, rec);
     }

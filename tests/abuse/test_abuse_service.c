@@ -190,13 +190,13 @@ typedef struct stall_client {
 static void stall_on_event(void *arg, const h2_event *ev)
 {
     stall_client *c = arg;
-    if (ev->type == H2_EV_DATA_RECEIVED) {
+    if (ev->type == H2_SVC_EV_DATA_RECEIVED) {
         c->data += ev->u.data.len;
         if (ev->u.data.stream_ended >= 0)
             c->ended = true;
-    } else if (ev->type == H2_EV_STREAM_ENDED) {
+    } else if (ev->type == H2_SVC_EV_STREAM_ENDED) {
         c->ended = true;
-    } else if (ev->type == H2_EV_CONNECTION_TERMINATED) {
+    } else if (ev->type == H2_SVC_EV_CONNECTION_TERMINATED) {
         c->goaway = true;
         c->goaway_code = ev->u.terminated.error_code;
         size_t n = ev->u.terminated.debug_len;
@@ -395,14 +395,14 @@ typedef struct taken {
 static void take_one(void *arg, h2_svc_event *ev)
 {
     taken *t = arg;
-    if (ev->type == H2_EV_STREAM_RESET) {
+    if (ev->type == H2_SVC_EV_STREAM_RESET) {
         cr_assert_lt(*t->n_held, t->cap);
         t->held[(*t->n_held)++] = ev;
         return;
     }
-    if (ev->type == H2_EV_REQUEST_RECEIVED)
+    if (ev->type == H2_SVC_EV_REQUEST_RECEIVED)
         t->requests++;
-    if (ev->type == H2_EV_LIMIT_EXCEEDED) {
+    if (ev->type == H2_SVC_EV_LIMIT_EXCEEDED) {
         /* Each refusal is reported (RST_STREAM(REFUSED_STREAM) sent). */
         cr_assert_eq(ev->limit, H2_LIMIT_ACTIVE_REQUESTS, "limit %d", ev->limit);
         cr_assert(!ev->limit_connection);

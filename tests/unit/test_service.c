@@ -71,21 +71,21 @@ static void client_event(exchange *x, h2_svc_event *ev)
                                           H2_SEND_END_STREAM, 8),
                      0);
         break;
-    case H2_EV_RESPONSE_RECEIVED:
+    case H2_SVC_EV_RESPONSE_RECEIVED:
         cr_assert_eq(ev->stream_id, x->stream);
         cr_assert_eq(ev->n_fields, 1u);
         cr_assert_eq(ev->fields[0].value_len, 3u);
         cr_assert(memcmp(ev->fields[0].value, "200", 3) == 0);
         x->response_headers = true;
         break;
-    case H2_EV_DATA_RECEIVED:
+    case H2_SVC_EV_DATA_RECEIVED:
         cr_assert_eq(ev->stream_id, x->stream);
         x->resp_sum = fnv(x->resp_sum, ev->data, ev->len);
         x->got_resp += ev->len;
         if (ev->end_stream)
             x->resp_ended = true;
         break;
-    case H2_EV_PING_ACK_RECEIVED:
+    case H2_SVC_EV_PING_ACK_RECEIVED:
         cr_assert(memcmp(ev->ping, "pingpong", 8) == 0);
         x->ping_acked = true;
         break;
@@ -105,13 +105,13 @@ static void client_event(exchange *x, h2_svc_event *ev)
 static void server_event(exchange *x, h2_svc_event *ev)
 {
     switch (ev->type) {
-    case H2_EV_REQUEST_RECEIVED:
+    case H2_SVC_EV_REQUEST_RECEIVED:
         x->sstream = ev->stream_id;
         cr_assert_eq(ev->n_fields, 4u);
         cr_assert_eq(
             h2_service_submit_headers(x->ssvc, x->sid, ev->stream_id, response_fields, 1, 0, 0), 0);
         break;
-    case H2_EV_DATA_RECEIVED:
+    case H2_SVC_EV_DATA_RECEIVED:
         x->req_sum = fnv(x->req_sum, ev->data, ev->len);
         x->got_req += ev->len;
         if (ev->end_stream)

@@ -49,7 +49,7 @@ static void take(body_check *b, h2_svc_event *ev)
 {
     cr_assert_neq(ev->type, H2_SVC_EV_CLOSED, "closed: reason %d", ev->reason);
     cr_assert_neq(ev->type, H2_SVC_EV_COMMAND_FAILED, "failed: %d", ev->error);
-    if (ev->type == H2_EV_DATA_RECEIVED) {
+    if (ev->type == H2_SVC_EV_DATA_RECEIVED) {
         b->got += ev->len;
         b->sum = fnv(b->sum, ev->data, ev->len);
         b->ended = b->ended || ev->end_stream;
@@ -252,7 +252,7 @@ typedef struct recv_check {
 static void on_client_event(void *arg, const h2_event *ev)
 {
     recv_check *r = arg;
-    if (ev->type != H2_EV_DATA_RECEIVED)
+    if (ev->type != H2_SVC_EV_DATA_RECEIVED)
         return;
     if (memcmp(ev->u.data.data, r->expect + r->got, ev->u.data.len) != 0)
         r->mismatch = true;

@@ -46,7 +46,7 @@ static void on_event(void *user, h2_svc_event *ev)
         cr_assert(pthread_equal(s->thread, pthread_self()));
     }
     atomic_fetch_add(&s->events, 1);
-    if (ev->type == H2_EV_REQUEST_RECEIVED) {
+    if (ev->type == H2_SVC_EV_REQUEST_RECEIVED) {
         atomic_fetch_add(&s->requests, 1);
         cr_assert_eq(h2_service_submit_headers(s->svc, ev->conn, ev->stream_id, ok_fields, 1,
                                                H2_SEND_END_STREAM, 0),
@@ -103,7 +103,7 @@ typedef struct got {
 
 static void on_peer(void *arg, const h2_event *ev)
 {
-    if (ev->type == H2_EV_RESPONSE_RECEIVED)
+    if (ev->type == H2_SVC_EV_RESPONSE_RECEIVED)
         ((got *)arg)->response = true;
 }
 

@@ -30,10 +30,10 @@ typedef struct seen {
 static void on_client(void *arg, const h2_event *ev)
 {
     seen *s = arg;
-    if (ev->type == H2_EV_CONNECTION_TERMINATED) {
+    if (ev->type == H2_SVC_EV_CONNECTION_TERMINATED) {
         s->goaway = true;
         s->last_stream_id = ev->u.terminated.last_stream_id;
-    } else if (ev->type == H2_EV_DATA_RECEIVED) {
+    } else if (ev->type == H2_SVC_EV_DATA_RECEIVED) {
         s->body += ev->u.data.len;
         if (ev->u.data.stream_ended >= 0)
             s->response_done = true;

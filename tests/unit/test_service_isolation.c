@@ -25,13 +25,13 @@ typedef struct client {
 static void on_client(void *arg, const h2_event *ev)
 {
     client *c = arg;
-    if (ev->type == H2_EV_DATA_RECEIVED && ev->stream_id == 1) {
+    if (ev->type == H2_SVC_EV_DATA_RECEIVED && ev->stream_id == 1) {
         c->data += ev->u.data.len;
         c->unacked += ev->u.data.len;
         c->sum = fnv(c->sum, ev->u.data.data, ev->u.data.len);
         if (ev->u.data.stream_ended >= 0)
             c->ended = true;
-    } else if (ev->type == H2_EV_CONNECTION_TERMINATED) {
+    } else if (ev->type == H2_SVC_EV_CONNECTION_TERMINATED) {
         c->goaway = true;
         size_t n = ev->u.terminated.debug_len;
         if (n >= sizeof c->debug)
@@ -74,7 +74,7 @@ static void wait_request(svc_rig *r, h2_svc_conn_id id)
         cr_assert_gt(left, 0, "no request on connection %llu", (unsigned long long)id);
         h2_svc_event *ev = next_event(r->q, (int)left);
         cr_assert_not_null(ev);
-        bool done = ev->type == H2_EV_REQUEST_RECEIVED && ev->conn == id;
+        bool done = ev->type == H2_SVC_EV_REQUEST_RECEIVED && ev->conn == id;
         cr_assert_neq(ev->type, H2_SVC_EV_CLOSED, "closed: reason %d", ev->reason);
         h2_svc_event_release(ev);
         if (done)
@@ -291,7 +291,7 @@ Test(service_isolation, a_stuck_consumer_does_not_use_up_the_feed_budget_of_anot
         h2_svc_event *ev = NULL;
         while (h2_svc_queue_poll(qb, &ev, 1) == 1) {
             cr_assert_neq(ev->type, H2_SVC_EV_CLOSED, "B closed: reason %d", ev->reason);
-            if (ev->type == H2_EV_DATA_RECEIVED)
+            if (ev->type == H2_SVC_EV_DATA_RECEIVED)
                 got += ev->len;
             h2_svc_event_release(ev);
         }

@@ -41,10 +41,10 @@ Test(service_lifetime, data_and_reset_events_released_after_free)
     uint8_t *bytes = client_bytes(&len);
     write_all(r.peer_fd, bytes, len);
     free(bytes);
-    h2_svc_event *data = wait_event(r.q, H2_EV_DATA_RECEIVED, 5000);
+    h2_svc_event *data = wait_event(r.q, H2_SVC_EV_DATA_RECEIVED, 5000);
     cr_assert_not_null(data);
     cr_assert_gt(data->flow_controlled_length, 0u);
-    h2_svc_event *reset = wait_event(r.q, H2_EV_STREAM_RESET, 5000);
+    h2_svc_event *reset = wait_event(r.q, H2_SVC_EV_STREAM_RESET, 5000);
     cr_assert_not_null(reset);
     cr_assert(reset->remote);
     h2_service_free(r.svc);
@@ -164,7 +164,7 @@ static void consume(churn *ch, slot *s, h2_svc_event *ev)
         k->closed = true;
         s->closed_seen = true;
     }
-    bool keep = (ev->type == H2_EV_DATA_RECEIVED || ev->type == H2_EV_STREAM_RESET) &&
+    bool keep = (ev->type == H2_SVC_EV_DATA_RECEIVED || ev->type == H2_SVC_EV_STREAM_RESET) &&
                 ch->n_kept < MAX_KEPT;
     if (keep)
         ch->kept[ch->n_kept++] = ev;

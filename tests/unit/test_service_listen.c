@@ -33,7 +33,7 @@ static void server_event(void *user, h2_svc_event *ev)
     server *s = user;
     if (ev->type == H2_SVC_EV_ATTACHED)
         atomic_fetch_or(&s->workers_seen, 1ull << (ev->conn & 0x3f));
-    if (ev->type == H2_EV_REQUEST_RECEIVED) {
+    if (ev->type == H2_SVC_EV_REQUEST_RECEIVED) {
         atomic_fetch_add(&s->requests, 1);
         /* The body names the stream, so each client checks its own answer. */
         char body[32];
@@ -96,9 +96,9 @@ static void *client_main(void *arg)
             if (ev->type == H2_SVC_EV_STREAM_OPENED) {
                 cr_assert_eq(ev->user, 9u);
                 stream = ev->stream_id;
-            } else if (ev->type == H2_EV_RESPONSE_RECEIVED) {
+            } else if (ev->type == H2_SVC_EV_RESPONSE_RECEIVED) {
                 headers = true;
-            } else if (ev->type == H2_EV_DATA_RECEIVED) {
+            } else if (ev->type == H2_SVC_EV_DATA_RECEIVED) {
                 cr_assert_lt(got + ev->len, sizeof body);
                 memcpy(body + got, ev->data, ev->len);
                 got += ev->len;

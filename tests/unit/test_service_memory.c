@@ -54,10 +54,10 @@ typedef struct outcome {
 static void on_peer(void *arg, const h2_event *ev)
 {
     outcome *o = arg;
-    if (ev->type == H2_EV_DATA_RECEIVED && ev->u.data.stream_ended >= 0)
+    if (ev->type == H2_SVC_EV_DATA_RECEIVED && ev->u.data.stream_ended >= 0)
         o->response = true;
     /* A peer server answers at once. */
-    if (ev->type == H2_EV_REQUEST_RECEIVED)
+    if (ev->type == H2_SVC_EV_REQUEST_RECEIVED)
         cr_assert_eq(
             h2_conn_send_headers(o->p->conn, ev->stream_id, ok_fields, 1, H2_SEND_END_STREAM, NULL),
             0);
@@ -65,7 +65,7 @@ static void on_peer(void *arg, const h2_event *ev)
 
 static void server_event(h2_service *svc, outcome *o, h2_svc_event *ev)
 {
-    if (ev->type == H2_EV_REQUEST_RECEIVED) {
+    if (ev->type == H2_SVC_EV_REQUEST_RECEIVED) {
         int rv = h2_service_submit_headers(svc, ev->conn, ev->stream_id, ok_fields, 1, 0, 0);
         if (rv == 0)
             rv = h2_service_send_data(svc, ev->conn, ev->stream_id, (const uint8_t *)"hello", 5,
@@ -73,7 +73,7 @@ static void server_event(h2_service *svc, outcome *o, h2_svc_event *ev)
         cr_assert(rv == 0 || rv == H2_ENOMEM || rv == H2_ENOCONN, "post: %d", rv);
         if (rv != 0)
             o->gave_up = true;
-    } else if (ev->type == H2_EV_RESPONSE_RECEIVED) {
+    } else if (ev->type == H2_SVC_EV_RESPONSE_RECEIVED) {
         cr_assert(ev->end_stream);
         o->response = true;
     } else if (ev->type == H2_SVC_EV_CLOSED) {

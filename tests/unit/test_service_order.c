@@ -108,7 +108,7 @@ static void *read_in_order(void *arg)
             sched_yield();
             continue;
         }
-        if (ev->type == H2_EV_PING_RECEIVED) {
+        if (ev->type == H2_SVC_EV_PING_RECEIVED) {
             int idx = ev->ping[0] | ev->ping[1] << 8;
             if (idx != o->next_ping)
                 o->misordered = true;

@@ -82,3 +82,49 @@ Test(service_queue_poll, closed_in_overflow_does_not_pass_older_ring_events)
     h2_svc_queue_free(q);
     cr_assert_eq(lockmem_live(&lm), 0u, "%zu blocks kept", lockmem_live(&lm));
 }
+
+static bool fd_readable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+}
+
+/*
+ * An event loop that stops after h2_svc_queue_prepare_wait() said "events
+ * are waiting" (to let its other handles run, say) is called back only if
+ * the fd is readable: prepare_wait() clears the fd first, so it must leave
+ * it readable whenever it returns false. Both ways an event can be
+ * waiting: offered while the consumer was parked (the fd was written), and
+ * offered while it was not (nothing was written).
+ */
+Test(service_queue_poll, prepare_wait_that_refuses_leaves_the_fd_readable)
+{
+    lockmem lm;
+    lockmem_init(&lm);
+    h2_svc_queue *q = new_queue(&lm, 4);
+    int fd = h2_svc_queue_fd(q);
+
+    cr_assert(h2_svc_queue_prepare_wait(q)); /* parked */
+    cr_assert(svc_queue_offer(q, event_of(&lm.mem, H2_SVC_EV_STATS, 1), false));
+    cr_assert(fd_readable(fd), "the offer to a parked consumer did not write the fd");
+    cr_assert_not(h2_svc_queue_prepare_wait(q));
+    cr_assert(fd_readable(fd), "prepare_wait() refused but left the fd cleared");
+
+    h2_svc_event *ev[4];
+    size_t n = h2_svc_queue_poll(q, ev, 4);
+    cr_assert_eq(n, 1u);
+    h2_svc_event_release(ev[0]);
+    cr_assert(h2_svc_queue_prepare_wait(q)); /* empty: armed, and the fd cleared */
+    cr_assert_not(fd_readable(fd));
+    h2_svc_queue_poll(q, ev, 4); /* withdraws the announcement */
+
+    cr_assert(svc_queue_offer(q, event_of(&lm.mem, H2_SVC_EV_STATS, 2), false));
+    cr_assert_not(h2_svc_queue_prepare_wait(q));
+    cr_assert(fd_readable(fd), "prepare_wait() refused with the fd unreadable");
+    n = h2_svc_queue_poll(q, ev, 4);
+    cr_assert_eq(n, 1u);
+    h2_svc_event_release(ev[0]);
+
+    h2_svc_queue_free(q);
+    cr_assert_eq(lockmem_live(&lm), 0u);
+}

@@ -15,11 +15,11 @@ typedef struct resp_seen {
 static void on_peer(void *arg, const h2_event *ev)
 {
     resp_seen *s = arg;
-    if (ev->type == H2_EV_REMOTE_SETTINGS_CHANGED)
+    if (ev->type == H2_SVC_EV_REMOTE_SETTINGS_CHANGED)
         s->settings = true;
-    if (ev->type == H2_EV_SETTINGS_ACKNOWLEDGED)
+    if (ev->type == H2_SVC_EV_SETTINGS_ACKNOWLEDGED)
         s->acked = true;
-    if (ev->type == H2_EV_DATA_RECEIVED && ev->u.data.stream_ended >= 0)
+    if (ev->type == H2_SVC_EV_DATA_RECEIVED && ev->u.data.stream_ended >= 0)
         s->ended = true;
 }
 
@@ -51,7 +51,7 @@ Test(service_stats, connection_and_worker_counters)
         ev = next_event(q, 5000);
         cr_assert_not_null(ev);
         events++;
-        if (ev->type == H2_EV_REQUEST_RECEIVED) {
+        if (ev->type == H2_SVC_EV_REQUEST_RECEIVED) {
             cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
             uint8_t body[1000];
             memset(body, 'b', sizeof body);
@@ -205,7 +205,7 @@ Test(service_stats, pending_high_water_and_timeouts)
     while (data < 1000) {
         ev = next_event(q, 5000);
         cr_assert_not_null(ev);
-        if (ev->type == H2_EV_DATA_RECEIVED)
+        if (ev->type == H2_SVC_EV_DATA_RECEIVED)
             data += ev->len;
         h2_svc_event_release(ev);
     }

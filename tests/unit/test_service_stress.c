@@ -64,13 +64,13 @@ static void *server_main(void *arg)
             h2_svc_event *ev = evs[i];
             int rv = 0;
             switch (ev->type) {
-            case H2_EV_REQUEST_RECEIVED:
+            case H2_SVC_EV_REQUEST_RECEIVED:
                 rv = h2_service_submit_headers(s->svc, ev->conn, ev->stream_id, response_fields, 1,
                                                0, 0);
                 if (rv == 0 && ev->end_stream)
                     rv = h2_service_end_stream(s->svc, ev->conn, ev->stream_id, 0);
                 break;
-            case H2_EV_DATA_RECEIVED:
+            case H2_SVC_EV_DATA_RECEIVED:
                 rv = h2_service_send_data(s->svc, ev->conn, ev->stream_id, ev->data, ev->len,
                                           ev->end_stream ? H2_SEND_END_STREAM : 0, 0);
                 s->echoed += ev->len;
@@ -164,10 +164,10 @@ static void client_event(client *cl, h2_svc_event *ev)
         }
         break;
     }
-    case H2_EV_RESPONSE_RECEIVED:
+    case H2_SVC_EV_RESPONSE_RECEIVED:
         s->headers = true;
         break;
-    case H2_EV_DATA_RECEIVED:
+    case H2_SVC_EV_DATA_RECEIVED:
         cr_assert(s->headers);
         /* Every byte in order: an aborted connection may cut a body short,
          * never change or repeat it. */

@@ -19,9 +19,9 @@ typedef struct peer_seen {
 static void peer_on(void *arg, const h2_event *ev)
 {
     peer_seen *s = arg;
-    if (ev->type == H2_EV_REMOTE_SETTINGS_CHANGED)
+    if (ev->type == H2_SVC_EV_REMOTE_SETTINGS_CHANGED)
         s->settings = true;
-    if (ev->type == H2_EV_CONNECTION_TERMINATED) {
+    if (ev->type == H2_SVC_EV_CONNECTION_TERMINATED) {
         s->goaway = true;
         s->goaway_code = ev->u.terminated.error_code;
     }
@@ -433,7 +433,7 @@ Test(service_timers, core_rate_limits_refill_on_the_service_clock)
     rig_at(&r, 1000);
     request_and_reset(&r, 5);
     h2_svc_event *ev = next_event(r.q, 5000);
-    while (ev != NULL && ev->type != H2_EV_STREAM_RESET && ev->type != H2_EV_LIMIT_EXCEEDED) {
+    while (ev != NULL && ev->type != H2_SVC_EV_STREAM_RESET && ev->type != H2_SVC_EV_LIMIT_EXCEEDED) {
         h2_svc_event_release(ev);
         ev = next_event(r.q, 5000);
     }

@@ -53,11 +53,11 @@ typedef struct peer_got {
 static void peer_event(void *arg, const h2_event *ev)
 {
     peer_got *g = arg;
-    if (ev->type == H2_EV_REMOTE_SETTINGS_CHANGED)
+    if (ev->type == H2_SVC_EV_REMOTE_SETTINGS_CHANGED)
         g->settings = true;
-    if (ev->type == H2_EV_SETTINGS_ACKNOWLEDGED)
+    if (ev->type == H2_SVC_EV_SETTINGS_ACKNOWLEDGED)
         g->settings_ack = true;
-    if (ev->type == H2_EV_PING_ACK_RECEIVED)
+    if (ev->type == H2_SVC_EV_PING_ACK_RECEIVED)
         g->ping_ack = true;
 }
 

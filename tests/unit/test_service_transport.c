@@ -117,13 +117,13 @@ typedef struct client_state {
 static void client_on(void *arg, const h2_event *ev)
 {
     client_state *s = arg;
-    if (ev->type == H2_EV_RESPONSE_RECEIVED && ev->stream_id == s->stream) {
+    if (ev->type == H2_SVC_EV_RESPONSE_RECEIVED && ev->stream_id == s->stream) {
         cr_assert_eq(ev->u.headers.n, 1u);
         cr_assert(memcmp(ev->u.headers.fields[0].value, "200", 3) == 0);
         s->headers = true;
         if (ev->u.headers.stream_ended >= 0)
             s->ended = true;
-    } else if (ev->type == H2_EV_DATA_RECEIVED && ev->stream_id == s->stream) {
+    } else if (ev->type == H2_SVC_EV_DATA_RECEIVED && ev->stream_id == s->stream) {
         s->got += ev->u.data.len;
         s->sum = fnv(s->sum, ev->u.data.data, ev->u.data.len);
         if (ev->u.data.stream_ended >= 0)
@@ -179,7 +179,7 @@ Test(service_transport, hook_counts_calls_drains_pending_and_retries_eagain)
         cr_assert_lt(now_ms(), end, "got %zu of the request, %zu of the response", got_req, cs.got);
         h2_svc_event *ev = NULL;
         while (h2_svc_queue_poll(q, &ev, 1) == 1) {
-            if (ev->type == H2_EV_DATA_RECEIVED) {
+            if (ev->type == H2_SVC_EV_DATA_RECEIVED) {
                 got_req += ev->len;
                 req_sum = fnv(req_sum, ev->data, ev->len);
                 if (ev->end_stream && !answered) {
@@ -388,10 +388,10 @@ typedef struct upgrade_client {
 static void upgrade_client_on(void *arg, const h2_event *ev)
 {
     upgrade_client *u = arg;
-    if (ev->type == H2_EV_RESPONSE_RECEIVED) {
+    if (ev->type == H2_SVC_EV_RESPONSE_RECEIVED) {
         cr_assert_eq(ev->stream_id, 1u);
         u->headers = true;
-    } else if (ev->type == H2_EV_DATA_RECEIVED) {
+    } else if (ev->type == H2_SVC_EV_DATA_RECEIVED) {
         cr_assert_eq(ev->stream_id, 1u);
         cr_assert_leq(u->got + ev->u.data.len, sizeof u->body);
         memcpy(u->body + u->got, ev->u.data.data, ev->u.data.len);
@@ -633,7 +633,7 @@ Test(service_transport, write_waiting_for_a_read_does_not_spin_while_events_wait
         cr_assert_lt(now_ms(), end);
         h2_svc_event *ev = next_event(q, 1000);
         cr_assert_not_null(ev);
-        if (ev->type == H2_EV_REQUEST_RECEIVED)
+        if (ev->type == H2_SVC_EV_REQUEST_RECEIVED)
             requests++;
         cr_assert_neq(ev->type, H2_SVC_EV_CLOSED);
         h2_svc_event_release(ev);

@@ -110,7 +110,7 @@ static inline h2_svc_event *wait_event(h2_svc_queue *q, int type, int timeout_ms
         h2_svc_event *ev = next_event(q, left > 0 ? (int)left : 0);
         if (ev == NULL)
             return NULL;
-        if (ev->type == type)
+        if ((int)ev->type == type)
             return ev;
         h2_svc_event_release(ev);
     }
