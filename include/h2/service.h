@@ -493,6 +493,17 @@ typedef struct h2_svc_worker_stats {
 } h2_svc_worker_stats;
 
 /*
+ * @function The connections of the service, from any thread: writes up to
+ * |cap| ids of connections that accept commands now to |ids| and their
+ * number (which may exceed |cap|) to |*n|. A snapshot: a connection may
+ * end (posts to it fail with H2_ENOCONN) or start right after. Costs one
+ * look at every connection slot the service has used; call it for a
+ * broadcast or an audit, not per request. Returns 0 or H2_EINVAL (|svc| or
+ * |n| NULL, |ids| NULL with |cap| > 0).
+ */
+H2_API int h2_service_conns(h2_service *svc, h2_svc_conn_id *ids, size_t cap, size_t *n);
+
+/*
  * @function Copies the counters of worker |worker| (0 .. workers - 1) to
  * |*out|. Any thread. Returns 0 or H2_EINVAL (NULL argument, index out of
  * range).

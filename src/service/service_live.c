@@ -93,6 +93,7 @@ int svc_conn_new_id(h2_service *svc, svc_conn *c, unsigned wi)
                     atomic_init(&chunk[i].posters, 0);
                     atomic_init(&chunk[i].feed, 0);
                     atomic_init(&chunk[i].send, 0);
+                    atomic_init(&chunk[i].id, 0);
                     chunk[i].gen = 1;
                     chunk[i].next_free = 0;
                 }
@@ -112,14 +113,46 @@ int svc_conn_new_id(h2_service *svc, svc_conn *c, unsigned wi)
     c->id = gen << 40 | (uint64_t)index << SVC_ID_BITS | wi;
     c->live = e;
     c->svc = svc;
+    atomic_store_explicit(&e->id, c->id, memory_order_relaxed);
     atomic_store_explicit(&e->key, c->id >> SVC_ID_BITS, memory_order_seq_cst);
     atomic_fetch_add_explicit(&svc->n_live, 1, memory_order_relaxed);
     return 0;
 }
 
-h2_svc_conn_id svc_id_rehome(h2_svc_conn_id id, unsigned wi)
+void svc_conn_rehome(svc_conn *c, unsigned wi)
 {
-    return (id & ~(uint64_t)((1u << SVC_ID_BITS) - 1u)) | wi;
+    c->id = (c->id & ~(uint64_t)((1u << SVC_ID_BITS) - 1u)) | wi;
+    if (c->live != NULL)
+        atomic_store_explicit(&c->live->id, c->id, memory_order_relaxed);
+}
+
+int h2_service_conns(h2_service *svc, h2_svc_conn_id *ids, size_t cap, size_t *n)
+{
+    if (svc == NULL || n == NULL || (ids == NULL && cap > 0))
+        return H2_EINVAL;
+    pthread_mutex_lock(&svc->live_lock);
+    uint32_t used = svc->live_used;
+    pthread_mutex_unlock(&svc->live_lock);
+    size_t found = 0;
+    for (uint32_t index = 0; index < used; index++) {
+        svc_live *chunk = atomic_load_explicit(&svc->live_chunks[index >> LIVE_CHUNK_BITS],
+                                               memory_order_acquire);
+        if (chunk == NULL)
+            continue;
+        svc_live *e = &chunk[index & (LIVE_CHUNK - 1u)];
+        uint64_t key = atomic_load_explicit(&e->key, memory_order_seq_cst);
+        if (key == 0)
+            continue;
+        uint64_t id = atomic_load_explicit(&e->id, memory_order_relaxed);
+        /* An entry taken again between the two loads shows its new id. */
+        if (id >> SVC_ID_BITS != key)
+            continue;
+        if (found < cap)
+            ids[found] = id;
+        found++;
+    }
+    *n = found;
+    return 0;
 }
 
 void svc_live_end(svc_conn *c)

@@ -50,6 +50,8 @@ typedef struct svc_live {
      * and copied DATA bytes posted and not yet processed or sent. */
     atomic_size_t feed;
     atomic_size_t send;
+    /* The whole id while |key| is set (h2_service_conns() reads it). */
+    atomic_uint_fast64_t id;
     uint32_t gen;       /* generation of the next id (under the table lock) */
     uint32_t next_free; /* free list link + 1, or 0 */
 } svc_live;
@@ -569,8 +571,8 @@ int svc_conn_post_attach(h2_service *svc, svc_conn *c);
  * 0 or H2_ENOMEM. */
 int svc_conn_new_id(h2_service *svc, svc_conn *c, unsigned wi);
 
-/* |id| moved to worker |wi| (same entry). */
-h2_svc_conn_id svc_id_rehome(h2_svc_conn_id id, unsigned wi);
+/* |c| moves to worker |wi| before it was attached (same entry, new id). */
+void svc_conn_rehome(svc_conn *c, unsigned wi);
 
 /* Worker: |c| ended: posts to its id fail from now on. */
 void svc_live_end(svc_conn *c);

@@ -114,7 +114,7 @@ static void accept_one(svc_worker *w, svc_listener *l, int fd)
         if (svc_conn_post_attach(svc, c) == 0)
             return;
         /* The other worker's ring is full: this worker takes the connection. */
-        c->id = svc_id_rehome(c->id, w->index);
+        svc_conn_rehome(c, w->index);
     }
     svc_worker_attach(w, c);
 }
