@@ -568,9 +568,9 @@ typedef struct h2_svc_conn_config {
     int worker;                 /* the worker to use, or -1: round robin */
     /* Also deliver the connection-level events the service otherwise
      * handles by itself, for frame logs and debugging (an event each):
-     * H2_EV_REMOTE_SETTINGS_CHANGED and H2_EV_SETTINGS_ACKNOWLEDGED
-     * (|settings|), H2_EV_PING_RECEIVED (|ping|; the ACK is sent by the
-     * core) and H2_EV_WINDOW_UPDATED (|window_delta|). Default false. */
+     * H2_SVC_EV_REMOTE_SETTINGS_CHANGED and H2_SVC_EV_SETTINGS_ACKNOWLEDGED
+     * (|settings|), H2_SVC_EV_PING_RECEIVED (|ping|; the ACK is sent by the
+     * core) and H2_SVC_EV_WINDOW_UPDATED (|window_delta|). Default false. */
     bool trace;
     /* Run this connection on a worker thread of its own (|worker| is then
      * ignored): the thread starts at attach and leaves once the connection
@@ -753,7 +753,7 @@ H2_API int h2_service_end_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t 
 H2_API int h2_service_reset_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                    uint32_t error_code, uint64_t user);
 
-/* @function Sends a PING with |opaque|; the ACK arrives as H2_EV_PING_ACK_RECEIVED. */
+/* @function Sends a PING with |opaque|; the ACK arrives as H2_SVC_EV_PING_ACK_RECEIVED. */
 H2_API int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t opaque[8],
                            uint64_t user);
 

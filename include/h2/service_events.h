@@ -31,22 +31,22 @@ typedef uint64_t h2_svc_conn_id;
  * @enum Service event types. They follow the core's h2_event_type values;
  * an h2_svc_event's |type| is one of the two.
  *
- * Core events passed on: H2_EV_REQUEST_RECEIVED, H2_EV_RESPONSE_RECEIVED,
- * H2_EV_TRAILERS_RECEIVED, H2_EV_INFORMATIONAL_RESPONSE_RECEIVED (fields in
- * |fields|), H2_EV_PUSHED_STREAM_RECEIVED (clients: the promised stream in
+ * Core events passed on: H2_SVC_EV_REQUEST_RECEIVED, H2_SVC_EV_RESPONSE_RECEIVED,
+ * H2_SVC_EV_TRAILERS_RECEIVED, H2_SVC_EV_INFORMATIONAL_RESPONSE_RECEIVED (fields in
+ * |fields|), H2_SVC_EV_PUSHED_STREAM_RECEIVED (clients: the promised stream in
  * |stream_id|, its request in |fields|, |parent_stream_id|),
- * H2_EV_PRIORITY_UPDATE_RECEIVED (servers: the RFC 9218 Priority field
+ * H2_SVC_EV_PRIORITY_UPDATE_RECEIVED (servers: the RFC 9218 Priority field
  * value for |stream_id| in |data|/|len|, unparsed: see h2_priority_parse()),
- * H2_EV_LIMIT_EXCEEDED (an abuse limit tripped: |limit| an h2_limit,
+ * H2_SVC_EV_LIMIT_EXCEEDED (an abuse limit tripped: |limit| an h2_limit,
  * |error_code| the code sent, |limit_connection| true when the connection
- * ends for it, false when only stream |stream_id| was reset or refused), H2_EV_DATA_RECEIVED
- * (|data|), H2_EV_STREAM_RESET
- * (|error_code|, |remote|), H2_EV_PING_ACK_RECEIVED (|ping|) and
- * H2_EV_CONNECTION_TERMINATED (a GOAWAY received: |error_code|,
+ * ends for it, false when only stream |stream_id| was reset or refused), H2_SVC_EV_DATA_RECEIVED
+ * (|data|), H2_SVC_EV_STREAM_RESET
+ * (|error_code|, |remote|), H2_SVC_EV_PING_ACK_RECEIVED (|ping|) and
+ * H2_SVC_EV_CONNECTION_TERMINATED (a GOAWAY received: |error_code|,
  * |last_stream_id|, debug bytes in |data|); with |trace| in the
- * connection's configuration also H2_EV_REMOTE_SETTINGS_CHANGED,
- * H2_EV_SETTINGS_ACKNOWLEDGED, H2_EV_PING_RECEIVED and
- * H2_EV_WINDOW_UPDATED. The end of a peer's stream is the |end_stream|
+ * connection's configuration also H2_SVC_EV_REMOTE_SETTINGS_CHANGED,
+ * H2_SVC_EV_SETTINGS_ACKNOWLEDGED, H2_SVC_EV_PING_RECEIVED and
+ * H2_SVC_EV_WINDOW_UPDATED. The end of a peer's stream is the |end_stream|
  * flag of the headers or DATA event that carried it.
  */
 typedef enum h2_svc_event_type {
