@@ -28,8 +28,8 @@ typedef uint64_t h2_svc_conn_id;
 /* ------------------------------------------------------------------------ */
 
 /*
- * @enum Service event types. They follow the core's h2_event_type values;
- * an h2_svc_event's |type| is one of the two.
+ * @enum Service event types: the core's events under H2_SVC_EV_ names
+ * (same values as their H2_EV_ names), then the service's own events.
  *
  * Core events passed on: H2_SVC_EV_REQUEST_RECEIVED, H2_SVC_EV_RESPONSE_RECEIVED,
  * H2_SVC_EV_TRAILERS_RECEIVED, H2_SVC_EV_INFORMATIONAL_RESPONSE_RECEIVED (fields in
