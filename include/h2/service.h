@@ -118,6 +118,19 @@
  *   arrive. Data, end-of-stream and trailers for one stream go out in the
  *   order posted.
  *
+ * Priorities
+ *   Held DATA of different streams goes out by RFC 9218 priority, one
+ *   frame per turn: lowest urgency first; at one urgency, non-incremental
+ *   streams one after the other by stream id, incremental ones taking
+ *   turns, and the two kinds alternating frame by frame. A stream's
+ *   priority is, the most recent signal winning: the request's "priority"
+ *   header field (servers), a PRIORITY_UPDATE from the client (servers;
+ *   also one received before the request, which the field then does not
+ *   replace), or h2_service_set_priority() (either side, local order
+ *   only); else urgency 3, not incremental. A stream whose window is shut
+ *   does not hold back the others. docs/SERVICE.md ("Priorities") has the
+ *   details.
+ *
  * Isolation
  *   What one connection's peer or consumer does cannot use up what another
  *   connection of the same worker may hold. Copied DATA posted and not
