@@ -100,7 +100,8 @@ typedef struct svc_cmd {
     atomic_size_t *hold_conn;  /* ... and the connection's (its svc_live entry), or NULL */
     h2_priority_args prio;     /* PRIORITY */
     bool has_prio;
-    h2_priority sched_prio; /* SET_PRIORITY */
+    /* SET_PRIORITY: the stream's new local priority */
+    h2_priority sched_prio;
     struct svc_cmd *next; /* stream and connection FIFOs */
 } svc_cmd;
 
@@ -173,8 +174,8 @@ typedef struct svc_conn {
     svc_map streams;          /* stream id -> svc_stream with held sends */
     svc_stream *active;       /* streams with held sends (sent in |sched| order) */
     svc_stream *active_tail;
-    svc_sched sched;          /* the order |active| streams send in (RFC 9218) */
-    svc_prio_tab prio;        /* priority signals of streams (svc_prio.h) */
+    svc_sched sched;   /* the order |active| streams send in (RFC 9218) */
+    svc_prio_tab prio; /* priority signals of streams (svc_prio.h) */
 
     uint32_t epoll_mask;        /* events registered with epoll */
     int reason;                 /* h2_svc_close_reason once finished, else 0 */

@@ -102,8 +102,7 @@ static void record(struct svc_conn *c, uint32_t id, uint8_t u, bool inc, bool fi
         svc_sched_set_priority(&c->sched, &s->node, u, inc);
 }
 
-void svc_prio_on_request(struct svc_conn *c, uint32_t stream_id, const h2_header *fields,
-                         size_t n)
+void svc_prio_on_request(struct svc_conn *c, uint32_t stream_id, const h2_header *fields, size_t n)
 {
     h2_priority p;
     (void)h2_priority_from_headers(fields, n, &p); /* malformed: the defaults */
@@ -113,8 +112,7 @@ void svc_prio_on_request(struct svc_conn *c, uint32_t stream_id, const h2_header
     record(c, stream_id, p.urgency, p.incremental, false);
 }
 
-void svc_prio_on_update(struct svc_conn *c, uint32_t stream_id, uint8_t urgency,
-                        bool incremental)
+void svc_prio_on_update(struct svc_conn *c, uint32_t stream_id, uint8_t urgency, bool incremental)
 {
     record(c, stream_id, urgency, incremental, true);
 }

@@ -37,7 +37,8 @@ typedef struct svc_prio_entry {
     uint32_t id;
     uint8_t urgency;
     bool incremental;
-    bool firm; /* from a PRIORITY_UPDATE or the application: a request's field does not replace it */
+    bool
+        firm; /* from a PRIORITY_UPDATE or the application: a request's field does not replace it */
 } svc_prio_entry;
 
 /* The signals of one connection's streams; zeroed: empty. */
@@ -48,12 +49,10 @@ typedef struct svc_prio_tab {
 } svc_prio_tab;
 
 /* Servers: request |fields| (|n|) arrived on |stream_id|: records its "priority" field. */
-void svc_prio_on_request(struct svc_conn *c, uint32_t stream_id, const h2_header *fields,
-                         size_t n);
+void svc_prio_on_request(struct svc_conn *c, uint32_t stream_id, const h2_header *fields, size_t n);
 
 /* A PRIORITY_UPDATE for |stream_id| arrived (parsed by the core). */
-void svc_prio_on_update(struct svc_conn *c, uint32_t stream_id, uint8_t urgency,
-                        bool incremental);
+void svc_prio_on_update(struct svc_conn *c, uint32_t stream_id, uint8_t urgency, bool incremental);
 
 /*
  * Carries out H2_SVC_CMD_SET_PRIORITY |cmd| (answers it): applies its
