@@ -118,6 +118,19 @@
  *   arrive. Data, end-of-stream and trailers for one stream go out in the
  *   order posted.
  *
+ * Priorities
+ *   Held DATA of different streams goes out by RFC 9218 priority, one
+ *   frame per turn: lowest urgency first; at one urgency, non-incremental
+ *   streams one after the other by stream id, incremental ones taking
+ *   turns, and the two kinds alternating frame by frame. A stream's
+ *   priority is, the most recent signal winning: the request's "priority"
+ *   header field (servers), a PRIORITY_UPDATE from the client (servers;
+ *   also one received before the request, which the field then does not
+ *   replace), or h2_service_set_priority() (either side, local order
+ *   only); else urgency 3, not incremental. A stream whose window is shut
+ *   does not hold back the others. docs/SERVICE.md ("Priorities") has the
+ *   details.
+ *
  * Isolation
  *   What one connection's peer or consumer does cannot use up what another
  *   connection of the same worker may hold. Copied DATA posted and not
@@ -229,6 +242,7 @@
 #include "h2/conn.h"
 #include "h2/errors.h"
 #include "h2/hpack.h"
+#include "h2/priority.h"
 #include "h2/service_events.h"
 
 #ifdef __cplusplus
@@ -805,6 +819,23 @@ H2_API int h2_service_prioritize(h2_service *svc, h2_svc_conn_id conn, uint32_t 
  */
 H2_API int h2_service_priority_update(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                       const uint8_t *value, size_t len, uint64_t user);
+
+/*
+ * @function Sets the local scheduling priority of |stream_id| (|p| copied:
+ * urgency 0..7, incremental): the order in which its held DATA goes out
+ * against the connection's other streams (see "Priorities"). Nothing is
+ * sent to the peer. Either side, any stream of ours or the peer's; a
+ * stream not open yet (or without held data yet) keeps it for later. It
+ * replaces what the request's "priority" field or an earlier
+ * PRIORITY_UPDATE said, until the next PRIORITY_UPDATE. A stream that can
+ * send no more (we ended or reset it) fails with H2_ESTREAM_CLOSED as
+ * COMMAND_FAILED (H2_SVC_CMD_SET_PRIORITY).
+ *
+ * Returns as the other posting calls; H2_EINVAL also for |p| NULL, an
+ * urgency above 7, or |stream_id| 0 or above 2^31-1.
+ */
+H2_API int h2_service_set_priority(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                   const h2_priority *p, uint64_t user);
 
 /*
  * @function Acknowledges |n| more received bytes on |stream_id|

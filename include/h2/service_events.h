@@ -140,6 +140,7 @@ typedef enum h2_svc_command {
     H2_SVC_CMD_PUSH,
     H2_SVC_CMD_PRIORITY,
     H2_SVC_CMD_PRIORITY_UPDATE,
+    H2_SVC_CMD_SET_PRIORITY,
 } h2_svc_command;
 
 /*

@@ -285,3 +285,19 @@ int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id
     cmd->len = n;
     return svc_post(svc, w, cmd);
 }
+
+int h2_service_set_priority(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                            const h2_priority *p, uint64_t user)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || p == NULL || p->urgency > H2_PRIORITY_MAX_URGENCY || stream_id == 0 ||
+        stream_id > H2_MAX_STREAM_ID)
+        return H2_EINVAL;
+    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_SET_PRIORITY, conn, 0, NULL);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    cmd->sched_prio = *p;
+    cmd->stream_id = stream_id;
+    cmd->user = user;
+    return svc_post(svc, w, cmd);
+}

@@ -14,6 +14,8 @@
 #include <stdatomic.h>
 #include "h2/service.h"
 #include "service/mailbox.h"
+#include "service/sched.h"
+#include "service/svc_prio.h"
 #include "service/svc_map.h"
 
 struct svc_worker;
@@ -100,6 +102,8 @@ typedef struct svc_cmd {
     atomic_size_t *hold_conn;  /* ... and the connection's (its svc_live entry), or NULL */
     h2_priority_args prio;     /* PRIORITY */
     bool has_prio;
+    /* SET_PRIORITY: the stream's new local priority */
+    h2_priority sched_prio;
     struct svc_cmd *next; /* stream and connection FIFOs */
 } svc_cmd;
 
@@ -128,6 +132,8 @@ typedef struct svc_stream {
     uint32_t id;
     svc_cmd_list fifo;       /* DATA, END_STREAM, trailers, in order */
     struct svc_stream *next; /* the connection's active list */
+    struct svc_stream *prev; /* ... and back */
+    svc_sched_node node;     /* its place in the connection's scheduler */
 } svc_stream;
 
 /* What an epoll registration points to: the first member of each owner. */
@@ -168,8 +174,10 @@ typedef struct svc_conn {
     svc_cmd_list opening;     /* new streams (HEADERS, id 0) waiting for a stream slot */
     svc_cmd_list feed;        /* feed mode: input held while events are pending */
     svc_map streams;          /* stream id -> svc_stream with held sends */
-    svc_stream *active;       /* streams with held sends, round robin */
+    svc_stream *active;       /* streams with held sends (sent in |sched| order) */
     svc_stream *active_tail;
+    svc_sched sched;   /* the order |active| streams send in (RFC 9218) */
+    svc_prio_tab prio; /* priority signals of streams (svc_prio.h) */
 
     uint32_t epoll_mask;        /* events registered with epoll */
     int reason;                 /* h2_svc_close_reason once finished, else 0 */

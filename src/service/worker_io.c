@@ -256,6 +256,8 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
         case H2_EV_RESPONSE_RECEIVED:
         case H2_EV_TRAILERS_RECEIVED:
         case H2_EV_INFORMATIONAL_RESPONSE_RECEIVED:
+            if (ev->type == H2_EV_REQUEST_RECEIVED && c->server)
+                svc_prio_on_request(c, ev->stream_id, ev->u.headers.fields, ev->u.headers.n);
             rec = headers_event(c, ev);
             break;
         case H2_EV_DATA_RECEIVED:
@@ -296,6 +298,8 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
                 rec->pub.parent_stream_id = ev->u.push.parent_stream_id;
             break;
         case H2_EV_PRIORITY_UPDATE_RECEIVED:
+            svc_prio_on_update(c, ev->stream_id, ev->u.priority_update.urgency,
+                               ev->u.priority_update.incremental);
             rec = bytes_event(c, ev->u.priority_update.field_value,
                               ev->u.priority_update.field_value_len);
             break;

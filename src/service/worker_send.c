@@ -12,8 +12,10 @@
  * back nothing else: commands for existing streams and for the connection
  * go on, and one of those is what ends a stream and frees the slot. DATA,
  * END_STREAM and trailers of a stream sit in the stream's FIFO; streams
- * with held sends take turns, one frame each.
+ * with held sends go in RFC 9218 priority order (sched.h, svc_prio.h), one
+ * frame per turn.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -122,36 +124,37 @@ static svc_stream *stream_make(svc_conn *c, uint32_t id)
         h2_mem_free(mem_of(c), s);
         return NULL;
     }
+    s->prev = c->active_tail;
     if (c->active_tail != NULL)
         c->active_tail->next = s;
     else
         c->active = s;
     c->active_tail = s;
+    svc_prio_stream_new(c, s);
     return s;
 }
 
-/* Unlinks |s| (whose predecessor in the active list is |prev|) and frees it. */
-static void stream_drop(svc_conn *c, svc_stream *s, svc_stream *prev)
+/* Unlinks |s| from the active list and the scheduler and frees it. */
+static void stream_drop(svc_conn *c, svc_stream *s)
 {
-    if (prev != NULL)
-        prev->next = s->next;
+    if (s->prev != NULL)
+        s->prev->next = s->next;
     else
         c->active = s->next;
-    if (c->active_tail == s)
-        c->active_tail = prev;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    else
+        c->active_tail = s->prev;
+    svc_prio_stream_gone(c, s);
     svc_map_remove(&c->streams, s->id);
     h2_mem_free(mem_of(c), s);
 }
 
 static void stream_drop_by_id(svc_conn *c, uint32_t id)
 {
-    svc_stream *prev = NULL;
-    for (svc_stream *s = c->active; s != NULL; prev = s, s = s->next) {
-        if (s->id == id) {
-            stream_drop(c, s, prev);
-            return;
-        }
-    }
+    svc_stream *s = stream_find(c, id);
+    if (s != NULL)
+        stream_drop(c, s);
 }
 
 void svc_conn_drop_held(svc_conn *c, int reason)
@@ -161,9 +164,10 @@ void svc_conn_drop_held(svc_conn *c, int reason)
     while (c->active != NULL) {
         svc_stream *s = c->active;
         list_fail(c, &s->fifo, H2_ECLOSED, reason);
-        stream_drop(c, s, NULL);
+        stream_drop(c, s);
     }
     list_fail(c, &c->feed, H2_ECLOSED, reason);
+    svc_prio_free(c);
 }
 
 /* ---- carrying out commands ---- */
@@ -252,6 +256,9 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
     case H2_SVC_CMD_PRIORITY_UPDATE:
         rv = h2_conn_send_priority_update(c->conn, cmd->stream_id, cmd->data, cmd->len);
         break;
+    case H2_SVC_CMD_SET_PRIORITY:
+        svc_prio_command(c, cmd);
+        return true;
     case H2_SVC_CMD_PUSH: {
         int64_t id = h2_conn_next_stream_id(c->conn);
         rv = id < 0 ? (int)id
@@ -370,6 +377,38 @@ static bool pump_opening(svc_conn *c)
     return moved;
 }
 
+/*
+ * Sends held stream commands, one frame per turn, in the scheduler's order
+ * until the output is full or no stream can send. A stream that cannot
+ * (its window, or the connection's, is shut) is blocked for the rest of
+ * this pump: it is not asked again until a later pump (which every
+ * WINDOW_UPDATE and SETTINGS received leads to) unblocks it.
+ */
+static bool pump_streams(svc_conn *c)
+{
+    bool moved = false;
+    svc_sched_unblock_all(&c->sched);
+    svc_sched_node *n;
+    while (c->reason == 0 && (n = svc_sched_next(&c->sched)) != NULL) {
+        svc_stream *s = (svc_stream *)(void *)((char *)n - offsetof(svc_stream, node));
+        int r = stream_step(c, s);
+        if (r < 0) {
+            c->output_full = true;
+            return moved;
+        }
+        if (r == 0) {
+            svc_sched_block(&c->sched, n);
+            continue;
+        }
+        moved = true;
+        if (s->fifo.head == NULL)
+            stream_drop(c, s);
+        else
+            svc_sched_served(&c->sched, n);
+    }
+    return moved;
+}
+
 bool svc_conn_pump(svc_conn *c)
 {
     bool moved = false;
@@ -385,26 +424,5 @@ bool svc_conn_pump(svc_conn *c)
     }
     if (pump_opening(c))
         moved = true;
-    for (;;) {
-        bool round = false;
-        svc_stream *prev = NULL;
-        svc_stream *s = c->active;
-        while (s != NULL && c->reason == 0) {
-            int r = stream_step(c, s);
-            if (r < 0) {
-                c->output_full = true;
-                return moved;
-            }
-            if (r > 0)
-                round = moved = true;
-            svc_stream *next = s->next;
-            if (s->fifo.head == NULL)
-                stream_drop(c, s, prev);
-            else
-                prev = s;
-            s = next;
-        }
-        if (!round)
-            return moved;
-    }
+    return pump_streams(c) || moved;
 }
