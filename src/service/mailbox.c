@@ -89,6 +89,7 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
+#include "service/svc_clock.h"
 
 #define CACHE_LINE 64
 
@@ -242,19 +243,12 @@ void h2_mailbox_notify(h2_mailbox *mb)
     wake_consumer(mb, mb->core);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left until |deadline| (-1: none), clamped to [0, INT_MAX]. */
 static int remaining_ms(int64_t deadline)
 {
     if (deadline < 0)
         return -1;
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - svc_mono_ms();
     if (left <= 0)
         return 0;
     return left > INT_MAX ? INT_MAX : (int)left;
@@ -383,7 +377,7 @@ int h2_mailbox_post_wait(h2_mailbox *mb, void *ptr, int timeout_ms)
     if (rv != H2_EAGAIN || timeout_ms == 0)
         return rv;
     struct h2_mailbox_core *c = mb->core;
-    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    int64_t deadline = svc_deadline_ms(timeout_ms);
     for (;;) {
         int left = remaining_ms(deadline);
         if (left == 0)
@@ -483,13 +477,6 @@ size_t h2_mailbox_drain(h2_mailbox *mb, void **ptrs, size_t max)
 #define PARK_YIELD_US 1000
 #define PARK_WAIT_MS 1
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void park_backoff(h2_mailbox *mb, struct h2_mailbox_core *c)
 {
     unsigned round = ++c->unpublished_rounds;
@@ -498,8 +485,8 @@ static void park_backoff(h2_mailbox *mb, struct h2_mailbox_core *c)
         return;
     }
     if (round == PARK_SPIN_ROUNDS + 1)
-        c->unpublished_since = now_us();
-    if (now_us() - c->unpublished_since < PARK_YIELD_US) {
+        c->unpublished_since = svc_mono_us();
+    if (svc_mono_us() - c->unpublished_since < PARK_YIELD_US) {
         sched_yield();
     } else {
         struct pollfd p = {.fd = mb->event_fd, .events = POLLIN, .revents = 0};
@@ -563,7 +550,7 @@ static bool spin_until_ready(struct h2_mailbox_core *c)
 
 int h2_mailbox_wait(h2_mailbox *mb, int timeout_ms)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    int64_t deadline = svc_deadline_ms(timeout_ms);
     for (;;) {
         if (spin_until_ready(mb->core))
             return 1;

@@ -15,6 +15,7 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
+#include "service/svc_clock.h"
 #include "service/svc_internal.h"
 
 /*
@@ -216,7 +217,7 @@ int h2_service_shutdown(h2_service *svc, int timeout_ms)
 {
     if (svc == NULL || svc_on_worker_thread(svc))
         return H2_EINVAL;
-    int64_t deadline = timeout_ms < 0 ? -1 : svc_mono_ms() + timeout_ms;
+    int64_t deadline = svc_deadline_ms(timeout_ms);
     atomic_store_explicit(&svc->drain_waiting, true, memory_order_seq_cst);
     int expect = 0;
     (void)atomic_compare_exchange_strong_explicit(&svc->drain, &expect, SVC_DRAIN_GOAWAY,

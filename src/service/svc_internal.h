@@ -499,9 +499,6 @@ void svc_conn_close_transport(svc_conn *c);
 /* The service's clock in milliseconds: its |clock| hook, or CLOCK_MONOTONIC. */
 int64_t svc_now_ms(const h2_service *svc);
 
-/* Milliseconds of CLOCK_MONOTONIC: real waits (shutdown deadline, ring room). */
-int64_t svc_mono_ms(void);
-
 /* Makes room for |n| timers in total; 0 or H2_ENOMEM. */
 int svc_timers_reserve(svc_worker *w, uint32_t n);
 

@@ -26,6 +26,7 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
+#include "service/svc_clock.h"
 #include "service/svc_internal.h"
 
 /* Workers that may wait for room in one queue at once (others retry on a timer). */
@@ -381,7 +382,7 @@ int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms)
 {
     if (q == NULL)
         return H2_EINVAL;
-    int64_t deadline = timeout_ms < 0 ? -1 : svc_mono_ms() + timeout_ms;
+    int64_t deadline = svc_deadline_ms(timeout_ms);
     for (;;) {
         if (queue_ready(q))
             return 1;

@@ -33,14 +33,8 @@
 #include "core/mem.h"
 #include "h2/errors.h"
 #include "service/mailbox.h"
+#include "service/svc_clock.h"
 #include "service/svc_internal.h"
-
-int64_t svc_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int64_t svc_now_ms(const h2_service *svc)
 {
