@@ -548,11 +548,17 @@ static bool spin_until_ready(struct h2_mailbox_core *c)
     return ring_ready(c);
 }
 
-int h2_mailbox_wait(h2_mailbox *mb, int timeout_ms)
+/* True when |ready| (if any) reports something on the caller's side channels. */
+static bool side_ready(h2_mailbox_ready_fn ready, void *arg)
+{
+    return ready != NULL && ready(arg);
+}
+
+int h2_mailbox_wait_side(h2_mailbox *mb, int timeout_ms, h2_mailbox_ready_fn ready, void *arg)
 {
     int64_t deadline = svc_deadline_ms(timeout_ms);
     for (;;) {
-        if (spin_until_ready(mb->core))
+        if (spin_until_ready(mb->core) || side_ready(ready, arg))
             return 1;
         if (!h2_mailbox_prepare_park(mb)) {
             /* Published meanwhile, or a post is half-way (prepare_park
@@ -560,6 +566,12 @@ int h2_mailbox_wait(h2_mailbox *mb, int timeout_ms)
             if (deadline >= 0 && remaining_ms(deadline) == 0 && !ring_ready(mb->core))
                 return 0;
             continue;
+        }
+        /* Side channels are looked at after the announcement (see
+         * h2_mailbox_notify()). */
+        if (side_ready(ready, arg)) {
+            h2_mailbox_cancel_park(mb);
+            return 1;
         }
         struct pollfd p = {.fd = mb->event_fd, .events = POLLIN, .revents = 0};
         int r = poll(&p, 1, remaining_ms(deadline));
@@ -570,11 +582,16 @@ int h2_mailbox_wait(h2_mailbox *mb, int timeout_ms)
         if (r > 0)
             h2_mailbox_ack_wakeup(mb);
         h2_mailbox_cancel_park(mb);
-        if (ring_ready(mb->core))
+        if (ring_ready(mb->core) || side_ready(ready, arg))
             return 1;
         if (r == 0 && deadline >= 0 && remaining_ms(deadline) == 0)
             return 0;
     }
+}
+
+int h2_mailbox_wait(h2_mailbox *mb, int timeout_ms)
+{
+    return h2_mailbox_wait_side(mb, timeout_ms, NULL, NULL);
 }
 
 int h2_mailbox_fd(const h2_mailbox *mb)

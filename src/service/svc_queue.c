@@ -17,16 +17,12 @@
  * drains the ring, so every ring entry older than a record it took is
  * published by then and goes out first.
  */
-#include <errno.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_clock.h"
 #include "service/svc_internal.h"
 
 /* Workers that may wait for room in one queue at once (others retry on a timer). */
@@ -354,10 +350,12 @@ size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
     return n;
 }
 
-static bool queue_ready(h2_svc_queue *q)
+/* The overflow stack and the spill list: the queue's side channel next to
+ * its ring (h2_mailbox_ready_fn). */
+static bool overflow_ready(void *arg)
 {
-    return h2_mailbox_count(&q->mb) > 0 || q->spill != NULL ||
-           atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL;
+    const h2_svc_queue *q = arg;
+    return q->spill != NULL || atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL;
 }
 
 int h2_svc_queue_fd(const h2_svc_queue *q)
@@ -371,7 +369,7 @@ bool h2_svc_queue_prepare_wait(h2_svc_queue *q)
     if (!h2_mailbox_prepare_park(&q->mb))
         return false;
     /* The overflow stack is a side channel: check it after announcing. */
-    if (q->spill != NULL || atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL) {
+    if (overflow_ready(q)) {
         h2_mailbox_cancel_park(&q->mb);
         return false;
     }
@@ -382,29 +380,7 @@ int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms)
 {
     if (q == NULL)
         return H2_EINVAL;
-    int64_t deadline = svc_deadline_ms(timeout_ms);
-    for (;;) {
-        if (queue_ready(q))
-            return 1;
-        if (!h2_svc_queue_prepare_wait(q)) {
-            sched_yield();
-            continue;
-        }
-        int wait_ms = -1;
-        if (deadline >= 0) {
-            int64_t left = deadline - svc_mono_ms();
-            wait_ms = left <= 0 ? 0 : (int)left;
-        }
-        struct pollfd p = {.fd = h2_mailbox_fd(&q->mb), .events = POLLIN, .revents = 0};
-        int r = poll(&p, 1, wait_ms);
-        h2_mailbox_cancel_park(&q->mb);
-        if (r < 0 && errno != EINTR)
-            return H2_EINTERNAL;
-        if (queue_ready(q))
-            return 1;
-        if (deadline >= 0 && svc_mono_ms() >= deadline)
-            return 0;
-    }
+    return h2_mailbox_wait_side(&q->mb, timeout_ms, overflow_ready, q);
 }
 
 int h2_svc_queue_get_stats(const h2_svc_queue *q, h2_svc_queue_stats *out)
