@@ -280,20 +280,11 @@ svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id)
 /* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|. */
 svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail)
 {
-    size_t head = (sizeof(svc_cmd) + 15u) & ~(size_t)15u;
-    if (extra > SIZE_MAX - head)
+    svc_cmd *cmd = (svc_cmd *)(void *)svc_rec_alloc(&svc->mem, sizeof(svc_cmd), extra, tail);
+    if (cmd == NULL)
         return NULL;
-    uint8_t *block = h2_mem_malloc(&svc->mem, head + extra);
-    if (block == NULL)
-        return NULL;
-    svc_cmd *cmd = (svc_cmd *)(void *)block;
-    memset(cmd, 0, sizeof(*cmd));
-    cmd->ev.mem = svc->mem;
-    cmd->ev.block = block;
     cmd->kind = kind;
     cmd->conn = conn;
-    if (tail != NULL)
-        *tail = block + head;
     return cmd;
 }
 

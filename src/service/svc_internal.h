@@ -360,10 +360,22 @@ struct h2_service {
 
 enum { SVC_DRAIN_GOAWAY = 1, SVC_DRAIN_CUT = 2 };
 
-/* ---- events (svc_queue.c) ---- */
+/* ---- records (svc_record.c) ---- */
+
+/*
+ * One block: a zeroed record of |size| bytes (an svc_event_rec or a record
+ * that begins with one) and |extra| bytes after it at a 16-byte boundary,
+ * returned in |*tail| when |tail| is not NULL. NULL: no memory.
+ */
+svc_event_rec *svc_rec_alloc(const h2_mem *mem, size_t size, size_t extra, uint8_t **tail);
 
 /* Allocates an event record with |extra| bytes after it (returned in |*tail|). */
 svc_event_rec *svc_event_alloc(const h2_mem *mem, size_t extra, uint8_t **tail);
+
+/* Frees a record without acknowledging anything (drops its reference to a retbox). */
+void svc_event_free(svc_event_rec *rec);
+
+/* ---- events (svc_queue.c) ---- */
 
 /*
  * Offers |rec| to |q|; returns false when the queue is full (the record
@@ -399,9 +411,6 @@ void svc_queue_set_poll_hook(h2_svc_queue *q, h2_mailbox_hook fn, void *arg);
 
 /* Drains so far (changes each time the consumer takes events). */
 uint64_t svc_queue_epoch(h2_svc_queue *q);
-
-/* Frees a record without acknowledging anything (drops its reference to a retbox). */
-void svc_event_free(svc_event_rec *rec);
 
 /* Worker: |rec| goes back to |w| when released (takes a reference to w->ret). */
 void svc_event_hold_ack(svc_event_rec *rec, struct svc_worker *w);

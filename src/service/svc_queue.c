@@ -43,23 +43,6 @@ struct h2_svc_queue {
     void *poll_hook_arg;
 };
 
-svc_event_rec *svc_event_alloc(const h2_mem *mem, size_t extra, uint8_t **tail)
-{
-    size_t head = (sizeof(svc_event_rec) + 15u) & ~(size_t)15u;
-    if (extra > SIZE_MAX - head)
-        return NULL;
-    uint8_t *block = h2_mem_malloc(mem, head + extra);
-    if (block == NULL)
-        return NULL;
-    svc_event_rec *rec = (svc_event_rec *)(void *)block;
-    memset(rec, 0, sizeof(*rec));
-    rec->mem = *mem;
-    rec->block = block;
-    if (tail != NULL)
-        *tail = block + head;
-    return rec;
-}
-
 /* ---- the way back to a worker ---- */
 
 svc_retbox *svc_retbox_new(const h2_mem *mem, h2_mailbox *mb)
@@ -120,13 +103,6 @@ void svc_retbox_close(svc_retbox *box)
         rec = next;
     }
     retbox_unref(box);
-}
-
-void svc_event_free(svc_event_rec *rec)
-{
-    svc_event_drop_ack(rec);
-    h2_mem mem = rec->mem;
-    h2_mem_free(&mem, rec->block);
 }
 
 void h2_svc_event_release(h2_svc_event *ev)
