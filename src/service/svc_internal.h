@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include "h2/service.h"
 #include "service/mailbox.h"
+#include "service/svc_fifo.h"
 #include "service/svc_map.h"
 
 struct svc_worker;
@@ -112,6 +113,9 @@ typedef struct svc_ev_list {
     svc_event_rec *head;
     svc_event_rec *tail;
 } svc_ev_list;
+
+SVC_FIFO_DEFINE(svc_cmds, svc_cmd_list, svc_cmd, next)
+SVC_FIFO_DEFINE(svc_evs, svc_ev_list, svc_event_rec, next)
 
 /* What a poster charged: the counters to give back on failure. */
 typedef struct svc_hold {
@@ -229,6 +233,14 @@ typedef struct svc_conn {
     struct svc_conn *close_next;
 } svc_conn;
 
+/* A FIFO of connections (a worker's ended connections, by |close_next|). */
+typedef struct svc_conn_list {
+    svc_conn *head;
+    svc_conn *tail;
+} svc_conn_list;
+
+SVC_FIFO_DEFINE(svc_closing, svc_conn_list, svc_conn, close_next)
+
 /* A listening socket, owned by one worker. */
 typedef struct svc_listener {
     uint8_t poll_kind; /* SVC_POLL_LISTENER: must stay first */
@@ -311,8 +323,7 @@ typedef struct svc_worker {
     atomic_size_t send_bytes; /* any thread: copied DATA bytes posted here and not yet sent */
     svc_retbox *ret;    /* released DATA and STREAM_RESET events (any thread) */
     atomic_bool stop;   /* any thread: set by h2_service_free() */
-    svc_conn *closing;  /* ended connections whose CLOSED waits for posts in flight */
-    svc_conn **closing_tail; /* the last |close_next| of |closing| (when not empty) */
+    svc_conn_list closing; /* ended connections whose CLOSED waits for posts in flight */
     uint64_t drained;   /* commands taken from the ring so far */
     uint64_t handled;   /* ... and carried out or answered */
     bool draining;      /* whole-service shutdown seen: GOAWAY sent everywhere */

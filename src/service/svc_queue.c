@@ -38,12 +38,23 @@ struct h2_svc_queue {
     _Atomic(svc_event_rec *) overflow;        /* any worker pushes; the consumer takes all */
     atomic_uint_fast64_t spilled;             /* records in |overflow| and |spill| */
     atomic_int last_offers;                   /* svc_queue_offer_last() calls under way */
-    svc_event_rec *spill;                     /* consumer: overflow records in FIFO order */
+    svc_ev_list spill;                        /* consumer: overflow records in FIFO order */
     h2_mailbox_hook poll_hook;                /* tests: runs half-way through a poll */
     void *poll_hook_arg;
 };
 
 /* ---- the way back to a worker ---- */
+
+/* Any thread: pushes |rec| on a lock-free stack (seq_cst: a side channel
+ * of a mailbox, see h2_mailbox_notify()); its owner takes it whole. */
+static void stack_push(_Atomic(svc_event_rec *) *top, svc_event_rec *rec)
+{
+    svc_event_rec *head = atomic_load_explicit(top, memory_order_relaxed);
+    do {
+        rec->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(top, &head, rec, memory_order_seq_cst,
+                                                    memory_order_relaxed));
+}
 
 svc_retbox *svc_retbox_new(const h2_mem *mem, h2_mailbox *mb)
 {
@@ -123,11 +134,7 @@ void h2_svc_event_release(h2_svc_event *ev)
         return;
     }
     /* Back to the worker, which acknowledges the bytes and frees it. */
-    svc_event_rec *head = atomic_load_explicit(&box->head, memory_order_relaxed);
-    do {
-        rec->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&box->head, &head, rec, memory_order_seq_cst,
-                                                    memory_order_relaxed));
+    stack_push(&box->head, rec);
     h2_mailbox_notify(box->mb);
     atomic_fetch_sub_explicit(&box->users, 1, memory_order_seq_cst);
 }
@@ -158,7 +165,7 @@ int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem)
     atomic_init(&q->overflow, NULL);
     atomic_init(&q->spilled, 0);
     atomic_init(&q->last_offers, 0);
-    q->spill = NULL;
+    q->spill.head = q->spill.tail = NULL;
     q->poll_hook = NULL;
     q->poll_hook_arg = NULL;
     *out = q;
@@ -191,11 +198,7 @@ bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force)
     if (!force)
         return false;
     atomic_fetch_add_explicit(&q->spilled, 1, memory_order_relaxed);
-    svc_event_rec *head = atomic_load_explicit(&q->overflow, memory_order_relaxed);
-    do {
-        rec->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&q->overflow, &head, rec, memory_order_seq_cst,
-                                                    memory_order_relaxed));
+    stack_push(&q->overflow, rec);
     h2_mailbox_notify(&q->mb);
     return true;
 }
@@ -213,18 +216,14 @@ static void take_overflow(h2_svc_queue *q)
     if (atomic_load_explicit(&q->overflow, memory_order_relaxed) == NULL)
         return;
     svc_event_rec *stack = atomic_exchange_explicit(&q->overflow, NULL, memory_order_acquire);
-    svc_event_rec *fifo = NULL;
+    svc_ev_list arrived = {NULL, NULL};
     while (stack != NULL) {
         svc_event_rec *next = stack->next;
-        stack->next = fifo;
-        fifo = stack;
+        svc_evs_unpop(&arrived, stack);
         stack = next;
     }
     /* Append behind what is left of the spill list. */
-    svc_event_rec **tail = &q->spill;
-    while (*tail != NULL)
-        tail = &(*tail)->next;
-    *tail = fifo;
+    svc_evs_append(&q->spill, &arrived);
 }
 
 void svc_queue_set_poll_hook(h2_svc_queue *q, h2_mailbox_hook fn, void *arg)
@@ -313,10 +312,8 @@ size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
     if (q->poll_hook != NULL)
         q->poll_hook(q->poll_hook_arg);
     size_t n = h2_mailbox_drain(&q->mb, (void **)evs, max);
-    while (n < max && q->spill != NULL) {
-        svc_event_rec *rec = q->spill;
-        q->spill = rec->next;
-        rec->next = NULL;
+    while (n < max && q->spill.head != NULL) {
+        svc_event_rec *rec = svc_evs_pop(&q->spill);
         evs[n++] = &rec->pub;
         atomic_fetch_sub_explicit(&q->spilled, 1, memory_order_release);
     }
@@ -331,7 +328,7 @@ size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
 static bool overflow_ready(void *arg)
 {
     const h2_svc_queue *q = arg;
-    return q->spill != NULL || atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL;
+    return q->spill.head != NULL || atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL;
 }
 
 int h2_svc_queue_fd(const h2_svc_queue *q)

@@ -96,13 +96,11 @@ void svc_conn_emit(svc_conn *c, svc_event_rec *rec)
     rec->next = NULL;
     if (c->worker->stopping) {
         /* Shutdown: everything goes out, in order, whatever the fill. */
-        while (c->pending.head != NULL) {
-            svc_event_rec *p = c->pending.head;
-            c->pending.head = p->next;
+        svc_event_rec *p;
+        while ((p = svc_evs_pop(&c->pending)) != NULL) {
             svc_event_drop_ack(p);
             deliver(c, p, true);
         }
-        c->pending.tail = NULL;
         c->n_pending = 0;
         svc_event_drop_ack(rec);
         deliver(c, rec, true);
@@ -110,11 +108,7 @@ void svc_conn_emit(svc_conn *c, svc_event_rec *rec)
     }
     if (c->pending.head == NULL && deliver(c, rec, false))
         return;
-    if (c->pending.tail != NULL)
-        c->pending.tail->next = rec;
-    else
-        c->pending.head = rec;
-    c->pending.tail = rec;
+    svc_evs_push(&c->pending, rec);
     if (++c->n_pending > c->st.pending_high_water)
         c->st.pending_high_water = c->n_pending;
     mark_blocked(c);
@@ -140,17 +134,13 @@ static void closing_push(svc_conn *c)
     c->close_wait = true;
     c->close_ticket = 0;
     /* Appended: CLOSED events leave in the order the connections ended. */
-    c->close_next = NULL;
-    if (w->closing == NULL)
-        w->closing_tail = &w->closing;
-    *w->closing_tail = c;
-    w->closing_tail = &c->close_next;
+    svc_closing_push(&w->closing, c);
 }
 
 /* An ended connection whose CLOSED waits, not in the map (failed attach). */
 static svc_conn *closing_find(svc_worker *w, h2_svc_conn_id id)
 {
-    for (svc_conn *c = w->closing; c != NULL; c = c->close_next)
+    for (svc_conn *c = w->closing.head; c != NULL; c = c->close_next)
         if (c->id == id)
             return c;
     return NULL;
@@ -171,16 +161,15 @@ static bool closing_ready(svc_worker *w, svc_conn *c)
 /* Emits the CLOSED of every ended connection that may have it now. */
 static void settle_closing(svc_worker *w)
 {
-    svc_conn **link = &w->closing;
-    while (*link != NULL) {
-        svc_conn *c = *link;
+    svc_conn *prev = NULL;
+    svc_conn *c = w->closing.head;
+    while (c != NULL) {
         if (!closing_ready(w, c)) {
-            link = &c->close_next;
+            prev = c;
+            c = c->close_next;
             continue;
         }
-        *link = c->close_next;
-        if (*link == NULL)
-            w->closing_tail = link;
+        svc_closing_unlink(&w->closing, c, prev);
         c->close_wait = false;
         svc_event_rec *rec = c->closed_ev;
         c->closed_ev = NULL;
@@ -192,13 +181,14 @@ static void settle_closing(svc_worker *w)
         rec->pub.stats = st;
         svc_conn_emit(c, rec);
         svc_conn_touch(c);
+        c = prev != NULL ? prev->close_next : w->closing.head;
     }
 }
 
 /* True when a closing connection can be settled (checked before sleeping). */
 static bool closing_due(svc_worker *w)
 {
-    for (svc_conn *c = w->closing; c != NULL; c = c->close_next)
+    for (svc_conn *c = w->closing.head; c != NULL; c = c->close_next)
         if (closing_ready(w, c))
             return true;
     return false;
@@ -402,7 +392,7 @@ static void handle(svc_worker *w, svc_cmd *cmd)
     }
     svc_count(&w->count.commands, 1);
     svc_conn *c = svc_map_get(&w->conns, cmd->conn);
-    if (c == NULL && w->closing != NULL)
+    if (c == NULL && w->closing.head != NULL)
         c = closing_find(w, cmd->conn);
     if (c != NULL)
         c->st.commands++;
@@ -478,19 +468,18 @@ static void retry_blocked(svc_worker *w)
     svc_conn **link = &w->blocked;
     while (*link != NULL) {
         svc_conn *c = *link;
-        while (c->pending.head != NULL) {
-            svc_event_rec *rec = c->pending.head;
-            svc_event_rec *next = rec->next;
-            if (!deliver(c, rec, w->stopping))
+        svc_event_rec *rec;
+        while ((rec = svc_evs_pop(&c->pending)) != NULL) {
+            if (!deliver(c, rec, w->stopping)) {
+                svc_evs_unpop(&c->pending, rec);
                 break;
-            c->pending.head = next;
+            }
             c->n_pending--;
         }
         if (c->pending.head != NULL) {
             link = &c->blocked_next;
             continue;
         }
-        c->pending.tail = NULL;
         *link = c->blocked_next;
         c->in_blocked = false;
         /* After CLOSED the queue may be gone (its registration went first). */
@@ -506,7 +495,7 @@ static void retry_blocked(svc_worker *w)
 
 static void run_dirty(svc_worker *w)
 {
-    if (w->closing != NULL)
+    if (w->closing.head != NULL)
         settle_closing(w);
     while (w->dirty != NULL) {
         svc_conn *c = w->dirty;
@@ -581,9 +570,9 @@ static void settle_all(svc_worker *w)
         take_returned(w);
         retry_blocked(w);
         run_dirty(w);
-        if (w->closing == NULL && w->blocked == NULL && w->dirty == NULL)
+        if (w->closing.head == NULL && w->blocked == NULL && w->dirty == NULL)
             break;
-        if (w->closing != NULL && !closing_due(w))
+        if (w->closing.head != NULL && !closing_due(w))
             sched_yield(); /* a poster is half-way */
     }
 }
@@ -696,7 +685,7 @@ bool svc_on_own_worker(const svc_worker *w)
 static bool dedicated_done(const svc_worker *w)
 {
     return w->slot != NULL && w->served && w->conns.count == 0 && w->blocked == NULL &&
-           w->closing == NULL;
+           w->closing.head == NULL;
 }
 
 void *svc_worker_main(void *arg)
@@ -732,7 +721,7 @@ void *svc_worker_main(void *arg)
                 timeout = 0;
             } else if (atomic_load_explicit(&w->ret->head, memory_order_seq_cst) != NULL ||
                        atomic_load_explicit(&w->stop, memory_order_seq_cst) || drain_due(w) ||
-                       (w->closing != NULL && closing_due(w)) ||
+                       (w->closing.head != NULL && closing_due(w)) ||
                        (w->index == 0 &&
                         atomic_load_explicit(&w->svc->reap, memory_order_seq_cst) != NULL) ||
                        (w->blocked != NULL &&

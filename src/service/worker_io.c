@@ -468,23 +468,14 @@ static void feed(svc_conn *c, svc_cmd *cmd)
 void svc_conn_feed_held(svc_conn *c)
 {
     while (c->feed.head != NULL && c->pending.head == NULL && c->reason == 0) {
-        svc_cmd *cmd = c->feed.head;
-        c->feed.head = cmd->next;
-        if (c->feed.head == NULL)
-            c->feed.tail = NULL;
-        feed(c, cmd);
+        feed(c, svc_cmds_pop(&c->feed));
     }
 }
 
 void svc_conn_feed_cmd(svc_conn *c, svc_cmd *cmd)
 {
     if (c->pending.head != NULL || c->feed.head != NULL) {
-        cmd->next = NULL;
-        if (c->feed.tail != NULL)
-            c->feed.tail->next = cmd;
-        else
-            c->feed.head = cmd;
-        c->feed.tail = cmd;
+        svc_cmds_push(&c->feed, cmd);
         return;
     }
     feed(c, cmd);

@@ -73,32 +73,10 @@ void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reaso
         svc_event_free(rec);
 }
 
-static void list_push(svc_cmd_list *l, svc_cmd *cmd)
-{
-    cmd->next = NULL;
-    if (l->tail != NULL)
-        l->tail->next = cmd;
-    else
-        l->head = cmd;
-    l->tail = cmd;
-}
-
-static svc_cmd *list_pop(svc_cmd_list *l)
-{
-    svc_cmd *cmd = l->head;
-    if (cmd != NULL) {
-        l->head = cmd->next;
-        if (l->head == NULL)
-            l->tail = NULL;
-        cmd->next = NULL;
-    }
-    return cmd;
-}
-
 static void list_fail(svc_conn *c, svc_cmd_list *l, int error, int reason)
 {
     svc_cmd *cmd;
-    while ((cmd = list_pop(l)) != NULL)
+    while ((cmd = svc_cmds_pop(l)) != NULL)
         svc_cmd_fail(c->worker, c, cmd, error, reason);
 }
 
@@ -210,11 +188,11 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
         if (cmd->stream_id == 0) {
             rv = c->opening.head != NULL ? H2_ETOO_MANY_STREAMS : open_stream(c, cmd);
             if (rv == H2_ETOO_MANY_STREAMS)
-                list_push(&c->opening, cmd);
+                svc_cmds_push(&c->opening, cmd);
             return rv != H2_ENOBUFS;
         }
         if (stream_find(c, cmd->stream_id) != NULL) {
-            list_push(&stream_find(c, cmd->stream_id)->fifo, cmd);
+            svc_cmds_push(&stream_find(c, cmd->stream_id)->fifo, cmd);
             return true;
         }
         rv = h2_conn_send_headers(c->conn, cmd->stream_id, cmd->fields, cmd->n_fields, cmd->flags,
@@ -227,7 +205,7 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
             svc_cmd_fail(w, c, cmd, H2_ENOMEM, 0);
             return true;
         }
-        list_push(&s->fifo, cmd);
+        svc_cmds_push(&s->fifo, cmd);
         return true;
     }
     case H2_SVC_CMD_RESET: {
@@ -288,7 +266,7 @@ static bool execute(svc_conn *c, svc_cmd *cmd)
 void svc_conn_command(svc_conn *c, svc_cmd *cmd)
 {
     if (c->deferred.head != NULL || !execute(c, cmd))
-        list_push(&c->deferred, cmd);
+        svc_cmds_push(&c->deferred, cmd);
     svc_conn_touch(c);
 }
 
@@ -322,7 +300,7 @@ static int stream_step(svc_conn *c, svc_stream *s)
                 cmd->off += chunk;
                 c->flow_sent += chunk;
                 if (cmd->off == cmd->len)
-                    svc_cmd_done(mem_of(c), list_pop(&s->fifo));
+                    svc_cmd_done(mem_of(c), svc_cmds_pop(&s->fifo));
                 return 1;
             }
         }
@@ -336,7 +314,7 @@ static int stream_step(svc_conn *c, svc_stream *s)
     if (rv == H2_ENOBUFS)
         return -1;
     if (rv == 0) {
-        svc_cmd_done(mem_of(c), list_pop(&s->fifo));
+        svc_cmd_done(mem_of(c), svc_cmds_pop(&s->fifo));
         return 1;
     }
     /* The stream cannot send any more (closed, reset ...): fail what it holds. */
@@ -344,25 +322,17 @@ static int stream_step(svc_conn *c, svc_stream *s)
     return 1;
 }
 
-static void list_unpop(svc_cmd_list *l, svc_cmd *cmd)
-{
-    cmd->next = l->head;
-    l->head = cmd;
-    if (l->tail == NULL)
-        l->tail = cmd;
-}
-
 /* Opens the waiting new streams that slots and output room allow, in order. */
 static bool pump_opening(svc_conn *c)
 {
     bool moved = false;
     while (c->opening.head != NULL && c->reason == 0) {
-        svc_cmd *cmd = list_pop(&c->opening);
+        svc_cmd *cmd = svc_cmds_pop(&c->opening);
         int rv = open_stream(c, cmd);
         if (rv != 0) {
             if (rv == H2_ENOBUFS)
                 c->output_full = c->output_full || h2_conn_output_pending(c->conn) > 0;
-            list_unpop(&c->opening, cmd);
+            svc_cmds_unpop(&c->opening, cmd);
             break;
         }
         moved = true;
@@ -375,10 +345,10 @@ bool svc_conn_pump(svc_conn *c)
     bool moved = false;
     c->output_full = false;
     while (c->deferred.head != NULL && c->reason == 0) {
-        svc_cmd *cmd = list_pop(&c->deferred);
+        svc_cmd *cmd = svc_cmds_pop(&c->deferred);
         if (!execute(c, cmd)) {
             c->output_full = c->output_full || h2_conn_output_pending(c->conn) > 0;
-            list_unpop(&c->deferred, cmd);
+            svc_cmds_unpop(&c->deferred, cmd);
             break;
         }
         moved = true;
