@@ -485,6 +485,10 @@ void svc_conn_destroy(svc_conn *c);
 /* Takes over |c| (prepared by svc_conn_prepare()) on worker |w|. */
 void svc_worker_attach(svc_worker *w, svc_conn *c);
 
+/* The connection |id| names on |w|: a live one, or an ended one whose
+ * CLOSED waits; NULL when none. */
+svc_conn *svc_worker_conn(svc_worker *w, h2_svc_conn_id id);
+
 /* ---- transport (worker_io.c) ---- */
 
 /* Brings the epoll registration of |c| in line with what it waits for. */
@@ -686,7 +690,16 @@ void svc_hold_undo(const svc_hold *h, size_t len);
 /* Any thread: the command will give |h| back when done (svc_cmd_done(), svc_cmd_fail()). */
 void svc_hold_attach(svc_cmd *cmd, const svc_hold *h);
 
-/* ---- commands (worker_send.c) ---- */
+/* ---- dispatch (worker_dispatch.c) ---- */
+
+/* Worker: handles |cmd| taken from its ring (attach, listen, or a connection's). */
+void svc_worker_command(svc_worker *w, svc_cmd *cmd);
+
+/*
+ * Carries out |cmd| on |c|, holds it, or answers it. Returns false when it
+ * must wait for output room (over the high-water mark): the caller keeps it.
+ */
+bool svc_conn_execute(svc_conn *c, svc_cmd *cmd);
 
 /* Reports |cmd| as failed with |error| (and |reason|) and gives up its payload. */
 void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reason);
@@ -694,8 +707,24 @@ void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reaso
 /* Calls the release callback of a by-reference payload once; frees the command. */
 void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd);
 
-/* Carries out |cmd| on |c| (or holds it). */
-void svc_conn_command(svc_conn *c, svc_cmd *cmd);
+/* ---- held sends (worker_send.c) ---- */
+
+/*
+ * A new stream (HEADERS with id 0): opens it, or holds it in the opening
+ * FIFO (no slot, or earlier new streams wait). False when it must wait for
+ * output room instead.
+ */
+bool svc_conn_open_stream(svc_conn *c, svc_cmd *cmd);
+
+/* HEADERS (trailers) for a stream with held sends: queued behind them (true),
+ * or false when the stream holds nothing. */
+bool svc_conn_hold_behind(svc_conn *c, svc_cmd *cmd);
+
+/* DATA or END_STREAM: joins its stream's FIFO (or fails for lack of memory). */
+void svc_conn_hold_send(svc_conn *c, svc_cmd *cmd);
+
+/* RESET: fails what stream |stream_id| holds and forgets it. */
+void svc_conn_drop_stream(svc_conn *c, uint32_t stream_id);
 
 /* Sends what held commands and windows allow; true when something moved. */
 bool svc_conn_pump(svc_conn *c);

@@ -137,10 +137,13 @@ static void closing_push(svc_conn *c)
     svc_closing_push(&w->closing, c);
 }
 
-/* An ended connection whose CLOSED waits, not in the map (failed attach). */
-static svc_conn *closing_find(svc_worker *w, h2_svc_conn_id id)
+svc_conn *svc_worker_conn(svc_worker *w, h2_svc_conn_id id)
 {
-    for (svc_conn *c = w->closing.head; c != NULL; c = c->close_next)
+    svc_conn *c = svc_map_get(&w->conns, id);
+    if (c != NULL || w->closing.head == NULL)
+        return c;
+    /* An ended connection whose CLOSED waits, not in the map (failed attach). */
+    for (c = w->closing.head; c != NULL; c = c->close_next)
         if (c->id == id)
             return c;
     return NULL;
@@ -372,70 +375,6 @@ void svc_worker_attach(svc_worker *w, svc_conn *c)
 /* The loop                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static void handle(svc_worker *w, svc_cmd *cmd)
-{
-    if (cmd->kind == H2_SVC_CMD_ATTACH) {
-        svc_conn *c = cmd->attach;
-        w->served = true;
-        h2_mem_free(&w->svc->mem, cmd);
-        svc_worker_attach(w, c);
-        return;
-    }
-    if (cmd->kind == SVC_CMD_LISTEN) {
-        svc_listener *l = cmd->listener;
-        h2_mem_free(&w->svc->mem, cmd);
-        if (w->stopping)
-            svc_listener_free(&w->svc->mem, l);
-        else
-            svc_listener_start(w, l);
-        return;
-    }
-    svc_count(&w->count.commands, 1);
-    svc_conn *c = svc_map_get(&w->conns, cmd->conn);
-    if (c == NULL && w->closing.head != NULL)
-        c = closing_find(w, cmd->conn);
-    if (c != NULL)
-        c->st.commands++;
-    if (c == NULL || c->reason != 0 || w->stopping) {
-        int reason = w->stopping ? H2_SVC_CLOSE_SHUTDOWN : c != NULL ? c->reason : 0;
-        svc_cmd_fail(w, c, cmd, H2_ECLOSED, reason);
-        return;
-    }
-    switch (cmd->kind) {
-    case H2_SVC_CMD_STATS:
-        /* The command block becomes the answer. */
-        cmd->ev.pub.type = H2_SVC_EV_STATS;
-        cmd->ev.pub.user = cmd->user;
-        /* The block's tail holds the core's counters (h2_service_conn_stats()). */
-        svc_conn_stats_now(c, &cmd->ev.pub.stats, (h2_conn_stats *)(uintptr_t)cmd->data);
-        cmd->ev.pub.core_stats = (const h2_conn_stats *)(const void *)cmd->data;
-        svc_conn_emit(c, &cmd->ev);
-        return;
-    case H2_SVC_CMD_FEED:
-        if (c->fd >= 0)
-            svc_cmd_fail(w, c, cmd, H2_EINVAL, 0);
-        else
-            svc_conn_feed_cmd(c, cmd);
-        return;
-    case H2_SVC_CMD_ABORT:
-        svc_cmd_done(&w->svc->mem, cmd);
-        svc_conn_finish(c, H2_SVC_CLOSE_ABORTED, H2_ECLOSED, 0);
-        return;
-    case H2_SVC_CMD_ACK_DATA: {
-        int rv = h2_conn_ack_data(c->conn, cmd->stream_id, cmd->len);
-        if (rv != 0)
-            svc_cmd_fail(w, c, cmd, rv, 0);
-        else
-            svc_cmd_done(&w->svc->mem, cmd);
-        svc_conn_touch(c);
-        return;
-    }
-    default:
-        svc_conn_command(c, cmd);
-        return;
-    }
-}
-
 /* Acknowledges and frees the DATA events the application released; a
  * released STREAM_RESET of a server frees the request's slot. */
 static void take_returned(svc_worker *w)
@@ -540,7 +479,7 @@ static size_t run_commands(svc_worker *w)
     if (n > 0)
         w->now = svc_now_ms(w->svc); /* commands start clocks: not earlier than posted */
     for (size_t i = 0; i < n; i++) {
-        handle(w, batch[i]);
+        svc_worker_command(w, batch[i]);
         w->handled++;
     }
     return n;

@@ -1,12 +1,12 @@
 /*
- * Service worker: carrying out commands on a connection, holding sends
- * that the flow-control windows or the output limit do not allow yet, and
- * answering commands that cannot be carried out.
+ * Service worker: held sends. Sends that the flow-control windows, the
+ * output limit or the peer's stream limit do not allow yet wait here, and
+ * the pump sends them as room comes back.
  *
  * Order: commands that wait for output room sit in the connection's
- * deferred FIFO, and while it is not empty every later command queues
- * behind them (room comes back as the transport drains, whatever the
- * peer's streams do). A new stream (HEADERS with id 0) that waits for a
+ * deferred FIFO (worker_dispatch.c queues them), and while it is not empty
+ * every later command queues behind them (room comes back as the transport
+ * drains, whatever the peer's streams do). A new stream (HEADERS with id 0) that waits for a
  * concurrency slot sits in the opening FIFO instead, where later new
  * streams queue behind it so that ids go out in the order posted; it holds
  * back nothing else: commands for existing streams and for the connection
@@ -23,54 +23,6 @@
 static const h2_mem *mem_of(svc_conn *c)
 {
     return &c->worker->svc->mem;
-}
-
-/* Gives the bytes of |cmd| back to the hold budgets it was charged to. */
-static void hold_release(svc_cmd *cmd)
-{
-    if (cmd->hold_count != NULL)
-        atomic_fetch_sub_explicit(cmd->hold_count, cmd->len, memory_order_relaxed);
-    if (cmd->hold_conn != NULL)
-        atomic_fetch_sub_explicit(cmd->hold_conn, cmd->len, memory_order_relaxed);
-    cmd->hold_count = cmd->hold_conn = NULL;
-}
-
-void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
-{
-    hold_release(cmd);
-    if (cmd->release != NULL) {
-        cmd->release(cmd->release_user, cmd->data, cmd->len);
-        cmd->release = NULL;
-    }
-    h2_mem_free(mem, cmd);
-}
-
-void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reason)
-{
-    hold_release(cmd);
-    if (cmd->release != NULL) {
-        cmd->release(cmd->release_user, cmd->data, cmd->len);
-        cmd->release = NULL;
-    }
-    svc_event_rec *rec = &cmd->ev;
-    rec->pub.type = H2_SVC_EV_COMMAND_FAILED;
-    rec->pub.conn = cmd->conn;
-    rec->pub.stream_id = cmd->stream_id;
-    rec->pub.user = cmd->user;
-    rec->pub.command = cmd->kind;
-    rec->pub.error = error;
-    rec->pub.reason = reason;
-    if (c != NULL) {
-        svc_conn_emit(c, rec);
-        return;
-    }
-    h2_service *svc = w->svc;
-    if (svc->queue != NULL)
-        svc_queue_offer(svc->queue, rec, true);
-    else if (svc->on_event != NULL)
-        svc->on_event(svc->on_event_user, &rec->pub);
-    else
-        svc_event_free(rec);
 }
 
 static void list_fail(svc_conn *c, svc_cmd_list *l, int error, int reason)
@@ -174,100 +126,39 @@ static int open_stream(svc_conn *c, svc_cmd *cmd)
     return 0;
 }
 
-/*
- * Carries out |cmd|. Returns false when it must wait for output room (over
- * the high-water mark): the caller keeps it. A new stream without a slot
- * joins the opening FIFO, as does every new stream while that is not empty.
- */
-static bool execute(svc_conn *c, svc_cmd *cmd)
+bool svc_conn_open_stream(svc_conn *c, svc_cmd *cmd)
 {
-    svc_worker *w = c->worker;
-    int rv = 0;
-    switch (cmd->kind) {
-    case H2_SVC_CMD_HEADERS:
-        if (cmd->stream_id == 0) {
-            rv = c->opening.head != NULL ? H2_ETOO_MANY_STREAMS : open_stream(c, cmd);
-            if (rv == H2_ETOO_MANY_STREAMS)
-                svc_cmds_push(&c->opening, cmd);
-            return rv != H2_ENOBUFS;
-        }
-        if (stream_find(c, cmd->stream_id) != NULL) {
-            svc_cmds_push(&stream_find(c, cmd->stream_id)->fifo, cmd);
-            return true;
-        }
-        rv = h2_conn_send_headers(c->conn, cmd->stream_id, cmd->fields, cmd->n_fields, cmd->flags,
-                                  NULL);
-        break;
-    case H2_SVC_CMD_DATA:
-    case H2_SVC_CMD_END_STREAM: {
-        svc_stream *s = stream_make(c, cmd->stream_id);
-        if (s == NULL) {
-            svc_cmd_fail(w, c, cmd, H2_ENOMEM, 0);
-            return true;
-        }
-        svc_cmds_push(&s->fifo, cmd);
-        return true;
-    }
-    case H2_SVC_CMD_RESET: {
-        svc_stream *s = stream_find(c, cmd->stream_id);
-        if (s != NULL) {
-            list_fail(c, &s->fifo, H2_ESTREAM_CLOSED, 0);
-            stream_drop_by_id(c, cmd->stream_id);
-        }
-        rv = h2_conn_reset_stream(c->conn, cmd->stream_id, cmd->error_code);
-        break;
-    }
-    case H2_SVC_CMD_PING:
-        rv = h2_conn_ping(c->conn, cmd->ping);
-        break;
-    case H2_SVC_CMD_SETTINGS:
-        rv =
-            h2_conn_update_settings(c->conn, (const h2_setting *)(const void *)cmd->data, cmd->len);
-        break;
-    case H2_SVC_CMD_PRIORITY:
-        rv = h2_conn_prioritize(c->conn, cmd->stream_id, cmd->has_prio ? &cmd->prio : NULL);
-        break;
-    case H2_SVC_CMD_PRIORITY_UPDATE:
-        rv = h2_conn_send_priority_update(c->conn, cmd->stream_id, cmd->data, cmd->len);
-        break;
-    case H2_SVC_CMD_PUSH: {
-        int64_t id = h2_conn_next_stream_id(c->conn);
-        rv = id < 0 ? (int)id
-                    : h2_conn_push_stream(c->conn, cmd->stream_id, (uint32_t)id, cmd->fields,
-                                          cmd->n_fields);
-        if (rv == 0) {
-            /* The command block becomes the PUSH_PROMISED event. */
-            cmd->ev.pub.type = H2_SVC_EV_PUSH_PROMISED;
-            cmd->ev.pub.stream_id = (uint32_t)id;
-            cmd->ev.pub.parent_stream_id = cmd->stream_id;
-            cmd->ev.pub.user = cmd->user;
-            svc_conn_emit(c, &cmd->ev);
-            return true;
-        }
-        break;
-    }
-    case H2_SVC_CMD_CLOSE:
-        c->closing = true;
-        rv = h2_conn_close(c->conn, cmd->error_code, NULL, 0, -1);
-        break;
-    default:
-        rv = H2_EINVAL;
-        break;
-    }
-    if (rv == H2_ENOBUFS)
+    int rv = c->opening.head != NULL ? H2_ETOO_MANY_STREAMS : open_stream(c, cmd);
+    if (rv == H2_ETOO_MANY_STREAMS)
+        svc_cmds_push(&c->opening, cmd);
+    return rv != H2_ENOBUFS;
+}
+
+bool svc_conn_hold_behind(svc_conn *c, svc_cmd *cmd)
+{
+    svc_stream *s = stream_find(c, cmd->stream_id);
+    if (s == NULL)
         return false;
-    if (rv != 0)
-        svc_cmd_fail(w, c, cmd, rv, 0);
-    else
-        svc_cmd_done(mem_of(c), cmd);
+    svc_cmds_push(&s->fifo, cmd);
     return true;
 }
 
-void svc_conn_command(svc_conn *c, svc_cmd *cmd)
+void svc_conn_hold_send(svc_conn *c, svc_cmd *cmd)
 {
-    if (c->deferred.head != NULL || !execute(c, cmd))
-        svc_cmds_push(&c->deferred, cmd);
-    svc_conn_touch(c);
+    svc_stream *s = stream_make(c, cmd->stream_id);
+    if (s == NULL)
+        svc_cmd_fail(c->worker, c, cmd, H2_ENOMEM, 0);
+    else
+        svc_cmds_push(&s->fifo, cmd);
+}
+
+void svc_conn_drop_stream(svc_conn *c, uint32_t stream_id)
+{
+    svc_stream *s = stream_find(c, stream_id);
+    if (s != NULL) {
+        list_fail(c, &s->fifo, H2_ESTREAM_CLOSED, 0);
+        stream_drop_by_id(c, stream_id);
+    }
 }
 
 /*
@@ -346,7 +237,7 @@ bool svc_conn_pump(svc_conn *c)
     c->output_full = false;
     while (c->deferred.head != NULL && c->reason == 0) {
         svc_cmd *cmd = svc_cmds_pop(&c->deferred);
-        if (!execute(c, cmd)) {
+        if (!svc_conn_execute(c, cmd)) {
             c->output_full = c->output_full || h2_conn_output_pending(c->conn) > 0;
             svc_cmds_unpop(&c->deferred, cmd);
             break;
