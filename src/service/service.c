@@ -65,65 +65,6 @@ unsigned h2_service_workers(const h2_service *svc)
     return svc == NULL ? 0 : svc->n_workers;
 }
 
-void svc_worker_destroy(svc_worker *w)
-{
-    const h2_mem *mem = &w->svc->mem;
-    /* Events released from now on are only freed (the box outlives us). */
-    svc_retbox_close(w->ret);
-    w->ret = NULL;
-    if (w->epfd >= 0)
-        close(w->epfd);
-    w->epfd = -1;
-    h2_mailbox_destroy(&w->mb);
-    h2_mem_free(mem, w->rbuf);
-    w->rbuf = NULL;
-    svc_timers_free(w);
-    svc_map_free(&w->conns);
-}
-
-int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity)
-{
-    w->svc = svc;
-    w->index = index;
-    w->epfd = -1;
-    w->rbuf_size = svc->read_buffer_size;
-    atomic_init(&w->started, false);
-    atomic_init(&w->stop, false);
-    atomic_init(&w->room, false);
-    atomic_init(&w->feed_bytes, 0);
-    atomic_init(&w->send_bytes, 0);
-    atomic_init(&w->count.connections_total, 0);
-    atomic_init(&w->count.connections, 0);
-    atomic_init(&w->count.bytes_in, 0);
-    atomic_init(&w->count.bytes_out, 0);
-    atomic_init(&w->count.commands, 0);
-    atomic_init(&w->count.events, 0);
-    atomic_init(&w->count.loops, 0);
-    atomic_init(&w->count.timeouts, 0);
-    for (unsigned i = 0; i < H2_SVC_TIMER_COUNT; i++)
-        atomic_init(&w->count.timer_expired[i], 0);
-    atomic_init(&w->count.frames_in, 0);
-    atomic_init(&w->count.frames_out, 0);
-    atomic_init(&w->count.streams_opened, 0);
-    svc_map_init(&w->conns, &svc->mem);
-    int rv = h2_mailbox_init(&w->mb, capacity, &svc->mem);
-    if (rv != 0)
-        return rv;
-    w->ret = svc_retbox_new(&svc->mem, &w->mb);
-    if (w->ret == NULL)
-        return H2_ENOMEM;
-    w->rbuf = h2_mem_malloc(&svc->mem, w->rbuf_size);
-    if (w->rbuf == NULL)
-        return H2_ENOMEM;
-    w->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (w->epfd < 0)
-        return H2_EINTERNAL;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, h2_mailbox_fd(&w->mb), &ev) != 0)
-        return H2_EINTERNAL;
-    return 0;
-}
-
 static void stop_workers(h2_service *svc)
 {
     for (unsigned i = 0; i < svc->n_workers; i++) {

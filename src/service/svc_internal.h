@@ -444,6 +444,12 @@ enum { SVC_CMD_LISTEN = 100 };
 
 /* ---- worker (worker.c) ---- */
 
+/* Prepares a worker (not started); 0, H2_ENOMEM or H2_EINTERNAL. */
+int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity);
+
+/* Frees what a worker holds (its thread has ended). */
+void svc_worker_destroy(svc_worker *w);
+
 void *svc_worker_main(void *arg);
 
 /* True on a worker thread of |svc|. */
@@ -456,11 +462,37 @@ bool svc_on_any_worker_thread(void);
 /* True on the thread that runs the loop of |w| (its event callbacks included). */
 bool svc_on_own_worker(const svc_worker *w);
 
+/* Marks |c| to be pumped and flushed before the worker sleeps. */
+void svc_conn_touch(svc_conn *c);
+
+/* Dedicated worker thread: leaves after its connection ended. */
+void svc_worker_leave(svc_worker *w);
+
+/*
+ * Service shutdown, once every worker thread was joined: answers what was
+ * posted to a ring after its worker left (by event callbacks of other
+ * workers, by listeners handing connections over): attaches fail with
+ * reason H2_SVC_CLOSE_SHUTDOWN, commands with H2_ECLOSED. Runs on the
+ * thread freeing the service, until every ring is empty.
+ */
+void svc_service_sweep(h2_service *svc);
+
+/* ---- delivery (conn_deliver.c) ---- */
+
 /* Delivers |rec| for |c| (queue or callback), or keeps it pending. */
 void svc_conn_emit(svc_conn *c, svc_event_rec *rec);
 
-/* Marks |c| to be pumped and flushed before the worker sleeps. */
-void svc_conn_touch(svc_conn *c);
+/* Worker: delivers what blocked connections hold, as far as their queues take it. */
+void svc_worker_retry_blocked(svc_worker *w);
+
+/* ---- connection life (conn_life.c) ---- */
+
+/* Takes over |c| (prepared by svc_conn_prepare()) on worker |w|. */
+void svc_worker_attach(svc_worker *w, svc_conn *c);
+
+/* The connection |id| names on |w|: a live one, or an ended one whose
+ * CLOSED waits; NULL when none. */
+svc_conn *svc_worker_conn(svc_worker *w, h2_svc_conn_id id);
 
 /* Ends |c| for |reason| (fails held commands, emits CLOSED, closes the transport). */
 void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno);
@@ -470,6 +502,15 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno);
  * first when |goaway|, then finishes with H2_SVC_CLOSE_TIMEOUT.
  */
 void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code);
+
+/* Whole-service shutdown: GOAWAY(NO_ERROR) on |c|; open streams may finish. */
+void svc_conn_drain(svc_conn *c);
+
+/* Emits the CLOSED of every ended connection of |w| that may have it now. */
+void svc_worker_settle_closing(svc_worker *w);
+
+/* True when an ended connection of |w| can have its CLOSED (checked before sleeping). */
+bool svc_worker_closing_due(svc_worker *w);
 
 /* The counters of |c| now, and the core's in |*core| (zeros once the core
  * is gone). */
@@ -481,13 +522,6 @@ void svc_conn_count_core(svc_conn *c, const h2_conn_stats *core);
 
 /* Frees a connection that never reached a worker, or a finished one. */
 void svc_conn_destroy(svc_conn *c);
-
-/* Takes over |c| (prepared by svc_conn_prepare()) on worker |w|. */
-void svc_worker_attach(svc_worker *w, svc_conn *c);
-
-/* The connection |id| names on |w|: a live one, or an ended one whose
- * CLOSED waits; NULL when none. */
-svc_conn *svc_worker_conn(svc_worker *w, h2_svc_conn_id id);
 
 /* ---- transport (worker_io.c) ---- */
 
@@ -630,12 +664,6 @@ int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t str
 #define SVC_ID_BITS 16u
 #define SVC_ID_DEDICATED 0x8000u
 
-/* Prepares a worker (not started); 0, H2_ENOMEM or H2_EINTERNAL. */
-int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity);
-
-/* Frees what a worker holds (its thread has ended). */
-void svc_worker_destroy(svc_worker *w);
-
 /* Attaches a connection with a worker of its own (service_dedicated.c). */
 int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
                          h2_svc_conn_id *id);
@@ -653,17 +681,6 @@ void svc_dedicated_shutdown(h2_service *svc);
 /* Frees every dedicated worker (service shutdown, after the sweep). */
 void svc_dedicated_free(h2_service *svc);
 
-/*
- * Service shutdown, once every worker thread was joined: answers what was
- * posted to a ring after its worker left (by event callbacks of other
- * workers, by listeners handing connections over): attaches fail with
- * reason H2_SVC_CLOSE_SHUTDOWN, commands with H2_ECLOSED. Runs on the
- * thread freeing the service, until every ring is empty.
- */
-void svc_service_sweep(h2_service *svc);
-
-/* Dedicated worker thread: leaves after its connection ended. */
-void svc_worker_leave(svc_worker *w);
 
 /* Shared worker 0: joins the dedicated threads that left and frees their slots. */
 void svc_dedicated_reap(h2_service *svc);
