@@ -523,6 +523,11 @@ void svc_conn_count_core(svc_conn *c, const h2_conn_stats *core);
 /* Frees a connection that never reached a worker, or a finished one. */
 void svc_conn_destroy(svc_conn *c);
 
+/* ---- core events (conn_events.c) ---- */
+
+/* Feeds received bytes to the core and passes its events on. */
+void svc_conn_receive(svc_conn *c, const uint8_t *data, size_t len);
+
 /* ---- transport (worker_io.c) ---- */
 
 /* Brings the epoll registration of |c| in line with what it waits for. */
@@ -539,9 +544,6 @@ void svc_conn_io(svc_conn *c, uint32_t events);
 
 /* True when reading |c| is allowed and its transport holds buffered bytes. */
 bool svc_conn_tr_pending(svc_conn *c);
-
-/* Feeds received bytes to the core and passes its events on. */
-void svc_conn_receive(svc_conn *c, const uint8_t *data, size_t len);
 
 /* Feed mode: handles a FEED command now or holds it behind pending events. */
 void svc_conn_feed_cmd(svc_conn *c, svc_cmd *cmd);
