@@ -1,15 +1,19 @@
 /*
- * Service: creation and shutdown, attaching connections, and the posting
- * calls that application threads use to send commands to workers.
+ * Service: its lifetime. Creation starts the shared workers; the graceful
+ * shutdown (h2_service_shutdown()) sends GOAWAY everywhere and waits for
+ * the live-id table (service_live.c) to empty, cutting what is left at its
+ * deadline; the free stops and joins every worker thread, answers what was
+ * posted too late (svc_service_sweep()) and frees everything.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
-#include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/mem.h"
 #include "h2/errors.h"
+#include "service/svc_clock.h"
 #include "service/svc_internal.h"
 
 #define DEFAULT_MAILBOX 4096u
@@ -202,308 +206,69 @@ void h2_service_free(h2_service *svc)
         service_destroy(svc);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Commands                                                                  */
-/* ------------------------------------------------------------------------ */
-
-svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id)
+void svc_drain_notify(h2_service *svc)
 {
-    uint64_t wi = id & ((1u << SVC_ID_BITS) - 1u);
-    if (id == 0)
-        return NULL;
-    if ((wi & SVC_ID_DEDICATED) != 0)
-        return svc_dedicated_of(svc, (unsigned)(wi & ~(uint64_t)SVC_ID_DEDICATED));
-    if (wi >= svc->n_workers)
-        return NULL;
-    return &svc->workers[wi];
+    if (!atomic_load_explicit(&svc->drain_waiting, memory_order_seq_cst))
+        return;
+    pthread_mutex_lock(&svc->drain_lock);
+    pthread_cond_broadcast(&svc->drain_cond);
+    pthread_mutex_unlock(&svc->drain_lock);
 }
 
-/* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|. */
-svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail)
+/* Wakes every worker thread (shared and dedicated) to look at |drain|. */
+static void wake_workers(h2_service *svc)
 {
-    svc_cmd *cmd = (svc_cmd *)(void *)svc_rec_alloc(&svc->mem, sizeof(svc_cmd), extra, tail);
-    if (cmd == NULL)
-        return NULL;
-    cmd->kind = kind;
-    cmd->conn = conn;
-    return cmd;
-}
-
-/* Posts to |mb|, waiting for room as the configuration says. */
-static int mb_post(h2_service *svc, h2_mailbox *mb, void *ptr)
-{
-    /* A worker waiting for another worker's ring could wait for ever: that
-     * worker may itself be waiting for ours (see post_wait_ms). */
-    if (svc->post_wait_ms == 0 || svc_on_any_worker_thread())
-        return h2_mailbox_post(mb, ptr);
-    return h2_mailbox_post_wait(mb, ptr, svc->post_wait_ms);
-}
-
-int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
-{
-    /* Counted in the entry while posting: the connection's CLOSED waits
-     * for this post, so the command is answered before it. */
-    uint64_t key = cmd->conn >> SVC_ID_BITS;
-    svc_live *e = svc_live_of(svc, cmd->conn);
-    int rv = H2_ENOCONN;
-    if (e != NULL && svc_on_own_worker(w)) {
-        /* A callback of the connection's own worker: only this thread ends
-         * the connection and settles its CLOSED, after this post, so no
-         * count is needed (the ring count the CLOSED waits for includes it). */
-        if (atomic_load_explicit(&e->key, memory_order_relaxed) == key)
-            rv = w->slot != NULL ? svc_dedicated_post(svc, w, cmd, 0) : h2_mailbox_post(&w->mb, cmd);
-    } else if (e != NULL) {
-        atomic_fetch_add_explicit(&e->posters, 1, memory_order_seq_cst);
-        if (atomic_load_explicit(&e->key, memory_order_seq_cst) == key) {
-            int wait = svc_on_any_worker_thread() ? 0 : svc->post_wait_ms;
-            if (w->slot != NULL)
-                rv = svc_dedicated_post(svc, w, cmd, wait);
-            else
-                rv = mb_post(svc, &w->mb, cmd);
-        }
-        atomic_fetch_sub_explicit(&e->posters, 1, memory_order_seq_cst);
-        /* Ended meanwhile: its worker may be waiting for this post. */
-        if (atomic_load_explicit(&e->key, memory_order_seq_cst) != key)
+    for (unsigned i = 0; i < svc->n_workers; i++)
+        h2_mailbox_notify(&svc->workers[i].mb);
+    for (unsigned i = 0; i < svc->n_slots; i++) {
+        svc_worker *w = svc_dedicated_of(svc, i);
+        if (w != NULL)
             h2_mailbox_notify(&w->mb);
     }
-    if (rv != 0)
-        h2_mem_free(&svc->mem, cmd);
-    return rv;
 }
 
-unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg)
+/* Waits until no connection is left or |deadline| (ms, -1: none) passed. */
+static bool wait_no_conn(h2_service *svc, int64_t deadline)
 {
-    if (cfg->worker >= 0 && (unsigned)cfg->worker < svc->n_workers)
-        return (unsigned)cfg->worker;
-    return atomic_fetch_add_explicit(&svc->next_worker, 1, memory_order_relaxed) % svc->n_workers;
-}
-
-void svc_cmd_free(h2_service *svc, svc_cmd *cmd)
-{
-    h2_mem_free(&svc->mem, cmd);
-}
-
-static bool conn_config_ok(h2_service *svc, int fd, const h2_svc_conn_config *cfg)
-{
-    if (cfg->queue == NULL && cfg->on_event == NULL)
-        return false;
-    if (fd < 0 && cfg->on_output == NULL)
-        return false;
-    if (cfg->worker >= 0 && (unsigned)cfg->worker >= svc->n_workers)
-        return false;
-    if (cfg->transport != NULL && (cfg->transport->read == NULL || cfg->transport->writev == NULL))
-        return false;
-    if (cfg->initial_data == NULL && cfg->initial_len > 0)
-        return false;
-    if (cfg->upgrade && (cfg->conn.role != H2_ROLE_SERVER ||
-                         (cfg->upgrade_settings == NULL && cfg->upgrade_settings_len > 0)))
-        return false;
-    /* The service frees request slots itself (see hold_reset_requests). */
-    if (cfg->conn.explicit_request_done)
-        return false;
-    return true;
-}
-
-int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
-                     svc_conn **out)
-{
-    *out = NULL;
-    if (!conn_config_ok(svc, fd, cfg))
-        return H2_EINVAL;
-    svc_conn *c = h2_mem_calloc(&svc->mem, 1, sizeof(*c));
-    if (c == NULL)
-        return H2_ENOMEM;
-    c->poll_kind = SVC_POLL_CONN;
-    c->fd = -1;
-    c->timer.index = SVC_TIMER_NONE;
-    c->timer.kind = SVC_POLL_CONN;
-    c->settings_since = c->header_since = c->close_since = c->write_since = c->flow_since = -1;
-    c->preface_since = -1;
-    c->read_wait = H2_SVC_WANT_READ;
-    c->write_wait = H2_SVC_WANT_WRITE;
-    svc_map_init(&c->streams, &svc->mem);
-    h2_conn_config cc = cfg->conn;
-    cc.mem = &svc->mem;
-    /* A reset request keeps its slot until the application released the
-     * STREAM_RESET event: resets cannot admit requests faster than the
-     * application learns that earlier ones ended. */
-    cc.hold_reset_requests = cc.role == H2_ROLE_SERVER;
-    c->server = cc.role == H2_ROLE_SERVER;
-    c->trace = cfg->trace;
-    int rv = h2_conn_new(&c->conn, &cc);
-    if (rv == 0 && cfg->upgrade) {
-        rv = h2_conn_initiate_upgrade_server(c->conn, cfg->upgrade_settings,
-                                             cfg->upgrade_settings_len);
-        c->initiated = rv == 0;
-    }
-    if (rv != 0) {
-        svc_conn_destroy(c);
-        return rv;
-    }
-    uint8_t *core_tail = NULL;
-    c->closed_ev = svc_event_alloc(&svc->mem, sizeof(h2_conn_stats), &core_tail);
-    if (c->closed_ev != NULL) {
-        c->closed_core = (h2_conn_stats *)(void *)core_tail;
-        memset(c->closed_core, 0, sizeof(*c->closed_core));
-        c->closed_ev->pub.core_stats = c->closed_core;
-    }
-    if (cfg->initial_len > 0) {
-        c->initial = h2_mem_malloc(&svc->mem, cfg->initial_len);
-        if (c->initial != NULL) {
-            memcpy(c->initial, cfg->initial_data, cfg->initial_len);
-            c->initial_len = cfg->initial_len;
+    bool done = true;
+    pthread_mutex_lock(&svc->drain_lock);
+    while (atomic_load_explicit(&svc->n_live, memory_order_seq_cst) != 0) {
+        if (deadline < 0) {
+            pthread_cond_wait(&svc->drain_cond, &svc->drain_lock);
+            continue;
+        }
+        struct timespec ts = {.tv_sec = (time_t)(deadline / 1000),
+                              .tv_nsec = (long)(deadline % 1000) * 1000000L};
+        if (pthread_cond_timedwait(&svc->drain_cond, &svc->drain_lock, &ts) == ETIMEDOUT &&
+            atomic_load_explicit(&svc->n_live, memory_order_seq_cst) != 0) {
+            done = false;
+            break;
         }
     }
-    if (c->closed_ev == NULL || (cfg->initial_len > 0 && c->initial == NULL)) {
-        svc_conn_destroy(c);
-        return H2_ENOMEM;
-    }
-    if (fd >= 0 && cfg->transport != NULL) {
-        c->tr = *cfg->transport;
-        c->has_tr = true;
-    }
-    c->idle_ms = cfg->idle_timeout_ms;
-    c->settings_ms = cfg->settings_timeout_ms;
-    c->header_ms = cfg->header_timeout_ms;
-    c->close_ms = cfg->close_timeout_ms;
-    c->write_ms = cfg->write_timeout_ms;
-    c->flow_ms = cfg->flow_timeout_ms;
-    c->flow_floor = (uint64_t)cfg->flow_min_rate * cfg->flow_timeout_ms / 1000u;
-    if (c->flow_floor == 0)
-        c->flow_floor = 1;
-    c->preface_ms = cfg->preface_timeout_ms;
-    if (svc_conn_new_id(svc, c, wi) != 0) {
-        svc_conn_destroy(c);
-        return H2_ENOMEM;
-    }
-    c->queue = cfg->queue;
-    c->on_event = cfg->on_event;
-    c->on_output = fd < 0 ? cfg->on_output : NULL;
-    c->user = cfg->user;
-    c->fd = fd;
-    *out = c;
-    return 0;
+    pthread_mutex_unlock(&svc->drain_lock);
+    return done;
 }
 
-int svc_conn_post_attach(h2_service *svc, svc_conn *c)
+int h2_service_shutdown(h2_service *svc, int timeout_ms)
 {
-    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_ATTACH, c->id, 0, NULL);
-    if (cmd == NULL)
-        return H2_ENOMEM;
-    cmd->attach = c;
-    int rv = mb_post(svc, &svc_worker_of(svc, c->id)->mb, cmd);
-    if (rv != 0)
-        h2_mem_free(&svc->mem, cmd);
-    return rv;
-}
-
-static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
-{
-    if (svc == NULL || cfg == NULL || id == NULL)
+    if (svc == NULL || svc_on_worker_thread(svc))
         return H2_EINVAL;
-    *id = 0;
-    if (!conn_config_ok(svc, fd, cfg))
-        return H2_EINVAL;
-    if (fd >= 0)
-        svc_socket_nodelay(svc, fd);
-    if (atomic_load_explicit(&svc->drain, memory_order_acquire) != 0)
-        return H2_ECLOSED; /* h2_service_shutdown() */
-    if (cfg->dedicated)
-        return svc_attach_dedicated(svc, fd, cfg, id);
-    svc_conn *c = NULL;
-    int rv = svc_conn_prepare(svc, fd, cfg, svc_pick_worker(svc, cfg), &c);
-    if (rv != 0)
-        return rv;
-    /* Once posted, |c| belongs to the worker, which may free it at once. */
-    h2_svc_conn_id cid = c->id;
-    rv = svc_conn_post_attach(svc, c);
-    if (rv != 0) {
-        c->fd = -1; /* the caller keeps its socket and its transport */
-        svc_conn_destroy(c);
-        return rv;
-    }
-    *id = cid;
-    return 0;
-}
-
-int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
-{
-    if (fd < 0) {
-        if (id != NULL)
-            *id = 0;
-        return H2_EINVAL;
-    }
-    return attach(svc, fd, cfg, id);
-}
-
-int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
-{
-    return attach(svc, -1, cfg, id);
-}
-
-int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
-                      h2_svc_accept_fn on_accept, void *accept_user)
-{
-    if (svc == NULL || fd < 0 || cfg == NULL || !conn_config_ok(svc, fd, cfg))
-        return H2_EINVAL;
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
-        return H2_EINVAL;
-    svc_listener *l = h2_mem_calloc(&svc->mem, 1, sizeof(*l));
-    svc_cmd *cmd = svc_cmd_new(svc, SVC_CMD_LISTEN, 0, 0, NULL);
-    if (l == NULL || cmd == NULL) {
-        h2_mem_free(&svc->mem, l);
-        h2_mem_free(&svc->mem, cmd);
-        return H2_ENOMEM;
-    }
-    l->poll_kind = SVC_POLL_LISTENER;
-    l->fd = fd;
-    l->cfg = *cfg;
-    l->cfg.initial_data = NULL;
-    l->cfg.initial_len = 0;
-    l->cfg.upgrade = false;
-    l->cfg.upgrade_settings = NULL;
-    l->cfg.upgrade_settings_len = 0;
-    if (cfg->transport != NULL) {
-        l->tr = *cfg->transport;
-        l->cfg.transport = &l->tr;
-    }
-    l->on_accept = on_accept;
-    l->accept_user = accept_user;
-    l->timer.index = SVC_TIMER_NONE;
-    l->timer.kind = SVC_POLL_LISTENER;
-    cmd->listener = l;
-    unsigned wi = svc_pick_worker(svc, cfg);
-    int rv = mb_post(svc, &svc->workers[wi].mb, cmd);
-    if (rv != 0) {
-        h2_mem_free(&svc->mem, cmd);
-        h2_mem_free(&svc->mem, l); /* the caller keeps |fd| */
+    int64_t deadline = svc_deadline_ms(timeout_ms);
+    atomic_store_explicit(&svc->drain_waiting, true, memory_order_seq_cst);
+    int expect = 0;
+    (void)atomic_compare_exchange_strong_explicit(&svc->drain, &expect, SVC_DRAIN_GOAWAY,
+                                                  memory_order_seq_cst, memory_order_seq_cst);
+    wake_workers(svc);
+    int rv = 0;
+    if (!wait_no_conn(svc, deadline)) {
+        uint64_t left = atomic_load_explicit(&svc->n_live, memory_order_seq_cst);
+        if (left > INT_MAX)
+            left = INT_MAX;
+        /* The deadline passed: what is left ends now (H2_SVC_CLOSE_SHUTDOWN). */
+        atomic_store_explicit(&svc->drain, SVC_DRAIN_CUT, memory_order_seq_cst);
+        wake_workers(svc);
+        (void)wait_no_conn(svc, -1);
+        rv = (int)left;
     }
     return rv;
-}
-
-int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worker_stats *out)
-{
-    if (svc == NULL || out == NULL || worker >= svc->n_workers)
-        return H2_EINVAL;
-    const svc_worker *w = &svc->workers[worker];
-    const svc_worker_counters *k = &w->count;
-    memset(out, 0, sizeof(*out));
-    out->connections = atomic_load_explicit(&k->connections, memory_order_relaxed);
-    out->connections_total = atomic_load_explicit(&k->connections_total, memory_order_relaxed);
-    out->bytes_in = atomic_load_explicit(&k->bytes_in, memory_order_relaxed);
-    out->bytes_out = atomic_load_explicit(&k->bytes_out, memory_order_relaxed);
-    out->commands = atomic_load_explicit(&k->commands, memory_order_relaxed);
-    out->events = atomic_load_explicit(&k->events, memory_order_relaxed);
-    out->loops = atomic_load_explicit(&k->loops, memory_order_relaxed);
-    out->timeouts = atomic_load_explicit(&k->timeouts, memory_order_relaxed);
-    for (unsigned i = 0; i < H2_SVC_TIMER_COUNT; i++)
-        out->timer_expired[i] = atomic_load_explicit(&k->timer_expired[i], memory_order_relaxed);
-    out->frames_in = atomic_load_explicit(&k->frames_in, memory_order_relaxed);
-    out->frames_out = atomic_load_explicit(&k->frames_out, memory_order_relaxed);
-    out->streams_opened = atomic_load_explicit(&k->streams_opened, memory_order_relaxed);
-    h2_mailbox_stats ms;
-    h2_mailbox_get_stats(&w->mb, &ms);
-    out->mailbox_high_water = ms.high_water;
-    return 0;
 }

@@ -654,6 +654,10 @@ svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn);
 /* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|; NULL: no memory. */
 svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail);
 
+/* Posts |ptr| to |mb|, waiting for room as the configuration says (never on
+ * a worker thread); 0 or H2_EAGAIN. */
+int svc_post_ring(h2_service *svc, h2_mailbox *mb, void *ptr);
+
 /* Posts |cmd| to |w| (waiting for room as configured); frees it when that fails. */
 int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd);
 
