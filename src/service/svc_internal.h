@@ -117,6 +117,25 @@ typedef struct svc_ev_list {
 SVC_FIFO_DEFINE(svc_cmds, svc_cmd_list, svc_cmd, next)
 SVC_FIFO_DEFINE(svc_evs, svc_ev_list, svc_event_rec, next)
 
+/* Any thread: pushes |rec| on a lock-free stack of records (seq_cst: a side
+ * channel of a mailbox, see h2_mailbox_notify()). */
+static inline void svc_evs_stack_push(_Atomic(svc_event_rec *) *top, svc_event_rec *rec)
+{
+    svc_event_rec *head = atomic_load_explicit(top, memory_order_relaxed);
+    do {
+        rec->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(top, &head, rec, memory_order_seq_cst,
+                                                    memory_order_relaxed));
+}
+
+/* The owner of a stack: takes it whole (newest first), or NULL. */
+static inline svc_event_rec *svc_evs_stack_take(_Atomic(svc_event_rec *) *top)
+{
+    if (atomic_load_explicit(top, memory_order_relaxed) == NULL)
+        return NULL;
+    return atomic_exchange_explicit(top, NULL, memory_order_acquire);
+}
+
 /* What a poster charged: the counters to give back on failure. */
 typedef struct svc_hold {
     atomic_size_t *worker;

@@ -1,5 +1,5 @@
 /*
- * Service event queues and event records.
+ * Service event queues.
  *
  * A queue is a mailbox (bounded MPSC ring + eventfd) whose producers are
  * workers and whose consumer is one application thread, plus an unbounded
@@ -42,102 +42,6 @@ struct h2_svc_queue {
     h2_mailbox_hook poll_hook;                /* tests: runs half-way through a poll */
     void *poll_hook_arg;
 };
-
-/* ---- the way back to a worker ---- */
-
-/* Any thread: pushes |rec| on a lock-free stack (seq_cst: a side channel
- * of a mailbox, see h2_mailbox_notify()); its owner takes it whole. */
-static void stack_push(_Atomic(svc_event_rec *) *top, svc_event_rec *rec)
-{
-    svc_event_rec *head = atomic_load_explicit(top, memory_order_relaxed);
-    do {
-        rec->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(top, &head, rec, memory_order_seq_cst,
-                                                    memory_order_relaxed));
-}
-
-svc_retbox *svc_retbox_new(const h2_mem *mem, h2_mailbox *mb)
-{
-    svc_retbox *box = h2_mem_malloc(mem, sizeof(*box));
-    if (box == NULL)
-        return NULL;
-    atomic_init(&box->head, NULL);
-    atomic_init(&box->refs, 1);
-    atomic_init(&box->users, 0);
-    atomic_init(&box->closed, false);
-    box->mb = mb;
-    box->mem = *mem;
-    return box;
-}
-
-static void retbox_unref(svc_retbox *box)
-{
-    if (atomic_fetch_sub_explicit(&box->refs, 1, memory_order_acq_rel) == 1) {
-        h2_mem mem = box->mem;
-        h2_mem_free(&mem, box);
-    }
-}
-
-void svc_event_hold_ack(svc_event_rec *rec, svc_worker *w)
-{
-    atomic_fetch_add_explicit(&w->ret->refs, 1, memory_order_relaxed);
-    rec->ack_worker = w->ret;
-}
-
-void svc_event_drop_ack(svc_event_rec *rec)
-{
-    svc_retbox *box = rec->ack_worker;
-    rec->ack_worker = NULL;
-    if (box != NULL)
-        retbox_unref(box);
-}
-
-svc_event_rec *svc_retbox_take(svc_retbox *box)
-{
-    if (atomic_load_explicit(&box->head, memory_order_relaxed) == NULL)
-        return NULL;
-    return atomic_exchange_explicit(&box->head, NULL, memory_order_acquire);
-}
-
-void svc_retbox_close(svc_retbox *box)
-{
-    if (box == NULL)
-        return;
-    atomic_store_explicit(&box->closed, true, memory_order_seq_cst);
-    /* A releaser that saw the box open is pushing and waking the mailbox. */
-    while (atomic_load_explicit(&box->users, memory_order_seq_cst) != 0)
-        sched_yield();
-    svc_event_rec *rec = atomic_exchange_explicit(&box->head, NULL, memory_order_acquire);
-    while (rec != NULL) {
-        svc_event_rec *next = rec->next;
-        svc_event_free(rec);
-        rec = next;
-    }
-    retbox_unref(box);
-}
-
-void h2_svc_event_release(h2_svc_event *ev)
-{
-    if (ev == NULL)
-        return;
-    svc_event_rec *rec = (svc_event_rec *)ev;
-    svc_retbox *box = rec->ack_worker;
-    if (box == NULL) {
-        svc_event_free(rec);
-        return;
-    }
-    atomic_fetch_add_explicit(&box->users, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(&box->closed, memory_order_seq_cst)) {
-        /* The worker is gone: nothing to acknowledge any more. */
-        atomic_fetch_sub_explicit(&box->users, 1, memory_order_seq_cst);
-        svc_event_free(rec);
-        return;
-    }
-    /* Back to the worker, which acknowledges the bytes and frees it. */
-    stack_push(&box->head, rec);
-    h2_mailbox_notify(box->mb);
-    atomic_fetch_sub_explicit(&box->users, 1, memory_order_seq_cst);
-}
 
 int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem)
 {
@@ -198,7 +102,7 @@ bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force)
     if (!force)
         return false;
     atomic_fetch_add_explicit(&q->spilled, 1, memory_order_relaxed);
-    stack_push(&q->overflow, rec);
+    svc_evs_stack_push(&q->overflow, rec);
     h2_mailbox_notify(&q->mb);
     return true;
 }
@@ -213,9 +117,7 @@ void svc_queue_offer_last(h2_svc_queue *q, svc_event_rec *rec)
 /* Consumer: moves the overflow stack, reversed into arrival order, to |spill|. */
 static void take_overflow(h2_svc_queue *q)
 {
-    if (atomic_load_explicit(&q->overflow, memory_order_relaxed) == NULL)
-        return;
-    svc_event_rec *stack = atomic_exchange_explicit(&q->overflow, NULL, memory_order_acquire);
+    svc_event_rec *stack = svc_evs_stack_take(&q->overflow);
     svc_ev_list arrived = {NULL, NULL};
     while (stack != NULL) {
         svc_event_rec *next = stack->next;
