@@ -8,7 +8,11 @@
  */
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_queue.h"
+#include "service/svc_record.h"
+#include "service/svc_retbox.h"
+#include "service/svc_worker.h"
 
 /* True when another blocked connection of |w| than |c| waits on |q|. */
 static bool queue_still_watched(svc_worker *w, const svc_conn *c, const h2_svc_queue *q)

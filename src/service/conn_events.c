@@ -9,7 +9,11 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_record.h"
+#include "service/svc_retbox.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 static svc_event_rec *fields_event(svc_conn *c, const h2_header *in, size_t n)
 {

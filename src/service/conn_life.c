@@ -12,7 +12,13 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_live.h"
+#include "service/svc_record.h"
+#include "service/svc_retbox.h"
+#include "service/svc_service.h"
+#include "service/svc_timer.h"
+#include "service/svc_worker.h"
 
 /* Holds the CLOSED of |c| until the commands posted to it were handled. */
 static void closing_push(svc_conn *c)

@@ -14,7 +14,10 @@
 #include "core/mem.h"
 #include "h2/errors.h"
 #include "service/svc_clock.h"
-#include "service/svc_internal.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_live.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 #define DEFAULT_MAILBOX 4096u
 #define DEFAULT_READ_BUFFER 65536u

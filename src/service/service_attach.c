@@ -10,7 +10,16 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_attach.h"
+#include "service/svc_conn.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_listen.h"
+#include "service/svc_live.h"
+#include "service/svc_post.h"
+#include "service/svc_record.h"
+#include "service/svc_service.h"
+#include "service/svc_timer.h"
+#include "service/svc_worker.h"
 
 unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg)
 {

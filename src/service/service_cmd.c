@@ -9,7 +9,13 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_hold.h"
+#include "service/svc_live.h"
+#include "service/svc_post.h"
+#include "service/svc_record.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 /* Validates the common arguments and returns the connection's worker. */
 svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn)

@@ -13,7 +13,11 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_live.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 /*
  * Connection ids: bits 0-15 name the worker (SVC_ID_BITS), bits 16-39 the

@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worker_stats *out)
 {

@@ -23,7 +23,9 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_queue.h"
+#include "service/svc_record.h"
+#include "service/svc_worker.h"
 
 /* Workers that may wait for room in one queue at once (others retry on a timer). */
 #define WATCH_SLOTS 32

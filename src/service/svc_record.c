@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "service/svc_internal.h"
+#include "service/svc_record.h"
+#include "service/svc_retbox.h"
 
 svc_event_rec *svc_rec_alloc(const h2_mem *mem, size_t size, size_t extra, uint8_t **tail)
 {

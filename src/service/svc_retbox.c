@@ -11,7 +11,9 @@
 #include <sched.h>
 
 #include "core/mem.h"
-#include "service/svc_internal.h"
+#include "service/svc_record.h"
+#include "service/svc_retbox.h"
+#include "service/svc_worker.h"
 
 svc_retbox *svc_retbox_new(const h2_mem *mem, h2_mailbox *mb)
 {

@@ -13,7 +13,15 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_dispatch.h"
+#include "service/svc_listen.h"
+#include "service/svc_record.h"
+#include "service/svc_retbox.h"
+#include "service/svc_service.h"
+#include "service/svc_timer.h"
+#include "service/svc_worker.h"
 
 #define BATCH 64
 #define MAX_IO_EVENTS 64

@@ -13,7 +13,13 @@
  */
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_dispatch.h"
+#include "service/svc_listen.h"
+#include "service/svc_queue.h"
+#include "service/svc_record.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 /* Gives the bytes of |cmd| back to the hold budgets it was charged to. */
 static void hold_release(svc_cmd *cmd)

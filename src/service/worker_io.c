@@ -13,7 +13,11 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_dispatch.h"
+#include "service/svc_record.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 /* Output segments handed to one sendmsg() or transport writev. */
 #define IOV_MAX_SEGMENTS 16

@@ -18,7 +18,11 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_dispatch.h"
+#include "service/svc_record.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 static const h2_mem *mem_of(svc_conn *c)
 {

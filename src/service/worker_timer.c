@@ -34,7 +34,12 @@
 #include "h2/errors.h"
 #include "service/mailbox.h"
 #include "service/svc_clock.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_listen.h"
+#include "service/svc_service.h"
+#include "service/svc_timer.h"
+#include "service/svc_worker.h"
 
 int64_t svc_now_ms(const h2_service *svc)
 {
