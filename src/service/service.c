@@ -108,13 +108,9 @@ static void service_destroy(h2_service *svc)
     h2_mem_free(&mem, svc);
 }
 
-int h2_service_new(h2_service **out, const h2_service_config *cfg)
+/* The number of shared workers: |cfg->workers|, or one per CPU online. */
+static unsigned worker_count(const h2_service_config *cfg)
 {
-    if (out == NULL)
-        return H2_EINVAL;
-    *out = NULL;
-    if (cfg == NULL)
-        return H2_EINVAL;
     unsigned n = cfg->workers;
     if (n == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -122,6 +118,66 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
         if (n > H2_SERVICE_MAX_WORKERS)
             n = H2_SERVICE_MAX_WORKERS;
     }
+    return n;
+}
+
+/* The workers, the dedicated slots and the live-id table of |svc|; on
+ * failure frees what it allocated and returns H2_ENOMEM. */
+static int alloc_tables(h2_service *svc, const h2_mem *mem, unsigned n)
+{
+    svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
+    if (svc->workers == NULL)
+        return H2_ENOMEM;
+    for (unsigned i = 0; i < n; i++)
+        svc->workers[i].epfd = -1;
+    if (svc->n_slots > 0) {
+        svc->slots = h2_mem_calloc(mem, svc->n_slots, sizeof(*svc->slots));
+        if (svc->slots == NULL) {
+            h2_mem_free(mem, svc->workers);
+            return H2_ENOMEM;
+        }
+        for (unsigned i = 0; i < svc->n_slots; i++) {
+            atomic_init(&svc->slots[i].state, SVC_SLOT_FREE);
+            atomic_init(&svc->slots[i].posters, 0);
+            atomic_init(&svc->slots[i].worker, NULL);
+        }
+    }
+    atomic_init(&svc->reap, NULL);
+    if (svc_live_table_init(svc) != 0) {
+        h2_mem_free(mem, svc->slots);
+        h2_mem_free(mem, svc->workers);
+        return H2_ENOMEM;
+    }
+    return 0;
+}
+
+/* Prepares and starts the shared workers; 0, or an error with errno kept. */
+static int start_workers(h2_service *svc, uint32_t cap)
+{
+    int rv = 0;
+    for (unsigned i = 0; i < svc->n_workers && rv == 0; i++)
+        rv = svc_worker_init(svc, &svc->workers[i], i, cap);
+    for (unsigned i = 0; i < svc->n_workers && rv == 0; i++) {
+        svc_worker *w = &svc->workers[i];
+        int e = pthread_create(&w->thread, NULL, svc_worker_main, w);
+        if (e != 0) {
+            errno = e;
+            rv = H2_EINTERNAL;
+        } else {
+            atomic_store_explicit(&w->started, true, memory_order_release);
+        }
+    }
+    return rv;
+}
+
+int h2_service_new(h2_service **out, const h2_service_config *cfg)
+{
+    if (out == NULL)
+        return H2_EINVAL;
+    *out = NULL;
+    if (cfg == NULL)
+        return H2_EINVAL;
+    unsigned n = worker_count(cfg);
     uint32_t cap = cfg->mailbox_capacity;
     if (n > H2_SERVICE_MAX_WORKERS || cap < H2_MAILBOX_MIN_CAPACITY ||
         cap > H2_MAILBOX_MAX_CAPACITY || (cap & (cap - 1)) != 0 ||
@@ -149,50 +205,14 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     svc->clock = cfg->clock;
     svc->clock_user = cfg->clock_user;
     svc->tcp_nodelay = cfg->tcp_nodelay;
+    svc->n_slots = cfg->max_dedicated;
     atomic_init(&svc->next_id, 1);
     atomic_init(&svc->next_worker, 0);
-    svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
-    if (svc->workers == NULL) {
+    if (alloc_tables(svc, mem, n) != 0) {
         h2_mem_free(mem, svc);
         return H2_ENOMEM;
     }
-    for (unsigned i = 0; i < n; i++)
-        svc->workers[i].epfd = -1;
-    svc->n_slots = cfg->max_dedicated;
-    if (svc->n_slots > 0) {
-        svc->slots = h2_mem_calloc(mem, svc->n_slots, sizeof(*svc->slots));
-        if (svc->slots == NULL) {
-            h2_mem_free(mem, svc->workers);
-            h2_mem_free(mem, svc);
-            return H2_ENOMEM;
-        }
-        for (unsigned i = 0; i < svc->n_slots; i++) {
-            atomic_init(&svc->slots[i].state, SVC_SLOT_FREE);
-            atomic_init(&svc->slots[i].posters, 0);
-            atomic_init(&svc->slots[i].worker, NULL);
-        }
-    }
-    atomic_init(&svc->reap, NULL);
-    if (svc_live_table_init(svc) != 0) {
-        h2_mem_free(mem, svc->slots);
-        h2_mem_free(mem, svc->workers);
-        h2_mem_free(mem, svc);
-        return H2_ENOMEM;
-    }
-
-    int rv = 0;
-    for (unsigned i = 0; i < n && rv == 0; i++)
-        rv = svc_worker_init(svc, &svc->workers[i], i, cap);
-    for (unsigned i = 0; i < n && rv == 0; i++) {
-        svc_worker *w = &svc->workers[i];
-        int e = pthread_create(&w->thread, NULL, svc_worker_main, w);
-        if (e != 0) {
-            errno = e;
-            rv = H2_EINTERNAL;
-        } else {
-            atomic_store_explicit(&w->started, true, memory_order_release);
-        }
-    }
+    int rv = start_workers(svc, cap);
     if (rv != 0) {
         int saved = errno;
         service_destroy(svc);
@@ -218,11 +238,11 @@ void svc_drain_notify(h2_service *svc)
     pthread_mutex_unlock(&svc->drain_lock);
 }
 
-/* Wakes every worker thread (shared and dedicated) to look at |drain|. */
-static void wake_workers(h2_service *svc)
+void svc_wake_workers(h2_service *svc)
 {
     for (unsigned i = 0; i < svc->n_workers; i++)
         h2_mailbox_notify(&svc->workers[i].mb);
+    /* A slot's worker structure lives as long as the service. */
     for (unsigned i = 0; i < svc->n_slots; i++) {
         svc_worker *w = svc_dedicated_of(svc, i);
         if (w != NULL)
@@ -261,7 +281,7 @@ int h2_service_shutdown(h2_service *svc, int timeout_ms)
     int expect = 0;
     (void)atomic_compare_exchange_strong_explicit(&svc->drain, &expect, SVC_DRAIN_GOAWAY,
                                                   memory_order_seq_cst, memory_order_seq_cst);
-    wake_workers(svc);
+    svc_wake_workers(svc);
     int rv = 0;
     if (!wait_no_conn(svc, deadline)) {
         uint64_t left = atomic_load_explicit(&svc->n_live, memory_order_seq_cst);
@@ -269,7 +289,7 @@ int h2_service_shutdown(h2_service *svc, int timeout_ms)
             left = INT_MAX;
         /* The deadline passed: what is left ends now (H2_SVC_CLOSE_SHUTDOWN). */
         atomic_store_explicit(&svc->drain, SVC_DRAIN_CUT, memory_order_seq_cst);
-        wake_workers(svc);
+        svc_wake_workers(svc);
         (void)wait_no_conn(svc, -1);
         rv = (int)left;
     }

@@ -49,6 +49,21 @@ static bool conn_config_ok(h2_service *svc, int fd, const h2_svc_conn_config *cf
     return true;
 }
 
+/* The connection's timeouts (milliseconds; 0: off) from |cfg|. */
+static void set_timeouts(svc_conn *c, const h2_svc_conn_config *cfg)
+{
+    c->idle_ms = cfg->idle_timeout_ms;
+    c->settings_ms = cfg->settings_timeout_ms;
+    c->header_ms = cfg->header_timeout_ms;
+    c->close_ms = cfg->close_timeout_ms;
+    c->write_ms = cfg->write_timeout_ms;
+    c->flow_ms = cfg->flow_timeout_ms;
+    c->flow_floor = (uint64_t)cfg->flow_min_rate * cfg->flow_timeout_ms / 1000u;
+    if (c->flow_floor == 0)
+        c->flow_floor = 1;
+    c->preface_ms = cfg->preface_timeout_ms;
+}
+
 int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
                      svc_conn **out)
 {
@@ -107,16 +122,7 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
         c->tr = *cfg->transport;
         c->has_tr = true;
     }
-    c->idle_ms = cfg->idle_timeout_ms;
-    c->settings_ms = cfg->settings_timeout_ms;
-    c->header_ms = cfg->header_timeout_ms;
-    c->close_ms = cfg->close_timeout_ms;
-    c->write_ms = cfg->write_timeout_ms;
-    c->flow_ms = cfg->flow_timeout_ms;
-    c->flow_floor = (uint64_t)cfg->flow_min_rate * cfg->flow_timeout_ms / 1000u;
-    if (c->flow_floor == 0)
-        c->flow_floor = 1;
-    c->preface_ms = cfg->preface_timeout_ms;
+    set_timeouts(c, cfg);
     if (svc_conn_new_id(svc, c, wi) != 0) {
         svc_conn_destroy(c);
         return H2_ENOMEM;

@@ -1,6 +1,10 @@
 /*
  * Service: the connection record and its calls, grouped by the file that
  * defines them. Everything in a connection is touched by its worker only.
+ * Connection calls of other jobs sit with them: svc_conn_touch()
+ * (svc_worker.h), svc_conn_execute() (svc_dispatch.h),
+ * svc_conn_timers_update() (svc_timer.h), svc_conn_prepare() and
+ * svc_conn_post_attach() (svc_attach.h), svc_conn_new_id() (svc_live.h).
  */
 #ifndef H2_SERVICE_SVC_CONN_H
 #define H2_SERVICE_SVC_CONN_H

@@ -53,6 +53,10 @@ enum { SVC_DRAIN_GOAWAY = 1, SVC_DRAIN_CUT = 2 };
 
 /* ---- service.c ---- */
 
+/* Wakes every worker thread, shared and dedicated (they look at their
+ * clocks, |drain| and their side channels again). Any thread. */
+void svc_wake_workers(h2_service *svc);
+
 /* Wakes a shutdown waiting for the last connection. */
 void svc_drain_notify(h2_service *svc);
 
