@@ -243,17 +243,6 @@ void h2_mailbox_notify(h2_mailbox *mb)
     wake_consumer(mb, mb->core);
 }
 
-/* Milliseconds left until |deadline| (-1: none), clamped to [0, INT_MAX]. */
-static int remaining_ms(int64_t deadline)
-{
-    if (deadline < 0)
-        return -1;
-    int64_t left = deadline - svc_mono_ms();
-    if (left <= 0)
-        return 0;
-    return left > INT_MAX ? INT_MAX : (int)left;
-}
-
 int h2_mailbox_init(h2_mailbox *mb, uint32_t capacity, const h2_mem *mem)
 {
     if (mb == NULL)
@@ -379,7 +368,7 @@ int h2_mailbox_post_wait(h2_mailbox *mb, void *ptr, int timeout_ms)
     struct h2_mailbox_core *c = mb->core;
     int64_t deadline = svc_deadline_ms(timeout_ms);
     for (;;) {
-        int left = remaining_ms(deadline);
+        int left = svc_remaining_ms(deadline);
         if (left == 0)
             return H2_EAGAIN;
         unsigned seq = atomic_load_explicit(&c->space_seq, memory_order_seq_cst);
@@ -563,7 +552,7 @@ int h2_mailbox_wait_side(h2_mailbox *mb, int timeout_ms, h2_mailbox_ready_fn rea
         if (!h2_mailbox_prepare_park(mb)) {
             /* Published meanwhile, or a post is half-way (prepare_park
              * backed off): look again. */
-            if (deadline >= 0 && remaining_ms(deadline) == 0 && !ring_ready(mb->core))
+            if (deadline >= 0 && svc_remaining_ms(deadline) == 0 && !ring_ready(mb->core))
                 return 0;
             continue;
         }
@@ -574,7 +563,7 @@ int h2_mailbox_wait_side(h2_mailbox *mb, int timeout_ms, h2_mailbox_ready_fn rea
             return 1;
         }
         struct pollfd p = {.fd = mb->event_fd, .events = POLLIN, .revents = 0};
-        int r = poll(&p, 1, remaining_ms(deadline));
+        int r = poll(&p, 1, svc_remaining_ms(deadline));
         if (r < 0 && errno != EINTR) {
             h2_mailbox_cancel_park(mb);
             return H2_EINTERNAL;
@@ -584,7 +573,7 @@ int h2_mailbox_wait_side(h2_mailbox *mb, int timeout_ms, h2_mailbox_ready_fn rea
         h2_mailbox_cancel_park(mb);
         if (ring_ready(mb->core) || side_ready(ready, arg))
             return 1;
-        if (r == 0 && deadline >= 0 && remaining_ms(deadline) == 0)
+        if (r == 0 && deadline >= 0 && svc_remaining_ms(deadline) == 0)
             return 0;
     }
 }

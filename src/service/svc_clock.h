@@ -7,6 +7,7 @@
 #ifndef H2_SERVICE_SVC_CLOCK_H
 #define H2_SERVICE_SVC_CLOCK_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -28,6 +29,17 @@ static inline int64_t svc_mono_ms(void)
 static inline int64_t svc_deadline_ms(int timeout_ms)
 {
     return timeout_ms < 0 ? -1 : svc_mono_ms() + timeout_ms;
+}
+
+/* Milliseconds left until |deadline| (-1: none), clamped to [0, INT_MAX]. */
+static inline int svc_remaining_ms(int64_t deadline)
+{
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - svc_mono_ms();
+    if (left <= 0)
+        return 0;
+    return left > INT_MAX ? INT_MAX : (int)left;
 }
 
 #endif /* H2_SERVICE_SVC_CLOCK_H */
