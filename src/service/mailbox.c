@@ -89,6 +89,7 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
+#include "service/svc_clock.h"
 
 #define CACHE_LINE 64
 
@@ -242,24 +243,6 @@ void h2_mailbox_notify(h2_mailbox *mb)
     wake_consumer(mb, mb->core);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until |deadline| (-1: none), clamped to [0, INT_MAX]. */
-static int remaining_ms(int64_t deadline)
-{
-    if (deadline < 0)
-        return -1;
-    int64_t left = deadline - now_ms();
-    if (left <= 0)
-        return 0;
-    return left > INT_MAX ? INT_MAX : (int)left;
-}
-
 int h2_mailbox_init(h2_mailbox *mb, uint32_t capacity, const h2_mem *mem)
 {
     if (mb == NULL)
@@ -383,9 +366,9 @@ int h2_mailbox_post_wait(h2_mailbox *mb, void *ptr, int timeout_ms)
     if (rv != H2_EAGAIN || timeout_ms == 0)
         return rv;
     struct h2_mailbox_core *c = mb->core;
-    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    int64_t deadline = svc_deadline_ms(timeout_ms);
     for (;;) {
-        int left = remaining_ms(deadline);
+        int left = svc_remaining_ms(deadline);
         if (left == 0)
             return H2_EAGAIN;
         unsigned seq = atomic_load_explicit(&c->space_seq, memory_order_seq_cst);
@@ -483,13 +466,6 @@ size_t h2_mailbox_drain(h2_mailbox *mb, void **ptrs, size_t max)
 #define PARK_YIELD_US 1000
 #define PARK_WAIT_MS 1
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void park_backoff(h2_mailbox *mb, struct h2_mailbox_core *c)
 {
     unsigned round = ++c->unpublished_rounds;
@@ -498,8 +474,8 @@ static void park_backoff(h2_mailbox *mb, struct h2_mailbox_core *c)
         return;
     }
     if (round == PARK_SPIN_ROUNDS + 1)
-        c->unpublished_since = now_us();
-    if (now_us() - c->unpublished_since < PARK_YIELD_US) {
+        c->unpublished_since = svc_mono_us();
+    if (svc_mono_us() - c->unpublished_since < PARK_YIELD_US) {
         sched_yield();
     } else {
         struct pollfd p = {.fd = mb->event_fd, .events = POLLIN, .revents = 0};
@@ -561,21 +537,33 @@ static bool spin_until_ready(struct h2_mailbox_core *c)
     return ring_ready(c);
 }
 
-int h2_mailbox_wait(h2_mailbox *mb, int timeout_ms)
+/* True when |ready| (if any) reports something on the caller's side channels. */
+static bool side_ready(h2_mailbox_ready_fn ready, void *arg)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return ready != NULL && ready(arg);
+}
+
+int h2_mailbox_wait_side(h2_mailbox *mb, int timeout_ms, h2_mailbox_ready_fn ready, void *arg)
+{
+    int64_t deadline = svc_deadline_ms(timeout_ms);
     for (;;) {
-        if (spin_until_ready(mb->core))
+        if (spin_until_ready(mb->core) || side_ready(ready, arg))
             return 1;
         if (!h2_mailbox_prepare_park(mb)) {
             /* Published meanwhile, or a post is half-way (prepare_park
              * backed off): look again. */
-            if (deadline >= 0 && remaining_ms(deadline) == 0 && !ring_ready(mb->core))
+            if (deadline >= 0 && svc_remaining_ms(deadline) == 0 && !ring_ready(mb->core))
                 return 0;
             continue;
         }
+        /* Side channels are looked at after the announcement (see
+         * h2_mailbox_notify()). */
+        if (side_ready(ready, arg)) {
+            h2_mailbox_cancel_park(mb);
+            return 1;
+        }
         struct pollfd p = {.fd = mb->event_fd, .events = POLLIN, .revents = 0};
-        int r = poll(&p, 1, remaining_ms(deadline));
+        int r = poll(&p, 1, svc_remaining_ms(deadline));
         if (r < 0 && errno != EINTR) {
             h2_mailbox_cancel_park(mb);
             return H2_EINTERNAL;
@@ -583,11 +571,16 @@ int h2_mailbox_wait(h2_mailbox *mb, int timeout_ms)
         if (r > 0)
             h2_mailbox_ack_wakeup(mb);
         h2_mailbox_cancel_park(mb);
-        if (ring_ready(mb->core))
+        if (ring_ready(mb->core) || side_ready(ready, arg))
             return 1;
-        if (r == 0 && deadline >= 0 && remaining_ms(deadline) == 0)
+        if (r == 0 && deadline >= 0 && svc_remaining_ms(deadline) == 0)
             return 0;
     }
+}
+
+int h2_mailbox_wait(h2_mailbox *mb, int timeout_ms)
+{
+    return h2_mailbox_wait_side(mb, timeout_ms, NULL, NULL);
 }
 
 int h2_mailbox_fd(const h2_mailbox *mb)

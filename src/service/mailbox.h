@@ -192,6 +192,19 @@ void h2_mailbox_cancel_park(h2_mailbox *mb);
  */
 int h2_mailbox_wait(h2_mailbox *mb, int timeout_ms);
 
+/* A consumer's look at its side channels (see h2_mailbox_notify()), with
+ * seq_cst loads: true when something waits there. */
+typedef bool (*h2_mailbox_ready_fn)(void *arg);
+
+/*
+ * @function Consumer: h2_mailbox_wait() that also returns 1 as soon as
+ * |ready|(|arg|) is true (NULL |ready|: none). |ready| is called on the
+ * consumer's thread before each wait and again after the park
+ * announcement, so a side-channel store followed by h2_mailbox_notify() is
+ * never missed. |arg| belongs to the caller.
+ */
+int h2_mailbox_wait_side(h2_mailbox *mb, int timeout_ms, h2_mailbox_ready_fn ready, void *arg);
+
 /*
  * @function The eventfd that becomes readable when a producer wakes the
  * consumer. Owned by the mailbox (closed by destroy): add it to an epoll

@@ -1,16 +1,23 @@
 /*
- * Service: creation and shutdown, attaching connections, and the posting
- * calls that application threads use to send commands to workers.
+ * Service: its lifetime. Creation starts the shared workers; the graceful
+ * shutdown (h2_service_shutdown()) sends GOAWAY everywhere and waits for
+ * the live-id table (service_live.c) to empty, cutting what is left at its
+ * deadline; the free stops and joins every worker thread, answers what was
+ * posted too late (svc_service_sweep()) and frees everything.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
-#include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_clock.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_live.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 #define DEFAULT_MAILBOX 4096u
 #define DEFAULT_READ_BUFFER 65536u
@@ -65,65 +72,6 @@ unsigned h2_service_workers(const h2_service *svc)
     return svc == NULL ? 0 : svc->n_workers;
 }
 
-void svc_worker_destroy(svc_worker *w)
-{
-    const h2_mem *mem = &w->svc->mem;
-    /* Events released from now on are only freed (the box outlives us). */
-    svc_retbox_close(w->ret);
-    w->ret = NULL;
-    if (w->epfd >= 0)
-        close(w->epfd);
-    w->epfd = -1;
-    h2_mailbox_destroy(&w->mb);
-    h2_mem_free(mem, w->rbuf);
-    w->rbuf = NULL;
-    svc_timers_free(w);
-    svc_map_free(&w->conns);
-}
-
-int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity)
-{
-    w->svc = svc;
-    w->index = index;
-    w->epfd = -1;
-    w->rbuf_size = svc->read_buffer_size;
-    atomic_init(&w->started, false);
-    atomic_init(&w->stop, false);
-    atomic_init(&w->room, false);
-    atomic_init(&w->feed_bytes, 0);
-    atomic_init(&w->send_bytes, 0);
-    atomic_init(&w->count.connections_total, 0);
-    atomic_init(&w->count.connections, 0);
-    atomic_init(&w->count.bytes_in, 0);
-    atomic_init(&w->count.bytes_out, 0);
-    atomic_init(&w->count.commands, 0);
-    atomic_init(&w->count.events, 0);
-    atomic_init(&w->count.loops, 0);
-    atomic_init(&w->count.timeouts, 0);
-    for (unsigned i = 0; i < H2_SVC_TIMER_COUNT; i++)
-        atomic_init(&w->count.timer_expired[i], 0);
-    atomic_init(&w->count.frames_in, 0);
-    atomic_init(&w->count.frames_out, 0);
-    atomic_init(&w->count.streams_opened, 0);
-    svc_map_init(&w->conns, &svc->mem);
-    int rv = h2_mailbox_init(&w->mb, capacity, &svc->mem);
-    if (rv != 0)
-        return rv;
-    w->ret = svc_retbox_new(&svc->mem, &w->mb);
-    if (w->ret == NULL)
-        return H2_ENOMEM;
-    w->rbuf = h2_mem_malloc(&svc->mem, w->rbuf_size);
-    if (w->rbuf == NULL)
-        return H2_ENOMEM;
-    w->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (w->epfd < 0)
-        return H2_EINTERNAL;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, h2_mailbox_fd(&w->mb), &ev) != 0)
-        return H2_EINTERNAL;
-    return 0;
-}
-
 static void stop_workers(h2_service *svc)
 {
     for (unsigned i = 0; i < svc->n_workers; i++) {
@@ -160,13 +108,9 @@ static void service_destroy(h2_service *svc)
     h2_mem_free(&mem, svc);
 }
 
-int h2_service_new(h2_service **out, const h2_service_config *cfg)
+/* The number of shared workers: |cfg->workers|, or one per CPU online. */
+static unsigned worker_count(const h2_service_config *cfg)
 {
-    if (out == NULL)
-        return H2_EINVAL;
-    *out = NULL;
-    if (cfg == NULL)
-        return H2_EINVAL;
     unsigned n = cfg->workers;
     if (n == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -174,6 +118,66 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
         if (n > H2_SERVICE_MAX_WORKERS)
             n = H2_SERVICE_MAX_WORKERS;
     }
+    return n;
+}
+
+/* The workers, the dedicated slots and the live-id table of |svc|; on
+ * failure frees what it allocated and returns H2_ENOMEM. */
+static int alloc_tables(h2_service *svc, const h2_mem *mem, unsigned n)
+{
+    svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
+    if (svc->workers == NULL)
+        return H2_ENOMEM;
+    for (unsigned i = 0; i < n; i++)
+        svc->workers[i].epfd = -1;
+    if (svc->n_slots > 0) {
+        svc->slots = h2_mem_calloc(mem, svc->n_slots, sizeof(*svc->slots));
+        if (svc->slots == NULL) {
+            h2_mem_free(mem, svc->workers);
+            return H2_ENOMEM;
+        }
+        for (unsigned i = 0; i < svc->n_slots; i++) {
+            atomic_init(&svc->slots[i].state, SVC_SLOT_FREE);
+            atomic_init(&svc->slots[i].posters, 0);
+            atomic_init(&svc->slots[i].worker, NULL);
+        }
+    }
+    atomic_init(&svc->reap, NULL);
+    if (svc_live_table_init(svc) != 0) {
+        h2_mem_free(mem, svc->slots);
+        h2_mem_free(mem, svc->workers);
+        return H2_ENOMEM;
+    }
+    return 0;
+}
+
+/* Prepares and starts the shared workers; 0, or an error with errno kept. */
+static int start_workers(h2_service *svc, uint32_t cap)
+{
+    int rv = 0;
+    for (unsigned i = 0; i < svc->n_workers && rv == 0; i++)
+        rv = svc_worker_init(svc, &svc->workers[i], i, cap);
+    for (unsigned i = 0; i < svc->n_workers && rv == 0; i++) {
+        svc_worker *w = &svc->workers[i];
+        int e = pthread_create(&w->thread, NULL, svc_worker_main, w);
+        if (e != 0) {
+            errno = e;
+            rv = H2_EINTERNAL;
+        } else {
+            atomic_store_explicit(&w->started, true, memory_order_release);
+        }
+    }
+    return rv;
+}
+
+int h2_service_new(h2_service **out, const h2_service_config *cfg)
+{
+    if (out == NULL)
+        return H2_EINVAL;
+    *out = NULL;
+    if (cfg == NULL)
+        return H2_EINVAL;
+    unsigned n = worker_count(cfg);
     uint32_t cap = cfg->mailbox_capacity;
     if (n > H2_SERVICE_MAX_WORKERS || cap < H2_MAILBOX_MIN_CAPACITY ||
         cap > H2_MAILBOX_MAX_CAPACITY || (cap & (cap - 1)) != 0 ||
@@ -201,50 +205,14 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     svc->clock = cfg->clock;
     svc->clock_user = cfg->clock_user;
     svc->tcp_nodelay = cfg->tcp_nodelay;
+    svc->n_slots = cfg->max_dedicated;
     atomic_init(&svc->next_id, 1);
     atomic_init(&svc->next_worker, 0);
-    svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
-    if (svc->workers == NULL) {
+    if (alloc_tables(svc, mem, n) != 0) {
         h2_mem_free(mem, svc);
         return H2_ENOMEM;
     }
-    for (unsigned i = 0; i < n; i++)
-        svc->workers[i].epfd = -1;
-    svc->n_slots = cfg->max_dedicated;
-    if (svc->n_slots > 0) {
-        svc->slots = h2_mem_calloc(mem, svc->n_slots, sizeof(*svc->slots));
-        if (svc->slots == NULL) {
-            h2_mem_free(mem, svc->workers);
-            h2_mem_free(mem, svc);
-            return H2_ENOMEM;
-        }
-        for (unsigned i = 0; i < svc->n_slots; i++) {
-            atomic_init(&svc->slots[i].state, SVC_SLOT_FREE);
-            atomic_init(&svc->slots[i].posters, 0);
-            atomic_init(&svc->slots[i].worker, NULL);
-        }
-    }
-    atomic_init(&svc->reap, NULL);
-    if (svc_live_table_init(svc) != 0) {
-        h2_mem_free(mem, svc->slots);
-        h2_mem_free(mem, svc->workers);
-        h2_mem_free(mem, svc);
-        return H2_ENOMEM;
-    }
-
-    int rv = 0;
-    for (unsigned i = 0; i < n && rv == 0; i++)
-        rv = svc_worker_init(svc, &svc->workers[i], i, cap);
-    for (unsigned i = 0; i < n && rv == 0; i++) {
-        svc_worker *w = &svc->workers[i];
-        int e = pthread_create(&w->thread, NULL, svc_worker_main, w);
-        if (e != 0) {
-            errno = e;
-            rv = H2_EINTERNAL;
-        } else {
-            atomic_store_explicit(&w->started, true, memory_order_release);
-        }
-    }
+    int rv = start_workers(svc, cap);
     if (rv != 0) {
         int saved = errno;
         service_destroy(svc);
@@ -261,317 +229,69 @@ void h2_service_free(h2_service *svc)
         service_destroy(svc);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Commands                                                                  */
-/* ------------------------------------------------------------------------ */
-
-svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id)
+void svc_drain_notify(h2_service *svc)
 {
-    uint64_t wi = id & ((1u << SVC_ID_BITS) - 1u);
-    if (id == 0)
-        return NULL;
-    if ((wi & SVC_ID_DEDICATED) != 0)
-        return svc_dedicated_of(svc, (unsigned)(wi & ~(uint64_t)SVC_ID_DEDICATED));
-    if (wi >= svc->n_workers)
-        return NULL;
-    return &svc->workers[wi];
+    if (!atomic_load_explicit(&svc->drain_waiting, memory_order_seq_cst))
+        return;
+    pthread_mutex_lock(&svc->drain_lock);
+    pthread_cond_broadcast(&svc->drain_cond);
+    pthread_mutex_unlock(&svc->drain_lock);
 }
 
-/* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|. */
-svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail)
+void svc_wake_workers(h2_service *svc)
 {
-    size_t head = (sizeof(svc_cmd) + 15u) & ~(size_t)15u;
-    if (extra > SIZE_MAX - head)
-        return NULL;
-    uint8_t *block = h2_mem_malloc(&svc->mem, head + extra);
-    if (block == NULL)
-        return NULL;
-    svc_cmd *cmd = (svc_cmd *)(void *)block;
-    memset(cmd, 0, sizeof(*cmd));
-    cmd->ev.mem = svc->mem;
-    cmd->ev.block = block;
-    cmd->kind = kind;
-    cmd->conn = conn;
-    if (tail != NULL)
-        *tail = block + head;
-    return cmd;
-}
-
-/* Posts to |mb|, waiting for room as the configuration says. */
-static int mb_post(h2_service *svc, h2_mailbox *mb, void *ptr)
-{
-    /* A worker waiting for another worker's ring could wait for ever: that
-     * worker may itself be waiting for ours (see post_wait_ms). */
-    if (svc->post_wait_ms == 0 || svc_on_any_worker_thread())
-        return h2_mailbox_post(mb, ptr);
-    return h2_mailbox_post_wait(mb, ptr, svc->post_wait_ms);
-}
-
-int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
-{
-    /* Counted in the entry while posting: the connection's CLOSED waits
-     * for this post, so the command is answered before it. */
-    uint64_t key = cmd->conn >> SVC_ID_BITS;
-    svc_live *e = svc_live_of(svc, cmd->conn);
-    int rv = H2_ENOCONN;
-    if (e != NULL && svc_on_own_worker(w)) {
-        /* A callback of the connection's own worker: only this thread ends
-         * the connection and settles its CLOSED, after this post, so no
-         * count is needed (the ring count the CLOSED waits for includes it). */
-        if (atomic_load_explicit(&e->key, memory_order_relaxed) == key)
-            rv = w->slot != NULL ? svc_dedicated_post(svc, w, cmd, 0) : h2_mailbox_post(&w->mb, cmd);
-    } else if (e != NULL) {
-        atomic_fetch_add_explicit(&e->posters, 1, memory_order_seq_cst);
-        if (atomic_load_explicit(&e->key, memory_order_seq_cst) == key) {
-            int wait = svc_on_any_worker_thread() ? 0 : svc->post_wait_ms;
-            if (w->slot != NULL)
-                rv = svc_dedicated_post(svc, w, cmd, wait);
-            else
-                rv = mb_post(svc, &w->mb, cmd);
-        }
-        atomic_fetch_sub_explicit(&e->posters, 1, memory_order_seq_cst);
-        /* Ended meanwhile: its worker may be waiting for this post. */
-        if (atomic_load_explicit(&e->key, memory_order_seq_cst) != key)
+    for (unsigned i = 0; i < svc->n_workers; i++)
+        h2_mailbox_notify(&svc->workers[i].mb);
+    /* A slot's worker structure lives as long as the service. */
+    for (unsigned i = 0; i < svc->n_slots; i++) {
+        svc_worker *w = svc_dedicated_of(svc, i);
+        if (w != NULL)
             h2_mailbox_notify(&w->mb);
     }
-    if (rv != 0)
-        h2_mem_free(&svc->mem, cmd);
-    return rv;
 }
 
-unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg)
+/* Waits until no connection is left or |deadline| (ms, -1: none) passed. */
+static bool wait_no_conn(h2_service *svc, int64_t deadline)
 {
-    if (cfg->worker >= 0 && (unsigned)cfg->worker < svc->n_workers)
-        return (unsigned)cfg->worker;
-    return atomic_fetch_add_explicit(&svc->next_worker, 1, memory_order_relaxed) % svc->n_workers;
-}
-
-void svc_cmd_free(h2_service *svc, svc_cmd *cmd)
-{
-    h2_mem_free(&svc->mem, cmd);
-}
-
-static bool conn_config_ok(h2_service *svc, int fd, const h2_svc_conn_config *cfg)
-{
-    if (cfg->queue == NULL && cfg->on_event == NULL)
-        return false;
-    if (fd < 0 && cfg->on_output == NULL)
-        return false;
-    if (cfg->worker >= 0 && (unsigned)cfg->worker >= svc->n_workers)
-        return false;
-    if (cfg->transport != NULL && (cfg->transport->read == NULL || cfg->transport->writev == NULL))
-        return false;
-    if (cfg->initial_data == NULL && cfg->initial_len > 0)
-        return false;
-    if (cfg->upgrade && (cfg->conn.role != H2_ROLE_SERVER ||
-                         (cfg->upgrade_settings == NULL && cfg->upgrade_settings_len > 0)))
-        return false;
-    /* The service frees request slots itself (see hold_reset_requests). */
-    if (cfg->conn.explicit_request_done)
-        return false;
-    return true;
-}
-
-int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
-                     svc_conn **out)
-{
-    *out = NULL;
-    if (!conn_config_ok(svc, fd, cfg))
-        return H2_EINVAL;
-    svc_conn *c = h2_mem_calloc(&svc->mem, 1, sizeof(*c));
-    if (c == NULL)
-        return H2_ENOMEM;
-    c->poll_kind = SVC_POLL_CONN;
-    c->fd = -1;
-    c->timer.index = SVC_TIMER_NONE;
-    c->timer.kind = SVC_POLL_CONN;
-    c->settings_since = c->header_since = c->close_since = c->write_since = c->flow_since = -1;
-    c->preface_since = -1;
-    c->read_wait = H2_SVC_WANT_READ;
-    c->write_wait = H2_SVC_WANT_WRITE;
-    svc_map_init(&c->streams, &svc->mem);
-    h2_conn_config cc = cfg->conn;
-    cc.mem = &svc->mem;
-    /* A reset request keeps its slot until the application released the
-     * STREAM_RESET event: resets cannot admit requests faster than the
-     * application learns that earlier ones ended. */
-    cc.hold_reset_requests = cc.role == H2_ROLE_SERVER;
-    c->server = cc.role == H2_ROLE_SERVER;
-    c->trace = cfg->trace;
-    int rv = h2_conn_new(&c->conn, &cc);
-    if (rv == 0 && cfg->upgrade) {
-        rv = h2_conn_initiate_upgrade_server(c->conn, cfg->upgrade_settings,
-                                             cfg->upgrade_settings_len);
-        c->initiated = rv == 0;
-    }
-    if (rv != 0) {
-        svc_conn_destroy(c);
-        return rv;
-    }
-    uint8_t *core_tail = NULL;
-    c->closed_ev = svc_event_alloc(&svc->mem, sizeof(h2_conn_stats), &core_tail);
-    if (c->closed_ev != NULL) {
-        c->closed_core = (h2_conn_stats *)(void *)core_tail;
-        memset(c->closed_core, 0, sizeof(*c->closed_core));
-        c->closed_ev->pub.core_stats = c->closed_core;
-    }
-    if (cfg->initial_len > 0) {
-        c->initial = h2_mem_malloc(&svc->mem, cfg->initial_len);
-        if (c->initial != NULL) {
-            memcpy(c->initial, cfg->initial_data, cfg->initial_len);
-            c->initial_len = cfg->initial_len;
+    bool done = true;
+    pthread_mutex_lock(&svc->drain_lock);
+    while (atomic_load_explicit(&svc->n_live, memory_order_seq_cst) != 0) {
+        if (deadline < 0) {
+            pthread_cond_wait(&svc->drain_cond, &svc->drain_lock);
+            continue;
+        }
+        struct timespec ts = {.tv_sec = (time_t)(deadline / 1000),
+                              .tv_nsec = (long)(deadline % 1000) * 1000000L};
+        if (pthread_cond_timedwait(&svc->drain_cond, &svc->drain_lock, &ts) == ETIMEDOUT &&
+            atomic_load_explicit(&svc->n_live, memory_order_seq_cst) != 0) {
+            done = false;
+            break;
         }
     }
-    if (c->closed_ev == NULL || (cfg->initial_len > 0 && c->initial == NULL)) {
-        svc_conn_destroy(c);
-        return H2_ENOMEM;
-    }
-    if (fd >= 0 && cfg->transport != NULL) {
-        c->tr = *cfg->transport;
-        c->has_tr = true;
-    }
-    c->idle_ms = cfg->idle_timeout_ms;
-    c->settings_ms = cfg->settings_timeout_ms;
-    c->header_ms = cfg->header_timeout_ms;
-    c->close_ms = cfg->close_timeout_ms;
-    c->write_ms = cfg->write_timeout_ms;
-    c->flow_ms = cfg->flow_timeout_ms;
-    c->flow_floor = (uint64_t)cfg->flow_min_rate * cfg->flow_timeout_ms / 1000u;
-    if (c->flow_floor == 0)
-        c->flow_floor = 1;
-    c->preface_ms = cfg->preface_timeout_ms;
-    if (svc_conn_new_id(svc, c, wi) != 0) {
-        svc_conn_destroy(c);
-        return H2_ENOMEM;
-    }
-    c->queue = cfg->queue;
-    c->on_event = cfg->on_event;
-    c->on_output = fd < 0 ? cfg->on_output : NULL;
-    c->user = cfg->user;
-    c->fd = fd;
-    *out = c;
-    return 0;
+    pthread_mutex_unlock(&svc->drain_lock);
+    return done;
 }
 
-int svc_conn_post_attach(h2_service *svc, svc_conn *c)
+int h2_service_shutdown(h2_service *svc, int timeout_ms)
 {
-    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_ATTACH, c->id, 0, NULL);
-    if (cmd == NULL)
-        return H2_ENOMEM;
-    cmd->attach = c;
-    int rv = mb_post(svc, &svc_worker_of(svc, c->id)->mb, cmd);
-    if (rv != 0)
-        h2_mem_free(&svc->mem, cmd);
-    return rv;
-}
-
-static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
-{
-    if (svc == NULL || cfg == NULL || id == NULL)
+    if (svc == NULL || svc_on_worker_thread(svc))
         return H2_EINVAL;
-    *id = 0;
-    if (!conn_config_ok(svc, fd, cfg))
-        return H2_EINVAL;
-    if (fd >= 0)
-        svc_socket_nodelay(svc, fd);
-    if (atomic_load_explicit(&svc->drain, memory_order_acquire) != 0)
-        return H2_ECLOSED; /* h2_service_shutdown() */
-    if (cfg->dedicated)
-        return svc_attach_dedicated(svc, fd, cfg, id);
-    svc_conn *c = NULL;
-    int rv = svc_conn_prepare(svc, fd, cfg, svc_pick_worker(svc, cfg), &c);
-    if (rv != 0)
-        return rv;
-    /* Once posted, |c| belongs to the worker, which may free it at once. */
-    h2_svc_conn_id cid = c->id;
-    rv = svc_conn_post_attach(svc, c);
-    if (rv != 0) {
-        c->fd = -1; /* the caller keeps its socket and its transport */
-        svc_conn_destroy(c);
-        return rv;
-    }
-    *id = cid;
-    return 0;
-}
-
-int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
-{
-    if (fd < 0) {
-        if (id != NULL)
-            *id = 0;
-        return H2_EINVAL;
-    }
-    return attach(svc, fd, cfg, id);
-}
-
-int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
-{
-    return attach(svc, -1, cfg, id);
-}
-
-int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
-                      h2_svc_accept_fn on_accept, void *accept_user)
-{
-    if (svc == NULL || fd < 0 || cfg == NULL || !conn_config_ok(svc, fd, cfg))
-        return H2_EINVAL;
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
-        return H2_EINVAL;
-    svc_listener *l = h2_mem_calloc(&svc->mem, 1, sizeof(*l));
-    svc_cmd *cmd = svc_cmd_new(svc, SVC_CMD_LISTEN, 0, 0, NULL);
-    if (l == NULL || cmd == NULL) {
-        h2_mem_free(&svc->mem, l);
-        h2_mem_free(&svc->mem, cmd);
-        return H2_ENOMEM;
-    }
-    l->poll_kind = SVC_POLL_LISTENER;
-    l->fd = fd;
-    l->cfg = *cfg;
-    l->cfg.initial_data = NULL;
-    l->cfg.initial_len = 0;
-    l->cfg.upgrade = false;
-    l->cfg.upgrade_settings = NULL;
-    l->cfg.upgrade_settings_len = 0;
-    if (cfg->transport != NULL) {
-        l->tr = *cfg->transport;
-        l->cfg.transport = &l->tr;
-    }
-    l->on_accept = on_accept;
-    l->accept_user = accept_user;
-    l->timer.index = SVC_TIMER_NONE;
-    l->timer.kind = SVC_POLL_LISTENER;
-    cmd->listener = l;
-    unsigned wi = svc_pick_worker(svc, cfg);
-    int rv = mb_post(svc, &svc->workers[wi].mb, cmd);
-    if (rv != 0) {
-        h2_mem_free(&svc->mem, cmd);
-        h2_mem_free(&svc->mem, l); /* the caller keeps |fd| */
+    int64_t deadline = svc_deadline_ms(timeout_ms);
+    atomic_store_explicit(&svc->drain_waiting, true, memory_order_seq_cst);
+    int expect = 0;
+    (void)atomic_compare_exchange_strong_explicit(&svc->drain, &expect, SVC_DRAIN_GOAWAY,
+                                                  memory_order_seq_cst, memory_order_seq_cst);
+    svc_wake_workers(svc);
+    int rv = 0;
+    if (!wait_no_conn(svc, deadline)) {
+        uint64_t left = atomic_load_explicit(&svc->n_live, memory_order_seq_cst);
+        if (left > INT_MAX)
+            left = INT_MAX;
+        /* The deadline passed: what is left ends now (H2_SVC_CLOSE_SHUTDOWN). */
+        atomic_store_explicit(&svc->drain, SVC_DRAIN_CUT, memory_order_seq_cst);
+        svc_wake_workers(svc);
+        (void)wait_no_conn(svc, -1);
+        rv = (int)left;
     }
     return rv;
-}
-
-int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worker_stats *out)
-{
-    if (svc == NULL || out == NULL || worker >= svc->n_workers)
-        return H2_EINVAL;
-    const svc_worker *w = &svc->workers[worker];
-    const svc_worker_counters *k = &w->count;
-    memset(out, 0, sizeof(*out));
-    out->connections = atomic_load_explicit(&k->connections, memory_order_relaxed);
-    out->connections_total = atomic_load_explicit(&k->connections_total, memory_order_relaxed);
-    out->bytes_in = atomic_load_explicit(&k->bytes_in, memory_order_relaxed);
-    out->bytes_out = atomic_load_explicit(&k->bytes_out, memory_order_relaxed);
-    out->commands = atomic_load_explicit(&k->commands, memory_order_relaxed);
-    out->events = atomic_load_explicit(&k->events, memory_order_relaxed);
-    out->loops = atomic_load_explicit(&k->loops, memory_order_relaxed);
-    out->timeouts = atomic_load_explicit(&k->timeouts, memory_order_relaxed);
-    for (unsigned i = 0; i < H2_SVC_TIMER_COUNT; i++)
-        out->timer_expired[i] = atomic_load_explicit(&k->timer_expired[i], memory_order_relaxed);
-    out->frames_in = atomic_load_explicit(&k->frames_in, memory_order_relaxed);
-    out->frames_out = atomic_load_explicit(&k->frames_out, memory_order_relaxed);
-    out->streams_opened = atomic_load_explicit(&k->streams_opened, memory_order_relaxed);
-    h2_mailbox_stats ms;
-    h2_mailbox_get_stats(&w->mb, &ms);
-    out->mailbox_high_water = ms.high_water;
-    return 0;
 }

@@ -1,13 +1,103 @@
 /*
- * Service: the posting calls that application threads use to send
- * commands to a connection's worker. Each builds one command record (with
- * its payload copied into the same block, or referenced) and posts it.
+ * Service: posting. The calls that application threads use to send
+ * commands to a connection's worker each build one command record (with
+ * its payload copied into the same block, or referenced) and post it to
+ * the worker's ring, counted in the connection's live-id entry so that its
+ * CLOSED waits for the post.
  */
 #include <string.h>
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_hold.h"
+#include "service/svc_live.h"
+#include "service/svc_post.h"
+#include "service/svc_record.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
+
+/* Validates the common arguments and returns the connection's worker. */
+svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn)
+{
+    if (svc == NULL)
+        return NULL;
+    return svc_worker_of(svc, conn);
+}
+
+/* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|. */
+svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail)
+{
+    svc_cmd *cmd = (svc_cmd *)(void *)svc_rec_alloc(&svc->mem, sizeof(svc_cmd), extra, tail);
+    if (cmd == NULL)
+        return NULL;
+    cmd->kind = kind;
+    cmd->conn = conn;
+    return cmd;
+}
+
+int svc_post_ring(h2_service *svc, h2_mailbox *mb, void *ptr)
+{
+    /* A worker waiting for another worker's ring could wait for ever: that
+     * worker may itself be waiting for ours (see post_wait_ms). */
+    if (svc->post_wait_ms == 0 || svc_on_any_worker_thread())
+        return h2_mailbox_post(mb, ptr);
+    return h2_mailbox_post_wait(mb, ptr, svc->post_wait_ms);
+}
+
+int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
+{
+    /* Counted in the entry while posting: the connection's CLOSED waits
+     * for this post, so the command is answered before it. */
+    uint64_t key = cmd->conn >> SVC_ID_BITS;
+    svc_live *e = svc_live_of(svc, cmd->conn);
+    int rv = H2_ENOCONN;
+    if (e != NULL && svc_on_own_worker(w)) {
+        /* A callback of the connection's own worker: only this thread ends
+         * the connection and settles its CLOSED, after this post, so no
+         * count is needed (the ring count the CLOSED waits for includes it). */
+        if (atomic_load_explicit(&e->key, memory_order_relaxed) == key)
+            rv = w->slot != NULL ? svc_dedicated_post(svc, w, cmd, 0) : h2_mailbox_post(&w->mb, cmd);
+    } else if (e != NULL) {
+        atomic_fetch_add_explicit(&e->posters, 1, memory_order_seq_cst);
+        if (atomic_load_explicit(&e->key, memory_order_seq_cst) == key) {
+            int wait = svc_on_any_worker_thread() ? 0 : svc->post_wait_ms;
+            if (w->slot != NULL)
+                rv = svc_dedicated_post(svc, w, cmd, wait);
+            else
+                rv = svc_post_ring(svc, &w->mb, cmd);
+        }
+        atomic_fetch_sub_explicit(&e->posters, 1, memory_order_seq_cst);
+        /* Ended meanwhile: its worker may be waiting for this post. */
+        if (atomic_load_explicit(&e->key, memory_order_seq_cst) != key)
+            h2_mailbox_notify(&w->mb);
+    }
+    if (rv != 0)
+        h2_mem_free(&svc->mem, cmd);
+    return rv;
+}
+
+void svc_cmd_free(h2_service *svc, svc_cmd *cmd)
+{
+    h2_mem_free(&svc->mem, cmd);
+}
+
+int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
+                    uint32_t error_code, uint64_t user)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL)
+        return H2_EINVAL;
+    svc_cmd *cmd = svc_cmd_new(svc, kind, conn, 0, NULL);
+    if (cmd == NULL)
+        return H2_ENOMEM;
+    cmd->stream_id = stream_id;
+    cmd->error_code = error_code;
+    cmd->user = user;
+    if (kind == H2_SVC_CMD_END_STREAM)
+        cmd->flags = H2_SEND_END_STREAM;
+    return svc_post(svc, w, cmd);
+}
 
 int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len)
 {

@@ -30,7 +30,14 @@
 #include "core/mem.h"
 #include "h2/errors.h"
 #include "service/mailbox.h"
-#include "service/svc_internal.h"
+#include "service/svc_attach.h"
+#include "service/svc_conn.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_live.h"
+#include "service/svc_post.h"
+#include "service/svc_record.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 svc_worker *svc_dedicated_of(h2_service *svc, unsigned slot)
 {

@@ -1,21 +1,23 @@
 /*
- * Service: the table of live connection ids, and the whole-service
- * graceful shutdown that waits for it to empty.
+ * Service: connection ids and the table of live ones.
  *
  * Every connection has an entry from the moment its id exists until it is
  * freed. Posting threads count themselves in the entry (svc_post()), so a
  * connection that ends knows when no post to it is under way any more;
- * h2_service_shutdown() waits for the number of entries in use to reach 0.
+ * h2_service_shutdown() (service.c) waits for the number of entries in use
+ * to reach 0.
  * Entries live in chunks that are never moved or freed before the
  * service, so a late post always reads valid memory.
  */
-#include <errno.h>
-#include <limits.h>
 #include <time.h>
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_live.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 /*
  * Connection ids: bits 0-15 name the worker (SVC_ID_BITS), bits 16-39 the
@@ -177,95 +179,14 @@ void svc_live_release(h2_service *svc, svc_conn *c)
         svc_drain_notify(svc);
 }
 
-void svc_drain_notify(h2_service *svc)
+svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id)
 {
-    if (!atomic_load_explicit(&svc->drain_waiting, memory_order_seq_cst))
-        return;
-    pthread_mutex_lock(&svc->drain_lock);
-    pthread_cond_broadcast(&svc->drain_cond);
-    pthread_mutex_unlock(&svc->drain_lock);
-}
-
-/* Validates the common arguments and returns the connection's worker. */
-svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn)
-{
-    if (svc == NULL)
+    uint64_t wi = id & ((1u << SVC_ID_BITS) - 1u);
+    if (id == 0)
         return NULL;
-    return svc_worker_of(svc, conn);
+    if ((wi & SVC_ID_DEDICATED) != 0)
+        return svc_dedicated_of(svc, (unsigned)(wi & ~(uint64_t)SVC_ID_DEDICATED));
+    if (wi >= svc->n_workers)
+        return NULL;
+    return &svc->workers[wi];
 }
-
-int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
-                    uint32_t error_code, uint64_t user)
-{
-    svc_worker *w = svc_target(svc, conn);
-    if (w == NULL)
-        return H2_EINVAL;
-    svc_cmd *cmd = svc_cmd_new(svc, kind, conn, 0, NULL);
-    if (cmd == NULL)
-        return H2_ENOMEM;
-    cmd->stream_id = stream_id;
-    cmd->error_code = error_code;
-    cmd->user = user;
-    if (kind == H2_SVC_CMD_END_STREAM)
-        cmd->flags = H2_SEND_END_STREAM;
-    return svc_post(svc, w, cmd);
-}
-
-/* Wakes every worker thread (shared and dedicated) to look at |drain|. */
-static void wake_workers(h2_service *svc)
-{
-    for (unsigned i = 0; i < svc->n_workers; i++)
-        h2_mailbox_notify(&svc->workers[i].mb);
-    for (unsigned i = 0; i < svc->n_slots; i++) {
-        svc_worker *w = svc_dedicated_of(svc, i);
-        if (w != NULL)
-            h2_mailbox_notify(&w->mb);
-    }
-}
-
-/* Waits until no connection is left or |deadline| (ms, -1: none) passed. */
-static bool wait_no_conn(h2_service *svc, int64_t deadline)
-{
-    bool done = true;
-    pthread_mutex_lock(&svc->drain_lock);
-    while (atomic_load_explicit(&svc->n_live, memory_order_seq_cst) != 0) {
-        if (deadline < 0) {
-            pthread_cond_wait(&svc->drain_cond, &svc->drain_lock);
-            continue;
-        }
-        struct timespec ts = {.tv_sec = (time_t)(deadline / 1000),
-                              .tv_nsec = (long)(deadline % 1000) * 1000000L};
-        if (pthread_cond_timedwait(&svc->drain_cond, &svc->drain_lock, &ts) == ETIMEDOUT &&
-            atomic_load_explicit(&svc->n_live, memory_order_seq_cst) != 0) {
-            done = false;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&svc->drain_lock);
-    return done;
-}
-
-int h2_service_shutdown(h2_service *svc, int timeout_ms)
-{
-    if (svc == NULL || svc_on_worker_thread(svc))
-        return H2_EINVAL;
-    int64_t deadline = timeout_ms < 0 ? -1 : svc_mono_ms() + timeout_ms;
-    atomic_store_explicit(&svc->drain_waiting, true, memory_order_seq_cst);
-    int expect = 0;
-    (void)atomic_compare_exchange_strong_explicit(&svc->drain, &expect, SVC_DRAIN_GOAWAY,
-                                                  memory_order_seq_cst, memory_order_seq_cst);
-    wake_workers(svc);
-    int rv = 0;
-    if (!wait_no_conn(svc, deadline)) {
-        uint64_t left = atomic_load_explicit(&svc->n_live, memory_order_seq_cst);
-        if (left > INT_MAX)
-            left = INT_MAX;
-        /* The deadline passed: what is left ends now (H2_SVC_CLOSE_SHUTDOWN). */
-        atomic_store_explicit(&svc->drain, SVC_DRAIN_CUT, memory_order_seq_cst);
-        wake_workers(svc);
-        (void)wait_no_conn(svc, -1);
-        rv = (int)left;
-    }
-    return rv;
-}
-

@@ -16,7 +16,11 @@
  * once the old commands are answered.
  */
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_hold.h"
+#include "service/svc_live.h"
+#include "service/svc_record.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 /* Takes |len| on |held| unless that passes |limit|; anything while it holds nothing. */
 static bool take(atomic_size_t *held, size_t limit, size_t len)

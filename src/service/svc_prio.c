@@ -4,7 +4,10 @@
  */
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_dispatch.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 #define PRIO_MIN_CAP 8u
 #define PRIO_MAX_ENTRIES 4096u

@@ -1,5 +1,5 @@
 /*
- * Service event queues and event records.
+ * Service event queues.
  *
  * A queue is a mailbox (bounded MPSC ring + eventfd) whose producers are
  * workers and whose consumer is one application thread, plus an unbounded
@@ -17,16 +17,15 @@
  * drains the ring, so every ring entry older than a record it took is
  * published by then and goes out first.
  */
-#include <errno.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_queue.h"
+#include "service/svc_record.h"
+#include "service/svc_worker.h"
 
 /* Workers that may wait for room in one queue at once (others retry on a timer). */
 #define WATCH_SLOTS 32
@@ -41,123 +40,10 @@ struct h2_svc_queue {
     _Atomic(svc_event_rec *) overflow;        /* any worker pushes; the consumer takes all */
     atomic_uint_fast64_t spilled;             /* records in |overflow| and |spill| */
     atomic_int last_offers;                   /* svc_queue_offer_last() calls under way */
-    svc_event_rec *spill;                     /* consumer: overflow records in FIFO order */
+    svc_ev_list spill;                        /* consumer: overflow records in FIFO order */
     h2_mailbox_hook poll_hook;                /* tests: runs half-way through a poll */
     void *poll_hook_arg;
 };
-
-svc_event_rec *svc_event_alloc(const h2_mem *mem, size_t extra, uint8_t **tail)
-{
-    size_t head = (sizeof(svc_event_rec) + 15u) & ~(size_t)15u;
-    if (extra > SIZE_MAX - head)
-        return NULL;
-    uint8_t *block = h2_mem_malloc(mem, head + extra);
-    if (block == NULL)
-        return NULL;
-    svc_event_rec *rec = (svc_event_rec *)(void *)block;
-    memset(rec, 0, sizeof(*rec));
-    rec->mem = *mem;
-    rec->block = block;
-    if (tail != NULL)
-        *tail = block + head;
-    return rec;
-}
-
-/* ---- the way back to a worker ---- */
-
-svc_retbox *svc_retbox_new(const h2_mem *mem, h2_mailbox *mb)
-{
-    svc_retbox *box = h2_mem_malloc(mem, sizeof(*box));
-    if (box == NULL)
-        return NULL;
-    atomic_init(&box->head, NULL);
-    atomic_init(&box->refs, 1);
-    atomic_init(&box->users, 0);
-    atomic_init(&box->closed, false);
-    box->mb = mb;
-    box->mem = *mem;
-    return box;
-}
-
-static void retbox_unref(svc_retbox *box)
-{
-    if (atomic_fetch_sub_explicit(&box->refs, 1, memory_order_acq_rel) == 1) {
-        h2_mem mem = box->mem;
-        h2_mem_free(&mem, box);
-    }
-}
-
-void svc_event_hold_ack(svc_event_rec *rec, svc_worker *w)
-{
-    atomic_fetch_add_explicit(&w->ret->refs, 1, memory_order_relaxed);
-    rec->ack_worker = w->ret;
-}
-
-void svc_event_drop_ack(svc_event_rec *rec)
-{
-    svc_retbox *box = rec->ack_worker;
-    rec->ack_worker = NULL;
-    if (box != NULL)
-        retbox_unref(box);
-}
-
-svc_event_rec *svc_retbox_take(svc_retbox *box)
-{
-    if (atomic_load_explicit(&box->head, memory_order_relaxed) == NULL)
-        return NULL;
-    return atomic_exchange_explicit(&box->head, NULL, memory_order_acquire);
-}
-
-void svc_retbox_close(svc_retbox *box)
-{
-    if (box == NULL)
-        return;
-    atomic_store_explicit(&box->closed, true, memory_order_seq_cst);
-    /* A releaser that saw the box open is pushing and waking the mailbox. */
-    while (atomic_load_explicit(&box->users, memory_order_seq_cst) != 0)
-        sched_yield();
-    svc_event_rec *rec = atomic_exchange_explicit(&box->head, NULL, memory_order_acquire);
-    while (rec != NULL) {
-        svc_event_rec *next = rec->next;
-        svc_event_free(rec);
-        rec = next;
-    }
-    retbox_unref(box);
-}
-
-void svc_event_free(svc_event_rec *rec)
-{
-    svc_event_drop_ack(rec);
-    h2_mem mem = rec->mem;
-    h2_mem_free(&mem, rec->block);
-}
-
-void h2_svc_event_release(h2_svc_event *ev)
-{
-    if (ev == NULL)
-        return;
-    svc_event_rec *rec = (svc_event_rec *)ev;
-    svc_retbox *box = rec->ack_worker;
-    if (box == NULL) {
-        svc_event_free(rec);
-        return;
-    }
-    atomic_fetch_add_explicit(&box->users, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(&box->closed, memory_order_seq_cst)) {
-        /* The worker is gone: nothing to acknowledge any more. */
-        atomic_fetch_sub_explicit(&box->users, 1, memory_order_seq_cst);
-        svc_event_free(rec);
-        return;
-    }
-    /* Back to the worker, which acknowledges the bytes and frees it. */
-    svc_event_rec *head = atomic_load_explicit(&box->head, memory_order_relaxed);
-    do {
-        rec->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&box->head, &head, rec, memory_order_seq_cst,
-                                                    memory_order_relaxed));
-    h2_mailbox_notify(box->mb);
-    atomic_fetch_sub_explicit(&box->users, 1, memory_order_seq_cst);
-}
 
 int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem)
 {
@@ -185,7 +71,7 @@ int h2_svc_queue_new(h2_svc_queue **out, uint32_t capacity, const h2_mem *mem)
     atomic_init(&q->overflow, NULL);
     atomic_init(&q->spilled, 0);
     atomic_init(&q->last_offers, 0);
-    q->spill = NULL;
+    q->spill.head = q->spill.tail = NULL;
     q->poll_hook = NULL;
     q->poll_hook_arg = NULL;
     *out = q;
@@ -218,11 +104,7 @@ bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force)
     if (!force)
         return false;
     atomic_fetch_add_explicit(&q->spilled, 1, memory_order_relaxed);
-    svc_event_rec *head = atomic_load_explicit(&q->overflow, memory_order_relaxed);
-    do {
-        rec->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&q->overflow, &head, rec, memory_order_seq_cst,
-                                                    memory_order_relaxed));
+    svc_evs_stack_push(&q->overflow, rec);
     h2_mailbox_notify(&q->mb);
     return true;
 }
@@ -237,21 +119,15 @@ void svc_queue_offer_last(h2_svc_queue *q, svc_event_rec *rec)
 /* Consumer: moves the overflow stack, reversed into arrival order, to |spill|. */
 static void take_overflow(h2_svc_queue *q)
 {
-    if (atomic_load_explicit(&q->overflow, memory_order_relaxed) == NULL)
-        return;
-    svc_event_rec *stack = atomic_exchange_explicit(&q->overflow, NULL, memory_order_acquire);
-    svc_event_rec *fifo = NULL;
+    svc_event_rec *stack = svc_evs_stack_take(&q->overflow);
+    svc_ev_list arrived = {NULL, NULL};
     while (stack != NULL) {
         svc_event_rec *next = stack->next;
-        stack->next = fifo;
-        fifo = stack;
+        svc_evs_unpop(&arrived, stack);
         stack = next;
     }
     /* Append behind what is left of the spill list. */
-    svc_event_rec **tail = &q->spill;
-    while (*tail != NULL)
-        tail = &(*tail)->next;
-    *tail = fifo;
+    svc_evs_append(&q->spill, &arrived);
 }
 
 void svc_queue_set_poll_hook(h2_svc_queue *q, h2_mailbox_hook fn, void *arg)
@@ -340,10 +216,8 @@ size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
     if (q->poll_hook != NULL)
         q->poll_hook(q->poll_hook_arg);
     size_t n = h2_mailbox_drain(&q->mb, (void **)evs, max);
-    while (n < max && q->spill != NULL) {
-        svc_event_rec *rec = q->spill;
-        q->spill = rec->next;
-        rec->next = NULL;
+    while (n < max && q->spill.head != NULL) {
+        svc_event_rec *rec = svc_evs_pop(&q->spill);
         evs[n++] = &rec->pub;
         atomic_fetch_sub_explicit(&q->spilled, 1, memory_order_release);
     }
@@ -353,10 +227,12 @@ size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
     return n;
 }
 
-static bool queue_ready(h2_svc_queue *q)
+/* The overflow stack and the spill list: the queue's side channel next to
+ * its ring (h2_mailbox_ready_fn). */
+static bool overflow_ready(void *arg)
 {
-    return h2_mailbox_count(&q->mb) > 0 || q->spill != NULL ||
-           atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL;
+    const h2_svc_queue *q = arg;
+    return q->spill.head != NULL || atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL;
 }
 
 int h2_svc_queue_fd(const h2_svc_queue *q)
@@ -369,8 +245,7 @@ bool h2_svc_queue_prepare_wait(h2_svc_queue *q)
     h2_mailbox_ack_wakeup(&q->mb);
     bool armed = h2_mailbox_prepare_park(&q->mb);
     /* The overflow stack is a side channel: check it after announcing. */
-    if (armed &&
-        (q->spill != NULL || atomic_load_explicit(&q->overflow, memory_order_seq_cst) != NULL)) {
+    if (armed && overflow_ready(q)) {
         h2_mailbox_cancel_park(&q->mb);
         armed = false;
     }
@@ -385,29 +260,7 @@ int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms)
 {
     if (q == NULL)
         return H2_EINVAL;
-    int64_t deadline = timeout_ms < 0 ? -1 : svc_mono_ms() + timeout_ms;
-    for (;;) {
-        if (queue_ready(q))
-            return 1;
-        if (!h2_svc_queue_prepare_wait(q)) {
-            sched_yield();
-            continue;
-        }
-        int wait_ms = -1;
-        if (deadline >= 0) {
-            int64_t left = deadline - svc_mono_ms();
-            wait_ms = left <= 0 ? 0 : (int)left;
-        }
-        struct pollfd p = {.fd = h2_mailbox_fd(&q->mb), .events = POLLIN, .revents = 0};
-        int r = poll(&p, 1, wait_ms);
-        h2_mailbox_cancel_park(&q->mb);
-        if (r < 0 && errno != EINTR)
-            return H2_EINTERNAL;
-        if (queue_ready(q))
-            return 1;
-        if (deadline >= 0 && svc_mono_ms() >= deadline)
-            return 0;
-    }
+    return h2_mailbox_wait_side(&q->mb, timeout_ms, overflow_ready, q);
 }
 
 int h2_svc_queue_get_stats(const h2_svc_queue *q, h2_svc_queue_stats *out)

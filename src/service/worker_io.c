@@ -2,11 +2,10 @@
  * Service worker: the transport of a connection. fd mode reads and writes
  * the socket (or the application's transport hook over it) with epoll
  * readiness; feed mode takes input from FEED commands and hands output to
- * a callback. Received bytes go to the core, whose events are copied into
- * owned records.
+ * a callback. Received bytes go to the core (svc_conn_receive(),
+ * conn_events.c).
  */
 #include <errno.h>
-#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -14,7 +13,11 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_conn.h"
+#include "service/svc_dispatch.h"
+#include "service/svc_record.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 
 /* Output segments handed to one sendmsg() or transport writev. */
 #define IOV_MAX_SEGMENTS 16
@@ -175,204 +178,6 @@ bool svc_conn_flush(svc_conn *c)
     return true;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Received bytes and core events                                            */
-/* ------------------------------------------------------------------------ */
-
-static svc_event_rec *fields_event(svc_conn *c, const h2_header *in, size_t n)
-{
-    size_t extra = n * sizeof(h2_header);
-    for (size_t i = 0; i < n; i++)
-        extra += in[i].name_len + in[i].value_len;
-    uint8_t *tail = NULL;
-    svc_event_rec *rec = svc_event_alloc(&c->worker->svc->mem, extra, &tail);
-    if (rec == NULL)
-        return NULL;
-    h2_header *fields = (h2_header *)(void *)tail;
-    uint8_t *bytes = tail + n * sizeof(h2_header);
-    for (size_t i = 0; i < n; i++) {
-        const h2_header *f = &in[i];
-        fields[i] = *f;
-        if (f->name_len > 0)
-            memcpy(bytes, f->name, f->name_len);
-        fields[i].name = bytes;
-        bytes += f->name_len;
-        if (f->value_len > 0)
-            memcpy(bytes, f->value, f->value_len);
-        fields[i].value = bytes;
-        bytes += f->value_len;
-    }
-    rec->pub.fields = n > 0 ? fields : NULL;
-    rec->pub.n_fields = n;
-    return rec;
-}
-
-static svc_event_rec *headers_event(svc_conn *c, const h2_event *ev)
-{
-    svc_event_rec *rec = fields_event(c, ev->u.headers.fields, ev->u.headers.n);
-    if (rec != NULL)
-        rec->pub.end_stream = ev->u.headers.stream_ended >= 0;
-    return rec;
-}
-
-static svc_event_rec *bytes_event(svc_conn *c, const uint8_t *data, size_t len)
-{
-    uint8_t *tail = NULL;
-    svc_event_rec *rec = svc_event_alloc(&c->worker->svc->mem, len, &tail);
-    if (rec == NULL)
-        return NULL;
-    if (len > 0)
-        memcpy(tail, data, len);
-    rec->pub.data = len > 0 ? tail : NULL;
-    rec->pub.len = len;
-    return rec;
-}
-
-/* |trace|: a SETTINGS event with its entries copied. */
-static svc_event_rec *settings_event(svc_conn *c, const h2_event *ev)
-{
-    size_t n = ev->u.settings.n;
-    uint8_t *tail = NULL;
-    svc_event_rec *rec =
-        svc_event_alloc(&c->worker->svc->mem, n * sizeof(h2_changed_setting), &tail);
-    if (rec == NULL)
-        return NULL;
-    if (n > 0) {
-        memcpy(tail, ev->u.settings.changed, n * sizeof(h2_changed_setting));
-        rec->pub.settings = (const h2_changed_setting *)(const void *)tail;
-    }
-    rec->pub.n_settings = n;
-    return rec;
-}
-
-/* Turns the core's events into records; false when memory ran out. */
-static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const h2_event *ev = &evs[i];
-        svc_event_rec *rec = NULL;
-        switch (ev->type) {
-        case H2_EV_REQUEST_RECEIVED:
-        case H2_EV_RESPONSE_RECEIVED:
-        case H2_EV_TRAILERS_RECEIVED:
-        case H2_EV_INFORMATIONAL_RESPONSE_RECEIVED:
-            if (ev->type == H2_EV_REQUEST_RECEIVED && c->server)
-                svc_prio_on_request(c, ev->stream_id, ev->u.headers.fields, ev->u.headers.n);
-            rec = headers_event(c, ev);
-            break;
-        case H2_EV_DATA_RECEIVED:
-            rec = bytes_event(c, ev->u.data.data, ev->u.data.len);
-            if (rec != NULL) {
-                rec->pub.flow_controlled_length = ev->u.data.flow_controlled_length;
-                rec->pub.end_stream = ev->u.data.stream_ended >= 0;
-                if (rec->pub.flow_controlled_length > 0)
-                    svc_event_hold_ack(rec, c->worker);
-            }
-            break;
-        case H2_EV_STREAM_RESET:
-            rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
-            if (rec != NULL) {
-                rec->pub.error_code = ev->u.reset.error_code;
-                rec->pub.remote = ev->u.reset.remote_reset;
-                /* Servers: its release frees the request's slot. */
-                if (c->server)
-                    svc_event_hold_ack(rec, c->worker);
-            }
-            break;
-        case H2_EV_PING_ACK_RECEIVED:
-            rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
-            if (rec != NULL)
-                memcpy(rec->pub.ping, ev->u.ping, 8);
-            break;
-        case H2_EV_CONNECTION_TERMINATED:
-            c->goaway_received = true;
-            rec = bytes_event(c, ev->u.terminated.debug, ev->u.terminated.debug_len);
-            if (rec != NULL) {
-                rec->pub.error_code = ev->u.terminated.error_code;
-                rec->pub.last_stream_id = ev->u.terminated.last_stream_id;
-            }
-            break;
-        case H2_EV_PUSHED_STREAM_RECEIVED:
-            rec = fields_event(c, ev->u.push.fields, ev->u.push.n);
-            if (rec != NULL)
-                rec->pub.parent_stream_id = ev->u.push.parent_stream_id;
-            break;
-        case H2_EV_PRIORITY_UPDATE_RECEIVED:
-            svc_prio_on_update(c, ev->stream_id, ev->u.priority_update.urgency,
-                               ev->u.priority_update.incremental);
-            rec = bytes_event(c, ev->u.priority_update.field_value,
-                              ev->u.priority_update.field_value_len);
-            break;
-        case H2_EV_LIMIT_EXCEEDED:
-            rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
-            if (rec != NULL) {
-                rec->pub.limit = ev->u.limit.limit;
-                rec->pub.error_code = ev->u.limit.error_code;
-                rec->pub.limit_connection = ev->u.limit.connection;
-            }
-            break;
-        case H2_EV_REMOTE_SETTINGS_CHANGED:
-            c->got_settings = true;
-            if (!c->trace)
-                continue;
-            rec = settings_event(c, ev);
-            break;
-        case H2_EV_SETTINGS_ACKNOWLEDGED:
-            if (!c->trace)
-                continue;
-            rec = settings_event(c, ev);
-            break;
-        case H2_EV_PING_RECEIVED:
-            if (!c->trace)
-                continue;
-            rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
-            if (rec != NULL)
-                memcpy(rec->pub.ping, ev->u.ping, 8);
-            break;
-        case H2_EV_WINDOW_UPDATED:
-            if (!c->trace)
-                continue;
-            rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
-            if (rec != NULL)
-                rec->pub.window_delta = ev->u.window_delta;
-            break;
-        default:
-            continue;
-        }
-        if (rec == NULL)
-            return false;
-        rec->pub.type = (h2_svc_event_type)ev->type;
-        rec->pub.stream_id = ev->stream_id;
-        svc_conn_emit(c, rec);
-    }
-    return true;
-}
-
-void svc_conn_receive(svc_conn *c, const uint8_t *data, size_t len)
-{
-    const h2_event *evs = NULL;
-    size_t n = 0;
-    c->last_active = c->worker->now;
-    c->st.bytes_in += len;
-    svc_count(&c->worker->count.bytes_in, len);
-    /* The core's rate limits refill from this clock. */
-    h2_conn_set_time(c->conn, (uint64_t)c->worker->now);
-    int rv = h2_conn_receive(c->conn, data, len, &evs, &n);
-    bool ok = emit_core_events(c, evs, n);
-    /* Copied: give the core's event memory back at once. */
-    h2_conn_release_events(c->conn);
-    if (!ok) {
-        svc_conn_finish(c, H2_SVC_CLOSE_NOMEM, H2_ENOMEM, 0);
-        return;
-    }
-    if (rv == H2_ENOMEM)
-        svc_conn_finish(c, H2_SVC_CLOSE_NOMEM, H2_ENOMEM, 0);
-    else if (rv < 0)
-        svc_conn_finish(c, H2_SVC_CLOSE_PROTOCOL, rv, 0);
-    else
-        svc_conn_touch(c);
-}
-
 /* One read: bytes (> 0), 0 at EOF, H2_EAGAIN, or H2_EINTERNAL with the errno in |*err|. */
 static ptrdiff_t read_some(svc_conn *c, uint8_t *buf, size_t len, int *err)
 {
@@ -472,23 +277,14 @@ static void feed(svc_conn *c, svc_cmd *cmd)
 void svc_conn_feed_held(svc_conn *c)
 {
     while (c->feed.head != NULL && c->pending.head == NULL && c->reason == 0) {
-        svc_cmd *cmd = c->feed.head;
-        c->feed.head = cmd->next;
-        if (c->feed.head == NULL)
-            c->feed.tail = NULL;
-        feed(c, cmd);
+        feed(c, svc_cmds_pop(&c->feed));
     }
 }
 
 void svc_conn_feed_cmd(svc_conn *c, svc_cmd *cmd)
 {
     if (c->pending.head != NULL || c->feed.head != NULL) {
-        cmd->next = NULL;
-        if (c->feed.tail != NULL)
-            c->feed.tail->next = cmd;
-        else
-            c->feed.head = cmd;
-        c->feed.tail = cmd;
+        svc_cmds_push(&c->feed, cmd);
         return;
     }
     feed(c, cmd);

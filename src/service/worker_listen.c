@@ -17,7 +17,14 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_internal.h"
+#include "service/svc_attach.h"
+#include "service/svc_conn.h"
+#include "service/svc_dedicated.h"
+#include "service/svc_listen.h"
+#include "service/svc_live.h"
+#include "service/svc_service.h"
+#include "service/svc_timer.h"
+#include "service/svc_worker.h"
 
 /* Most connections accepted in one readiness report before the loop goes on. */
 #define ACCEPT_BATCH 256

@@ -28,19 +28,15 @@
  *             windows; at its end, enough bytes sent start the next one.
  */
 #include <limits.h>
-#include <time.h>
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/mailbox.h"
-#include "service/svc_internal.h"
-
-int64_t svc_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "service/svc_clock.h"
+#include "service/svc_conn.h"
+#include "service/svc_listen.h"
+#include "service/svc_service.h"
+#include "service/svc_timer.h"
+#include "service/svc_worker.h"
 
 int64_t svc_now_ms(const h2_service *svc)
 {
@@ -173,14 +169,7 @@ int h2_service_wake(h2_service *svc)
     if (svc == NULL)
         return H2_EINVAL;
     atomic_thread_fence(memory_order_seq_cst);
-    for (unsigned i = 0; i < svc->n_workers; i++)
-        h2_mailbox_notify(&svc->workers[i].mb);
-    /* A slot's worker structure lives as long as the service. */
-    for (unsigned i = 0; i < svc->n_slots; i++) {
-        svc_worker *w = svc_dedicated_of(svc, i);
-        if (w != NULL)
-            h2_mailbox_notify(&w->mb);
-    }
+    svc_wake_workers(svc);
     return 0;
 }
 

@@ -6,7 +6,8 @@
  * behind them: the application frees the queue at CLOSED, which would
  * drop whatever the ring still held.
  */
-#include "service/svc_internal.h"
+#include "service/svc_queue.h"
+#include "service/svc_record.h"
 #include "unit/test_service_util.h"
 
 typedef struct producer {

@@ -7,7 +7,8 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include "service/mailbox.h"
-#include "service/svc_internal.h"
+#include "service/svc_service.h"
+#include "service/svc_worker.h"
 #include "test_service_util.h"
 
 /* ---- dedicated attaches racing h2_service_free() -------------------------- */
