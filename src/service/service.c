@@ -1,6 +1,6 @@
 /*
  * Service: its lifetime. Creation starts the shared workers; the graceful
- * shutdown (h2_service_shutdown()) sends GOAWAY everywhere and waits for
+ * shutdown (h2_svc_shutdown()) sends GOAWAY everywhere and waits for
  * the live-id table (service_live.c) to empty, cutting what is left at its
  * deadline; the free stops and joins every worker thread, answers what was
  * posted too late (svc_service_sweep()) and frees everything.
@@ -32,7 +32,7 @@
 #define DEFAULT_FLOW_MIN_RATE 256u
 
 
-void h2_service_config_init(h2_service_config *cfg)
+void h2_svc_config_init(h2_svc_config *cfg)
 {
     if (cfg == NULL)
         return;
@@ -67,12 +67,12 @@ void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
     cfg->flow_min_rate = DEFAULT_FLOW_MIN_RATE;
 }
 
-unsigned h2_service_workers(const h2_service *svc)
+unsigned h2_svc_workers(const h2_svc *svc)
 {
     return svc == NULL ? 0 : svc->n_workers;
 }
 
-static void stop_workers(h2_service *svc)
+static void stop_workers(h2_svc *svc)
 {
     for (unsigned i = 0; i < svc->n_workers; i++) {
         svc_worker *w = &svc->workers[i];
@@ -89,7 +89,7 @@ static void stop_workers(h2_service *svc)
     }
 }
 
-static void service_destroy(h2_service *svc)
+static void service_destroy(h2_svc *svc)
 {
     atomic_store_explicit(&svc->closing, true, memory_order_seq_cst);
     stop_workers(svc);
@@ -109,21 +109,21 @@ static void service_destroy(h2_service *svc)
 }
 
 /* The number of shared workers: |cfg->workers|, or one per CPU online. */
-static unsigned worker_count(const h2_service_config *cfg)
+static unsigned worker_count(const h2_svc_config *cfg)
 {
     unsigned n = cfg->workers;
     if (n == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus < 1 ? 1u : (unsigned)cpus;
-        if (n > H2_SERVICE_MAX_WORKERS)
-            n = H2_SERVICE_MAX_WORKERS;
+        if (n > H2_SVC_MAX_WORKERS)
+            n = H2_SVC_MAX_WORKERS;
     }
     return n;
 }
 
 /* The workers, the dedicated slots and the live-id table of |svc|; on
  * failure frees what it allocated and returns H2_ENOMEM. */
-static int alloc_tables(h2_service *svc, const h2_mem *mem, unsigned n)
+static int alloc_tables(h2_svc *svc, const h2_mem *mem, unsigned n)
 {
     svc->workers = h2_mem_calloc(mem, n, sizeof(*svc->workers));
     if (svc->workers == NULL)
@@ -152,7 +152,7 @@ static int alloc_tables(h2_service *svc, const h2_mem *mem, unsigned n)
 }
 
 /* Prepares and starts the shared workers; 0, or an error with errno kept. */
-static int start_workers(h2_service *svc, uint32_t cap)
+static int start_workers(h2_svc *svc, uint32_t cap)
 {
     int rv = 0;
     for (unsigned i = 0; i < svc->n_workers && rv == 0; i++)
@@ -170,7 +170,7 @@ static int start_workers(h2_service *svc, uint32_t cap)
     return rv;
 }
 
-int h2_service_new(h2_service **out, const h2_service_config *cfg)
+int h2_svc_new(h2_svc **out, const h2_svc_config *cfg)
 {
     if (out == NULL)
         return H2_EINVAL;
@@ -179,7 +179,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
         return H2_EINVAL;
     unsigned n = worker_count(cfg);
     uint32_t cap = cfg->mailbox_capacity;
-    if (n > H2_SERVICE_MAX_WORKERS || cap < H2_MAILBOX_MIN_CAPACITY ||
+    if (n > H2_SVC_MAX_WORKERS || cap < H2_MAILBOX_MIN_CAPACITY ||
         cap > H2_MAILBOX_MAX_CAPACITY || (cap & (cap - 1)) != 0 ||
         cfg->read_buffer_size < MIN_READ_BUFFER || cfg->feed_hold_limit == 0 ||
         cfg->send_hold_limit == 0 || cfg->feed_hold_conn_limit == 0 ||
@@ -187,7 +187,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
         return H2_EINVAL;
 
     const h2_mem *mem = h2_mem_or_default(cfg->mem);
-    h2_service *svc = h2_mem_calloc(mem, 1, sizeof(*svc));
+    h2_svc *svc = h2_mem_calloc(mem, 1, sizeof(*svc));
     if (svc == NULL)
         return H2_ENOMEM;
     svc->mem = *mem;
@@ -223,13 +223,13 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     return 0;
 }
 
-void h2_service_free(h2_service *svc)
+void h2_svc_free(h2_svc *svc)
 {
     if (svc != NULL)
         service_destroy(svc);
 }
 
-void svc_drain_notify(h2_service *svc)
+void svc_drain_notify(h2_svc *svc)
 {
     if (!atomic_load_explicit(&svc->drain_waiting, memory_order_seq_cst))
         return;
@@ -238,7 +238,7 @@ void svc_drain_notify(h2_service *svc)
     pthread_mutex_unlock(&svc->drain_lock);
 }
 
-void svc_wake_workers(h2_service *svc)
+void svc_wake_workers(h2_svc *svc)
 {
     for (unsigned i = 0; i < svc->n_workers; i++)
         h2_mailbox_notify(&svc->workers[i].mb);
@@ -251,7 +251,7 @@ void svc_wake_workers(h2_service *svc)
 }
 
 /* Waits until no connection is left or |deadline| (ms, -1: none) passed. */
-static bool wait_no_conn(h2_service *svc, int64_t deadline)
+static bool wait_no_conn(h2_svc *svc, int64_t deadline)
 {
     bool done = true;
     pthread_mutex_lock(&svc->drain_lock);
@@ -272,7 +272,7 @@ static bool wait_no_conn(h2_service *svc, int64_t deadline)
     return done;
 }
 
-int h2_service_shutdown(h2_service *svc, int timeout_ms)
+int h2_svc_shutdown(h2_svc *svc, int timeout_ms)
 {
     if (svc == NULL || svc_on_worker_thread(svc))
         return H2_EINVAL;

@@ -21,14 +21,14 @@
 #include "service/svc_timer.h"
 #include "service/svc_worker.h"
 
-unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg)
+unsigned svc_pick_worker(h2_svc *svc, const h2_svc_conn_config *cfg)
 {
     if (cfg->worker >= 0 && (unsigned)cfg->worker < svc->n_workers)
         return (unsigned)cfg->worker;
     return atomic_fetch_add_explicit(&svc->next_worker, 1, memory_order_relaxed) % svc->n_workers;
 }
 
-static bool conn_config_ok(h2_service *svc, int fd, const h2_svc_conn_config *cfg)
+static bool conn_config_ok(h2_svc *svc, int fd, const h2_svc_conn_config *cfg)
 {
     if (cfg->queue == NULL && cfg->on_event == NULL)
         return false;
@@ -64,7 +64,7 @@ static void set_timeouts(svc_conn *c, const h2_svc_conn_config *cfg)
     c->preface_ms = cfg->preface_timeout_ms;
 }
 
-int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
+int svc_conn_prepare(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
                      svc_conn **out)
 {
     *out = NULL;
@@ -136,7 +136,7 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
     return 0;
 }
 
-int svc_conn_post_attach(h2_service *svc, svc_conn *c)
+int svc_conn_post_attach(h2_svc *svc, svc_conn *c)
 {
     svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_ATTACH, c->id, 0, NULL);
     if (cmd == NULL)
@@ -148,7 +148,7 @@ int svc_conn_post_attach(h2_service *svc, svc_conn *c)
     return rv;
 }
 
-static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+static int attach(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
 {
     if (svc == NULL || cfg == NULL || id == NULL)
         return H2_EINVAL;
@@ -158,7 +158,7 @@ static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc
     if (fd >= 0)
         svc_socket_nodelay(svc, fd);
     if (atomic_load_explicit(&svc->drain, memory_order_acquire) != 0)
-        return H2_ECLOSED; /* h2_service_shutdown() */
+        return H2_ECLOSED; /* h2_svc_shutdown() */
     if (cfg->dedicated)
         return svc_attach_dedicated(svc, fd, cfg, id);
     svc_conn *c = NULL;
@@ -177,7 +177,7 @@ static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc
     return 0;
 }
 
-int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+int h2_svc_attach_fd(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
 {
     if (fd < 0) {
         if (id != NULL)
@@ -187,12 +187,12 @@ int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
     return attach(svc, fd, cfg, id);
 }
 
-int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+int h2_svc_attach_feed(h2_svc *svc, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
 {
     return attach(svc, -1, cfg, id);
 }
 
-int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
+int h2_svc_listen(h2_svc *svc, int fd, const h2_svc_conn_config *cfg,
                       h2_svc_accept_fn on_accept, void *accept_user)
 {
     if (svc == NULL || fd < 0 || cfg == NULL || !conn_config_ok(svc, fd, cfg))

@@ -18,7 +18,7 @@
 #include "service/svc_worker.h"
 
 /* Validates the common arguments and returns the connection's worker. */
-svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn)
+svc_worker *svc_target(h2_svc *svc, h2_svc_conn_id conn)
 {
     if (svc == NULL)
         return NULL;
@@ -26,7 +26,7 @@ svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn)
 }
 
 /* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|. */
-svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail)
+svc_cmd *svc_cmd_new(h2_svc *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail)
 {
     svc_cmd *cmd = (svc_cmd *)(void *)svc_rec_alloc(&svc->mem, sizeof(svc_cmd), extra, tail);
     if (cmd == NULL)
@@ -36,7 +36,7 @@ svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extr
     return cmd;
 }
 
-int svc_post_ring(h2_service *svc, h2_mailbox *mb, void *ptr)
+int svc_post_ring(h2_svc *svc, h2_mailbox *mb, void *ptr)
 {
     /* A worker waiting for another worker's ring could wait for ever: that
      * worker may itself be waiting for ours (see post_wait_ms). */
@@ -45,7 +45,7 @@ int svc_post_ring(h2_service *svc, h2_mailbox *mb, void *ptr)
     return h2_mailbox_post_wait(mb, ptr, svc->post_wait_ms);
 }
 
-int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
+int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd)
 {
     /* Counted in the entry while posting: the connection's CLOSED waits
      * for this post, so the command is answered before it. */
@@ -77,12 +77,12 @@ int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
     return rv;
 }
 
-void svc_cmd_free(h2_service *svc, svc_cmd *cmd)
+void svc_cmd_free(h2_svc *svc, svc_cmd *cmd)
 {
     h2_mem_free(&svc->mem, cmd);
 }
 
-int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
+int svc_post_simple(h2_svc *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
                     uint32_t error_code, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -99,7 +99,7 @@ int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t str
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len)
+int h2_svc_feed(h2_svc *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || (data == NULL && len > 0))
@@ -125,7 +125,7 @@ int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, s
 }
 
 /* A command carrying a copy of |fields|; NULL with |*rv| set on failure. */
-static svc_cmd *cmd_with_fields(h2_service *svc, int kind, h2_svc_conn_id conn,
+static svc_cmd *cmd_with_fields(h2_svc *svc, int kind, h2_svc_conn_id conn,
                                 const h2_header *fields, size_t n, int *rv)
 {
     *rv = H2_EINVAL;
@@ -165,7 +165,7 @@ static svc_cmd *cmd_with_fields(h2_service *svc, int kind, h2_svc_conn_id conn,
     return cmd;
 }
 
-int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_submit_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                               const h2_header *fields, size_t n, uint32_t flags, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -181,7 +181,7 @@ int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t str
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_push(h2_service *svc, h2_svc_conn_id conn, uint32_t parent_id,
+int h2_svc_push(h2_svc *svc, h2_svc_conn_id conn, uint32_t parent_id,
                     const h2_header *fields, size_t n, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -196,7 +196,7 @@ int h2_service_push(h2_service *svc, h2_svc_conn_id conn, uint32_t parent_id,
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_update_settings(h2_service *svc, h2_svc_conn_id conn, const h2_setting *entries,
+int h2_svc_update_settings(h2_svc *svc, h2_svc_conn_id conn, const h2_setting *entries,
                                size_t n, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -214,7 +214,7 @@ int h2_service_update_settings(h2_service *svc, h2_svc_conn_id conn, const h2_se
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_prioritize(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_prioritize(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                           const h2_priority_args *prio, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -232,7 +232,7 @@ int h2_service_prioritize(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_priority_update(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_priority_update(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                const uint8_t *value, size_t len, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -251,7 +251,7 @@ int h2_service_priority_update(h2_service *svc, h2_svc_conn_id conn, uint32_t st
     return svc_post(svc, w, cmd);
 }
 
-static int send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
+static int send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
                      size_t len, uint32_t flags, uint64_t user, h2_svc_release_fn release,
                      void *release_user)
 {
@@ -293,13 +293,13 @@ static int send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, c
     return rv;
 }
 
-int h2_service_send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                          const uint8_t *data, size_t len, uint32_t flags, uint64_t user)
 {
     return send_data(svc, conn, stream_id, data, len, flags, user, NULL, NULL);
 }
 
-int h2_service_send_data_ref(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                              const uint8_t *data, size_t len, uint32_t flags, uint64_t user,
                              h2_svc_release_fn release, void *release_user)
 {
@@ -308,14 +308,14 @@ int h2_service_send_data_ref(h2_service *svc, h2_svc_conn_id conn, uint32_t stre
     return send_data(svc, conn, stream_id, data, len, flags, user, release, release_user);
 }
 
-int h2_service_end_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, uint64_t user)
+int h2_svc_end_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, uint64_t user)
 {
     if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
         return H2_EINVAL;
     return svc_post_simple(svc, conn, H2_SVC_CMD_END_STREAM, stream_id, 0, user);
 }
 
-int h2_service_reset_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_reset_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                             uint32_t error_code, uint64_t user)
 {
     if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
@@ -323,7 +323,7 @@ int h2_service_reset_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t strea
     return svc_post_simple(svc, conn, H2_SVC_CMD_RESET, stream_id, error_code, user);
 }
 
-int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t opaque[8], uint64_t user)
+int h2_svc_ping(h2_svc *svc, h2_svc_conn_id conn, const uint8_t opaque[8], uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || opaque == NULL)
@@ -336,17 +336,17 @@ int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t opaque[8
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_close(h2_service *svc, h2_svc_conn_id conn, uint32_t error_code, uint64_t user)
+int h2_svc_close(h2_svc *svc, h2_svc_conn_id conn, uint32_t error_code, uint64_t user)
 {
     return svc_post_simple(svc, conn, H2_SVC_CMD_CLOSE, 0, error_code, user);
 }
 
-int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
+int h2_svc_abort(h2_svc *svc, h2_svc_conn_id conn, uint64_t user)
 {
     return svc_post_simple(svc, conn, H2_SVC_CMD_ABORT, 0, 0, user);
 }
 
-int h2_service_conn_stats(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
+int h2_svc_query_stats(h2_svc *svc, h2_svc_conn_id conn, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL)
@@ -361,7 +361,7 @@ int h2_service_conn_stats(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n)
+int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n)
 {
     if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
         return H2_EINVAL;
@@ -376,7 +376,7 @@ int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_set_priority(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_set_priority(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                             const h2_priority *p, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);

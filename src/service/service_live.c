@@ -4,7 +4,7 @@
  * Every connection has an entry from the moment its id exists until it is
  * freed. Posting threads count themselves in the entry (svc_post()), so a
  * connection that ends knows when no post to it is under way any more;
- * h2_service_shutdown() (service.c) waits for the number of entries in use
+ * h2_svc_shutdown() (service.c) waits for the number of entries in use
  * to reach 0.
  * Entries live in chunks that are never moved or freed before the
  * service, so a late post always reads valid memory.
@@ -30,7 +30,7 @@
 #define LIVE_CHUNKS (1u << (LIVE_INDEX_BITS - LIVE_CHUNK_BITS))
 #define LIVE_GEN_MAX ((1u << 24) - 1u)
 
-void svc_live_table_free(h2_service *svc)
+void svc_live_table_free(h2_svc *svc)
 {
     if (svc->live_chunks == NULL)
         return;
@@ -42,7 +42,7 @@ void svc_live_table_free(h2_service *svc)
     pthread_cond_destroy(&svc->drain_cond);
 }
 
-int svc_live_table_init(h2_service *svc)
+int svc_live_table_init(h2_svc *svc)
 {
     svc->live_chunks = h2_mem_calloc(&svc->mem, LIVE_CHUNKS, sizeof(*svc->live_chunks));
     if (svc->live_chunks == NULL)
@@ -64,7 +64,7 @@ int svc_live_table_init(h2_service *svc)
 }
 
 /* The live-table entry an id names, or NULL. */
-svc_live *svc_live_of(h2_service *svc, h2_svc_conn_id id)
+svc_live *svc_live_of(h2_svc *svc, h2_svc_conn_id id)
 {
     uint32_t index = (uint32_t)(id >> SVC_ID_BITS) & ((1u << LIVE_INDEX_BITS) - 1u);
     svc_live *chunk =
@@ -72,7 +72,7 @@ svc_live *svc_live_of(h2_service *svc, h2_svc_conn_id id)
     return chunk == NULL ? NULL : &chunk[index & (LIVE_CHUNK - 1u)];
 }
 
-int svc_conn_new_id(h2_service *svc, svc_conn *c, unsigned wi)
+int svc_conn_new_id(h2_svc *svc, svc_conn *c, unsigned wi)
 {
     pthread_mutex_lock(&svc->live_lock);
     uint32_t index;
@@ -128,7 +128,7 @@ void svc_conn_rehome(svc_conn *c, unsigned wi)
         atomic_store_explicit(&c->live->id, c->id, memory_order_relaxed);
 }
 
-int h2_service_conns(h2_service *svc, h2_svc_conn_id *ids, size_t cap, size_t *n)
+int h2_svc_conns(h2_svc *svc, h2_svc_conn_id *ids, size_t cap, size_t *n)
 {
     if (svc == NULL || n == NULL || (ids == NULL && cap > 0))
         return H2_EINVAL;
@@ -163,7 +163,7 @@ void svc_live_end(svc_conn *c)
         atomic_store_explicit(&c->live->key, 0, memory_order_seq_cst);
 }
 
-void svc_live_release(h2_service *svc, svc_conn *c)
+void svc_live_release(h2_svc *svc, svc_conn *c)
 {
     svc_live *e = c->live;
     c->live = NULL;
@@ -179,7 +179,7 @@ void svc_live_release(h2_service *svc, svc_conn *c)
         svc_drain_notify(svc);
 }
 
-svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id)
+svc_worker *svc_worker_of(h2_svc *svc, h2_svc_conn_id id)
 {
     uint64_t wi = id & ((1u << SVC_ID_BITS) - 1u);
     if (id == 0)

@@ -1,5 +1,5 @@
 /*
- * Service: the statistics snapshot of a worker (h2_service_worker_stats()),
+ * Service: the statistics snapshot of a worker (h2_svc_worker_get_stats()),
  * read from counters that only the worker writes.
  */
 #include <string.h>
@@ -8,7 +8,7 @@
 #include "service/svc_service.h"
 #include "service/svc_worker.h"
 
-int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worker_stats *out)
+int h2_svc_worker_get_stats(const h2_svc *svc, unsigned worker, h2_svc_worker_stats *out)
 {
     if (svc == NULL || out == NULL || worker >= svc->n_workers)
         return H2_EINVAL;

@@ -102,7 +102,7 @@ typedef struct svc_conn {
     struct svc_conn *blocked_next;
     /* Ending: CLOSED (in |closed_ev|) waits until every command posted
      * before the end was handled (svc_live). */
-    struct h2_service *svc;
+    struct h2_svc *svc;
     struct svc_live *live;  /* the id's entry, or NULL */
     bool close_wait;        /* in the worker's |closing| list */
     bool closed_sent;       /* CLOSED delivered: |queue| is not touched again */

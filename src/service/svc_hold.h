@@ -29,7 +29,7 @@ enum { SVC_HOLD_FEED, SVC_HOLD_SEND };
  * nothing. Returns false, charging nothing, when a limit would be passed;
  * else true with the counters in |*h|.
  */
-bool svc_hold_take(h2_service *svc, svc_worker *w, h2_svc_conn_id conn, int kind, size_t len,
+bool svc_hold_take(h2_svc *svc, svc_worker *w, h2_svc_conn_id conn, int kind, size_t len,
                    svc_hold *h);
 
 /* Any thread: gives back what svc_hold_take() charged (the command was not posted). */

@@ -32,7 +32,7 @@ void svc_listener_ready(svc_worker *w, svc_listener *l);
 
 /* Sets TCP_NODELAY on |fd| when the service's configuration asks for it;
  * sockets that are not TCP refuse it and are left alone (errno is kept). */
-void svc_socket_nodelay(const h2_service *svc, int fd);
+void svc_socket_nodelay(const h2_svc *svc, int fd);
 
 /* Worker: the pause of |l| is over. */
 void svc_listener_resume(svc_worker *w, svc_listener *l);

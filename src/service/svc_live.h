@@ -31,7 +31,7 @@ typedef struct svc_live {
      * and copied DATA bytes posted and not yet processed or sent. */
     atomic_size_t feed;
     atomic_size_t send;
-    /* The whole id while |key| is set (h2_service_conns() reads it). */
+    /* The whole id while |key| is set (h2_svc_conns() reads it). */
     atomic_uint_fast64_t id;
     uint32_t gen;       /* generation of the next id (under the table lock) */
     uint32_t next_free; /* free list link + 1, or 0 */
@@ -41,7 +41,7 @@ typedef struct svc_live {
 
 /* Gives |c| a new id on worker |wi| and its entry in the live table;
  * 0 or H2_ENOMEM. */
-int svc_conn_new_id(h2_service *svc, svc_conn *c, unsigned wi);
+int svc_conn_new_id(h2_svc *svc, svc_conn *c, unsigned wi);
 
 /* |c| moves to worker |wi| before it was attached (same entry, new id). */
 void svc_conn_rehome(svc_conn *c, unsigned wi);
@@ -50,16 +50,16 @@ void svc_conn_rehome(svc_conn *c, unsigned wi);
 void svc_live_end(svc_conn *c);
 
 /* Returns the entry of |c| to the table (|c| is being freed). */
-void svc_live_release(h2_service *svc, svc_conn *c);
+void svc_live_release(h2_svc *svc, svc_conn *c);
 
 /* The live-table entry an id names, or NULL. */
-svc_live *svc_live_of(h2_service *svc, h2_svc_conn_id id);
+svc_live *svc_live_of(h2_svc *svc, h2_svc_conn_id id);
 
 /* Sets up and frees the live table and the shutdown state. */
-int svc_live_table_init(h2_service *svc);
-void svc_live_table_free(h2_service *svc);
+int svc_live_table_init(h2_svc *svc);
+void svc_live_table_free(h2_svc *svc);
 
 /* The worker a connection id names, or NULL. */
-svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id);
+svc_worker *svc_worker_of(h2_svc *svc, h2_svc_conn_id id);
 
 #endif /* H2_SERVICE_SVC_LIVE_H */

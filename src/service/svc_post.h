@@ -14,23 +14,23 @@ typedef struct svc_worker svc_worker;
 /* ---- service_cmd.c ---- */
 
 /* |svc| checked and the worker of |conn|, or NULL. */
-svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn);
+svc_worker *svc_target(h2_svc *svc, h2_svc_conn_id conn);
 
 /* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|; NULL: no memory. */
-svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail);
+svc_cmd *svc_cmd_new(h2_svc *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail);
 
 /* Posts |ptr| to |mb|, waiting for room as the configuration says (never on
  * a worker thread); 0 or H2_EAGAIN. */
-int svc_post_ring(h2_service *svc, h2_mailbox *mb, void *ptr);
+int svc_post_ring(h2_svc *svc, h2_mailbox *mb, void *ptr);
 
 /* Posts |cmd| to |w| (waiting for room as configured); frees it when that fails. */
-int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd);
+int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd);
 
 /* Posts a command without payload. */
-int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
+int svc_post_simple(h2_svc *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
                     uint32_t error_code, uint64_t user);
 
 /* Frees a command block. */
-void svc_cmd_free(h2_service *svc, svc_cmd *cmd);
+void svc_cmd_free(h2_svc *svc, svc_cmd *cmd);
 
 #endif /* H2_SERVICE_SVC_POST_H */

@@ -5,11 +5,11 @@
  * Signals, the most recent winning:
  *   - a request's "priority" header field (servers, when the request
  *     arrives); it does not replace a PRIORITY_UPDATE or an
- *     h2_service_set_priority() that came before it for the same stream
+ *     h2_svc_set_priority() that came before it for the same stream
  *     (RFC 9218 section 7: the frame overrides any other signal);
  *   - a PRIORITY_UPDATE frame from the client, also one received before
  *     its stream opened or before the stream's first held DATA;
- *   - the application's h2_service_set_priority().
+ *   - the application's h2_svc_set_priority().
  *
  * A connection keeps the signals in a small table (stream id -> urgency,
  * incremental) until the stream can send no more (our END_STREAM went out

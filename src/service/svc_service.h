@@ -10,7 +10,7 @@
 #include "service/svc_live.h"
 #include "service/svc_worker.h"
 
-struct h2_service {
+struct h2_svc {
     h2_mem mem;
     unsigned n_workers;
     svc_worker *workers;
@@ -29,8 +29,8 @@ struct h2_service {
     size_t send_hold_limit;
     size_t feed_hold_conn_limit;
     size_t send_hold_conn_limit;
-    bool tcp_nodelay; /* h2_service_config.tcp_nodelay */
-    atomic_bool closing; /* h2_service_free() has begun: no new dedicated threads */
+    bool tcp_nodelay; /* h2_svc_config.tcp_nodelay */
+    atomic_bool closing; /* h2_svc_free() has begun: no new dedicated threads */
     h2_svc_clock_fn clock; /* timers' clock; NULL: CLOCK_MONOTONIC */
     void *clock_user;
     /* Live connection ids (service_live.c): chunks of entries, allocated as
@@ -41,7 +41,7 @@ struct h2_service {
     uint32_t live_used;           /* entries handed out at least once */
     uint32_t live_free;           /* free list head + 1, or 0 */
     atomic_uint_fast64_t n_live;  /* connections not destroyed yet */
-    /* Whole-service shutdown (h2_service_shutdown()). */
+    /* Whole-service shutdown (h2_svc_shutdown()). */
     atomic_int drain;             /* 0, SVC_DRAIN_GOAWAY, SVC_DRAIN_CUT */
     atomic_int_fast64_t drain_deadline;
     pthread_mutex_t drain_lock;
@@ -55,9 +55,9 @@ enum { SVC_DRAIN_GOAWAY = 1, SVC_DRAIN_CUT = 2 };
 
 /* Wakes every worker thread, shared and dedicated (they look at their
  * clocks, |drain| and their side channels again). Any thread. */
-void svc_wake_workers(h2_service *svc);
+void svc_wake_workers(h2_svc *svc);
 
 /* Wakes a shutdown waiting for the last connection. */
-void svc_drain_notify(h2_service *svc);
+void svc_drain_notify(h2_svc *svc);
 
 #endif /* H2_SERVICE_SVC_SERVICE_H */

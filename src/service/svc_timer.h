@@ -35,7 +35,7 @@ typedef struct svc_timer_heap {
 /* ---- worker_timer.c ---- */
 
 /* The service's clock in milliseconds: its |clock| hook, or CLOCK_MONOTONIC. */
-int64_t svc_now_ms(const h2_service *svc);
+int64_t svc_now_ms(const h2_svc *svc);
 
 /* Makes room for |n| timers in total; 0 or H2_ENOMEM. */
 int svc_timers_reserve(svc_worker *w, uint32_t n);
@@ -50,7 +50,7 @@ int svc_timers_wait_ms(svc_worker *w);
 /*
  * Called after the worker announced its sleep, with the |timeout_ms| it is
  * about to sleep: reads the clock again and returns the timeout shortened
- * to the nearest deadline, so that a clock moved before h2_service_wake()
+ * to the nearest deadline, so that a clock moved before h2_svc_wake()
  * is seen either here or by the wake-up.
  */
 int svc_timers_recheck(svc_worker *w, int timeout_ms);

@@ -66,7 +66,7 @@ typedef struct svc_conn_list {
 SVC_FIFO_DEFINE(svc_closing, svc_conn_list, svc_conn, close_next)
 
 typedef struct svc_worker {
-    struct h2_service *svc;
+    struct h2_svc *svc;
     unsigned index;               /* worker index, or SVC_ID_DEDICATED | slot index */
     svc_slot *slot;               /* dedicated workers: their slot, else NULL */
     bool served;                  /* dedicated: its connection was attached */
@@ -92,7 +92,7 @@ typedef struct svc_worker {
     atomic_size_t feed_bytes; /* any thread: FEED bytes posted here and not yet processed */
     atomic_size_t send_bytes; /* any thread: copied DATA bytes posted here and not yet sent */
     struct svc_retbox *ret; /* released DATA and STREAM_RESET events (any thread) */
-    atomic_bool stop;   /* any thread: set by h2_service_free() */
+    atomic_bool stop;   /* any thread: set by h2_svc_free() */
     svc_conn_list closing; /* ended connections whose CLOSED waits for posts in flight */
     uint64_t drained;   /* commands taken from the ring so far */
     uint64_t handled;   /* ... and carried out or answered */
@@ -103,7 +103,7 @@ typedef struct svc_worker {
 /* ---- worker.c ---- */
 
 /* Prepares a worker (not started); 0, H2_ENOMEM or H2_EINTERNAL. */
-int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity);
+int svc_worker_init(h2_svc *svc, svc_worker *w, unsigned index, uint32_t capacity);
 
 /* Frees what a worker holds (its thread has ended). */
 void svc_worker_destroy(svc_worker *w);
@@ -111,7 +111,7 @@ void svc_worker_destroy(svc_worker *w);
 void *svc_worker_main(void *arg);
 
 /* True on a worker thread of |svc|. */
-bool svc_on_worker_thread(const h2_service *svc);
+bool svc_on_worker_thread(const h2_svc *svc);
 
 /* True on a worker thread of any service (and while any service's shutdown
  * sweep runs callbacks): posting calls made there never wait for room. */
@@ -133,6 +133,6 @@ void svc_worker_leave(svc_worker *w);
  * reason H2_SVC_CLOSE_SHUTDOWN, commands with H2_ECLOSED. Runs on the
  * thread freeing the service, until every ring is empty.
  */
-void svc_service_sweep(h2_service *svc);
+void svc_service_sweep(h2_svc *svc);
 
 #endif /* H2_SERVICE_SVC_WORKER_H */

@@ -58,7 +58,7 @@ void svc_worker_destroy(svc_worker *w)
     svc_map_free(&w->conns);
 }
 
-int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity)
+int svc_worker_init(h2_svc *svc, svc_worker *w, unsigned index, uint32_t capacity)
 {
     w->svc = svc;
     w->index = index;
@@ -240,7 +240,7 @@ static void drain_check(svc_worker *w)
                 svc_conn_drain(w->conns.slots[i].value);
     }
     if (d == SVC_DRAIN_CUT && !w->cut) {
-        /* From now on everything is answered as at h2_service_free(). */
+        /* From now on everything is answered as at h2_svc_free(). */
         w->cut = true;
         w->stopping = true;
         svc_worker_retry_blocked(w);
@@ -255,7 +255,7 @@ static bool drain_due(const svc_worker *w)
 }
 
 /* The service whose worker runs on this thread, if any. */
-static _Thread_local const h2_service *current_service;
+static _Thread_local const h2_svc *current_service;
 /* The worker whose loop runs on this thread, if any. */
 static _Thread_local const svc_worker *current_worker;
 
@@ -263,7 +263,7 @@ static _Thread_local const svc_worker *current_worker;
 static size_t sweep_worker(svc_worker *w)
 {
     if (w->svc == NULL || w->mb.core == NULL)
-        return 0; /* never set up (h2_service_new() failed half-way) */
+        return 0; /* never set up (h2_svc_new() failed half-way) */
     w->stopping = true;
     size_t n, total = 0;
     while ((n = run_commands(w)) > 0)
@@ -273,10 +273,10 @@ static size_t sweep_worker(svc_worker *w)
     return total;
 }
 
-void svc_service_sweep(h2_service *svc)
+void svc_service_sweep(h2_svc *svc)
 {
     /* Callbacks run here as on a worker: a post from them never waits. */
-    const h2_service *prev = current_service;
+    const h2_svc *prev = current_service;
     current_service = svc;
     size_t n;
     do {
@@ -304,7 +304,7 @@ static void io_ready(svc_worker *w, struct epoll_event *ev)
         svc_conn_io((svc_conn *)(void *)kind, ev->events);
 }
 
-bool svc_on_worker_thread(const h2_service *svc)
+bool svc_on_worker_thread(const h2_svc *svc)
 {
     return current_service == svc;
 }
@@ -404,7 +404,7 @@ void svc_worker_leave(svc_worker *w)
     settle_all(w);
     atomic_store_explicit(&s->state, SVC_SLOT_EXITED, memory_order_release);
     /* Shared worker 0 joins this thread; |w| is not touched after the push. */
-    h2_service *svc = w->svc;
+    h2_svc *svc = w->svc;
     svc_worker *head = atomic_load_explicit(&svc->reap, memory_order_relaxed);
     do {
         w->reap_next = head;

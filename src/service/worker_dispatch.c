@@ -60,7 +60,7 @@ void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reaso
         svc_conn_emit(c, rec);
         return;
     }
-    h2_service *svc = w->svc;
+    h2_svc *svc = w->svc;
     if (svc->queue != NULL)
         svc_queue_offer(svc->queue, rec, true);
     else if (svc->on_event != NULL)
@@ -74,7 +74,7 @@ static void answer_stats(svc_conn *c, svc_cmd *cmd)
 {
     cmd->ev.pub.type = H2_SVC_EV_STATS;
     cmd->ev.pub.user = cmd->user;
-    /* The block's tail holds the core's counters (h2_service_conn_stats()). */
+    /* The block's tail holds the core's counters (h2_svc_query_stats()). */
     svc_conn_stats_now(c, &cmd->ev.pub.stats, (h2_conn_stats *)(uintptr_t)cmd->data);
     cmd->ev.pub.core_stats = (const h2_conn_stats *)(const void *)cmd->data;
     svc_conn_emit(c, &cmd->ev);

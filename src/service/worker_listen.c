@@ -31,7 +31,7 @@
 /* Pause after EMFILE, ENFILE, ENOBUFS or ENOMEM. */
 #define ACCEPT_PAUSE_MS 100
 
-void svc_socket_nodelay(const h2_service *svc, int fd)
+void svc_socket_nodelay(const h2_svc *svc, int fd)
 {
     if (!svc->tcp_nodelay)
         return;
@@ -98,7 +98,7 @@ void svc_listener_resume(svc_worker *w, svc_listener *l)
 
 static void accept_one(svc_worker *w, svc_listener *l, int fd)
 {
-    h2_service *svc = w->svc;
+    h2_svc *svc = w->svc;
     h2_svc_conn_config cfg = l->cfg;
     svc_socket_nodelay(svc, fd);
     if (l->on_accept != NULL && l->on_accept(l->accept_user, fd, &cfg) < 0) {

@@ -20,7 +20,7 @@ typedef struct owner_slot {
 } owner_slot;
 
 typedef struct app {
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_queue *queues[APP_THREADS];
     atomic_uint next_queue;
     owner_slot owners[CONNS * 2];
@@ -66,8 +66,8 @@ static void answer(app *a, int thread, const h2_svc_event *ev)
 {
     char body[32];
     int n = snprintf(body, sizeof body, "t%d s%u", thread, ev->stream_id);
-    cr_assert_eq(h2_service_submit_headers(a->svc, ev->conn, ev->stream_id, ok_fields, 1, 0, 0), 0);
-    cr_assert_eq(h2_service_send_data(a->svc, ev->conn, ev->stream_id, (const uint8_t *)body,
+    cr_assert_eq(h2_svc_submit_headers(a->svc, ev->conn, ev->stream_id, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_send_data(a->svc, ev->conn, ev->stream_id, (const uint8_t *)body,
                                       (size_t)n, H2_SEND_END_STREAM, 0),
                  0);
     atomic_fetch_add(&a->answered, 1);
@@ -95,16 +95,16 @@ static void *app_main(void *arg)
 }
 
 /* Client side: one service worker, the test thread reads the queue. */
-static void run_clients(h2_service *csvc, h2_svc_queue *cq, uint16_t port)
+static void run_clients(h2_svc *csvc, h2_svc_queue *cq, uint16_t port)
 {
     h2_svc_conn_id ids[CONNS];
     for (int c = 0; c < CONNS; c++) {
         h2_svc_conn_config cc;
         h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
         cc.queue = cq;
-        cr_assert_eq(h2_service_attach_fd(csvc, connect_loopback(port), &cc, &ids[c]), 0);
+        cr_assert_eq(h2_svc_attach_fd(csvc, connect_loopback(port), &cc, &ids[c]), 0);
         for (int r = 0; r < REQUESTS; r++)
-            cr_assert_eq(h2_service_submit_headers(csvc, ids[c], 0, get_fields, 4,
+            cr_assert_eq(h2_svc_submit_headers(csvc, ids[c], 0, get_fields, 4,
                                                    H2_SEND_END_STREAM, (uint64_t)r),
                          0);
     }
@@ -140,7 +140,7 @@ static void run_clients(h2_service *csvc, h2_svc_queue *cq, uint16_t port)
         seen |= 1u << threads_of_conn[c];
     cr_assert_eq(seen, (1u << APP_THREADS) - 1u, "threads that answered: %#x", seen);
     for (int c = 0; c < CONNS; c++) {
-        cr_assert_eq(h2_service_close(csvc, ids[c], H2_NO_ERROR, 0), 0);
+        cr_assert_eq(h2_svc_close(csvc, ids[c], H2_NO_ERROR, 0), 0);
         h2_svc_event *ev = wait_event(cq, H2_SVC_EV_CLOSED, 10000);
         cr_assert_not_null(ev);
         h2_svc_event_release(ev);
@@ -162,7 +162,7 @@ Test(service_app_threads, one_queue_per_thread_chosen_at_accept, .timeout = 120)
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     sc.queue = a.queues[0]; /* the listener's default; the accept callback chooses */
-    cr_assert_eq(h2_service_listen(a.svc, lfd, &sc, on_accept, &a), 0);
+    cr_assert_eq(h2_svc_listen(a.svc, lfd, &sc, on_accept, &a), 0);
     pthread_t th[APP_THREADS];
     app_thread at[APP_THREADS];
     for (int i = 0; i < APP_THREADS; i++) {
@@ -170,10 +170,10 @@ Test(service_app_threads, one_queue_per_thread_chosen_at_accept, .timeout = 120)
         cr_assert_eq(pthread_create(&th[i], NULL, app_main, &at[i]), 0);
     }
 
-    h2_service *csvc = new_service(&lm, 1, 0);
+    h2_svc *csvc = new_service(&lm, 1, 0);
     h2_svc_queue *cq = new_queue(&lm, 256);
     run_clients(csvc, cq, port);
-    h2_service_free(csvc);
+    h2_svc_free(csvc);
     h2_svc_queue_free(cq);
 
     /* The server's connections end after the clients' GOAWAY and close. */
@@ -182,7 +182,7 @@ Test(service_app_threads, one_queue_per_thread_chosen_at_accept, .timeout = 120)
     for (int i = 0; i < APP_THREADS; i++)
         pthread_join(th[i], NULL);
     cr_assert_eq(atomic_load(&a.answered), CONNS * REQUESTS);
-    h2_service_free(a.svc);
+    h2_svc_free(a.svc);
     for (int i = 0; i < APP_THREADS; i++)
         h2_svc_queue_free(a.queues[i]);
     tsync_destroy(&a.closed);

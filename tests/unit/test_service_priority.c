@@ -5,7 +5,7 @@
  * windows are large: the server's responses of 1 MiB are held and share
  * the connection window by priority. Priorities come from the requests'
  * "priority" header fields, from PRIORITY_UPDATE frames (also one sent
- * before its request) and from the application (h2_service_set_priority()).
+ * before its request) and from the application (h2_svc_set_priority()).
  */
 #include "test_service_util.h"
 
@@ -126,8 +126,8 @@ static void await_requests(rig *g, size_t n)
 /* The server application answers |stream| with 200 and 1 MiB. */
 static void respond(rig *g, uint32_t stream)
 {
-    cr_assert_eq(h2_service_submit_headers(g->r.svc, g->id, stream, ok_fields, 1, 0, 0), 0);
-    cr_assert_eq(h2_service_send_data_ref(g->r.svc, g->id, stream, body, BODY, H2_SEND_END_STREAM,
+    cr_assert_eq(h2_svc_submit_headers(g->r.svc, g->id, stream, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_send_data_ref(g->r.svc, g->id, stream, body, BODY, H2_SEND_END_STREAM,
                                           0, release_nothing, NULL),
                  0);
 }
@@ -271,7 +271,7 @@ static void by_priority_update(rig *g, uint32_t stream)
 static void by_application(rig *g, uint32_t stream)
 {
     h2_priority p = {.urgency = 0, .incremental = false};
-    cr_assert_eq(h2_service_set_priority(g->r.svc, g->id, stream, &p, 0), 0);
+    cr_assert_eq(h2_svc_set_priority(g->r.svc, g->id, stream, &p, 0), 0);
 }
 
 Test(service_priority, priority_update_mid_transfer_changes_the_order)
@@ -308,14 +308,14 @@ Test(service_priority, set_priority_arguments)
     rig g;
     rig_start(&g);
     h2_priority p = {.urgency = 1, .incremental = true};
-    cr_assert_eq(h2_service_set_priority(NULL, g.id, 1, &p, 0), H2_EINVAL);
-    cr_assert_eq(h2_service_set_priority(g.r.svc, g.id, 0, &p, 0), H2_EINVAL);
-    cr_assert_eq(h2_service_set_priority(g.r.svc, g.id, 1, NULL, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_set_priority(NULL, g.id, 1, &p, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_set_priority(g.r.svc, g.id, 0, &p, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_set_priority(g.r.svc, g.id, 1, NULL, 0), H2_EINVAL);
     p.urgency = 8;
-    cr_assert_eq(h2_service_set_priority(g.r.svc, g.id, 1, &p, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_set_priority(g.r.svc, g.id, 1, &p, 0), H2_EINVAL);
     /* A stream that does not exist yet: taken, remembered for when it does. */
     p.urgency = 1;
-    cr_assert_eq(h2_service_set_priority(g.r.svc, g.id, 99, &p, 7), 0);
+    cr_assert_eq(h2_svc_set_priority(g.r.svc, g.id, 99, &p, 7), 0);
     cr_assert_null(svc_barrier(g.r.svc, g.r.q, g.id));
     rig_free(&g);
 }
