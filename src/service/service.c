@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "core/abi.h"
 #include "core/mem.h"
 #include "h2/errors.h"
 #include "service/svc_internal.h"
@@ -25,11 +26,12 @@
 #define DEFAULT_FLOW_MIN_RATE 256u
 
 
-void h2_service_config_init(h2_service_config *cfg)
+void svc_service_config_defaults(h2_service_config *cfg)
 {
     if (cfg == NULL)
         return;
     memset(cfg, 0, sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
     cfg->workers = 0;
     cfg->mailbox_capacity = DEFAULT_MAILBOX;
     cfg->read_buffer_size = DEFAULT_READ_BUFFER;
@@ -43,11 +45,12 @@ void h2_service_config_init(h2_service_config *cfg)
     cfg->tcp_nodelay = true;
 }
 
-void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
+void svc_conn_config_defaults(h2_svc_conn_config *cfg, h2_role role)
 {
     if (cfg == NULL)
         return;
     memset(cfg, 0, sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
     h2_conn_config_init(&cfg->conn, role);
     cfg->worker = -1;
     cfg->idle_timeout_ms = 180000;
@@ -165,8 +168,10 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     if (out == NULL)
         return H2_EINVAL;
     *out = NULL;
-    if (cfg == NULL)
+    h2_service_config imported;
+    if (svc_service_config_import(&imported, cfg) != 0)
         return H2_EINVAL;
+    cfg = &imported;
     unsigned n = cfg->workers;
     if (n == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -470,6 +475,10 @@ static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc
     if (svc == NULL || cfg == NULL || id == NULL)
         return H2_EINVAL;
     *id = 0;
+    h2_svc_conn_config imported;
+    if (svc_conn_config_import(&imported, cfg) != 0)
+        return H2_EINVAL;
+    cfg = &imported;
     if (!conn_config_ok(svc, fd, cfg))
         return H2_EINVAL;
     if (fd >= 0)
@@ -512,12 +521,17 @@ int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg, h2_sv
 int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
                       h2_svc_accept_fn on_accept, void *accept_user)
 {
-    if (svc == NULL || fd < 0 || cfg == NULL || !conn_config_ok(svc, fd, cfg))
+    h2_svc_conn_config imported;
+    const h2_svc_conn_config *given = cfg;
+    if (svc == NULL || fd < 0 || svc_conn_config_import(&imported, cfg) != 0)
+        return H2_EINVAL;
+    cfg = &imported;
+    if (!conn_config_ok(svc, fd, cfg))
         return H2_EINVAL;
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
         return H2_EINVAL;
-    svc_listener *l = h2_mem_calloc(&svc->mem, 1, sizeof(*l));
+    svc_listener *l = h2_mem_calloc(&svc->mem, 1, svc_listener_alloc_size(given));
     svc_cmd *cmd = svc_cmd_new(svc, SVC_CMD_LISTEN, 0, 0, NULL);
     if (l == NULL || cmd == NULL) {
         h2_mem_free(&svc->mem, l);
@@ -536,6 +550,7 @@ int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
         l->tr = *cfg->transport;
         l->cfg.transport = &l->tr;
     }
+    svc_listener_keep_layout(l, given);
     l->on_accept = on_accept;
     l->accept_user = accept_user;
     l->timer.index = SVC_TIMER_NONE;
@@ -554,6 +569,8 @@ int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worke
 {
     if (svc == NULL || out == NULL || worker >= svc->n_workers)
         return H2_EINVAL;
+    h2_svc_worker_stats full, *dst = out;
+    out = &full;
     const svc_worker *w = &svc->workers[worker];
     const svc_worker_counters *k = &w->count;
     memset(out, 0, sizeof(*out));
@@ -573,5 +590,5 @@ int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worke
     h2_mailbox_stats ms;
     h2_mailbox_get_stats(&w->mb, &ms);
     out->mailbox_high_water = ms.high_water;
-    return 0;
+    return h2_abi_export(dst, &full, sizeof(full), H2_SVC_WORKER_STATS_MIN_SIZE);
 }

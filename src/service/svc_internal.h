@@ -240,6 +240,11 @@ typedef struct svc_listener {
     bool paused;     /* out of the epoll set after EMFILE and the like */
     svc_timer timer; /* resumes a paused listener */
     struct svc_listener *next;
+    /* |cfg| in the layout given to h2_service_listen(), and room for the
+     * copy each accept callback gets; both in the listener's allocation
+     * (svc_config.c). */
+    unsigned char *cfg_raw;
+    unsigned char *cfg_scratch;
 } svc_listener;
 
 /* Worker counters: written by the worker only, read by any thread. */
@@ -614,6 +619,25 @@ int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t cap
 
 /* Frees what a worker holds (its thread has ended). */
 void svc_worker_destroy(svc_worker *w);
+
+/* The versioned configurations (svc_config.c): the application's |src| in
+ * this library's layout, defaults for the fields it lacks; 0 or H2_EINVAL. */
+int svc_service_config_import(h2_service_config *dst, const h2_service_config *src);
+/* The defaults, in this library's layout (service.c). */
+void svc_service_config_defaults(h2_service_config *cfg);
+void svc_conn_config_defaults(h2_svc_conn_config *cfg, h2_role role);
+int svc_conn_config_import(h2_svc_conn_config *dst, const h2_svc_conn_config *src);
+
+/* Bytes to allocate for a listener given |given| (validated by an import). */
+size_t svc_listener_alloc_size(const h2_svc_conn_config *given);
+
+/* Keeps |given|'s layout with the values of |l->cfg| in the listener's tail. */
+void svc_listener_keep_layout(svc_listener *l, const h2_svc_conn_config *given);
+
+/* The configuration of a connection accepted on |l| as |fd|, after the
+ * accept callback had its say: 0, or the callback's refusal (< 0), or
+ * H2_EINVAL (it broke the layout). */
+int svc_listener_config(svc_listener *l, int fd, h2_svc_conn_config *cfg);
 
 /* Attaches a connection with a worker of its own (service_dedicated.c). */
 int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg,

@@ -283,6 +283,7 @@ void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code)
 void svc_conn_stats_now(const svc_conn *c, h2_svc_conn_stats *out, h2_conn_stats *core)
 {
     memset(core, 0, sizeof(*core));
+    core->size = sizeof(*core);
     if (c->conn != NULL)
         h2_conn_get_stats(c->conn, core);
     *out = c->st;
@@ -532,7 +533,7 @@ static void run_dirty(svc_worker *w)
             atomic_store_explicit(&w->count.connections, w->conns.count, memory_order_relaxed);
             svc_conn_destroy(c);
         } else if (c->reason == 0) {
-            h2_conn_stats core;
+            h2_conn_stats core = {.size = sizeof(core)};
             h2_conn_get_stats(c->conn, &core);
             svc_conn_count_core(c, &core);
             svc_conn_update_epoll(c);
