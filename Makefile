@@ -173,6 +173,7 @@ $(BUILD)/tests/abuse/%: $(BUILD)/obj/tests/abuse/%.o $(SUPPORT_OBJ) $(STATIC_LIB
 test-run: all $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 	@SAN="$(SAN)" sh tests/check_readme.sh $(BUILD)
 	@SAN="$(SAN)" sh tests/check_pkgconfig.sh $(BUILD)
+	@SAN="$(SAN)" sh tests/check_abi.sh $(BUILD)
 	@sh tests/run.sh $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 
 asan: deps
