@@ -40,10 +40,10 @@ static void ours_srv_event(void *user, h2_svc_event *ev)
             break;
         }
         /* An empty body ends the stream with the headers, as nghttp2 does. */
-        int rc = h2_service_submit_headers(r->ssrv, ev->conn, ev->stream_id, e2e_resp_fields,
+        int rc = h2_svc_submit_headers(r->ssrv, ev->conn, ev->stream_id, e2e_resp_fields,
                                            E2E_N_RESP, r->p.body == 0 ? H2_SEND_END_STREAM : 0, 0);
         if (rc == 0 && r->p.body > 0)
-            rc = h2_service_send_data_ref(r->ssrv, ev->conn, ev->stream_id, e2e_body, r->p.body,
+            rc = h2_svc_send_data_ref(r->ssrv, ev->conn, ev->stream_id, e2e_body, r->p.body,
                                           H2_SEND_END_STREAM, 0, ours_noop_release, NULL);
         if (rc != 0) {
             bench_fail(&r->err, "server: posting the response: %s", h2_strerror(rc));
@@ -67,10 +67,10 @@ static void ours_srv_event(void *user, h2_svc_event *ev)
 static int ours_issue(e2e_client *c)
 {
     e2e_run *r = c->run;
-    int rc = h2_service_submit_headers(r->scli, c->id, 0, e2e_req_fields, E2E_N_REQ,
+    int rc = h2_svc_submit_headers(r->scli, c->id, 0, e2e_req_fields, E2E_N_REQ,
                                        H2_SEND_END_STREAM, c->issued);
     if (rc != 0) {
-        bench_fail(&r->err, "client: h2_service_submit_headers: %s", h2_strerror(rc));
+        bench_fail(&r->err, "client: h2_svc_submit_headers: %s", h2_strerror(rc));
         e2e_abort(r);
         return -1;
     }
@@ -139,21 +139,21 @@ static void ours_cli_event(void *user, h2_svc_event *ev)
 
 static int ours_services(e2e_run *r)
 {
-    h2_service_config sc;
-    h2_service_config_init(&sc);
+    h2_svc_config sc;
+    h2_svc_config_init(&sc);
     sc.workers = 1;
-    int rc = h2_service_new(&r->ssrv, &sc);
+    int rc = h2_svc_new(&r->ssrv, &sc);
     if (rc == 0)
-        rc = h2_service_new(&r->scli, &sc);
+        rc = h2_svc_new(&r->scli, &sc);
     if (rc != 0)
-        return bench_fail(&r->err, "h2_service_new: %s", h2_strerror(rc));
+        return bench_fail(&r->err, "h2_svc_new: %s", h2_strerror(rc));
     for (unsigned i = 0; i < r->p.conns; i++) {
         h2_svc_conn_config cc;
         h2_svc_conn_config_init(&cc, H2_ROLE_SERVER);
         cc.on_event = ours_srv_event;
         cc.user = r;
         h2_svc_conn_id id;
-        rc = h2_service_attach_fd(r->ssrv, r->srv_fd[i], &cc, &id);
+        rc = h2_svc_attach_fd(r->ssrv, r->srv_fd[i], &cc, &id);
         if (rc != 0)
             return bench_fail(&r->err, "attach (server): %s", h2_strerror(rc));
         r->srv_fd[i] = -1; /* the service owns it */
@@ -161,7 +161,7 @@ static int ours_services(e2e_run *r)
         h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
         cc.on_event = ours_cli_event;
         cc.user = &r->cli[i];
-        rc = h2_service_attach_fd(r->scli, r->cli_fd[i], &cc, &r->cli[i].id);
+        rc = h2_svc_attach_fd(r->scli, r->cli_fd[i], &cc, &r->cli[i].id);
         if (rc != 0)
             return bench_fail(&r->err, "attach (client): %s", h2_strerror(rc));
         r->cli_fd[i] = -1;
@@ -179,9 +179,9 @@ static double ours_e2e_sample(e2e_run *r, double *cpu_us)
         goto out;
     static const uint8_t opaque[8] = {'h', '2', 'b', 'e', 'n', 'c', 'h', 0};
     for (unsigned i = 0; i < r->p.conns; i++) {
-        int rc = h2_service_ping(r->scli, r->cli[i].id, opaque, 0);
+        int rc = h2_svc_ping(r->scli, r->cli[i].id, opaque, 0);
         if (rc != 0) {
-            bench_fail(&r->err, "h2_service_ping: %s", h2_strerror(rc));
+            bench_fail(&r->err, "h2_svc_ping: %s", h2_strerror(rc));
             goto out;
         }
     }
@@ -201,10 +201,10 @@ static double ours_e2e_sample(e2e_run *r, double *cpu_us)
         e2e_client *c = &r->cli[i];
         uint32_t n = c->quota < r->p.streams ? c->quota : r->p.streams;
         for (uint32_t k = 0; k < n; k++) {
-            int rc = h2_service_submit_headers(r->scli, c->id, 0, e2e_req_fields, E2E_N_REQ,
+            int rc = h2_svc_submit_headers(r->scli, c->id, 0, e2e_req_fields, E2E_N_REQ,
                                                H2_SEND_END_STREAM, k);
             if (rc != 0) {
-                bench_fail(&r->err, "client: h2_service_submit_headers: %s", h2_strerror(rc));
+                bench_fail(&r->err, "client: h2_svc_submit_headers: %s", h2_strerror(rc));
                 goto out;
             }
         }
@@ -216,8 +216,8 @@ static double ours_e2e_sample(e2e_run *r, double *cpu_us)
     *cpu_us = elapsed_s(&cpu0, &cpu1) * 1e6 / (double)r->p.requests;
 out:
     atomic_store(&r->stopping, 1);
-    h2_service_free(r->scli);
-    h2_service_free(r->ssrv);
+    h2_svc_free(r->scli);
+    h2_svc_free(r->ssrv);
     r->scli = r->ssrv = NULL;
     e2e_close_sockets(r);
     return rate;

@@ -78,7 +78,7 @@ typedef struct e2e_run {
     atomic_uint attached;
     atomic_uint ready;
     /* libh2 */
-    h2_service *ssrv, *scli;
+    h2_svc *ssrv, *scli;
     /* nghttp2 */
     ng_end srv_end[E2E_MAX_CONNS];
     ng_end cli_end[E2E_MAX_CONNS];

@@ -193,15 +193,15 @@ static int mem_ours(unsigned n, mem_result *out)
     bench_error err;
     memset(&err, 0, sizeof err);
     int *peers = malloc(n * sizeof *peers);
-    h2_service *svc = NULL;
-    h2_service_config sc;
-    h2_service_config_init(&sc);
+    h2_svc *svc = NULL;
+    h2_svc_config sc;
+    h2_svc_config_init(&sc);
     sc.workers = 1;
     sc.mem = &hm;
-    int rc = peers == NULL ? H2_ENOMEM : h2_service_new(&svc, &sc);
+    int rc = peers == NULL ? H2_ENOMEM : h2_svc_new(&svc, &sc);
     if (rc != 0) {
         free(peers);
-        fprintf(stderr, "bench_service: memory: h2_service_new: %s\n", h2_strerror(rc));
+        fprintf(stderr, "bench_service: memory: h2_svc_new: %s\n", h2_strerror(rc));
         return -1;
     }
     h2_svc_conn_config cc;
@@ -220,11 +220,11 @@ static int mem_ours(unsigned n, mem_result *out)
             break;
         }
         h2_svc_conn_id id;
-        rc = h2_service_attach_fd(svc, sv[0], &cc, &id);
+        rc = h2_svc_attach_fd(svc, sv[0], &cc, &id);
         if (rc != 0) {
             close(sv[0]);
             close(sv[1]);
-            bench_fail(&err, "h2_service_attach_fd: %s", h2_strerror(rc));
+            bench_fail(&err, "h2_svc_attach_fd: %s", h2_strerror(rc));
             break;
         }
         peers[made] = sv[1];
@@ -236,7 +236,7 @@ static int mem_ours(unsigned n, mem_result *out)
     sleep_ms(50); /* the worker finished its turn after the last PING ACK */
     long long after = atomic_load(&cnt.bytes), after_blocks = atomic_load(&cnt.blocks);
     long rss1 = rss_bytes();
-    h2_service_free(svc);
+    h2_svc_free(svc);
     for (unsigned i = 0; i < made; i++)
         close(peers[i]);
     free(peers);

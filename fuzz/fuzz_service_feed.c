@@ -80,7 +80,7 @@ static void flaky_free(void *ptr, void *user)
 static flaky_alloc fa;
 
 typedef struct feeder {
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_queue *q;
     h2_svc_conn_id id;
     uint8_t behaviour;
@@ -116,11 +116,11 @@ static void answer(feeder *f, uint32_t stream)
     static const h2_header resp[] = {HDR(":status", "200"), HDR("content-type", "text/plain")};
     unsigned nth = f->requests++;
     if ((f->behaviour & 1u) && nth % 3 == 2) {
-        (void)h2_service_reset_stream(f->svc, f->id, stream, 0x8, nth);
+        (void)h2_svc_reset_stream(f->svc, f->id, stream, 0x8, nth);
         return;
     }
-    (void)h2_service_submit_headers(f->svc, f->id, stream, resp, 2, 0, nth);
-    (void)h2_service_send_data(f->svc, f->id, stream, body, (nth * 977u) % sizeof body,
+    (void)h2_svc_submit_headers(f->svc, f->id, stream, resp, 2, 0, nth);
+    (void)h2_svc_send_data(f->svc, f->id, stream, body, (nth * 977u) % sizeof body,
                                H2_SEND_END_STREAM, nth);
 }
 
@@ -177,7 +177,7 @@ static void feed(feeder *f, const uint8_t *p, size_t len)
     double start = now_s();
     int rv;
     /* A full ring, or a command record the flaky allocator refused: post again. */
-    while ((rv = h2_service_feed(f->svc, f->id, p, len)) == H2_EAGAIN ||
+    while ((rv = h2_svc_feed(f->svc, f->id, p, len)) == H2_EAGAIN ||
            (rv == H2_ENOMEM && fa.every != 0)) {
         poll_events(f);
         h2_svc_queue_wait(f->q, 1);
@@ -217,13 +217,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (h2_svc_queue_new(&f.q, (opt & 0x10u) ? 4u : 256u, &mem) != 0)
         return 0;
-    h2_service_config sc;
-    h2_service_config_init(&sc);
+    h2_svc_config sc;
+    h2_svc_config_init(&sc);
     sc.mem = &mem;
     sc.workers = 1;
     sc.mailbox_capacity = (opt & 0x20u) ? 16u : 4096u;
     sc.queue = f.q;
-    FUZZ_CHECK(h2_service_new(&f.svc, &sc) == 0);
+    FUZZ_CHECK(h2_svc_new(&f.svc, &sc) == 0);
 
     h2_svc_conn_config cc;
     h2_svc_conn_config_init(&cc, H2_ROLE_SERVER);
@@ -242,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cc.conn.max_concurrent_streams = 4;
         cc.conn.initial_window_size = 100;
     }
-    FUZZ_CHECK(h2_service_attach_feed(f.svc, &cc, &f.id) == 0);
+    FUZZ_CHECK(h2_svc_attach_feed(f.svc, &cc, &f.id) == 0);
     if (fa.every != 0)
         atomic_store(&fa.armed, true);
 
@@ -265,11 +265,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         release_held(&f);
         if (f.behaviour & 2u) {
             uint8_t opaque[8] = {'s', 'v', 'c', 0, 0, 0, 0, (uint8_t)f.requests};
-            (void)h2_service_ping(f.svc, f.id, opaque, 0);
+            (void)h2_svc_ping(f.svc, f.id, opaque, 0);
         }
     }
     if (f.behaviour & 8u)
-        (void)h2_service_close(f.svc, f.id, 0, 0);
+        (void)h2_svc_close(f.svc, f.id, 0, 0);
     feed(&f, NULL, 0);
 
     double start = now_s();
@@ -284,7 +284,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         release_held(&f);
     }
     release_held(&f);
-    h2_service_free(f.svc);
+    h2_svc_free(f.svc);
     poll_events(&f);
     release_held(&f);
     FUZZ_CHECK(f.closed == 1 || (fa.every != 0 && f.closed == 0));

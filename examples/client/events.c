@@ -315,7 +315,7 @@ static void log_remote_settings(const fetch *f, const h2_svc_event *ev, bool ack
 static void send_ping(fetch *f)
 {
     static const uint8_t opaque[8] = {'h', '2', 'c', 'l', 'i', 'e', 'n', 't'};
-    if (!f->opts->verbose || h2_service_ping(f->svc, f->conn, opaque, 0) != 0)
+    if (!f->opts->verbose || h2_svc_ping(f->svc, f->conn, opaque, 0) != 0)
         return;
     f->ping_sent = now_ms();
     f->ping_pending = true;

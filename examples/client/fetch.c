@@ -75,7 +75,7 @@ static int open_connection(fetch *f)
         cfg.transport = &transport;
     }
     int rv;
-    while ((rv = h2_service_attach_fd(f->svc, fd, &cfg, &f->conn)) == H2_EAGAIN &&
+    while ((rv = h2_svc_attach_fd(f->svc, fd, &cfg, &f->conn)) == H2_EAGAIN &&
            fetch_wait_for_room(f)) {
     }
     if (rv != 0) {
@@ -144,7 +144,7 @@ static void run(fetch *f)
         if (all_done && (!f->ping_pending || ms_left(ping_deadline) == 0)) {
             /* Every stream is finished: GOAWAY, then the worker closes. */
             int rv;
-            while ((rv = h2_service_close(f->svc, f->conn, H2_NO_ERROR, 0)) == H2_EAGAIN &&
+            while ((rv = h2_svc_close(f->svc, f->conn, H2_NO_ERROR, 0)) == H2_EAGAIN &&
                    fetch_wait_for_room(f)) {
             }
             f->close_sent = true;
@@ -157,7 +157,7 @@ static void run(fetch *f)
             fetch_log(f, "* %s", reason);
             if (f->n_done < o->n_urls)
                 fetch_fail_unfinished(f, reason);
-            h2_service_abort(f->svc, f->conn, 0);
+            h2_svc_abort(f->svc, f->conn, 0);
             f->aborted = true;
             abort_deadline = now_ms() + ABORT_GRACE_MS;
         }
@@ -227,13 +227,13 @@ int fetch_all(const options *opts)
         return 1;
     }
 
-    h2_service_config scfg;
-    h2_service_config_init(&scfg);
+    h2_svc_config scfg;
+    h2_svc_config_init(&scfg);
     scfg.workers = 1; /* one connection: one worker thread */
     int rv = h2_svc_queue_new(&f.queue, QUEUE_CAPACITY, NULL);
     if (rv == 0) {
         scfg.queue = f.queue; /* failures about the connection's id land here too */
-        rv = h2_service_new(&f.svc, &scfg);
+        rv = h2_svc_new(&f.svc, &scfg);
     }
     if (rv != 0)
         fetch_set_error(&f, "cannot start the HTTP/2 service: %s", h2_strerror(rv));
@@ -243,7 +243,7 @@ int fetch_all(const options *opts)
     if (!f.attached)
         fetch_fail_unfinished(&f, f.conn_error != NULL ? f.conn_error : "no connection");
     drain(&f);
-    h2_service_free(f.svc);
+    h2_svc_free(f.svc);
     h2_svc_queue_free(f.queue);
     /* Anything cut short by the shutdown still has its body destination closed. */
     fetch_fail_unfinished(&f, "no response");

@@ -39,13 +39,13 @@ typedef struct fetch {
     request *reqs;
     size_t n_done; /* requests in REQ_DONE */
     outputs out;
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_queue *queue;
     h2_svc_conn_id conn;
     int64_t deadline;
     bool attached;           /* the service owns the socket */
     bool close_sent;         /* our GOAWAY was posted */
-    bool aborted;            /* h2_service_abort() was posted */
+    bool aborted;            /* h2_svc_abort() was posted */
     bool closed;             /* H2_SVC_EV_CLOSED seen */
     bool goaway;             /* the server's GOAWAY arrived: no new stream on this connection */
     bool reconnect;          /* closed with requests left that may go on a new connection */

@@ -121,7 +121,7 @@ void req_fail(fetch *f, request *r, bool reset, const char *fmt, ...)
     }
     if (reset && r->state == REQ_OPEN && !f->closed) {
         int rv;
-        while ((rv = h2_service_reset_stream(f->svc, f->conn, r->stream_id, H2_CANCEL, 0)) ==
+        while ((rv = h2_svc_reset_stream(f->svc, f->conn, r->stream_id, H2_CANCEL, 0)) ==
                    H2_EAGAIN &&
                fetch_wait_for_room(f)) {
         }
@@ -238,7 +238,7 @@ static int submit(fetch *f, size_t i)
     uint32_t flags = f->opts->body_len == 0 ? H2_SEND_END_STREAM : 0;
     int rv;
     /* The fields are copied by the call; |i| + 1 tags the STREAM_OPENED event. */
-    while ((rv = h2_service_submit_headers(f->svc, f->conn, 0, fields, n, flags, i + 1)) ==
+    while ((rv = h2_svc_submit_headers(f->svc, f->conn, 0, fields, n, flags, i + 1)) ==
                H2_EAGAIN &&
            fetch_wait_for_room(f)) {
     }
@@ -296,7 +296,7 @@ void req_opened(fetch *f, const h2_svc_event *ev)
         /* Given up already (the deadline, a GOAWAY): do not leave the stream
          * open, or the graceful close would wait for it. */
         if (!f->closed && !f->aborted &&
-            h2_service_reset_stream(f->svc, f->conn, r->stream_id, H2_CANCEL, 0) == 0)
+            h2_svc_reset_stream(f->svc, f->conn, r->stream_id, H2_CANCEL, 0) == 0)
             fetch_log(f, "> RST_STREAM stream %" PRIu32 ": CANCEL", r->stream_id);
         return;
     }
@@ -307,7 +307,7 @@ void req_opened(fetch *f, const h2_svc_event *ev)
         return;
     }
     int rv;
-    while ((rv = h2_service_send_data_ref(f->svc, f->conn, r->stream_id, o->body, o->body_len,
+    while ((rv = h2_svc_send_data_ref(f->svc, f->conn, r->stream_id, o->body, o->body_len,
                                           H2_SEND_END_STREAM, ev->user, noop_release, NULL)) ==
                H2_EAGAIN &&
            fetch_wait_for_room(f)) {

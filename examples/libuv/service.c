@@ -5,9 +5,9 @@
  * accepts, and it reads the service's event queue, answers the requests
  * and posts the responses:
  *
- *   listening socket --uv_poll_t--> accept4() --> h2_service_attach_fd()
+ *   listening socket --uv_poll_t--> accept4() --> h2_svc_attach_fd()
  *   h2_svc_queue_fd() --uv_poll_t--> h2_svc_queue_poll() --> respond
- *   (h2_service_submit_headers(), h2_service_send_data[_ref]())
+ *   (h2_svc_submit_headers(), h2_svc_send_data[_ref]())
  *
  * The queue's fd is an eventfd: readable while events may wait. The loop
  * polls the queue until it is empty, then calls
@@ -60,7 +60,7 @@ typedef struct pending {
 
 typedef struct app {
     uv_loop_t *loop;
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_queue *queue;
     int listen_fd;
     uv_poll_t listen_poll, queue_poll;
@@ -113,24 +113,24 @@ static void respond(app *a, h2_svc_conn_id conn, uint32_t stream_id, const route
     route_head head;
     route_head_make(&head, status, type, (long long)len);
     bool empty = rt->head || len == 0;
-    int rc = h2_service_submit_headers(a->svc, conn, stream_id, head.fields, head.n,
+    int rc = h2_svc_submit_headers(a->svc, conn, stream_id, head.fields, head.n,
                                        empty ? H2_SEND_END_STREAM : 0, 0);
     if (rc == 0 && !empty) {
         if (data == body) {
-            rc = h2_service_send_data_ref(a->svc, conn, stream_id, data, len, H2_SEND_END_STREAM, 0,
+            rc = h2_svc_send_data_ref(a->svc, conn, stream_id, data, len, H2_SEND_END_STREAM, 0,
                                           body_released, NULL);
             if (rc == 0)
                 body = NULL; /* the service frees it */
         } else if (data == a->big) {
-            rc = h2_service_send_data_ref(a->svc, conn, stream_id, data, len, H2_SEND_END_STREAM, 0,
+            rc = h2_svc_send_data_ref(a->svc, conn, stream_id, data, len, H2_SEND_END_STREAM, 0,
                                           big_released, NULL);
         } else {
-            rc = h2_service_send_data(a->svc, conn, stream_id, data, len, H2_SEND_END_STREAM, 0);
+            rc = h2_svc_send_data(a->svc, conn, stream_id, data, len, H2_SEND_END_STREAM, 0);
         }
     }
     free(body);
     if (rc != 0)
-        h2_service_reset_stream(a->svc, conn, stream_id, H2_INTERNAL_ERROR, 0);
+        h2_svc_reset_stream(a->svc, conn, stream_id, H2_INTERNAL_ERROR, 0);
     if (a->verbose)
         fprintf(stderr, "%s %s %d %zu%s\n", rt->method, rt->path, status, rt->head ? 0 : len,
                 rc != 0 ? " (post failed)" : "");
@@ -178,7 +178,7 @@ static void on_request(app *a, const h2_svc_event *ev)
     /* A body follows: keep the request until it ended (the body is kept for /echo only). */
     pending *e = calloc(1, sizeof(*e));
     if (e == NULL) {
-        h2_service_reset_stream(a->svc, ev->conn, ev->stream_id, H2_INTERNAL_ERROR, 0);
+        h2_svc_reset_stream(a->svc, ev->conn, ev->stream_id, H2_INTERNAL_ERROR, 0);
         return;
     }
     e->conn = ev->conn;
@@ -318,7 +318,7 @@ static void on_listen(uv_poll_t *h, int status, int events)
         h2_svc_conn_config_init(&cc, H2_ROLE_SERVER);
         cc.queue = a->queue;
         h2_svc_conn_id id;
-        int rc = h2_service_attach_fd(a->svc, fd, &cc, &id); /* the service owns fd on success */
+        int rc = h2_svc_attach_fd(a->svc, fd, &cc, &id); /* the service owns fd on success */
         if (rc != 0) {
             fprintf(stderr, "uv_h2service: attach: %s\n", h2_strerror(rc));
             close(fd);
@@ -396,11 +396,11 @@ static int start(app *a, unsigned workers)
     if ((a->big = malloc(a->big_size)) == NULL)
         return -1;
     route_pattern_fill(&gen, a->big, a->big_size);
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = workers;
     cfg.post_wait_ms = 1000; /* a full command ring makes the loop wait this long at most */
-    int rc = h2_service_new(&a->svc, &cfg);
+    int rc = h2_svc_new(&a->svc, &cfg);
     if (rc == 0)
         rc = h2_svc_queue_new(&a->queue, 1024, NULL);
     if (rc != 0) {
@@ -440,7 +440,7 @@ int main(int argc, char **argv)
         rc = uv_loop_close(a.loop) == 0 ? 0 : 1;
     }
     /* Every connection gets its CLOSED event in the queue; freeing the queue releases them. */
-    h2_service_free(a.svc);
+    h2_svc_free(a.svc);
     h2_svc_queue_free(a.queue);
     while (a.pending != NULL)
         pending_unlink(&a.pending);

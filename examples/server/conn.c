@@ -103,7 +103,7 @@ void srv_conns_close_all(srv_server *srv)
     for (size_t i = 0; i < k; i++) {
         /* A full command ring empties quickly: retry for a while. */
         for (int tries = 0; tries < 1000; tries++) {
-            if (h2_service_close(srv->svc, ids[i], H2_NO_ERROR, 0) != H2_EAGAIN)
+            if (h2_svc_close(srv->svc, ids[i], H2_NO_ERROR, 0) != H2_EAGAIN)
                 break;
             struct timespec ms = {0, 1000000};
             nanosleep(&ms, NULL);
@@ -188,7 +188,7 @@ bool srv_kicks_run(srv_server *srv)
     pthread_mutex_lock(&srv->lock);
     size_t keep = 0;
     for (size_t i = 0; i < srv->n_kicks; i++)
-        if (h2_service_ping(srv->svc, srv->kicks[i], opaque, 0) == H2_EAGAIN)
+        if (h2_svc_ping(srv->svc, srv->kicks[i], opaque, 0) == H2_EAGAIN)
             srv->kicks[keep++] = srv->kicks[i];
     srv->n_kicks = keep;
     pthread_mutex_unlock(&srv->lock);
@@ -232,22 +232,22 @@ static int submit_head(srv_conn *c, uint32_t stream_id, const srv_head *head, ui
                 (h2_header){(const uint8_t *)"grpc-message", 12,
                             (const uint8_t *)head->grpc_message, strlen(head->grpc_message), 0};
     }
-    return h2_service_submit_headers(c->srv->svc, c->id, stream_id, f, n, flags, stream_id);
+    return h2_svc_submit_headers(c->srv->svc, c->id, stream_id, f, n, flags, stream_id);
 }
 
 static int submit(srv_conn *c, const srv_out *o)
 {
-    h2_service *svc = c->srv->svc;
+    h2_svc *svc = c->srv->svc;
     switch (o->kind) {
     case OUT_HEAD:
         return submit_head(c, o->stream_id, &o->head, o->flags);
     case OUT_DATA:
-        return h2_service_send_data_ref(svc, c->id, o->stream_id, o->data, o->len, o->flags,
+        return h2_svc_send_data_ref(svc, c->id, o->stream_id, o->data, o->len, o->flags,
                                         o->stream_id, o->release, o->release_user);
     case OUT_END:
-        return h2_service_end_stream(svc, c->id, o->stream_id, o->stream_id);
+        return h2_svc_end_stream(svc, c->id, o->stream_id, o->stream_id);
     default:
-        return h2_service_reset_stream(svc, c->id, o->stream_id, o->error_code, o->stream_id);
+        return h2_svc_reset_stream(svc, c->id, o->stream_id, o->error_code, o->stream_id);
     }
 }
 
@@ -394,7 +394,7 @@ static void on_event(void *user, h2_svc_event *ev)
              * the client speaks HTTP/2, shown by the ACK of this PING: a
              * client may not be ready for a whole window of HTTP/2 frames
              * right behind the 101 response (curl keeps only 32 KiB). */
-            if (h2_service_ping(c->srv->svc, c->id, upgrade_ping, 0) != 0)
+            if (h2_svc_ping(c->srv->svc, c->id, upgrade_ping, 0) != 0)
                 answer_upgrade(c);
         }
         break;
@@ -491,7 +491,7 @@ int srv_conn_attach(srv_server *srv, int fd, const h2_svc_transport *transport,
          * this call finds the connection in the registry. */
         pthread_mutex_lock(&srv->lock);
         h2_svc_conn_id id = 0;
-        rv = h2_service_attach_fd(srv->svc, fd, &cfg, &id);
+        rv = h2_svc_attach_fd(srv->svc, fd, &cfg, &id);
         if (rv == 0) {
             c->reg_id = id;
             c->reg_next = srv->conns;

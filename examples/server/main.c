@@ -53,7 +53,7 @@
  * connection failure. docs/DEPLOYMENT.md shows a rolling restart.
  *
  * How it is built (see server.h for the files): the main thread accepts
- * connections and hands them to an h2_service, whose worker threads run the
+ * connections and hands them to an h2_svc, whose worker threads run the
  * HTTP/2 connections and call back into h2server with each event; requests
  * are answered from those callbacks.
  */
@@ -161,7 +161,7 @@ static int parse_options(int argc, char **argv, options *o)
             o->root = optarg;
             break;
         case 'w':
-            if (!ex_parse_uint(optarg, 1, H2_SERVICE_MAX_WORKERS, &v)) {
+            if (!ex_parse_uint(optarg, 1, H2_SVC_MAX_WORKERS, &v)) {
                 fprintf(stderr, "h2server: bad worker count %s\n", optarg);
                 return -1;
             }
@@ -271,7 +271,7 @@ static void drain_notice(srv_server *srv)
     h2_svc_conn_id *ids = srv_conns_ids(srv, &k);
     const h2_setting none = {.id = H2_SETTING_MAX_CONCURRENT_STREAMS, .value = 0};
     for (size_t i = 0; i < k; i++)
-        h2_service_update_settings(srv->svc, ids[i], &none, 1, 0); /* best effort */
+        h2_svc_update_settings(srv->svc, ids[i], &none, 1, 0); /* best effort */
     free(ids);
     if (k > 0)
         nanosleep(&(struct timespec){0, NOTICE_MS * 1000000L}, NULL);
@@ -342,13 +342,13 @@ int main(int argc, char **argv)
     if (o.tls_port >= 0 && (srv.tls = ex_tls_server_ctx_new(o.cert, o.key)) == NULL)
         goto out;
 
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = o.workers;
     cfg.on_event = srv_orphan_event;
     /* Room for bursts of responses posted from the workers' own callbacks. */
     cfg.mailbox_capacity = H2SERVER_MAILBOX_SLOTS;
-    int rv = h2_service_new(&srv.svc, &cfg);
+    int rv = h2_svc_new(&srv.svc, &cfg);
     if (rv != 0) {
         fprintf(stderr, "h2server: cannot start the service: %s\n", h2_strerror(rv));
         goto out;
@@ -365,7 +365,7 @@ int main(int argc, char **argv)
 
 out:
     /* Stops the workers; every remaining connection closes and its state is freed. */
-    h2_service_free(srv.svc);
+    h2_svc_free(srv.svc);
     srv_linger_stop(); /* the sockets closed last may still be lingering */
     if (l.http_fd >= 0)
         close(l.http_fd);

@@ -1,7 +1,7 @@
 /*
  * h2server: answering requests (worker threads).
  *
- * Bodies are posted by reference (h2_service_send_data_ref), never copied
+ * Bodies are posted by reference (h2_svc_send_data_ref), never copied
  * by h2server:
  *   - a small file is posted straight from the worker's file cache
  *     (cache.c) with END_STREAM; the response holds a reference on the

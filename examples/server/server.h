@@ -38,7 +38,7 @@ typedef struct srv_grpc_timers srv_grpc_timers;
 
 /* The server: read-only after start-up except the fields under |lock|. */
 typedef struct srv_server {
-    h2_service *svc;
+    h2_svc *svc;
     int root_fd;     /* --root opened as a directory, or -1 */
     char *root_path; /* its canonical path (malloc), or NULL */
     bool verbose;    /* -v: one line per request on stderr */
@@ -71,7 +71,7 @@ typedef struct srv_upgrade {
 /* Sets up the registry and the kick eventfd. Returns 0 or -1 (errno). */
 int srv_server_init(srv_server *srv);
 
-/* Frees what srv_server_init() made (after h2_service_free()). */
+/* Frees what srv_server_init() made (after h2_svc_free()). */
 void srv_server_cleanup(srv_server *srv);
 
 /*

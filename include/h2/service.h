@@ -6,7 +6,7 @@
  *   The service runs W worker threads. Each connection belongs to one worker
  *   for its whole life; only that worker touches its h2_conn, its socket,
  *   its buffers and its timers. Application threads talk to a connection by
- *   posting commands (h2_service_submit_headers(), h2_service_send_data()
+ *   posting commands (h2_svc_submit_headers(), h2_svc_send_data()
  *   ...) to the worker's command ring; every posting call returns at once
  *   (or, with |post_wait_ms|, waits for ring room: a bounded time, or
  *   without limit when negative).
@@ -15,14 +15,14 @@
  *   A connection attached with |dedicated| gets a worker thread of its own,
  *   running the same loop, started at attach and leaving once the
  *   connection ended and its events were delivered; shared worker 0 then
- *   joins it (h2_service_free() joins any still running). At most
+ *   joins it (h2_svc_free() joins any still running). At most
  *   |max_dedicated| such connections exist at once.
  *
  * Connections are named by an h2_svc_conn_id, returned by the attach calls.
  * An id is never reused within a service.
  *
  * Transports
- *   - fd mode (h2_service_attach_fd()): the application hands over a
+ *   - fd mode (h2_svc_attach_fd()): the application hands over a
  *     connected socket; the worker sets it non-blocking, reads it into a
  *     per-worker buffer, feeds the core and writes the output with
  *     sendmsg() (a writev() that does not raise SIGPIPE). The service closes
@@ -33,20 +33,20 @@
  *     says it waits for (H2_SVC_WANT_READ / _WRITE, so a TLS read may wait
  *     for writability), drains bytes the hook holds (|pending|) without
  *     waiting for the socket, and calls the hook's close exactly once.
- *   - listening sockets (h2_service_listen()): a worker accepts until
+ *   - listening sockets (h2_svc_listen()): a worker accepts until
  *     EAGAIN (at most 256 per turn of its loop), lets the accept callback
  *     adjust a copy of the configuration (transport, user ...) and hands
  *     the connections to the workers in turn. When descriptors run out
  *     (EMFILE) the listener pauses 100 ms instead of spinning. The service
- *     closes the listening socket at h2_service_free().
- *   - feed mode (h2_service_attach_feed()): the application keeps its
- *     transport, posts received bytes with h2_service_feed() and receives
+ *     closes the listening socket at h2_svc_free().
+ *   - feed mode (h2_svc_attach_feed()): the application keeps its
+ *     transport, posts received bytes with h2_svc_feed() and receives
  *     the bytes to send through the |on_output| callback, run on the worker
  *     thread. While the connection's events wait for queue room, the worker
  *     keeps fed bytes unprocessed in the order posted; what a connection
  *     holds that way (with what waits in the ring) is bounded by
  *     |feed_hold_conn_limit|, and what all of a worker's connections hold
- *     by |feed_hold_limit|: past either h2_service_feed() returns
+ *     by |feed_hold_limit|: past either h2_svc_feed() returns
  *     H2_EAGAIN (see "Isolation").
  *     |on_output| takes every byte; an application whose transport falls
  *     behind stops feeding input until it caught up: the replies the core
@@ -78,13 +78,13 @@
  *     H2_EINVAL   a bad argument (NULL service, id 0, bad flags ...);
  *     H2_ENOMEM   the command record could not be allocated.
  *   Payloads are copied into the command record, except for
- *   h2_service_send_data_ref(), which hands the bytes over by reference and
+ *   h2_svc_send_data_ref(), which hands the bytes over by reference and
  *   calls a release callback once the service no longer needs them.
  *
  * Stream ids
  *   A stream we open is numbered by the worker when it sends the HEADERS, so
  *   that ids always go out in increasing order whichever thread posted
- *   first. h2_service_submit_headers() with stream id 0 opens a stream; the
+ *   first. h2_svc_submit_headers() with stream id 0 opens a stream; the
  *   id comes back in an H2_SVC_EV_STREAM_OPENED event carrying the |user|
  *   tag given to the call. Data, trailers and resets for that stream are
  *   posted with that id once the event arrived. A request without a body
@@ -112,7 +112,7 @@
  *   statistics requests.
  *
  * Sending data
- *   h2_service_send_data() takes any size. The worker cuts it into DATA
+ *   h2_svc_send_data() takes any size. The worker cuts it into DATA
  *   frames no larger than the peer's MAX_FRAME_SIZE and holds what the
  *   flow-control windows do not allow yet, sending it as WINDOW_UPDATEs
  *   arrive. Data, end-of-stream and trailers for one stream go out in the
@@ -146,7 +146,7 @@
  *   connections, read by one application thread at a time) or to a callback
  *   run on the worker thread. Every event is an owned record: release it
  *   with h2_svc_event_release(), from any thread, at any time (also after
- *   h2_service_free()). Releasing a DATA event acknowledges its bytes for
+ *   h2_svc_free()). Releasing a DATA event acknowledges its bytes for
  *   flow control, so a consumer that keeps DATA events unreleased stops
  *   the peer once the windows are used up.
  *
@@ -177,7 +177,7 @@
  * Timers
  *   Each worker keeps one heap of deadlines (one entry per connection: its
  *   earliest) and sleeps in epoll_wait() until the nearest; the clock is
- *   CLOCK_MONOTONIC (or the |clock| hook of h2_service_config), read by
+ *   CLOCK_MONOTONIC (or the |clock| hook of h2_svc_config), read by
  *   the worker only, and also given to the core (h2_conn_set_time())
  *   before each receive. Per connection
  *   (h2_svc_conn_config, 0 turns one off): idle timeout, SETTINGS ACK
@@ -190,19 +190,19 @@
  *   "flow control stall", "preface timeout").
  *
  * Statistics
- *   Per connection: h2_service_conn_stats() is answered by an
+ *   Per connection: h2_svc_query_stats() is answered by an
  *   H2_SVC_EV_STATS event carrying h2_svc_conn_stats; the CLOSED event
- *   carries the final values. Per worker: h2_service_worker_stats(), a
+ *   carries the final values. Per worker: h2_svc_worker_get_stats(), a
  *   snapshot of counters the worker keeps in relaxed atomics, readable from
  *   any thread.
  *
  * Shutdown
- *   h2_service_shutdown() is the graceful way: GOAWAY on every connection,
+ *   h2_svc_shutdown() is the graceful way: GOAWAY on every connection,
  *   streams in flight finish until a deadline, then what is left is ended;
- *   it returns once every connection sent its CLOSED. h2_service_free()
+ *   it returns once every connection sent its CLOSED. h2_svc_free()
  *   then only frees.
  *
- *   h2_service_free() alone stops the workers. Every command still queued fails
+ *   h2_svc_free() alone stops the workers. Every command still queued fails
  *   with H2_ECLOSED (reason H2_SVC_CLOSE_SHUTDOWN), every connection gets
  *   its H2_SVC_EV_CLOSED event (no GOAWAY is sent), sockets are closed and
  *   all memory of the service is freed, listening sockets included. Events
@@ -211,7 +211,7 @@
  *   callbacks attach while the workers stop (to a worker that already
  *   left) are answered the same way (CLOSED) once every worker thread was
  *   joined, with the callbacks then running on the thread that called
- *   h2_service_free(); commands that callbacks post then to connections
+ *   h2_svc_free(); commands that callbacks post then to connections
  *   that ended fail at the call (H2_ENOCONN); a dedicated attach made
  *   during the free returns H2_EAGAIN.
  *
@@ -235,13 +235,13 @@
 extern "C" {
 #endif
 
-typedef struct h2_service h2_service;
+typedef struct h2_svc h2_svc;
 typedef struct h2_svc_queue h2_svc_queue;
 
 /*
  * @function Callback mode: called on the worker thread with each event of
  * the connection; the callee owns |ev| and releases it (now or later, from
- * any thread). It must not block and must not call h2_service_free().
+ * any thread). It must not block and must not call h2_svc_free().
  */
 typedef void (*h2_svc_event_fn)(void *user, h2_svc_event *ev);
 
@@ -254,7 +254,7 @@ typedef void (*h2_svc_output_fn)(void *user, h2_svc_conn_id conn, const uint8_t 
 
 /*
  * @function Called once when the service no longer needs bytes handed over
- * by h2_service_send_data_ref(): after they were copied into the output, or
+ * by h2_svc_send_data_ref(): after they were copied into the output, or
  * when the command failed (the failure is reported by an event too). Runs
  * on a worker thread. A post that returns an error does not call it.
  */
@@ -271,7 +271,7 @@ typedef void (*h2_svc_release_fn)(void *release_user, const uint8_t *data, size_
  *
  * One application thread at a time reads the queue. A queue serves the
  * connections of one service, and must outlive them: free it after
- * h2_service_free(), or as soon as every connection using it delivered its
+ * h2_svc_free(), or as soon as every connection using it delivered its
  * H2_SVC_EV_CLOSED (the thread that took the last CLOSED may free it at
  * once).
  *
@@ -342,19 +342,19 @@ H2_API bool h2_svc_queue_prepare_wait(h2_svc_queue *q);
 /* ------------------------------------------------------------------------ */
 
 /*
- * @function A clock for the service (|clock| in h2_service_config):
+ * @function A clock for the service (|clock| in h2_svc_config):
  * returns milliseconds; |user| is |clock_user|.
  */
 typedef int64_t (*h2_svc_clock_fn)(void *user);
 
 /*
- * @struct Service configuration: fill with h2_service_config_init(), then
- * change fields. h2_service_new() copies it. Versioned (see the ABI policy
+ * @struct Service configuration: fill with h2_svc_config_init(), then
+ * change fields. h2_svc_new() copies it. Versioned (see the ABI policy
  * in h2/version.h): fields past |size| take their defaults.
  */
-typedef struct h2_service_config {
-    /* sizeof(h2_service_config) as the application was compiled; set by
-     * h2_service_config_init(). At least H2_SERVICE_CONFIG_MIN_SIZE. */
+typedef struct h2_svc_config {
+    /* sizeof(h2_svc_config) as the application was compiled; set by
+     * h2_svc_config_init(). At least H2_SERVICE_CONFIG_MIN_SIZE. */
     size_t size;
     unsigned workers;          /* worker threads; 0: the number of online CPUs */
     uint32_t mailbox_capacity; /* command ring slots per worker, a power of two: 4096 */
@@ -373,7 +373,7 @@ typedef struct h2_service_config {
      * it returns H2_EAGAIN, in milliseconds: 0 (default) does not wait,
      * negative waits without limit. Calls made on a worker thread of any
      * libh2 service (event callbacks, accept callbacks, output callbacks,
-     * and callbacks that h2_service_free() runs on its own thread) never
+     * and callbacks that h2_svc_free() runs on its own thread) never
      * wait: they return H2_EAGAIN at once when the ring is full, as with
      * 0. The ring they would wait on may be their own, or belong to a
      * worker (of this or another service) that is itself waiting for
@@ -382,7 +382,7 @@ typedef struct h2_service_config {
     /* Connections with a worker thread of their own (|dedicated| in
      * h2_svc_conn_config) at once: 64. */
     unsigned max_dedicated;
-    /* Feed mode: bytes posted with h2_service_feed() to one worker and not
+    /* Feed mode: bytes posted with h2_svc_feed() to one worker and not
      * processed yet (in its command ring, or held while a connection's
      * events wait for queue room), over all its feed connections: 1 MiB.
      * A feed that would pass it returns H2_EAGAIN (nothing is queued; a
@@ -390,12 +390,12 @@ typedef struct h2_service_config {
      * A ceiling over all the connections of the worker; see "Isolation"
      * for the share of each. */
     size_t feed_hold_limit;
-    /* Bytes of copied DATA (h2_service_send_data()) posted to one worker
+    /* Bytes of copied DATA (h2_svc_send_data()) posted to one worker
      * and not sent yet, over all its connections, wherever they wait (its
      * command ring, or held for the flow-control windows): 64 MiB. A send
      * that would pass it returns H2_EAGAIN (nothing is queued; a send is
      * always taken when the worker holds none). Data handed over by
-     * reference (h2_service_send_data_ref()) stays the application's
+     * reference (h2_svc_send_data_ref()) stays the application's
      * memory and does not count. Must not be 0. A ceiling over all the
      * connections of the worker; see "Isolation" for the share of each. */
     size_t send_hold_limit;
@@ -416,13 +416,13 @@ typedef struct h2_service_config {
      * h2_svc_queue_wait() keep real time. A worker sleeps in real time
      * until its nearest deadline as this clock puts it, so an application
      * that moves its clock forward by hand (tests, simulations) calls
-     * h2_service_wake() afterwards; any command posted to a worker also
+     * h2_svc_wake() afterwards; any command posted to a worker also
      * makes it read the clock again before it sleeps. */
     h2_svc_clock_fn clock;
     void *clock_user;
-    /* Sets TCP_NODELAY on every socket the service accepts (h2_service_listen(),
+    /* Sets TCP_NODELAY on every socket the service accepts (h2_svc_listen(),
      * before the accept callback runs, which may change it) or is handed
-     * (h2_service_attach_fd(), at the call, even when the attach then fails),
+     * (h2_svc_attach_fd(), at the call, even when the attach then fails),
      * so that small frames (SETTINGS, HEADERS, a short response) leave at
      * once instead of waiting for the peer's delayed ACK (about 40 ms on
      * Linux). Sockets that are not TCP (Unix sockets, socket pairs) are left
@@ -431,44 +431,44 @@ typedef struct h2_service_config {
     /* Fills the struct to its alignment, so that no release's layout ends
      * in padding (see the ABI policy in h2/version.h); leave it 0. */
     uint8_t reserved_[sizeof(void *) - 1];
-} h2_service_config;
+} h2_svc_config;
 
-/* Smallest |size| of an h2_service_config the library accepts: |size| alone
+/* Smallest |size| of an h2_svc_config the library accepts: |size| alone
  * (every other field has a default). */
 #define H2_SERVICE_CONFIG_MIN_SIZE sizeof(size_t)
 
 /*
  * @function Fills the first |size| bytes of |cfg| (at most the library's
- * sizeof(h2_service_config)) with the defaults and sets |cfg->size| to
+ * sizeof(h2_svc_config)) with the defaults and sets |cfg->size| to
  * |size|; nothing when |cfg| is NULL or |size| cannot hold |size|. Call it
- * through h2_service_config_init().
+ * through h2_svc_config_init().
  */
-H2_API void h2_service_config_init_size(h2_service_config *cfg, size_t size);
+H2_API void h2_svc_config_init_size(h2_svc_config *cfg, size_t size);
 
 /* @function Fills |cfg| with the defaults listed above; sets |cfg->size|. */
-static inline void h2_service_config_init(h2_service_config *cfg)
+static inline void h2_svc_config_init(h2_svc_config *cfg)
 {
-    h2_service_config_init_size(cfg, sizeof(*cfg));
+    h2_svc_config_init_size(cfg, sizeof(*cfg));
 }
 
 /*
  * @function Creates a service and starts its workers; stores it in |*out|.
  *
  * Returns 0, H2_EINVAL (NULL argument, |cfg->size| below
- * H2_SERVICE_CONFIG_MIN_SIZE (0: not filled by h2_service_config_init()),
- * more than H2_SERVICE_MAX_WORKERS workers, bad mailbox capacity, read
+ * H2_SERVICE_CONFIG_MIN_SIZE (0: not filled by h2_svc_config_init()),
+ * more than H2_SVC_MAX_WORKERS workers, bad mailbox capacity, read
  * buffer below 1024 bytes), H2_ENOMEM,
  * or H2_EINTERNAL (a thread, epoll or eventfd could not be created; errno
  * tells which).
  */
-H2_API int h2_service_new(h2_service **out, const h2_service_config *cfg);
+H2_API int h2_svc_new(h2_svc **out, const h2_svc_config *cfg);
 
 /*
  * @function Shuts the service down as described at the top of this header
  * and frees it. No other call on |svc| may run during or after it. NULL is
  * allowed.
  */
-H2_API void h2_service_free(h2_service *svc);
+H2_API void h2_svc_free(h2_svc *svc);
 
 /*
  * @function Wakes every worker thread of |svc| (dedicated ones included):
@@ -478,7 +478,7 @@ H2_API void h2_service_free(h2_service *svc);
  * by every worker after it. Any thread. Returns 0 or H2_EINVAL (|svc|
  * NULL).
  */
-H2_API int h2_service_wake(h2_service *svc);
+H2_API int h2_svc_wake(h2_svc *svc);
 
 /*
  * @function Whole-service graceful shutdown; see "Shutdown" at the top of
@@ -490,18 +490,18 @@ H2_API int h2_service_wake(h2_service *svc);
  * connection sent its CLOSED; events keep flowing meanwhile, so the
  * application must go on taking them on other threads (or in callbacks)
  * for the streams in flight to finish. The service stays valid: free it
- * with h2_service_free(). Must not be called on a worker thread (from an
- * event callback), nor concurrently with h2_service_free(); calling it
+ * with h2_svc_free(). Must not be called on a worker thread (from an
+ * event callback), nor concurrently with h2_svc_free(); calling it
  * twice is harmless.
  *
  * Returns 0 (every connection ended before the deadline), the number of
  * connections that were cut at the deadline (> 0), or H2_EINVAL (|svc|
  * NULL, or called on a worker thread of |svc|).
  */
-H2_API int h2_service_shutdown(h2_service *svc, int timeout_ms);
+H2_API int h2_svc_shutdown(h2_svc *svc, int timeout_ms);
 
 /* @function Number of worker threads. */
-H2_API unsigned h2_service_workers(const h2_service *svc);
+H2_API unsigned h2_svc_workers(const h2_svc *svc);
 
 /*
  * @struct Counters of one worker. Each is written by the worker alone
@@ -538,7 +538,7 @@ typedef struct h2_svc_worker_stats {
  * H2_EINVAL (NULL argument, index out of range, |out->size| below
  * H2_SVC_WORKER_STATS_MIN_SIZE; nothing is written).
  */
-H2_API int h2_service_worker_stats(const h2_service *svc, unsigned worker,
+H2_API int h2_svc_worker_get_stats(const h2_svc *svc, unsigned worker,
                                    h2_svc_worker_stats *out);
 
 /* @enum What a transport waits for after returning H2_EAGAIN. */
@@ -613,7 +613,7 @@ typedef struct h2_svc_conn_config {
     /* Run this connection on a worker thread of its own (|worker| is then
      * ignored): the thread starts at attach and leaves once the connection
      * ended and its events were delivered, and is joined by shared worker
-     * 0 (or by h2_service_free()). The attach calls return H2_EAGAIN when
+     * 0 (or by h2_svc_free()). The attach calls return H2_EAGAIN when
      * max_dedicated such connections are open (or not joined yet). */
     bool dedicated;
 
@@ -633,7 +633,7 @@ typedef struct h2_svc_conn_config {
      * (|upgrade_settings_len| bytes, the HTTP2-Settings header value;
      * copied) instead of h2_conn_initiate(). Stream 1 is then the upgraded
      * request, half-closed by the peer; the application answers it with
-     * h2_service_submit_headers(stream 1). */
+     * h2_svc_submit_headers(stream 1). */
     bool upgrade;
     const char *upgrade_settings;
     size_t upgrade_settings_len;
@@ -654,7 +654,7 @@ typedef struct h2_svc_conn_config {
     uint32_t preface_timeout_ms;  /* from attach, for the peer's connection preface and
                                      first SETTINGS frame: GOAWAY(PROTOCOL_ERROR,
                                      "preface timeout") and close. 10000 */
-    uint32_t close_timeout_ms;    /* after h2_service_close() or a GOAWAY received: streams
+    uint32_t close_timeout_ms;    /* after h2_svc_close() or a GOAWAY received: streams
                                      still open this long are cut (transport closed, no
                                      further GOAWAY). 30000 */
     uint32_t write_timeout_ms;    /* output pending and the transport accepted no byte
@@ -711,17 +711,17 @@ static inline void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role
  * bad core setting or HTTP2-Settings value), H2_ESETTINGS (an HTTP2-Settings
  * value out of range), H2_EAGAIN (command ring full, or |dedicated| with
  * every dedicated slot taken or the service being freed), H2_ECLOSED
- * (h2_service_shutdown() has begun), H2_ENOMEM, or H2_EINTERNAL
+ * (h2_svc_shutdown() has begun), H2_ENOMEM, or H2_EINTERNAL
  * (|dedicated|: the thread could not be created; errno tells why).
  */
-H2_API int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
+H2_API int h2_svc_attach_fd(h2_svc *svc, int fd, const h2_svc_conn_config *cfg,
                                 h2_svc_conn_id *id);
 
 /*
  * @function Creates a feed-mode connection (see the top of this header);
- * |cfg->on_output| is required. Returns as h2_service_attach_fd().
+ * |cfg->on_output| is required. Returns as h2_svc_attach_fd().
  */
-H2_API int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg,
+H2_API int h2_svc_attach_feed(h2_svc *svc, const h2_svc_conn_config *cfg,
                                   h2_svc_conn_id *id);
 
 /*
@@ -730,7 +730,7 @@ H2_API int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg
  * and |cfg|, a copy of the listener's configuration that the function may
  * change (for example set |transport| and |user|). The copy has the layout
  * (|size| and |conn.size|) of the configuration given to
- * h2_service_listen(), whatever release the library is; the function must
+ * h2_svc_listen(), whatever release the library is; the function must
  * not change those two. Returns 0 to attach
  * the connection, or a negative value to refuse it (the service closes
  * |fd|). It must not block.
@@ -740,17 +740,17 @@ typedef int (*h2_svc_accept_fn)(void *user, int fd, h2_svc_conn_config *cfg);
 /*
  * @function Accepts connections on the listening socket |fd| (bound and
  * listening; the service makes it non-blocking and owns it from now on,
- * closing it at h2_service_free()). Each accepted socket is attached as by
- * h2_service_attach_fd() with a copy of |cfg| (copied now), after
+ * closing it at h2_svc_free()). Each accepted socket is attached as by
+ * h2_svc_attach_fd() with a copy of |cfg| (copied now), after
  * |on_accept| (may be NULL) had its say; accepted connections are spread
  * over the workers. An accepted connection that cannot be taken on (a
  * |dedicated| one while every dedicated slot is taken, a configuration the
  * accept callback made invalid, memory exhausted) is closed at once, with
  * the transport's |close|, and reported by no event. Returns 0, H2_EINVAL
- * (as h2_service_attach_fd(), or |fd| not usable), H2_EAGAIN or H2_ENOMEM;
+ * (as h2_svc_attach_fd(), or |fd| not usable), H2_EAGAIN or H2_ENOMEM;
  * on failure the caller keeps |fd|.
  */
-H2_API int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
+H2_API int h2_svc_listen(h2_svc *svc, int fd, const h2_svc_conn_config *cfg,
                              h2_svc_accept_fn on_accept, void *accept_user);
 
 /*
@@ -761,7 +761,7 @@ H2_API int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *
  * H2_EAGAIN when the connection holds |feed_hold_conn_limit| fed bytes not
  * processed yet, or the worker |feed_hold_limit| (see "Isolation").
  */
-H2_API int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len);
+H2_API int h2_svc_feed(h2_svc *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len);
 
 /*
  * @function Sends a header block (fields copied). |stream_id| 0 opens a new
@@ -775,7 +775,7 @@ H2_API int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *
  * later commands (see "Streams"). A non-zero |stream_id| that would open a
  * stream of ours fails with H2_ETOO_MANY_STREAMS when no slot is free.
  */
-H2_API int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+H2_API int h2_svc_submit_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                      const h2_header *fields, size_t n, uint32_t flags,
                                      uint64_t user);
 
@@ -788,21 +788,21 @@ H2_API int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint3
  * posting call never waits for this, whatever |post_wait_ms|; see
  * "Isolation").
  */
-H2_API int h2_service_send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+H2_API int h2_svc_send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                 const uint8_t *data, size_t len, uint32_t flags, uint64_t user);
 
 /*
- * @function As h2_service_send_data(), but |data| is used in place: it must
+ * @function As h2_svc_send_data(), but |data| is used in place: it must
  * stay valid and unchanged until |release| is called (once, on a worker
  * thread) with |release_user|, |data| and |len|. When the call returns an
  * error, |release| is not called.
  */
-H2_API int h2_service_send_data_ref(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+H2_API int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                     const uint8_t *data, size_t len, uint32_t flags, uint64_t user,
                                     h2_svc_release_fn release, void *release_user);
 
 /* @function Ends our side of |stream_id| after its unsent data (empty DATA with END_STREAM). */
-H2_API int h2_service_end_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+H2_API int h2_svc_end_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                  uint64_t user);
 
 /*
@@ -810,11 +810,11 @@ H2_API int h2_service_end_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t 
  * held for the stream is dropped; each such command fails with
  * H2_ESTREAM_CLOSED.
  */
-H2_API int h2_service_reset_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+H2_API int h2_svc_reset_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                    uint32_t error_code, uint64_t user);
 
 /* @function Sends a PING with |opaque|; the ACK arrives as H2_EV_PING_ACK_RECEIVED. */
-H2_API int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t opaque[8],
+H2_API int h2_svc_ping(h2_svc *svc, h2_svc_conn_id conn, const uint8_t opaque[8],
                            uint64_t user);
 
 /*
@@ -822,7 +822,7 @@ H2_API int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t o
  * stream id the peer opened, lets open streams finish and held data go out,
  * then closes (H2_SVC_EV_CLOSED, reason H2_SVC_CLOSE_GRACEFUL).
  */
-H2_API int h2_service_close(h2_service *svc, h2_svc_conn_id conn, uint32_t error_code,
+H2_API int h2_svc_close(h2_svc *svc, h2_svc_conn_id conn, uint32_t error_code,
                             uint64_t user);
 
 /*
@@ -830,7 +830,7 @@ H2_API int h2_service_close(h2_service *svc, h2_svc_conn_id conn, uint32_t error
  * dropped, the transport is closed (H2_SVC_EV_CLOSED, reason
  * H2_SVC_CLOSE_ABORTED).
  */
-H2_API int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user);
+H2_API int h2_svc_abort(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
 
 /*
  * @function Sends a SETTINGS frame with |n| entries (copied; at most 64),
@@ -838,7 +838,7 @@ H2_API int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
  * acknowledges them. Refusals (H2_ESETTINGS, H2_EAGAIN when 16 SETTINGS
  * frames await their ACK ...) come back as COMMAND_FAILED.
  */
-H2_API int h2_service_update_settings(h2_service *svc, h2_svc_conn_id conn,
+H2_API int h2_svc_update_settings(h2_svc *svc, h2_svc_conn_id conn,
                                       const h2_setting *entries, size_t n, uint64_t user);
 
 /*
@@ -848,14 +848,14 @@ H2_API int h2_service_update_settings(h2_service *svc, h2_svc_conn_id conn,
  * H2_SVC_EV_PUSH_PROMISED with |user|; the core's refusals come back as
  * COMMAND_FAILED.
  */
-H2_API int h2_service_push(h2_service *svc, h2_svc_conn_id conn, uint32_t parent_id,
+H2_API int h2_svc_push(h2_svc *svc, h2_svc_conn_id conn, uint32_t parent_id,
                            const h2_header *fields, size_t n, uint64_t user);
 
 /*
  * @function Clients: sends an RFC 7540 PRIORITY frame for |stream_id|
  * (h2_conn_prioritize(); |prio| copied, NULL for the defaults).
  */
-H2_API int h2_service_prioritize(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+H2_API int h2_svc_prioritize(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                  const h2_priority_args *prio, uint64_t user);
 
 /*
@@ -863,7 +863,7 @@ H2_API int h2_service_prioritize(h2_service *svc, h2_svc_conn_id conn, uint32_t 
  * |stream_id| with the Priority field value |value| (|len| bytes, copied;
  * h2_conn_send_priority_update()).
  */
-H2_API int h2_service_priority_update(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+H2_API int h2_svc_priority_update(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                       const uint8_t *value, size_t len, uint64_t user);
 
 /*
@@ -871,13 +871,13 @@ H2_API int h2_service_priority_update(h2_service *svc, h2_svc_conn_id conn, uint
  * (h2_conn_ack_data()). Releasing DATA events already does this for their
  * bytes; this call is for credit beyond that.
  */
-H2_API int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n);
+H2_API int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n);
 
 /*
  * @function Asks for the counters of |conn|: the worker answers with an
  * H2_SVC_EV_STATS event carrying |stats| and |user|.
  */
-H2_API int h2_service_conn_stats(h2_service *svc, h2_svc_conn_id conn, uint64_t user);
+H2_API int h2_svc_query_stats(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
 
 #ifdef __cplusplus
 }

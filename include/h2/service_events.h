@@ -21,7 +21,7 @@ extern "C" {
 typedef uint64_t h2_svc_conn_id;
 
 /* Most worker threads a service may run. */
-#define H2_SERVICE_MAX_WORKERS 256u
+#define H2_SVC_MAX_WORKERS 256u
 
 /* ------------------------------------------------------------------------ */
 /* Events                                                                    */
@@ -54,17 +54,17 @@ typedef enum h2_svc_event_type {
     H2_SVC_EV_ATTACHED = 64,
     /* The connection ended (|reason|, |error|, |error_code|); its last event. */
     H2_SVC_EV_CLOSED,
-    /* h2_service_submit_headers() opened stream |stream_id| (|user| as given). */
+    /* h2_svc_submit_headers() opened stream |stream_id| (|user| as given). */
     H2_SVC_EV_STREAM_OPENED,
     /* A command could not be carried out: |command|, |stream_id|, |user|,
      * |error| (an H2_E... code); |reason| is set when the connection was
      * closed. */
     H2_SVC_EV_COMMAND_FAILED,
-    /* Answer to h2_service_conn_stats(): |stats| (and |user| as given). */
+    /* Answer to h2_svc_query_stats(): |stats| (and |user| as given). */
     H2_SVC_EV_STATS,
-    /* h2_service_push() promised stream |stream_id| on stream
+    /* h2_svc_push() promised stream |stream_id| on stream
      * |parent_stream_id| (|user| as given): send its response with
-     * h2_service_submit_headers(stream_id) and its body as usual. */
+     * h2_svc_submit_headers(stream_id) and its body as usual. */
     H2_SVC_EV_PUSH_PROMISED,
 } h2_svc_event_type;
 
@@ -76,8 +76,8 @@ typedef enum h2_svc_close_reason {
                               when a read or write saw it, else 0) */
     H2_SVC_CLOSE_PROTOCOL, /* the peer broke the protocol; GOAWAY sent */
     H2_SVC_CLOSE_IO,       /* the socket failed (|error| H2_EINTERNAL, errno in |sys_errno|) */
-    H2_SVC_CLOSE_ABORTED,  /* h2_service_abort() */
-    H2_SVC_CLOSE_SHUTDOWN, /* h2_service_free(), or the deadline of h2_service_shutdown() */
+    H2_SVC_CLOSE_ABORTED,  /* h2_svc_abort() */
+    H2_SVC_CLOSE_SHUTDOWN, /* h2_svc_free(), or the deadline of h2_svc_shutdown() */
     H2_SVC_CLOSE_NOMEM,    /* memory ran out for this connection */
     H2_SVC_CLOSE_TIMEOUT,  /* a timer expired: |timer| names it (h2_svc_timer) and
                               |error_code| the GOAWAY code sent, if any */
@@ -186,7 +186,7 @@ typedef struct h2_svc_event {
  * acknowledges its flow-controlled length to the connection's worker, which
  * then reopens the windows (h2_conn_ack_data()); a server's STREAM_RESET
  * frees its request slot the same way. Any thread, at any time: an event
- * released after its connection ended, or after h2_service_free() of its
+ * released after its connection ended, or after h2_svc_free() of its
  * service, is only freed. Takes no lock.
  */
 H2_API void h2_svc_event_release(h2_svc_event *ev);

@@ -10,7 +10,7 @@
  * Public structs fall in four groups.
  *
  * 1. Versioned input structs, filled by the application and read by the
- *    library: h2_conn_config, h2_service_config, h2_svc_conn_config (and
+ *    library: h2_conn_config, h2_svc_config, h2_svc_conn_config (and
  *    the h2_conn_config inside it). Each starts with a |size_t size| that
  *    its *_init() function sets to sizeof the struct as the application
  *    was compiled; always call the init function, then change fields. The
@@ -33,7 +33,7 @@
  *    |conn.size| (at the first pointer-aligned offset past |conn|), so
  *    h2_conn_config may grow without moving them for older programs. The
  *    configuration the library hands to an h2_svc_accept_fn has the layout
- *    of the one given to h2_service_listen().
+ *    of the one given to h2_svc_listen().
  *
  * 2. Versioned output structs, filled by the library in the caller's
  *    memory: h2_conn_stats, h2_svc_queue_stats, h2_svc_worker_stats. The

@@ -26,7 +26,7 @@
 #define DEFAULT_FLOW_MIN_RATE 256u
 
 
-void svc_service_config_defaults(h2_service_config *cfg)
+void svc_service_config_defaults(h2_svc_config *cfg)
 {
     if (cfg == NULL)
         return;
@@ -63,7 +63,7 @@ void svc_conn_config_defaults(h2_svc_conn_config *cfg, h2_role role)
     cfg->flow_min_rate = DEFAULT_FLOW_MIN_RATE;
 }
 
-unsigned h2_service_workers(const h2_service *svc)
+unsigned h2_svc_workers(const h2_svc *svc)
 {
     return svc == NULL ? 0 : svc->n_workers;
 }
@@ -84,7 +84,7 @@ void svc_worker_destroy(svc_worker *w)
     svc_map_free(&w->conns);
 }
 
-int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity)
+int svc_worker_init(h2_svc *svc, svc_worker *w, unsigned index, uint32_t capacity)
 {
     w->svc = svc;
     w->index = index;
@@ -127,7 +127,7 @@ int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t cap
     return 0;
 }
 
-static void stop_workers(h2_service *svc)
+static void stop_workers(h2_svc *svc)
 {
     for (unsigned i = 0; i < svc->n_workers; i++) {
         svc_worker *w = &svc->workers[i];
@@ -144,7 +144,7 @@ static void stop_workers(h2_service *svc)
     }
 }
 
-static void service_destroy(h2_service *svc)
+static void service_destroy(h2_svc *svc)
 {
     atomic_store_explicit(&svc->closing, true, memory_order_seq_cst);
     stop_workers(svc);
@@ -163,12 +163,12 @@ static void service_destroy(h2_service *svc)
     h2_mem_free(&mem, svc);
 }
 
-int h2_service_new(h2_service **out, const h2_service_config *cfg)
+int h2_svc_new(h2_svc **out, const h2_svc_config *cfg)
 {
     if (out == NULL)
         return H2_EINVAL;
     *out = NULL;
-    h2_service_config imported;
+    h2_svc_config imported;
     if (svc_service_config_import(&imported, cfg) != 0)
         return H2_EINVAL;
     cfg = &imported;
@@ -176,11 +176,11 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     if (n == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus < 1 ? 1u : (unsigned)cpus;
-        if (n > H2_SERVICE_MAX_WORKERS)
-            n = H2_SERVICE_MAX_WORKERS;
+        if (n > H2_SVC_MAX_WORKERS)
+            n = H2_SVC_MAX_WORKERS;
     }
     uint32_t cap = cfg->mailbox_capacity;
-    if (n > H2_SERVICE_MAX_WORKERS || cap < H2_MAILBOX_MIN_CAPACITY ||
+    if (n > H2_SVC_MAX_WORKERS || cap < H2_MAILBOX_MIN_CAPACITY ||
         cap > H2_MAILBOX_MAX_CAPACITY || (cap & (cap - 1)) != 0 ||
         cfg->read_buffer_size < MIN_READ_BUFFER || cfg->feed_hold_limit == 0 ||
         cfg->send_hold_limit == 0 || cfg->feed_hold_conn_limit == 0 ||
@@ -188,7 +188,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
         return H2_EINVAL;
 
     const h2_mem *mem = h2_mem_or_default(cfg->mem);
-    h2_service *svc = h2_mem_calloc(mem, 1, sizeof(*svc));
+    h2_svc *svc = h2_mem_calloc(mem, 1, sizeof(*svc));
     if (svc == NULL)
         return H2_ENOMEM;
     svc->mem = *mem;
@@ -260,7 +260,7 @@ int h2_service_new(h2_service **out, const h2_service_config *cfg)
     return 0;
 }
 
-void h2_service_free(h2_service *svc)
+void h2_svc_free(h2_svc *svc)
 {
     if (svc != NULL)
         service_destroy(svc);
@@ -270,7 +270,7 @@ void h2_service_free(h2_service *svc)
 /* Commands                                                                  */
 /* ------------------------------------------------------------------------ */
 
-svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id)
+svc_worker *svc_worker_of(h2_svc *svc, h2_svc_conn_id id)
 {
     uint64_t wi = id & ((1u << SVC_ID_BITS) - 1u);
     if (id == 0)
@@ -283,7 +283,7 @@ svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id)
 }
 
 /* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|. */
-svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail)
+svc_cmd *svc_cmd_new(h2_svc *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail)
 {
     size_t head = (sizeof(svc_cmd) + 15u) & ~(size_t)15u;
     if (extra > SIZE_MAX - head)
@@ -303,7 +303,7 @@ svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extr
 }
 
 /* Posts to |mb|, waiting for room as the configuration says. */
-static int mb_post(h2_service *svc, h2_mailbox *mb, void *ptr)
+static int mb_post(h2_svc *svc, h2_mailbox *mb, void *ptr)
 {
     /* A worker waiting for another worker's ring could wait for ever: that
      * worker may itself be waiting for ours (see post_wait_ms). */
@@ -312,7 +312,7 @@ static int mb_post(h2_service *svc, h2_mailbox *mb, void *ptr)
     return h2_mailbox_post_wait(mb, ptr, svc->post_wait_ms);
 }
 
-int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
+int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd)
 {
     /* Counted in the entry while posting: the connection's CLOSED waits
      * for this post, so the command is answered before it. */
@@ -344,19 +344,19 @@ int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd)
     return rv;
 }
 
-unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg)
+unsigned svc_pick_worker(h2_svc *svc, const h2_svc_conn_config *cfg)
 {
     if (cfg->worker >= 0 && (unsigned)cfg->worker < svc->n_workers)
         return (unsigned)cfg->worker;
     return atomic_fetch_add_explicit(&svc->next_worker, 1, memory_order_relaxed) % svc->n_workers;
 }
 
-void svc_cmd_free(h2_service *svc, svc_cmd *cmd)
+void svc_cmd_free(h2_svc *svc, svc_cmd *cmd)
 {
     h2_mem_free(&svc->mem, cmd);
 }
 
-static bool conn_config_ok(h2_service *svc, int fd, const h2_svc_conn_config *cfg)
+static bool conn_config_ok(h2_svc *svc, int fd, const h2_svc_conn_config *cfg)
 {
     if (cfg->queue == NULL && cfg->on_event == NULL)
         return false;
@@ -377,7 +377,7 @@ static bool conn_config_ok(h2_service *svc, int fd, const h2_svc_conn_config *cf
     return true;
 }
 
-int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
+int svc_conn_prepare(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
                      svc_conn **out)
 {
     *out = NULL;
@@ -458,7 +458,7 @@ int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, uns
     return 0;
 }
 
-int svc_conn_post_attach(h2_service *svc, svc_conn *c)
+int svc_conn_post_attach(h2_svc *svc, svc_conn *c)
 {
     svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_ATTACH, c->id, 0, NULL);
     if (cmd == NULL)
@@ -470,7 +470,7 @@ int svc_conn_post_attach(h2_service *svc, svc_conn *c)
     return rv;
 }
 
-static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+static int attach(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
 {
     if (svc == NULL || cfg == NULL || id == NULL)
         return H2_EINVAL;
@@ -484,7 +484,7 @@ static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc
     if (fd >= 0)
         svc_socket_nodelay(svc, fd);
     if (atomic_load_explicit(&svc->drain, memory_order_acquire) != 0)
-        return H2_ECLOSED; /* h2_service_shutdown() */
+        return H2_ECLOSED; /* h2_svc_shutdown() */
     if (cfg->dedicated)
         return svc_attach_dedicated(svc, fd, cfg, id);
     svc_conn *c = NULL;
@@ -503,7 +503,7 @@ static int attach(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc
     return 0;
 }
 
-int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+int h2_svc_attach_fd(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
 {
     if (fd < 0) {
         if (id != NULL)
@@ -513,12 +513,12 @@ int h2_service_attach_fd(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
     return attach(svc, fd, cfg, id);
 }
 
-int h2_service_attach_feed(h2_service *svc, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+int h2_svc_attach_feed(h2_svc *svc, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
 {
     return attach(svc, -1, cfg, id);
 }
 
-int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
+int h2_svc_listen(h2_svc *svc, int fd, const h2_svc_conn_config *cfg,
                       h2_svc_accept_fn on_accept, void *accept_user)
 {
     h2_svc_conn_config imported;
@@ -565,7 +565,7 @@ int h2_service_listen(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
     return rv;
 }
 
-int h2_service_worker_stats(const h2_service *svc, unsigned worker, h2_svc_worker_stats *out)
+int h2_svc_worker_get_stats(const h2_svc *svc, unsigned worker, h2_svc_worker_stats *out)
 {
     if (svc == NULL || out == NULL || worker >= svc->n_workers)
         return H2_EINVAL;

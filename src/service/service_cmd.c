@@ -9,7 +9,7 @@
 #include "h2/errors.h"
 #include "service/svc_internal.h"
 
-int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len)
+int h2_svc_feed(h2_svc *svc, h2_svc_conn_id conn, const uint8_t *data, size_t len)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || (data == NULL && len > 0))
@@ -35,7 +35,7 @@ int h2_service_feed(h2_service *svc, h2_svc_conn_id conn, const uint8_t *data, s
 }
 
 /* A command carrying a copy of |fields|; NULL with |*rv| set on failure. */
-static svc_cmd *cmd_with_fields(h2_service *svc, int kind, h2_svc_conn_id conn,
+static svc_cmd *cmd_with_fields(h2_svc *svc, int kind, h2_svc_conn_id conn,
                                 const h2_header *fields, size_t n, int *rv)
 {
     *rv = H2_EINVAL;
@@ -75,7 +75,7 @@ static svc_cmd *cmd_with_fields(h2_service *svc, int kind, h2_svc_conn_id conn,
     return cmd;
 }
 
-int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_submit_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                               const h2_header *fields, size_t n, uint32_t flags, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -91,7 +91,7 @@ int h2_service_submit_headers(h2_service *svc, h2_svc_conn_id conn, uint32_t str
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_push(h2_service *svc, h2_svc_conn_id conn, uint32_t parent_id,
+int h2_svc_push(h2_svc *svc, h2_svc_conn_id conn, uint32_t parent_id,
                     const h2_header *fields, size_t n, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -106,7 +106,7 @@ int h2_service_push(h2_service *svc, h2_svc_conn_id conn, uint32_t parent_id,
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_update_settings(h2_service *svc, h2_svc_conn_id conn, const h2_setting *entries,
+int h2_svc_update_settings(h2_svc *svc, h2_svc_conn_id conn, const h2_setting *entries,
                                size_t n, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -124,7 +124,7 @@ int h2_service_update_settings(h2_service *svc, h2_svc_conn_id conn, const h2_se
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_prioritize(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_prioritize(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                           const h2_priority_args *prio, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -142,7 +142,7 @@ int h2_service_prioritize(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_priority_update(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_priority_update(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                const uint8_t *value, size_t len, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -161,7 +161,7 @@ int h2_service_priority_update(h2_service *svc, h2_svc_conn_id conn, uint32_t st
     return svc_post(svc, w, cmd);
 }
 
-static int send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
+static int send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
                      size_t len, uint32_t flags, uint64_t user, h2_svc_release_fn release,
                      void *release_user)
 {
@@ -203,13 +203,13 @@ static int send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, c
     return rv;
 }
 
-int h2_service_send_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                          const uint8_t *data, size_t len, uint32_t flags, uint64_t user)
 {
     return send_data(svc, conn, stream_id, data, len, flags, user, NULL, NULL);
 }
 
-int h2_service_send_data_ref(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                              const uint8_t *data, size_t len, uint32_t flags, uint64_t user,
                              h2_svc_release_fn release, void *release_user)
 {
@@ -218,14 +218,14 @@ int h2_service_send_data_ref(h2_service *svc, h2_svc_conn_id conn, uint32_t stre
     return send_data(svc, conn, stream_id, data, len, flags, user, release, release_user);
 }
 
-int h2_service_end_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, uint64_t user)
+int h2_svc_end_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, uint64_t user)
 {
     if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
         return H2_EINVAL;
     return svc_post_simple(svc, conn, H2_SVC_CMD_END_STREAM, stream_id, 0, user);
 }
 
-int h2_service_reset_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id,
+int h2_svc_reset_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                             uint32_t error_code, uint64_t user)
 {
     if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
@@ -233,7 +233,7 @@ int h2_service_reset_stream(h2_service *svc, h2_svc_conn_id conn, uint32_t strea
     return svc_post_simple(svc, conn, H2_SVC_CMD_RESET, stream_id, error_code, user);
 }
 
-int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t opaque[8], uint64_t user)
+int h2_svc_ping(h2_svc *svc, h2_svc_conn_id conn, const uint8_t opaque[8], uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || opaque == NULL)
@@ -246,17 +246,17 @@ int h2_service_ping(h2_service *svc, h2_svc_conn_id conn, const uint8_t opaque[8
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_close(h2_service *svc, h2_svc_conn_id conn, uint32_t error_code, uint64_t user)
+int h2_svc_close(h2_svc *svc, h2_svc_conn_id conn, uint32_t error_code, uint64_t user)
 {
     return svc_post_simple(svc, conn, H2_SVC_CMD_CLOSE, 0, error_code, user);
 }
 
-int h2_service_abort(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
+int h2_svc_abort(h2_svc *svc, h2_svc_conn_id conn, uint64_t user)
 {
     return svc_post_simple(svc, conn, H2_SVC_CMD_ABORT, 0, 0, user);
 }
 
-int h2_service_conn_stats(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
+int h2_svc_query_stats(h2_svc *svc, h2_svc_conn_id conn, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL)
@@ -271,7 +271,7 @@ int h2_service_conn_stats(h2_service *svc, h2_svc_conn_id conn, uint64_t user)
     return svc_post(svc, w, cmd);
 }
 
-int h2_service_ack_data(h2_service *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n)
+int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n)
 {
     if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
         return H2_EINVAL;

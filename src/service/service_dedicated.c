@@ -10,10 +10,10 @@
  * left in its ring) -> EXITED (the thread put itself on the service's reap
  * list and woke shared worker 0, which joins it and frees the slot) ->
  * FREE. At shutdown, threads not joined yet are joined by
- * h2_service_free().
+ * h2_svc_free().
  *
  * An attach may run on another thread (an event callback on a dedicated
- * worker) while h2_service_free() shuts the dedicated workers down. The
+ * worker) while h2_svc_free() shuts the dedicated workers down. The
  * attach claims its slot (FREE -> STARTING) and only then checks
  * |closing|; the free sets |closing| and only then reads the slots' states.
  * Both pairs are seq_cst, so either the attach sees |closing| and gives the
@@ -32,14 +32,14 @@
 #include "service/mailbox.h"
 #include "service/svc_internal.h"
 
-svc_worker *svc_dedicated_of(h2_service *svc, unsigned slot)
+svc_worker *svc_dedicated_of(h2_svc *svc, unsigned slot)
 {
     if (slot >= svc->n_slots)
         return NULL;
     return atomic_load_explicit(&svc->slots[slot].worker, memory_order_acquire);
 }
 
-int svc_dedicated_post(h2_service *svc, svc_worker *w, void *ptr, int wait_ms)
+int svc_dedicated_post(h2_svc *svc, svc_worker *w, void *ptr, int wait_ms)
 {
     svc_slot *s = w->slot;
     atomic_fetch_add_explicit(&s->posters, 1, memory_order_seq_cst);
@@ -52,7 +52,7 @@ int svc_dedicated_post(h2_service *svc, svc_worker *w, void *ptr, int wait_ms)
 }
 
 /* Claims a FREE slot; returns its index or -1 (none free, or closing). */
-static int claim(h2_service *svc)
+static int claim(h2_svc *svc)
 {
     if (atomic_load_explicit(&svc->closing, memory_order_acquire))
         return -1;
@@ -75,7 +75,7 @@ static int claim(h2_service *svc)
 }
 
 /* The slot's worker, ready for a new thread: joined, reset, or created. */
-static int slot_worker(h2_service *svc, unsigned i, svc_worker **out)
+static int slot_worker(h2_svc *svc, unsigned i, svc_worker **out)
 {
     svc_slot *s = &svc->slots[i];
     svc_worker *w = atomic_load_explicit(&s->worker, memory_order_acquire);
@@ -105,7 +105,7 @@ static int slot_worker(h2_service *svc, unsigned i, svc_worker **out)
     return 0;
 }
 
-int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
+int svc_attach_dedicated(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_conn_id *id)
 {
     *id = 0;
     int i = claim(svc);
@@ -156,7 +156,7 @@ int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
     return 0;
 }
 
-void svc_dedicated_reap(h2_service *svc)
+void svc_dedicated_reap(h2_svc *svc)
 {
     if (atomic_load_explicit(&svc->reap, memory_order_relaxed) == NULL)
         return;
@@ -177,7 +177,7 @@ static bool has_thread(const svc_worker *w)
     return w != NULL && atomic_load_explicit(&w->started, memory_order_acquire);
 }
 
-void svc_dedicated_shutdown(h2_service *svc)
+void svc_dedicated_shutdown(h2_svc *svc)
 {
     /* |closing| is set: attaches in progress end soon, and none starts. */
     for (unsigned i = 0; i < svc->n_slots; i++)
@@ -200,7 +200,7 @@ void svc_dedicated_shutdown(h2_service *svc)
     }
 }
 
-void svc_dedicated_free(h2_service *svc)
+void svc_dedicated_free(h2_svc *svc)
 {
     for (unsigned i = 0; i < svc->n_slots; i++) {
         svc_worker *w = atomic_load_explicit(&svc->slots[i].worker, memory_order_acquire);

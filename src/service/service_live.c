@@ -5,7 +5,7 @@
  * Every connection has an entry from the moment its id exists until it is
  * freed. Posting threads count themselves in the entry (svc_post()), so a
  * connection that ends knows when no post to it is under way any more;
- * h2_service_shutdown() waits for the number of entries in use to reach 0.
+ * h2_svc_shutdown() waits for the number of entries in use to reach 0.
  * Entries live in chunks that are never moved or freed before the
  * service, so a late post always reads valid memory.
  */
@@ -28,7 +28,7 @@
 #define LIVE_CHUNKS (1u << (LIVE_INDEX_BITS - LIVE_CHUNK_BITS))
 #define LIVE_GEN_MAX ((1u << 24) - 1u)
 
-void svc_live_table_free(h2_service *svc)
+void svc_live_table_free(h2_svc *svc)
 {
     if (svc->live_chunks == NULL)
         return;
@@ -40,7 +40,7 @@ void svc_live_table_free(h2_service *svc)
     pthread_cond_destroy(&svc->drain_cond);
 }
 
-int svc_live_table_init(h2_service *svc)
+int svc_live_table_init(h2_svc *svc)
 {
     svc->live_chunks = h2_mem_calloc(&svc->mem, LIVE_CHUNKS, sizeof(*svc->live_chunks));
     if (svc->live_chunks == NULL)
@@ -62,7 +62,7 @@ int svc_live_table_init(h2_service *svc)
 }
 
 /* The live-table entry an id names, or NULL. */
-svc_live *svc_live_of(h2_service *svc, h2_svc_conn_id id)
+svc_live *svc_live_of(h2_svc *svc, h2_svc_conn_id id)
 {
     uint32_t index = (uint32_t)(id >> SVC_ID_BITS) & ((1u << LIVE_INDEX_BITS) - 1u);
     svc_live *chunk =
@@ -70,7 +70,7 @@ svc_live *svc_live_of(h2_service *svc, h2_svc_conn_id id)
     return chunk == NULL ? NULL : &chunk[index & (LIVE_CHUNK - 1u)];
 }
 
-int svc_conn_new_id(h2_service *svc, svc_conn *c, unsigned wi)
+int svc_conn_new_id(h2_svc *svc, svc_conn *c, unsigned wi)
 {
     pthread_mutex_lock(&svc->live_lock);
     uint32_t index;
@@ -128,7 +128,7 @@ void svc_live_end(svc_conn *c)
         atomic_store_explicit(&c->live->key, 0, memory_order_seq_cst);
 }
 
-void svc_live_release(h2_service *svc, svc_conn *c)
+void svc_live_release(h2_svc *svc, svc_conn *c)
 {
     svc_live *e = c->live;
     c->live = NULL;
@@ -144,7 +144,7 @@ void svc_live_release(h2_service *svc, svc_conn *c)
         svc_drain_notify(svc);
 }
 
-void svc_drain_notify(h2_service *svc)
+void svc_drain_notify(h2_svc *svc)
 {
     if (!atomic_load_explicit(&svc->drain_waiting, memory_order_seq_cst))
         return;
@@ -154,14 +154,14 @@ void svc_drain_notify(h2_service *svc)
 }
 
 /* Validates the common arguments and returns the connection's worker. */
-svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn)
+svc_worker *svc_target(h2_svc *svc, h2_svc_conn_id conn)
 {
     if (svc == NULL)
         return NULL;
     return svc_worker_of(svc, conn);
 }
 
-int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
+int svc_post_simple(h2_svc *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
                     uint32_t error_code, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
@@ -179,7 +179,7 @@ int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t str
 }
 
 /* Wakes every worker thread (shared and dedicated) to look at |drain|. */
-static void wake_workers(h2_service *svc)
+static void wake_workers(h2_svc *svc)
 {
     for (unsigned i = 0; i < svc->n_workers; i++)
         h2_mailbox_notify(&svc->workers[i].mb);
@@ -191,7 +191,7 @@ static void wake_workers(h2_service *svc)
 }
 
 /* Waits until no connection is left or |deadline| (ms, -1: none) passed. */
-static bool wait_no_conn(h2_service *svc, int64_t deadline)
+static bool wait_no_conn(h2_svc *svc, int64_t deadline)
 {
     bool done = true;
     pthread_mutex_lock(&svc->drain_lock);
@@ -212,7 +212,7 @@ static bool wait_no_conn(h2_service *svc, int64_t deadline)
     return done;
 }
 
-int h2_service_shutdown(h2_service *svc, int timeout_ms)
+int h2_svc_shutdown(h2_svc *svc, int timeout_ms)
 {
     if (svc == NULL || svc_on_worker_thread(svc))
         return H2_EINVAL;

@@ -1,6 +1,6 @@
 /*
  * Service: the versioned configurations (the ABI policy in h2/version.h).
- * Every call that takes an h2_service_config or an h2_svc_conn_config reads
+ * Every call that takes an h2_svc_config or an h2_svc_conn_config reads
  * it through an import here, into this library's layout with defaults for
  * the fields the application's layout lacks. A listener also keeps the
  * application's own layout, so that its accept callback sees the struct
@@ -26,9 +26,9 @@ _Static_assert(alignof(h2_svc_conn_config) <= PTR_ALIGN, "tail alignment");
 _Static_assert(sizeof(h2_svc_conn_config) == offsetof(h2_svc_conn_config, flow_min_rate) +
                                                  sizeof(((h2_svc_conn_config *)0)->flow_min_rate),
                "h2_svc_conn_config ends in padding");
-_Static_assert(sizeof(h2_service_config) == offsetof(h2_service_config, reserved_) +
-                                                sizeof(((h2_service_config *)0)->reserved_),
-               "h2_service_config ends in padding");
+_Static_assert(sizeof(h2_svc_config) == offsetof(h2_svc_config, reserved_) +
+                                                sizeof(((h2_svc_config *)0)->reserved_),
+               "h2_svc_config ends in padding");
 
 /* Offset of the fields after |conn| in a layout whose |conn| has |conn_size| bytes. */
 static size_t tail_offset(size_t conn_size)
@@ -44,7 +44,7 @@ static size_t read_size(const void *p)
     return v;
 }
 
-int svc_service_config_import(h2_service_config *dst, const h2_service_config *src)
+int svc_service_config_import(h2_svc_config *dst, const h2_svc_config *src)
 {
     if (src == NULL || src->size < H2_SERVICE_CONFIG_MIN_SIZE)
         return H2_EINVAL;
@@ -100,11 +100,11 @@ static void conn_config_export(unsigned char *raw, const h2_svc_conn_config *cfg
     }
 }
 
-void h2_service_config_init_size(h2_service_config *cfg, size_t size)
+void h2_svc_config_init_size(h2_svc_config *cfg, size_t size)
 {
     if (cfg == NULL || size < sizeof(size_t))
         return;
-    h2_service_config full;
+    h2_svc_config full;
     svc_service_config_defaults(&full);
     memcpy(cfg, &full, size < sizeof(full) ? size : sizeof(full));
     cfg->size = size;

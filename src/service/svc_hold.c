@@ -29,7 +29,7 @@ static bool take(atomic_size_t *held, size_t limit, size_t len)
     return true;
 }
 
-bool svc_hold_take(h2_service *svc, svc_worker *w, h2_svc_conn_id conn, int kind, size_t len,
+bool svc_hold_take(h2_svc *svc, svc_worker *w, h2_svc_conn_id conn, int kind, size_t len,
                    svc_hold *h)
 {
     bool feed = kind == SVC_HOLD_FEED;

@@ -220,7 +220,7 @@ typedef struct svc_conn {
     struct svc_conn *blocked_next;
     /* Ending: CLOSED (in |closed_ev|) waits until every command posted
      * before the end was handled (svc_live). */
-    struct h2_service *svc;
+    struct h2_svc *svc;
     svc_live *live;         /* the id's entry, or NULL */
     bool close_wait;        /* in the worker's |closing| list */
     bool closed_sent;       /* CLOSED delivered: |queue| is not touched again */
@@ -240,7 +240,7 @@ typedef struct svc_listener {
     bool paused;     /* out of the epoll set after EMFILE and the like */
     svc_timer timer; /* resumes a paused listener */
     struct svc_listener *next;
-    /* |cfg| in the layout given to h2_service_listen(), and room for the
+    /* |cfg| in the layout given to h2_svc_listen(), and room for the
      * copy each accept callback gets; both in the listener's allocation
      * (svc_config.c). */
     unsigned char *cfg_raw;
@@ -289,7 +289,7 @@ typedef struct svc_slot {
 } svc_slot;
 
 typedef struct svc_worker {
-    struct h2_service *svc;
+    struct h2_svc *svc;
     unsigned index;               /* worker index, or SVC_ID_DEDICATED | slot index */
     svc_slot *slot;               /* dedicated workers: their slot, else NULL */
     bool served;                  /* dedicated: its connection was attached */
@@ -315,7 +315,7 @@ typedef struct svc_worker {
     atomic_size_t feed_bytes; /* any thread: FEED bytes posted here and not yet processed */
     atomic_size_t send_bytes; /* any thread: copied DATA bytes posted here and not yet sent */
     svc_retbox *ret;    /* released DATA and STREAM_RESET events (any thread) */
-    atomic_bool stop;   /* any thread: set by h2_service_free() */
+    atomic_bool stop;   /* any thread: set by h2_svc_free() */
     svc_conn *closing;  /* ended connections whose CLOSED waits for posts in flight */
     svc_conn **closing_tail; /* the last |close_next| of |closing| (when not empty) */
     uint64_t drained;   /* commands taken from the ring so far */
@@ -324,7 +324,7 @@ typedef struct svc_worker {
     bool cut;           /* whole-service shutdown deadline seen */
 } svc_worker;
 
-struct h2_service {
+struct h2_svc {
     h2_mem mem;
     unsigned n_workers;
     svc_worker *workers;
@@ -343,8 +343,8 @@ struct h2_service {
     size_t send_hold_limit;
     size_t feed_hold_conn_limit;
     size_t send_hold_conn_limit;
-    bool tcp_nodelay; /* h2_service_config.tcp_nodelay */
-    atomic_bool closing; /* h2_service_free() has begun: no new dedicated threads */
+    bool tcp_nodelay; /* h2_svc_config.tcp_nodelay */
+    atomic_bool closing; /* h2_svc_free() has begun: no new dedicated threads */
     h2_svc_clock_fn clock; /* timers' clock; NULL: CLOCK_MONOTONIC */
     void *clock_user;
     /* Live connection ids (service.c): chunks of entries, allocated as
@@ -355,7 +355,7 @@ struct h2_service {
     uint32_t live_used;           /* entries handed out at least once */
     uint32_t live_free;           /* free list head + 1, or 0 */
     atomic_uint_fast64_t n_live;  /* connections not destroyed yet */
-    /* Whole-service shutdown (h2_service_shutdown()). */
+    /* Whole-service shutdown (h2_svc_shutdown()). */
     atomic_int drain;             /* 0, SVC_DRAIN_GOAWAY, SVC_DRAIN_CUT */
     atomic_int_fast64_t drain_deadline;
     pthread_mutex_t drain_lock;
@@ -432,7 +432,7 @@ enum { SVC_CMD_LISTEN = 100 };
 void *svc_worker_main(void *arg);
 
 /* True on a worker thread of |svc|. */
-bool svc_on_worker_thread(const h2_service *svc);
+bool svc_on_worker_thread(const h2_svc *svc);
 
 /* True on a worker thread of any service (and while any service's shutdown
  * sweep runs callbacks): posting calls made there never wait for room. */
@@ -502,7 +502,7 @@ void svc_conn_close_transport(svc_conn *c);
 /* ---- timers (worker_timer.c) ---- */
 
 /* The service's clock in milliseconds: its |clock| hook, or CLOCK_MONOTONIC. */
-int64_t svc_now_ms(const h2_service *svc);
+int64_t svc_now_ms(const h2_svc *svc);
 
 /* Milliseconds of CLOCK_MONOTONIC: real waits (shutdown deadline, ring room). */
 int64_t svc_mono_ms(void);
@@ -520,7 +520,7 @@ int svc_timers_wait_ms(svc_worker *w);
 /*
  * Called after the worker announced its sleep, with the |timeout_ms| it is
  * about to sleep: reads the clock again and returns the timeout shortened
- * to the nearest deadline, so that a clock moved before h2_service_wake()
+ * to the nearest deadline, so that a clock moved before h2_svc_wake()
  * is seen either here or by the wake-up.
  */
 int svc_timers_recheck(svc_worker *w, int timeout_ms);
@@ -543,7 +543,7 @@ void svc_listener_ready(svc_worker *w, svc_listener *l);
 
 /* Sets TCP_NODELAY on |fd| when the service's configuration asks for it;
  * sockets that are not TCP refuse it and are left alone (errno is kept). */
-void svc_socket_nodelay(const h2_service *svc, int fd);
+void svc_socket_nodelay(const h2_svc *svc, int fd);
 
 /* Worker: the pause of |l| is over. */
 void svc_listener_resume(svc_worker *w, svc_listener *l);
@@ -561,18 +561,18 @@ void svc_listeners_close(svc_worker *w);
  * |cfg|; nothing is posted. On failure nothing is kept and |fd| is not
  * touched. Returns 0, H2_EINVAL or H2_ENOMEM.
  */
-int svc_conn_prepare(h2_service *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
+int svc_conn_prepare(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, unsigned wi,
                      svc_conn **out);
 
 /* The worker for a new connection: |cfg->worker|, or the next in turn. */
-unsigned svc_pick_worker(h2_service *svc, const h2_svc_conn_config *cfg);
+unsigned svc_pick_worker(h2_svc *svc, const h2_svc_conn_config *cfg);
 
 /* Posts the attach command of |c| to the worker its id names; 0, H2_EAGAIN or H2_ENOMEM. */
-int svc_conn_post_attach(h2_service *svc, svc_conn *c);
+int svc_conn_post_attach(h2_svc *svc, svc_conn *c);
 
 /* Gives |c| a new id on worker |wi| and its entry in the live table;
  * 0 or H2_ENOMEM. */
-int svc_conn_new_id(h2_service *svc, svc_conn *c, unsigned wi);
+int svc_conn_new_id(h2_svc *svc, svc_conn *c, unsigned wi);
 
 /* |id| moved to worker |wi| (same entry). */
 h2_svc_conn_id svc_id_rehome(h2_svc_conn_id id, unsigned wi);
@@ -581,32 +581,32 @@ h2_svc_conn_id svc_id_rehome(h2_svc_conn_id id, unsigned wi);
 void svc_live_end(svc_conn *c);
 
 /* Returns the entry of |c| to the table (|c| is being freed). */
-void svc_live_release(h2_service *svc, svc_conn *c);
+void svc_live_release(h2_svc *svc, svc_conn *c);
 
 /* Wakes a shutdown waiting for the last connection. */
-void svc_drain_notify(h2_service *svc);
+void svc_drain_notify(h2_svc *svc);
 
 /* The live-table entry an id names, or NULL. */
-svc_live *svc_live_of(h2_service *svc, h2_svc_conn_id id);
+svc_live *svc_live_of(h2_svc *svc, h2_svc_conn_id id);
 
 /* Sets up and frees the live table and the shutdown state (service_live.c). */
-int svc_live_table_init(h2_service *svc);
-void svc_live_table_free(h2_service *svc);
+int svc_live_table_init(h2_svc *svc);
+void svc_live_table_free(h2_svc *svc);
 
 /* The worker a connection id names, or NULL. */
-svc_worker *svc_worker_of(h2_service *svc, h2_svc_conn_id id);
+svc_worker *svc_worker_of(h2_svc *svc, h2_svc_conn_id id);
 
 /* |svc| checked and the worker of |conn|, or NULL. */
-svc_worker *svc_target(h2_service *svc, h2_svc_conn_id conn);
+svc_worker *svc_target(h2_svc *svc, h2_svc_conn_id conn);
 
 /* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|; NULL: no memory. */
-svc_cmd *svc_cmd_new(h2_service *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail);
+svc_cmd *svc_cmd_new(h2_svc *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail);
 
 /* Posts |cmd| to |w| (waiting for room as configured); frees it when that fails. */
-int svc_post(h2_service *svc, svc_worker *w, svc_cmd *cmd);
+int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd);
 
 /* Posts a command without payload. */
-int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
+int svc_post_simple(h2_svc *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
                     uint32_t error_code, uint64_t user);
 
 /* Connection ids: a sequence number above SVC_ID_BITS bits naming the
@@ -615,16 +615,16 @@ int svc_post_simple(h2_service *svc, h2_svc_conn_id conn, int kind, uint32_t str
 #define SVC_ID_DEDICATED 0x8000u
 
 /* Prepares a worker (not started); 0, H2_ENOMEM or H2_EINTERNAL. */
-int svc_worker_init(h2_service *svc, svc_worker *w, unsigned index, uint32_t capacity);
+int svc_worker_init(h2_svc *svc, svc_worker *w, unsigned index, uint32_t capacity);
 
 /* Frees what a worker holds (its thread has ended). */
 void svc_worker_destroy(svc_worker *w);
 
 /* The versioned configurations (svc_config.c): the application's |src| in
  * this library's layout, defaults for the fields it lacks; 0 or H2_EINVAL. */
-int svc_service_config_import(h2_service_config *dst, const h2_service_config *src);
+int svc_service_config_import(h2_svc_config *dst, const h2_svc_config *src);
 /* The defaults, in this library's layout (service.c). */
-void svc_service_config_defaults(h2_service_config *cfg);
+void svc_service_config_defaults(h2_svc_config *cfg);
 void svc_conn_config_defaults(h2_svc_conn_config *cfg, h2_role role);
 int svc_conn_config_import(h2_svc_conn_config *dst, const h2_svc_conn_config *src);
 
@@ -640,21 +640,21 @@ void svc_listener_keep_layout(svc_listener *l, const h2_svc_conn_config *given);
 int svc_listener_config(svc_listener *l, int fd, h2_svc_conn_config *cfg);
 
 /* Attaches a connection with a worker of its own (service_dedicated.c). */
-int svc_attach_dedicated(h2_service *svc, int fd, const h2_svc_conn_config *cfg,
+int svc_attach_dedicated(h2_svc *svc, int fd, const h2_svc_conn_config *cfg,
                          h2_svc_conn_id *id);
 
 /* The dedicated worker of |slot|, or NULL. */
-svc_worker *svc_dedicated_of(h2_service *svc, unsigned slot);
+svc_worker *svc_dedicated_of(h2_svc *svc, unsigned slot);
 
 /* Posts |ptr| to dedicated worker |w|, or when it is leaving, to worker 0 (where
  * a command for an unknown connection fails as usual). */
-int svc_dedicated_post(h2_service *svc, svc_worker *w, void *ptr, int wait_ms);
+int svc_dedicated_post(h2_svc *svc, svc_worker *w, void *ptr, int wait_ms);
 
 /* Stops and joins every dedicated worker (service shutdown). */
-void svc_dedicated_shutdown(h2_service *svc);
+void svc_dedicated_shutdown(h2_svc *svc);
 
 /* Frees every dedicated worker (service shutdown, after the sweep). */
-void svc_dedicated_free(h2_service *svc);
+void svc_dedicated_free(h2_svc *svc);
 
 /*
  * Service shutdown, once every worker thread was joined: answers what was
@@ -663,16 +663,16 @@ void svc_dedicated_free(h2_service *svc);
  * reason H2_SVC_CLOSE_SHUTDOWN, commands with H2_ECLOSED. Runs on the
  * thread freeing the service, until every ring is empty.
  */
-void svc_service_sweep(h2_service *svc);
+void svc_service_sweep(h2_svc *svc);
 
 /* Dedicated worker thread: leaves after its connection ended. */
 void svc_worker_leave(svc_worker *w);
 
 /* Shared worker 0: joins the dedicated threads that left and frees their slots. */
-void svc_dedicated_reap(h2_service *svc);
+void svc_dedicated_reap(h2_svc *svc);
 
 /* Frees a command block. */
-void svc_cmd_free(h2_service *svc, svc_cmd *cmd);
+void svc_cmd_free(h2_svc *svc, svc_cmd *cmd);
 
 /* ---- hold budgets (svc_hold.c) ---- */
 
@@ -684,7 +684,7 @@ void svc_cmd_free(h2_service *svc, svc_cmd *cmd);
  * nothing. Returns false, charging nothing, when a limit would be passed;
  * else true with the counters in |*h|.
  */
-bool svc_hold_take(h2_service *svc, svc_worker *w, h2_svc_conn_id conn, int kind, size_t len,
+bool svc_hold_take(h2_svc *svc, svc_worker *w, h2_svc_conn_id conn, int kind, size_t len,
                    svc_hold *h);
 
 /* Any thread: gives back what svc_hold_take() charged (the command was not posted). */

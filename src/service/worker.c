@@ -417,7 +417,7 @@ static void handle(svc_worker *w, svc_cmd *cmd)
         /* The command block becomes the answer. */
         cmd->ev.pub.type = H2_SVC_EV_STATS;
         cmd->ev.pub.user = cmd->user;
-        /* The block's tail holds the core's counters (h2_service_conn_stats()). */
+        /* The block's tail holds the core's counters (h2_svc_query_stats()). */
         svc_conn_stats_now(c, &cmd->ev.pub.stats, (h2_conn_stats *)(uintptr_t)cmd->data);
         cmd->ev.pub.core_stats = (const h2_conn_stats *)(const void *)cmd->data;
         svc_conn_emit(c, &cmd->ev);
@@ -615,7 +615,7 @@ static void drain_check(svc_worker *w)
                 drain_conn(w->conns.slots[i].value);
     }
     if (d == SVC_DRAIN_CUT && !w->cut) {
-        /* From now on everything is answered as at h2_service_free(). */
+        /* From now on everything is answered as at h2_svc_free(). */
         w->cut = true;
         w->stopping = true;
         retry_blocked(w);
@@ -630,7 +630,7 @@ static bool drain_due(const svc_worker *w)
 }
 
 /* The service whose worker runs on this thread, if any. */
-static _Thread_local const h2_service *current_service;
+static _Thread_local const h2_svc *current_service;
 /* The worker whose loop runs on this thread, if any. */
 static _Thread_local const svc_worker *current_worker;
 
@@ -638,7 +638,7 @@ static _Thread_local const svc_worker *current_worker;
 static size_t sweep_worker(svc_worker *w)
 {
     if (w->svc == NULL || w->mb.core == NULL)
-        return 0; /* never set up (h2_service_new() failed half-way) */
+        return 0; /* never set up (h2_svc_new() failed half-way) */
     w->stopping = true;
     size_t n, total = 0;
     while ((n = run_commands(w)) > 0)
@@ -648,10 +648,10 @@ static size_t sweep_worker(svc_worker *w)
     return total;
 }
 
-void svc_service_sweep(h2_service *svc)
+void svc_service_sweep(h2_svc *svc)
 {
     /* Callbacks run here as on a worker: a post from them never waits. */
-    const h2_service *prev = current_service;
+    const h2_svc *prev = current_service;
     current_service = svc;
     size_t n;
     do {
@@ -678,7 +678,7 @@ static void dispatch(svc_worker *w, struct epoll_event *ev)
         svc_conn_io((svc_conn *)(void *)kind, ev->events);
 }
 
-bool svc_on_worker_thread(const h2_service *svc)
+bool svc_on_worker_thread(const h2_svc *svc)
 {
     return current_service == svc;
 }
@@ -778,7 +778,7 @@ void svc_worker_leave(svc_worker *w)
     settle_all(w);
     atomic_store_explicit(&s->state, SVC_SLOT_EXITED, memory_order_release);
     /* Shared worker 0 joins this thread; |w| is not touched after the push. */
-    h2_service *svc = w->svc;
+    h2_svc *svc = w->svc;
     svc_worker *head = atomic_load_explicit(&svc->reap, memory_order_relaxed);
     do {
         w->reap_next = head;

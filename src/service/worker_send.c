@@ -64,7 +64,7 @@ void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reaso
         svc_conn_emit(c, rec);
         return;
     }
-    h2_service *svc = w->svc;
+    h2_svc *svc = w->svc;
     if (svc->queue != NULL)
         svc_queue_offer(svc->queue, rec, true);
     else if (svc->on_event != NULL)

@@ -42,7 +42,7 @@ int64_t svc_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t svc_now_ms(const h2_service *svc)
+int64_t svc_now_ms(const h2_svc *svc)
 {
     return svc->clock != NULL ? svc->clock(svc->clock_user) : svc_mono_ms();
 }
@@ -159,7 +159,7 @@ int svc_timers_wait_ms(svc_worker *w)
 
 int svc_timers_recheck(svc_worker *w, int timeout_ms)
 {
-    /* Pairs with the fence of h2_service_wake(): either this read sees the
+    /* Pairs with the fence of h2_svc_wake(): either this read sees the
      * moved clock, or the waker sees the announced sleep and wakes us. */
     atomic_thread_fence(memory_order_seq_cst);
     int left = svc_timers_wait_ms(w);
@@ -168,7 +168,7 @@ int svc_timers_recheck(svc_worker *w, int timeout_ms)
     return timeout_ms;
 }
 
-int h2_service_wake(h2_service *svc)
+int h2_svc_wake(h2_svc *svc)
 {
     if (svc == NULL)
         return H2_EINVAL;

@@ -1,7 +1,7 @@
 /*
  * A program as built against an older release: tests/check_abi.sh compiles
  * it with a copy of include/ whose versioned structs (h2_conn_config,
- * h2_service_config, h2_svc_conn_config, h2_conn_stats) lack their trailing
+ * h2_svc_config, h2_svc_conn_config, h2_conn_stats) lack their trailing
  * fields, links it against the shared library of this tree and runs it.
  * Each struct is followed in memory by a canary that the library must not
  * touch. With -DABI_PROBE it only prints the sizes it was compiled with, so
@@ -50,7 +50,7 @@ static int canary_ok(const uint64_t *c)
 
 static void print_sizes(void)
 {
-    printf("%zu %zu %zu %zu\n", sizeof(h2_conn_config), sizeof(h2_service_config),
+    printf("%zu %zu %zu %zu\n", sizeof(h2_conn_config), sizeof(h2_svc_config),
            sizeof(h2_svc_conn_config), sizeof(h2_conn_stats));
 }
 
@@ -146,7 +146,7 @@ static int listen_loopback(uint16_t *port)
     return fd;
 }
 
-static void listen_checks(h2_service *svc, h2_svc_queue *q, const h2_svc_conn_config *base)
+static void listen_checks(h2_svc *svc, h2_svc_queue *q, const h2_svc_conn_config *base)
 {
     h2_svc_conn_config cfg = *base;
     cfg.on_output = NULL;
@@ -156,7 +156,7 @@ static void listen_checks(h2_service *svc, h2_svc_queue *q, const h2_svc_conn_co
     CHECK(lfd >= 0);
     if (lfd < 0)
         return;
-    CHECK(h2_service_listen(svc, lfd, &cfg, on_accept, &a) == 0);
+    CHECK(h2_svc_listen(svc, lfd, &cfg, on_accept, &a) == 0);
     int cfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -172,15 +172,15 @@ static void listen_checks(h2_service *svc, h2_svc_queue *q, const h2_svc_conn_co
 static void service_checks(void)
 {
     struct {
-        h2_service_config cfg;
+        h2_svc_config cfg;
         uint64_t canary[CANARY_WORDS];
     } s;
     canary_set(s.canary);
-    h2_service_config_init(&s.cfg);
+    h2_svc_config_init(&s.cfg);
     CHECK(canary_ok(s.canary));
     s.cfg.workers = 1;
-    h2_service *svc = NULL;
-    CHECK(h2_service_new(&svc, &s.cfg) == 0);
+    h2_svc *svc = NULL;
+    CHECK(h2_svc_new(&svc, &s.cfg) == 0);
     h2_svc_queue *q = NULL;
     CHECK(h2_svc_queue_new(&q, 64, NULL) == 0);
     if (svc == NULL || q == NULL)
@@ -198,16 +198,16 @@ static void service_checks(void)
     c.cfg.on_output = on_output;
     c.cfg.user = &c;
     h2_svc_conn_id id = 0;
-    CHECK(h2_service_attach_feed(svc, &c.cfg, &id) == 0);
+    CHECK(h2_svc_attach_feed(svc, &c.cfg, &id) == 0);
     h2_svc_event *ev = wait_for(q, H2_SVC_EV_ATTACHED);
     CHECK(ev != NULL && ev->conn_user == &c);
     h2_svc_event_release(ev);
-    CHECK(h2_service_conn_stats(svc, id, 1) == 0);
+    CHECK(h2_svc_query_stats(svc, id, 1) == 0);
     ev = wait_for(q, H2_SVC_EV_STATS);
     CHECK(ev != NULL && ev->core_stats != NULL && ev->core_stats->size >= sizeof(h2_conn_stats));
     h2_svc_event_release(ev);
     listen_checks(svc, q, &c.cfg);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
 }
 

@@ -44,7 +44,7 @@ Test(abuse_service, slow_header_block_cut_at_the_deadline)
     lockmem lm;
     lockmem_init(&lm);
     fake_clock clock;
-    h2_service *svc = new_service_clock(&lm, 1, &clock, 0);
+    h2_svc *svc = new_service_clock(&lm, 1, &clock, 0);
     h2_svc_queue *q = new_queue(&lm, 64);
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -55,7 +55,7 @@ Test(abuse_service, slow_header_block_cut_at_the_deadline)
     /* The core's own CONTINUATION count limit would end it too: the deadline is under test. */
     sc.conn.max_continuation_frames = 1000;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
     peer p;
     peer_init(&p, sv[0], H2_ROLE_CLIENT);
     settle(&p);
@@ -93,7 +93,7 @@ Test(abuse_service, slow_header_block_cut_at_the_deadline)
     cr_assert_eq(closed->error_code, H2_PROTOCOL_ERROR);
     h2_svc_event_release(closed);
 
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     peer_free(&p);
     cr_assert_eq(lockmem_live(&lm), 0u);
@@ -115,7 +115,7 @@ Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
     lockmem lm;
     lockmem_init(&lm);
     fake_clock clock;
-    h2_service *svc = new_service_clock(&lm, 1, &clock, 0);
+    h2_svc *svc = new_service_clock(&lm, 1, &clock, 0);
     h2_svc_queue *q = new_queue(&lm, 64);
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -124,7 +124,7 @@ Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
     sc.queue = q;
     sc.write_timeout_ms = 250;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
 
     /* A client with windows wide open: only the socket holds the body back. */
     peer p;
@@ -146,8 +146,8 @@ Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
     atomic_init(&ref.released, 0);
     size_t before = lockmem_peak(&lm);
     int64_t start = fake_clock_read(&clock);
-    cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
-    cr_assert_eq(h2_service_send_data_ref(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0,
+    cr_assert_eq(h2_svc_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_send_data_ref(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0,
                                           body_release, &ref),
                  0);
     /* The peer reads nothing from now on. The turn that took the commands
@@ -168,7 +168,7 @@ Test(abuse_service, peer_that_never_reads_is_cut_at_the_write_timeout)
     size_t grew = lockmem_peak(&lm) - before;
     cr_assert_lt(grew, 1u << 20, "peak grew by %zu bytes", grew);
     /* The by-reference body was handed back exactly once. */
-    h2_service_free(svc);
+    h2_svc_free(svc);
     cr_assert_eq(atomic_load(&ref.released), 1);
     h2_svc_queue_free(q);
     peer_free(&p);
@@ -227,8 +227,8 @@ static void stall_client_start(stall_client *c, int fd)
 static h2_svc_conn_id stall_start(svc_rig *r, stall_client *c, uint32_t flow_ms,
                                   fake_clock *clock)
 {
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = 1;
     cfg.clock = fake_clock_read;
     cfg.clock_user = clock;
@@ -251,7 +251,7 @@ Test(abuse_service, row1_zero_window_stall_cut_at_the_flow_timeout)
     stall_client c;
     fake_clock clock;
     h2_svc_conn_id id = stall_start(&r, &c, 300, &clock);
-    h2_service *svc = r.svc;
+    h2_svc *svc = r.svc;
     h2_svc_queue *q = r.q;
     h2_svc_event *ev = NULL;
 
@@ -259,8 +259,8 @@ Test(abuse_service, row1_zero_window_stall_cut_at_the_flow_timeout)
     uint8_t *body = make_body(body_len, 7);
     int64_t start = fake_clock_read(&clock);
     int64_t end = now_ms() + 5000;
-    cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
-    cr_assert_eq(h2_service_send_data(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0), 0);
+    cr_assert_eq(h2_svc_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_send_data(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0), 0);
     /* The client reads everything the server sends and never opens a
      * window; the turn that took the commands found the body held. */
     cr_assert_null(svc_barrier(svc, q, id));
@@ -305,7 +305,7 @@ Test(abuse_service, row1_slow_steady_windows_are_not_a_stall)
     stall_client c;
     fake_clock clock;
     h2_svc_conn_id id = stall_start(&r, &c, 300, &clock);
-    h2_service *svc = r.svc;
+    h2_svc *svc = r.svc;
     h2_svc_queue *q = r.q;
 
     /* 10 windows of 1000 bytes, one every 100 ms of the service's clock:
@@ -316,8 +316,8 @@ Test(abuse_service, row1_slow_steady_windows_are_not_a_stall)
     uint8_t *body = make_body(body_len, 9);
     int64_t start = fake_clock_read(&clock);
     int64_t end = now_ms() + 10000;
-    cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
-    cr_assert_eq(h2_service_send_data(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0), 0);
+    cr_assert_eq(h2_svc_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_send_data(svc, id, 1, body, body_len, H2_SEND_END_STREAM, 0), 0);
     cr_assert_null(svc_barrier(svc, q, id));
     int64_t next = start;
     int granted = 0;
@@ -415,7 +415,7 @@ static void take_one(void *arg, h2_svc_event *ev)
 
 /* Takes the events of everything the client wrote so far (the worker read
  * it all and finished a turn); see take_one(). Returns the requests. */
-static int take_requests(h2_service *svc, h2_svc_conn_id id, h2_svc_queue *q, peer *p,
+static int take_requests(h2_svc *svc, h2_svc_conn_id id, h2_svc_queue *q, peer *p,
                          refusals *r, h2_svc_event **held, size_t *n_held, size_t cap)
 {
     taken t = {r, held, n_held, cap, 0};
@@ -434,7 +434,7 @@ static void slots_held_until_resets_are_released(int primitive)
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     h2_svc_conn_id id = svc_rig_attach(&rig, &sc);
-    h2_service *svc = rig.svc;
+    h2_svc *svc = rig.svc;
     h2_svc_queue *q = rig.q;
     peer p;
     peer_init(&p, rig.peer_fd, H2_ROLE_CLIENT);
@@ -481,7 +481,7 @@ static void slots_held_until_resets_are_released(int primitive)
     write_all(p.fd, one, len);
     cr_assert_eq(take_requests(svc, id, q, &p, &r, held, &n_held, CAP), 1);
     /* The application reads the same counts from the connection's statistics. */
-    cr_assert_eq(h2_service_conn_stats(svc, id, 0), 0);
+    cr_assert_eq(h2_svc_query_stats(svc, id, 0), 0);
     h2_svc_event *st = wait_event(q, H2_SVC_EV_STATS, 5000);
     cr_assert_not_null(st);
     cr_assert_eq(st->core_stats->limit_exceeded[H2_LIMIT_ACTIVE_REQUESTS], (uint64_t)r.refused);

@@ -51,7 +51,7 @@ _Static_assert(offsetof(conn_config_v0, connection_window_size) ==
                    offsetof(h2_conn_config, connection_window_size),
                "same offsets");
 
-/* h2_service_config up to |mem|. */
+/* h2_svc_config up to |mem|. */
 typedef struct service_config_v0 {
     size_t size;
     unsigned workers;
@@ -62,8 +62,8 @@ typedef struct service_config_v0 {
     void *on_event_user;
     const h2_mem *mem;
 } service_config_v0;
-_Static_assert(sizeof(service_config_v0) == offsetof(h2_service_config, post_wait_ms),
-               "service_config_v0 is a prefix of h2_service_config without padding");
+_Static_assert(sizeof(service_config_v0) == offsetof(h2_svc_config, post_wait_ms),
+               "service_config_v0 is a prefix of h2_svc_config without padding");
 
 /* h2_svc_conn_config up to |transport|, around the older, smaller conn_config_v0. */
 typedef struct svc_conn_config_v0 {
@@ -224,65 +224,65 @@ Test(abi, conn_stats_written_no_further_than_the_size)
     free(buf);
 }
 
-/* ---- h2_service_config ----------------------------------------------------- */
+/* ---- h2_svc_config ----------------------------------------------------- */
 
 Test(abi, service_config_older_layout_gets_defaults_past_its_size)
 {
-    unsigned char *buf = poisoned(sizeof(h2_service_config));
-    h2_service_config_init_size((h2_service_config *)(void *)buf, sizeof(service_config_v0));
-    cr_assert(all_poison(buf, sizeof(service_config_v0), sizeof(h2_service_config) + SLACK));
+    unsigned char *buf = poisoned(sizeof(h2_svc_config));
+    h2_svc_config_init_size((h2_svc_config *)(void *)buf, sizeof(service_config_v0));
+    cr_assert(all_poison(buf, sizeof(service_config_v0), sizeof(h2_svc_config) + SLACK));
     service_config_v0 *v0 = (service_config_v0 *)(void *)buf;
     cr_assert_eq(v0->size, sizeof(*v0));
     cr_assert_eq(v0->mailbox_capacity, 4096u);
     v0->workers = 1;
     v0->mailbox_capacity = 64;
-    const h2_service_config *cfg = (const h2_service_config *)(const void *)buf;
+    const h2_svc_config *cfg = (const h2_svc_config *)(const void *)buf;
 
-    h2_service_config got, want;
+    h2_svc_config got, want;
     cr_assert_eq(svc_service_config_import(&got, cfg), 0);
-    h2_service_config_init(&want);
+    h2_svc_config_init(&want);
     want.workers = 1;
     want.mailbox_capacity = 64;
     cr_assert_eq(memcmp(&got, &want, sizeof(got)), 0);
     cr_assert_null(got.clock);
     cr_assert(got.tcp_nodelay);
 
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, cfg), 0);
-    cr_assert_eq(h2_service_workers(svc), 1u);
-    h2_service_free(svc);
+    h2_svc *svc = NULL;
+    cr_assert_eq(h2_svc_new(&svc, cfg), 0);
+    cr_assert_eq(h2_svc_workers(svc), 1u);
+    h2_svc_free(svc);
     free(buf);
 }
 
 Test(abi, service_config_size_checks)
 {
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cr_assert_eq(cfg.size, sizeof(cfg));
     cfg.workers = 1;
-    h2_service *svc = NULL;
+    h2_svc *svc = NULL;
     cfg.size = 0;
-    cr_assert_eq(h2_service_new(&svc, &cfg), H2_EINVAL);
+    cr_assert_eq(h2_svc_new(&svc, &cfg), H2_EINVAL);
     cfg.size = H2_SERVICE_CONFIG_MIN_SIZE - 1;
-    cr_assert_eq(h2_service_new(&svc, &cfg), H2_EINVAL);
+    cr_assert_eq(h2_svc_new(&svc, &cfg), H2_EINVAL);
     cr_assert_null(svc);
-    cr_assert_eq(h2_service_new(&svc, NULL), H2_EINVAL);
+    cr_assert_eq(h2_svc_new(&svc, NULL), H2_EINVAL);
 
-    unsigned char *buf = poisoned(sizeof(h2_service_config));
-    h2_service_config *big = (h2_service_config *)(void *)buf;
-    h2_service_config_init_size(big, sizeof(h2_service_config) + SLACK);
-    cr_assert(all_poison(buf, sizeof(h2_service_config), sizeof(h2_service_config) + SLACK));
+    unsigned char *buf = poisoned(sizeof(h2_svc_config));
+    h2_svc_config *big = (h2_svc_config *)(void *)buf;
+    h2_svc_config_init_size(big, sizeof(h2_svc_config) + SLACK);
+    cr_assert(all_poison(buf, sizeof(h2_svc_config), sizeof(h2_svc_config) + SLACK));
     big->workers = 1;
-    cr_assert_eq(h2_service_new(&svc, big), 0);
+    cr_assert_eq(h2_svc_new(&svc, big), 0);
     h2_svc_worker_stats ws = {.size = 0};
-    cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), H2_EINVAL);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &ws), H2_EINVAL);
     unsigned char *wbuf = poisoned(sizeof(h2_svc_worker_stats));
     h2_svc_worker_stats *w = (h2_svc_worker_stats *)(void *)wbuf;
     w->size = H2_SVC_WORKER_STATS_MIN_SIZE;
-    cr_assert_eq(h2_service_worker_stats(svc, 0, w), 0);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 0, w), 0);
     cr_assert_eq(w->connections, 0u);
     cr_assert(all_poison(wbuf, H2_SVC_WORKER_STATS_MIN_SIZE, sizeof(*w) + SLACK));
-    h2_service_free(svc);
+    h2_svc_free(svc);
     free(wbuf);
     free(buf);
 }
@@ -358,7 +358,7 @@ Test(abi, svc_conn_config_bad_layouts_are_refused)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 64);
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_CLIENT);
@@ -367,16 +367,16 @@ Test(abi, svc_conn_config_bad_layouts_are_refused)
     h2_svc_conn_id id = 0;
     h2_svc_conn_config bad = sc;
     bad.size = 0;
-    cr_assert_eq(h2_service_attach_feed(svc, &bad, &id), H2_EINVAL);
+    cr_assert_eq(h2_svc_attach_feed(svc, &bad, &id), H2_EINVAL);
     bad.size = H2_SVC_CONN_CONFIG_MIN_SIZE - 1;
-    cr_assert_eq(h2_service_attach_fd(svc, 0, &bad, &id), H2_EINVAL);
+    cr_assert_eq(h2_svc_attach_fd(svc, 0, &bad, &id), H2_EINVAL);
     bad = sc;
     bad.conn.size = 0;
-    cr_assert_eq(h2_service_attach_feed(svc, &bad, &id), H2_EINVAL);
+    cr_assert_eq(h2_svc_attach_feed(svc, &bad, &id), H2_EINVAL);
     bad.conn.size = sizeof(sc) - offsetof(h2_svc_conn_config, conn) + 1; /* conn past the end */
-    cr_assert_eq(h2_service_listen(svc, 0, &bad, NULL, NULL), H2_EINVAL);
+    cr_assert_eq(h2_svc_listen(svc, 0, &bad, NULL, NULL), H2_EINVAL);
     cr_assert_eq(id, 0u);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
@@ -393,26 +393,26 @@ Test(abi, svc_conn_config_older_layout_attaches_and_runs)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 64);
     svc_conn_config_v0 *v0 = svc_v0_new(H2_ROLE_SERVER);
     v0->queue = q;
     v0->user = &lm;
     v0->on_output = v0_output;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_feed(svc, (h2_svc_conn_config *)(void *)v0, &id), 0);
+    cr_assert_eq(h2_svc_attach_feed(svc, (h2_svc_conn_config *)(void *)v0, &id), 0);
     h2_svc_event *ev = wait_event(q, H2_SVC_EV_ATTACHED, 5000);
     cr_assert_not_null(ev);
     cr_assert_eq(ev->conn_user, &lm);
     h2_svc_event_release(ev);
     /* The core's counters the service hands out carry the library's size. */
-    cr_assert_eq(h2_service_conn_stats(svc, id, 7), 0);
+    cr_assert_eq(h2_svc_query_stats(svc, id, 7), 0);
     ev = wait_event(q, H2_SVC_EV_STATS, 5000);
     cr_assert_not_null(ev);
     cr_assert_not_null(ev->core_stats);
     cr_assert_eq(ev->core_stats->size, sizeof(h2_conn_stats));
     h2_svc_event_release(ev);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     free(v0);
     cr_assert_eq(lockmem_live(&lm), 0u);
@@ -445,7 +445,7 @@ Test(abi, accept_callback_gets_the_layout_given_to_listen)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 64);
     svc_conn_config_v0 *v0 = svc_v0_new(H2_ROLE_SERVER);
     v0->queue = q;
@@ -453,7 +453,7 @@ Test(abi, accept_callback_gets_the_layout_given_to_listen)
     uint16_t port = 0;
     int lfd = listen_loopback(&port);
     accept_rec rec = {.calls = 0};
-    cr_assert_eq(h2_service_listen(svc, lfd, (h2_svc_conn_config *)(void *)v0, v0_accept, &rec), 0);
+    cr_assert_eq(h2_svc_listen(svc, lfd, (h2_svc_conn_config *)(void *)v0, v0_accept, &rec), 0);
     free(v0); /* copied by the call */
     int cfd = connect_loopback(port);
     h2_svc_event *ev = wait_event(q, H2_SVC_EV_ATTACHED, 5000);
@@ -466,7 +466,7 @@ Test(abi, accept_callback_gets_the_layout_given_to_listen)
     cr_assert_eq(rec.worker, 0);
     cr_assert(rec.transport_null);
     close(cfd);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }

@@ -30,7 +30,7 @@ static const h2_header response_fields[] = {HDR(":status", "200")};
 /* ---- one request/response exchange, driven by the test thread ---- */
 
 typedef struct exchange {
-    h2_service *csvc, *ssvc;
+    h2_svc *csvc, *ssvc;
     h2_svc_queue *cq, *sq;
     h2_svc_conn_id cid, sid;
     const uint8_t *req;
@@ -67,7 +67,7 @@ static void client_event(exchange *x, h2_svc_event *ev)
         cr_assert_eq(ev->user, 7u);
         cr_assert_eq(ev->stream_id, 1u);
         x->stream = ev->stream_id;
-        cr_assert_eq(h2_service_send_data(x->csvc, x->cid, x->stream, x->req, x->req_len,
+        cr_assert_eq(h2_svc_send_data(x->csvc, x->cid, x->stream, x->req, x->req_len,
                                           H2_SEND_END_STREAM, 8),
                      0);
         break;
@@ -109,7 +109,7 @@ static void server_event(exchange *x, h2_svc_event *ev)
         x->sstream = ev->stream_id;
         cr_assert_eq(ev->n_fields, 4u);
         cr_assert_eq(
-            h2_service_submit_headers(x->ssvc, x->sid, ev->stream_id, response_fields, 1, 0, 0), 0);
+            h2_svc_submit_headers(x->ssvc, x->sid, ev->stream_id, response_fields, 1, 0, 0), 0);
         break;
     case H2_EV_DATA_RECEIVED:
         x->req_sum = fnv(x->req_sum, ev->data, ev->len);
@@ -129,7 +129,7 @@ static void server_event(exchange *x, h2_svc_event *ev)
     }
     if (x->req_ended && !x->answered) {
         x->answered = true;
-        cr_assert_eq(h2_service_send_data(x->ssvc, x->sid, x->sstream, x->resp, x->resp_len,
+        cr_assert_eq(h2_svc_send_data(x->ssvc, x->sid, x->sstream, x->resp, x->resp_len,
                                           H2_SEND_END_STREAM, 0),
                      0);
     }
@@ -179,7 +179,7 @@ static void check_exchange(exchange *x)
 
 static void start_request(exchange *x)
 {
-    cr_assert_eq(h2_service_submit_headers(x->csvc, x->cid, 0, request_fields, 4, 0, 7), 0);
+    cr_assert_eq(h2_svc_submit_headers(x->csvc, x->cid, 0, request_fields, 4, 0, 7), 0);
 }
 
 static void exchange_init(exchange *x, lockmem *lm, size_t req_len, size_t resp_len)
@@ -199,8 +199,8 @@ static void exchange_init(exchange *x, lockmem *lm, size_t req_len, size_t resp_
 
 static void exchange_free(exchange *x, lockmem *lm)
 {
-    h2_service_free(x->csvc);
-    h2_service_free(x->ssvc);
+    h2_svc_free(x->csvc);
+    h2_svc_free(x->ssvc);
     h2_svc_queue_free(x->cq);
     h2_svc_queue_free(x->sq);
     free((void *)x->req);
@@ -219,11 +219,11 @@ static void attach_fd_pair(exchange *x, uint32_t client_window)
         cc.conn.initial_window_size = client_window;
         cc.conn.connection_window_size = client_window;
     }
-    cr_assert_eq(h2_service_attach_fd(x->csvc, sv[0], &cc, &x->cid), 0);
+    cr_assert_eq(h2_svc_attach_fd(x->csvc, sv[0], &cc, &x->cid), 0);
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     sc.queue = x->sq;
-    cr_assert_eq(h2_service_attach_fd(x->ssvc, sv[1], &sc, &x->sid), 0);
+    cr_assert_eq(h2_svc_attach_fd(x->ssvc, sv[1], &sc, &x->sid), 0);
     cr_assert_neq(x->cid, 0u);
     cr_assert_neq(x->sid, 0u);
 }
@@ -238,7 +238,7 @@ Test(service, fd_mode_request_response_larger_than_windows)
     start_request(&x);
     drive(&x, exchange_done, 20000);
     check_exchange(&x);
-    cr_assert_eq(h2_service_close(x.csvc, x.cid, H2_NO_ERROR, 0), 0);
+    cr_assert_eq(h2_svc_close(x.csvc, x.cid, H2_NO_ERROR, 0), 0);
     drive(&x, both_closed, 20000);
     cr_assert_eq(x.client_reason, H2_SVC_CLOSE_GRACEFUL);
     cr_assert_eq(x.server_reason, H2_SVC_CLOSE_GRACEFUL);
@@ -257,14 +257,14 @@ Test(service, ping_then_abort_reports_both_ends)
     exchange x;
     exchange_init(&x, &lm, 1, 1);
     attach_fd_pair(&x, 0);
-    cr_assert_eq(h2_service_ping(x.csvc, x.cid, (const uint8_t *)"pingpong", 0), 0);
+    cr_assert_eq(h2_svc_ping(x.csvc, x.cid, (const uint8_t *)"pingpong", 0), 0);
     drive(&x, ping_acked, 20000);
-    cr_assert_eq(h2_service_abort(x.ssvc, x.sid, 0), 0);
+    cr_assert_eq(h2_svc_abort(x.ssvc, x.sid, 0), 0);
     drive(&x, both_closed, 20000);
     cr_assert_eq(x.server_reason, H2_SVC_CLOSE_ABORTED);
     cr_assert_eq(x.client_reason, H2_SVC_CLOSE_PEER_EOF);
     /* Commands for the ended connection fail at the call. */
-    cr_assert_eq(h2_service_ping(x.ssvc, x.sid, (const uint8_t *)"pingpong", 0), H2_ENOCONN);
+    cr_assert_eq(h2_svc_ping(x.ssvc, x.sid, (const uint8_t *)"pingpong", 0), H2_ENOCONN);
     cr_assert_eq(x.failed, 0);
     exchange_free(&x, &lm);
 }
@@ -272,7 +272,7 @@ Test(service, ping_then_abort_reports_both_ends)
 /* ---- feed mode: each side's output is fed to the other ---- */
 
 typedef struct feed_link {
-    h2_service *peer_svc;
+    h2_svc *peer_svc;
     _Atomic h2_svc_conn_id peer;
     atomic_size_t bytes;
 } feed_link;
@@ -286,7 +286,7 @@ static void feed_output(void *user, h2_svc_conn_id conn, const uint8_t *data, si
         sched_yield();
     /* Counted first: the peer may act on the bytes before the post returns. */
     atomic_fetch_add(&l->bytes, len);
-    while (h2_service_feed(l->peer_svc, to, data, len) == H2_EAGAIN)
+    while (h2_svc_feed(l->peer_svc, to, data, len) == H2_EAGAIN)
         sched_yield();
 }
 
@@ -313,9 +313,9 @@ Test(service, feed_mode_request_response_larger_than_windows)
     sc.queue = x.sq;
     sc.on_output = feed_output;
     sc.user = &to_client;
-    cr_assert_eq(h2_service_attach_feed(x.ssvc, &sc, &x.sid), 0);
+    cr_assert_eq(h2_svc_attach_feed(x.ssvc, &sc, &x.sid), 0);
     atomic_store(&to_server.peer, x.sid);
-    cr_assert_eq(h2_service_attach_feed(x.csvc, &cc, &x.cid), 0);
+    cr_assert_eq(h2_svc_attach_feed(x.csvc, &cc, &x.cid), 0);
     atomic_store(&to_client.peer, x.cid);
 
     start_request(&x);
@@ -325,8 +325,8 @@ Test(service, feed_mode_request_response_larger_than_windows)
     cr_assert_gt(atomic_load(&to_client.bytes), 400000u);
 
     /* The client's transport ends: both sides report it. */
-    cr_assert_eq(h2_service_feed(x.csvc, x.cid, NULL, 0), 0);
-    cr_assert_eq(h2_service_feed(x.ssvc, x.sid, NULL, 0), 0);
+    cr_assert_eq(h2_svc_feed(x.csvc, x.cid, NULL, 0), 0);
+    cr_assert_eq(h2_svc_feed(x.ssvc, x.sid, NULL, 0), 0);
     drive(&x, both_closed, 20000);
     exchange_free(&x, &lm);
 }
@@ -353,7 +353,7 @@ Test(service, slow_consumer_bounded_memory_no_loss)
     size_t peak = lockmem_peak(&lm);
     cr_assert_lt(peak, 4000000u + 1500000u, "peak %zu", peak);
     x.slow = 0;
-    cr_assert_eq(h2_service_close(x.csvc, x.cid, H2_NO_ERROR, 0), 0);
+    cr_assert_eq(h2_svc_close(x.csvc, x.cid, H2_NO_ERROR, 0), 0);
     drive(&x, both_closed, 20000);
     exchange_free(&x, &lm);
 }
@@ -400,7 +400,7 @@ Test(service, full_command_ring_returns_eagain)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 4);
+    h2_svc *svc = new_service(&lm, 1, 4);
     gate g;
     sem_init(&g.entered, 0, 0);
     sem_init(&g.go, 0, 0);
@@ -413,28 +413,28 @@ Test(service, full_command_ring_returns_eagain)
     cc.user = &g;
     cc.on_output = discard_output;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_feed(svc, &cc, &id), 0);
+    cr_assert_eq(h2_svc_attach_feed(svc, &cc, &id), 0);
     sem_wait(&g.entered); /* the worker is held inside the ATTACHED callback */
 
     uint8_t opaque[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     /* A ring of 4 slots holds 3 commands. */
     for (int i = 0; i < 3; i++)
-        cr_assert_eq(h2_service_ping(svc, id, opaque, (uint64_t)i), 0);
-    cr_assert_eq(h2_service_ping(svc, id, opaque, 3), H2_EAGAIN);
+        cr_assert_eq(h2_svc_ping(svc, id, opaque, (uint64_t)i), 0);
+    cr_assert_eq(h2_svc_ping(svc, id, opaque, 3), H2_EAGAIN);
     static const uint8_t body[100];
-    cr_assert_eq(h2_service_send_data(svc, id, 1, body, sizeof body, 0, 0), H2_EAGAIN);
-    cr_assert_eq(h2_service_submit_headers(svc, id, 0, request_fields, 4, 0, 0), H2_EAGAIN);
+    cr_assert_eq(h2_svc_send_data(svc, id, 1, body, sizeof body, 0, 0), H2_EAGAIN);
+    cr_assert_eq(h2_svc_submit_headers(svc, id, 0, request_fields, 4, 0, 0), H2_EAGAIN);
 
     sem_post(&g.go);
     /* Room again once the worker drained the ring. */
     int64_t end = now_ms() + 10000;
     int rv;
-    while ((rv = h2_service_ping(svc, id, opaque, 4)) == H2_EAGAIN) {
+    while ((rv = h2_svc_ping(svc, id, opaque, 4)) == H2_EAGAIN) {
         cr_assert_lt(now_ms(), end);
         sched_yield();
     }
     cr_assert_eq(rv, 0);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     /* The pings were carried out; shutdown closed the connection. */
     int failed = atomic_load(&g.failed);
     cr_assert(failed == 0 || failed == 1);
@@ -462,7 +462,7 @@ Test(service, shutdown_answers_every_command_and_frees_everything)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 2, 0);
+    h2_svc *svc = new_service(&lm, 2, 0);
     h2_svc_queue *q = new_queue(&lm, 1024);
     /* The peer never reads: sends stall in the socket and in the windows. */
     int sv[2];
@@ -471,11 +471,11 @@ Test(service, shutdown_answers_every_command_and_frees_everything)
     h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
     cc.queue = q;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[0], &cc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[0], &cc, &id), 0);
 
     enum { STREAMS = 8 };
     for (int i = 0; i < STREAMS; i++)
-        cr_assert_eq(h2_service_submit_headers(svc, id, 0, request_fields, 4, 0, (uint64_t)i), 0);
+        cr_assert_eq(h2_svc_submit_headers(svc, id, 0, request_fields, 4, 0, (uint64_t)i), 0);
     uint32_t streams[STREAMS];
     int opened = 0;
     int64_t end = now_ms() + 10000;
@@ -498,7 +498,7 @@ Test(service, shutdown_answers_every_command_and_frees_everything)
     atomic_init(&rel.bytes, 0);
     int posted = 0;
     for (int i = 0; i < STREAMS; i++) {
-        cr_assert_eq(h2_service_send_data_ref(svc, id, streams[i], big, sizeof big,
+        cr_assert_eq(h2_svc_send_data_ref(svc, id, streams[i], big, sizeof big,
                                               H2_SEND_END_STREAM, 100u + (uint64_t)i, on_release,
                                               &rel),
                      0);
@@ -506,9 +506,9 @@ Test(service, shutdown_answers_every_command_and_frees_everything)
     }
     uint8_t opaque[8] = {0};
     for (int i = 0; i < 4; i++)
-        cr_assert_eq(h2_service_ping(svc, id, opaque, 200u + (uint64_t)i), 0);
+        cr_assert_eq(h2_svc_ping(svc, id, opaque, 200u + (uint64_t)i), 0);
 
-    h2_service_free(svc);
+    h2_svc_free(svc);
     /* Every by-reference payload came back. */
     cr_assert_eq(atomic_load(&rel.count), posted);
     cr_assert_eq(atomic_load(&rel.bytes), (size_t)posted * sizeof big);
@@ -549,47 +549,47 @@ Test(service, arguments)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cr_assert_eq(cfg.mailbox_capacity, 4096u);
     cr_assert_eq(cfg.read_buffer_size, 65536u);
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(NULL, &cfg), H2_EINVAL);
-    cr_assert_eq(h2_service_new(&svc, NULL), H2_EINVAL);
+    h2_svc *svc = NULL;
+    cr_assert_eq(h2_svc_new(NULL, &cfg), H2_EINVAL);
+    cr_assert_eq(h2_svc_new(&svc, NULL), H2_EINVAL);
     cfg.mailbox_capacity = 1000;
-    cr_assert_eq(h2_service_new(&svc, &cfg), H2_EINVAL);
+    cr_assert_eq(h2_svc_new(&svc, &cfg), H2_EINVAL);
     cfg.mailbox_capacity = 64;
-    cfg.workers = H2_SERVICE_MAX_WORKERS + 1;
-    cr_assert_eq(h2_service_new(&svc, &cfg), H2_EINVAL);
+    cfg.workers = H2_SVC_MAX_WORKERS + 1;
+    cr_assert_eq(h2_svc_new(&svc, &cfg), H2_EINVAL);
     cfg.workers = 0;
     cfg.mem = &lm.mem;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    cr_assert_eq(h2_svc_new(&svc, &cfg), 0);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    cr_assert_eq(h2_service_workers(svc), (unsigned)(cpus < 1 ? 1 : cpus));
+    cr_assert_eq(h2_svc_workers(svc), (unsigned)(cpus < 1 ? 1 : cpus));
 
     h2_svc_conn_config cc;
     h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
     h2_svc_conn_id id = 99;
-    cr_assert_eq(h2_service_attach_feed(svc, &cc, &id), H2_EINVAL); /* no destination */
+    cr_assert_eq(h2_svc_attach_feed(svc, &cc, &id), H2_EINVAL); /* no destination */
     cr_assert_eq(id, 0u);
     cc.on_event = gate_event;
-    cr_assert_eq(h2_service_attach_feed(svc, &cc, &id), H2_EINVAL); /* no output */
-    cr_assert_eq(h2_service_attach_fd(svc, -1, &cc, &id), H2_EINVAL);
+    cr_assert_eq(h2_svc_attach_feed(svc, &cc, &id), H2_EINVAL); /* no output */
+    cr_assert_eq(h2_svc_attach_fd(svc, -1, &cc, &id), H2_EINVAL);
     cc.on_output = discard_output;
-    cc.worker = (int)h2_service_workers(svc);
-    cr_assert_eq(h2_service_attach_feed(svc, &cc, &id), H2_EINVAL);
+    cc.worker = (int)h2_svc_workers(svc);
+    cr_assert_eq(h2_svc_attach_feed(svc, &cc, &id), H2_EINVAL);
 
     uint8_t b[4] = {0};
-    cr_assert_eq(h2_service_send_data(svc, 0, 1, b, 4, 0, 0), H2_EINVAL);
-    cr_assert_eq(h2_service_send_data(svc, 1u << 8, 0, b, 4, 0, 0), H2_EINVAL);
-    cr_assert_eq(h2_service_send_data(svc, 1u << 8, 1, NULL, 4, 0, 0), H2_EINVAL);
-    cr_assert_eq(h2_service_send_data(svc, 1u << 8, 1, b, 4, 0x80, 0), H2_EINVAL);
-    cr_assert_eq(h2_service_send_data_ref(svc, 1u << 8, 1, b, 4, 0, 0, NULL, NULL), H2_EINVAL);
-    cr_assert_eq(h2_service_submit_headers(svc, 1u << 8, 0, NULL, 2, 0, 0), H2_EINVAL);
-    cr_assert_eq(h2_service_reset_stream(svc, 1u << 8, 0, 0, 0), H2_EINVAL);
-    cr_assert_eq(h2_service_ping(svc, 1u << 8, NULL, 0), H2_EINVAL);
-    cr_assert_eq(h2_service_feed(NULL, 1u << 8, b, 4), H2_EINVAL);
-    h2_service_free(svc);
+    cr_assert_eq(h2_svc_send_data(svc, 0, 1, b, 4, 0, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_send_data(svc, 1u << 8, 0, b, 4, 0, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_send_data(svc, 1u << 8, 1, NULL, 4, 0, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_send_data(svc, 1u << 8, 1, b, 4, 0x80, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_send_data_ref(svc, 1u << 8, 1, b, 4, 0, 0, NULL, NULL), H2_EINVAL);
+    cr_assert_eq(h2_svc_submit_headers(svc, 1u << 8, 0, NULL, 2, 0, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_reset_stream(svc, 1u << 8, 0, 0, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_ping(svc, 1u << 8, NULL, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_feed(NULL, 1u << 8, b, 4), H2_EINVAL);
+    h2_svc_free(svc);
 
     h2_svc_queue *q = NULL;
     cr_assert_eq(h2_svc_queue_new(&q, 3, &lm.mem), H2_EINVAL);
@@ -613,24 +613,24 @@ Test(service, unknown_connection_fails_at_the_call)
     lockmem lm;
     lockmem_init(&lm);
     h2_svc_queue *q = new_queue(&lm, 16);
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = 1;
     cfg.mem = &lm.mem;
     cfg.queue = q;
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    h2_svc *svc = NULL;
+    cr_assert_eq(h2_svc_new(&svc, &cfg), 0);
     released rel;
     atomic_init(&rel.count, 0);
     atomic_init(&rel.bytes, 0);
     static const uint8_t b[10];
     h2_svc_conn_id ghost = (5u << 16) | 0u; /* worker 0, never attached */
-    cr_assert_eq(h2_service_send_data_ref(svc, ghost, 3, b, 10, 0, 42, on_release, &rel),
+    cr_assert_eq(h2_svc_send_data_ref(svc, ghost, 3, b, 10, 0, 42, on_release, &rel),
                  H2_ENOCONN);
-    cr_assert_eq(h2_service_conn_stats(svc, (uint64_t)1 << 40 | 7u << 16, 1), H2_ENOCONN);
+    cr_assert_eq(h2_svc_query_stats(svc, (uint64_t)1 << 40 | 7u << 16, 1), H2_ENOCONN);
     /* Nothing was queued, nothing answered, the payload stays the caller's. */
     cr_assert_eq(atomic_load(&rel.count), 0);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_event *ev = NULL;
     cr_assert_eq(h2_svc_queue_poll(q, &ev, 1), 0u);
     h2_svc_queue_free(q);

@@ -97,7 +97,7 @@ Test(service_backpressure, full_queue_sleeps_until_the_consumer_makes_room)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 4); /* three events at once */
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -105,7 +105,7 @@ Test(service_backpressure, full_queue_sleeps_until_the_consumer_makes_room)
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     sc.queue = q;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
 
     size_t len = 30 * 500;
     uint8_t *body = make_body(len, 8);
@@ -117,7 +117,7 @@ Test(service_backpressure, full_queue_sleeps_until_the_consumer_makes_room)
      * the queue, the rest held) and then sent its ACK of our SETTINGS. */
     wait_settings_ack(sv[0]);
     h2_svc_worker_stats ws = {.size = sizeof(ws)};
-    cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &ws), 0);
     cr_assert_eq(ws.events, 3u);
     h2_svc_queue_stats qs = {.size = sizeof(qs)};
     cr_assert_eq(h2_svc_queue_get_stats(q, &qs), 0);
@@ -131,21 +131,21 @@ Test(service_backpressure, full_queue_sleeps_until_the_consumer_makes_room)
     fc.queue = q2;
     fc.on_output = discard_output;
     h2_svc_conn_id fid = 0;
-    cr_assert_eq(h2_service_attach_feed(svc, &fc, &fid), 0);
+    cr_assert_eq(h2_svc_attach_feed(svc, &fc, &fid), 0);
     h2_svc_event *att = wait_event(q2, H2_SVC_EV_ATTACHED, 5000);
     cr_assert_not_null(att);
     h2_svc_event_release(att);
-    cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &ws), 0);
     uint64_t loops = ws.loops;
     /* Blocked: the worker sleeps instead of polling the queue. Each STATS
      * answer costs it a turn or two; polling would cost many more. */
     for (uint64_t i = 0; i < 4; i++) {
-        cr_assert_eq(h2_service_conn_stats(svc, fid, i), 0);
+        cr_assert_eq(h2_svc_query_stats(svc, fid, i), 0);
         h2_svc_event *st = wait_event(q2, H2_SVC_EV_STATS, 5000);
         cr_assert_not_null(st);
         h2_svc_event_release(st);
     }
-    cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &ws), 0);
     cr_assert_lt(ws.loops - loops, 10u, "%llu turns while blocked",
                  (unsigned long long)(ws.loops - loops));
 
@@ -162,7 +162,7 @@ Test(service_backpressure, full_queue_sleeps_until_the_consumer_makes_room)
     cr_assert_eq(b.sum, fnv(FNV0, body, len));
     cr_assert_eq(b.data_events, 30);
 
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     h2_svc_queue_free(q2);
     close(sv[0]);
@@ -175,21 +175,21 @@ Test(service_backpressure, feed_input_held_is_bounded)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cr_assert_eq(cfg.feed_hold_limit, 1u << 20);
     cfg.workers = 1;
     cfg.mem = &lm.mem;
     cfg.feed_hold_limit = 4096;
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    h2_svc *svc = NULL;
+    cr_assert_eq(h2_svc_new(&svc, &cfg), 0);
     h2_svc_queue *q = new_queue(&lm, 2); /* one event at once */
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     sc.queue = q;
     sc.on_output = discard_output;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_feed(svc, &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_feed(svc, &sc, &id), 0);
 
     size_t len = 40000;
     uint8_t *body = make_body(len, 9);
@@ -200,7 +200,7 @@ Test(service_backpressure, feed_input_held_is_bounded)
     size_t off = 0;
     int rv = 0;
     while (off < n &&
-           (rv = h2_service_feed(svc, id, bytes + off, n - off < 700 ? n - off : 700)) == 0)
+           (rv = h2_svc_feed(svc, id, bytes + off, n - off < 700 ? n - off : 700)) == 0)
         off += n - off < 700 ? n - off : 700;
     cr_assert_eq(rv, H2_EAGAIN);
     cr_assert_leq(off, 4096u + 700u + 1100u, "accepted %zu bytes", off);
@@ -216,7 +216,7 @@ Test(service_backpressure, feed_input_held_is_bounded)
             take(&b, ev);
         if (off < n) {
             size_t k = n - off < 700 ? n - off : 700;
-            rv = h2_service_feed(svc, id, bytes + off, k);
+            rv = h2_svc_feed(svc, id, bytes + off, k);
             cr_assert(rv == 0 || rv == H2_EAGAIN);
             if (rv == 0)
                 off += k;
@@ -227,18 +227,18 @@ Test(service_backpressure, feed_input_held_is_bounded)
     cr_assert_eq(b.got, len);
     cr_assert_eq(b.sum, fnv(FNV0, body, len));
     /* An end-of-stream feed is always taken. */
-    cr_assert_eq(h2_service_feed(svc, id, NULL, 0), 0);
+    cr_assert_eq(h2_svc_feed(svc, id, NULL, 0), 0);
     h2_svc_event *ev = wait_event(q, H2_SVC_EV_CLOSED, 5000);
     cr_assert_not_null(ev);
     cr_assert_eq(ev->reason, H2_SVC_CLOSE_PEER_EOF);
     h2_svc_event_release(ev);
 
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     free(body);
     free(bytes);
     cfg.feed_hold_limit = 0;
-    cr_assert_eq(h2_service_new(&svc, &cfg), H2_EINVAL);
+    cr_assert_eq(h2_svc_new(&svc, &cfg), H2_EINVAL);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
 
@@ -262,13 +262,13 @@ static void on_client_event(void *arg, const h2_event *ev)
 
 Test(service_backpressure, copied_sends_held_for_shut_windows_are_bounded)
 {
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = 1;
     cfg.send_hold_limit = 1u << 20;
     svc_rig rig;
     svc_rig_start_cfg(&rig, 64, &cfg);
-    h2_service *svc = rig.svc;
+    h2_svc *svc = rig.svc;
     h2_svc_queue *q = rig.q;
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
@@ -288,7 +288,7 @@ Test(service_backpressure, copied_sends_held_for_shut_windows_are_bounded)
     h2_svc_event *ev = wait_event(q, H2_EV_REQUEST_RECEIVED, 5000);
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);
-    cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
 
     /* Copies of 100 KiB until the worker holds its limit. */
     enum { CHUNK = 100 * 1024, MAX_CHUNKS = 64 };
@@ -297,7 +297,7 @@ Test(service_backpressure, copied_sends_held_for_shut_windows_are_bounded)
     size_t posted = 0;
     int rv = 0;
     while (posted < (size_t)CHUNK * MAX_CHUNKS) {
-        rv = h2_service_send_data(svc, id, 1, body + posted, CHUNK, 0, 0);
+        rv = h2_svc_send_data(svc, id, 1, body + posted, CHUNK, 0, 0);
         if (rv != 0)
             break;
         posted += CHUNK;
@@ -324,7 +324,7 @@ Test(service_backpressure, copied_sends_held_for_shut_windows_are_bounded)
         size_t n = (size_t)CHUNK * MAX_CHUNKS - posted;
         if (n > CHUNK)
             n = CHUNK;
-        rv = h2_service_send_data(svc, id, 1, body + posted, n,
+        rv = h2_svc_send_data(svc, id, 1, body + posted, n,
                                   posted + n == (size_t)CHUNK * MAX_CHUNKS ? H2_SEND_END_STREAM : 0,
                                   0);
         if (rv == H2_EAGAIN) {

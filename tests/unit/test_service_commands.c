@@ -85,7 +85,7 @@ static void on_wire(void *arg, const h2_event *ev)
 
 typedef struct rig {
     lockmem lm;
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_queue *q;
     h2_svc_conn_id id;
     peer p;
@@ -103,7 +103,7 @@ static void rig_start(rig *r, h2_role role, bool peer_push)
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, role);
     sc.queue = r->q;
-    cr_assert_eq(h2_service_attach_fd(r->svc, sv[1], &sc, &r->id), 0);
+    cr_assert_eq(h2_svc_attach_fd(r->svc, sv[1], &sc, &r->id), 0);
     h2_conn_config pc;
     h2_conn_config_init(&pc, role == H2_ROLE_SERVER ? H2_ROLE_CLIENT : H2_ROLE_SERVER);
     if (role == H2_ROLE_SERVER)
@@ -132,7 +132,7 @@ static void rig_until(rig *r, bool *flag)
 
 static void rig_free(rig *r)
 {
-    h2_service_free(r->svc);
+    h2_svc_free(r->svc);
     h2_svc_queue_free(r->q);
     peer_free(&r->p);
     cr_assert_eq(lockmem_live(&r->lm), 0u);
@@ -155,7 +155,7 @@ Test(service_commands, update_settings)
     rig_start(&r, H2_ROLE_SERVER, true);
     int before = r.w.n_changes;
     h2_setting s = {H2_SETTING_MAX_CONCURRENT_STREAMS, 7};
-    cr_assert_eq(h2_service_update_settings(r.svc, r.id, &s, 1, 5), 0);
+    cr_assert_eq(h2_svc_update_settings(r.svc, r.id, &s, 1, 5), 0);
     int64_t end = now_ms() + 5000;
     while (r.w.n_changes == before) {
         cr_assert_lt(now_ms(), end);
@@ -165,9 +165,9 @@ Test(service_commands, update_settings)
     cr_assert_eq(r.w.last_value, 7u);
     /* A value out of range: refused by the core, reported with the tag. */
     h2_setting bad = {H2_SETTING_ENABLE_PUSH, 2};
-    cr_assert_eq(h2_service_update_settings(r.svc, r.id, &bad, 1, 6), 0);
+    cr_assert_eq(h2_svc_update_settings(r.svc, r.id, &bad, 1, 6), 0);
     expect_failed(&r, H2_SVC_CMD_SETTINGS, H2_ESETTINGS, 6);
-    cr_assert_eq(h2_service_update_settings(r.svc, r.id, NULL, 1, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_update_settings(r.svc, r.id, NULL, 1, 0), H2_EINVAL);
     rig_free(&r);
 }
 
@@ -188,7 +188,7 @@ Test(service_commands, push_reports_the_promised_stream)
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);
 
-    cr_assert_eq(h2_service_push(r.svc, r.id, 1, css_fields, 4, 77), 0);
+    cr_assert_eq(h2_svc_push(r.svc, r.id, 1, css_fields, 4, 77), 0);
     ev = wait_event(r.q, H2_SVC_EV_PUSH_PROMISED, 5000);
     cr_assert_not_null(ev);
     cr_assert_eq(ev->stream_id, 2u);
@@ -196,11 +196,11 @@ Test(service_commands, push_reports_the_promised_stream)
     cr_assert_eq(ev->user, 77u);
     h2_svc_event_release(ev);
     /* Response on the pushed stream, then on the request. */
-    cr_assert_eq(h2_service_submit_headers(r.svc, r.id, 2, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_submit_headers(r.svc, r.id, 2, ok_fields, 1, 0, 0), 0);
     cr_assert_eq(
-        h2_service_send_data(r.svc, r.id, 2, (const uint8_t *)"pushed", 6, H2_SEND_END_STREAM, 0),
+        h2_svc_send_data(r.svc, r.id, 2, (const uint8_t *)"pushed", 6, H2_SEND_END_STREAM, 0),
         0);
-    cr_assert_eq(h2_service_submit_headers(r.svc, r.id, 1, ok_fields, 1, H2_SEND_END_STREAM, 0), 0);
+    cr_assert_eq(h2_svc_submit_headers(r.svc, r.id, 1, ok_fields, 1, H2_SEND_END_STREAM, 0), 0);
     int64_t end = now_ms() + 5000;
     while ((r.w.ended_streams & 0x6u) != 0x4u || (r.w.response_streams & 0x6u) != 0x6u) {
         cr_assert_lt(now_ms(), end);
@@ -213,7 +213,7 @@ Test(service_commands, push_reports_the_promised_stream)
     cr_assert(memcmp(r.w.data2, "pushed", 6) == 0);
 
     /* The parent is finished now: a second promise on it is refused. */
-    cr_assert_eq(h2_service_push(r.svc, r.id, 1, css_fields, 4, 78), 0);
+    cr_assert_eq(h2_svc_push(r.svc, r.id, 1, css_fields, 4, 78), 0);
     expect_failed(&r, H2_SVC_CMD_PUSH, H2_ESTREAM_CLOSED, 78);
     rig_free(&r);
 }
@@ -227,9 +227,9 @@ Test(service_commands, push_refused_when_the_peer_disabled_it)
     h2_svc_event *ev = wait_event(r.q, H2_EV_REQUEST_RECEIVED, 5000);
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);
-    cr_assert_eq(h2_service_push(r.svc, r.id, 1, css_fields, 4, 3), 0);
+    cr_assert_eq(h2_svc_push(r.svc, r.id, 1, css_fields, 4, 3), 0);
     expect_failed(&r, H2_SVC_CMD_PUSH, H2_EPUSH_DISABLED, 3);
-    cr_assert_eq(h2_service_push(r.svc, r.id, 0, css_fields, 4, 3), H2_EINVAL);
+    cr_assert_eq(h2_svc_push(r.svc, r.id, 0, css_fields, 4, 3), H2_EINVAL);
     rig_free(&r);
 }
 
@@ -238,19 +238,19 @@ Test(service_commands, priority_and_priority_update)
     rig r;
     rig_start(&r, H2_ROLE_CLIENT, false);
     h2_priority_args prio = {.weight = 200, .depends_on = 0, .exclusive = false};
-    cr_assert_eq(h2_service_prioritize(r.svc, r.id, 3, &prio, 0), 0);
+    cr_assert_eq(h2_svc_prioritize(r.svc, r.id, 3, &prio, 0), 0);
     rig_until(&r, &r.w.priority);
     cr_assert_eq(r.w.weight, 200u);
     cr_assert_eq(r.w.depends_on, 0u);
-    cr_assert_eq(h2_service_priority_update(r.svc, r.id, 1, (const uint8_t *)"u=2", 3, 0), 0);
+    cr_assert_eq(h2_svc_priority_update(r.svc, r.id, 1, (const uint8_t *)"u=2", 3, 0), 0);
     rig_until(&r, &r.w.prio_update);
     cr_assert_eq(r.w.urgency, 2u);
     /* A stream depending on itself: refused by the core. */
     prio.depends_on = 5;
-    cr_assert_eq(h2_service_prioritize(r.svc, r.id, 5, &prio, 9), 0);
+    cr_assert_eq(h2_svc_prioritize(r.svc, r.id, 5, &prio, 9), 0);
     expect_failed(&r, H2_SVC_CMD_PRIORITY, H2_EINVAL, 9);
-    cr_assert_eq(h2_service_prioritize(r.svc, r.id, 0, NULL, 0), H2_EINVAL);
-    cr_assert_eq(h2_service_priority_update(r.svc, r.id, 1, NULL, 3, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_prioritize(r.svc, r.id, 0, NULL, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_priority_update(r.svc, r.id, 1, NULL, 3, 0), H2_EINVAL);
     rig_free(&r);
 }
 
@@ -258,9 +258,9 @@ Test(service_commands, priority_refused_on_a_server)
 {
     rig r;
     rig_start(&r, H2_ROLE_SERVER, true);
-    cr_assert_eq(h2_service_prioritize(r.svc, r.id, 1, NULL, 4), 0);
+    cr_assert_eq(h2_svc_prioritize(r.svc, r.id, 1, NULL, 4), 0);
     expect_failed(&r, H2_SVC_CMD_PRIORITY, H2_EROLE, 4);
-    cr_assert_eq(h2_service_priority_update(r.svc, r.id, 1, (const uint8_t *)"u=1", 3, 5), 0);
+    cr_assert_eq(h2_svc_priority_update(r.svc, r.id, 1, (const uint8_t *)"u=1", 3, 5), 0);
     expect_failed(&r, H2_SVC_CMD_PRIORITY_UPDATE, H2_EROLE, 5);
     rig_free(&r);
 }
@@ -279,9 +279,9 @@ Test(service_commands, trailers_follow_held_data)
     size_t len = 200000;
     uint8_t *body = make_body(len, 4);
     static const h2_header trailers[] = {HDR("x-checksum", "abc")};
-    cr_assert_eq(h2_service_submit_headers(r.svc, r.id, 1, ok_fields, 1, 0, 0), 0);
-    cr_assert_eq(h2_service_send_data(r.svc, r.id, 1, body, len, 0, 0), 0);
-    cr_assert_eq(h2_service_submit_headers(r.svc, r.id, 1, trailers, 1, H2_SEND_END_STREAM, 0), 0);
+    cr_assert_eq(h2_svc_submit_headers(r.svc, r.id, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_send_data(r.svc, r.id, 1, body, len, 0, 0), 0);
+    cr_assert_eq(h2_svc_submit_headers(r.svc, r.id, 1, trailers, 1, H2_SEND_END_STREAM, 0), 0);
     int64_t end = now_ms() + 10000;
     while ((r.w.ended_streams & 0x2u) == 0) {
         cr_assert_lt(now_ms(), end);
@@ -340,17 +340,17 @@ static void *open_gate_when_posting(void *arg)
     return NULL;
 }
 
-static h2_service *gated_service(lockmem *lm, int wait_ms, gate *g, h2_svc_conn_id *id)
+static h2_svc *gated_service(lockmem *lm, int wait_ms, gate *g, h2_svc_conn_id *id)
 {
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cr_assert_eq(cfg.post_wait_ms, 0);
     cfg.workers = 1;
     cfg.mailbox_capacity = 4;
     cfg.mem = &lm->mem;
     cfg.post_wait_ms = wait_ms;
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    h2_svc *svc = NULL;
+    cr_assert_eq(h2_svc_new(&svc, &cfg), 0);
     sem_init(&g->entered, 0, 0);
     sem_init(&g->go, 0, 0);
     h2_svc_conn_config cc;
@@ -358,11 +358,11 @@ static h2_service *gated_service(lockmem *lm, int wait_ms, gate *g, h2_svc_conn_
     cc.on_event = gate_event;
     cc.user = g;
     cc.on_output = discard_output;
-    cr_assert_eq(h2_service_attach_feed(svc, &cc, id), 0);
+    cr_assert_eq(h2_svc_attach_feed(svc, &cc, id), 0);
     sem_wait(&g->entered); /* the worker is held: the ring fills */
     uint8_t opaque[8] = {0};
     for (int i = 0; i < 3; i++)
-        cr_assert_eq(h2_service_ping(svc, *id, opaque, 0), 0);
+        cr_assert_eq(h2_svc_ping(svc, *id, opaque, 0), 0);
     return svc;
 }
 
@@ -372,7 +372,7 @@ Test(service_commands, post_waits_for_room)
     lockmem_init(&lm);
     gate g;
     h2_svc_conn_id id = 0;
-    h2_service *svc = gated_service(&lm, -1, &g, &id);
+    h2_svc *svc = gated_service(&lm, -1, &g, &id);
     pthread_t th;
     opener o = {.g = &g};
     tsync_init(&o.posting);
@@ -382,11 +382,11 @@ Test(service_commands, post_waits_for_room)
     /* The ring is full: the call waits until the worker drains it, which
      * only the gate lets it do. */
     tsync_add(&o.posting, 1);
-    cr_assert_eq(h2_service_ping(svc, id, opaque, 0), 0);
+    cr_assert_eq(h2_svc_ping(svc, id, opaque, 0), 0);
     cr_assert(atomic_load(&o.opened), "the post returned before the ring had room");
     pthread_join(th, NULL);
     tsync_destroy(&o.posting);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
 
@@ -396,15 +396,15 @@ Test(service_commands, post_wait_gives_up_after_its_timeout)
     lockmem_init(&lm);
     gate g;
     h2_svc_conn_id id = 0;
-    h2_service *svc = gated_service(&lm, 60, &g, &id);
+    h2_svc *svc = gated_service(&lm, 60, &g, &id);
     uint8_t opaque[8] = {0};
     int64_t start = now_ms();
-    cr_assert_eq(h2_service_ping(svc, id, opaque, 0), H2_EAGAIN);
+    cr_assert_eq(h2_svc_ping(svc, id, opaque, 0), H2_EAGAIN);
     int64_t took = now_ms() - start;
     cr_assert_geq(took, 55);
     cr_assert_lt(took, 2000);
     sem_post(&g.go);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
 

@@ -15,7 +15,7 @@ typedef struct conn_seen {
     atomic_int closed;
     atomic_int reason;
     atomic_int requests;
-    h2_service *svc;
+    h2_svc *svc;
     tsync closes;  /* raised with |closed| */
     tsync exits;   /* the thread that ran the callbacks ended */
 } conn_seen;
@@ -48,7 +48,7 @@ static void on_event(void *user, h2_svc_event *ev)
     atomic_fetch_add(&s->events, 1);
     if (ev->type == H2_EV_REQUEST_RECEIVED) {
         atomic_fetch_add(&s->requests, 1);
-        cr_assert_eq(h2_service_submit_headers(s->svc, ev->conn, ev->stream_id, ok_fields, 1,
+        cr_assert_eq(h2_svc_submit_headers(s->svc, ev->conn, ev->stream_id, ok_fields, 1,
                                                H2_SEND_END_STREAM, 0),
                      0);
     }
@@ -60,21 +60,21 @@ static void on_event(void *user, h2_svc_event *ev)
     h2_svc_event_release(ev);
 }
 
-static h2_service *service(lockmem *lm, unsigned max_dedicated, h2_svc_queue *q)
+static h2_svc *service(lockmem *lm, unsigned max_dedicated, h2_svc_queue *q)
 {
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cr_assert_eq(cfg.max_dedicated, 64u);
     cfg.workers = 1;
     cfg.mem = &lm->mem;
     cfg.max_dedicated = max_dedicated;
     cfg.queue = q;
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    h2_svc *svc = NULL;
+    cr_assert_eq(h2_svc_new(&svc, &cfg), 0);
     return svc;
 }
 
-static int attach(h2_service *svc, conn_seen *s, bool dedicated, h2_svc_conn_id *id, peer *p)
+static int attach(h2_svc *svc, conn_seen *s, bool dedicated, h2_svc_conn_id *id, peer *p)
 {
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -87,7 +87,7 @@ static int attach(h2_service *svc, conn_seen *s, bool dedicated, h2_svc_conn_id 
     sc.on_event = on_event;
     sc.user = s;
     sc.dedicated = dedicated;
-    int rv = h2_service_attach_fd(svc, sv[1], &sc, id);
+    int rv = h2_svc_attach_fd(svc, sv[1], &sc, id);
     if (rv != 0) {
         close(sv[0]);
         close(sv[1]);
@@ -137,7 +137,7 @@ static void wait_exited(conn_seen *s)
  * its events in |dq| is reported ATTACHED (worker 0 handled the attach),
  * then aborted and reported CLOSED.
  */
-static void worker0_turn(h2_service *svc, h2_svc_queue *dq)
+static void worker0_turn(h2_svc *svc, h2_svc_queue *dq)
 {
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -145,11 +145,11 @@ static void worker0_turn(h2_service *svc, h2_svc_queue *dq)
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     sc.queue = dq;
     h2_svc_conn_id id;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
     h2_svc_event *ev = wait_event(dq, H2_SVC_EV_ATTACHED, 5000);
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);
-    cr_assert_eq(h2_service_abort(svc, id, 0), 0);
+    cr_assert_eq(h2_svc_abort(svc, id, 0), 0);
     ev = wait_event(dq, H2_SVC_EV_CLOSED, 5000);
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);
@@ -161,7 +161,7 @@ static void worker0_turn(h2_service *svc, h2_svc_queue *dq)
  * when shared worker 0 joins the thread that ended; each H2_EAGAIN waits
  * for a turn of worker 0.
  */
-static int attach_when_free(h2_service *svc, h2_svc_queue *dq, conn_seen *s, h2_svc_conn_id *id,
+static int attach_when_free(h2_svc *svc, h2_svc_queue *dq, conn_seen *s, h2_svc_conn_id *id,
                             peer *p)
 {
     int rv;
@@ -177,7 +177,7 @@ Test(service_dedicated, own_threads_and_slot_reuse)
     lockmem lm;
     lockmem_init(&lm);
     h2_svc_queue *dq = new_queue(&lm, 64);
-    h2_service *svc = service(&lm, 4, dq);
+    h2_svc *svc = service(&lm, 4, dq);
     conn_seen shared, a, b;
     peer ps, pa, pb;
     h2_svc_conn_id ids, ida, idb;
@@ -203,7 +203,7 @@ Test(service_dedicated, own_threads_and_slot_reuse)
     cr_assert_eq(atomic_load(&a.reason), H2_SVC_CLOSE_PEER_EOF);
     /* A command for it fails at the call. */
     uint8_t opaque[8] = {0};
-    cr_assert_eq(h2_service_ping(svc, ida, opaque, 55), H2_ENOCONN);
+    cr_assert_eq(h2_svc_ping(svc, ida, opaque, 55), H2_ENOCONN);
 
     /* More dedicated connections than ever at once reuse the slots. */
     for (int i = 0; i < 6; i++) {
@@ -213,7 +213,7 @@ Test(service_dedicated, own_threads_and_slot_reuse)
         int rv = attach_when_free(svc, dq, &c, &idc, &pc);
         cr_assert_eq(rv, 0);
         request(&pc);
-        cr_assert_eq(h2_service_abort(svc, idc, 0), 0);
+        cr_assert_eq(h2_svc_abort(svc, idc, 0), 0);
         wait_closed(&c);
         wait_exited(&c); /* before |c| is reused */
         cr_assert_eq(atomic_load(&c.reason), H2_SVC_CLOSE_ABORTED);
@@ -221,7 +221,7 @@ Test(service_dedicated, own_threads_and_slot_reuse)
     }
 
     /* Shutdown with a dedicated connection open. */
-    h2_service_free(svc);
+    h2_svc_free(svc);
     cr_assert_eq(atomic_load(&b.closed), 1);
     cr_assert_eq(atomic_load(&b.reason), H2_SVC_CLOSE_SHUTDOWN);
     cr_assert_eq(atomic_load(&shared.closed), 1);
@@ -236,7 +236,7 @@ Test(service_dedicated, slot_limit)
     lockmem lm;
     lockmem_init(&lm);
     h2_svc_queue *dq = new_queue(&lm, 64);
-    h2_service *svc = service(&lm, 1, dq);
+    h2_svc *svc = service(&lm, 1, dq);
     conn_seen a, b;
     peer pa, pb;
     h2_svc_conn_id ida, idb;
@@ -244,13 +244,13 @@ Test(service_dedicated, slot_limit)
     cr_assert_eq(attach(svc, &b, true, &idb, &pb), H2_EAGAIN);
     cr_assert_eq(idb, 0u);
     request(&pa);
-    cr_assert_eq(h2_service_close(svc, ida, H2_NO_ERROR, 0), 0);
+    cr_assert_eq(h2_svc_close(svc, ida, H2_NO_ERROR, 0), 0);
     wait_closed(&a);
     wait_exited(&a);
     int rv = attach_when_free(svc, dq, &b, &idb, &pb);
     cr_assert_eq(rv, 0);
     request(&pb);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(dq);
     peer_free(&pa);
     peer_free(&pb);
@@ -258,6 +258,6 @@ Test(service_dedicated, slot_limit)
     /* No slots at all: dedicated attaches are refused. */
     svc = service(&lm, 0, NULL);
     cr_assert_eq(attach(svc, &a, true, &ida, &pa), H2_EAGAIN);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }

@@ -1,5 +1,5 @@
 /*
- * Whole-service graceful shutdown (h2_service_shutdown()): GOAWAY on every
+ * Whole-service graceful shutdown (h2_svc_shutdown()): GOAWAY on every
  * connection, streams in flight finish until the deadline, then what is
  * left is cut; every connection ends with its CLOSED.
  */
@@ -8,7 +8,7 @@
 #include "unit/test_service_util.h"
 
 typedef struct shut {
-    h2_service *svc;
+    h2_svc *svc;
     int timeout_ms;
     int rv;
 } shut;
@@ -16,7 +16,7 @@ typedef struct shut {
 static void *run_shutdown(void *arg)
 {
     shut *s = arg;
-    s->rv = h2_service_shutdown(s->svc, s->timeout_ms);
+    s->rv = h2_svc_shutdown(s->svc, s->timeout_ms);
     return NULL;
 }
 
@@ -79,12 +79,12 @@ Test(service_graceful, stream_in_flight_finishes_after_goaway)
     h2_svc_conn_config_init(&sc2, H2_ROLE_SERVER);
     sc2.queue = r.q;
     h2_svc_conn_id id2;
-    cr_assert_eq(h2_service_attach_fd(r.svc, sv[1], &sc2, &id2), H2_ECLOSED);
+    cr_assert_eq(h2_svc_attach_fd(r.svc, sv[1], &sc2, &id2), H2_ECLOSED);
     close(sv[0]);
     close(sv[1]);
     /* The response still goes out in full. */
-    cr_assert_eq(h2_service_submit_headers(r.svc, id, sid, ok_fields, 1, 0, 0), 0);
-    cr_assert_eq(h2_service_send_data(r.svc, id, sid, reply, sizeof reply, H2_SEND_END_STREAM, 0),
+    cr_assert_eq(h2_svc_submit_headers(r.svc, id, sid, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_send_data(r.svc, id, sid, reply, sizeof reply, H2_SEND_END_STREAM, 0),
                  0);
     while (!g.response_done && !p.eof) {
         cr_assert_lt(now_ms(), end, "no response");
@@ -136,7 +136,7 @@ Test(service_graceful, deadline_cuts_what_is_left)
         peer_pump(&p, 100, on_client, &g);
     }
     cr_assert(g.goaway, "closed without a GOAWAY");
-    cr_assert_eq(h2_service_shutdown(r.svc, 0), 0); /* again: nothing left */
+    cr_assert_eq(h2_svc_shutdown(r.svc, 0), 0); /* again: nothing left */
     peer_free(&p);
     svc_rig_free(&r);
 }
@@ -155,7 +155,7 @@ Test(service_graceful, idle_shared_and_dedicated_connections_end_gracefully)
     h2_svc_conn_config lc;
     h2_svc_conn_config_init(&lc, H2_ROLE_SERVER);
     lc.queue = r.q;
-    cr_assert_eq(h2_service_listen(r.svc, lfd, &lc, NULL, NULL), 0);
+    cr_assert_eq(h2_svc_listen(r.svc, lfd, &lc, NULL, NULL), 0);
 
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
@@ -167,7 +167,7 @@ Test(service_graceful, idle_shared_and_dedicated_connections_end_gracefully)
     dc.queue = r.q;
     dc.dedicated = true;
     h2_svc_conn_id ded = 0;
-    cr_assert_eq(h2_service_attach_fd(r.svc, sv[1], &dc, &ded), 0);
+    cr_assert_eq(h2_svc_attach_fd(r.svc, sv[1], &dc, &ded), 0);
     int attached = 0;
     while (attached < 2) {
         h2_svc_event *ev = wait_event(r.q, H2_SVC_EV_ATTACHED, 5000);
@@ -175,7 +175,7 @@ Test(service_graceful, idle_shared_and_dedicated_connections_end_gracefully)
         attached++;
         h2_svc_event_release(ev);
     }
-    cr_assert_eq(h2_service_shutdown(r.svc, 10000), 0);
+    cr_assert_eq(h2_svc_shutdown(r.svc, 10000), 0);
     int closed = 0;
     h2_svc_event *ev;
     while ((ev = next_event(r.q, 0)) != NULL) {
@@ -205,7 +205,7 @@ Test(service_graceful, idle_shared_and_dedicated_connections_end_gracefully)
     /* The listening socket was closed: nobody accepts any more. */
     socklen_t len = sizeof sa;
     cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), -1);
-    h2_service_free(r.svc);
+    h2_svc_free(r.svc);
     r.svc = NULL;
     svc_rig_free(&r);
 }

@@ -51,7 +51,7 @@ static h2_svc_conn_id attach_client(svc_rig *r, client *c, h2_svc_conn_config *s
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     sc->queue = r->q;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(r->svc, sv[1], sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(r->svc, sv[1], sc, &id), 0);
     memset(c, 0, sizeof *c);
     c->sum = FNV0;
     h2_conn_config pc;
@@ -83,7 +83,7 @@ static void wait_request(svc_rig *r, h2_svc_conn_id id)
 }
 
 /* The service's second socket pair is made by attach_client(); the rig's own is unused. */
-static void rig_start(svc_rig *r, const h2_service_config *cfg)
+static void rig_start(svc_rig *r, const h2_svc_config *cfg)
 {
     svc_rig_start_cfg(r, 256, cfg);
     close(r->peer_fd);
@@ -93,8 +93,8 @@ static void rig_start(svc_rig *r, const h2_service_config *cfg)
 
 Test(service_isolation, defaults_and_bad_limits)
 {
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cr_assert_eq(cfg.send_hold_limit, 64u << 20);
     cr_assert_eq(cfg.send_hold_conn_limit, 1u << 20);
     cr_assert_eq(cfg.feed_hold_limit, 1u << 20);
@@ -110,19 +110,19 @@ Test(service_isolation, defaults_and_bad_limits)
     lockmem_init(&lm);
     cfg.mem = &lm.mem;
     cfg.workers = 1;
-    h2_service *svc = NULL;
+    h2_svc *svc = NULL;
     cfg.send_hold_conn_limit = 0;
-    cr_assert_eq(h2_service_new(&svc, &cfg), H2_EINVAL);
+    cr_assert_eq(h2_svc_new(&svc, &cfg), H2_EINVAL);
     cfg.send_hold_conn_limit = 1;
     cfg.feed_hold_conn_limit = 0;
-    cr_assert_eq(h2_service_new(&svc, &cfg), H2_EINVAL);
+    cr_assert_eq(h2_svc_new(&svc, &cfg), H2_EINVAL);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
 
 Test(service_isolation, a_stalled_peer_does_not_use_up_the_send_budget_of_another)
 {
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = 1;
     /* The worker's total: four connections' shares. */
     cfg.send_hold_limit = 4u << 20;
@@ -135,8 +135,8 @@ Test(service_isolation, a_stalled_peer_does_not_use_up_the_send_budget_of_anothe
     wait_request(&r, ida);
     h2_svc_conn_id idb = attach_client(&r, &b, &sc);
     wait_request(&r, idb);
-    cr_assert_eq(h2_service_submit_headers(r.svc, ida, 1, ok_fields, 1, 0, 0), 0);
-    cr_assert_eq(h2_service_submit_headers(r.svc, idb, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_submit_headers(r.svc, ida, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_submit_headers(r.svc, idb, 1, ok_fields, 1, 0, 0), 0);
 
     /* A's peer never opens its window: copies pile up until A's own limit. */
     enum { CHUNK = 64 * 1024, MAX_CHUNKS = 64 };
@@ -144,7 +144,7 @@ Test(service_isolation, a_stalled_peer_does_not_use_up_the_send_budget_of_anothe
     size_t posted = 0;
     int rv = 0;
     while (posted < (size_t)CHUNK * MAX_CHUNKS) {
-        rv = h2_service_send_data(r.svc, ida, 1, body + posted, CHUNK, 0, 0);
+        rv = h2_svc_send_data(r.svc, ida, 1, body + posted, CHUNK, 0, 0);
         if (rv != 0)
             break;
         posted += CHUNK;
@@ -155,7 +155,7 @@ Test(service_isolation, a_stalled_peer_does_not_use_up_the_send_budget_of_anothe
     /* B is not touched by A's stall: its sends are taken and arrive. */
     size_t blen = 3u * CHUNK;
     for (size_t off = 0; off < blen; off += CHUNK)
-        cr_assert_eq(h2_service_send_data(r.svc, idb, 1, body + off, CHUNK,
+        cr_assert_eq(h2_svc_send_data(r.svc, idb, 1, body + off, CHUNK,
                                           off + CHUNK == blen ? H2_SEND_END_STREAM : 0, 0),
                      0, "B refused at %zu while A stalls", off);
     cr_assert_eq(h2_conn_increment_window(b.p.conn, 1, 1u << 20), 0);
@@ -167,7 +167,7 @@ Test(service_isolation, a_stalled_peer_does_not_use_up_the_send_budget_of_anothe
     cr_assert_eq(b.data, blen);
     cr_assert_eq(b.sum, fnv(FNV0, body, blen));
     /* A still holds its share: refused again. */
-    cr_assert_eq(h2_service_send_data(r.svc, ida, 1, body, CHUNK, 0, 0), H2_EAGAIN);
+    cr_assert_eq(h2_svc_send_data(r.svc, ida, 1, body, CHUNK, 0, 0), H2_EAGAIN);
 
     /* A's peer opens its window at last: everything A held arrives, in order. */
     cr_assert_eq(h2_conn_increment_window(a.p.conn, 1, 16u << 20), 0);
@@ -228,12 +228,12 @@ static void discard_output(void *user, h2_svc_conn_id conn, const uint8_t *data,
 }
 
 /* Feeds |bytes| in 700-byte pieces until refused; returns the bytes taken. */
-static size_t feed_until_refused(h2_service *svc, h2_svc_conn_id id, const uint8_t *bytes, size_t n)
+static size_t feed_until_refused(h2_svc *svc, h2_svc_conn_id id, const uint8_t *bytes, size_t n)
 {
     size_t off = 0;
     while (off < n) {
         size_t k = n - off < 700 ? n - off : 700;
-        int rv = h2_service_feed(svc, id, bytes + off, k);
+        int rv = h2_svc_feed(svc, id, bytes + off, k);
         if (rv == H2_EAGAIN)
             return off;
         cr_assert_eq(rv, 0);
@@ -246,14 +246,14 @@ Test(service_isolation, a_stuck_consumer_does_not_use_up_the_feed_budget_of_anot
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = 1;
     cfg.mem = &lm.mem;
     /* The worker's total: three connections' shares. */
     cfg.feed_hold_limit = 48u << 10;
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    h2_svc *svc = NULL;
+    cr_assert_eq(h2_svc_new(&svc, &cfg), 0);
     h2_svc_queue *qa = new_queue(&lm, 2); /* one event at once, never read */
     h2_svc_queue *qb = new_queue(&lm, 1024);
     h2_svc_conn_config sc;
@@ -261,9 +261,9 @@ Test(service_isolation, a_stuck_consumer_does_not_use_up_the_feed_budget_of_anot
     sc.on_output = discard_output;
     sc.queue = qa;
     h2_svc_conn_id ida = 0, idb = 0;
-    cr_assert_eq(h2_service_attach_feed(svc, &sc, &ida), 0);
+    cr_assert_eq(h2_svc_attach_feed(svc, &sc, &ida), 0);
     sc.queue = qb;
-    cr_assert_eq(h2_service_attach_feed(svc, &sc, &idb), 0);
+    cr_assert_eq(h2_svc_attach_feed(svc, &sc, &idb), 0);
 
     size_t n = 0;
     uint8_t *bytes = client_bytes(BODY, &n);
@@ -281,7 +281,7 @@ Test(service_isolation, a_stuck_consumer_does_not_use_up_the_feed_budget_of_anot
         cr_assert_lt(now_ms(), end, "B: fed %zu of %zu, got %zu", off, n, got);
         if (off < n) {
             size_t k = n - off < 700 ? n - off : 700;
-            int rv = h2_service_feed(svc, idb, bytes + off, k);
+            int rv = h2_svc_feed(svc, idb, bytes + off, k);
             cr_assert(rv == 0 || rv == H2_EAGAIN, "feed: %d", rv);
             if (rv == 0)
                 off += k;
@@ -305,7 +305,7 @@ Test(service_isolation, a_stuck_consumer_does_not_use_up_the_feed_budget_of_anot
     cr_assert_lt(took + more, n);
     cr_assert_leq(took + more, (16u << 10) + 1400u + 1100u, "A took %zu bytes", took + more);
 
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(qa);
     h2_svc_queue_free(qb);
     free(bytes);
@@ -314,7 +314,7 @@ Test(service_isolation, a_stuck_consumer_does_not_use_up_the_feed_budget_of_anot
 
 /* Attaches |n| feed connections whose events go to |q| and feeds each until
  * refused: each takes its own share, whatever the others hold. */
-static void fill_shares(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id *ids, int n,
+static void fill_shares(h2_svc *svc, h2_svc_queue *q, h2_svc_conn_id *ids, int n,
                         const uint8_t *bytes, size_t len)
 {
     h2_svc_conn_config sc;
@@ -322,7 +322,7 @@ static void fill_shares(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id *ids, i
     sc.on_output = discard_output;
     sc.queue = q;
     for (int i = 0; i < n; i++)
-        cr_assert_eq(h2_service_attach_feed(svc, &sc, &ids[i]), 0);
+        cr_assert_eq(h2_svc_attach_feed(svc, &sc, &ids[i]), 0);
     for (int i = 0; i < n; i++) {
         size_t took = feed_until_refused(svc, ids[i], bytes, len);
         cr_assert_geq(took, 700u, "connection %d took nothing", i);
@@ -334,7 +334,7 @@ Test(service_isolation, shares_follow_connections_through_growth_and_reuse)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 2); /* full from the first event on */
     size_t n = 0;
     uint8_t *bytes = client_bytes(BODY, &n);
@@ -343,7 +343,7 @@ Test(service_isolation, shares_follow_connections_through_growth_and_reuse)
     fill_shares(svc, q, ids, CONNS, bytes, n);
     /* End them all and see them closed: their shares come back. */
     for (int i = 0; i < CONNS; i++)
-        cr_assert_eq(h2_service_abort(svc, ids[i], 0), 0);
+        cr_assert_eq(h2_svc_abort(svc, ids[i], 0), 0);
     int closed = 0;
     while (closed < CONNS) {
         h2_svc_event *ev = next_event(q, 5000);
@@ -353,7 +353,7 @@ Test(service_isolation, shares_follow_connections_through_growth_and_reuse)
     }
     /* New connections reuse the freed entries and accounts, each with a whole share. */
     fill_shares(svc, q, ids, CONNS, bytes, n);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     free(bytes);
     cr_assert_eq(lockmem_live(&lm), 0u);
@@ -373,8 +373,8 @@ Test(service_isolation, a_one_byte_window_trickle_is_a_stall)
     wait_request(&r, id);
     size_t len = 64u << 10;
     uint8_t *body = make_body(len, 5);
-    cr_assert_eq(h2_service_submit_headers(r.svc, id, 1, ok_fields, 1, 0, 0), 0);
-    cr_assert_eq(h2_service_send_data(r.svc, id, 1, body, len, H2_SEND_END_STREAM, 0), 0);
+    cr_assert_eq(h2_svc_submit_headers(r.svc, id, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_send_data(r.svc, id, 1, body, len, H2_SEND_END_STREAM, 0), 0);
 
     /* One byte of window every 20 ms (50 B/s), each time the last byte arrived. */
     int64_t start = now_ms(), next = start;

@@ -1,6 +1,6 @@
 /*
  * Service event lifetime: any event may be released at any time, also
- * after h2_service_free(); queues may be freed as soon as their
+ * after h2_svc_free(); queues may be freed as soon as their
  * connection's CLOSED arrived. A randomized run mixes both with posting
  * threads and connections aborted at random moments.
  */
@@ -47,7 +47,7 @@ Test(service_lifetime, data_and_reset_events_released_after_free)
     h2_svc_event *reset = wait_event(r.q, H2_EV_STREAM_RESET, 5000);
     cr_assert_not_null(reset);
     cr_assert(reset->remote);
-    h2_service_free(r.svc);
+    h2_svc_free(r.svc);
     r.svc = NULL;
     /* Both would go back to a worker that no longer exists. */
     h2_svc_event_release(data);
@@ -80,7 +80,7 @@ typedef struct conn_count {
 } conn_count;
 
 typedef struct churn {
-    h2_service *svc;
+    h2_svc *svc;
     slot slots[SLOTS];
     conn_count counts[MAX_CONNS];
     _Atomic h2_svc_conn_id ids[MAX_CONNS]; /* conn index -> id */
@@ -115,9 +115,9 @@ static void *poster(void *arg)
         cr_assert_geq(idx, 0);
         int rv;
         if (x % 97 == 0)
-            rv = h2_service_abort(ch->svc, id, 0);
+            rv = h2_svc_abort(ch->svc, id, 0);
         else
-            rv = h2_service_conn_stats(ch->svc, id, (uint64_t)idx);
+            rv = h2_svc_query_stats(ch->svc, id, (uint64_t)idx);
         cr_assert(rv == 0 || rv == H2_ENOCONN || rv == H2_EAGAIN, "post: %d", rv);
         if (rv == 0 && x % 97 != 0)
             atomic_fetch_add(&ch->counts[idx].posted, 1);
@@ -140,7 +140,7 @@ static void attach_slot(churn *ch, slot *s, lockmem *lm, const uint8_t *bytes, s
     /* The posters keep the command rings full: an attach may find no room
      * (H2_EAGAIN, nothing taken) and is tried again. */
     int rv, tries = 0;
-    while ((rv = h2_service_attach_fd(ch->svc, sv[1], &sc, &id)) == H2_EAGAIN && tries++ < 100000)
+    while ((rv = h2_svc_attach_fd(ch->svc, sv[1], &sc, &id)) == H2_EAGAIN && tries++ < 100000)
         sched_yield();
     cr_assert_eq(rv, 0, "attach: %d", rv);
     int n = atomic_load(&ch->n_conns);
@@ -218,7 +218,7 @@ Test(service_lifetime, random_aborts_posts_queue_frees_and_kept_events, .timeout
         pthread_join(t[i], NULL);
 
     /* The service goes while connections are open and events are kept. */
-    h2_service_free(ch.svc);
+    h2_svc_free(ch.svc);
     for (int i = 0; i < SLOTS; i++) {
         slot *s = &ch.slots[i];
         h2_svc_event *ev;

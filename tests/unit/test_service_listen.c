@@ -17,7 +17,7 @@
 #define CLIENTS_PER_THREAD 10
 
 typedef struct server {
-    h2_service *svc;
+    h2_svc *svc;
     atomic_int accepted;
     atomic_int refused;
     atomic_int requests;
@@ -38,9 +38,9 @@ static void server_event(void *user, h2_svc_event *ev)
         /* The body names the stream, so each client checks its own answer. */
         char body[32];
         int n = snprintf(body, sizeof body, "hello %u", ev->stream_id);
-        cr_assert_eq(h2_service_submit_headers(s->svc, ev->conn, ev->stream_id, ok_fields, 1, 0, 0),
+        cr_assert_eq(h2_svc_submit_headers(s->svc, ev->conn, ev->stream_id, ok_fields, 1, 0, 0),
                      0);
-        cr_assert_eq(h2_service_send_data(s->svc, ev->conn, ev->stream_id, (const uint8_t *)body,
+        cr_assert_eq(h2_svc_send_data(s->svc, ev->conn, ev->stream_id, (const uint8_t *)body,
                                           (size_t)n, H2_SEND_END_STREAM, 0),
                      0);
     }
@@ -67,7 +67,7 @@ static int on_accept(void *user, int fd, h2_svc_conn_config *cfg)
 }
 
 typedef struct client_thread {
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_queue *q;
     uint16_t port;
     int done;
@@ -82,8 +82,8 @@ static void *client_main(void *arg)
         h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
         cc.queue = t->q;
         h2_svc_conn_id id = 0;
-        cr_assert_eq(h2_service_attach_fd(t->svc, fd, &cc, &id), 0);
-        cr_assert_eq(h2_service_submit_headers(t->svc, id, 0, get_fields, 4, H2_SEND_END_STREAM, 9),
+        cr_assert_eq(h2_svc_attach_fd(t->svc, fd, &cc, &id), 0);
+        cr_assert_eq(h2_svc_submit_headers(t->svc, id, 0, get_fields, 4, H2_SEND_END_STREAM, 9),
                      0);
         bool headers = false, ended = false;
         char body[32] = {0};
@@ -110,7 +110,7 @@ static void *client_main(void *arg)
         cr_assert(headers);
         cr_assert_eq(stream, 1u);
         cr_assert_str_eq(body, "hello 1");
-        cr_assert_eq(h2_service_close(t->svc, id, H2_NO_ERROR, 0), 0);
+        cr_assert_eq(h2_svc_close(t->svc, id, H2_NO_ERROR, 0), 0);
         h2_svc_event *ev = wait_event(t->q, H2_SVC_EV_CLOSED, 10000);
         cr_assert_not_null(ev);
         cr_assert_eq(ev->reason, H2_SVC_CLOSE_GRACEFUL);
@@ -148,9 +148,9 @@ Test(service_listen, twenty_clients_from_two_threads)
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     sc.on_event = server_event;
     sc.user = &s;
-    cr_assert_eq(h2_service_listen(s.svc, lfd, &sc, on_accept, &s), 0);
+    cr_assert_eq(h2_svc_listen(s.svc, lfd, &sc, on_accept, &s), 0);
 
-    h2_service *csvc = new_service(&lm, 2, 0);
+    h2_svc *csvc = new_service(&lm, 2, 0);
     client_thread t[CLIENT_THREADS];
     pthread_t th[CLIENT_THREADS];
     for (int i = 0; i < CLIENT_THREADS; i++) {
@@ -168,8 +168,8 @@ Test(service_listen, twenty_clients_from_two_threads)
     /* Round robin: every server worker got connections. */
     cr_assert_eq(atomic_load(&s.workers_seen), 7u);
 
-    h2_service_free(csvc);
-    h2_service_free(s.svc);
+    h2_svc_free(csvc);
+    h2_svc_free(s.svc);
     /* The listening socket was closed by the service. */
     cr_assert_eq(close(lfd), -1);
     cr_assert_eq(errno, EBADF);
@@ -191,7 +191,7 @@ Test(service_listen, accept_callback_refuses_and_the_peer_sees_eof)
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     sc.on_event = server_event;
     sc.user = &s;
-    cr_assert_eq(h2_service_listen(s.svc, lfd, &sc, on_accept, &s), 0);
+    cr_assert_eq(h2_svc_listen(s.svc, lfd, &sc, on_accept, &s), 0);
     for (int i = 0; i < 3; i++) {
         int fd = connect_loopback(port);
         struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
@@ -202,7 +202,7 @@ Test(service_listen, accept_callback_refuses_and_the_peer_sees_eof)
     }
     cr_assert_eq(atomic_load(&s.refused), 3);
     cr_assert_eq(atomic_load(&s.accepted), 0);
-    h2_service_free(s.svc);
+    h2_svc_free(s.svc);
     cr_assert_eq(atomic_load(&s.closed), 0);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
@@ -211,15 +211,15 @@ Test(service_listen, arguments)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
-    cr_assert_eq(h2_service_listen(svc, 3, &sc, NULL, NULL), H2_EINVAL); /* no destination */
+    cr_assert_eq(h2_svc_listen(svc, 3, &sc, NULL, NULL), H2_EINVAL); /* no destination */
     sc.on_event = server_event;
-    cr_assert_eq(h2_service_listen(NULL, 3, &sc, NULL, NULL), H2_EINVAL);
-    cr_assert_eq(h2_service_listen(svc, -1, &sc, NULL, NULL), H2_EINVAL);
-    cr_assert_eq(h2_service_listen(svc, 3, NULL, NULL, NULL), H2_EINVAL);
-    h2_service_free(svc);
+    cr_assert_eq(h2_svc_listen(NULL, 3, &sc, NULL, NULL), H2_EINVAL);
+    cr_assert_eq(h2_svc_listen(svc, -1, &sc, NULL, NULL), H2_EINVAL);
+    cr_assert_eq(h2_svc_listen(svc, 3, NULL, NULL, NULL), H2_EINVAL);
+    h2_svc_free(svc);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
 
@@ -230,7 +230,7 @@ Test(service_listen, emfile_pauses_instead_of_spinning)
     server s;
     server_init(&s, &lm, 1);
     /* The pause runs on the service's clock, which moves only when told. */
-    h2_service_free(s.svc);
+    h2_svc_free(s.svc);
     fake_clock clock;
     s.svc = new_service_clock(&lm, 1, &clock, 0);
     uint16_t port = 0;
@@ -259,24 +259,24 @@ Test(service_listen, emfile_pauses_instead_of_spinning)
     low.rlim_cur = (rlim_t)probe;
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
 
-    cr_assert_eq(h2_service_listen(s.svc, lfd, &sc, on_accept, &s), 0);
+    cr_assert_eq(h2_svc_listen(s.svc, lfd, &sc, on_accept, &s), 0);
     /* Taken after the listener (same ring): the listener met EMFILE by then. */
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_feed(s.svc, &fc, &id), 0);
+    cr_assert_eq(h2_svc_attach_feed(s.svc, &fc, &id), 0);
     h2_svc_event *ev = wait_event(q, H2_SVC_EV_ATTACHED, 5000);
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);
     h2_svc_worker_stats a = {.size = sizeof(a)}, b = {.size = sizeof(b)};
-    cr_assert_eq(h2_service_worker_stats(s.svc, 0, &a), 0);
+    cr_assert_eq(h2_svc_worker_get_stats(s.svc, 0, &a), 0);
     /* Each STATS answer costs a turn or two; a listener spinning on EMFILE
      * would turn the worker many times more meanwhile. */
     for (uint64_t i = 0; i < 5; i++) {
-        cr_assert_eq(h2_service_conn_stats(s.svc, id, i), 0);
+        cr_assert_eq(h2_svc_query_stats(s.svc, id, i), 0);
         ev = wait_event(q, H2_SVC_EV_STATS, 5000);
         cr_assert_not_null(ev);
         h2_svc_event_release(ev);
     }
-    cr_assert_eq(h2_service_worker_stats(s.svc, 0, &b), 0);
+    cr_assert_eq(h2_svc_worker_get_stats(s.svc, 0, &b), 0);
     /* A paused listener: a few turns, not a busy loop. */
     cr_assert_lt(b.loops - a.loops, 20u, "%llu turns", (unsigned long long)(b.loops - a.loops));
     cr_assert_eq(atomic_load(&s.accepted), 0);
@@ -285,7 +285,7 @@ Test(service_listen, emfile_pauses_instead_of_spinning)
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
     fake_clock_set(&clock, s.svc, 100);
     cr_assert(tsync_wait_geq(&s.accepts, 3, 5000), "%d accepted", atomic_load(&s.accepted));
-    h2_service_free(s.svc);
+    h2_svc_free(s.svc);
     h2_svc_queue_free(q);
     for (int i = 0; i < 3; i++)
         close(cfd[i]);

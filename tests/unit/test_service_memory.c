@@ -63,12 +63,12 @@ static void on_peer(void *arg, const h2_event *ev)
             0);
 }
 
-static void server_event(h2_service *svc, outcome *o, h2_svc_event *ev)
+static void server_event(h2_svc *svc, outcome *o, h2_svc_event *ev)
 {
     if (ev->type == H2_EV_REQUEST_RECEIVED) {
-        int rv = h2_service_submit_headers(svc, ev->conn, ev->stream_id, ok_fields, 1, 0, 0);
+        int rv = h2_svc_submit_headers(svc, ev->conn, ev->stream_id, ok_fields, 1, 0, 0);
         if (rv == 0)
-            rv = h2_service_send_data(svc, ev->conn, ev->stream_id, (const uint8_t *)"hello", 5,
+            rv = h2_svc_send_data(svc, ev->conn, ev->stream_id, (const uint8_t *)"hello", 5,
                                       H2_SEND_END_STREAM, 0);
         cr_assert(rv == 0 || rv == H2_ENOMEM || rv == H2_ENOCONN, "post: %d", rv);
         if (rv != 0)
@@ -87,7 +87,7 @@ static void server_event(h2_service *svc, outcome *o, h2_svc_event *ev)
     h2_svc_event_release(ev);
 }
 
-static void drain(h2_service *svc, h2_svc_queue *q, outcome *o)
+static void drain(h2_svc *svc, h2_svc_queue *q, outcome *o)
 {
     h2_svc_event *ev = NULL;
     while (h2_svc_queue_poll(q, &ev, 1) == 1)
@@ -104,18 +104,18 @@ static int scenario(testmem *tm, void *arg)
     l.mem = (h2_mem){&l, l_malloc, l_realloc, l_free};
     int bad = 0;
 
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = 1;
     cfg.mem = &l.mem;
-    h2_service *svc = NULL;
-    int rv = h2_service_new(&svc, &cfg);
+    h2_svc *svc = NULL;
+    int rv = h2_svc_new(&svc, &cfg);
     if (rv != 0)
         return rv == H2_ENOMEM ? 0 : 1;
     h2_svc_queue *q = NULL;
     rv = h2_svc_queue_new(&q, 64, &l.mem);
     if (rv != 0) {
-        h2_service_free(svc);
+        h2_svc_free(svc);
         return rv == H2_ENOMEM ? 0 : 1;
     }
     int sv[2];
@@ -124,11 +124,11 @@ static int scenario(testmem *tm, void *arg)
     h2_svc_conn_config_init(&sc, role);
     sc.queue = q;
     h2_svc_conn_id id = 0;
-    rv = h2_service_attach_fd(svc, sv[1], &sc, &id);
+    rv = h2_svc_attach_fd(svc, sv[1], &sc, &id);
     if (rv != 0) {
         close(sv[0]);
         close(sv[1]);
-        h2_service_free(svc);
+        h2_svc_free(svc);
         h2_svc_queue_free(q);
         return rv == H2_ENOMEM ? 0 : 1;
     }
@@ -141,7 +141,7 @@ static int scenario(testmem *tm, void *arg)
         cr_assert_eq(h2_conn_send_headers(p.conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
     } else {
         /* The service's client opens the stream. */
-        rv = h2_service_submit_headers(svc, id, 0, get_fields, 4, H2_SEND_END_STREAM, 1);
+        rv = h2_svc_submit_headers(svc, id, 0, get_fields, 4, H2_SEND_END_STREAM, 1);
         cr_assert(rv == 0 || rv == H2_ENOMEM || rv == H2_ENOCONN);
         o.gave_up = rv != 0;
     }
@@ -158,7 +158,7 @@ static int scenario(testmem *tm, void *arg)
         peer_pump(&p, 2, on_peer, &o);
     }
     if (o.response && o.closed == 0 && !o.gave_up) {
-        rv = h2_service_close(svc, id, H2_NO_ERROR, 0);
+        rv = h2_svc_close(svc, id, H2_NO_ERROR, 0);
         cr_assert(rv == 0 || rv == H2_ENOMEM || rv == H2_ENOCONN);
         /* GOAWAY: the peer answers nothing more; wait for the end either way. */
         while (rv == 0 && o.closed == 0 && !o.gave_up) {
@@ -172,7 +172,7 @@ static int scenario(testmem *tm, void *arg)
                 h2_svc_queue_wait(q, 10);
         }
     }
-    h2_service_free(svc);
+    h2_svc_free(svc);
     drain(svc, q, &o);
     if (o.closed != 1)
         bad = 1;

@@ -1,6 +1,6 @@
 /*
  * TCP_NODELAY: on by default on the TCP sockets the service accepts
- * (h2_service_listen) or is handed (h2_service_attach_fd), off when the
+ * (h2_svc_listen) or is handed (h2_svc_attach_fd), off when the
  * service configuration says so; Unix sockets attach as before.
  */
 #include <arpa/inet.h>
@@ -18,16 +18,16 @@ static int nodelay_of(int fd)
     return v != 0;
 }
 
-static h2_service *service_with(lockmem *lm, bool nodelay)
+static h2_svc *service_with(lockmem *lm, bool nodelay)
 {
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cr_assert(cfg.tcp_nodelay, "TCP_NODELAY must be on by default");
     cfg.workers = 1;
     cfg.mem = &lm->mem;
     cfg.tcp_nodelay = nodelay;
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    h2_svc *svc = NULL;
+    cr_assert_eq(h2_svc_new(&svc, &cfg), 0);
     return svc;
 }
 
@@ -60,7 +60,7 @@ static int accepted_nodelay(bool nodelay)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = service_with(&lm, nodelay);
+    h2_svc *svc = service_with(&lm, nodelay);
     accept_probe p = {.seen = -2};
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
@@ -69,7 +69,7 @@ static int accepted_nodelay(bool nodelay)
     h2_svc_conn_config cc;
     h2_svc_conn_config_init(&cc, H2_ROLE_SERVER);
     cc.on_event = drop_event;
-    cr_assert_eq(h2_service_listen(svc, lfd, &cc, probe_accept, &p), 0);
+    cr_assert_eq(h2_svc_listen(svc, lfd, &cc, probe_accept, &p), 0);
     int cfd = connect_loopback(port);
 
     struct timespec dl;
@@ -81,7 +81,7 @@ static int accepted_nodelay(bool nodelay)
     int seen = p.seen;
     pthread_mutex_unlock(&p.mu);
     close(cfd);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.mu);
     cr_assert_eq(lockmem_live(&lm), 0u);
@@ -105,7 +105,7 @@ static int attached_nodelay(bool nodelay)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = service_with(&lm, nodelay);
+    h2_svc *svc = service_with(&lm, nodelay);
     h2_svc_queue *q = new_queue(&lm, 64);
     uint16_t port;
     int lfd = listen_loopback(&port);
@@ -117,14 +117,14 @@ static int attached_nodelay(bool nodelay)
     h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
     cc.queue = q;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, cfd, &cc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, cfd, &cc, &id), 0);
     /* The service owns |cfd| now, but cannot close it before it sees the
      * ATTACHED event through (the peer end stays open). */
     h2_svc_event *ev = wait_event(q, H2_SVC_EV_ATTACHED, 10000);
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);
     int seen = nodelay_of(cfd);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     close(sfd);
     close(lfd);

@@ -32,7 +32,7 @@ Test(service_order, ping_after_abort_is_answered_before_closed)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     for (int trial = 0; trial < 20; trial++) {
         h2_svc_queue *q = new_queue(&lm, 4);
         int sv[2];
@@ -41,12 +41,12 @@ Test(service_order, ping_after_abort_is_answered_before_closed)
         h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
         sc.queue = q;
         h2_svc_conn_id id = 0;
-        cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+        cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
         h2_svc_event *ev = wait_event(q, H2_SVC_EV_ATTACHED, 5000);
         cr_assert_not_null(ev);
         h2_svc_event_release(ev);
-        cr_assert_eq(h2_service_abort(svc, id, 0), 0);
-        int rv = h2_service_ping(svc, id, (const uint8_t *)"pingpong", 9);
+        cr_assert_eq(h2_svc_abort(svc, id, 0), 0);
+        int rv = h2_svc_ping(svc, id, (const uint8_t *)"pingpong", 9);
         cr_assert(rv == 0 || rv == H2_ENOCONN, "ping: %d", rv);
         int failed = pings_failed_until_closed(q, id);
         cr_assert_eq(failed, rv == 0 ? 1 : 0, "trial %d: ping answered %d times before CLOSED",
@@ -55,7 +55,7 @@ Test(service_order, ping_after_abort_is_answered_before_closed)
         h2_svc_queue_free(q);
         close(sv[0]);
     }
-    h2_service_free(svc);
+    h2_svc_free(svc);
     cr_assert_eq(lockmem_live(&lm), 0u, "%zu blocks kept", lockmem_live(&lm));
 }
 
@@ -68,15 +68,15 @@ Test(service_order, post_to_ended_connection_fails_at_the_call)
     h2_svc_conn_config sc;
     h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
     h2_svc_conn_id id = svc_rig_attach(&r, &sc);
-    cr_assert_eq(h2_service_abort(r.svc, id, 0), 0);
+    cr_assert_eq(h2_svc_abort(r.svc, id, 0), 0);
     h2_svc_event *ev = wait_event(r.q, H2_SVC_EV_CLOSED, 5000);
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);
-    cr_assert_eq(h2_service_ping(r.svc, id, (const uint8_t *)"pingpong", 1), H2_ENOCONN);
-    cr_assert_eq(h2_service_conn_stats(r.svc, id, 2), H2_ENOCONN);
-    cr_assert_eq(h2_service_close(r.svc, id, 0, 3), H2_ENOCONN);
+    cr_assert_eq(h2_svc_ping(r.svc, id, (const uint8_t *)"pingpong", 1), H2_ENOCONN);
+    cr_assert_eq(h2_svc_query_stats(r.svc, id, 2), H2_ENOCONN);
+    cr_assert_eq(h2_svc_close(r.svc, id, 0, 3), H2_ENOCONN);
     cr_assert_str_eq(h2_errname(H2_ENOCONN), "H2_ENOCONN");
-    h2_service_free(r.svc);
+    h2_svc_free(r.svc);
     r.svc = NULL;
     cr_assert_null(next_event(r.q, 0), "an event after CLOSED");
     close(r.peer_fd);
@@ -152,7 +152,7 @@ Test(service_order, shutdown_keeps_a_connections_order)
         pthread_t t;
         cr_assert_eq(pthread_create(&t, NULL, read_in_order, &o), 0);
         atomic_store(&o.go, true);
-        h2_service_free(r.svc); /* the reader takes events meanwhile */
+        h2_svc_free(r.svc); /* the reader takes events meanwhile */
         r.svc = NULL;
         pthread_join(t, NULL);
         cr_assert(o.closed, "trial %d: no CLOSED", trial);

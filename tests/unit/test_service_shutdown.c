@@ -1,5 +1,5 @@
 /*
- * Service shutdown against late posts: while h2_service_free() stops the
+ * Service shutdown against late posts: while h2_svc_free() stops the
  * workers, an event callback on one worker still posts to another worker
  * that has already left its loop (a command, and a new connection). The
  * command for the ended connection fails at the call (H2_ENOCONN); the
@@ -11,7 +11,7 @@
 #include "unit/test_service_util.h"
 
 typedef struct late {
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_conn_id b; /* the connection on worker 1 */
     atomic_bool b_closed;
     tsync closed_b; /* raised with |b_closed| */
@@ -43,13 +43,13 @@ static void on_a(void *user, h2_svc_event *ev)
         /* Worker 1 closes its connections after its last look at its ring. */
         cr_assert(tsync_wait_geq(&l->closed_b, 1, 5000), "worker 1 did not close its connection");
         static const uint8_t body[1000];
-        l->data_rv = h2_service_send_data(l->svc, l->b, 1, body, sizeof body, 0, 77);
+        l->data_rv = h2_svc_send_data(l->svc, l->b, 1, body, sizeof body, 0, 77);
         h2_svc_conn_config cc;
         h2_svc_conn_config_init(&cc, H2_ROLE_SERVER);
         cc.queue = l->late_q;
         cc.worker = 1;
         h2_svc_conn_id id;
-        l->attach_rv = h2_service_attach_fd(l->svc, l->late_fd, &cc, &id);
+        l->attach_rv = h2_svc_attach_fd(l->svc, l->late_fd, &cc, &id);
         l->posted = true;
     }
     h2_svc_event_release(ev);
@@ -61,8 +61,8 @@ Test(service_shutdown, posts_after_a_worker_left_are_answered)
     lockmem_init(&lm);
     h2_svc_queue *qs = new_queue(&lm, 64); /* failures for unknown connections */
     h2_svc_queue *q3 = new_queue(&lm, 64);
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = 2;
     cfg.mem = &lm.mem;
     cfg.queue = qs;
@@ -70,7 +70,7 @@ Test(service_shutdown, posts_after_a_worker_left_are_answered)
     atomic_init(&l.b_closed, false);
     tsync_init(&l.closed_b);
     tsync_init(&l.attached);
-    cr_assert_eq(h2_service_new(&l.svc, &cfg), 0);
+    cr_assert_eq(h2_svc_new(&l.svc, &cfg), 0);
 
     int a[2], b[2], c[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
@@ -83,13 +83,13 @@ Test(service_shutdown, posts_after_a_worker_left_are_answered)
     cc.user = &l;
     cc.worker = 0;
     h2_svc_conn_id ida;
-    cr_assert_eq(h2_service_attach_fd(l.svc, a[1], &cc, &ida), 0);
+    cr_assert_eq(h2_svc_attach_fd(l.svc, a[1], &cc, &ida), 0);
     cc.on_event = on_b;
     cc.worker = 1;
-    cr_assert_eq(h2_service_attach_fd(l.svc, b[1], &cc, &l.b), 0);
+    cr_assert_eq(h2_svc_attach_fd(l.svc, b[1], &cc, &l.b), 0);
     cr_assert(tsync_wait_geq(&l.attached, 2, 5000), "not attached");
 
-    h2_service_free(l.svc);
+    h2_svc_free(l.svc);
     cr_assert(l.posted);
     cr_assert(atomic_load(&l.b_closed));
     /* The command for the ended connection failed at the call ... */

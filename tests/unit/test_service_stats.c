@@ -1,5 +1,5 @@
 /*
- * Statistics: per-connection counters through h2_service_conn_stats()
+ * Statistics: per-connection counters through h2_svc_query_stats()
  * (H2_SVC_EV_STATS) and in the CLOSED event, checked against what a peer
  * driven by the test wrote and read; per-worker snapshots; the high-water
  * mark of events held for a full queue.
@@ -27,7 +27,7 @@ Test(service_stats, connection_and_worker_counters)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 64);
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -37,7 +37,7 @@ Test(service_stats, connection_and_worker_counters)
     /* SETTINGS_ACKNOWLEDGED tells when the service read the peer's last byte. */
     sc.trace = true;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
 
     peer p;
     peer_init(&p, sv[0], H2_ROLE_CLIENT);
@@ -52,10 +52,10 @@ Test(service_stats, connection_and_worker_counters)
         cr_assert_not_null(ev);
         events++;
         if (ev->type == H2_EV_REQUEST_RECEIVED) {
-            cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
+            cr_assert_eq(h2_svc_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
             uint8_t body[1000];
             memset(body, 'b', sizeof body);
-            cr_assert_eq(h2_service_send_data(svc, id, 1, body, sizeof body, H2_SEND_END_STREAM, 0),
+            cr_assert_eq(h2_svc_send_data(svc, id, 1, body, sizeof body, H2_SEND_END_STREAM, 0),
                          0);
         }
         int type = ev->type;
@@ -82,7 +82,7 @@ Test(service_stats, connection_and_worker_counters)
             break;
     } while (true);
 
-    cr_assert_eq(h2_service_conn_stats(svc, id, 42), 0);
+    cr_assert_eq(h2_svc_query_stats(svc, id, 42), 0);
     ev = wait_event(q, H2_SVC_EV_STATS, 5000);
     cr_assert_not_null(ev);
     cr_assert_eq(ev->user, 42u);
@@ -108,7 +108,7 @@ Test(service_stats, connection_and_worker_counters)
     uint64_t bytes_in = st->bytes_in, bytes_out = st->bytes_out;
     h2_svc_event_release(ev);
 
-    cr_assert_eq(h2_service_abort(svc, id, 0), 0);
+    cr_assert_eq(h2_svc_abort(svc, id, 0), 0);
     ev = wait_event(q, H2_SVC_EV_CLOSED, 5000);
     cr_assert_not_null(ev);
     cr_assert_eq(ev->stats.commands, 4u);
@@ -126,7 +126,7 @@ Test(service_stats, connection_and_worker_counters)
     end = now_ms() + 5000;
     do {
         cr_assert_lt(now_ms(), end);
-        cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
+        cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &ws), 0);
     } while (ws.connections != 0);
     cr_assert_eq(ws.connections_total, 1u);
     cr_assert_eq(ws.bytes_in, bytes_in);
@@ -139,7 +139,7 @@ Test(service_stats, connection_and_worker_counters)
     cr_assert_eq(ws.frames_in, frames_in);
     cr_assert_eq(ws.frames_out, frames_out);
     cr_assert_eq(ws.streams_opened, 1u);
-    cr_assert_eq(h2_service_worker_stats(svc, 1, &ws), H2_EINVAL);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 1, &ws), H2_EINVAL);
     /* The event queue: every event was taken, none waits. */
     h2_svc_queue_stats qs = {.size = sizeof(qs)};
     cr_assert_eq(h2_svc_queue_get_stats(q, &qs), 0);
@@ -148,11 +148,11 @@ Test(service_stats, connection_and_worker_counters)
     cr_assert_geq(qs.high_water, 1u);
     cr_assert_eq(qs.capacity, 63u);
     cr_assert_eq(h2_svc_queue_get_stats(NULL, &qs), H2_EINVAL);
-    cr_assert_eq(h2_service_worker_stats(NULL, 0, &ws), H2_EINVAL);
-    cr_assert_eq(h2_service_worker_stats(svc, 0, NULL), H2_EINVAL);
-    cr_assert_eq(h2_service_conn_stats(svc, 0, 0), H2_EINVAL);
+    cr_assert_eq(h2_svc_worker_get_stats(NULL, 0, &ws), H2_EINVAL);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 0, NULL), H2_EINVAL);
+    cr_assert_eq(h2_svc_query_stats(svc, 0, 0), H2_EINVAL);
 
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     peer_free(&p);
     cr_assert_eq(lockmem_live(&lm), 0u);
@@ -162,7 +162,7 @@ Test(service_stats, pending_high_water_and_timeouts)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 4); /* room for 3 events */
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -171,7 +171,7 @@ Test(service_stats, pending_high_water_and_timeouts)
     sc.queue = q;
     sc.header_timeout_ms = 300;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
 
     /* A request and ten DATA frames in one write, while nobody reads events. */
     peer p;
@@ -197,7 +197,7 @@ Test(service_stats, pending_high_water_and_timeouts)
         peer_pump(&p, 10, on_peer, &rs);
     }
     h2_svc_worker_stats ws0 = {.size = sizeof(ws0)};
-    cr_assert_eq(h2_service_worker_stats(svc, 0, &ws0), 0);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &ws0), 0);
     cr_assert_geq(ws0.bytes_in, wrote);
 
     size_t data = 0;
@@ -209,14 +209,14 @@ Test(service_stats, pending_high_water_and_timeouts)
             data += ev->len;
         h2_svc_event_release(ev);
     }
-    cr_assert_eq(h2_service_conn_stats(svc, id, 1), 0);
+    cr_assert_eq(h2_svc_query_stats(svc, id, 1), 0);
     ev = wait_event(q, H2_SVC_EV_STATS, 5000);
     cr_assert_not_null(ev);
     /* ATTACHED, REQUEST and ten DATA events: three fit, the rest waited. */
     cr_assert_geq(ev->stats.pending_high_water, 9u);
     cr_assert_leq(ev->stats.pending_high_water, 12u);
     h2_svc_event_release(ev);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
 
     /* A timer counts in the worker's snapshot. */
@@ -227,7 +227,7 @@ Test(service_stats, pending_high_water_and_timeouts)
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2), 0);
     sc.queue = q;
     sc.preface_timeout_ms = 50;
-    cr_assert_eq(h2_service_attach_fd(svc, sv2[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv2[1], &sc, &id), 0);
     ev = wait_event(q, H2_SVC_EV_ATTACHED, 5000);
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);
@@ -237,11 +237,11 @@ Test(service_stats, pending_high_water_and_timeouts)
     cr_assert_eq(ev->reason, H2_SVC_CLOSE_TIMEOUT);
     h2_svc_event_release(ev);
     h2_svc_worker_stats ws = {.size = sizeof(ws)};
-    cr_assert_eq(h2_service_worker_stats(svc, 0, &ws), 0);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &ws), 0);
     cr_assert_eq(ws.timeouts, 1u);
     for (int t = 0; t < H2_SVC_TIMER_COUNT; t++)
         cr_assert_eq(ws.timer_expired[t], t == H2_SVC_TIMER_PREFACE ? 1u : 0u, "timer %d", t);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     close(sv2[0]);
     peer_free(&p);

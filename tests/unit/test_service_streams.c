@@ -122,12 +122,12 @@ static void rig_start(rig *g)
     /* The service knows the limit before it opens anything. */
     cr_assert(until_true(g, &g->s.settings_acked, 5000));
 
-    cr_assert_eq(h2_service_submit_headers(g->r.svc, g->id, 0, post_fields, 4, 0, 1), 0);
+    cr_assert_eq(h2_svc_submit_headers(g->r.svc, g->id, 0, post_fields, 4, 0, 1), 0);
     cr_assert_eq(opened(g, 1), 1u);
     cr_assert(until_bits(g, &g->s.requests, 1u << 1, 5000));
     /* No slot: this one waits until stream 1 is over. */
     cr_assert_eq(
-        h2_service_submit_headers(g->r.svc, g->id, 0, get_fields, 4, H2_SEND_END_STREAM, 2), 0);
+        h2_svc_submit_headers(g->r.svc, g->id, 0, get_fields, 4, H2_SEND_END_STREAM, 2), 0);
 }
 
 static void rig_free(rig *g)
@@ -152,7 +152,7 @@ Test(service_streams, data_with_end_stream_passes_a_waiting_request)
     rig g;
     rig_start(&g);
     cr_assert_eq(
-        h2_service_send_data(g.r.svc, g.id, 1, (const uint8_t *)"hello", 5, H2_SEND_END_STREAM, 0),
+        h2_svc_send_data(g.r.svc, g.id, 1, (const uint8_t *)"hello", 5, H2_SEND_END_STREAM, 0),
         0);
     cr_assert(until_bits(&g, &g.s.ended, 1u << 1, 3000),
               "stream 1's END_STREAM waits behind the request waiting for a slot");
@@ -166,7 +166,7 @@ Test(service_streams, end_stream_command_passes_a_waiting_request)
 {
     rig g;
     rig_start(&g);
-    cr_assert_eq(h2_service_end_stream(g.r.svc, g.id, 1, 0), 0);
+    cr_assert_eq(h2_svc_end_stream(g.r.svc, g.id, 1, 0), 0);
     cr_assert(until_bits(&g, &g.s.ended, 1u << 1, 3000),
               "stream 1's END_STREAM waits behind the request waiting for a slot");
     finish_stream1_then_expect_stream3(&g);
@@ -177,7 +177,7 @@ Test(service_streams, reset_passes_a_waiting_request)
 {
     rig g;
     rig_start(&g);
-    cr_assert_eq(h2_service_reset_stream(g.r.svc, g.id, 1, H2_CANCEL, 0), 0);
+    cr_assert_eq(h2_svc_reset_stream(g.r.svc, g.id, 1, H2_CANCEL, 0), 0);
     cr_assert(until_bits(&g, &g.s.resets, 1u << 1, 3000),
               "stream 1's reset waits behind the request waiting for a slot");
     /* The reset freed the slot: the waiting request goes out. */
@@ -190,9 +190,9 @@ Test(service_streams, ping_and_stream_data_pass_a_waiting_request)
     rig g;
     rig_start(&g);
     static const uint8_t opaque[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    cr_assert_eq(h2_service_ping(g.r.svc, g.id, opaque, 0), 0);
+    cr_assert_eq(h2_svc_ping(g.r.svc, g.id, opaque, 0), 0);
     cr_assert(until_true(&g, &g.s.ping, 3000), "the PING waits behind the waiting request");
-    cr_assert_eq(h2_service_send_data(g.r.svc, g.id, 1, (const uint8_t *)"abc", 3, 0, 0), 0);
+    cr_assert_eq(h2_svc_send_data(g.r.svc, g.id, 1, (const uint8_t *)"abc", 3, 0, 0), 0);
     int64_t end = now_ms() + 3000;
     while (g.s.data1 < 3 && now_ms() < end && !g.p.eof)
         peer_pump(&g.p, 10, on_peer, &g.s);
@@ -202,7 +202,7 @@ Test(service_streams, ping_and_stream_data_pass_a_waiting_request)
     h2_svc_event_release(ev);
     /* Still one stream at a time; the request waits on. */
     cr_assert_eq(g.s.requests & (1u << 3), 0u);
-    cr_assert_eq(h2_service_end_stream(g.r.svc, g.id, 1, 0), 0);
+    cr_assert_eq(h2_svc_end_stream(g.r.svc, g.id, 1, 0), 0);
     cr_assert(until_bits(&g, &g.s.ended, 1u << 1, 3000));
     finish_stream1_then_expect_stream3(&g);
     rig_free(&g);
@@ -212,9 +212,9 @@ Test(service_streams, waiting_requests_open_in_the_order_posted)
 {
     rig g;
     rig_start(&g);
-    cr_assert_eq(h2_service_submit_headers(g.r.svc, g.id, 0, get_fields, 4, H2_SEND_END_STREAM, 4),
+    cr_assert_eq(h2_svc_submit_headers(g.r.svc, g.id, 0, get_fields, 4, H2_SEND_END_STREAM, 4),
                  0);
-    cr_assert_eq(h2_service_end_stream(g.r.svc, g.id, 1, 0), 0);
+    cr_assert_eq(h2_svc_end_stream(g.r.svc, g.id, 1, 0), 0);
     cr_assert(until_bits(&g, &g.s.ended, 1u << 1, 3000));
     finish_stream1_then_expect_stream3(&g);
     /* Stream 3 ends from the peer's side too: the last request goes out as 5. */

@@ -44,7 +44,7 @@ static const h2_header response_fields[] = {HDR(":status", "200")};
 /* ---- echo server ---- */
 
 typedef struct server {
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_queue *q;
     int expect_closed;
     int closed;
@@ -65,13 +65,13 @@ static void *server_main(void *arg)
             int rv = 0;
             switch (ev->type) {
             case H2_EV_REQUEST_RECEIVED:
-                rv = h2_service_submit_headers(s->svc, ev->conn, ev->stream_id, response_fields, 1,
+                rv = h2_svc_submit_headers(s->svc, ev->conn, ev->stream_id, response_fields, 1,
                                                0, 0);
                 if (rv == 0 && ev->end_stream)
-                    rv = h2_service_end_stream(s->svc, ev->conn, ev->stream_id, 0);
+                    rv = h2_svc_end_stream(s->svc, ev->conn, ev->stream_id, 0);
                 break;
             case H2_EV_DATA_RECEIVED:
-                rv = h2_service_send_data(s->svc, ev->conn, ev->stream_id, ev->data, ev->len,
+                rv = h2_svc_send_data(s->svc, ev->conn, ev->stream_id, ev->data, ev->len,
                                           ev->end_stream ? H2_SEND_END_STREAM : 0, 0);
                 s->echoed += ev->len;
                 break;
@@ -119,7 +119,7 @@ typedef struct client_conn {
 } client_conn;
 
 typedef struct client {
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_queue *q;
     uint32_t seed;
     client_conn conns[CONNS_PER_THREAD];
@@ -155,10 +155,10 @@ static void client_event(client *cl, h2_svc_event *ev)
         cr_assert_eq(s->id, 2 * ev->user + 1, "streams open in posting order");
         if (s->reset) {
             cr_assert_eq(
-                h2_service_send_data(cl->svc, c->id, s->id, s->body, s->len / 2, 0, ev->user), 0);
-            cr_assert_eq(h2_service_reset_stream(cl->svc, c->id, s->id, H2_CANCEL, ev->user), 0);
+                h2_svc_send_data(cl->svc, c->id, s->id, s->body, s->len / 2, 0, ev->user), 0);
+            cr_assert_eq(h2_svc_reset_stream(cl->svc, c->id, s->id, H2_CANCEL, ev->user), 0);
         } else {
-            cr_assert_eq(h2_service_send_data(cl->svc, c->id, s->id, s->body, s->len,
+            cr_assert_eq(h2_svc_send_data(cl->svc, c->id, s->id, s->body, s->len,
                                               H2_SEND_END_STREAM, ev->user),
                          0);
         }
@@ -222,10 +222,10 @@ static void *client_main(void *arg)
         h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
         cc.queue = cl->q;
         cc.user = c;
-        cr_assert_eq(h2_service_attach_fd(cl->svc, c->fd, &cc, &c->id), 0);
+        cr_assert_eq(h2_svc_attach_fd(cl->svc, c->fd, &cc, &c->id), 0);
         for (int i = 0; i < STREAMS; i++)
             cr_assert_eq(
-                h2_service_submit_headers(cl->svc, c->id, 0, request_fields, 4, 0, (uint64_t)i), 0);
+                h2_svc_submit_headers(cl->svc, c->id, 0, request_fields, 4, 0, (uint64_t)i), 0);
     }
     h2_svc_event *evs[32];
     int64_t end = now_ms() + DEADLINE_MS;
@@ -235,10 +235,10 @@ static void *client_main(void *arg)
             client_conn *c = &cl->conns[k];
             if (!c->closing && c->abort_after >= 0 && c->done >= c->abort_after) {
                 c->closing = true;
-                cr_assert_eq(h2_service_abort(cl->svc, c->id, 0), 0);
+                cr_assert_eq(h2_svc_abort(cl->svc, c->id, 0), 0);
             } else if (!c->closing && c->done == expected_done(c)) {
                 c->closing = true;
-                cr_assert_eq(h2_service_close(cl->svc, c->id, H2_NO_ERROR, 0), 0);
+                cr_assert_eq(h2_svc_close(cl->svc, c->id, H2_NO_ERROR, 0), 0);
             }
             all_closed = all_closed && c->closed;
         }
@@ -264,7 +264,7 @@ Test(service_stress, echo_many_threads_connections_streams_with_resets_and_abort
     server srv = {.expect_closed = CLIENT_THREADS * CONNS_PER_THREAD};
     srv.svc = new_service(&lm, 2, 0);
     srv.q = new_queue(&lm, 1024);
-    h2_service *csvc = new_service(&lm, 2, 0);
+    h2_svc *csvc = new_service(&lm, 2, 0);
 
     static client clients[CLIENT_THREADS];
     memset(clients, 0, sizeof clients);
@@ -281,7 +281,7 @@ Test(service_stress, echo_many_threads_connections_streams_with_resets_and_abort
             h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
             sc.queue = srv.q;
             h2_svc_conn_id sid;
-            cr_assert_eq(h2_service_attach_fd(srv.svc, sv[1], &sc, &sid), 0);
+            cr_assert_eq(h2_svc_attach_fd(srv.svc, sv[1], &sc, &sid), 0);
         }
     }
     pthread_t st, ct[CLIENT_THREADS];
@@ -335,8 +335,8 @@ Test(service_stress, echo_many_threads_connections_streams_with_resets_and_abort
     cr_log_info("echoed %zu bytes, %d streams reset, %d connections aborted", srv.echoed, resets,
                 aborted);
 
-    h2_service_free(csvc);
-    h2_service_free(srv.svc);
+    h2_svc_free(csvc);
+    h2_svc_free(srv.svc);
     for (int t = 0; t < CLIENT_THREADS; t++)
         h2_svc_queue_free(clients[t].q);
     h2_svc_queue_free(srv.q);

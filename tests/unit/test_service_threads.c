@@ -10,7 +10,7 @@
 #include "service/svc_internal.h"
 #include "test_service_util.h"
 
-/* ---- dedicated attaches racing h2_service_free() -------------------------- */
+/* ---- dedicated attaches racing h2_svc_free() -------------------------- */
 
 #define RACE_ROUNDS 12
 #define RACE_ATTACHES 48
@@ -23,7 +23,7 @@ typedef struct attach_rec {
 } attach_rec;
 
 typedef struct race {
-    h2_service *svc;
+    h2_svc *svc;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool go;
@@ -40,7 +40,7 @@ static void count_closed(void *user, h2_svc_event *ev)
     h2_svc_event_release(ev);
 }
 
-static int dedicated_attach(h2_service *svc, attach_rec *r)
+static int dedicated_attach(h2_svc *svc, attach_rec *r)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -53,7 +53,7 @@ static int dedicated_attach(h2_service *svc, attach_rec *r)
     cc.on_event = count_closed;
     cc.user = r;
     h2_svc_conn_id id = 0;
-    return h2_service_attach_fd(svc, r->fd, &cc, &id);
+    return h2_svc_attach_fd(svc, r->fd, &cc, &id);
 }
 
 /* The first connection's callback, on its dedicated worker: lets the test
@@ -85,14 +85,14 @@ static void race_round(void)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = 1;
     cfg.mem = &lm.mem;
     cfg.max_dedicated = RACE_ATTACHES + 1;
     race *rc = calloc(1, sizeof(*rc));
     cr_assert_not_null(rc);
-    cr_assert_eq(h2_service_new(&rc->svc, &cfg), 0);
+    cr_assert_eq(h2_svc_new(&rc->svc, &cfg), 0);
     pthread_mutex_init(&rc->mu, NULL);
     pthread_cond_init(&rc->cv, NULL);
 
@@ -104,7 +104,7 @@ static void race_round(void)
     cc.on_event = attacher;
     cc.user = rc;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(rc->svc, sv[1], &cc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(rc->svc, sv[1], &cc, &id), 0);
 
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl);
@@ -117,7 +117,7 @@ static void race_round(void)
     cr_assert(go, "the first connection was never attached");
 
     /* The callback is attaching now, on its own thread. */
-    h2_service_free(rc->svc);
+    h2_svc_free(rc->svc);
 
     cr_assert_eq(atomic_load(&rc->first_closed), 1);
     int ok = 0; /* attaches that went through */
@@ -163,7 +163,7 @@ typedef struct cross cross;
 
 typedef struct cross_side {
     cross *x;
-    h2_service *svc;
+    h2_svc *svc;
     struct cross_side *other;
     h2_svc_conn_id id;
     int peer_fd;
@@ -220,7 +220,7 @@ static void cross_event(void *user, h2_svc_event *ev)
         pthread_mutex_unlock(&x->mu);
         bool go = cross_wait(x, both_inside);
         for (int i = 0; go && i < CROSS_POSTS; i++) {
-            int rv = h2_service_conn_stats(s->other->svc, s->other->id, (uint64_t)i);
+            int rv = h2_svc_query_stats(s->other->svc, s->other->id, (uint64_t)i);
             if (rv == 0)
                 s->ok++;
             else if (rv == H2_EAGAIN)
@@ -249,13 +249,13 @@ Test(service_threads, services_posting_to_each_other_with_full_rings_do_not_dead
         cross_side *s = &x->side[k];
         s->x = x;
         s->other = &x->side[1 - k];
-        h2_service_config cfg;
-        h2_service_config_init(&cfg);
+        h2_svc_config cfg;
+        h2_svc_config_init(&cfg);
         cfg.workers = 1;
         cfg.mem = &lm.mem;
         cfg.mailbox_capacity = 8;
         cfg.post_wait_ms = -1; /* without limit, for application threads */
-        cr_assert_eq(h2_service_new(&s->svc, &cfg), 0);
+        cr_assert_eq(h2_svc_new(&s->svc, &cfg), 0);
     }
     for (int k = 0; k < 2; k++) {
         cross_side *s = &x->side[k];
@@ -267,7 +267,7 @@ Test(service_threads, services_posting_to_each_other_with_full_rings_do_not_dead
         cc.on_event = cross_event;
         cc.user = s;
         h2_svc_conn_id id = 0;
-        cr_assert_eq(h2_service_attach_fd(s->svc, sv[1], &cc, &id), 0);
+        cr_assert_eq(h2_svc_attach_fd(s->svc, sv[1], &cc, &id), 0);
         pthread_mutex_lock(&x->mu);
         s->id = id;
         pthread_mutex_unlock(&x->mu);
@@ -296,7 +296,7 @@ Test(service_threads, services_posting_to_each_other_with_full_rings_do_not_dead
                      k, atomic_load(&s->stats), s->other->ok);
     }
     for (int k = 0; k < 2; k++) {
-        h2_service_free(x->side[k].svc);
+        h2_svc_free(x->side[k].svc);
         close(x->side[k].peer_fd);
     }
     pthread_cond_destroy(&x->cv);
@@ -312,7 +312,7 @@ typedef struct hold {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool held, release, used;
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_conn_id id;
     atomic_int stats;
 } hold;
@@ -335,7 +335,7 @@ static void hold_first(void *arg)
 static void *held_poster(void *arg)
 {
     hold *h = arg;
-    cr_assert_eq(h2_service_conn_stats(h->svc, h->id, 1), 0);
+    cr_assert_eq(h2_svc_query_stats(h->svc, h->id, 1), 0);
     return NULL;
 }
 
@@ -392,7 +392,7 @@ Test(service_threads, worker_does_not_spin_while_a_post_is_half_way, .timeout = 
     h2_svc_conn_config_init(&cc, H2_ROLE_CLIENT);
     cc.on_event = count_stats;
     cc.user = h;
-    cr_assert_eq(h2_service_attach_fd(h->svc, sv[1], &cc, &h->id), 0);
+    cr_assert_eq(h2_svc_attach_fd(h->svc, sv[1], &cc, &h->id), 0);
     /* Internal: hold the next post to worker 0 between reserve and publish. */
     svc_worker *w = &h->svc->workers[0];
     h2_mailbox_set_reserve_hook(&w->mb, hold_first, h);
@@ -419,7 +419,7 @@ Test(service_threads, worker_does_not_spin_while_a_post_is_half_way, .timeout = 
     while (atomic_load(&h->stats) < 1 && now_ms() < deadline)
         sched_yield();
     int stats = atomic_load(&h->stats);
-    h2_service_free(h->svc);
+    h2_svc_free(h->svc);
     close(sv[0]);
     cr_assert_geq(cpu0, 0);
     cr_assert_eq(stats, 1, "the held command was not answered once published");

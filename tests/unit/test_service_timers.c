@@ -34,7 +34,7 @@ static void peer_on(void *arg, const h2_event *ev)
 typedef struct rig {
     lockmem lm;
     fake_clock clock;
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_queue *q;
     h2_svc_conn_id id;
     peer p;
@@ -51,7 +51,7 @@ static void rig_start(rig *r, h2_svc_conn_config *sc)
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     sc->queue = r->q;
     r->start = T0; /* the clock stands still until the test moves it */
-    cr_assert_eq(h2_service_attach_fd(r->svc, sv[1], sc, &r->id), 0);
+    cr_assert_eq(h2_svc_attach_fd(r->svc, sv[1], sc, &r->id), 0);
     peer_init(&r->p, sv[0], H2_ROLE_CLIENT);
     memset(&r->seen, 0, sizeof r->seen);
     /* The worker took the connection over: its clocks started at T0. */
@@ -129,7 +129,7 @@ static void rig_expect_goaway_eof(rig *r, bool goaway, uint32_t code)
 
 static void rig_free(rig *r)
 {
-    h2_service_free(r->svc);
+    h2_svc_free(r->svc);
     h2_svc_queue_free(r->q);
     peer_free(&r->p);
     cr_assert_eq(lockmem_live(&r->lm), 0u);
@@ -285,7 +285,7 @@ Test(service_timers, close_deadline_after_graceful_close)
     h2_svc_event_release(ev);
     /* GOAWAY, but the stream stays open: cut after the deadline. */
     int64_t asked = rig_now(&r);
-    cr_assert_eq(h2_service_close(r.svc, r.id, H2_NO_ERROR, 0), 0);
+    cr_assert_eq(h2_svc_close(r.svc, r.id, H2_NO_ERROR, 0), 0);
     expect_open(&r); /* the close was carried out */
     expect_no_close(&r, 149);
     fake_clock_set(&r.clock, r.svc, asked + 150);
@@ -323,7 +323,7 @@ Test(service_timers, many_connections_expire_in_deadline_order)
     lockmem lm;
     lockmem_init(&lm);
     fake_clock clock;
-    h2_service *svc = new_service_clock(&lm, 1, &clock, T0);
+    h2_svc *svc = new_service_clock(&lm, 1, &clock, T0);
     h2_svc_queue *q = new_queue(&lm, 64);
     enum { N = 6 };
     int peers[N];
@@ -336,7 +336,7 @@ Test(service_timers, many_connections_expire_in_deadline_order)
         sc.queue = q;
         /* Attached in one order, due in the reverse one. */
         sc.preface_timeout_ms = (uint32_t)(60 * (N - i));
-        cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &ids[i]), 0);
+        cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &ids[i]), 0);
         peers[i] = sv[0];
     }
     for (int i = 0; i < N; i++) {
@@ -353,7 +353,7 @@ Test(service_timers, many_connections_expire_in_deadline_order)
         cr_assert_eq(ev->timer, H2_SVC_TIMER_PREFACE);
         h2_svc_event_release(ev);
     }
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     for (int i = 0; i < N; i++)
         close(peers[i]);
@@ -365,7 +365,7 @@ Test(service_timers, each_connection_closes_at_its_own_deadline)
     lockmem lm;
     lockmem_init(&lm);
     fake_clock clock;
-    h2_service *svc = new_service_clock(&lm, 1, &clock, T0);
+    h2_svc *svc = new_service_clock(&lm, 1, &clock, T0);
     h2_svc_queue *q = new_queue(&lm, 64);
     enum { N = 3 };
     int peers[N];
@@ -377,7 +377,7 @@ Test(service_timers, each_connection_closes_at_its_own_deadline)
         server_config(&sc);
         sc.queue = q;
         sc.preface_timeout_ms = (uint32_t)(60 * (N - i));
-        cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &ids[i]), 0);
+        cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &ids[i]), 0);
         peers[i] = sv[0];
     }
     for (int i = 0; i < N; i++) {
@@ -396,7 +396,7 @@ Test(service_timers, each_connection_closes_at_its_own_deadline)
         cr_assert_eq(ev->timer, H2_SVC_TIMER_PREFACE);
         h2_svc_event_release(ev);
     }
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     for (int i = 0; i < N; i++)
         close(peers[i]);

@@ -137,7 +137,7 @@ Test(service_transport, hook_counts_calls_drains_pending_and_retries_eagain)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 256);
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -150,7 +150,7 @@ Test(service_transport, hook_counts_calls_drains_pending_and_retries_eagain)
     sc.queue = q;
     sc.transport = &tr;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
 
     /* The peer sends its preface and a request with a 3000-byte body in one
      * write: the transport takes it all off the socket at once and gives it
@@ -184,9 +184,9 @@ Test(service_transport, hook_counts_calls_drains_pending_and_retries_eagain)
                 req_sum = fnv(req_sum, ev->data, ev->len);
                 if (ev->end_stream && !answered) {
                     answered = true;
-                    cr_assert_eq(h2_service_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
+                    cr_assert_eq(h2_svc_submit_headers(svc, id, 1, ok_fields, 1, 0, 0), 0);
                     cr_assert_eq(
-                        h2_service_send_data(svc, id, 1, resp, resp_len, H2_SEND_END_STREAM, 0), 0);
+                        h2_svc_send_data(svc, id, 1, resp, resp_len, H2_SEND_END_STREAM, 0), 0);
                 }
             }
             cr_assert_neq(ev->type, H2_SVC_EV_CLOSED);
@@ -207,13 +207,13 @@ Test(service_transport, hook_counts_calls_drains_pending_and_retries_eagain)
     cr_assert_gt(atomic_load(&t.writes), atomic_load(&t.injected));
     cr_assert_eq(atomic_load(&t.closes), 0);
 
-    cr_assert_eq(h2_service_abort(svc, id, 0), 0);
+    cr_assert_eq(h2_svc_abort(svc, id, 0), 0);
     h2_svc_event *ev = wait_event(q, H2_SVC_EV_CLOSED, 10000);
     cr_assert_not_null(ev);
     cr_assert_eq(ev->reason, H2_SVC_CLOSE_ABORTED);
     h2_svc_event_release(ev);
     cr_assert_eq(atomic_load(&t.closes), 1);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     cr_assert_eq(atomic_load(&t.closes), 1);
     h2_svc_queue_free(q);
     p.fd = sv[0];
@@ -228,7 +228,7 @@ Test(service_transport, close_called_once_when_shutdown_races_the_attach)
     lockmem lm;
     lockmem_init(&lm);
     for (int round = 0; round < 8; round++) {
-        h2_service *svc = new_service(&lm, 2, 0);
+        h2_svc *svc = new_service(&lm, 2, 0);
         h2_svc_queue *q = new_queue(&lm, 64);
         int sv[2];
         cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -240,7 +240,7 @@ Test(service_transport, close_called_once_when_shutdown_races_the_attach)
         sc.queue = q;
         sc.transport = &tr;
         h2_svc_conn_id id = 0;
-        cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+        cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
         /* Odd rounds: the worker took the connection over before the free;
          * even rounds: the free races the attach. */
         if (round % 2 == 1) {
@@ -248,7 +248,7 @@ Test(service_transport, close_called_once_when_shutdown_races_the_attach)
             cr_assert_not_null(att);
             h2_svc_event_release(att);
         }
-        h2_service_free(svc);
+        h2_svc_free(svc);
         cr_assert_eq(atomic_load(&t.closes), 1);
         /* The service closed its end. */
         char c;
@@ -273,7 +273,7 @@ Test(service_transport, refused_attach_leaves_the_transport_alone)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     counting_tr t;
     h2_svc_transport tr;
     counting_init(&t, 5, &tr);
@@ -283,9 +283,9 @@ Test(service_transport, refused_attach_leaves_the_transport_alone)
     sc.on_event = release_event;
     sc.transport = &tr;
     h2_svc_conn_id id = 7;
-    cr_assert_eq(h2_service_attach_fd(svc, 5, &sc, &id), H2_EINVAL);
+    cr_assert_eq(h2_svc_attach_fd(svc, 5, &sc, &id), H2_EINVAL);
     cr_assert_eq(id, 0u);
-    h2_service_free(svc);
+    h2_svc_free(svc);
     cr_assert_eq(atomic_load(&t.closes), 0);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
@@ -296,7 +296,7 @@ Test(service_transport, initial_data_split_anywhere_in_the_preface)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 64);
 
     /* The client's first bytes: preface, SETTINGS, WINDOW_UPDATE? and a request. */
@@ -320,7 +320,7 @@ Test(service_transport, initial_data_split_anywhere_in_the_preface)
         sc.initial_data = first;
         sc.initial_len = k;
         h2_svc_conn_id id = 0;
-        cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+        cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
         if (k < first_len)
             write_all(sv[0], first + k, first_len - k);
         h2_svc_event *ev = next_event(q, 10000);
@@ -335,7 +335,7 @@ Test(service_transport, initial_data_split_anywhere_in_the_preface)
         cr_assert(ev->end_stream);
         cr_assert(memcmp(ev->fields[2].value, "/", 1) == 0);
         h2_svc_event_release(ev);
-        cr_assert_eq(h2_service_abort(svc, id, 0), 0);
+        cr_assert_eq(h2_svc_abort(svc, id, 0), 0);
         ev = wait_event(q, H2_SVC_EV_CLOSED, 10000);
         cr_assert_not_null(ev);
         cr_assert_eq(ev->reason, H2_SVC_CLOSE_ABORTED);
@@ -351,14 +351,14 @@ Test(service_transport, initial_data_split_anywhere_in_the_preface)
     sc.initial_data = (const uint8_t *)"GET / HTTP/1.1\r\n\r\n";
     sc.initial_len = 18;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
     h2_svc_event *ev = wait_event(q, H2_SVC_EV_CLOSED, 10000);
     cr_assert_not_null(ev);
     cr_assert_eq(ev->reason, H2_SVC_CLOSE_PROTOCOL);
     h2_svc_event_release(ev);
     close(sv[0]);
 
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
@@ -367,11 +367,11 @@ Test(service_transport, initial_data_split_anywhere_in_the_preface)
 
 static void upgrade_on_event(void *user, h2_svc_event *ev)
 {
-    h2_service **svcp = user;
+    h2_svc **svcp = user;
     if (ev->type == H2_SVC_EV_ATTACHED) {
         /* The upgraded request is stream 1: answer it. */
-        cr_assert_eq(h2_service_submit_headers(*svcp, ev->conn, 1, ok_fields, 1, 0, 0), 0);
-        cr_assert_eq(h2_service_send_data(*svcp, ev->conn, 1, (const uint8_t *)"upgraded", 8,
+        cr_assert_eq(h2_svc_submit_headers(*svcp, ev->conn, 1, ok_fields, 1, 0, 0), 0);
+        cr_assert_eq(h2_svc_send_data(*svcp, ev->conn, 1, (const uint8_t *)"upgraded", 8,
                                           H2_SEND_END_STREAM, 0),
                      0);
     }
@@ -404,7 +404,7 @@ Test(service_transport, upgrade_answers_stream_one)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 
@@ -423,7 +423,7 @@ Test(service_transport, upgrade_answers_stream_one)
     sc.upgrade_settings = settings;
     sc.upgrade_settings_len = settings_len;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
     peer_flush(&p);
 
     upgrade_client u = {0};
@@ -445,12 +445,12 @@ Test(service_transport, upgrade_answers_stream_one)
     cc.on_event = upgrade_on_event;
     cc.upgrade = true;
     h2_svc_conn_id bad = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, 100, &cc, &bad), H2_EINVAL);
+    cr_assert_eq(h2_svc_attach_fd(svc, 100, &cc, &bad), H2_EINVAL);
     sc.upgrade_settings = "!!!";
     sc.upgrade_settings_len = 3;
-    cr_assert_eq(h2_service_attach_fd(svc, 100, &sc, &bad), H2_EINVAL);
+    cr_assert_eq(h2_svc_attach_fd(svc, 100, &sc, &bad), H2_EINVAL);
 
-    h2_service_free(svc);
+    h2_svc_free(svc);
     peer_free(&p);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
@@ -494,7 +494,7 @@ Test(service_transport, failing_transport_closes_with_io_reason)
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 64);
     for (int mode = 0; mode < 2; mode++) {
         int sv[2];
@@ -507,7 +507,7 @@ Test(service_transport, failing_transport_closes_with_io_reason)
         sc.queue = q;
         sc.transport = &tr;
         h2_svc_conn_id id = 0;
-        cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+        cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
         write_all(sv[0], (const uint8_t *)"P", 1);
         h2_svc_event *ev = wait_event(q, H2_SVC_EV_CLOSED, 5000);
         cr_assert_not_null(ev);
@@ -518,7 +518,7 @@ Test(service_transport, failing_transport_closes_with_io_reason)
         cr_assert_eq(atomic_load(&t.closes), 1);
         close(sv[0]);
     }
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     cr_assert_eq(lockmem_live(&lm), 0u);
 }
@@ -570,7 +570,7 @@ Test(service_transport, write_waiting_for_a_read_does_not_spin_while_events_wait
 {
     lockmem lm;
     lockmem_init(&lm);
-    h2_service *svc = new_service(&lm, 1, 0);
+    h2_svc *svc = new_service(&lm, 1, 0);
     h2_svc_queue *q = new_queue(&lm, 2); /* one event at once */
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -584,7 +584,7 @@ Test(service_transport, write_waiting_for_a_read_does_not_spin_while_events_wait
     sc.queue = q;
     sc.transport = &tr;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(svc, sv[1], &sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(svc, sv[1], &sc, &id), 0);
 
     /* ATTACHED fills the queue; two requests wait behind it. */
     peer p;
@@ -608,19 +608,19 @@ Test(service_transport, write_waiting_for_a_read_does_not_spin_while_events_wait
     sc2.on_output = drop_output;
     sc2.worker = 0;
     h2_svc_conn_id id2 = 0;
-    cr_assert_eq(h2_service_attach_feed(svc, &sc2, &id2), 0);
+    cr_assert_eq(h2_svc_attach_feed(svc, &sc2, &id2), 0);
     h2_svc_event *att = wait_event(q2, H2_SVC_EV_ATTACHED, 5000);
     cr_assert_not_null(att);
     h2_svc_event_release(att);
     h2_svc_worker_stats a = {.size = sizeof(a)}, b = {.size = sizeof(b)};
-    cr_assert_eq(h2_service_worker_stats(svc, 0, &a), 0);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &a), 0);
     for (uint64_t i = 0; i < 3; i++) {
-        cr_assert_eq(h2_service_conn_stats(svc, id2, i), 0);
+        cr_assert_eq(h2_svc_query_stats(svc, id2, i), 0);
         h2_svc_event *st = wait_event(q2, H2_SVC_EV_STATS, 5000);
         cr_assert_not_null(st);
         h2_svc_event_release(st);
     }
-    cr_assert_eq(h2_service_worker_stats(svc, 0, &b), 0);
+    cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &b), 0);
     cr_assert_lt(b.loops - a.loops, 10u, "%llu turns", (unsigned long long)(b.loops - a.loops));
     int writes = atomic_load(&t.writes);
     cr_assert_gt(writes, 0);
@@ -638,7 +638,7 @@ Test(service_transport, write_waiting_for_a_read_does_not_spin_while_events_wait
         cr_assert_neq(ev->type, H2_SVC_EV_CLOSED);
         h2_svc_event_release(ev);
     }
-    h2_service_free(svc);
+    h2_svc_free(svc);
     h2_svc_queue_free(q);
     h2_svc_queue_free(q2);
     tsync_destroy(&t.read);

@@ -66,16 +66,16 @@ static const h2_header get_fields[] = {
 };
 static const h2_header ok_fields[] = {HDR(":status", "200")};
 
-static inline h2_service *new_service(lockmem *lm, unsigned workers, uint32_t mailbox)
+static inline h2_svc *new_service(lockmem *lm, unsigned workers, uint32_t mailbox)
 {
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cfg.workers = workers;
     cfg.mem = &lm->mem;
     if (mailbox != 0)
         cfg.mailbox_capacity = mailbox;
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    h2_svc *svc = NULL;
+    cr_assert_eq(h2_svc_new(&svc, &cfg), 0);
     return svc;
 }
 
@@ -116,7 +116,7 @@ static inline h2_svc_event *wait_event(h2_svc_queue *q, int type, int timeout_ms
     }
 }
 
-/* ---- a clock moved by the test (h2_service_config.clock) ---- */
+/* ---- a clock moved by the test (h2_svc_config.clock) ---- */
 
 typedef struct fake_clock {
     _Atomic int64_t ms;
@@ -128,27 +128,27 @@ static inline int64_t fake_clock_read(void *user)
 }
 
 /* A service of |workers| workers whose timers run on |clock| (set to |start_ms|). */
-static inline h2_service *new_service_clock(lockmem *lm, unsigned workers, fake_clock *clock,
+static inline h2_svc *new_service_clock(lockmem *lm, unsigned workers, fake_clock *clock,
                                             int64_t start_ms)
 {
     atomic_init(&clock->ms, start_ms);
-    h2_service_config cfg;
-    h2_service_config_init(&cfg);
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
     cr_assert_null(cfg.clock); /* the default: CLOCK_MONOTONIC */
     cfg.workers = workers;
     cfg.mem = &lm->mem;
     cfg.clock = fake_clock_read;
     cfg.clock_user = clock;
-    h2_service *svc = NULL;
-    cr_assert_eq(h2_service_new(&svc, &cfg), 0);
+    h2_svc *svc = NULL;
+    cr_assert_eq(h2_svc_new(&svc, &cfg), 0);
     return svc;
 }
 
 /* Moves the clock to |ms| and makes the workers of |svc| look at it. */
-static inline void fake_clock_set(fake_clock *clock, h2_service *svc, int64_t ms)
+static inline void fake_clock_set(fake_clock *clock, h2_svc *svc, int64_t ms)
 {
     atomic_store(&clock->ms, ms);
-    cr_assert_eq(h2_service_wake(svc), 0);
+    cr_assert_eq(h2_svc_wake(svc), 0);
 }
 
 /*
@@ -161,13 +161,13 @@ static inline void fake_clock_set(fake_clock *clock, h2_service *svc, int64_t ms
  * are released when |on| is NULL; a CLOSED is returned instead (owned: the
  * connection ended). NULL: both answers came and the connection is open.
  */
-static inline h2_svc_event *svc_barrier_each(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id id,
+static inline h2_svc_event *svc_barrier_each(h2_svc *svc, h2_svc_queue *q, h2_svc_conn_id id,
                                              void (*on)(void *arg, h2_svc_event *ev), void *arg)
 {
     for (uint64_t tag = 0xba770001u; tag <= 0xba770002u; tag++) {
         /* A connection that already ended refuses the post: its CLOSED is
          * on the way, and nothing else will be answered. */
-        int rv = h2_service_conn_stats(svc, id, tag);
+        int rv = h2_svc_query_stats(svc, id, tag);
         cr_assert(rv == 0 || rv == H2_ENOCONN, "STATS post: %d", rv);
         for (;;) {
             h2_svc_event *ev = next_event(q, 5000);
@@ -187,7 +187,7 @@ static inline h2_svc_event *svc_barrier_each(h2_service *svc, h2_svc_queue *q, h
     return NULL;
 }
 
-static inline h2_svc_event *svc_barrier(h2_service *svc, h2_svc_queue *q, h2_svc_conn_id id)
+static inline h2_svc_event *svc_barrier(h2_svc *svc, h2_svc_queue *q, h2_svc_conn_id id)
 {
     return svc_barrier_each(svc, q, id, NULL, NULL);
 }
@@ -321,7 +321,7 @@ static inline size_t peer_pump(peer *p, int timeout_ms, void (*on)(void *arg, co
 
 typedef struct svc_rig {
     lockmem lm;
-    h2_service *svc;
+    h2_svc *svc;
     h2_svc_queue *q;
     int peer_fd; /* the test's end; the other one goes to the service */
     int svc_fd;
@@ -329,15 +329,15 @@ typedef struct svc_rig {
 
 /* |cfg| NULL: the defaults with one worker; else |cfg| with the rig's allocator. */
 static inline void svc_rig_start_cfg(svc_rig *r, uint32_t queue_capacity,
-                                     const h2_service_config *cfg)
+                                     const h2_svc_config *cfg)
 {
     lockmem_init(&r->lm);
     if (cfg == NULL) {
         r->svc = new_service(&r->lm, 1, 0);
     } else {
-        h2_service_config c = *cfg;
+        h2_svc_config c = *cfg;
         c.mem = &r->lm.mem;
-        cr_assert_eq(h2_service_new(&r->svc, &c), 0);
+        cr_assert_eq(h2_svc_new(&r->svc, &c), 0);
     }
     r->q = new_queue(&r->lm, queue_capacity);
     int sv[2];
@@ -356,14 +356,14 @@ static inline h2_svc_conn_id svc_rig_attach(svc_rig *r, h2_svc_conn_config *sc)
 {
     sc->queue = r->q;
     h2_svc_conn_id id = 0;
-    cr_assert_eq(h2_service_attach_fd(r->svc, r->svc_fd, sc, &id), 0);
+    cr_assert_eq(h2_svc_attach_fd(r->svc, r->svc_fd, sc, &id), 0);
     return id;
 }
 
 /* Frees the service and the queue; every byte the service took is back. */
 static inline void svc_rig_free(svc_rig *r)
 {
-    h2_service_free(r->svc);
+    h2_svc_free(r->svc);
     h2_svc_queue_free(r->q);
     cr_assert_eq(lockmem_live(&r->lm), 0u, "%zu bytes kept", lockmem_live(&r->lm));
 }
