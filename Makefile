@@ -176,6 +176,7 @@ test-run: all $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 	@SAN="$(SAN)" sh tests/check_readme.sh $(BUILD)
 	@SAN="$(SAN)" sh tests/check_pkgconfig.sh $(BUILD)
 	@sh tests/check_switch.sh
+	@SAN="$(SAN)" sh tests/check_abi.sh $(BUILD)
 	@sh tests/run.sh $(TEST_BIN) $(ABUSE_BIN) $(INTEROP_BIN)
 
 asan: deps

@@ -40,8 +40,13 @@ extern "C" {
  * object; tables and buffers are allocated on first use. Stores it in
  * |*out|.
  *
- * Returns 0, H2_EINVAL (|out| or |cfg| NULL, or a setting value outside its
- * RFC 9113 range) or H2_ENOMEM.
+ * Returns 0, H2_EINVAL (|out| or |cfg| NULL, |cfg->size| below
+ * H2_CONN_CONFIG_MIN_SIZE (0 included: a config not filled by
+ * h2_conn_config_init()), or a setting value outside its RFC 9113 range) or
+ * H2_ENOMEM. A |cfg->size| above the library's own sizeof(h2_conn_config)
+ * (a program built against a newer release) is accepted and the fields
+ * this library does not know are ignored (see the ABI policy in
+ * h2/version.h).
  */
 H2_API int h2_conn_new(h2_conn **out, const h2_conn_config *cfg);
 

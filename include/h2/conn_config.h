@@ -94,9 +94,15 @@ typedef void (*h2_trace_fn)(void *user, const h2_frame_trace *frame);
  * @struct
  *
  * Connection configuration. Always fill it with h2_conn_config_init() first,
- * then change fields; h2_conn_new() copies it.
+ * then change fields; h2_conn_new() copies it. Versioned (see the ABI
+ * policy in h2/version.h): |size| is set by h2_conn_config_init() and must
+ * be left alone; fields past it take their defaults for |role|.
  */
 typedef struct h2_conn_config {
+    /* sizeof(h2_conn_config) as the application was compiled; set by
+     * h2_conn_config_init(). Must cover at least |role|
+     * (H2_CONN_CONFIG_MIN_SIZE). */
+    size_t size;
     h2_role role;
 
     /* Header processing (the h2 flags of the same names). Defaults: all true
@@ -254,8 +260,24 @@ typedef struct h2_conn_config {
     void *trace_user;
 } h2_conn_config;
 
-/* @function Fills |cfg| with the defaults for |role| (values listed above). */
-H2_API void h2_conn_config_init(h2_conn_config *cfg, h2_role role);
+/* Smallest |size| of an h2_conn_config the library accepts: up to |role|. */
+#define H2_CONN_CONFIG_MIN_SIZE (offsetof(h2_conn_config, role) + sizeof(h2_role))
+
+/*
+ * @function Fills the first |size| bytes of |cfg| (at most the library's
+ * sizeof(h2_conn_config)) with the defaults for |role| and sets
+ * |cfg->size| to |size|; nothing when |cfg| is NULL or |size| cannot hold
+ * |size|. Call it through h2_conn_config_init(), which passes the size the
+ * application was compiled with.
+ */
+H2_API void h2_conn_config_init_size(h2_conn_config *cfg, size_t size, h2_role role);
+
+/* @function Fills |cfg| with the defaults for |role| (values listed above)
+ * and sets |cfg->size| to sizeof(h2_conn_config) as the caller sees it. */
+static inline void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
+{
+    h2_conn_config_init_size(cfg, sizeof(*cfg), role);
+}
 
 typedef struct h2_conn h2_conn;
 

@@ -87,9 +87,15 @@ H2_API void h2_conn_set_time(h2_conn *conn, uint64_t now_ms);
  *
  * Counters of a connection since its creation. Frames sent counts frames
  * queued for sending; bytes sent counts bytes taken from the output
- * (consumed). |limit_exceeded| is indexed by h2_limit.
+ * (consumed). |limit_exceeded| is indexed by h2_limit. Versioned output
+ * (see the ABI policy in h2/version.h): set |size| to sizeof(h2_conn_stats)
+ * before the call, for example with `h2_conn_stats st = {.size =
+ * sizeof(st)};`; the library writes no more than |size| bytes. The length
+ * of |limit_exceeded| is fixed for the major version: limits added later
+ * are counted in fields appended at the end.
  */
 typedef struct h2_conn_stats {
+    size_t size; /* set by the caller; left as it was by the call */
     uint64_t frames_received;
     uint64_t frames_sent;
     uint64_t bytes_received;
@@ -107,8 +113,16 @@ typedef struct h2_conn_stats {
     uint64_t connection_errors;
 } h2_conn_stats;
 
-/* @function Copies the counters of |conn| to |*out| (nothing when either is NULL). */
-H2_API void h2_conn_get_stats(const h2_conn *conn, h2_conn_stats *out);
+/* Smallest |size| of an h2_conn_stats the library accepts: up to |frames_received|. */
+#define H2_CONN_STATS_MIN_SIZE (offsetof(h2_conn_stats, frames_received) + sizeof(uint64_t))
+
+/*
+ * @function Copies the counters of |conn| to |*out|: the first
+ * min(out->size, sizeof(h2_conn_stats)) bytes, |size| kept. Returns 0 or
+ * H2_EINVAL (either NULL, or |out->size| below H2_CONN_STATS_MIN_SIZE;
+ * nothing is written).
+ */
+H2_API int h2_conn_get_stats(const h2_conn *conn, h2_conn_stats *out);
 
 /*
  * @function

@@ -311,17 +311,27 @@ H2_API size_t h2_svc_queue_poll(h2_svc_queue *q, h2_svc_event **evs, size_t max)
  */
 H2_API int h2_svc_queue_wait(h2_svc_queue *q, int timeout_ms);
 
-/* @struct Counters of an event queue (h2_svc_queue_get_stats()). */
+/*
+ * @struct Counters of an event queue (h2_svc_queue_get_stats()). Versioned
+ * output (see the ABI policy in h2/version.h): the caller sets |size| to
+ * sizeof(h2_svc_queue_stats); no more than |size| bytes are written.
+ */
 typedef struct h2_svc_queue_stats {
+    size_t size;         /* set by the caller; left as it was by the call */
     uint64_t events;     /* events taken by the consumer so far */
     uint32_t waiting;    /* events in the ring now (beyond-capacity shutdown events not counted) */
     uint32_t high_water; /* most events seen waiting at once, at the start of a poll */
     uint32_t capacity;   /* events it holds at most */
 } h2_svc_queue_stats;
 
+/* Smallest |size| of an h2_svc_queue_stats the library accepts: up to |events|. */
+#define H2_SVC_QUEUE_STATS_MIN_SIZE (offsetof(h2_svc_queue_stats, events) + sizeof(uint64_t))
+
 /*
- * @function Copies the counters of |q| to |*out|. Any thread; the fields are
- * not read at one single instant. Returns 0 or H2_EINVAL (NULL argument).
+ * @function Copies the counters of |q| to |*out| (at most |out->size|
+ * bytes, |size| kept). Any thread; the fields are not read at one single
+ * instant. Returns 0 or H2_EINVAL (NULL argument, |out->size| below
+ * H2_SVC_QUEUE_STATS_MIN_SIZE; nothing is written).
  */
 H2_API int h2_svc_queue_get_stats(const h2_svc_queue *q, h2_svc_queue_stats *out);
 
@@ -355,9 +365,13 @@ typedef int64_t (*h2_svc_clock_fn)(void *user);
 
 /*
  * @struct Service configuration: fill with h2_svc_config_init(), then
- * change fields. h2_svc_new() copies it.
+ * change fields. h2_svc_new() copies it. Versioned (see the ABI policy
+ * in h2/version.h): fields past |size| take their defaults.
  */
 typedef struct h2_svc_config {
+    /* sizeof(h2_svc_config) as the application was compiled; set by
+     * h2_svc_config_init(). At least H2_SVC_CONFIG_MIN_SIZE. */
+    size_t size;
     unsigned workers;          /* worker threads; 0: the number of online CPUs */
     uint32_t mailbox_capacity; /* command ring slots per worker, a power of two: 4096 */
     size_t read_buffer_size;   /* per-worker socket read buffer: 65536 */
@@ -430,16 +444,36 @@ typedef struct h2_svc_config {
      * Linux). Sockets that are not TCP (Unix sockets, socket pairs) are left
      * as they are. true (default) or false: the sockets keep their setting. */
     bool tcp_nodelay;
+    /* Fills the struct to its alignment, so that no release's layout ends
+     * in padding (see the ABI policy in h2/version.h); leave it 0. */
+    uint8_t reserved_[sizeof(void *) - 1];
 } h2_svc_config;
 
-/* @function Fills |cfg| with the defaults listed above. */
-H2_API void h2_svc_config_init(h2_svc_config *cfg);
+/* Smallest |size| of an h2_svc_config the library accepts: |size| alone
+ * (every other field has a default). */
+#define H2_SVC_CONFIG_MIN_SIZE sizeof(size_t)
+
+/*
+ * @function Fills the first |size| bytes of |cfg| (at most the library's
+ * sizeof(h2_svc_config)) with the defaults and sets |cfg->size| to
+ * |size|; nothing when |cfg| is NULL or |size| cannot hold |size|. Call it
+ * through h2_svc_config_init().
+ */
+H2_API void h2_svc_config_init_size(h2_svc_config *cfg, size_t size);
+
+/* @function Fills |cfg| with the defaults listed above; sets |cfg->size|. */
+static inline void h2_svc_config_init(h2_svc_config *cfg)
+{
+    h2_svc_config_init_size(cfg, sizeof(*cfg));
+}
 
 /*
  * @function Creates a service and starts its workers; stores it in |*out|.
  *
- * Returns 0, H2_EINVAL (NULL argument, more than H2_SVC_MAX_WORKERS
- * workers, bad mailbox capacity, read buffer below 1024 bytes), H2_ENOMEM,
+ * Returns 0, H2_EINVAL (NULL argument, |cfg->size| below
+ * H2_SVC_CONFIG_MIN_SIZE (0: not filled by h2_svc_config_init()),
+ * more than H2_SVC_MAX_WORKERS workers, bad mailbox capacity, read
+ * buffer below 1024 bytes), H2_ENOMEM,
  * or H2_EINTERNAL (a thread, epoll or eventfd could not be created; errno
  * tells which).
  */
@@ -488,9 +522,13 @@ H2_API unsigned h2_svc_workers(const h2_svc *svc);
 /*
  * @struct Counters of one worker. Each is written by the worker alone
  * (relaxed atomics); a snapshot is cheap and may be taken from any thread,
- * but its fields are not read at one single instant.
+ * but its fields are not read at one single instant. Versioned output (see
+ * the ABI policy in h2/version.h): the caller sets |size| to
+ * sizeof(h2_svc_worker_stats). The length of |timer_expired| is fixed for
+ * the major version: timers added later are counted in appended fields.
  */
 typedef struct h2_svc_worker_stats {
+    size_t size;                                /* set by the caller; kept by the call */
     uint64_t connections;                       /* connections owned now */
     uint64_t connections_total;                 /* connections taken over since the start */
     uint64_t bytes_in;                          /* bytes received over all its connections */
@@ -506,6 +544,10 @@ typedef struct h2_svc_worker_stats {
     uint32_t mailbox_high_water; /* most commands seen waiting in its ring at once */
 } h2_svc_worker_stats;
 
+/* Smallest |size| of an h2_svc_worker_stats the library accepts: up to |connections|. */
+#define H2_SVC_WORKER_STATS_MIN_SIZE                                                               \
+    (offsetof(h2_svc_worker_stats, connections) + sizeof(uint64_t))
+
 /*
  * @function The connections of the service, from any thread: writes up to
  * |cap| ids of connections that accept commands now to |ids| and their
@@ -519,8 +561,9 @@ H2_API int h2_svc_conns(h2_svc *svc, h2_svc_conn_id *ids, size_t cap, size_t *n)
 
 /*
  * @function Copies the counters of worker |worker| (0 .. workers - 1) to
- * |*out|. Any thread. Returns 0 or H2_EINVAL (NULL argument, index out of
- * range).
+ * |*out| (at most |out->size| bytes, |size| kept). Any thread. Returns 0 or
+ * H2_EINVAL (NULL argument, index out of range, |out->size| below
+ * H2_SVC_WORKER_STATS_MIN_SIZE; nothing is written).
  */
 H2_API int h2_svc_worker_get_stats(const h2_svc *svc, unsigned worker,
                                    h2_svc_worker_stats *out);
@@ -571,8 +614,16 @@ typedef struct h2_svc_transport {
 /*
  * @struct Per-connection configuration: fill with
  * h2_svc_conn_config_init(), then change fields; copied by the attach calls.
+ * Versioned (see the ABI policy in h2/version.h), and so is |conn| inside
+ * it: the library finds the fields after |conn| from |conn.size| (they
+ * start at the first pointer-aligned offset past it), so either part may
+ * grow. Fields past |size| take their defaults.
  */
 typedef struct h2_svc_conn_config {
+    /* sizeof(h2_svc_conn_config) as the application was compiled; set by
+     * h2_svc_conn_config_init(), as is |conn.size|. At least
+     * H2_SVC_CONN_CONFIG_MIN_SIZE, and |conn| must fit in it. */
+    size_t size;
     h2_conn_config conn;        /* the core's configuration; |mem| is ignored
                                    (the service's allocator is used) */
     h2_svc_queue *queue;        /* events go here when not NULL ... */
@@ -652,8 +703,25 @@ typedef struct h2_svc_conn_config {
                                      "Isolation". */
 } h2_svc_conn_config;
 
-/* @function Fills |cfg| for |role|: core defaults, no destination, worker -1. */
-H2_API void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role);
+/* Smallest |size| of an h2_svc_conn_config the library accepts: up to |conn.role|. */
+#define H2_SVC_CONN_CONFIG_MIN_SIZE (offsetof(h2_svc_conn_config, conn) + H2_CONN_CONFIG_MIN_SIZE)
+
+/*
+ * @function Fills |cfg|, laid out as |size| bytes whose |conn| has
+ * |conn_size| bytes, with the defaults for |role| (what the library knows
+ * of it) and sets |cfg->size| and |cfg->conn.size|; nothing when |cfg| is
+ * NULL or the layout is impossible. Call it through
+ * h2_svc_conn_config_init().
+ */
+H2_API void h2_svc_conn_config_init_size(h2_svc_conn_config *cfg, size_t size, size_t conn_size,
+                                         h2_role role);
+
+/* @function Fills |cfg| for |role|: core defaults, no destination, worker
+ * -1; sets |cfg->size| and |cfg->conn.size|. */
+static inline void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
+{
+    h2_svc_conn_config_init_size(cfg, sizeof(*cfg), sizeof(cfg->conn), role);
+}
 
 /*
  * @function Hands the connected socket |fd| to the service (fd mode) and
@@ -662,7 +730,8 @@ H2_API void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role);
  * transport's context, see h2_svc_transport) and closes it; on failure the
  * caller keeps both and no transport function was called.
  *
- * Returns 0, H2_EINVAL (NULL argument, |fd| negative, no event destination,
+ * Returns 0, H2_EINVAL (NULL argument, |fd| negative, |cfg->size| or
+ * |cfg->conn.size| too small (see h2_svc_conn_config), no event destination,
  * worker index out of range, a transport without read or writev,
  * initial_data NULL with a length, |upgrade| on a client,
  * |conn.explicit_request_done| (the service frees request slots itself), a
@@ -686,7 +755,10 @@ H2_API int h2_svc_attach_feed(h2_svc *svc, const h2_svc_conn_config *cfg,
  * @function Called on a worker thread for each connection accepted on a
  * listening socket, with the accepted socket |fd| (already non-blocking)
  * and |cfg|, a copy of the listener's configuration that the function may
- * change (for example set |transport| and |user|). Returns 0 to attach
+ * change (for example set |transport| and |user|). The copy has the layout
+ * (|size| and |conn.size|) of the configuration given to
+ * h2_svc_listen(), whatever release the library is; the function must
+ * not change those two. Returns 0 to attach
  * the connection, or a negative value to refuse it (the service closes
  * |fd|). It must not block.
  */
@@ -701,8 +773,9 @@ typedef int (*h2_svc_accept_fn)(void *user, int fd, h2_svc_conn_config *cfg);
  * over the workers. An accepted connection that cannot be taken on (a
  * |dedicated| one while every dedicated slot is taken, a configuration the
  * accept callback made invalid, memory exhausted) is closed at once, with
- * the transport's |close|, and reported by no event. Returns 0, H2_EINVAL,
- * H2_EAGAIN or H2_ENOMEM; on failure the caller keeps |fd|.
+ * the transport's |close|, and reported by no event. Returns 0, H2_EINVAL
+ * (as h2_svc_attach_fd(), or |fd| not usable), H2_EAGAIN or H2_ENOMEM;
+ * on failure the caller keeps |fd|.
  */
 H2_API int h2_svc_listen(h2_svc *svc, int fd, const h2_svc_conn_config *cfg,
                              h2_svc_accept_fn on_accept, void *accept_user);

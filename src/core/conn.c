@@ -1,5 +1,6 @@
 /* Connection life cycle, output queue, queries and frame writers. */
 #include <string.h>
+#include "core/abi.h"
 #include "core/conn_internal.h"
 #include "core/hpack_limits.h"
 #include "core/mem.h"
@@ -7,52 +8,12 @@
 /* Smallest chunk of the per-receive-call arena. */
 #define CONN_ARENA_CHUNK 512u
 
-void h2_conn_config_init(h2_conn_config *cfg, h2_role role)
-{
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->role = role;
-    cfg->validate_inbound_headers = true;
-    cfg->normalize_inbound_headers = true;
-    cfg->validate_outbound_headers = true;
-    cfg->normalize_outbound_headers = true;
-    cfg->split_outbound_cookies = false;
-    cfg->header_table_size = 4096;
-    cfg->enable_push = role == H2_ROLE_CLIENT ? 1 : 0;
-    cfg->max_concurrent_streams = 100;
-    cfg->initial_window_size = 65535;
-    cfg->max_frame_size = 16384;
-    cfg->max_header_list_size = 65536;
-    cfg->enable_connect_protocol = 0;
-    cfg->no_rfc7540_priorities = 0;
-    cfg->max_reserved_streams = 100;
-    cfg->assumed_peer_max_concurrent_streams = role == H2_ROLE_CLIENT ? 100 : 0;
-    cfg->max_send_header_list_size = 65536;
-    cfg->connection_window_size = 65535;
-    cfg->max_continuation_frames = 9;
-    cfg->max_closed_streams = 65536;
-    cfg->encoder_table_cap = 4096;
-    cfg->output_high_water = 1u << 16;
-    cfg->glitch_burst = 10000;
-    cfg->glitch_rate = 330;
-    cfg->reset_burst = 1000;
-    cfg->reset_rate = 33;
-    cfg->max_queued_replies = 1000;
-    cfg->max_settings_entries = 32;
-    cfg->max_header_block_size = 0;
-    cfg->max_header_fields = 100;
-    cfg->max_header_fields_hard = 1000;
-    cfg->max_header_field_size = 0;
-    cfg->max_active_requests = 0;
-    cfg->explicit_request_done = false;
-    cfg->hold_reset_requests = false;
-    cfg->max_requests_per_connection = 0;
-    cfg->mem = NULL;
-}
-
 int h2_conn_new(h2_conn **out, const h2_conn_config *cfg)
 {
-    if (out == NULL || cfg == NULL)
+    h2_conn_config imported;
+    if (out == NULL || h2_conn_config_import(&imported, cfg) != 0)
         return H2_EINVAL;
+    cfg = &imported;
     bool server = cfg->role == H2_ROLE_SERVER;
     if ((cfg->role != H2_ROLE_CLIENT && !server) ||
         h2_settings_check(H2_SETTING_ENABLE_PUSH, cfg->enable_push, server) != H2_NO_ERROR ||

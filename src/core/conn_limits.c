@@ -4,6 +4,7 @@
  * slots (max_active_requests) and the statistics.
  */
 #include <string.h>
+#include "core/abi.h"
 #include "core/conn_internal.h"
 #include "core/mem.h"
 
@@ -39,12 +40,14 @@ void h2_conn_set_time(h2_conn *c, uint64_t now_ms)
         c->now_ms = now_ms;
 }
 
-void h2_conn_get_stats(const h2_conn *c, h2_conn_stats *out)
+int h2_conn_get_stats(const h2_conn *c, h2_conn_stats *out)
 {
     if (c == NULL || out == NULL)
-        return;
-    *out = c->stats;
-    out->active_requests = c->n_slots;
+        return H2_EINVAL;
+    h2_conn_stats full = c->stats;
+    full.size = sizeof(full);
+    full.active_requests = c->n_slots;
+    return h2_abi_export(out, &full, sizeof(full), H2_CONN_STATS_MIN_SIZE);
 }
 
 /* ---- effective limits ------------------------------------------------------ */

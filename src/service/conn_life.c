@@ -169,6 +169,7 @@ void svc_conn_timeout(svc_conn *c, int timer, bool goaway, uint32_t code)
 void svc_conn_stats_now(const svc_conn *c, h2_svc_conn_stats *out, h2_conn_stats *core)
 {
     memset(core, 0, sizeof(*core));
+    core->size = sizeof(*core);
     if (c->conn != NULL)
         h2_conn_get_stats(c->conn, core);
     *out = c->st;

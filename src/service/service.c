@@ -11,8 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/abi.h"
 #include "core/mem.h"
 #include "h2/errors.h"
+#include "service/svc_config.h"
 #include "service/svc_clock.h"
 #include "service/svc_dedicated.h"
 #include "service/svc_live.h"
@@ -32,11 +34,12 @@
 #define DEFAULT_FLOW_MIN_RATE 256u
 
 
-void h2_svc_config_init(h2_svc_config *cfg)
+void svc_service_config_defaults(h2_svc_config *cfg)
 {
     if (cfg == NULL)
         return;
     memset(cfg, 0, sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
     cfg->workers = 0;
     cfg->mailbox_capacity = DEFAULT_MAILBOX;
     cfg->read_buffer_size = DEFAULT_READ_BUFFER;
@@ -50,11 +53,12 @@ void h2_svc_config_init(h2_svc_config *cfg)
     cfg->tcp_nodelay = true;
 }
 
-void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role)
+void svc_conn_config_defaults(h2_svc_conn_config *cfg, h2_role role)
 {
     if (cfg == NULL)
         return;
     memset(cfg, 0, sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
     h2_conn_config_init(&cfg->conn, role);
     cfg->worker = -1;
     cfg->idle_timeout_ms = 180000;
@@ -175,8 +179,10 @@ int h2_svc_new(h2_svc **out, const h2_svc_config *cfg)
     if (out == NULL)
         return H2_EINVAL;
     *out = NULL;
-    if (cfg == NULL)
+    h2_svc_config imported;
+    if (svc_service_config_import(&imported, cfg) != 0)
         return H2_EINVAL;
+    cfg = &imported;
     unsigned n = worker_count(cfg);
     uint32_t cap = cfg->mailbox_capacity;
     if (n > H2_SVC_MAX_WORKERS || cap < H2_MAILBOX_MIN_CAPACITY ||

@@ -10,6 +10,7 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
+#include "service/svc_config.h"
 #include "service/svc_attach.h"
 #include "service/svc_conn.h"
 #include "service/svc_dedicated.h"
@@ -153,6 +154,10 @@ static int attach(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, h2_svc_con
     if (svc == NULL || cfg == NULL || id == NULL)
         return H2_EINVAL;
     *id = 0;
+    h2_svc_conn_config imported;
+    if (svc_conn_config_import(&imported, cfg) != 0)
+        return H2_EINVAL;
+    cfg = &imported;
     if (!conn_config_ok(svc, fd, cfg))
         return H2_EINVAL;
     if (fd >= 0)
@@ -195,12 +200,17 @@ int h2_svc_attach_feed(h2_svc *svc, const h2_svc_conn_config *cfg, h2_svc_conn_i
 int h2_svc_listen(h2_svc *svc, int fd, const h2_svc_conn_config *cfg,
                       h2_svc_accept_fn on_accept, void *accept_user)
 {
-    if (svc == NULL || fd < 0 || cfg == NULL || !conn_config_ok(svc, fd, cfg))
+    h2_svc_conn_config imported;
+    const h2_svc_conn_config *given = cfg;
+    if (svc == NULL || fd < 0 || svc_conn_config_import(&imported, cfg) != 0)
+        return H2_EINVAL;
+    cfg = &imported;
+    if (!conn_config_ok(svc, fd, cfg))
         return H2_EINVAL;
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
         return H2_EINVAL;
-    svc_listener *l = h2_mem_calloc(&svc->mem, 1, sizeof(*l));
+    svc_listener *l = h2_mem_calloc(&svc->mem, 1, svc_listener_alloc_size(given));
     svc_cmd *cmd = svc_cmd_new(svc, SVC_CMD_LISTEN, 0, 0, NULL);
     if (l == NULL || cmd == NULL) {
         h2_mem_free(&svc->mem, l);
@@ -219,6 +229,7 @@ int h2_svc_listen(h2_svc *svc, int fd, const h2_svc_conn_config *cfg,
         l->tr = *cfg->transport;
         l->cfg.transport = &l->tr;
     }
+    svc_listener_keep_layout(l, given);
     l->on_accept = on_accept;
     l->accept_user = accept_user;
     l->timer.index = SVC_TIMER_NONE;

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "core/abi.h"
 #include "h2/errors.h"
 #include "service/svc_service.h"
 #include "service/svc_worker.h"
@@ -12,6 +13,8 @@ int h2_svc_worker_get_stats(const h2_svc *svc, unsigned worker, h2_svc_worker_st
 {
     if (svc == NULL || out == NULL || worker >= svc->n_workers)
         return H2_EINVAL;
+    h2_svc_worker_stats full, *dst = out;
+    out = &full;
     const svc_worker *w = &svc->workers[worker];
     const svc_worker_counters *k = &w->count;
     memset(out, 0, sizeof(*out));
@@ -31,5 +34,5 @@ int h2_svc_worker_get_stats(const h2_svc *svc, unsigned worker, h2_svc_worker_st
     h2_mailbox_stats ms;
     h2_mailbox_get_stats(&w->mb, &ms);
     out->mailbox_high_water = ms.high_water;
-    return 0;
+    return h2_abi_export(dst, &full, sizeof(full), H2_SVC_WORKER_STATS_MIN_SIZE);
 }

@@ -20,6 +20,11 @@ typedef struct svc_listener {
     bool paused;     /* out of the epoll set after EMFILE and the like */
     svc_timer timer; /* resumes a paused listener */
     struct svc_listener *next;
+    /* |cfg| in the layout given to h2_svc_listen(), and room for the
+     * copy each accept callback gets; both in the listener's allocation
+     * (svc_config.c). */
+    unsigned char *cfg_raw;
+    unsigned char *cfg_scratch;
 } svc_listener;
 
 /* ---- worker_listen.c ---- */

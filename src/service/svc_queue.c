@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/abi.h"
 #include "core/mem.h"
 #include "h2/errors.h"
 #include "service/svc_queue.h"
@@ -267,11 +268,13 @@ int h2_svc_queue_get_stats(const h2_svc_queue *q, h2_svc_queue_stats *out)
 {
     if (q == NULL || out == NULL)
         return H2_EINVAL;
+    h2_svc_queue_stats full, *dst = out;
+    out = &full;
     h2_mailbox_stats ms;
     h2_mailbox_get_stats(&q->mb, &ms);
     out->events = ms.drained;
     out->high_water = ms.high_water;
     out->waiting = h2_mailbox_count(&q->mb);
     out->capacity = h2_mailbox_capacity(&q->mb);
-    return 0;
+    return h2_abi_export(dst, &full, sizeof(full), H2_SVC_QUEUE_STATS_MIN_SIZE);
 }

@@ -158,7 +158,7 @@ static void run_dirty(svc_worker *w)
             atomic_store_explicit(&w->count.connections, w->conns.count, memory_order_relaxed);
             svc_conn_destroy(c);
         } else if (c->reason == 0) {
-            h2_conn_stats core;
+            h2_conn_stats core = {.size = sizeof(core)};
             h2_conn_get_stats(c->conn, &core);
             svc_conn_count_core(c, &core);
             svc_conn_update_epoll(c);

@@ -17,6 +17,7 @@
 
 #include "core/mem.h"
 #include "h2/errors.h"
+#include "service/svc_config.h"
 #include "service/svc_attach.h"
 #include "service/svc_conn.h"
 #include "service/svc_dedicated.h"
@@ -99,9 +100,9 @@ void svc_listener_resume(svc_worker *w, svc_listener *l)
 static void accept_one(svc_worker *w, svc_listener *l, int fd)
 {
     h2_svc *svc = w->svc;
-    h2_svc_conn_config cfg = l->cfg;
+    h2_svc_conn_config cfg;
     svc_socket_nodelay(svc, fd);
-    if (l->on_accept != NULL && l->on_accept(l->accept_user, fd, &cfg) < 0) {
+    if (svc_listener_config(l, fd, &cfg) < 0) {
         close(fd);
         return;
     }

@@ -115,7 +115,7 @@ static inline void ab_expect_goaway_debug(const h2t_buf *out, uint32_t code, con
 
 static inline h2_conn_stats ab_stats(const h2_conn *c)
 {
-    h2_conn_stats s;
+    h2_conn_stats s = {.size = sizeof(s)};
     h2_conn_get_stats(c, &s);
     return s;
 }

@@ -162,7 +162,7 @@ static int sweep_scenario(testmem *tm, void *argp)
     int bad = 0;
     if (rv != 0 && rv != H2_EPROTO && rv != H2_ENOMEM)
         bad = 1;
-    h2_conn_stats s;
+    h2_conn_stats s = {.size = sizeof(s)};
     h2_conn_get_stats(c, &s);
     if (s.active_requests > 4)
         bad = 1;

@@ -203,7 +203,7 @@ Test(abuse_flood, row19_acks_of_our_pings_are_free)
         cr_assert_eq(h2t_feed(c, in.p, in.len, NULL), 0, "ACK %d", i);
         h2t_buf_free(&in);
     }
-    h2_conn_stats st;
+    h2_conn_stats st = {.size = sizeof(st)};
     h2_conn_get_stats(c, &st);
     cr_assert_eq(st.glitches, 0u);
     h2_conn_free(c);

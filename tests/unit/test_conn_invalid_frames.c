@@ -416,7 +416,7 @@ Test(conn_invalid_frames, data_on_stream_after_end_stream_headers)
  * errors do not count. */
 Test(conn_invalid_frames, connection_errors_are_counted_once)
 {
-    h2_conn_stats st;
+    h2_conn_stats st = {.size = sizeof(st)};
     h2t_f_headers(&ff, &in, 1, 0x5, h2t_req_get, 4);
     h2t_f_data(&in, 1, 0, "x", 1, -1); /* stream error STREAM_CLOSED */
     h2_conn *c = h2t_server_ready(NULL);

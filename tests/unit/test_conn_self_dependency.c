@@ -46,7 +46,7 @@ static void expect_self_dependency_error(uint32_t last, size_t n_events, h2t_res
     h2t_replay(h2t_setup_server, NULL, in.p, in.len, r);
     cr_assert_eq(r->log.n, n_events, "%zu events", r->log.n);
     h2t_expect_goaway(&r->out, last, H2_PROTOCOL_ERROR);
-    h2_conn_stats st;
+    h2_conn_stats st = {.size = sizeof(st)};
     h2_conn_get_stats(r->conn, &st);
     cr_assert_eq(st.connection_errors, 1);
     cr_assert_eq(st.glitches, 0);
@@ -206,7 +206,7 @@ Test(conn_self_dependency, other_dependencies_are_fine)
     cr_assert_eq(h2t_log_count(&r.log, H2_EV_PRIORITY_UPDATED), 3);
     cr_assert_eq(h2t_log_count(&r.log, H2_EV_REQUEST_RECEIVED), 1);
     cr_assert_eq(r.out.len, 0);
-    h2_conn_stats st;
+    h2_conn_stats st = {.size = sizeof(st)};
     h2_conn_get_stats(r.conn, &st);
     cr_assert_eq(st.connection_errors, 0);
     h2t_result_free(&r);

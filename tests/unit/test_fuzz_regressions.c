@@ -247,7 +247,7 @@ static h2_conn_stats run_abuse_seed(h2_role role, const char *name, bool hold, i
     *rv = h2t_feed(c, in.p, in.len, log);
     if (*rv != 0)
         cr_log_info("%s: %s", name, h2_conn_last_error(c).message);
-    h2_conn_stats st;
+    h2_conn_stats st = {.size = sizeof(st)};
     h2_conn_get_stats(c, &st);
     h2_conn_free(c);
     h2t_buf_free(&in);

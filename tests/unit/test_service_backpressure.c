@@ -116,10 +116,10 @@ Test(service_backpressure, full_queue_sleeps_until_the_consumer_makes_room)
     /* The worker read the bytes at once, turned them into events (three in
      * the queue, the rest held) and then sent its ACK of our SETTINGS. */
     wait_settings_ack(sv[0]);
-    h2_svc_worker_stats ws;
+    h2_svc_worker_stats ws = {.size = sizeof(ws)};
     cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &ws), 0);
     cr_assert_eq(ws.events, 3u);
-    h2_svc_queue_stats qs;
+    h2_svc_queue_stats qs = {.size = sizeof(qs)};
     cr_assert_eq(h2_svc_queue_get_stats(q, &qs), 0);
     cr_assert_eq(qs.waiting, 3u);
 

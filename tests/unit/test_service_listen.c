@@ -266,7 +266,7 @@ Test(service_listen, emfile_pauses_instead_of_spinning)
     h2_svc_event *ev = wait_event(q, H2_SVC_EV_ATTACHED, 5000);
     cr_assert_not_null(ev);
     h2_svc_event_release(ev);
-    h2_svc_worker_stats a, b;
+    h2_svc_worker_stats a = {.size = sizeof(a)}, b = {.size = sizeof(b)};
     cr_assert_eq(h2_svc_worker_get_stats(s.svc, 0, &a), 0);
     /* Each STATS answer costs a turn or two; a listener spinning on EMFILE
      * would turn the worker many times more meanwhile. */

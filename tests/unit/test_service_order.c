@@ -140,7 +140,7 @@ Test(service_order, shutdown_keeps_a_connections_order)
         peer_flush(&p);
         /* The worker holds most events: the queue keeps 3. */
         int64_t end = now_ms() + 5000;
-        h2_svc_queue_stats qs;
+        h2_svc_queue_stats qs = {.size = sizeof(qs)};
         do {
             cr_assert_lt(now_ms(), end);
             sched_yield();

@@ -122,7 +122,7 @@ Test(service_stats, connection_and_worker_counters)
     cr_assert_eq(ev->core_stats->frames_sent, frames_out);
     h2_svc_event_release(ev);
 
-    h2_svc_worker_stats ws;
+    h2_svc_worker_stats ws = {.size = sizeof(ws)};
     end = now_ms() + 5000;
     do {
         cr_assert_lt(now_ms(), end);
@@ -141,7 +141,7 @@ Test(service_stats, connection_and_worker_counters)
     cr_assert_eq(ws.streams_opened, 1u);
     cr_assert_eq(h2_svc_worker_get_stats(svc, 1, &ws), H2_EINVAL);
     /* The event queue: every event was taken, none waits. */
-    h2_svc_queue_stats qs;
+    h2_svc_queue_stats qs = {.size = sizeof(qs)};
     cr_assert_eq(h2_svc_queue_get_stats(q, &qs), 0);
     cr_assert_eq(qs.events, events + 2);
     cr_assert_eq(qs.waiting, 0u);
@@ -196,7 +196,7 @@ Test(service_stats, pending_high_water_and_timeouts)
         cr_assert_lt(now_ms(), until);
         peer_pump(&p, 10, on_peer, &rs);
     }
-    h2_svc_worker_stats ws0;
+    h2_svc_worker_stats ws0 = {.size = sizeof(ws0)};
     cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &ws0), 0);
     cr_assert_geq(ws0.bytes_in, wrote);
 
@@ -236,7 +236,7 @@ Test(service_stats, pending_high_water_and_timeouts)
     cr_assert_not_null(ev);
     cr_assert_eq(ev->reason, H2_SVC_CLOSE_TIMEOUT);
     h2_svc_event_release(ev);
-    h2_svc_worker_stats ws;
+    h2_svc_worker_stats ws = {.size = sizeof(ws)};
     cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &ws), 0);
     cr_assert_eq(ws.timeouts, 1u);
     for (int t = 0; t < H2_SVC_TIMER_COUNT; t++)

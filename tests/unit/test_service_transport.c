@@ -612,7 +612,7 @@ Test(service_transport, write_waiting_for_a_read_does_not_spin_while_events_wait
     h2_svc_event *att = wait_event(q2, H2_SVC_EV_ATTACHED, 5000);
     cr_assert_not_null(att);
     h2_svc_event_release(att);
-    h2_svc_worker_stats a, b;
+    h2_svc_worker_stats a = {.size = sizeof(a)}, b = {.size = sizeof(b)};
     cr_assert_eq(h2_svc_worker_get_stats(svc, 0, &a), 0);
     for (uint64_t i = 0; i < 3; i++) {
         cr_assert_eq(h2_svc_query_stats(svc, id2, i), 0);
