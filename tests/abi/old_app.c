@@ -117,7 +117,7 @@ static void on_output(void *user, h2_svc_conn_id conn, const uint8_t *data, size
 }
 
 /* The next event of |type| within about 5 s (released ones skipped), or NULL. */
-static h2_svc_event *wait_for(h2_svc_queue *q, int type)
+static h2_svc_event *wait_for(h2_svc_queue *q, h2_svc_event_type type)
 {
     for (int turns = 0; turns < 100;) {
         h2_svc_event *ev = NULL;
