@@ -88,7 +88,8 @@
  *   id comes back in an H2_SVC_EV_STREAM_OPENED event carrying the |user|
  *   tag given to the call. Data, trailers and resets for that stream are
  *   posted with that id once the event arrived. A request without a body
- *   (flag H2_SEND_END_STREAM) needs nothing more.
+ *   (flag H2_SEND_END_STREAM) needs nothing more. h2_svc_open_stream()
+ *   returns a handle instead, usable at once (see "Stream handles").
  *
  * Streams
  *   One stream's commands are carried out in the order posted, and nothing
@@ -101,7 +102,8 @@
  *   frees the slot) is never stuck behind the stream waiting for it. New
  *   streams that wait open in the order posted, each once a slot is free;
  *   a waiting stream has no id yet, so nothing can be addressed to it
- *   before its STREAM_OPENED event. Only output over the core's
+ *   before its STREAM_OPENED event, except through its handle (see
+ *   "Stream handles"). Only output over the core's
  *   |output_high_water| holds every later command of the connection back,
  *   until the transport took the bytes before them.
  *

@@ -35,6 +35,7 @@ typedef struct seen {
     size_t n_answer;
     size_t n_ended;
     bool out_of_order; /* a request id not above the one before */
+    size_t n_trailers;
 } seen;
 
 typedef struct rig {
@@ -99,6 +100,10 @@ static void on_peer(void *arg, const h2_event *ev)
             (void)h2_conn_ack_data(g->p.conn, id, ev->u.data.flow_controlled_length);
         if (ev->u.data.stream_ended >= 0)
             stream_ended(s, id);
+        break;
+    case H2_EV_TRAILERS_RECEIVED:
+        s->n_trailers++;
+        stream_ended(s, id);
         break;
     case H2_EV_STREAM_RESET:
         s->reset[k] = true;
@@ -431,6 +436,92 @@ Test(service_handles, bad_handles_are_refused)
     h2_svc_event *ev = expect(&g, H2_SVC_EV_COMMAND_FAILED);
     cr_assert_eq(ev->error, H2_ESTREAM_CLOSED);
     cr_assert_eq(ev->user, 9u);
+    h2_svc_event_release(ev);
+    rig_free(&g);
+}
+
+Test(service_handles, trailers_and_priority_by_handle_after_the_stream_opened)
+{
+    rig g;
+    rig_start(&g, 1);
+    /* Stream 1 takes the slot; the second request waits with everything
+     * addressed by handle behind it. */
+    uint32_t h1 = post_request(g.r.svc, g.id, 100, 1, 1, false);
+    char path[48];
+    h2_header f[4];
+    request_fields(f, path, sizeof path, 6, 2);
+    uint32_t h = 0;
+    cr_assert_eq(h2_svc_open_stream(g.r.svc, g.id, f, 4, 0, 2, &h), 0);
+    cr_assert_neq(h, h1);
+    const h2_priority prio = {.urgency = 1, .incremental = false};
+    cr_assert_eq(h2_svc_set_priority(g.r.svc, g.id, h, &prio, 3), 0);
+    uint8_t *body = make_body(6, 2);
+    cr_assert_eq(h2_svc_send_data(g.r.svc, g.id, h, body, 3, 0, 4), 0);
+    /* The rest after STREAM_OPENED, still by handle; the peer answers
+     * stream 1 meanwhile, which frees the slot. */
+    size_t responses = 0;
+    int64_t end = now_ms() + 5000;
+    uint32_t id = 0;
+    while (id == 0 && now_ms() < end) {
+        pump(&g, 10);
+        h2_svc_event *ev = next_event(g.r.q, 10);
+        if (ev == NULL)
+            continue;
+        cr_assert_neq(ev->type, H2_SVC_EV_COMMAND_FAILED);
+        if (ev->type == H2_SVC_EV_RESPONSE_RECEIVED)
+            responses++;
+        if (ev->type == H2_SVC_EV_STREAM_OPENED && ev->stream_handle == h)
+            id = ev->stream_id;
+        h2_svc_event_release(ev);
+    }
+    cr_assert_eq(id, 3u);
+    cr_assert_eq(h2_svc_send_data(g.r.svc, g.id, h, body + 3, 3, 0, 5), 0);
+    static const h2_header trailers[] = {HDR("x-sum", "ok")};
+    cr_assert_eq(h2_svc_submit_headers(g.r.svc, g.id, h, trailers, 1, H2_SEND_END_STREAM, 6), 0);
+    free(body);
+    cr_assert(until_ended(&g, 2, 5000));
+    cr_assert_eq(g.s.n_trailers, 1u);
+    cr_assert_eq(g.s.order[1], 3u);
+    check_bodies(&g);
+    /* No command failed. */
+    end = now_ms() + 5000;
+    while (responses < 2 && now_ms() < end) {
+        h2_svc_event *ev = next_event(g.r.q, 100);
+        if (ev == NULL)
+            continue;
+        cr_assert_neq(ev->type, H2_SVC_EV_COMMAND_FAILED, "command %d failed: %d", ev->command,
+                      ev->error);
+        if (ev->type == H2_SVC_EV_RESPONSE_RECEIVED)
+            responses++;
+        h2_svc_event_release(ev);
+    }
+    cr_assert_eq(responses, 2u);
+    rig_free(&g);
+}
+
+Test(service_handles, connection_end_answers_what_waits_behind_a_stream)
+{
+    rig g;
+    rig_start(&g, 1);
+    g.answer = false;
+    uint32_t ha = 0, hb = 0;
+    cr_assert_eq(h2_svc_open_stream(g.r.svc, g.id, post_fields, 4, 0, 1, &ha), 0);
+    cr_assert_eq(h2_svc_open_stream(g.r.svc, g.id, post_fields, 4, 0, 2, &hb), 0);
+    cr_assert_eq(h2_svc_send_data(g.r.svc, g.id, hb, (const uint8_t *)"abc", 3, 0, 3), 0);
+    cr_assert_eq(h2_svc_end_stream(g.r.svc, g.id, hb, 4), 0);
+    h2_svc_event *ev = expect(&g, H2_SVC_EV_STREAM_OPENED);
+    cr_assert_eq(ev->stream_handle, ha);
+    h2_svc_event_release(ev);
+    cr_assert_eq(h2_svc_abort(g.r.svc, g.id, 0), 0);
+    /* B's open, then its data and end, each answered once. */
+    for (uint64_t user = 2; user <= 4; user++) {
+        ev = expect(&g, H2_SVC_EV_COMMAND_FAILED);
+        cr_assert_eq(ev->error, H2_ECLOSED);
+        cr_assert_eq(ev->stream_handle, hb);
+        cr_assert_eq(ev->user, user);
+        h2_svc_event_release(ev);
+    }
+    ev = expect(&g, H2_SVC_EV_CLOSED);
     h2_svc_event_release(ev);
     rig_free(&g);
 }
