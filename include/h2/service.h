@@ -88,7 +88,8 @@
  *   id comes back in an H2_SVC_EV_STREAM_OPENED event carrying the |user|
  *   tag given to the call. Data, trailers and resets for that stream are
  *   posted with that id once the event arrived. A request without a body
- *   (flag H2_SEND_END_STREAM) needs nothing more.
+ *   (flag H2_SEND_END_STREAM) needs nothing more. h2_svc_open_stream()
+ *   returns a handle instead, usable at once (see "Stream handles").
  *
  * Streams
  *   One stream's commands are carried out in the order posted, and nothing
@@ -101,9 +102,36 @@
  *   frees the slot) is never stuck behind the stream waiting for it. New
  *   streams that wait open in the order posted, each once a slot is free;
  *   a waiting stream has no id yet, so nothing can be addressed to it
- *   before its STREAM_OPENED event. Only output over the core's
+ *   before its STREAM_OPENED event, except through its handle (see
+ *   "Stream handles"). Only output over the core's
  *   |output_high_water| holds every later command of the connection back,
  *   until the transport took the bytes before them.
+ *
+ * Stream handles
+ *   h2_svc_open_stream() opens a stream like h2_svc_submit_headers(0)
+ *   and returns at once a handle for it: H2_SVC_STREAM_HANDLE (the top
+ *   bit, never set in a stream id) | a number unique on the connection.
+ *   Every command that names a stream (h2_svc_send_data(),
+ *   h2_svc_send_data_ref(), h2_svc_end_stream(), h2_svc_reset_stream(),
+ *   trailers through h2_svc_submit_headers(), h2_svc_set_priority(),
+ *   h2_svc_prioritize(), h2_svc_priority_update(), h2_svc_ack_data())
+ *   takes the handle in place of the id, so a request and its body can be
+ *   posted in one go. Commands addressed to a stream that still waits for
+ *   a slot wait behind its HEADERS, in the order posted, and go out once
+ *   it opens. STREAM_OPENED carries the real id in |stream_id| and the
+ *   handle in |stream_handle|; every later event of the stream carries
+ *   the real id only. An application may switch to the id from
+ *   STREAM_OPENED on, or keep using the handle for commands: both work
+ *   until the stream closes. Ids still go out in increasing order, in the
+ *   order the worker opens the streams, which may differ from the order
+ *   of the handles when several threads open streams at once.
+ *   The worker forgets a handle when its stream closes (both sides ended
+ *   it, or it was reset); commands addressed to it from then on fail with
+ *   COMMAND_FAILED, H2_ESTREAM_CLOSED. A reset posted while the stream
+ *   still waits for a slot cancels it: its HEADERS never goes out, the
+ *   open is answered by COMMAND_FAILED (H2_SVC_CMD_HEADERS,
+ *   H2_ESTREAM_CLOSED, |stream_id| 0, |stream_handle| set) and so is
+ *   every command that waited behind it.
  *
  * Other commands
  *   Ping, reset, graceful close, abort, data acknowledgement, SETTINGS
@@ -805,6 +833,27 @@ H2_API int h2_svc_feed(h2_svc *svc, h2_svc_conn_id conn, const uint8_t *data, si
 H2_API int h2_svc_submit_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                      const h2_header *fields, size_t n, uint32_t flags,
                                      uint64_t user);
+
+/* ---- stream handles (see "Stream handles") ---- */
+
+/* Set in every stream handle; stream ids (31 bits) never have it. */
+#define H2_SVC_STREAM_HANDLE 0x80000000u
+
+/*
+ * @function Opens a new stream with a request (clients), as
+ * h2_svc_submit_headers() with stream id 0 (|fields| copied; |flags|:
+ * H2_SEND_END_STREAM), and stores in |*handle| (not NULL; written only
+ * when 0 is returned) the stream's handle: H2_SVC_STREAM_HANDLE | a number
+ * unique on |conn|. Later commands may name the stream by that handle at
+ * once, before H2_SVC_EV_STREAM_OPENED (which reports the id with |user|
+ * and the handle in |stream_handle|). Returns 0, H2_EINVAL (|svc| or
+ * |handle| NULL, unknown |conn|, bad |fields| or |flags|), H2_ENOMEM,
+ * H2_ENOCONN (the connection ended) or H2_EAGAIN (the worker's ring is
+ * full). The core's refusals come back as COMMAND_FAILED with
+ * |stream_handle| set.
+ */
+H2_API int h2_svc_open_stream(h2_svc *svc, h2_svc_conn_id conn, const h2_header *fields,
+                              size_t n, uint32_t flags, uint64_t user, uint32_t *handle);
 
 /*
  * @function Sends |len| bytes (copied) on |stream_id|, then END_STREAM when

@@ -77,7 +77,8 @@ typedef enum h2_svc_event_type {
     H2_SVC_EV_ATTACHED = 64,
     /* The connection ended (|reason|, |error|, |error_code|); its last event. */
     H2_SVC_EV_CLOSED,
-    /* h2_svc_submit_headers() opened stream |stream_id| (|user| as given). */
+    /* h2_svc_submit_headers() opened stream |stream_id| (|user| as given).
+     * Also h2_svc_open_stream(), with the stream's handle in |stream_handle|. */
     H2_SVC_EV_STREAM_OPENED,
     /* A command could not be carried out: |command|, |stream_id|, |user|,
      * |error| (an H2_E... code); |reason| is set when the connection was
@@ -203,6 +204,11 @@ typedef struct h2_svc_event {
     const h2_changed_setting *settings;
     size_t n_settings;
     uint32_t window_delta;
+    /* STREAM_OPENED of a stream opened with h2_svc_open_stream(): its
+     * handle (|stream_id| is the real id); COMMAND_FAILED of a command
+     * posted with a handle (or of the open itself, |stream_id| then 0):
+     * that handle. 0 otherwise. */
+    uint32_t stream_handle;
 } h2_svc_event;
 
 /*

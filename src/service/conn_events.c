@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include "h2/errors.h"
 #include "service/svc_conn.h"
+#include "service/svc_handles.h"
 #include "service/svc_record.h"
 #include "service/svc_retbox.h"
 #include "service/svc_service.h"
@@ -186,6 +187,7 @@ static bool emit_core_events(svc_conn *c, const h2_event *evs, size_t n)
     for (size_t i = 0; i < n; i++) {
         const h2_event *ev = &evs[i];
         bool skip = false;
+        svc_handles_check(c, ev->stream_id); /* it may have closed */
         svc_event_rec *rec = core_event(c, ev, &skip);
         if (skip)
             continue;

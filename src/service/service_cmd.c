@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include "h2/errors.h"
 #include "service/svc_dedicated.h"
+#include "service/svc_handles.h"
 #include "service/svc_hold.h"
 #include "service/svc_live.h"
 #include "service/svc_post.h"
@@ -169,7 +170,8 @@ int h2_svc_submit_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                               const h2_header *fields, size_t n, uint32_t flags, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
-    if (w == NULL || (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0 || stream_id > H2_MAX_STREAM_ID)
+    if (w == NULL || (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0 ||
+        (stream_id != 0 && !svc_stream_ref_ok(stream_id)))
         return H2_EINVAL;
     int rv;
     svc_cmd *cmd = cmd_with_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, &rv);
@@ -218,7 +220,7 @@ int h2_svc_prioritize(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                           const h2_priority_args *prio, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
-    if (w == NULL || stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+    if (w == NULL || !svc_stream_ref_ok(stream_id))
         return H2_EINVAL;
     svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_PRIORITY, conn, 0, NULL);
     if (cmd == NULL)
@@ -236,7 +238,7 @@ int h2_svc_priority_update(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                const uint8_t *value, size_t len, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
-    if (w == NULL || (value == NULL && len > 0) || stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+    if (w == NULL || (value == NULL && len > 0) || !svc_stream_ref_ok(stream_id))
         return H2_EINVAL;
     uint8_t *tail = NULL;
     svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_PRIORITY_UPDATE, conn, len, &tail);
@@ -256,7 +258,7 @@ static int send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const
                      void *release_user)
 {
     svc_worker *w = svc_target(svc, conn);
-    if (w == NULL || (data == NULL && len > 0) || stream_id == 0 || stream_id > H2_MAX_STREAM_ID ||
+    if (w == NULL || (data == NULL && len > 0) || !svc_stream_ref_ok(stream_id) ||
         (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0)
         return H2_EINVAL;
     /* Copies count against the connection's and the worker's send hold
@@ -310,7 +312,7 @@ int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
 
 int h2_svc_end_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, uint64_t user)
 {
-    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+    if (!svc_stream_ref_ok(stream_id))
         return H2_EINVAL;
     return svc_post_simple(svc, conn, H2_SVC_CMD_END_STREAM, stream_id, 0, user);
 }
@@ -318,7 +320,7 @@ int h2_svc_end_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, uint
 int h2_svc_reset_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                             uint32_t error_code, uint64_t user)
 {
-    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+    if (!svc_stream_ref_ok(stream_id))
         return H2_EINVAL;
     return svc_post_simple(svc, conn, H2_SVC_CMD_RESET, stream_id, error_code, user);
 }
@@ -363,7 +365,7 @@ int h2_svc_query_stats(h2_svc *svc, h2_svc_conn_id conn, uint64_t user)
 
 int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n)
 {
-    if (stream_id == 0 || stream_id > H2_MAX_STREAM_ID)
+    if (!svc_stream_ref_ok(stream_id))
         return H2_EINVAL;
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL)
@@ -380,8 +382,8 @@ int h2_svc_set_priority(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                             const h2_priority *p, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
-    if (w == NULL || p == NULL || p->urgency > H2_PRIORITY_MAX_URGENCY || stream_id == 0 ||
-        stream_id > H2_MAX_STREAM_ID)
+    if (w == NULL || p == NULL || p->urgency > H2_PRIORITY_MAX_URGENCY ||
+        !svc_stream_ref_ok(stream_id))
         return H2_EINVAL;
     svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_SET_PRIORITY, conn, 0, NULL);
     if (cmd == NULL)
@@ -390,4 +392,40 @@ int h2_svc_set_priority(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
     cmd->stream_id = stream_id;
     cmd->user = user;
     return svc_post(svc, w, cmd);
+}
+
+/* ---- stream handles (svc_handles.c carries them out) ---- */
+
+/* The next handle of the connection whose live-id entry is |e|. */
+static uint32_t next_handle(svc_live *e)
+{
+    uint32_t seq;
+    do {
+        seq = (uint32_t)atomic_fetch_add_explicit(&e->handles, 1, memory_order_relaxed) + 1u;
+        seq &= ~H2_SVC_STREAM_HANDLE;
+    } while (seq == 0);
+    return H2_SVC_STREAM_HANDLE | seq;
+}
+
+int h2_svc_open_stream(h2_svc *svc, h2_svc_conn_id conn, const h2_header *fields, size_t n,
+                       uint32_t flags, uint64_t user, uint32_t *handle)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || handle == NULL || (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0)
+        return H2_EINVAL;
+    svc_live *e = svc_live_of(svc, conn);
+    if (e == NULL)
+        return H2_ENOCONN;
+    int rv;
+    svc_cmd *cmd = cmd_with_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, &rv);
+    if (cmd == NULL)
+        return rv;
+    cmd->flags = flags;
+    cmd->user = user;
+    cmd->handle = next_handle(e);
+    uint32_t h = cmd->handle; /* |cmd| belongs to the worker once posted */
+    rv = svc_post(svc, w, cmd);
+    if (rv == 0)
+        *handle = h;
+    return rv;
 }

@@ -109,6 +109,8 @@ typedef struct svc_conn {
     bool drain_seen;        /* whole-service shutdown: the GOAWAY was queued */
     uint64_t close_ticket;  /* commands the worker must have handled first, or 0 */
     struct svc_conn *close_next;
+    /* Stream handles (svc_handles.c), allocated at the first one; or NULL. */
+    struct svc_handles *handles;
 } svc_conn;
 
 /* ---- conn_life.c: attach to CLOSED ---- */

@@ -33,6 +33,8 @@ typedef struct svc_live {
     atomic_size_t send;
     /* The whole id while |key| is set (h2_svc_conns() reads it). */
     atomic_uint_fast64_t id;
+    /* Stream handles handed out so far (h2_svc_open_stream(), any thread). */
+    atomic_uint_fast32_t handles;
     uint32_t gen;       /* generation of the next id (under the table lock) */
     uint32_t next_free; /* free list link + 1, or 0 */
 } svc_live;

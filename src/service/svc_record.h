@@ -64,6 +64,10 @@ typedef struct svc_cmd {
     /* SET_PRIORITY: the stream's new local priority */
     h2_priority sched_prio;
     struct svc_cmd *next; /* stream and connection FIFOs */
+    /* Stream handles (svc_handles.c): the HEADERS of h2_svc_open_stream()
+     * (|stream_id| 0) carries its new handle here; a command posted with a
+     * handle in |stream_id| keeps it here once translated to the id. */
+    uint32_t handle;
 } svc_cmd;
 
 /* A FIFO of commands. */

@@ -15,6 +15,7 @@
 #include "h2/errors.h"
 #include "service/svc_conn.h"
 #include "service/svc_dispatch.h"
+#include "service/svc_handles.h"
 #include "service/svc_listen.h"
 #include "service/svc_queue.h"
 #include "service/svc_record.h"
@@ -52,6 +53,7 @@ void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reaso
     rec->pub.type = H2_SVC_EV_COMMAND_FAILED;
     rec->pub.conn = cmd->conn;
     rec->pub.stream_id = cmd->stream_id;
+    rec->pub.stream_handle = cmd->handle;
     rec->pub.user = cmd->user;
     rec->pub.command = cmd->kind;
     rec->pub.error = error;
@@ -102,6 +104,9 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
     svc_worker *w = c->worker;
     const h2_mem *mem = &w->svc->mem;
     int rv = 0;
+    /* A stream handle: translated to the id, or held behind its HEADERS. */
+    if (svc_is_handle(cmd->stream_id) && svc_handle_route(c, cmd))
+        return true;
     switch (cmd->kind) {
     case H2_SVC_CMD_STATS:
         answer_stats(c, cmd);
@@ -139,6 +144,7 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
     case H2_SVC_CMD_RESET:
         svc_conn_drop_stream(c, cmd->stream_id);
         rv = h2_conn_reset_stream(c->conn, cmd->stream_id, cmd->error_code);
+        svc_handles_check(c, cmd->stream_id);
         break;
     case H2_SVC_CMD_PING:
         rv = h2_conn_ping(c->conn, cmd->ping);

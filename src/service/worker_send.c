@@ -22,6 +22,7 @@
 #include "h2/errors.h"
 #include "service/svc_conn.h"
 #include "service/svc_dispatch.h"
+#include "service/svc_handles.h"
 #include "service/svc_record.h"
 #include "service/svc_service.h"
 #include "service/svc_worker.h"
@@ -95,6 +96,7 @@ void svc_conn_drop_held(svc_conn *c, int reason)
 {
     list_fail(c, &c->deferred, H2_ECLOSED, reason);
     list_fail(c, &c->opening, H2_ECLOSED, reason);
+    svc_handles_free(c, reason);
     while (c->active != NULL) {
         svc_stream *s = c->active;
         list_fail(c, &s->fifo, H2_ECLOSED, reason);
@@ -113,9 +115,11 @@ void svc_conn_drop_held(svc_conn *c, int reason)
  */
 static int open_stream(svc_conn *c, svc_cmd *cmd)
 {
+    uint32_t handle = cmd->handle; /* |cmd| is gone once answered */
     int64_t id = h2_conn_next_stream_id(c->conn);
     if (id < 0) {
         svc_cmd_fail(c->worker, c, cmd, (int)id, 0);
+        svc_handle_abandon(c, handle);
         return 0;
     }
     int rv =
@@ -124,18 +128,24 @@ static int open_stream(svc_conn *c, svc_cmd *cmd)
         return rv;
     if (rv != 0) {
         svc_cmd_fail(c->worker, c, cmd, rv, 0);
+        svc_handle_abandon(c, handle);
         return 0;
     }
     /* The command block becomes the STREAM_OPENED event. */
     cmd->ev.pub.type = H2_SVC_EV_STREAM_OPENED;
     cmd->ev.pub.stream_id = (uint32_t)id;
     cmd->ev.pub.user = cmd->user;
+    cmd->ev.pub.stream_handle = handle;
     svc_conn_emit(c, &cmd->ev);
+    if (handle != 0)
+        svc_handle_opened(c, handle, (uint32_t)id);
     return 0;
 }
 
 bool svc_conn_open_stream(svc_conn *c, svc_cmd *cmd)
 {
+    if (cmd->handle != 0 && !svc_handle_begin(c, cmd))
+        return true;
     int rv = c->opening.head != NULL ? H2_ETOO_MANY_STREAMS : open_stream(c, cmd);
     if (rv == H2_ETOO_MANY_STREAMS)
         svc_cmds_push(&c->opening, cmd);
@@ -286,5 +296,7 @@ bool svc_conn_pump(svc_conn *c)
     }
     if (pump_opening(c))
         moved = true;
-    return pump_streams(c) || moved;
+    moved = pump_streams(c) || moved;
+    svc_handles_sweep(c);
+    return moved;
 }
