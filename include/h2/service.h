@@ -701,6 +701,20 @@ typedef struct h2_svc_conn_config {
                                      held DATA (at least 1). 256: 15 KiB per default
                                      interval; 0: any byte is progress. See
                                      "Isolation". */
+    /* Manual flow control (h2's acknowledge_received_data with explicit
+     * counts). false (default): releasing a DATA event acknowledges its
+     * |flow_controlled_length|, and the core reopens the windows as the
+     * bytes are processed. true: releasing a DATA event only frees it;
+     * received bytes count as processed only when the application passes
+     * them to h2_svc_ack_data(), and h2_svc_increment_window() opens a
+     * window by a given amount. Until then the peer's windows stay used up,
+     * and it stops sending once they are empty. Everything else a release
+     * does is unchanged (a server's STREAM_RESET still frees its request
+     * slot). See "Flow control". */
+    bool manual_flow_control;
+    /* Fills the struct to its alignment, so that no release's layout ends
+     * in padding (see the ABI policy in h2/version.h); leave it 0. */
+    uint8_t reserved_[sizeof(void *) - 1];
 } h2_svc_conn_config;
 
 /* Smallest |size| of an h2_svc_conn_config the library accepts: up to |conn.role|. */
@@ -913,7 +927,19 @@ H2_API int h2_svc_set_priority(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream
 /*
  * @function Acknowledges |n| more received bytes on |stream_id|
  * (h2_conn_ack_data()). Releasing DATA events already does this for their
- * bytes; this call is for credit beyond that.
+ * bytes; this call is for credit beyond that. With |manual_flow_control|
+ * it is the only way received DATA counts as processed: pass the
+ * |flow_controlled_length| of the DATA events, all at once or in parts.
+ * The core sends WINDOW_UPDATEs (the connection's, then the stream's) once
+ * half a window was processed, or the window is empty and a quarter of it
+ * (at most 1024 bytes) was; a stream the peer ended or that closed
+ * credits the connection only. The core does not count what was received:
+ * acknowledging more than that is not refused, but never opens a window
+ * beyond its configured size (use h2_svc_increment_window() to grow one).
+ * The core's refusals come back as COMMAND_FAILED (H2_SVC_CMD_ACK_DATA,
+ * |user| 0): H2_ENOSTREAM (a stream that was never opened), H2_ESTATE,
+ * H2_ECLOSED, H2_ENOMEM. Returns as the other posting calls; H2_EINVAL
+ * also for |stream_id| 0 or above 2^31-1.
  */
 H2_API int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n);
 
@@ -922,6 +948,25 @@ H2_API int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
  * H2_SVC_EV_STATS event carrying |stats| and |user|.
  */
 H2_API int h2_svc_query_stats(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
+
+/* ---- Manual flow control ---- */
+
+/*
+ * @function Opens our receive window of |stream_id| (0: the connection) by
+ * |increment| bytes with a WINDOW_UPDATE, through
+ * h2_conn_increment_window() (h2's increment_flow_control_window): the peer
+ * may send that much more, whatever was received or acknowledged. Meant
+ * for |manual_flow_control| connections, allowed on any. Carried out in
+ * the order posted. The core's refusals come back as COMMAND_FAILED
+ * (H2_SVC_CMD_INCREMENT_WINDOW, |stream_id|, |user|): H2_EFLOW_CONTROL
+ * (the window would pass 2^31-1), H2_ESTREAM_CLOSED, H2_ENOSTREAM,
+ * H2_ESTATE, H2_ECLOSED, H2_ENOMEM.
+ *
+ * Returns as the other posting calls; H2_EINVAL also for |increment| 0 or
+ * above 2^31-1, or |stream_id| above 2^31-1.
+ */
+H2_API int h2_svc_increment_window(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                   uint32_t increment, uint64_t user);
 
 #ifdef __cplusplus
 }

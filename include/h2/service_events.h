@@ -141,6 +141,7 @@ typedef enum h2_svc_command {
     H2_SVC_CMD_PRIORITY,
     H2_SVC_CMD_PRIORITY_UPDATE,
     H2_SVC_CMD_SET_PRIORITY,
+    H2_SVC_CMD_INCREMENT_WINDOW,
 } h2_svc_command;
 
 /*
@@ -188,7 +189,8 @@ typedef struct h2_svc_event {
     size_t n_fields;
     const uint8_t *data; /* DATA payload (no padding); GOAWAY debug data */
     size_t len;
-    size_t flow_controlled_length; /* DATA: what releasing acknowledges */
+    size_t flow_controlled_length; /* DATA: what releasing acknowledges (what to pass to
+                                      h2_svc_ack_data() with |manual_flow_control|) */
     uint8_t ping[8];               /* PING_ACK_RECEIVED, PING_RECEIVED (trace) */
     h2_svc_conn_stats stats;       /* STATS, CLOSED: the connection's counters */
     /* STATS, CLOSED: all of the core's counters at that moment
@@ -209,7 +211,9 @@ typedef struct h2_svc_event {
  * @function Releases |ev| (NULL is allowed). For a DATA event this also
  * acknowledges its flow-controlled length to the connection's worker, which
  * then reopens the windows (h2_conn_ack_data()); a server's STREAM_RESET
- * frees its request slot the same way. Any thread, at any time: an event
+ * frees its request slot the same way. On a connection with
+ * |manual_flow_control| a DATA event is only freed: its bytes count as
+ * processed once the application says so with h2_svc_ack_data(). Any thread, at any time: an event
  * released after its connection ended, or after h2_svc_free() of its
  * service, is only freed. Takes no lock.
  */

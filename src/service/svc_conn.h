@@ -109,6 +109,9 @@ typedef struct svc_conn {
     bool drain_seen;        /* whole-service shutdown: the GOAWAY was queued */
     uint64_t close_ticket;  /* commands the worker must have handled first, or 0 */
     struct svc_conn *close_next;
+    /* |manual_flow_control|: a released DATA event acknowledges nothing;
+     * only ACK_DATA and INCREMENT_WINDOW commands open the windows. */
+    bool manual_flow;
 } svc_conn;
 
 /* ---- conn_life.c: attach to CLOSED ---- */
