@@ -949,7 +949,7 @@ H2_API int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
  */
 H2_API int h2_svc_query_stats(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
 
-/* ---- Manual flow control ---- */
+/* ---- Manual flow control and state queries ---- */
 
 /*
  * @function Opens our receive window of |stream_id| (0: the connection) by
@@ -967,6 +967,32 @@ H2_API int h2_svc_query_stats(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
  */
 H2_API int h2_svc_increment_window(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                    uint32_t increment, uint64_t user);
+
+/*
+ * @function Asks for a snapshot of the protocol state of |conn|: windows,
+ * settings (ours in force, ours pending, the peer's), highest stream ids,
+ * frame sizes, open streams, and with a non-zero |stream_id| that stream's
+ * state and windows (see h2_svc_conn_state). The worker answers with an
+ * H2_SVC_EV_STATE event carrying |state|, |stream_id| and |user|. Any
+ * thread, any number at once.
+ *
+ * A query, not a snapshot call: the core belongs to the connection's
+ * worker and is changed by it at any time, so no other thread may read
+ * it; the worker takes the snapshot between two of its own calls and
+ * hands it over as an event. It is carried out in the order posted, after
+ * the commands posted before it from the same thread (a SETTINGS update
+ * posted before shows as pending), and reflects what the peer's bytes
+ * processed by then did. Sends (DATA, END_STREAM, trailers) are held until
+ * the windows and the output allow them (see "Sending data"), so one
+ * posted just before may not have gone out yet: its effect on the windows
+ * and the stream's state shows once it did.
+ *
+ * Returns as the other posting calls; H2_EINVAL also for |stream_id| above
+ * 2^31-1. When the snapshot's memory cannot be had, the answer is
+ * COMMAND_FAILED (H2_SVC_CMD_QUERY_STATE, H2_ENOMEM).
+ */
+H2_API int h2_svc_query_state(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                              uint64_t user);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,15 @@
 
 typedef struct svc_conn svc_conn;
 
+/* ---- svc_query.c ---- */
+
+/*
+ * Worker: answers a QUERY_STATE command on |c| with an H2_SVC_EV_STATE
+ * event carrying a snapshot of the core, or fails it with H2_ENOMEM. The
+ * command is done either way.
+ */
+void svc_query_answer_state(svc_conn *c, svc_cmd *cmd);
+
 /* ---- svc_flow.c ---- */
 
 /* Worker: carries out an INCREMENT_WINDOW command on |c|; the core's result. */

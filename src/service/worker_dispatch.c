@@ -170,6 +170,9 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
     case H2_SVC_CMD_INCREMENT_WINDOW:
         rv = svc_flow_increment(c, cmd);
         break;
+    case H2_SVC_CMD_QUERY_STATE:
+        svc_query_answer_state(c, cmd);
+        return true;
     default:
         rv = H2_EINVAL;
         break;
