@@ -109,7 +109,8 @@
  *   Ping, reset, graceful close, abort, data acknowledgement, SETTINGS
  *   updates, server push (H2_SVC_EV_PUSH_PROMISED names the promised
  *   stream), RFC 7540 PRIORITY and RFC 9218 PRIORITY_UPDATE frames, and
- *   statistics requests.
+ *   statistics requests. Also window increments and state queries (see
+ *   "Flow control" and "State queries").
  *
  * Sending data
  *   h2_svc_send_data() takes any size. The worker cuts it into DATA
@@ -161,7 +162,9 @@
  *   with h2_svc_event_release(), from any thread, at any time (also after
  *   h2_svc_free()). Releasing a DATA event acknowledges its bytes for
  *   flow control, so a consumer that keeps DATA events unreleased stops
- *   the peer once the windows are used up.
+ *   the peer once the windows are used up. A connection with
+ *   |manual_flow_control| acknowledges only what the application says
+ *   (see "Flow control").
  *
  *   Order: a connection's events arrive in the order they happened, and
  *   H2_SVC_EV_CLOSED is its last one: once the application took it, the
@@ -208,6 +211,27 @@
  *   carries the final values. Per worker: h2_svc_worker_get_stats(), a
  *   snapshot of counters the worker keeps in relaxed atomics, readable from
  *   any thread.
+ *
+ * Flow control
+ *   Automatic (the default): releasing a DATA event tells the core its
+ *   flow-controlled bytes were processed (h2_conn_ack_data()), and the
+ *   core sends WINDOW_UPDATEs as half a window was processed.
+ *   Manual (|manual_flow_control| in h2_svc_conn_config, per connection):
+ *   releasing a DATA event only frees it; the application acknowledges
+ *   bytes with h2_svc_ack_data() (the core still decides when an update
+ *   is due) or opens a window by an explicit amount with
+ *   h2_svc_increment_window(). A peer that used up a window then waits
+ *   until the application acts. Releases keep every other effect (a
+ *   server's STREAM_RESET still frees its request slot).
+ *
+ * State queries
+ *   h2_svc_query_state() is answered by an H2_SVC_EV_STATE event carrying
+ *   a snapshot (h2_svc_conn_state): windows, settings in force and
+ *   pending, stream ids, frame sizes, open streams and one stream's state.
+ *   Queries are answered by events, not read by a snapshot call, because
+ *   the connection's core belongs to its worker, which changes it at any
+ *   moment without a lock; only the worker can read it consistently, so it
+ *   takes the snapshot and hands it over like any other event.
  *
  * Shutdown
  *   h2_svc_shutdown() is the graceful way: GOAWAY on every connection,
