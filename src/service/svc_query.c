@@ -17,9 +17,9 @@
 
 /* The settings the library knows, in increasing id order. */
 static const uint16_t known_settings[] = {
-    H2_SETTING_HEADER_TABLE_SIZE,      H2_SETTING_ENABLE_PUSH,
-    H2_SETTING_MAX_CONCURRENT_STREAMS, H2_SETTING_INITIAL_WINDOW_SIZE,
-    H2_SETTING_MAX_FRAME_SIZE,         H2_SETTING_MAX_HEADER_LIST_SIZE,
+    H2_SETTING_HEADER_TABLE_SIZE,       H2_SETTING_ENABLE_PUSH,
+    H2_SETTING_MAX_CONCURRENT_STREAMS,  H2_SETTING_INITIAL_WINDOW_SIZE,
+    H2_SETTING_MAX_FRAME_SIZE,          H2_SETTING_MAX_HEADER_LIST_SIZE,
     H2_SETTING_ENABLE_CONNECT_PROTOCOL, H2_SETTING_NO_RFC7540_PRIORITIES,
 };
 #define N_KNOWN (sizeof(known_settings) / sizeof(known_settings[0]))
@@ -74,8 +74,7 @@ static void stream_part(const h2_conn *conn, uint32_t id, h2_svc_conn_state *st)
 
 /* Fills |st| (zeroed, |pending| room for |n_pending| entries) from the core. */
 static void snapshot(const h2_conn *conn, uint32_t stream_id, h2_svc_conn_state *st,
-                     h2_setting *local, h2_setting *remote, h2_setting *pending,
-                     size_t n_pending)
+                     h2_setting *local, h2_setting *remote, h2_setting *pending, size_t n_pending)
 {
     st->size = sizeof(*st);
     (void)h2_conn_send_window(conn, 0, &st->send_window);
@@ -117,8 +116,7 @@ void svc_query_answer_state(svc_conn *c, svc_cmd *cmd)
     h2_svc_conn_state *st = (h2_svc_conn_state *)(void *)tail;
     memset(st, 0, sizeof(*st));
     h2_setting *local = (h2_setting *)(void *)(tail + head);
-    snapshot(c->conn, cmd->stream_id, st, local, local + N_KNOWN, local + 2 * N_KNOWN,
-             n_pending);
+    snapshot(c->conn, cmd->stream_id, st, local, local + N_KNOWN, local + 2 * N_KNOWN, n_pending);
     rec->pub.type = H2_SVC_EV_STATE;
     rec->pub.stream_id = cmd->stream_id;
     rec->pub.user = cmd->user;

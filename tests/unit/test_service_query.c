@@ -16,9 +16,9 @@ static const h2_header post_fields[] = {
 };
 
 static const uint16_t known_ids[] = {
-    H2_SETTING_HEADER_TABLE_SIZE,      H2_SETTING_ENABLE_PUSH,
-    H2_SETTING_MAX_CONCURRENT_STREAMS, H2_SETTING_INITIAL_WINDOW_SIZE,
-    H2_SETTING_MAX_FRAME_SIZE,         H2_SETTING_MAX_HEADER_LIST_SIZE,
+    H2_SETTING_HEADER_TABLE_SIZE,       H2_SETTING_ENABLE_PUSH,
+    H2_SETTING_MAX_CONCURRENT_STREAMS,  H2_SETTING_INITIAL_WINDOW_SIZE,
+    H2_SETTING_MAX_FRAME_SIZE,          H2_SETTING_MAX_HEADER_LIST_SIZE,
     H2_SETTING_ENABLE_CONNECT_PROTOCOL, H2_SETTING_NO_RFC7540_PRIORITIES,
 };
 #define N_KNOWN (sizeof(known_ids) / sizeof(known_ids[0]))
@@ -308,8 +308,7 @@ static void expect_stream(rig *g, uint32_t stream, int state, int closed_by, int
     const h2_svc_conn_state *st = ev->state;
     cr_assert_eq(st->stream_state, state, "stream %u: state %d", stream, st->stream_state);
     cr_assert_eq(st->stream_closed_by, closed_by, "closed_by %d", st->stream_closed_by);
-    cr_assert_eq(st->stream_window_error, window_error, "window error %d",
-                 st->stream_window_error);
+    cr_assert_eq(st->stream_window_error, window_error, "window error %d", st->stream_window_error);
     cr_assert_eq(st->open_inbound_streams + st->open_outbound_streams, open);
     h2_svc_event_release(ev);
 }
@@ -333,8 +332,7 @@ Test(service_query, stream_goes_open_half_closed_closed)
     expect_stream(&g, 1, H2_STATE_HALF_CLOSED_REMOTE, -1, 0, 1);
 
     /* We answer and end ours. */
-    cr_assert_eq(h2_svc_submit_headers(g.r.svc, g.id, 1, ok_fields, 1, H2_SEND_END_STREAM, 0),
-                 0);
+    cr_assert_eq(h2_svc_submit_headers(g.r.svc, g.id, 1, ok_fields, 1, H2_SEND_END_STREAM, 0), 0);
     peer_until_bits(&g, &g.s.ended, 1u << 1);
     expect_stream(&g, 1, H2_STATE_CLOSED, H2_CLOSED_BY_END_STREAM, H2_ESTREAM_CLOSED, 0);
     h2_svc_event *last = query(&g, 0);
