@@ -137,7 +137,8 @@
  *   Ping, reset, graceful close, abort, data acknowledgement, SETTINGS
  *   updates, server push (H2_SVC_EV_PUSH_PROMISED names the promised
  *   stream), RFC 7540 PRIORITY and RFC 9218 PRIORITY_UPDATE frames, and
- *   statistics requests.
+ *   statistics requests. Also window increments and state queries (see
+ *   "Flow control" and "State queries").
  *
  * Sending data
  *   h2_svc_send_data() takes any size. The worker cuts it into DATA
@@ -189,7 +190,9 @@
  *   with h2_svc_event_release(), from any thread, at any time (also after
  *   h2_svc_free()). Releasing a DATA event acknowledges its bytes for
  *   flow control, so a consumer that keeps DATA events unreleased stops
- *   the peer once the windows are used up.
+ *   the peer once the windows are used up. A connection with
+ *   |manual_flow_control| acknowledges only what the application says
+ *   (see "Flow control").
  *
  *   Order: a connection's events arrive in the order they happened, and
  *   H2_SVC_EV_CLOSED is its last one: once the application took it, the
@@ -236,6 +239,27 @@
  *   carries the final values. Per worker: h2_svc_worker_get_stats(), a
  *   snapshot of counters the worker keeps in relaxed atomics, readable from
  *   any thread.
+ *
+ * Flow control
+ *   Automatic (the default): releasing a DATA event tells the core its
+ *   flow-controlled bytes were processed (h2_conn_ack_data()), and the
+ *   core sends WINDOW_UPDATEs as half a window was processed.
+ *   Manual (|manual_flow_control| in h2_svc_conn_config, per connection):
+ *   releasing a DATA event only frees it; the application acknowledges
+ *   bytes with h2_svc_ack_data() (the core still decides when an update
+ *   is due) or opens a window by an explicit amount with
+ *   h2_svc_increment_window(). A peer that used up a window then waits
+ *   until the application acts. Releases keep every other effect (a
+ *   server's STREAM_RESET still frees its request slot).
+ *
+ * State queries
+ *   h2_svc_query_state() is answered by an H2_SVC_EV_STATE event carrying
+ *   a snapshot (h2_svc_conn_state): windows, settings in force and
+ *   pending, stream ids, frame sizes, open streams and one stream's state.
+ *   Queries are answered by events, not read by a snapshot call, because
+ *   the connection's core belongs to its worker, which changes it at any
+ *   moment without a lock; only the worker can read it consistently, so it
+ *   takes the snapshot and hands it over like any other event.
  *
  * Shutdown
  *   h2_svc_shutdown() is the graceful way: GOAWAY on every connection,
@@ -729,6 +753,20 @@ typedef struct h2_svc_conn_config {
                                      held DATA (at least 1). 256: 15 KiB per default
                                      interval; 0: any byte is progress. See
                                      "Isolation". */
+    /* Manual flow control (h2's acknowledge_received_data with explicit
+     * counts). false (default): releasing a DATA event acknowledges its
+     * |flow_controlled_length|, and the core reopens the windows as the
+     * bytes are processed. true: releasing a DATA event only frees it;
+     * received bytes count as processed only when the application passes
+     * them to h2_svc_ack_data(), and h2_svc_increment_window() opens a
+     * window by a given amount. Until then the peer's windows stay used up,
+     * and it stops sending once they are empty. Everything else a release
+     * does is unchanged (a server's STREAM_RESET still frees its request
+     * slot). See "Flow control". */
+    bool manual_flow_control;
+    /* Fills the struct to its alignment, so that no release's layout ends
+     * in padding (see the ABI policy in h2/version.h); leave it 0. */
+    uint8_t reserved_[sizeof(void *) - 1];
 } h2_svc_conn_config;
 
 /* Smallest |size| of an h2_svc_conn_config the library accepts: up to |conn.role|. */
@@ -962,7 +1000,19 @@ H2_API int h2_svc_set_priority(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream
 /*
  * @function Acknowledges |n| more received bytes on |stream_id|
  * (h2_conn_ack_data()). Releasing DATA events already does this for their
- * bytes; this call is for credit beyond that.
+ * bytes; this call is for credit beyond that. With |manual_flow_control|
+ * it is the only way received DATA counts as processed: pass the
+ * |flow_controlled_length| of the DATA events, all at once or in parts.
+ * The core sends WINDOW_UPDATEs (the connection's, then the stream's) once
+ * half a window was processed, or the window is empty and a quarter of it
+ * (at most 1024 bytes) was; a stream the peer ended or that closed
+ * credits the connection only. The core does not count what was received:
+ * acknowledging more than that is not refused, but never opens a window
+ * beyond its configured size (use h2_svc_increment_window() to grow one).
+ * The core's refusals come back as COMMAND_FAILED (H2_SVC_CMD_ACK_DATA,
+ * |user| 0): H2_ENOSTREAM (a stream that was never opened), H2_ESTATE,
+ * H2_ECLOSED, H2_ENOMEM. Returns as the other posting calls; H2_EINVAL
+ * also for |stream_id| 0 or above 2^31-1.
  */
 H2_API int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t n);
 
@@ -971,6 +1021,51 @@ H2_API int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
  * H2_SVC_EV_STATS event carrying |stats| and |user|.
  */
 H2_API int h2_svc_query_stats(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
+
+/* ---- Manual flow control and state queries ---- */
+
+/*
+ * @function Opens our receive window of |stream_id| (0: the connection) by
+ * |increment| bytes with a WINDOW_UPDATE, through
+ * h2_conn_increment_window() (h2's increment_flow_control_window): the peer
+ * may send that much more, whatever was received or acknowledged. Meant
+ * for |manual_flow_control| connections, allowed on any. Carried out in
+ * the order posted. The core's refusals come back as COMMAND_FAILED
+ * (H2_SVC_CMD_INCREMENT_WINDOW, |stream_id|, |user|): H2_EFLOW_CONTROL
+ * (the window would pass 2^31-1), H2_ESTREAM_CLOSED, H2_ENOSTREAM,
+ * H2_ESTATE, H2_ECLOSED, H2_ENOMEM.
+ *
+ * Returns as the other posting calls; H2_EINVAL also for |increment| 0 or
+ * above 2^31-1, or |stream_id| above 2^31-1.
+ */
+H2_API int h2_svc_increment_window(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                   uint32_t increment, uint64_t user);
+
+/*
+ * @function Asks for a snapshot of the protocol state of |conn|: windows,
+ * settings (ours in force, ours pending, the peer's), highest stream ids,
+ * frame sizes, open streams, and with a non-zero |stream_id| that stream's
+ * state and windows (see h2_svc_conn_state). The worker answers with an
+ * H2_SVC_EV_STATE event carrying |state|, |stream_id| and |user|. Any
+ * thread, any number at once.
+ *
+ * A query, not a snapshot call: the core belongs to the connection's
+ * worker and is changed by it at any time, so no other thread may read
+ * it; the worker takes the snapshot between two of its own calls and
+ * hands it over as an event. It is carried out in the order posted, after
+ * the commands posted before it from the same thread (a SETTINGS update
+ * posted before shows as pending), and reflects what the peer's bytes
+ * processed by then did. Sends (DATA, END_STREAM, trailers) are held until
+ * the windows and the output allow them (see "Sending data"), so one
+ * posted just before may not have gone out yet: its effect on the windows
+ * and the stream's state shows once it did.
+ *
+ * Returns as the other posting calls; H2_EINVAL also for |stream_id| above
+ * 2^31-1. When the snapshot's memory cannot be had, the answer is
+ * COMMAND_FAILED (H2_SVC_CMD_QUERY_STATE, H2_ENOMEM).
+ */
+H2_API int h2_svc_query_state(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                              uint64_t user);
 
 #ifdef __cplusplus
 }

@@ -90,6 +90,9 @@ typedef enum h2_svc_event_type {
      * |parent_stream_id| (|user| as given): send its response with
      * h2_svc_submit_headers(stream_id) and its body as usual. */
     H2_SVC_EV_PUSH_PROMISED,
+    /* Answer to h2_svc_query_state(): |state| (and |stream_id|, |user| as
+     * given). */
+    H2_SVC_EV_STATE,
 } h2_svc_event_type;
 
 /* @enum Why a connection ended (H2_SVC_EV_CLOSED) or why it refused a command. */
@@ -142,6 +145,8 @@ typedef enum h2_svc_command {
     H2_SVC_CMD_PRIORITY,
     H2_SVC_CMD_PRIORITY_UPDATE,
     H2_SVC_CMD_SET_PRIORITY,
+    H2_SVC_CMD_INCREMENT_WINDOW,
+    H2_SVC_CMD_QUERY_STATE,
 } h2_svc_command;
 
 /*
@@ -159,6 +164,72 @@ typedef struct h2_svc_conn_stats {
     uint64_t commands;           /* commands taken (carried out or answered by COMMAND_FAILED) */
     uint32_t pending_high_water; /* most events held at once waiting for queue room */
 } h2_svc_conn_stats;
+
+/*
+ * @struct
+ *
+ * A snapshot of one connection's protocol state, taken by its worker for
+ * h2_svc_query_state() and carried by H2_SVC_EV_STATE (|state|). Allocated
+ * by the library with the event and read through a pointer: it lives
+ * exactly as long as the event, and so does every array it points to.
+ * Every value was read from the core at one instant, between two of its
+ * calls, so the values agree with each other.
+ *
+ * It may grow at the end in later releases (the ABI policy in
+ * h2/version.h): |size| is sizeof the struct as the library was built, so
+ * a program compiled against a later release reads a field only when
+ * |size| covers it.
+ *
+ * Windows follow the core (h2's local_flow_control_window and
+ * remote_flow_control_window): a stream's is the smaller of the
+ * connection's and the stream's own.
+ */
+typedef struct h2_svc_conn_state {
+    size_t size;          /* sizeof(h2_svc_conn_state) as the library was built */
+    int32_t send_window;  /* what we may send now on the connection (h2_conn_send_window(0));
+                             may be negative after the peer lowered INITIAL_WINDOW_SIZE */
+    int32_t recv_window;  /* what the peer may still send us (h2_conn_recv_window(0)) */
+    uint32_t stream_id;   /* the stream asked about, 0 when none was */
+    /* With a stream id: its h2_state (h2_conn_stream_state(): idle above the
+     * highest id of its parity opened so far, closed below it); 0
+     * (H2_STATE_IDLE) when |stream_id| is 0. */
+    int stream_state;
+    /* With a closed stream: how it ended (h2_closed_by,
+     * h2_conn_stream_closed_by()); otherwise -1. */
+    int stream_closed_by;
+    /* 0 when the stream's windows below are valid (the stream is open,
+     * half-closed or reserved); H2_ESTREAM_CLOSED or H2_ENOSTREAM as the core
+     * says otherwise (both windows are then 0); H2_EINVAL when |stream_id| is
+     * 0. */
+    int stream_window_error;
+    int32_t stream_send_window; /* h2_conn_send_window(stream_id) */
+    int32_t stream_recv_window; /* h2_conn_recv_window(stream_id) */
+    uint32_t highest_inbound_stream_id;  /* h2_conn_highest_inbound_stream_id() */
+    uint32_t highest_outbound_stream_id; /* h2_conn_highest_outbound_stream_id() */
+    uint32_t max_inbound_frame_size;     /* h2_conn_max_inbound_frame_size() */
+    uint32_t max_outbound_frame_size;    /* h2_conn_max_outbound_frame_size() */
+    size_t open_inbound_streams;         /* h2_conn_open_inbound_streams() */
+    size_t open_outbound_streams;        /* h2_conn_open_outbound_streams() */
+    size_t settings_unacked; /* SETTINGS frames of ours not acknowledged yet
+                                (h2_conn_settings_unacked()) */
+    /* Our settings in force (acknowledged by the peer): one entry for each
+     * setting the library knows (the ids of h2_setting_id, in increasing
+     * order), h2_conn_setting(conn, false, id). */
+    const h2_setting *local;
+    size_t n_local;
+    /* The peer's settings, the same ids in the same order
+     * (h2_conn_setting(conn, true, id)); H2_SETTING_UNSET for
+     * MAX_CONCURRENT_STREAMS and MAX_HEADER_LIST_SIZE when the peer never
+     * sent them. */
+    const h2_setting *remote;
+    size_t n_remote;
+    /* Our settings sent and not acknowledged yet, every entry of every
+     * pending SETTINGS frame, oldest frame first (h2_conn_pending_settings());
+     * NULL when |n_pending| is 0. An id may appear more than once: the last
+     * one is the value it will have. */
+    const h2_setting *pending;
+    size_t n_pending;
+} h2_svc_conn_state;
 
 /*
  * @struct
@@ -189,7 +260,8 @@ typedef struct h2_svc_event {
     size_t n_fields;
     const uint8_t *data; /* DATA payload (no padding); GOAWAY debug data */
     size_t len;
-    size_t flow_controlled_length; /* DATA: what releasing acknowledges */
+    size_t flow_controlled_length; /* DATA: what releasing acknowledges (what to pass to
+                                      h2_svc_ack_data() with |manual_flow_control|) */
     uint8_t ping[8];               /* PING_ACK_RECEIVED, PING_RECEIVED (trace) */
     h2_svc_conn_stats stats;       /* STATS, CLOSED: the connection's counters */
     /* STATS, CLOSED: all of the core's counters at that moment
@@ -209,13 +281,18 @@ typedef struct h2_svc_event {
      * posted with a handle (or of the open itself, |stream_id| then 0):
      * that handle. 0 otherwise. */
     uint32_t stream_handle;
+    /* STATE: the snapshot asked for by h2_svc_query_state(); NULL for
+     * other events. Lives as long as the event. */
+    const h2_svc_conn_state *state;
 } h2_svc_event;
 
 /*
  * @function Releases |ev| (NULL is allowed). For a DATA event this also
  * acknowledges its flow-controlled length to the connection's worker, which
  * then reopens the windows (h2_conn_ack_data()); a server's STREAM_RESET
- * frees its request slot the same way. Any thread, at any time: an event
+ * frees its request slot the same way. On a connection with
+ * |manual_flow_control| a DATA event is only freed: its bytes count as
+ * processed once the application says so with h2_svc_ack_data(). Any thread, at any time: an event
  * released after its connection ended, or after h2_svc_free() of its
  * service, is only freed. Takes no lock.
  */

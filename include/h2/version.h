@@ -48,6 +48,10 @@
  *    through a pointer: h2_svc_event, h2_frame_trace, and the
  *    h2_conn_stats behind h2_svc_event.core_stats. They may grow at the
  *    end; an application reads the fields it was compiled with.
+ *    The h2_svc_conn_state behind h2_svc_event.state (h2_svc_query_state())
+ *    is one of them too, and versioned: its first field |size| is set by
+ *    the library to its own sizeof, so a program built against a later
+ *    release reads a field only when |size| covers it.
  *
  * 4. Frozen structs, whose layout never changes within a major version:
  *    h2_mem, h2_event (handed out as an array), h2_header, h2_setting,

@@ -128,7 +128,8 @@ static svc_event_rec *core_event(svc_conn *c, const h2_event *ev, bool *skip)
         if (rec != NULL) {
             rec->pub.flow_controlled_length = ev->u.data.flow_controlled_length;
             rec->pub.end_stream = ev->u.data.stream_ended >= 0;
-            if (rec->pub.flow_controlled_length > 0)
+            /* Manual flow control: the release only frees the record. */
+            if (rec->pub.flow_controlled_length > 0 && !c->manual_flow)
                 svc_event_hold_ack(rec, c->worker);
         }
         return rec;

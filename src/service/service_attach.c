@@ -91,6 +91,7 @@ int svc_conn_prepare(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, unsigne
     cc.hold_reset_requests = cc.role == H2_ROLE_SERVER;
     c->server = cc.role == H2_ROLE_SERVER;
     c->trace = cfg->trace;
+    c->manual_flow = cfg->manual_flow_control;
     int rv = h2_conn_new(&c->conn, &cc);
     if (rv == 0 && cfg->upgrade) {
         rv = h2_conn_initiate_upgrade_server(c->conn, cfg->upgrade_settings,

@@ -111,6 +111,9 @@ typedef struct svc_conn {
     struct svc_conn *close_next;
     /* Stream handles (svc_handles.c), allocated at the first one; or NULL. */
     struct svc_handles *handles;
+    /* |manual_flow_control|: a released DATA event acknowledges nothing;
+     * only ACK_DATA and INCREMENT_WINDOW commands open the windows. */
+    bool manual_flow;
 } svc_conn;
 
 /* ---- conn_life.c: attach to CLOSED ---- */

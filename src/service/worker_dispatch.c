@@ -17,6 +17,7 @@
 #include "service/svc_dispatch.h"
 #include "service/svc_handles.h"
 #include "service/svc_listen.h"
+#include "service/svc_query.h"
 #include "service/svc_queue.h"
 #include "service/svc_record.h"
 #include "service/svc_service.h"
@@ -171,6 +172,13 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
         c->closing = true;
         rv = h2_conn_close(c->conn, cmd->error_code, NULL, 0, -1);
         break;
+    /* Manual flow control and state queries (svc_flow.c, svc_query.c). */
+    case H2_SVC_CMD_INCREMENT_WINDOW:
+        rv = svc_flow_increment(c, cmd);
+        break;
+    case H2_SVC_CMD_QUERY_STATE:
+        svc_query_answer_state(c, cmd);
+        return true;
     default:
         rv = H2_EINVAL;
         break;
