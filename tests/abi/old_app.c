@@ -126,7 +126,7 @@ static h2_svc_event *wait_for(h2_svc_queue *q, int type)
                 turns++;
             continue;
         }
-        if (ev->type == type)
+        if ((int)ev->type == type)
             return ev;
         h2_svc_event_release(ev);
     }
