@@ -54,7 +54,7 @@
  *     DATA only as far as the peer's windows, which the peer opens as it
  *     receives.
  *   Both modes accept bytes already read by the application
- *   (|initial_data|, fed before anything else) and the server side of an
+ *   (|initial_data|, fed before anything else) and either side of an
  *   h2c upgrade (|upgrade|: stream 1 is the upgraded request).
  *
  * Commands
@@ -661,6 +661,15 @@ typedef struct h2_svc_conn_config {
      * copied) instead of h2_conn_initiate(). Stream 1 is then the upgraded
      * request, half-closed by the peer; the application answers it with
      * h2_svc_submit_headers(stream 1). */
+    /* Client side of an h2c upgrade: the application sent the HTTP/1.1
+     * request with "Upgrade: h2c" and an HTTP2-Settings header (its value
+     * from h2_settings_header_encode() of the settings in |conn|) and read
+     * the 101 answer itself (bytes after the 101 go in |initial_data|).
+     * h2_conn_initiate_upgrade_client() then runs instead of
+     * h2_conn_initiate() (|upgrade_settings| is ignored): stream 1 is the
+     * upgraded request, half-closed on our side; its response arrives as
+     * H2_SVC_EV_RESPONSE_RECEIVED on stream 1 (and DATA), and the first
+     * stream h2_svc_submit_headers() opens is 3. */
     bool upgrade;
     const char *upgrade_settings;
     size_t upgrade_settings_len;
@@ -701,6 +710,14 @@ typedef struct h2_svc_conn_config {
                                      held DATA (at least 1). 256: 15 KiB per default
                                      interval; 0: any byte is progress. See
                                      "Isolation". */
+    /* Deliver H2_SVC_EV_STREAM_ENDED (|stream_id|) right after each headers
+     * or DATA event whose |end_stream| is set, for applications that
+     * handle the end of a peer's stream as an event of its own. Default
+     * false: the |end_stream| flag alone tells it. */
+    bool stream_ended_events;
+    /* Fills the struct to its alignment (see the ABI policy in
+     * h2/version.h); leave it 0. */
+    uint8_t reserved_[sizeof(void *) - 1];
 } h2_svc_conn_config;
 
 /* Smallest |size| of an h2_svc_conn_config the library accepts: up to |conn.role|. */
@@ -733,7 +750,7 @@ static inline void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role
  * Returns 0, H2_EINVAL (NULL argument, |fd| negative, |cfg->size| or
  * |cfg->conn.size| too small (see h2_svc_conn_config), no event destination,
  * worker index out of range, a transport without read or writev,
- * initial_data NULL with a length, |upgrade| on a client,
+ * initial_data NULL with a length,
  * |conn.explicit_request_done| (the service frees request slots itself), a
  * bad core setting or HTTP2-Settings value), H2_ESETTINGS (an HTTP2-Settings
  * value out of range), H2_EAGAIN (command ring full, or |dedicated| with
@@ -922,6 +939,93 @@ H2_API int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
  * H2_SVC_EV_STATS event carrying |stats| and |user|.
  */
 H2_API int h2_svc_query_stats(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
+
+/* ------------------------------------------------------------------------ */
+/* Frame options: priority on HEADERS, padding, GOAWAY details, ALTSVC,     */
+/* WINDOW_UPDATE                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * @function As h2_svc_submit_headers(), with RFC 7540 priority fields on
+ * the HEADERS frame (|prio| copied; NULL: none, exactly
+ * h2_svc_submit_headers()). Clients only: the core refuses priority fields
+ * from a server (COMMAND_FAILED, H2_SVC_CMD_HEADERS, H2_EROLE), and a
+ * weight above 256 or a dependency on the stream itself (H2_EINVAL). On a
+ * new stream (|stream_id| 0) a dependency on the stream's own id, unknown
+ * when posting, is only refused by the core.
+ *
+ * Returns as h2_svc_submit_headers(); H2_EINVAL also for a weight above
+ * 256 or |depends_on| above 2^31-1.
+ */
+H2_API int h2_svc_submit_headers_prio(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                      const h2_header *fields, size_t n, uint32_t flags,
+                                      const h2_priority_args *prio, uint64_t user);
+
+/*
+ * @function As h2_svc_send_data() (|data| copied, any size, the same hold
+ * limits), but every DATA frame that carries bytes is padded: PADDED set
+ * and |pad_len| (0..255) zero bytes added. Padding counts against flow
+ * control: each such frame takes |pad_len| + 1 bytes of the windows beyond
+ * its data, so the worker cuts frames of at most the smaller window, and
+ * the peer's MAX_FRAME_SIZE, less |pad_len| + 1; a frame waits until the
+ * window holds at least |pad_len| + 2 bytes. The empty frame that only
+ * ends the stream (|len| 0 with H2_SEND_END_STREAM) is not padded.
+ * Failures name H2_SVC_CMD_DATA.
+ *
+ * Returns as h2_svc_send_data().
+ */
+H2_API int h2_svc_send_data_padded(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                   const uint8_t *data, size_t len, uint32_t flags,
+                                   uint8_t pad_len, uint64_t user);
+
+/*
+ * @function As h2_svc_close() (graceful: open streams at or below the last
+ * id finish, then CLOSED with H2_SVC_CLOSE_GRACEFUL), with the GOAWAY's
+ * last stream id and debug data chosen: h2_conn_close(|error_code|,
+ * |debug|, |debug_len|, |last_stream_id|). |last_stream_id| -1 means the
+ * highest stream id the peer opened (as h2_svc_close()); 0..2^31-1 names
+ * it. |debug| (|debug_len| bytes, may be NULL when 0) is copied. The core's
+ * refusals (H2_EINVAL for debug data longer than the peer's MAX_FRAME_SIZE
+ * - 8 ...) come back as COMMAND_FAILED (H2_SVC_CMD_CLOSE).
+ *
+ * Returns as the other posting calls; H2_EINVAL also for |debug| NULL with
+ * a length, or |last_stream_id| below -1 or above 2^31-1.
+ */
+H2_API int h2_svc_close_with(h2_svc *svc, h2_svc_conn_id conn, uint32_t error_code,
+                             int64_t last_stream_id, const uint8_t *debug, size_t debug_len,
+                             uint64_t user);
+
+/*
+ * @function Servers: sends an RFC 7838 ALTSVC frame,
+ * h2_conn_advertise_alternative_service(). With |stream_id| 0 the frame
+ * names |origin| (|origin_len| bytes, not empty); on a stream |origin_len|
+ * is 0 and the stream's request gives the origin (the stream must be open
+ * with no response headers sent yet). |value| (|value_len| bytes) is the
+ * Alt-Svc field value, passed as is. Both are copied. The core's refusals
+ * (H2_EROLE on a client, H2_EFRAME_SIZE, H2_ESTATE ...) come back as
+ * COMMAND_FAILED (H2_SVC_CMD_ALTSVC).
+ *
+ * Returns as the other posting calls; H2_EINVAL also for a pointer NULL
+ * with a length, an empty origin on stream 0, an origin on a stream,
+ * |origin_len| above 65535 or |stream_id| above 2^31-1.
+ */
+H2_API int h2_svc_send_altsvc(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                              const uint8_t *origin, size_t origin_len, const uint8_t *value,
+                              size_t value_len, uint64_t user);
+
+/*
+ * @function Opens our receive window of |stream_id| (0: the connection) by
+ * |increment| with a WINDOW_UPDATE, h2_conn_increment_window(): credit
+ * granted at once, on top of what releasing DATA events (and
+ * h2_svc_ack_data()) gives back. The core's refusals (H2_EFLOW_CONTROL
+ * when the window would pass 2^31-1, H2_ESTREAM_CLOSED, H2_ENOSTREAM ...)
+ * come back as COMMAND_FAILED (H2_SVC_CMD_WINDOW_UPDATE).
+ *
+ * Returns as the other posting calls; H2_EINVAL also for |increment| 0 or
+ * above 2^31-1, or |stream_id| above 2^31-1.
+ */
+H2_API int h2_svc_increment_window(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                   uint32_t increment, uint64_t user);
 
 #ifdef __cplusplus
 }

@@ -23,8 +23,8 @@
 _Static_assert(alignof(h2_svc_conn_config) <= PTR_ALIGN, "tail alignment");
 
 /* No layout may end in padding (the ABI policy in h2/version.h). */
-_Static_assert(sizeof(h2_svc_conn_config) == offsetof(h2_svc_conn_config, flow_min_rate) +
-                                                 sizeof(((h2_svc_conn_config *)0)->flow_min_rate),
+_Static_assert(sizeof(h2_svc_conn_config) == offsetof(h2_svc_conn_config, reserved_) +
+                                                 sizeof(((h2_svc_conn_config *)0)->reserved_),
                "h2_svc_conn_config ends in padding");
 _Static_assert(sizeof(h2_svc_config) == offsetof(h2_svc_config, reserved_) +
                                                 sizeof(((h2_svc_config *)0)->reserved_),

@@ -64,6 +64,12 @@ typedef struct svc_cmd {
     /* SET_PRIORITY: the stream's new local priority */
     h2_priority sched_prio;
     struct svc_cmd *next; /* stream and connection FIFOs */
+    /* Frame options (service_frames.c) */
+    size_t len2;     /* ALTSVC: the field value's bytes, after the origin's |len| in |data| */
+    int64_t last_id; /* CLOSE: the GOAWAY's last stream id when |has_last_id| */
+    bool has_last_id;
+    bool padded;     /* DATA: each frame with bytes padded by |pad_len| */
+    uint8_t pad_len;
 } svc_cmd;
 
 /* A FIFO of commands. */
