@@ -109,7 +109,10 @@
  *   Ping, reset, graceful close, abort, data acknowledgement, SETTINGS
  *   updates, server push (H2_SVC_EV_PUSH_PROMISED names the promised
  *   stream), RFC 7540 PRIORITY and RFC 9218 PRIORITY_UPDATE frames, and
- *   statistics requests.
+ *   statistics requests. Frame options: RFC 7540 priority on HEADERS,
+ *   padded DATA, a GOAWAY with its last stream id and debug data, ALTSVC
+ *   frames and WINDOW_UPDATEs (see "Frame options" below; the table
+ *   "Core to service" lists every core call with its command).
  *
  * Sending data
  *   h2_svc_send_data() takes any size. The worker cuts it into DATA
@@ -232,6 +235,108 @@
  *   The posting calls, h2_svc_event_release() and the h2_svc_queue calls
  *   may be used from any thread. The allocator given in the configuration
  *   is called from several threads at once and must be thread-safe.
+ *
+ * Core to service
+ *   Every public call of the core (h2/conn.h, h2/conn_introspect.h,
+ *   h2/conn_config.h, h2/conn_limits.h) and how a service connection
+ *   offers it: a command (posted, carried out by the worker), a query
+ *   (answered by an event), the worker doing it by itself, or a plain
+ *   function that needs no connection and may be called directly.
+ *
+ *   Core call                               Service
+ *   h2_conn_config_init_size()              h2_svc_conn_config_init() (its |conn|)
+ *   h2_conn_new(), h2_conn_free()           h2_svc_attach_fd(), h2_svc_attach_feed(),
+ *                                           h2_svc_listen(); freed after CLOSED
+ *   h2_conn_initiate()                      worker: at attach (H2_SVC_EV_ATTACHED)
+ *   h2_conn_initiate_upgrade_server(),      attach with |upgrade| (server: with
+ *   h2_conn_initiate_upgrade_client()       |upgrade_settings|; client)
+ *   h2_conn_next_stream_id()                worker: numbers new streams
+ *                                           (H2_SVC_EV_STREAM_OPENED, _PUSH_PROMISED)
+ *   h2_conn_send_headers()                  h2_svc_submit_headers(),
+ *                                           h2_svc_submit_headers_prio() (priority)
+ *   h2_conn_send_data()                     h2_svc_send_data(),
+ *                                           h2_svc_send_data_padded() (padding)
+ *   h2_conn_send_data_ref()                 h2_svc_send_data_ref()
+ *   h2_conn_send_body()                     worker: h2_svc_send_data() takes any size
+ *                                           and is cut into frames by the worker
+ *   h2_conn_end_stream()                    h2_svc_end_stream()
+ *   h2_conn_reset_stream()                  h2_svc_reset_stream()
+ *   h2_conn_close()                         h2_svc_close(), h2_svc_close_with()
+ *                                           (debug data, last stream id)
+ *   h2_conn_update_settings()               h2_svc_update_settings()
+ *   h2_conn_ping()                          h2_svc_ping()
+ *   h2_conn_increment_window()              h2_svc_increment_window()
+ *   h2_conn_ack_data()                      h2_svc_event_release() of DATA events;
+ *                                           h2_svc_ack_data()
+ *   h2_conn_push_stream()                   h2_svc_push()
+ *   h2_conn_prioritize()                    h2_svc_prioritize()
+ *   h2_conn_send_priority_update()          h2_svc_priority_update()
+ *   h2_conn_advertise_alternative_service() h2_svc_send_altsvc()
+ *   h2_conn_request_done()                  worker: automatic (a request's slot is
+ *                                           freed when its stream completes, or at
+ *                                           the release of its STREAM_RESET event;
+ *                                           |explicit_request_done| is refused)
+ *   h2_conn_receive()                       worker: fd mode reads the transport;
+ *                                           feed mode: h2_svc_feed()
+ *   h2_conn_release_events()                worker: automatic (events are copied)
+ *   h2_conn_data_to_send(),                 worker: automatic (written to the
+ *   h2_conn_output_view(),                  transport, or given to |on_output|)
+ *   h2_conn_output_iov(),
+ *   h2_conn_output_consume(),
+ *   h2_conn_output_pending(),
+ *   h2_conn_want_read(), h2_conn_want_write()
+ *   h2_conn_clear_output()                  worker: h2_svc_abort() drops the output
+ *   h2_conn_set_time()                      worker: automatic (the service's clock)
+ *   h2_conn_get_stats()                     query: h2_svc_query_stats()
+ *                                           (H2_SVC_EV_STATS |core_stats|; also in
+ *                                           CLOSED)
+ *   h2_conn_last_error()                    H2_SVC_EV_CLOSED (reason
+ *                                           H2_SVC_CLOSE_PROTOCOL, |error_code|)
+ *   h2_conn_header_block_pending(),         worker: the |header_timeout_ms| and
+ *   h2_conn_settings_unacked()              |settings_timeout_ms| timers
+ *   h2_conn_send_window(),                  query: h2_svc_query_state()
+ *   h2_conn_recv_window(),                  (windows, settings, stream states,
+ *   h2_conn_max_outbound_frame_size(),      stream counts and ids at one moment
+ *   h2_conn_max_inbound_frame_size(),       of the worker)
+ *   h2_conn_open_inbound_streams(),
+ *   h2_conn_open_outbound_streams(),
+ *   h2_conn_setting(),
+ *   h2_conn_pending_settings(),
+ *   h2_conn_setting_pending(),
+ *   h2_conn_stream_state(),
+ *   h2_conn_stream_closed_by(),
+ *   h2_conn_streams(),
+ *   h2_conn_highest_inbound_stream_id(),
+ *   h2_conn_highest_outbound_stream_id()
+ *   h2_settings_header_encode(),            plain functions, no connection: call
+ *   h2_settings_header_decode(),            them directly (any thread)
+ *   h2_limit_name()
+ *
+ *   Core event                              Service event
+ *   H2_EV_REQUEST_RECEIVED                  H2_SVC_EV_REQUEST_RECEIVED
+ *   H2_EV_RESPONSE_RECEIVED                 H2_SVC_EV_RESPONSE_RECEIVED
+ *   H2_EV_TRAILERS_RECEIVED                 H2_SVC_EV_TRAILERS_RECEIVED
+ *   H2_EV_INFORMATIONAL_RESPONSE_RECEIVED   H2_SVC_EV_INFORMATIONAL_RESPONSE_RECEIVED
+ *   H2_EV_DATA_RECEIVED                     H2_SVC_EV_DATA_RECEIVED
+ *   H2_EV_WINDOW_UPDATED                    H2_SVC_EV_WINDOW_UPDATED (|trace|; the
+ *                                           worker resumes held DATA by itself)
+ *   H2_EV_REMOTE_SETTINGS_CHANGED           H2_SVC_EV_REMOTE_SETTINGS_CHANGED (|trace|)
+ *   H2_EV_SETTINGS_ACKNOWLEDGED             H2_SVC_EV_SETTINGS_ACKNOWLEDGED (|trace|)
+ *   H2_EV_PING_RECEIVED                     H2_SVC_EV_PING_RECEIVED (|trace|; the core
+ *                                           sends the ACK)
+ *   H2_EV_PING_ACK_RECEIVED                 H2_SVC_EV_PING_ACK_RECEIVED
+ *   H2_EV_STREAM_ENDED                      |end_stream| of the headers or DATA event;
+ *                                           H2_SVC_EV_STREAM_ENDED too with
+ *                                           |stream_ended_events|
+ *   H2_EV_STREAM_RESET                      H2_SVC_EV_STREAM_RESET
+ *   H2_EV_PRIORITY_UPDATED                  H2_SVC_EV_PRIORITY_UPDATED
+ *   H2_EV_CONNECTION_TERMINATED             H2_SVC_EV_CONNECTION_TERMINATED
+ *   H2_EV_UNKNOWN_FRAME_RECEIVED            H2_SVC_EV_UNKNOWN_FRAME_RECEIVED
+ *   H2_EV_PUSHED_STREAM_RECEIVED            H2_SVC_EV_PUSHED_STREAM_RECEIVED
+ *   H2_EV_ALTERNATIVE_SERVICE_AVAILABLE     H2_SVC_EV_ALTERNATIVE_SERVICE_AVAILABLE
+ *   H2_EV_PRIORITY_UPDATE_RECEIVED          H2_SVC_EV_PRIORITY_UPDATE_RECEIVED (the
+ *                                           worker also reorders held DATA by it)
+ *   H2_EV_LIMIT_EXCEEDED                    H2_SVC_EV_LIMIT_EXCEEDED
  */
 #ifndef H2_SERVICE_H
 #define H2_SERVICE_H
