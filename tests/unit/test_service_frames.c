@@ -310,6 +310,8 @@ Test(service_frames, headers_carry_priority_to_the_peer)
 /* ---- padded DATA ---- */
 
 typedef struct padded {
+    size_t pad;     /* the padding each frame with data must carry */
+    size_t largest; /* the largest frame payload seen (data and padding) */
     size_t frames, bytes, flow;
     bool bad_frame, ended, terminated;
     uint64_t sum;
@@ -326,8 +328,10 @@ static void on_padded(void *arg, const h2_event *ev)
         return;
     if (ev->u.data.len > 0) {
         d->frames++;
-        if (ev->u.data.flow_controlled_length != ev->u.data.len + 201)
+        if (ev->u.data.flow_controlled_length != ev->u.data.len + d->pad + 1)
             d->bad_frame = true;
+        if (ev->u.data.flow_controlled_length > d->largest)
+            d->largest = ev->u.data.flow_controlled_length;
     }
     d->bytes += ev->u.data.len;
     d->flow += ev->u.data.flow_controlled_length;
@@ -358,7 +362,7 @@ Test(service_frames, padded_data_respects_the_windows)
     cr_assert_eq(h2_svc_submit_headers(g.r.svc, g.id, 1, ok_fields, 1, 0, 0), 0);
     cr_assert_eq(h2_svc_send_data_padded(g.r.svc, g.id, 1, body, N, H2_SEND_END_STREAM, 200, 5),
                  0);
-    padded d = {.sum = FNV0};
+    padded d = {.sum = FNV0, .pad = 200};
     pump_until(&g.p, &d.ended, on_padded, &d);
     cr_assert(!d.terminated);
     cr_assert(!d.bad_frame, "a frame without its padding");
@@ -371,6 +375,39 @@ Test(service_frames, padded_data_respects_the_windows)
     cr_assert_eq(h2_svc_send_data_padded(g.r.svc, g.id, 0, NULL, 0, 0, 1, 0), H2_EINVAL);
     cr_assert_eq(h2_svc_send_data_padded(g.r.svc, g.id, 1, NULL, 3, 0, 1, 0), H2_EINVAL);
     cr_assert_eq(h2_svc_send_data_padded(g.r.svc, g.id, 1, NULL, 0, 8, 1, 0), H2_EINVAL);
+    frig_free(&g);
+}
+
+Test(service_frames, padded_data_fits_the_frame_size)
+{
+    /* Windows far larger than a frame: MAX_FRAME_SIZE (16384) is the
+     * limit, and a frame with 255 bytes of padding carries at most 16128
+     * bytes of data. */
+    h2_conn_config pc;
+    h2_conn_config_init(&pc, H2_ROLE_CLIENT);
+    pc.initial_window_size = 1u << 20;
+    pc.connection_window_size = 1u << 20;
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    frig g;
+    frig_start_cfg(&g, H2_ROLE_SERVER, &sc, &pc);
+    padded_peer = &g.p;
+    peer_get(&g, 1, NULL);
+
+    enum { N = 100000 };
+    uint8_t *body = make_body(N, 9);
+    cr_assert_eq(h2_svc_submit_headers(g.r.svc, g.id, 1, ok_fields, 1, 0, 0), 0);
+    cr_assert_eq(h2_svc_send_data_padded(g.r.svc, g.id, 1, body, N, H2_SEND_END_STREAM, 255, 5),
+                 0);
+    padded d = {.sum = FNV0, .pad = 255};
+    pump_until(&g.p, &d.ended, on_padded, &d);
+    cr_assert(!d.terminated);
+    cr_assert(!d.bad_frame, "a frame without its padding");
+    cr_assert_eq(d.bytes, (size_t)N);
+    cr_assert_eq(d.sum, fnv(FNV0, body, N));
+    cr_assert_eq(d.largest, (size_t)16384);
+    cr_assert_eq(d.frames, (size_t)(N / 16128 + 1));
+    free(body);
     frig_free(&g);
 }
 
