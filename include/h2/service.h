@@ -54,7 +54,7 @@
  *     DATA only as far as the peer's windows, which the peer opens as it
  *     receives.
  *   Both modes accept bytes already read by the application
- *   (|initial_data|, fed before anything else) and the server side of an
+ *   (|initial_data|, fed before anything else) and either side of an
  *   h2c upgrade (|upgrade|: stream 1 is the upgraded request).
  *
  * Commands
@@ -138,7 +138,10 @@
  *   updates, server push (H2_SVC_EV_PUSH_PROMISED names the promised
  *   stream), RFC 7540 PRIORITY and RFC 9218 PRIORITY_UPDATE frames, and
  *   statistics requests. Also window increments and state queries (see
- *   "Flow control" and "State queries").
+ *   "Flow control" and "State queries"). Frame options: RFC 7540 priority
+ *   on HEADERS, padded DATA, a GOAWAY with its last stream id and debug
+ *   data, ALTSVC frames (see "Frame options" below; the table "Core to
+ *   service" lists every core call with its command).
  *
  * Sending data
  *   h2_svc_send_data() takes any size. The worker cuts it into DATA
@@ -284,6 +287,108 @@
  *   The posting calls, h2_svc_event_release() and the h2_svc_queue calls
  *   may be used from any thread. The allocator given in the configuration
  *   is called from several threads at once and must be thread-safe.
+ *
+ * Core to service
+ *   Every public call of the core (h2/conn.h, h2/conn_introspect.h,
+ *   h2/conn_config.h, h2/conn_limits.h) and how a service connection
+ *   offers it: a command (posted, carried out by the worker), a query
+ *   (answered by an event), the worker doing it by itself, or a plain
+ *   function that needs no connection and may be called directly.
+ *
+ *   Core call                               Service
+ *   h2_conn_config_init_size()              h2_svc_conn_config_init() (its |conn|)
+ *   h2_conn_new(), h2_conn_free()           h2_svc_attach_fd(), h2_svc_attach_feed(),
+ *                                           h2_svc_listen(); freed after CLOSED
+ *   h2_conn_initiate()                      worker: at attach (H2_SVC_EV_ATTACHED)
+ *   h2_conn_initiate_upgrade_server(),      attach with |upgrade| (server: with
+ *   h2_conn_initiate_upgrade_client()       |upgrade_settings|; client)
+ *   h2_conn_next_stream_id()                worker: numbers new streams
+ *                                           (H2_SVC_EV_STREAM_OPENED, _PUSH_PROMISED)
+ *   h2_conn_send_headers()                  h2_svc_submit_headers(),
+ *                                           h2_svc_submit_headers_prio() (priority)
+ *   h2_conn_send_data()                     h2_svc_send_data(),
+ *                                           h2_svc_send_data_padded() (padding)
+ *   h2_conn_send_data_ref()                 h2_svc_send_data_ref()
+ *   h2_conn_send_body()                     worker: h2_svc_send_data() takes any size
+ *                                           and is cut into frames by the worker
+ *   h2_conn_end_stream()                    h2_svc_end_stream()
+ *   h2_conn_reset_stream()                  h2_svc_reset_stream()
+ *   h2_conn_close()                         h2_svc_close(), h2_svc_close_with()
+ *                                           (debug data, last stream id)
+ *   h2_conn_update_settings()               h2_svc_update_settings()
+ *   h2_conn_ping()                          h2_svc_ping()
+ *   h2_conn_increment_window()              h2_svc_increment_window()
+ *   h2_conn_ack_data()                      h2_svc_event_release() of DATA events;
+ *                                           h2_svc_ack_data()
+ *   h2_conn_push_stream()                   h2_svc_push()
+ *   h2_conn_prioritize()                    h2_svc_prioritize()
+ *   h2_conn_send_priority_update()          h2_svc_priority_update()
+ *   h2_conn_advertise_alternative_service() h2_svc_send_altsvc()
+ *   h2_conn_request_done()                  worker: automatic (a request's slot is
+ *                                           freed when its stream completes, or at
+ *                                           the release of its STREAM_RESET event;
+ *                                           |explicit_request_done| is refused)
+ *   h2_conn_receive()                       worker: fd mode reads the transport;
+ *                                           feed mode: h2_svc_feed()
+ *   h2_conn_release_events()                worker: automatic (events are copied)
+ *   h2_conn_data_to_send(),                 worker: automatic (written to the
+ *   h2_conn_output_view(),                  transport, or given to |on_output|)
+ *   h2_conn_output_iov(),
+ *   h2_conn_output_consume(),
+ *   h2_conn_output_pending(),
+ *   h2_conn_want_read(), h2_conn_want_write()
+ *   h2_conn_clear_output()                  worker: h2_svc_abort() drops the output
+ *   h2_conn_set_time()                      worker: automatic (the service's clock)
+ *   h2_conn_get_stats()                     query: h2_svc_query_stats()
+ *                                           (H2_SVC_EV_STATS |core_stats|; also in
+ *                                           CLOSED)
+ *   h2_conn_last_error()                    H2_SVC_EV_CLOSED (reason
+ *                                           H2_SVC_CLOSE_PROTOCOL, |error_code|)
+ *   h2_conn_header_block_pending(),         worker: the |header_timeout_ms| and
+ *   h2_conn_settings_unacked()              |settings_timeout_ms| timers
+ *   h2_conn_send_window(),                  query: h2_svc_query_state()
+ *   h2_conn_recv_window(),                  (windows, settings, stream states,
+ *   h2_conn_max_outbound_frame_size(),      stream counts and ids at one moment
+ *   h2_conn_max_inbound_frame_size(),       of the worker)
+ *   h2_conn_open_inbound_streams(),
+ *   h2_conn_open_outbound_streams(),
+ *   h2_conn_setting(),
+ *   h2_conn_pending_settings(),
+ *   h2_conn_setting_pending(),
+ *   h2_conn_stream_state(),
+ *   h2_conn_stream_closed_by(),
+ *   h2_conn_streams(),
+ *   h2_conn_highest_inbound_stream_id(),
+ *   h2_conn_highest_outbound_stream_id()
+ *   h2_settings_header_encode(),            plain functions, no connection: call
+ *   h2_settings_header_decode(),            them directly (any thread)
+ *   h2_limit_name()
+ *
+ *   Core event                              Service event
+ *   H2_EV_REQUEST_RECEIVED                  H2_SVC_EV_REQUEST_RECEIVED
+ *   H2_EV_RESPONSE_RECEIVED                 H2_SVC_EV_RESPONSE_RECEIVED
+ *   H2_EV_TRAILERS_RECEIVED                 H2_SVC_EV_TRAILERS_RECEIVED
+ *   H2_EV_INFORMATIONAL_RESPONSE_RECEIVED   H2_SVC_EV_INFORMATIONAL_RESPONSE_RECEIVED
+ *   H2_EV_DATA_RECEIVED                     H2_SVC_EV_DATA_RECEIVED
+ *   H2_EV_WINDOW_UPDATED                    H2_SVC_EV_WINDOW_UPDATED (|trace|; the
+ *                                           worker resumes held DATA by itself)
+ *   H2_EV_REMOTE_SETTINGS_CHANGED           H2_SVC_EV_REMOTE_SETTINGS_CHANGED (|trace|)
+ *   H2_EV_SETTINGS_ACKNOWLEDGED             H2_SVC_EV_SETTINGS_ACKNOWLEDGED (|trace|)
+ *   H2_EV_PING_RECEIVED                     H2_SVC_EV_PING_RECEIVED (|trace|; the core
+ *                                           sends the ACK)
+ *   H2_EV_PING_ACK_RECEIVED                 H2_SVC_EV_PING_ACK_RECEIVED
+ *   H2_EV_STREAM_ENDED                      |end_stream| of the headers or DATA event;
+ *                                           H2_SVC_EV_STREAM_ENDED too with
+ *                                           |stream_ended_events|
+ *   H2_EV_STREAM_RESET                      H2_SVC_EV_STREAM_RESET
+ *   H2_EV_PRIORITY_UPDATED                  H2_SVC_EV_PRIORITY_UPDATED
+ *   H2_EV_CONNECTION_TERMINATED             H2_SVC_EV_CONNECTION_TERMINATED
+ *   H2_EV_UNKNOWN_FRAME_RECEIVED            H2_SVC_EV_UNKNOWN_FRAME_RECEIVED
+ *   H2_EV_PUSHED_STREAM_RECEIVED            H2_SVC_EV_PUSHED_STREAM_RECEIVED
+ *   H2_EV_ALTERNATIVE_SERVICE_AVAILABLE     H2_SVC_EV_ALTERNATIVE_SERVICE_AVAILABLE
+ *   H2_EV_PRIORITY_UPDATE_RECEIVED          H2_SVC_EV_PRIORITY_UPDATE_RECEIVED (the
+ *                                           worker also reorders held DATA by it)
+ *   H2_EV_LIMIT_EXCEEDED                    H2_SVC_EV_LIMIT_EXCEEDED
  */
 #ifndef H2_SERVICE_H
 #define H2_SERVICE_H
@@ -713,6 +818,15 @@ typedef struct h2_svc_conn_config {
      * copied) instead of h2_conn_initiate(). Stream 1 is then the upgraded
      * request, half-closed by the peer; the application answers it with
      * h2_svc_submit_headers(stream 1). */
+    /* Client side of an h2c upgrade: the application sent the HTTP/1.1
+     * request with "Upgrade: h2c" and an HTTP2-Settings header (its value
+     * from h2_settings_header_encode() of the settings in |conn|) and read
+     * the 101 answer itself (bytes after the 101 go in |initial_data|).
+     * h2_conn_initiate_upgrade_client() then runs instead of
+     * h2_conn_initiate() (|upgrade_settings| is ignored): stream 1 is the
+     * upgraded request, half-closed on our side; its response arrives as
+     * H2_SVC_EV_RESPONSE_RECEIVED on stream 1 (and DATA), and the first
+     * stream h2_svc_submit_headers() opens is 3. */
     bool upgrade;
     const char *upgrade_settings;
     size_t upgrade_settings_len;
@@ -764,9 +878,14 @@ typedef struct h2_svc_conn_config {
      * does is unchanged (a server's STREAM_RESET still frees its request
      * slot). See "Flow control". */
     bool manual_flow_control;
-    /* Fills the struct to its alignment, so that no release's layout ends
-     * in padding (see the ABI policy in h2/version.h); leave it 0. */
-    uint8_t reserved_[sizeof(void *) - 1];
+    /* Deliver H2_SVC_EV_STREAM_ENDED (|stream_id|) right after each headers
+     * or DATA event whose |end_stream| is set, for applications that
+     * handle the end of a peer's stream as an event of its own. Default
+     * false: the |end_stream| flag alone tells it. */
+    bool stream_ended_events;
+    /* Fills the struct to its alignment (see the ABI policy in
+     * h2/version.h); leave it 0. */
+    uint8_t reserved_[sizeof(void *) - 2];
 } h2_svc_conn_config;
 
 /* Smallest |size| of an h2_svc_conn_config the library accepts: up to |conn.role|. */
@@ -799,7 +918,7 @@ static inline void h2_svc_conn_config_init(h2_svc_conn_config *cfg, h2_role role
  * Returns 0, H2_EINVAL (NULL argument, |fd| negative, |cfg->size| or
  * |cfg->conn.size| too small (see h2_svc_conn_config), no event destination,
  * worker index out of range, a transport without read or writev,
- * initial_data NULL with a length, |upgrade| on a client,
+ * initial_data NULL with a length,
  * |conn.explicit_request_done| (the service frees request slots itself), a
  * bad core setting or HTTP2-Settings value), H2_ESETTINGS (an HTTP2-Settings
  * value out of range), H2_EAGAIN (command ring full, or |dedicated| with
@@ -1021,6 +1140,78 @@ H2_API int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
  * H2_SVC_EV_STATS event carrying |stats| and |user|.
  */
 H2_API int h2_svc_query_stats(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
+
+/* ------------------------------------------------------------------------ */
+/* Frame options: priority on HEADERS, padding, GOAWAY details, ALTSVC      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * @function As h2_svc_submit_headers(), with RFC 7540 priority fields on
+ * the HEADERS frame (|prio| copied; NULL: none, exactly
+ * h2_svc_submit_headers()). Clients only: the core refuses priority fields
+ * from a server (COMMAND_FAILED, H2_SVC_CMD_HEADERS, H2_EROLE), and a
+ * weight above 256 or a dependency on the stream itself (H2_EINVAL). On a
+ * new stream (|stream_id| 0) a dependency on the stream's own id, unknown
+ * when posting, is only refused by the core.
+ *
+ * Returns as h2_svc_submit_headers(); H2_EINVAL also for a weight above
+ * 256 or |depends_on| above 2^31-1.
+ */
+H2_API int h2_svc_submit_headers_prio(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                      const h2_header *fields, size_t n, uint32_t flags,
+                                      const h2_priority_args *prio, uint64_t user);
+
+/*
+ * @function As h2_svc_send_data() (|data| copied, any size, the same hold
+ * limits), but every DATA frame that carries bytes is padded: PADDED set
+ * and |pad_len| (0..255) zero bytes added. Padding counts against flow
+ * control: each such frame takes |pad_len| + 1 bytes of the windows beyond
+ * its data, so the worker cuts frames of at most the smaller window, and
+ * the peer's MAX_FRAME_SIZE, less |pad_len| + 1; a frame waits until the
+ * window holds at least |pad_len| + 2 bytes. The empty frame that only
+ * ends the stream (|len| 0 with H2_SEND_END_STREAM) is not padded.
+ * Failures name H2_SVC_CMD_DATA.
+ *
+ * Returns as h2_svc_send_data().
+ */
+H2_API int h2_svc_send_data_padded(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                                   const uint8_t *data, size_t len, uint32_t flags,
+                                   uint8_t pad_len, uint64_t user);
+
+/*
+ * @function As h2_svc_close() (graceful: open streams at or below the last
+ * id finish, then CLOSED with H2_SVC_CLOSE_GRACEFUL), with the GOAWAY's
+ * last stream id and debug data chosen: h2_conn_close(|error_code|,
+ * |debug|, |debug_len|, |last_stream_id|). |last_stream_id| -1 means the
+ * highest stream id the peer opened (as h2_svc_close()); 0..2^31-1 names
+ * it. |debug| (|debug_len| bytes, may be NULL when 0) is copied. The core's
+ * refusals (H2_EINVAL for debug data longer than the peer's MAX_FRAME_SIZE
+ * - 8 ...) come back as COMMAND_FAILED (H2_SVC_CMD_CLOSE).
+ *
+ * Returns as the other posting calls; H2_EINVAL also for |debug| NULL with
+ * a length, or |last_stream_id| below -1 or above 2^31-1.
+ */
+H2_API int h2_svc_close_with(h2_svc *svc, h2_svc_conn_id conn, uint32_t error_code,
+                             int64_t last_stream_id, const uint8_t *debug, size_t debug_len,
+                             uint64_t user);
+
+/*
+ * @function Servers: sends an RFC 7838 ALTSVC frame,
+ * h2_conn_advertise_alternative_service(). With |stream_id| 0 the frame
+ * names |origin| (|origin_len| bytes, not empty); on a stream |origin_len|
+ * is 0 and the stream's request gives the origin (the stream must be open
+ * with no response headers sent yet). |value| (|value_len| bytes) is the
+ * Alt-Svc field value, passed as is. Both are copied. The core's refusals
+ * (H2_EROLE on a client, H2_EFRAME_SIZE, H2_ESTATE ...) come back as
+ * COMMAND_FAILED (H2_SVC_CMD_ALTSVC).
+ *
+ * Returns as the other posting calls; H2_EINVAL also for a pointer NULL
+ * with a length, an empty origin on stream 0, an origin on a stream,
+ * |origin_len| above 65535 or |stream_id| above 2^31-1.
+ */
+H2_API int h2_svc_send_altsvc(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                              const uint8_t *origin, size_t origin_len, const uint8_t *value,
+                              size_t value_len, uint64_t user);
 
 /* ---- Manual flow control and state queries ---- */
 

@@ -48,6 +48,17 @@ typedef uint64_t h2_svc_conn_id;
  * H2_SVC_EV_SETTINGS_ACKNOWLEDGED, H2_SVC_EV_PING_RECEIVED and
  * H2_SVC_EV_WINDOW_UPDATED. The end of a peer's stream is the |end_stream|
  * flag of the headers or DATA event that carried it.
+ *
+ * Also passed on: H2_SVC_EV_ALTERNATIVE_SERVICE_AVAILABLE (clients: an
+ * RFC 7838 ALTSVC frame; |origin|/|origin_len|, the field value in
+ * |data|/|len|), H2_SVC_EV_PRIORITY_UPDATED (RFC 7540 priority from a
+ * HEADERS or PRIORITY frame: |depends_on|, |weight|, |exclusive|; after
+ * the headers event when a HEADERS frame carried it) and
+ * H2_SVC_EV_UNKNOWN_FRAME_RECEIVED (a frame of an extension type:
+ * |frame_type|, |frame_flags|, the payload in |data|/|len|). With
+ * |stream_ended_events| in the connection's configuration, also
+ * H2_SVC_EV_STREAM_ENDED (|stream_id|), right after the headers or DATA
+ * event whose |end_stream| is set.
  */
 typedef enum h2_svc_event_type {
     /* The core's events keep their h2_event_type values, so H2_EV_X and
@@ -147,6 +158,8 @@ typedef enum h2_svc_command {
     H2_SVC_CMD_SET_PRIORITY,
     H2_SVC_CMD_INCREMENT_WINDOW,
     H2_SVC_CMD_QUERY_STATE,
+    /* h2_svc_send_altsvc() */
+    H2_SVC_CMD_ALTSVC,
 } h2_svc_command;
 
 /*
@@ -284,6 +297,23 @@ typedef struct h2_svc_event {
     /* STATE: the snapshot asked for by h2_svc_query_state(); NULL for
      * other events. Lives as long as the event. */
     const h2_svc_conn_state *state;
+    /* Frames passed on since 0.2 (appended: see the ABI policy). */
+    /* ALTERNATIVE_SERVICE_AVAILABLE: the ALTSVC frame's origin, NULL (and
+     * |origin_len| 0) on a stream, where the alternative applies to the
+     * origin of that stream's request; the Alt-Svc field value, unparsed,
+     * is in |data|/|len| (NULL and 0 when empty). Lives as long as the
+     * event. */
+    const uint8_t *origin;
+    size_t origin_len;
+    /* UNKNOWN_FRAME_RECEIVED: the frame's type and flags; its payload is in
+     * |data|/|len|. */
+    uint8_t frame_type;
+    uint8_t frame_flags;
+    /* PRIORITY_UPDATED: the RFC 7540 priority a HEADERS or PRIORITY frame
+     * gave |stream_id|: |depends_on|, |weight| (1..256), |exclusive|. */
+    bool exclusive;
+    uint16_t weight;
+    uint32_t depends_on;
 } h2_svc_event;
 
 /*

@@ -176,6 +176,11 @@ static svc_event_rec *core_event(svc_conn *c, const h2_event *ev, bool *skip)
     case H2_EV_PING_RECEIVED:
     case H2_EV_WINDOW_UPDATED:
         return trace_event(c, ev, skip);
+    case H2_EV_ALTERNATIVE_SERVICE_AVAILABLE:
+    case H2_EV_PRIORITY_UPDATED:
+    case H2_EV_UNKNOWN_FRAME_RECEIVED:
+    case H2_EV_STREAM_ENDED:
+        return svc_conn_frame_event(c, ev, skip);
     default:
         *skip = true;
         return NULL;

@@ -29,6 +29,15 @@ unsigned svc_pick_worker(h2_svc *svc, const h2_svc_conn_config *cfg)
     return atomic_fetch_add_explicit(&svc->next_worker, 1, memory_order_relaxed) % svc->n_workers;
 }
 
+/* Client side of an h2c upgrade: the HTTP2-Settings value the core
+ * computes was already sent by the application (from the same settings). */
+static int svc_upgrade_client(h2_conn *conn)
+{
+    char settings[128];
+    size_t len = 0;
+    return h2_conn_initiate_upgrade_client(conn, settings, sizeof settings, &len);
+}
+
 static bool conn_config_ok(h2_svc *svc, int fd, const h2_svc_conn_config *cfg)
 {
     if (cfg->queue == NULL && cfg->on_event == NULL)
@@ -41,8 +50,8 @@ static bool conn_config_ok(h2_svc *svc, int fd, const h2_svc_conn_config *cfg)
         return false;
     if (cfg->initial_data == NULL && cfg->initial_len > 0)
         return false;
-    if (cfg->upgrade && (cfg->conn.role != H2_ROLE_SERVER ||
-                         (cfg->upgrade_settings == NULL && cfg->upgrade_settings_len > 0)))
+    if (cfg->upgrade && cfg->conn.role == H2_ROLE_SERVER && cfg->upgrade_settings == NULL &&
+        cfg->upgrade_settings_len > 0)
         return false;
     /* The service frees request slots itself (see hold_reset_requests). */
     if (cfg->conn.explicit_request_done)
@@ -92,10 +101,14 @@ int svc_conn_prepare(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, unsigne
     c->server = cc.role == H2_ROLE_SERVER;
     c->trace = cfg->trace;
     c->manual_flow = cfg->manual_flow_control;
+    c->stream_ended_events = cfg->stream_ended_events;
     int rv = h2_conn_new(&c->conn, &cc);
     if (rv == 0 && cfg->upgrade) {
-        rv = h2_conn_initiate_upgrade_server(c->conn, cfg->upgrade_settings,
-                                             cfg->upgrade_settings_len);
+        if (c->server)
+            rv = h2_conn_initiate_upgrade_server(c->conn, cfg->upgrade_settings,
+                                                 cfg->upgrade_settings_len);
+        else
+            rv = svc_upgrade_client(c->conn);
         c->initiated = rv == 0;
     }
     if (rv != 0) {

@@ -166,6 +166,12 @@ static svc_cmd *cmd_with_fields(h2_svc *svc, int kind, h2_svc_conn_id conn,
     return cmd;
 }
 
+svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2_header *fields,
+                            size_t n, int *rv)
+{
+    return cmd_with_fields(svc, kind, conn, fields, n, rv);
+}
+
 int h2_svc_submit_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                               const h2_header *fields, size_t n, uint32_t flags, uint64_t user)
 {

@@ -63,6 +63,7 @@ typedef struct svc_conn {
     bool initiated;             /* the preface is queued (upgrade: done at attach) */
     bool server;                /* the server side */
     bool trace;                 /* deliver connection-level events too */
+    bool stream_ended_events;   /* deliver H2_SVC_EV_STREAM_ENDED too */
     h2_conn_stats *closed_core; /* the core's counters in |closed_ev| */
     /* The core's counts already added to the worker's counters. */
     uint64_t seen_frames_in, seen_frames_out, seen_streams;
@@ -166,6 +167,16 @@ void svc_worker_retry_blocked(svc_worker *w);
 
 /* Feeds received bytes to the core and passes its events on. */
 void svc_conn_receive(svc_conn *c, const uint8_t *data, size_t len);
+
+/* ---- conn_events_frames.c: ALTSVC, PRIORITY, unknown frames, stream ends ---- */
+
+/*
+ * The record for an ALTERNATIVE_SERVICE_AVAILABLE, PRIORITY_UPDATED,
+ * UNKNOWN_FRAME_RECEIVED or STREAM_ENDED event; NULL when memory ran out,
+ * or with |*skip| set when the event is not passed on (STREAM_ENDED
+ * without |stream_ended_events|).
+ */
+svc_event_rec *svc_conn_frame_event(svc_conn *c, const h2_event *ev, bool *skip);
 
 /* ---- worker_io.c: the transport ---- */
 

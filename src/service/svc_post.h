@@ -30,6 +30,11 @@ int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd);
 int svc_post_simple(h2_svc *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
                     uint32_t error_code, uint64_t user);
 
+/* A command of |kind| carrying a copy of |fields| (|n|); NULL with |*rv|
+ * H2_EINVAL (bad fields) or H2_ENOMEM. */
+svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2_header *fields,
+                            size_t n, int *rv);
+
 /* Frees a command block. */
 void svc_cmd_free(h2_svc *svc, svc_cmd *cmd);
 

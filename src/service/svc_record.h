@@ -68,6 +68,12 @@ typedef struct svc_cmd {
      * (|stream_id| 0) carries its new handle here; a command posted with a
      * handle in |stream_id| keeps it here once translated to the id. */
     uint32_t handle;
+    /* Frame options (service_frames.c) */
+    size_t len2;     /* ALTSVC: the field value's bytes, after the origin's |len| in |data| */
+    int64_t last_id; /* CLOSE: the GOAWAY's last stream id when |has_last_id| */
+    bool has_last_id;
+    bool padded;     /* DATA: each frame with bytes padded by |pad_len| */
+    uint8_t pad_len;
 } svc_cmd;
 
 /* A FIFO of commands. */

@@ -136,7 +136,7 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
         if (svc_conn_hold_behind(c, cmd))
             return true;
         rv = h2_conn_send_headers(c->conn, cmd->stream_id, cmd->fields, cmd->n_fields, cmd->flags,
-                                  NULL);
+                                  cmd->has_prio ? &cmd->prio : NULL);
         break;
     case H2_SVC_CMD_DATA:
     case H2_SVC_CMD_END_STREAM:
@@ -170,7 +170,12 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
         break;
     case H2_SVC_CMD_CLOSE:
         c->closing = true;
-        rv = h2_conn_close(c->conn, cmd->error_code, NULL, 0, -1);
+        rv = h2_conn_close(c->conn, cmd->error_code, cmd->data, cmd->len,
+                           cmd->has_last_id ? cmd->last_id : -1);
+        break;
+    case H2_SVC_CMD_ALTSVC:
+        rv = h2_conn_advertise_alternative_service(c->conn, cmd->stream_id, cmd->data, cmd->len,
+                                                   cmd->data + cmd->len, cmd->len2);
         break;
     /* Manual flow control and state queries (svc_flow.c, svc_query.c). */
     case H2_SVC_CMD_INCREMENT_WINDOW:

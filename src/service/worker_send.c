@@ -122,8 +122,8 @@ static int open_stream(svc_conn *c, svc_cmd *cmd)
         svc_handle_abandon(c, handle);
         return 0;
     }
-    int rv =
-        h2_conn_send_headers(c->conn, (uint32_t)id, cmd->fields, cmd->n_fields, cmd->flags, NULL);
+    int rv = h2_conn_send_headers(c->conn, (uint32_t)id, cmd->fields, cmd->n_fields, cmd->flags,
+                                  cmd->has_prio ? &cmd->prio : NULL);
     if (rv == H2_ENOBUFS || rv == H2_ETOO_MANY_STREAMS)
         return rv;
     if (rv != 0) {
@@ -189,20 +189,24 @@ static int stream_step(svc_conn *c, svc_stream *s)
     int rv;
     if (cmd->kind == H2_SVC_CMD_DATA && cmd->off < cmd->len) {
         int32_t window = 0;
+        /* Padding (h2_svc_send_data_padded()) takes pad_len + 1 bytes of
+         * the windows and of the frame besides the data. */
+        size_t over = cmd->padded ? (size_t)cmd->pad_len + 1u : 0;
         rv = h2_conn_send_window(c->conn, s->id, &window);
-        if (rv == 0 && window <= 0)
+        if (rv == 0 && window <= (int32_t)over)
             return 0;
         if (rv == 0) {
             size_t chunk = cmd->len - cmd->off;
-            if (chunk > (size_t)window)
-                chunk = (size_t)window;
-            uint32_t max = h2_conn_max_outbound_frame_size(c->conn);
+            if (chunk > (size_t)window - over)
+                chunk = (size_t)window - over;
+            size_t max = h2_conn_max_outbound_frame_size(c->conn) - over;
             if (chunk > max)
                 chunk = max;
             uint32_t flags = 0;
             if (cmd->off + chunk == cmd->len)
                 flags = cmd->flags;
-            rv = h2_conn_send_data(c->conn, s->id, cmd->data + cmd->off, chunk, flags, -1);
+            rv = h2_conn_send_data(c->conn, s->id, cmd->data + cmd->off, chunk, flags,
+                                   cmd->padded ? (int)cmd->pad_len : -1);
             if (rv == H2_ENOBUFS)
                 return -1;
             if (rv == 0) {
@@ -214,7 +218,8 @@ static int stream_step(svc_conn *c, svc_stream *s)
             }
         }
     } else if (cmd->kind == H2_SVC_CMD_HEADERS) {
-        rv = h2_conn_send_headers(c->conn, s->id, cmd->fields, cmd->n_fields, cmd->flags, NULL);
+        rv = h2_conn_send_headers(c->conn, s->id, cmd->fields, cmd->n_fields, cmd->flags,
+                                  cmd->has_prio ? &cmd->prio : NULL);
     } else if ((cmd->flags & H2_SEND_END_STREAM) != 0) {
         rv = h2_conn_end_stream(c->conn, s->id);
     } else {
