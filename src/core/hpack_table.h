@@ -15,7 +15,8 @@
  * The encoder's table also keeps two hash indexes, one over whole fields
  * (name and value) for exact matches and one over names: buckets hold the
  * newest entry of each hash, and each entry links to the next older entry of
- * its bucket. Evicted entries are never unlinked: a walk stops at the first
+ * its bucket. The links live in a ring of their own, parallel to the entry
+ * ring, so that the decoder's table (no indexes) keeps 16 bytes per slot. Evicted entries are never unlinked: a walk stops at the first
  * link older than first_seq, as all links after it are older still.
  *
  * Memory is allocated lazily by h2_hpack_table_reserve(), for the current
@@ -37,16 +38,21 @@ typedef struct h2_hpack_hash {
 } h2_hpack_hash;
 
 typedef struct h2_hpack_entry {
-    uint64_t vpos;       /* virtual position of the name in the byte ring */
-    uint64_t next_field; /* encoder: sequence number + 1 of the next older entry ... */
-    uint64_t next_name;  /* ... in the same field / name bucket; 0 = none */
+    uint64_t vpos; /* virtual position of the name in the byte ring */
     uint32_t name_len;
     uint32_t value_len;
-    h2_hpack_hash hash; /* encoder only */
 } h2_hpack_entry;
+
+/* Indexed tables only: an entry's place in the hash chains (same ring slot). */
+typedef struct h2_hpack_link {
+    uint64_t next_field; /* sequence number + 1 of the next older entry ... */
+    uint64_t next_name;  /* ... in the same field / name bucket; 0 = none */
+    h2_hpack_hash hash;
+} h2_hpack_link;
 
 typedef struct h2_hpack_table {
     h2_hpack_entry *ents;
+    h2_hpack_link *links; /* indexed tables only, else NULL */
     uint8_t *data;
     uint64_t *buckets; /* indexed tables only: field buckets, then name buckets; */
                        /* each holds sequence number + 1 of the newest, 0 = empty */
