@@ -150,7 +150,7 @@ static int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t 
         uint8_t *dst = h2_arena_reserve(&dec->arena, cap, &dec->mem);
         if (dst == NULL)
             return H2_ENOMEM;
-        ptrdiff_t r = h2_huffman_decode(p, n, dst, cap);
+        ptrdiff_t r = h2_huff_decode_in(p, n, end, dst, cap);
         if (r < 0)
             return H2_ECOMPRESSION;
         h2_arena_commit(&dec->arena, (size_t)r);
