@@ -59,11 +59,13 @@ static void link_entry(h2_hpack_table *t, h2_hpack_link *l, uint64_t seq)
     *b = seq + 1;
 }
 
-int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
+/*
+ * Sizes the rings for |lim| and moves the live entries to the start of new
+ * ones. The old byte ring is freed, or handed to |*old_data| when that is
+ * not NULL. 0 or H2_ENOMEM (nothing changed).
+ */
+static int rebuild(h2_hpack_table *t, const h2_mem *mem, size_t lim, uint8_t **old_data)
 {
-    if (t->limit <= t->alloc_limit || t->limit < H2_HPACK_ENTRY_OVERHEAD)
-        return 0;
-    size_t lim = t->limit;
     if (lim > SIZE_MAX / 4)
         return H2_ENOMEM;
     size_t ent_cap = pow2_at_least(lim / H2_HPACK_ENTRY_OVERHEAD + 1);
@@ -94,6 +96,10 @@ int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
         e->vpos = pos;
         pos += n;
     }
+    if (old_data != NULL) {
+        *old_data = t->data;
+        t->data = NULL;
+    }
     h2_hpack_table_free(t, mem);
     t->ents = ents;
     t->links = links;
@@ -109,6 +115,22 @@ int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
             link_entry(t, &links[seq & t->ent_mask], seq);
     }
     return 0;
+}
+
+int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
+{
+    if (t->limit <= t->alloc_limit || t->limit < H2_HPACK_ENTRY_OVERHEAD)
+        return 0;
+    return rebuild(t, mem, t->limit, NULL);
+}
+
+int h2_hpack_table_renew(h2_hpack_table *t, const h2_mem *mem, uint8_t **old_data)
+{
+    *old_data = NULL;
+    size_t lim = t->limit > t->alloc_limit ? t->limit : t->alloc_limit;
+    if (lim < H2_HPACK_ENTRY_OVERHEAD)
+        return 0;
+    return rebuild(t, mem, lim, old_data);
 }
 
 void h2_hpack_table_insert(h2_hpack_table *t, const uint8_t *name, size_t name_len,

@@ -102,14 +102,39 @@ static inline const uint8_t *h2_hpack_table_bytes(const h2_hpack_table *t, const
  */
 int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem);
 
+/*
+ * Like h2_hpack_table_reserve(), but always builds new rings (sized for the
+ * larger of the limit and what the memory was sized for), and the old byte
+ * ring is not freed: it goes to |*old_data| (NULL when there was none),
+ * owned by the caller, so that bytes pointed into it stay valid. Returns 0
+ * or H2_ENOMEM (the table is unchanged, |*old_data| NULL).
+ */
+int h2_hpack_table_renew(h2_hpack_table *t, const h2_mem *mem, uint8_t **old_data);
+
+/*
+ * Would adding an entry of |n| name and value bytes write over the byte at
+ * virtual position |vpos| (one handed out earlier)?
+ */
+static inline bool h2_hpack_table_overwrites(const h2_hpack_table *t, size_t n, uint64_t vpos)
+{
+    size_t cap = t->data_mask + 1;
+    uint64_t at = t->vtail;
+    size_t phys = (size_t)(at & t->data_mask);
+    if (phys + n > cap)
+        at += cap - phys;
+    /* The new bytes take the places of virtual positions [at - cap, at + n - cap). */
+    return t->data != NULL && at + n > vpos + cap;
+}
+
 /* Sets the size limit, evicting the oldest entries until the table fits. */
 void h2_hpack_table_set_limit(h2_hpack_table *t, size_t limit);
 
 /*
  * Adds an entry (RFC 7541 section 4.4): evicts until it fits, or empties
  * the table when it is larger than the limit. The table must have been
- * reserved for its current limit. |name|/|value| must not point into the
- * table. |hash| is used by indexed tables only.
+ * reserved for its current limit. |name|/|value| may point into the table
+ * only where the new entry's bytes do not go (h2_hpack_table_overwrites()).
+ * |hash| is used by indexed tables only.
  */
 void h2_hpack_table_insert(h2_hpack_table *t, const uint8_t *name, size_t name_len,
                            const uint8_t *value, size_t value_len, h2_hpack_hash hash);
