@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "core/headers.h"
 
 enum {
@@ -124,10 +127,41 @@ static inline bool span_suspect(const uint8_t *p, size_t len, uint64_t (*suspect
     return false;
 }
 
+/*
+ * Whether |v| may hold NUL, LF or CR (exact for spans under 4 bytes; a hit
+ * is settled byte by byte by the caller). With SSE2, 16 bytes at a time.
+ */
+static inline bool value_span_suspect(const uint8_t *v, size_t len)
+{
+#if defined(__SSE2__)
+    if (len >= 16) {
+        const __m128i top = _mm_set1_epi8(0x0d);
+        size_t i = 0;
+        for (; i + 16 <= len; i += 16) {
+            __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(v + i));
+            /* min(w, 0x0d) == w exactly for the bytes 0x00..0x0d */
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(w, top), w)) != 0)
+                return true;
+        }
+        if (i == len)
+            return false;
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(v + len - 16));
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(w, top), w)) != 0;
+    }
+#endif
+    return span_suspect(v, len, value_word_suspect, 0, C_VBAD);
+}
+
 static inline bool h2_hdr_bytes_eq(const uint8_t *a, size_t alen, const char *b, size_t blen)
 {
     return alen == blen && memcmp(a, b, blen) == 0;
 }
+
+/*
+ * Whether the outbound normalisation would change field |h| (whose name is
+ * token |tok|), uppercase letters in its name aside (headers_normalize.c).
+ */
+bool h2_hdr_field_needs_work(const h2_header *h, enum name_tok tok, bool split);
 
 /* Whether the outbound normalisation would change anything (headers_normalize.c). */
 bool h2_hdr_outbound_needs_work(const h2_header *f, size_t n, bool split);

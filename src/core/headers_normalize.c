@@ -100,30 +100,32 @@ static size_t count_cookie_seps(const uint8_t *v, size_t len)
     return c;
 }
 
+bool h2_hdr_field_needs_work(const h2_header *h, enum name_tok tok, bool split)
+{
+    if (edge_strippable(h->name, h->name_len) || edge_strippable(h->value, h->value_len))
+        return true;
+    switch (tok) {
+    case TOK_CONN:
+        return true;
+    case TOK_AUTH:
+        return !(h->flags & H2_HEADER_NEVER_INDEX);
+    case TOK_COOKIE:
+        if (h->value_len < 20 && !(h->flags & H2_HEADER_NEVER_INDEX))
+            return true;
+        return split && count_cookie_seps(h->value, h->value_len) > 0;
+    default:
+        return false;
+    }
+}
+
 /* Whether normalisation would change anything in the list. */
 bool h2_hdr_outbound_needs_work(const h2_header *f, size_t n, bool split)
 {
     for (size_t i = 0; i < n; i++) {
         const h2_header *h = &f[i];
-        if (edge_strippable(h->name, h->name_len) || edge_strippable(h->value, h->value_len) ||
-            has_upper(h->name, h->name_len))
+        if (has_upper(h->name, h->name_len) ||
+            h2_hdr_field_needs_work(h, h2_hdr_name_token(h->name, h->name_len), split))
             return true;
-        switch (h2_hdr_name_token(h->name, h->name_len)) {
-        case TOK_CONN:
-            return true;
-        case TOK_AUTH:
-            if (!(h->flags & H2_HEADER_NEVER_INDEX))
-                return true;
-            break;
-        case TOK_COOKIE:
-            if (h->value_len < 20 && !(h->flags & H2_HEADER_NEVER_INDEX))
-                return true;
-            if (split && count_cookie_seps(h->value, h->value_len) > 0)
-                return true;
-            break;
-        default:
-            break;
-        }
     }
     return false;
 }
