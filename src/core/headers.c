@@ -138,7 +138,7 @@ static const char ERR_CL_CONFLICT[] = "Conflicting content-length headers";
 static const char *check_name_chars(const uint8_t *n, size_t len)
 {
     size_t start = (len > 0 && n[0] == ':') ? 1 : 0;
-    if (!span_suspect(n + start, len - start, name_word_suspect, C_NAME, 0))
+    if (!name_span_suspect(n + start, len - start))
         return NULL;
     for (size_t i = start; i < len; i++) {
         if ((h2_hdr_cls[n[i]] & C_NAME) == 0) {

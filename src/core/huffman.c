@@ -127,8 +127,8 @@ ptrdiff_t h2_huff_decode_in(const uint8_t *in, size_t len, const uint8_t *readab
     const uint8_t *end = in + len;
     uint8_t *o = out;
     uint8_t *oend = out + cap;
-    uint64_t acc = 0;               /* next bits of input, most significant first */
-    unsigned nb = 0;                /* how many of acc's top bits are counted input */
+    uint64_t acc = 0;                 /* next bits of input, most significant first */
+    unsigned nb = 0;                  /* how many of acc's top bits are counted input */
     uint64_t rem = (uint64_t)len * 8; /* bits of the string not decoded yet */
 
     /*
