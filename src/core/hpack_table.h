@@ -16,9 +16,9 @@
  * (name and value) for exact matches and one over names: buckets hold the
  * newest entry of each hash, and each entry links to the next older entry of
  * its bucket. The links live in a ring of their own, parallel to the entry
- * ring, so that the decoder's table (no indexes) keeps 16 bytes per slot. Evicted entries are never
- * unlinked: a walk stops at the first link older than first_seq, as all links after it are older
- * still.
+ * ring, so that the decoder's table (no indexes) keeps 16 bytes per slot.
+ * Evicted entries are never unlinked: a walk stops at the first link older
+ * than first_seq, as all links after it are older still.
  *
  * Memory is allocated lazily by h2_hpack_table_reserve(), for the current
  * limit; nothing else allocates.
