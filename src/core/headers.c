@@ -204,7 +204,8 @@ typedef struct scan_state {
  */
 static const char *field_rule(const h2_header *h, enum name_tok tok, const scan_state *st)
 {
-    const char *e = check_name_chars(h->name, h->name_len);
+    /* Every name with a token of its own is spelled with allowed bytes only. */
+    const char *e = tok == TOK_OTHER ? check_name_chars(h->name, h->name_len) : NULL;
     if (e == NULL)
         e = check_value_chars(h->value, h->value_len);
     if (e != NULL)
