@@ -314,8 +314,9 @@ static size_t encode_block(h2_hpack_encoder *enc, const h2_header *fields, size_
     return (size_t)(o - out);
 }
 
-int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
-                    size_t cap, size_t *out_len)
+/* h2_hpack_encode() with the output bound of the fields already known. */
+static int encode_bounded(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
+                          size_t cap, size_t bound, size_t *out_len)
 {
     if (enc == NULL || (fields == NULL && n != 0) || (out == NULL && cap != 0) || out_len == NULL)
         return H2_EINVAL;
@@ -328,7 +329,6 @@ int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n, ui
     if (reserve_table(enc) != 0)
         return H2_ENOMEM;
 
-    size_t bound = h2_hpack_encode_bound(enc, fields, n);
     if (H2_HP_LIKELY(cap >= bound)) {
         *out_len = encode_block(enc, fields, n, out);
         return 0;
@@ -362,4 +362,17 @@ int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n, ui
     }
     h2_mem_free(&enc->mem, tmp);
     return rv;
+}
+
+int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
+                    size_t cap, size_t *out_len)
+{
+    size_t bound = enc != NULL ? h2_hpack_encode_bound(enc, fields, n) : 0;
+    return encode_bounded(enc, fields, n, out, cap, bound, out_len);
+}
+
+int h2_hpack_encode_within(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
+                           size_t bound, size_t *out_len)
+{
+    return encode_bounded(enc, fields, n, out, bound, bound, out_len);
 }
