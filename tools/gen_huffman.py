@@ -18,7 +18,7 @@ Tables written:
 
 import sys
 
-DEC_BITS = 11
+DEC_BITS = 12
 
 # (code, length) for symbols 0..256, 256 being EOS. From RFC 7541 Appendix B.
 CODES = [
@@ -108,7 +108,7 @@ def fast_entry(prefix):
         return 0
     sym1 = syms[0]
     sym2 = syms[1] if len(syms) > 1 else 0
-    return sym1 | (sym2 << 8) | (lens[0] << 16) | (used << 20) | (len(syms) << 25)
+    return used | (sym1 << 8) | (sym2 << 16) | (lens[0] << 24) | (len(syms) << 30)
 
 
 def emit_array(ctype, name, values, fmt, per_line):

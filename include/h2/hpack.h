@@ -155,13 +155,16 @@ H2_API void h2_hpack_decoder_set_limits(h2_hpack_decoder *dec, size_t max_list_s
  * empty block gives |*n_out| 0 and |*out| NULL; so does every error.
  *
  * Lifetime: the array and every name and value it points to live in the
- * decoder's output arena; they stay valid across later decode calls and are
- * invalidated only by h2_hpack_decoder_reset_output() or
- * h2_hpack_decoder_free(). The input |block| is not referenced after the
- * call returns. The arena grows by adding chunks (memory handed out never
- * moves) and keeps them across resets, so steady-state decoding does not
- * allocate; its memory is returned by h2_hpack_decoder_free(). Strings of
- * fields from the static table point to static storage.
+ * decoder's output arena or in its dynamic table; they stay valid across
+ * later decode calls and are invalidated only by
+ * h2_hpack_decoder_reset_output() or h2_hpack_decoder_free(). The input
+ * |block| is not referenced after the call returns. The arena grows by
+ * adding chunks (memory handed out never moves) and keeps them across
+ * resets, so steady-state decoding does not allocate; its memory is returned
+ * by h2_hpack_decoder_free(). When later blocks would overwrite table bytes
+ * that fields handed out still point to, the table moves to new memory and
+ * the old is kept until the next reset. Strings of fields from the static
+ * table point to static storage.
  *
  * Returns 0 or:
  *  - H2_ECOMPRESSION: the block is not valid HPACK (bad index, bad Huffman

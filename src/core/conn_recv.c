@@ -116,11 +116,13 @@ static int on_data(h2_conn *c, const h2_frame *f)
         if (rv != 0)
             return rv;
     }
-    s->data_received += f->u.data.len;
     bool malformed = !(s->flags & H2_SF_RECV_FINAL) || (s->flags & H2_SF_RECV_TRAILERS);
-    if (s->content_length >= 0) {
-        uint64_t cl = (uint64_t)s->content_length;
-        if (s->data_received > cl || (end && s->data_received != cl))
+    if (s->content_left >= 0) {
+        if (f->u.data.len > (uint64_t)s->content_left)
+            malformed = true;
+        else
+            s->content_left -= (int64_t)f->u.data.len;
+        if (end && s->content_left != 0)
             malformed = true;
     }
     if (malformed) {

@@ -272,7 +272,7 @@ static int open_inbound(h2_conn *c, uint32_t id, const h2_header *f, size_t n, b
     h2_stream *s = h2_stream_new(&c->streams, c->mem, id);
     s->state = end ? H2_SS_HALF_CLOSED_REMOTE : H2_SS_OPEN;
     s->flags = H2_SF_RECV_FINAL;
-    s->content_length = info.content_length;
+    s->content_left = info.content_length;
     s->send_window = (int32_t)h2_settings_get(&c->remote, H2_SETTING_INITIAL_WINDOW_SIZE);
     h2_recv_window_init(&s->recv, h2_settings_get(&c->local, H2_SETTING_INITIAL_WINDOW_SIZE));
     c->n_inbound++;
@@ -314,7 +314,7 @@ static int on_stream_block(h2_conn *c, h2_stream *s, const h2_header *f, size_t 
         type = H2_EV_INFORMATIONAL_RESPONSE_RECEIVED;
         break;
     case H2_BLOCK_TRAILERS:
-        if (!end || (s->content_length >= 0 && s->data_received != (uint64_t)s->content_length))
+        if (!end || s->content_left > 0)
             return h2_conn_stream_error(c, s, id, H2_PROTOCOL_ERROR, true);
         s->flags |= H2_SF_RECV_TRAILERS;
         type = H2_EV_TRAILERS_RECEIVED;
@@ -325,7 +325,7 @@ static int on_stream_block(h2_conn *c, h2_stream *s, const h2_header *f, size_t 
             cl = 0;
         if (end && cl > 0)
             return h2_conn_stream_error(c, s, id, H2_PROTOCOL_ERROR, true);
-        s->content_length = cl;
+        s->content_left = cl;
         s->flags |= H2_SF_RECV_FINAL;
         type = H2_EV_RESPONSE_RECEIVED;
         break;

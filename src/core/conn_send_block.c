@@ -7,6 +7,7 @@
  */
 #include <string.h>
 #include "core/conn_internal.h"
+#include "core/hpack_encoder.h"
 #include "core/mem.h"
 
 int h2_conn_prepare_outbound(h2_conn *c, const h2_header *fields, size_t n,
@@ -90,8 +91,8 @@ int h2_conn_queue_block(h2_conn *c, const h2_block_frame *b, const h2_outbound_b
         return H2_ENOMEM;
     uint8_t *base = h2_obuf_tail(&c->out);
     size_t blen;
-    int rv = h2_hpack_encode(c->enc, ob->fields, ob->n, base + H2_FRAME_HEADER_LEN + lead, bound,
-                             &blen);
+    int rv = h2_hpack_encode_within(c->enc, ob->fields, ob->n, base + H2_FRAME_HEADER_LEN + lead,
+                                    bound, &blen);
     if (rv != 0)
         return rv == H2_ENOMEM ? H2_ENOMEM : H2_EINTERNAL;
     h2_obuf_commit(&c->out, frame_in_place(base, b, blen, max_frame));

@@ -138,7 +138,7 @@ static const char ERR_CL_CONFLICT[] = "Conflicting content-length headers";
 static const char *check_name_chars(const uint8_t *n, size_t len)
 {
     size_t start = (len > 0 && n[0] == ':') ? 1 : 0;
-    if (!span_suspect(n + start, len - start, name_word_suspect, C_NAME, 0))
+    if (!name_span_suspect(n + start, len - start))
         return NULL;
     for (size_t i = start; i < len; i++) {
         if ((h2_hdr_cls[n[i]] & C_NAME) == 0) {
@@ -155,7 +155,7 @@ static const char *check_name_chars(const uint8_t *n, size_t len)
 
 static bool value_has_bad_byte(const uint8_t *v, size_t len)
 {
-    if (!span_suspect(v, len, value_word_suspect, 0, C_VBAD))
+    if (!value_span_suspect(v, len))
         return false;
     for (size_t i = 0; i < len; i++) {
         if (h2_hdr_cls[v[i]] & C_VBAD)
@@ -204,7 +204,8 @@ typedef struct scan_state {
  */
 static const char *field_rule(const h2_header *h, enum name_tok tok, const scan_state *st)
 {
-    const char *e = check_name_chars(h->name, h->name_len);
+    /* Every name with a token of its own is spelled with allowed bytes only. */
+    const char *e = tok == TOK_OTHER ? check_name_chars(h->name, h->name_len) : NULL;
     if (e == NULL)
         e = check_value_chars(h->value, h->value_len);
     if (e != NULL)
@@ -324,10 +325,13 @@ static const char *block_rule(const scan_state *st, const h2_block_expect *ex,
 
 /*
  * The whole check, in one pass. |validate|: apply the rules; |cl_strict|:
- * a malformed or conflicting content-length is an error.
+ * a malformed or conflicting content-length is an error. |work| (NULL:
+ * not asked): set when the outbound normalisation (cookies split when
+ * |split|) might change a field; uppercase names are not looked for, as
+ * the rules reject them.
  */
 static int check_block(const h2_header *f, size_t n, const h2_block_expect *ex, bool validate,
-                       bool cl_strict, h2_block_info *info)
+                       bool cl_strict, bool split, bool *work, h2_block_info *info)
 {
     scan_state st;
     memset(&st, 0, sizeof(st));
@@ -341,6 +345,8 @@ static int check_block(const h2_header *f, size_t n, const h2_block_expect *ex, 
         enum name_tok tok = h2_hdr_name_token(h->name, h->name_len);
         if (validate && verr == NULL)
             verr = field_rule(h, tok, &st);
+        if (work != NULL && !*work)
+            *work = h2_hdr_field_needs_work(h, tok, split);
         if (tok >= TOK_METHOD && tok <= TOK_PROTOCOL) {
             if (st.pseudo[tok] == NULL && (tok != TOK_STATUS || !st.regular))
                 st.pseudo[tok] = h;
@@ -397,7 +403,7 @@ static int check_block(const h2_header *f, size_t n, const h2_block_expect *ex, 
 int h2_headers_check_inbound(const h2_header *fields, size_t n, const h2_block_expect *expect,
                              bool validate, h2_block_info *info)
 {
-    return check_block(fields, n, expect, validate, true, info);
+    return check_block(fields, n, expect, validate, true, false, NULL, info);
 }
 
 int64_t h2_parse_content_length(const uint8_t *v, size_t len)
@@ -422,6 +428,20 @@ int h2_headers_prepare_outbound(const h2_header *fields, size_t n, const h2_bloc
 {
     const h2_header *list = fields;
     size_t count = n;
+    if (opts->normalize && opts->validate) {
+        /*
+         * Checked as given first: a list that passes the rules has no
+         * uppercase names, so when nothing else would change either, the
+         * normalised list is this one and so is the result.
+         */
+        bool work = false;
+        int rv = check_block(fields, n, expect, true, true, opts->split_cookies, &work, info);
+        if (rv == 0 && !work) {
+            *out = fields;
+            *n_out = n;
+            return 0;
+        }
+    }
     if (opts->normalize && h2_hdr_outbound_needs_work(fields, n, opts->split_cookies)) {
         int rv = h2_hdr_normalize_outbound(fields, n, opts->split_cookies, s, &list, &count);
         if (rv != 0) {
@@ -432,5 +452,5 @@ int h2_headers_prepare_outbound(const h2_header *fields, size_t n, const h2_bloc
     }
     *out = list;
     *n_out = count;
-    return check_block(list, count, expect, opts->validate, opts->validate, info);
+    return check_block(list, count, expect, opts->validate, opts->validate, false, NULL, info);
 }

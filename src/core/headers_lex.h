@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "core/headers.h"
 
 enum {
@@ -124,9 +127,105 @@ static inline bool span_suspect(const uint8_t *p, size_t len, uint64_t (*suspect
     return false;
 }
 
+#if defined(__SSE2__)
+/* Some byte of |w| not allowed in a name (exact): as name_word_suspect(). */
+static inline bool name_vec_bad(__m128i w)
+{
+    __m128i low = _mm_cmplt_epi8(w, _mm_set1_epi8(0x21)); /* signed: also 0x80..0xff */
+    __m128i del = _mm_cmpeq_epi8(w, _mm_set1_epi8(0x7f));
+    __m128i colon = _mm_cmpeq_epi8(w, _mm_set1_epi8(':'));
+    __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('A' - 1)),
+                                  _mm_cmplt_epi8(w, _mm_set1_epi8('Z' + 1)));
+    return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(low, del), _mm_or_si128(colon, upper))) != 0;
+}
+#endif
+
+/*
+ * Whether name bytes |p| may hold one outside the name class (C_NAME); a
+ * hit is settled byte by byte by the caller. With SSE2, spans of 8 bytes
+ * and more are screened 16 bytes at a time (two overlapping halves up to 16).
+ */
+static inline bool name_span_suspect(const uint8_t *p, size_t len)
+{
+#if defined(__SSE2__)
+    if (len >= 8) {
+        if (len <= 16) {
+            __m128i lo = _mm_loadl_epi64((const __m128i *)(const void *)p);
+            __m128i hi = _mm_loadl_epi64((const __m128i *)(const void *)(p + len - 8));
+            return name_vec_bad(_mm_unpacklo_epi64(lo, hi));
+        }
+        size_t i = 0;
+        for (; i + 16 <= len; i += 16) {
+            if (name_vec_bad(_mm_loadu_si128((const __m128i *)(const void *)(p + i))))
+                return true;
+        }
+        return i < len &&
+               name_vec_bad(_mm_loadu_si128((const __m128i *)(const void *)(p + len - 16)));
+    }
+#endif
+    return span_suspect(p, len, name_word_suspect, C_NAME, 0);
+}
+
+/*
+ * Whether |v| may hold NUL, LF or CR (exact for spans under 4 bytes; a hit
+ * is settled byte by byte by the caller). With SSE2, 16 bytes at a time.
+ */
+static inline bool value_span_suspect(const uint8_t *v, size_t len)
+{
+#if defined(__SSE2__)
+    if (len >= 16) {
+        const __m128i top = _mm_set1_epi8(0x0d);
+        size_t i = 0;
+        for (; i + 16 <= len; i += 16) {
+            __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(v + i));
+            /* min(w, 0x0d) == w exactly for the bytes 0x00..0x0d */
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(w, top), w)) != 0)
+                return true;
+        }
+        if (i == len)
+            return false;
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(v + len - 16));
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(w, top), w)) != 0;
+    }
+#endif
+    return span_suspect(v, len, value_word_suspect, 0, C_VBAD);
+}
+
 static inline bool h2_hdr_bytes_eq(const uint8_t *a, size_t alen, const char *b, size_t blen)
 {
     return alen == blen && memcmp(a, b, blen) == 0;
+}
+
+/* Occurrences of "; " in |v|: the extra fields a cookie split makes (headers_normalize.c). */
+size_t h2_hdr_count_cookie_seps(const uint8_t *v, size_t len);
+
+/* Whether the outbound normalisation strips a byte at either end of |p|. */
+static inline bool h2_hdr_edge_strippable(const uint8_t *p, size_t len)
+{
+    return len > 0 && ((h2_hdr_cls[p[0]] | h2_hdr_cls[p[len - 1]]) & C_STRIP) != 0;
+}
+
+/*
+ * Whether the outbound normalisation would change field |h| (whose name is
+ * token |tok|), uppercase letters in its name aside.
+ */
+static inline bool h2_hdr_field_needs_work(const h2_header *h, enum name_tok tok, bool split)
+{
+    if (h2_hdr_edge_strippable(h->name, h->name_len) ||
+        h2_hdr_edge_strippable(h->value, h->value_len))
+        return true;
+    switch (tok) {
+    case TOK_CONN:
+        return true;
+    case TOK_AUTH:
+        return !(h->flags & H2_HEADER_NEVER_INDEX);
+    case TOK_COOKIE:
+        if (h->value_len < 20 && !(h->flags & H2_HEADER_NEVER_INDEX))
+            return true;
+        return split && h2_hdr_count_cookie_seps(h->value, h->value_len) > 0;
+    default:
+        return false;
+    }
 }
 
 /* Whether the outbound normalisation would change anything (headers_normalize.c). */

@@ -84,13 +84,7 @@ static bool has_upper(const uint8_t *n, size_t len)
     return span_suspect(n, len, word_has_upper, 0, C_UPPER);
 }
 
-static bool edge_strippable(const uint8_t *p, size_t len)
-{
-    return len > 0 && ((h2_hdr_cls[p[0]] | h2_hdr_cls[p[len - 1]]) & C_STRIP) != 0;
-}
-
-/* Occurrences of "; " in |v|, i.e. the number of extra fields a split makes. */
-static size_t count_cookie_seps(const uint8_t *v, size_t len)
+size_t h2_hdr_count_cookie_seps(const uint8_t *v, size_t len)
 {
     size_t c = 0;
     for (size_t i = 0; i + 1 < len; i++) {
@@ -105,25 +99,9 @@ bool h2_hdr_outbound_needs_work(const h2_header *f, size_t n, bool split)
 {
     for (size_t i = 0; i < n; i++) {
         const h2_header *h = &f[i];
-        if (edge_strippable(h->name, h->name_len) || edge_strippable(h->value, h->value_len) ||
-            has_upper(h->name, h->name_len))
+        if (has_upper(h->name, h->name_len) ||
+            h2_hdr_field_needs_work(h, h2_hdr_name_token(h->name, h->name_len), split))
             return true;
-        switch (h2_hdr_name_token(h->name, h->name_len)) {
-        case TOK_CONN:
-            return true;
-        case TOK_AUTH:
-            if (!(h->flags & H2_HEADER_NEVER_INDEX))
-                return true;
-            break;
-        case TOK_COOKIE:
-            if (h->value_len < 20 && !(h->flags & H2_HEADER_NEVER_INDEX))
-                return true;
-            if (split && count_cookie_seps(h->value, h->value_len) > 0)
-                return true;
-            break;
-        default:
-            break;
-        }
     }
     return false;
 }
@@ -175,7 +153,7 @@ int h2_hdr_normalize_outbound(const h2_header *f, size_t n, bool split, h2_hdr_s
     size_t cap = n;
     for (size_t i = 0; split && i < n; i++) {
         if (name_is_cookie_ci(f[i].name, f[i].name_len))
-            cap += count_cookie_seps(f[i].value, f[i].value_len);
+            cap += h2_hdr_count_cookie_seps(f[i].value, f[i].value_len);
     }
     if (cap > SIZE_MAX / sizeof(h2_header))
         return H2_ENOMEM;

@@ -71,9 +71,12 @@ const char *h2_headers_target_error(const h2_header *method, const h2_header *sc
         return ERR_METHOD_FORMAT;
     if (scheme == NULL)
         return NULL;
-    if (!is_scheme(scheme->value, scheme->value_len))
+    /* "https" and "http" as such are valid http(s) schemes: no byte tests. */
+    bool common = (scheme->value_len == 5 && memcmp(scheme->value, "https", 5) == 0) ||
+                  (scheme->value_len == 4 && memcmp(scheme->value, "http", 4) == 0);
+    if (!common && !is_scheme(scheme->value, scheme->value_len))
         return ERR_SCHEME_FORMAT;
-    if (!is_http_scheme(scheme->value, scheme->value_len))
+    if (!common && !is_http_scheme(scheme->value, scheme->value_len))
         return NULL;
     if (path != NULL && path->value_len > 0) {
         bool asterisk = path->value_len == 1 && path->value[0] == '*';

@@ -33,7 +33,19 @@ struct h2_hpack_decoder {
     int failed;        /* 0, or the error that made the context unusable */
     size_t max_fields; /* 0 = no cap */
     h2_hpack_limit_hit hit;
+    /*
+     * Output fields point into the table's byte ring instead of copies.
+     * |pin| is the oldest virtual position handed out since the output was
+     * last reset (NO_PIN: none); before an insertion would write over it,
+     * the table moves to a new ring and the old one is kept in |retired|
+     * until the output is reset.
+     */
+    uint64_t pin;
+    uint8_t **retired;
+    size_t n_retired, cap_retired;
 };
+
+#define NO_PIN UINT64_MAX
 
 int h2_hpack_decoder_new(h2_hpack_decoder **out, const h2_mem *mem)
 {
@@ -52,8 +64,18 @@ int h2_hpack_decoder_new(h2_hpack_decoder **out, const h2_mem *mem)
     dec->required = NO_UPDATE_REQUIRED;
     dec->max_list = DEFAULT_MAX_LIST;
     dec->max_string = DEFAULT_MAX_STRING;
+    dec->pin = NO_PIN;
     *out = dec;
     return 0;
+}
+
+/* Output no longer points into the table: frees the old rings, drops the pin. */
+static void free_retired(h2_hpack_decoder *dec)
+{
+    for (size_t i = 0; i < dec->n_retired; i++)
+        h2_mem_free(&dec->mem, dec->retired[i]);
+    dec->n_retired = 0;
+    dec->pin = NO_PIN;
 }
 
 void h2_hpack_decoder_free(h2_hpack_decoder *dec)
@@ -61,6 +83,8 @@ void h2_hpack_decoder_free(h2_hpack_decoder *dec)
     if (dec == NULL)
         return;
     h2_mem mem = dec->mem;
+    free_retired(dec);
+    h2_mem_free(&mem, dec->retired);
     h2_hpack_table_free(&dec->table, &mem);
     h2_arena_free(&dec->arena, &mem);
     h2_mem_free(&mem, dec->fields);
@@ -100,14 +124,18 @@ h2_hpack_limit_hit h2_hpack_decoder_limit_hit(const h2_hpack_decoder *dec)
 
 void h2_hpack_decoder_reset_output(h2_hpack_decoder *dec)
 {
-    if (dec != NULL)
+    if (dec != NULL) {
         h2_arena_reset(&dec->arena);
+        free_retired(dec);
+    }
 }
 
 void h2_hpack_decoder_trim_output(h2_hpack_decoder *dec)
 {
-    if (dec != NULL)
+    if (dec != NULL) {
         h2_arena_trim(&dec->arena, &dec->mem);
+        free_retired(dec);
+    }
 }
 
 size_t h2_hpack_decoder_table_size(const h2_hpack_decoder *dec)
@@ -150,7 +178,7 @@ static int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t 
         uint8_t *dst = h2_arena_reserve(&dec->arena, cap, &dec->mem);
         if (dst == NULL)
             return H2_ENOMEM;
-        ptrdiff_t r = h2_huffman_decode(p, n, dst, cap);
+        ptrdiff_t r = h2_huff_decode_in(p, n, end, dst, cap);
         if (r < 0)
             return H2_ECOMPRESSION;
         h2_arena_commit(&dec->arena, (size_t)r);
@@ -170,17 +198,6 @@ static int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t 
     }
     *pp = p + n;
     return 0;
-}
-
-/* Copies |n| bytes into the arena. Returns the copy or NULL (out of memory). */
-static uint8_t *arena_copy(h2_hpack_decoder *dec, const uint8_t *src, size_t n)
-{
-    uint8_t *dst = h2_arena_reserve(&dec->arena, n, &dec->mem);
-    if (dst != NULL) {
-        memcpy(dst, src, n);
-        h2_arena_commit(&dec->arena, n);
-    }
-    return dst;
 }
 
 /* Processes the dynamic table size updates that open a block. */
@@ -209,11 +226,12 @@ static int read_size_updates(h2_hpack_decoder *dec, const uint8_t **pp, const ui
 
 /*
  * Looks up index |idx| (not 0) of the static or dynamic table into |f|: the
- * name alone, or with |with_value| the value too. Dynamic entries are
- * copied into the arena when |copy|, else |f| points into the table (valid
- * until the table changes). 0, H2_ECOMPRESSION (no such entry) or H2_ENOMEM.
+ * name alone, or with |with_value| the value too. |f| points into the
+ * table; with |keep| the bytes are pinned so that they stay valid until
+ * the output is reset, else only until the table changes. 0 or
+ * H2_ECOMPRESSION (no such entry).
  */
-static int lookup(h2_hpack_decoder *dec, uint32_t idx, bool with_value, bool copy, h2_header *f)
+static int lookup(h2_hpack_decoder *dec, uint32_t idx, bool with_value, bool keep, h2_header *f)
 {
     if (idx <= H2_HPACK_STATIC_COUNT) {
         const h2_header *st = &h2_hpack_static[idx];
@@ -230,17 +248,11 @@ static int lookup(h2_hpack_decoder *dec, uint32_t idx, bool with_value, bool cop
         return H2_ECOMPRESSION;
     const h2_hpack_entry *e = h2_hpack_table_get(&dec->table, i);
     const uint8_t *bytes = h2_hpack_table_bytes(&dec->table, e);
-    size_t n = e->name_len;
     f->name_len = e->name_len;
-    if (with_value) {
+    if (with_value)
         f->value_len = e->value_len;
-        n += e->value_len;
-    }
-    if (copy) {
-        bytes = arena_copy(dec, bytes, n);
-        if (bytes == NULL)
-            return H2_ENOMEM;
-    }
+    if (keep && e->vpos < dec->pin)
+        dec->pin = e->vpos;
     f->name = bytes;
     if (with_value)
         f->value = bytes + f->name_len;
@@ -260,6 +272,32 @@ static int decode_indexed(h2_hpack_decoder *dec, const uint8_t **pp, const uint8
     }
     f->flags = 0;
     return lookup(dec, idx, true, !over, f);
+}
+
+/*
+ * Sizes the table for its limit, and moves it to a new byte ring when
+ * output points into the current one (kept until the output is reset).
+ * 0 or H2_ENOMEM.
+ */
+static int table_make_room(h2_hpack_decoder *dec)
+{
+    if (dec->pin == NO_PIN)
+        return h2_hpack_table_reserve(&dec->table, &dec->mem);
+    if (dec->n_retired == dec->cap_retired) {
+        size_t cap = dec->cap_retired ? dec->cap_retired * 2 : 4;
+        uint8_t **r = h2_mem_realloc(&dec->mem, dec->retired, cap * sizeof(*r));
+        if (r == NULL)
+            return H2_ENOMEM;
+        dec->retired = r;
+        dec->cap_retired = cap;
+    }
+    uint8_t *old = NULL;
+    if (h2_hpack_table_renew(&dec->table, &dec->mem, &old) != 0)
+        return H2_ENOMEM;
+    if (old != NULL)
+        dec->retired[dec->n_retired++] = old;
+    dec->pin = NO_PIN; /* the new ring holds nothing handed out */
+    return 0;
 }
 
 /* Literal header field (sections 6.2.1 to 6.2.3), added to the table when it says so. */
@@ -291,9 +329,13 @@ static int decode_literal(h2_hpack_decoder *dec, const uint8_t **pp, const uint8
     rv = read_string(dec, pp, end, over, &f->value, &f->value_len);
     if (rv != 0 || !add)
         return rv;
-    if (H2_HP_UNLIKELY(dec->table.alloc_limit < dec->table.limit) &&
-        h2_hpack_table_reserve(&dec->table, &dec->mem) != 0)
-        return H2_ENOMEM;
+    if (H2_HP_UNLIKELY(dec->table.alloc_limit < dec->table.limit) ||
+        (dec->pin != NO_PIN &&
+         h2_hpack_table_overwrites(&dec->table, f->name_len + f->value_len, dec->pin))) {
+        rv = table_make_room(dec);
+        if (rv != 0)
+            return rv;
+    }
     h2_hpack_hash none = {0, 0};
     h2_hpack_table_insert(&dec->table, f->name, f->name_len, f->value, f->value_len, none);
     return 0;

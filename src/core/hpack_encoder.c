@@ -230,8 +230,9 @@ static uint8_t *encode_field(h2_hpack_encoder *enc, const h2_header *f, uint8_t 
         if (!never) {
             uint64_t link = t->buckets[h.field & t->bucket_mask];
             while (link > t->first_seq) {
+                const h2_hpack_link *l = &t->links[(link - 1) & t->ent_mask];
                 const h2_hpack_entry *e = &t->ents[(link - 1) & t->ent_mask];
-                if (e->hash.field == h.field && e->value_len == vl && e->hash.name == h.name &&
+                if (l->hash.field == h.field && l->hash.name == h.name && e->value_len == vl &&
                     e->name_len == nl) {
                     const uint8_t *bytes = h2_hpack_table_bytes(t, e);
                     if ((static_name || h2_hpack_bytes_eq(bytes, name, nl)) &&
@@ -240,19 +241,20 @@ static uint8_t *encode_field(h2_hpack_encoder *enc, const h2_header *f, uint8_t 
                         return h2_hpack_put_int(o, 0x80, 0x7f, idx);
                     }
                 }
-                link = e->next_field;
+                link = l->next_field;
             }
         }
         if (!static_name) {
             uint64_t link = t->buckets[t->bucket_mask + 1 + (h.name & t->bucket_mask)];
             while (link > t->first_seq) {
+                const h2_hpack_link *l = &t->links[(link - 1) & t->ent_mask];
                 const h2_hpack_entry *e = &t->ents[(link - 1) & t->ent_mask];
-                if (e->hash.name == h.name && e->name_len == nl &&
+                if (l->hash.name == h.name && e->name_len == nl &&
                     h2_hpack_bytes_eq(h2_hpack_table_bytes(t, e), name, nl)) {
                     name_idx = (size_t)(t->next_seq - link) + H2_HPACK_STATIC_COUNT + 1;
                     break;
                 }
-                link = e->next_name;
+                link = l->next_name;
             }
         }
     }
@@ -312,8 +314,9 @@ static size_t encode_block(h2_hpack_encoder *enc, const h2_header *fields, size_
     return (size_t)(o - out);
 }
 
-int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
-                    size_t cap, size_t *out_len)
+/* h2_hpack_encode() with the output bound of the fields already known. */
+static int encode_bounded(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
+                          size_t cap, size_t bound, size_t *out_len)
 {
     if (enc == NULL || (fields == NULL && n != 0) || (out == NULL && cap != 0) || out_len == NULL)
         return H2_EINVAL;
@@ -326,7 +329,6 @@ int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n, ui
     if (reserve_table(enc) != 0)
         return H2_ENOMEM;
 
-    size_t bound = h2_hpack_encode_bound(enc, fields, n);
     if (H2_HP_LIKELY(cap >= bound)) {
         *out_len = encode_block(enc, fields, n, out);
         return 0;
@@ -360,4 +362,17 @@ int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n, ui
     }
     h2_mem_free(&enc->mem, tmp);
     return rv;
+}
+
+int h2_hpack_encode(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
+                    size_t cap, size_t *out_len)
+{
+    size_t bound = enc != NULL ? h2_hpack_encode_bound(enc, fields, n) : 0;
+    return encode_bounded(enc, fields, n, out, cap, bound, out_len);
+}
+
+int h2_hpack_encode_within(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
+                           size_t bound, size_t *out_len)
+{
+    return encode_bounded(enc, fields, n, out, bound, bound, out_len);
 }

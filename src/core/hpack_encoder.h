@@ -14,4 +14,12 @@
  */
 void h2_hpack_encoder_set_huffman(h2_hpack_encoder *enc, bool enabled);
 
+/*
+ * h2_hpack_encode() into |out|, which has room for |bound| bytes: the value
+ * h2_hpack_encode_bound() gave for the same encoder and fields, with
+ * nothing changed in between (so the bound is not computed again).
+ */
+int h2_hpack_encode_within(h2_hpack_encoder *enc, const h2_header *fields, size_t n, uint8_t *out,
+                           size_t bound, size_t *out_len);
+
 #endif /* H2_CORE_HPACK_ENCODER_H */

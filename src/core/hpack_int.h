@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define H2_HP_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -111,6 +114,19 @@ static inline uint16_t h2_hpack_load16(const uint8_t *p)
  */
 static inline bool h2_hpack_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
 {
+#if defined(__SSE2__)
+    if (n >= 16) {
+        for (; n > 16; n -= 16, a += 16, b += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)a);
+            __m128i y = _mm_loadu_si128((const __m128i *)(const void *)b);
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) != 0xffff)
+                return false;
+        }
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + n - 16));
+        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(b + n - 16));
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) == 0xffff;
+    }
+#endif
     if (n >= 8) {
         for (; n > 8; n -= 8, a += 8, b += 8) {
             if (h2_hpack_load64(a) != h2_hpack_load64(b))

@@ -21,9 +21,11 @@ void h2_hpack_table_init(h2_hpack_table *t, size_t limit, bool indexed)
 void h2_hpack_table_free(h2_hpack_table *t, const h2_mem *mem)
 {
     h2_mem_free(mem, t->ents);
+    h2_mem_free(mem, t->links);
     h2_mem_free(mem, t->data);
     h2_mem_free(mem, t->buckets);
     t->ents = NULL;
+    t->links = NULL;
     t->data = NULL;
     t->buckets = NULL;
     t->alloc_limit = 0;
@@ -47,21 +49,23 @@ void h2_hpack_table_set_limit(h2_hpack_table *t, size_t limit)
     t->limit = limit;
 }
 
-static void link_entry(h2_hpack_table *t, h2_hpack_entry *e, uint64_t seq)
+static void link_entry(h2_hpack_table *t, h2_hpack_link *l, uint64_t seq)
 {
-    uint64_t *b = &t->buckets[e->hash.field & t->bucket_mask];
-    e->next_field = *b;
+    uint64_t *b = &t->buckets[l->hash.field & t->bucket_mask];
+    l->next_field = *b;
     *b = seq + 1;
-    b = &t->buckets[t->bucket_mask + 1 + (e->hash.name & t->bucket_mask)];
-    e->next_name = *b;
+    b = &t->buckets[t->bucket_mask + 1 + (l->hash.name & t->bucket_mask)];
+    l->next_name = *b;
     *b = seq + 1;
 }
 
-int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
+/*
+ * Sizes the rings for |lim| and moves the live entries to the start of new
+ * ones. The old byte ring is freed, or handed to |*old_data| when that is
+ * not NULL. 0 or H2_ENOMEM (nothing changed).
+ */
+static int rebuild(h2_hpack_table *t, const h2_mem *mem, size_t lim, uint8_t **old_data)
 {
-    if (t->limit <= t->alloc_limit || t->limit < H2_HPACK_ENTRY_OVERHEAD)
-        return 0;
-    size_t lim = t->limit;
     if (lim > SIZE_MAX / 4)
         return H2_ENOMEM;
     size_t ent_cap = pow2_at_least(lim / H2_HPACK_ENTRY_OVERHEAD + 1);
@@ -69,10 +73,12 @@ int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
     size_t bucket_cap = t->indexed ? 2 * ent_cap : 0;
 
     h2_hpack_entry *ents = h2_mem_malloc(mem, ent_cap * sizeof(*ents));
+    h2_hpack_link *links = t->indexed ? h2_mem_malloc(mem, ent_cap * sizeof(*links)) : NULL;
     uint8_t *data = h2_mem_malloc(mem, data_cap);
     uint64_t *buckets = bucket_cap ? h2_mem_calloc(mem, 2 * bucket_cap, sizeof(*buckets)) : NULL;
-    if (ents == NULL || data == NULL || (bucket_cap != 0 && buckets == NULL)) {
+    if (ents == NULL || data == NULL || (t->indexed && (links == NULL || buckets == NULL))) {
         h2_mem_free(mem, ents);
+        h2_mem_free(mem, links);
         h2_mem_free(mem, data);
         h2_mem_free(mem, buckets);
         return H2_ENOMEM;
@@ -83,13 +89,20 @@ int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
     for (uint64_t seq = t->first_seq; seq != t->next_seq; seq++) {
         h2_hpack_entry *e = &ents[seq & (ent_cap - 1)];
         *e = t->ents[seq & t->ent_mask];
+        if (links != NULL)
+            links[seq & (ent_cap - 1)].hash = t->links[seq & t->ent_mask].hash;
         size_t n = (size_t)e->name_len + e->value_len;
         memcpy(data + pos, t->data + (e->vpos & t->data_mask), n);
         e->vpos = pos;
         pos += n;
     }
+    if (old_data != NULL) {
+        *old_data = t->data;
+        t->data = NULL;
+    }
     h2_hpack_table_free(t, mem);
     t->ents = ents;
+    t->links = links;
     t->data = data;
     t->buckets = buckets;
     t->ent_mask = ent_cap - 1;
@@ -99,9 +112,25 @@ int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
     t->alloc_limit = lim;
     if (buckets != NULL) {
         for (uint64_t seq = t->first_seq; seq != t->next_seq; seq++)
-            link_entry(t, &ents[seq & t->ent_mask], seq);
+            link_entry(t, &links[seq & t->ent_mask], seq);
     }
     return 0;
+}
+
+int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem)
+{
+    if (t->limit <= t->alloc_limit || t->limit < H2_HPACK_ENTRY_OVERHEAD)
+        return 0;
+    return rebuild(t, mem, t->limit, NULL);
+}
+
+int h2_hpack_table_renew(h2_hpack_table *t, const h2_mem *mem, uint8_t **old_data)
+{
+    *old_data = NULL;
+    size_t lim = t->limit > t->alloc_limit ? t->limit : t->alloc_limit;
+    if (lim < H2_HPACK_ENTRY_OVERHEAD)
+        return 0;
+    return rebuild(t, mem, lim, old_data);
 }
 
 void h2_hpack_table_insert(h2_hpack_table *t, const uint8_t *name, size_t name_len,
@@ -133,9 +162,11 @@ void h2_hpack_table_insert(h2_hpack_table *t, const uint8_t *name, size_t name_l
     e->vpos = vpos;
     e->name_len = (uint32_t)name_len;
     e->value_len = (uint32_t)value_len;
-    e->hash = hash;
-    if (t->buckets != NULL)
-        link_entry(t, e, seq);
+    if (t->links != NULL) {
+        h2_hpack_link *l = &t->links[seq & t->ent_mask];
+        l->hash = hash;
+        link_entry(t, l, seq);
+    }
     t->size += esz;
 }
 
@@ -143,22 +174,29 @@ int h2_hpack_table_clone(h2_hpack_table *dst, const h2_hpack_table *src, const h
 {
     *dst = *src;
     dst->ents = NULL;
+    dst->links = NULL;
     dst->data = NULL;
     dst->buckets = NULL;
     if (src->ents == NULL)
         return 0;
     size_t ent_bytes = (src->ent_mask + 1) * sizeof(*src->ents);
+    size_t link_bytes = src->links ? (src->ent_mask + 1) * sizeof(*src->links) : 0;
     size_t data_bytes = src->data_mask + 1;
     size_t bucket_bytes = src->buckets ? 2 * (src->bucket_mask + 1) * sizeof(*src->buckets) : 0;
     dst->ents = h2_mem_malloc(mem, ent_bytes);
     dst->data = h2_mem_malloc(mem, data_bytes);
+    if (link_bytes != 0)
+        dst->links = h2_mem_malloc(mem, link_bytes);
     if (bucket_bytes != 0)
         dst->buckets = h2_mem_malloc(mem, bucket_bytes);
-    if (dst->ents == NULL || dst->data == NULL || (bucket_bytes != 0 && dst->buckets == NULL)) {
+    if (dst->ents == NULL || dst->data == NULL || (link_bytes != 0 && dst->links == NULL) ||
+        (bucket_bytes != 0 && dst->buckets == NULL)) {
         h2_hpack_table_free(dst, mem);
         return H2_ENOMEM;
     }
     memcpy(dst->ents, src->ents, ent_bytes);
+    if (link_bytes != 0)
+        memcpy(dst->links, src->links, link_bytes);
     memcpy(dst->data, src->data, data_bytes);
     if (bucket_bytes != 0)
         memcpy(dst->buckets, src->buckets, bucket_bytes);

@@ -15,8 +15,10 @@
  * The encoder's table also keeps two hash indexes, one over whole fields
  * (name and value) for exact matches and one over names: buckets hold the
  * newest entry of each hash, and each entry links to the next older entry of
- * its bucket. Evicted entries are never unlinked: a walk stops at the first
- * link older than first_seq, as all links after it are older still.
+ * its bucket. The links live in a ring of their own, parallel to the entry
+ * ring, so that the decoder's table (no indexes) keeps 16 bytes per slot.
+ * Evicted entries are never unlinked: a walk stops at the first link older
+ * than first_seq, as all links after it are older still.
  *
  * Memory is allocated lazily by h2_hpack_table_reserve(), for the current
  * limit; nothing else allocates.
@@ -37,16 +39,21 @@ typedef struct h2_hpack_hash {
 } h2_hpack_hash;
 
 typedef struct h2_hpack_entry {
-    uint64_t vpos;       /* virtual position of the name in the byte ring */
-    uint64_t next_field; /* encoder: sequence number + 1 of the next older entry ... */
-    uint64_t next_name;  /* ... in the same field / name bucket; 0 = none */
+    uint64_t vpos; /* virtual position of the name in the byte ring */
     uint32_t name_len;
     uint32_t value_len;
-    h2_hpack_hash hash; /* encoder only */
 } h2_hpack_entry;
+
+/* Indexed tables only: an entry's place in the hash chains (same ring slot). */
+typedef struct h2_hpack_link {
+    uint64_t next_field; /* sequence number + 1 of the next older entry ... */
+    uint64_t next_name;  /* ... in the same field / name bucket; 0 = none */
+    h2_hpack_hash hash;
+} h2_hpack_link;
 
 typedef struct h2_hpack_table {
     h2_hpack_entry *ents;
+    h2_hpack_link *links; /* indexed tables only, else NULL */
     uint8_t *data;
     uint64_t *buckets; /* indexed tables only: field buckets, then name buckets; */
                        /* each holds sequence number + 1 of the newest, 0 = empty */
@@ -96,14 +103,39 @@ static inline const uint8_t *h2_hpack_table_bytes(const h2_hpack_table *t, const
  */
 int h2_hpack_table_reserve(h2_hpack_table *t, const h2_mem *mem);
 
+/*
+ * Like h2_hpack_table_reserve(), but always builds new rings (sized for the
+ * larger of the limit and what the memory was sized for), and the old byte
+ * ring is not freed: it goes to |*old_data| (NULL when there was none),
+ * owned by the caller, so that bytes pointed into it stay valid. Returns 0
+ * or H2_ENOMEM (the table is unchanged, |*old_data| NULL).
+ */
+int h2_hpack_table_renew(h2_hpack_table *t, const h2_mem *mem, uint8_t **old_data);
+
+/*
+ * Would adding an entry of |n| name and value bytes write over the byte at
+ * virtual position |vpos| (one handed out earlier)?
+ */
+static inline bool h2_hpack_table_overwrites(const h2_hpack_table *t, size_t n, uint64_t vpos)
+{
+    size_t cap = t->data_mask + 1;
+    uint64_t at = t->vtail;
+    size_t phys = (size_t)(at & t->data_mask);
+    if (phys + n > cap)
+        at += cap - phys;
+    /* The new bytes take the places of virtual positions [at - cap, at + n - cap). */
+    return t->data != NULL && at + n > vpos + cap;
+}
+
 /* Sets the size limit, evicting the oldest entries until the table fits. */
 void h2_hpack_table_set_limit(h2_hpack_table *t, size_t limit);
 
 /*
  * Adds an entry (RFC 7541 section 4.4): evicts until it fits, or empties
  * the table when it is larger than the limit. The table must have been
- * reserved for its current limit. |name|/|value| must not point into the
- * table. |hash| is used by indexed tables only.
+ * reserved for its current limit. |name|/|value| may point into the table
+ * only where the new entry's bytes do not go (h2_hpack_table_overwrites()).
+ * |hash| is used by indexed tables only.
  */
 void h2_hpack_table_insert(h2_hpack_table *t, const uint8_t *name, size_t name_len,
                            const uint8_t *value, size_t value_len, h2_hpack_hash hash);

@@ -40,6 +40,18 @@ static inline void store_be32(uint8_t *p, uint32_t v)
     memcpy(p, &v, sizeof(v));
 }
 
+/* Writes the low byte of |v| at |o| and the next byte at |o + 1|. */
+static inline void store_2(uint8_t *o, uint32_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint16_t w = (uint16_t)v;
+    memcpy(o, &w, sizeof(w));
+#else
+    o[0] = (uint8_t)v;
+    o[1] = (uint8_t)(v >> 8);
+#endif
+}
+
 /*
  * Decodes one code longer than the fast table covers, from the top bits of
  * |acc|. Stores its length in |*bits|; returns the symbol (256 for EOS).
@@ -72,69 +84,83 @@ static ptrdiff_t decode_tail(const uint8_t *p, const uint8_t *end, uint64_t acc,
         if (nb == 0)
             break;
         uint32_t e = h2_huff_dec_fast[acc >> (64 - H2_HUFF_DEC_BITS)];
-        unsigned n = e >> 25;
-        if (n == 2 && ((e >> 20) & 31) <= nb) {
+        unsigned n = e >> 30;
+        unsigned used = e & 31u;
+        if (n == 2 && used <= nb) {
             if (oend - o < 2)
                 return H2_ENOBUFS;
-            o[0] = (uint8_t)e;
-            o[1] = (uint8_t)(e >> 8);
+            o[0] = (uint8_t)(e >> 8);
+            o[1] = (uint8_t)(e >> 16);
             o += 2;
-            acc <<= (e >> 20) & 31;
-            nb -= (e >> 20) & 31;
-        } else if (n != 0 && ((e >> 16) & 15) <= nb) {
+            acc <<= used;
+            nb -= used;
+        } else if (n != 0 && ((e >> 24) & 15) <= nb) {
             if (o == oend)
                 return H2_ENOBUFS;
-            *o++ = (uint8_t)e;
-            acc <<= (e >> 16) & 15;
-            nb -= (e >> 16) & 15;
+            *o++ = (uint8_t)(e >> 8);
+            acc <<= (e >> 24) & 15;
+            nb -= (e >> 24) & 15;
         } else {
             /* Input is exhausted here when nb < 8: at most 7 bits of padding, all ones. */
             if (nb < 8 && (acc >> (64 - nb)) == (UINT64_C(1) << nb) - 1)
                 break;
             if (n != 0)
                 return H2_ECOMPRESSION;
-            unsigned used;
-            unsigned sym = decode_long(acc, &used);
-            if (used > nb || sym == H2_HUFF_EOS)
+            unsigned long_used;
+            unsigned sym = decode_long(acc, &long_used);
+            if (long_used > nb || sym == H2_HUFF_EOS)
                 return H2_ECOMPRESSION;
             if (o == oend)
                 return H2_ENOBUFS;
             *o++ = (uint8_t)sym;
-            acc <<= used;
-            nb -= used;
+            acc <<= long_used;
+            nb -= long_used;
         }
     }
     return o - start;
 }
 
-ptrdiff_t h2_huffman_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+ptrdiff_t h2_huff_decode_in(const uint8_t *in, size_t len, const uint8_t *readable, uint8_t *out,
+                            size_t cap)
 {
     const uint8_t *p = in;
     const uint8_t *end = in + len;
     uint8_t *o = out;
     uint8_t *oend = out + cap;
-    uint64_t acc = 0; /* next bits of input, most significant first */
-    unsigned nb = 0;  /* how many of acc's top bits are input */
+    uint64_t acc = 0;                 /* next bits of input, most significant first */
+    unsigned nb = 0;                  /* how many of acc's top bits are counted input */
+    uint64_t rem = (uint64_t)len * 8; /* bits of the string not decoded yet */
 
     /*
-     * Main loop: whole 8-byte loads while at least 8 input bytes remain.
-     * Bits of acc below the nb counted ones hold the input that follows, so
-     * OR-ing the next load over them is harmless.
+     * Main loop: whole 8-byte loads while 8 bytes can be read, which may go
+     * past the string into the bytes that follow it (up to |readable|).
+     * Bits of acc below the nb counted ones hold the bytes that follow, so
+     * OR-ing the next load over them is harmless; past the string's end
+     * they are not counted, and every use below looks at counted bits only.
      */
-    while (end - p >= 8 && oend - o >= 16) {
+    while (readable - p >= 8 && oend - o >= 16 && rem > nb) {
         acc |= load_be64(p) >> nb;
         p += (63 - nb) >> 3;
         nb |= 56;
-        do {
+        if (nb > rem)
+            nb = (unsigned)rem;
+        unsigned before = nb;
+        /*
+         * A table entry takes at most H2_HUFF_DEC_BITS bits, so lookups go on
+         * while that many are counted: up to 12 symbols per load, which the
+         * 16 bytes of room cover (the two-byte store may write one past).
+         * A longer code waits for a load that gives it all its bits.
+         */
+        while (nb >= H2_HUFF_DEC_BITS) {
             uint32_t e = h2_huff_dec_fast[acc >> (64 - H2_HUFF_DEC_BITS)];
-            if (H2_LIKELY(e >> 25)) {
-                unsigned used = (e >> 20) & 31;
-                o[0] = (uint8_t)e;
-                o[1] = (uint8_t)(e >> 8);
-                o += e >> 25;
-                acc <<= used;
-                nb -= used;
+            if (H2_LIKELY(e >> 30)) {
+                store_2(o, e >> 8);
+                o += e >> 30;
+                acc <<= e & 63u;
+                nb -= e & 31u;
             } else {
+                if (nb < H2_HUFF_MAX_CODE_LEN)
+                    break;
                 unsigned used;
                 unsigned sym = decode_long(acc, &used);
                 if (H2_UNLIKELY(sym == H2_HUFF_EOS))
@@ -143,11 +169,18 @@ ptrdiff_t h2_huffman_decode(const uint8_t *in, size_t len, uint8_t *out, size_t 
                 acc <<= used;
                 nb -= used;
             }
-        } while (nb >= H2_HUFF_MAX_CODE_LEN);
+        }
+        rem -= before - nb;
     }
 
-    ptrdiff_t t = decode_tail(p, end, acc, nb, o, oend);
+    /* What is left: at most nb counted bits in acc, and the bytes at p before end. */
+    ptrdiff_t t = decode_tail(p < end ? p : end, end, acc, nb, o, oend);
     return t < 0 ? t : (o - out) + t;
+}
+
+ptrdiff_t h2_huffman_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+    return h2_huff_decode_in(in, len, in + len, out, cap);
 }
 
 size_t h2_huffman_encoded_len(const uint8_t *in, size_t len)

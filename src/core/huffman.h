@@ -5,11 +5,12 @@
  *
  * Decoding reads the input through a 64-bit bit accumulator. The next
  * H2_HUFF_DEC_BITS bits index h2_huff_dec_fast, whose entries pack
- *     bits  0..7   first symbol
- *     bits  8..15  second symbol (when bits 25..26 say 2)
- *     bits 16..19  length of the first symbol's code
- *     bits 20..24  bits taken by all symbols of the entry
- *     bits 25..26  number of whole symbols (0, 1 or 2) found in those bits
+ *     bits  0..4   bits taken by all symbols of the entry (bits 5..7 zero,
+ *                  so the entry itself can serve as a shift count)
+ *     bits  8..15  first symbol
+ *     bits 16..23  second symbol (when bits 30..31 say 2)
+ *     bits 24..27  length of the first symbol's code
+ *     bits 30..31  number of whole symbols (0, 1 or 2) found in those bits
  * An entry with 0 symbols starts a code longer than H2_HUFF_DEC_BITS; it is
  * decoded canonically: the code length L is the first one whose
  * h2_huff_dec_limit[L] exceeds the next 32 bits, and the symbol is
@@ -21,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define H2_HUFF_DEC_BITS 11
+#define H2_HUFF_DEC_BITS 12
 #define H2_HUFF_MAX_CODE_LEN 30
 #define H2_HUFF_EOS 256
 
@@ -41,6 +42,14 @@ static inline size_t h2_huff_decoded_max(size_t len)
 {
     return len / 5 * 8 + (len % 5) * 8 / 5;
 }
+
+/*
+ * h2_huffman_decode() of the |len| bytes at |in|, which may read (not use)
+ * the bytes after them up to |readable| (at least |in| + |len|): the rest
+ * of the header block, so that a string's last bytes take the fast path.
+ */
+ptrdiff_t h2_huff_decode_in(const uint8_t *in, size_t len, const uint8_t *readable, uint8_t *out,
+                            size_t cap);
 
 /* Room h2_huff_encode_upto() needs past |limit|. */
 #define H2_HUFF_ENCODE_SLACK 16u

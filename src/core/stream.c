@@ -171,7 +171,7 @@ h2_stream *h2_stream_new(h2_stream_set *set, const h2_mem *mem, uint32_t id)
     set->n_free--;
     memset(s, 0, sizeof(*s));
     s->id = id;
-    s->content_length = -1;
+    s->content_left = -1;
     h2_stream_map_put(&set->live, s);
     h2_stream_note_id(set, mem, id);
     return s;

@@ -45,8 +45,9 @@ typedef struct h2_stream {
     uint8_t flags; /* H2_SF_* */
     int32_t send_window;
     h2_recv_window recv;
-    int64_t content_length; /* expected inbound content length, -1: unknown */
-    uint64_t data_received; /* inbound DATA bytes (padding excluded) */
+    /* Inbound DATA bytes (padding excluded) the content-length still
+     * expects, or -1 when the message declared no content-length. */
+    int64_t content_left;
 } h2_stream;
 
 /* Objects are carved from chunks of this many streams. */

@@ -547,8 +547,8 @@ static bool name_byte_ok(unsigned b)
 
 Test(chars, every_name_byte_at_every_position)
 {
-    /* Lengths 1..20 cover the byte, 4-byte and 8-byte scanning paths. */
-    uint8_t name[20];
+    /* Lengths 1..40 cover the byte, 4-byte, 8-byte and 16-byte scanning paths. */
+    uint8_t name[40];
     for (size_t len = 1; len <= sizeof(name); len++) {
         for (size_t pos = 0; pos < len; pos++) {
             for (unsigned b = 0; b < 256; b++) {
@@ -573,7 +573,7 @@ Test(chars, every_name_byte_at_every_position)
 
 Test(chars, every_value_byte_at_every_position)
 {
-    uint8_t v[20];
+    uint8_t v[40];
     for (size_t len = 1; len <= sizeof(v); len++) {
         for (size_t pos = 0; pos < len; pos++) {
             for (unsigned b = 0; b < 256; b++) {

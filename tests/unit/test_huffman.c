@@ -231,3 +231,32 @@ Test(huffman, one_pass_coder_matches_and_gives_up)
         }
     }
 }
+
+/*
+ * The decoder inside header blocks may load the bytes after a string (up to
+ * the block's end): at every cut of a coding, followed by bytes of every
+ * kind, the result must be exactly that of the cut string alone.
+ */
+Test(huffman, bytes_after_the_string_are_never_used)
+{
+    const char *text = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \x01\x7f\xfe"
+                       "accept-encoding: gzip, deflate, br";
+    size_t len = strlen(text);
+    static const uint8_t fills[] = {0x00, 0xff, 0x1f, 0xa5};
+    uint8_t enc[256], out[512], alone[512];
+    size_t n = h2_huffman_encode((const uint8_t *)text, len, enc);
+    for (size_t f = 0; f < sizeof(fills); f++) {
+        for (size_t k = 0; k <= n; k++) {
+            uint8_t buf[256 + 16];
+            memcpy(buf, enc, k);
+            memset(buf + k, fills[f], 16);
+            ptrdiff_t want = h2_huffman_decode(buf, k, alone, sizeof(alone));
+            for (size_t extra = 1; extra <= 16; extra++) {
+                ptrdiff_t got = h2_huff_decode_in(buf, k, buf + k + extra, out, sizeof(out));
+                cr_assert_eq(got, want, "fill %#x, cut %zu, %zu more bytes", fills[f], k, extra);
+                if (want > 0)
+                    cr_assert_eq(memcmp(out, alone, (size_t)want), 0);
+            }
+        }
+    }
+}
