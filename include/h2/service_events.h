@@ -89,6 +89,11 @@ typedef enum h2_svc_event_type {
      * |parent_stream_id| (|user| as given): send its response with
      * h2_svc_submit_headers(stream_id) and its body as usual. */
     H2_SVC_EV_PUSH_PROMISED,
+    /* Wake-ups (see "Wake-ups and timers" in h2/service.h): h2_svc_notify()
+     * was carried out (|user| as given). */
+    H2_SVC_EV_USER,
+    /* The timer set by h2_svc_set_timer() expired (|user| as given). */
+    H2_SVC_EV_TIMER,
 } h2_svc_event_type;
 
 /* @enum Why a connection ended (H2_SVC_EV_CLOSED) or why it refused a command. */
@@ -141,6 +146,8 @@ typedef enum h2_svc_command {
     H2_SVC_CMD_PRIORITY,
     H2_SVC_CMD_PRIORITY_UPDATE,
     H2_SVC_CMD_SET_PRIORITY,
+    H2_SVC_CMD_NOTIFY,    /* h2_svc_notify() */
+    H2_SVC_CMD_SET_TIMER, /* h2_svc_set_timer() */
 } h2_svc_command;
 
 /*
@@ -171,7 +178,7 @@ typedef struct h2_svc_event {
     h2_svc_conn_id conn;       /* the connection */
     void *conn_user;           /* |user| of the connection's configuration */
     uint32_t stream_id;        /* 0 for connection-level events */
-    uint64_t user;             /* STREAM_OPENED, COMMAND_FAILED: the command's tag */
+    uint64_t user;             /* STREAM_OPENED, COMMAND_FAILED, USER, TIMER: the command's tag */
     int command;               /* COMMAND_FAILED: h2_svc_command */
     int error;                 /* COMMAND_FAILED, CLOSED: 0 or an H2_E... code */
     int reason;                /* CLOSED, COMMAND_FAILED: h2_svc_close_reason */

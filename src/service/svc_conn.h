@@ -109,6 +109,10 @@ typedef struct svc_conn {
     bool drain_seen;        /* whole-service shutdown: the GOAWAY was queued */
     uint64_t close_ticket;  /* commands the worker must have handled first, or 0 */
     struct svc_conn *close_next;
+    /* The user timer (h2_svc_set_timer(), svc_wake.h): its heap slot and
+     * the command block that becomes its TIMER event, or NULL. */
+    svc_timer user_timer;
+    svc_cmd *user_timer_cmd;
 } svc_conn;
 
 /* ---- conn_life.c: attach to CLOSED ---- */
