@@ -956,6 +956,8 @@ H2_API int h2_svc_notify(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
  * |delay_ms| negative cancels the pending one (nothing when none is). A
  * timer pending when the connection ends is dropped: CLOSED is the last
  * event. A moved clock is seen when the worker wakes (h2_svc_wake()).
+ * Replacing and cancelling act when the worker takes the command: a timer
+ * that expired before that (its TIMER delivered or on its way) still comes.
  * Each connection holds at most one timer record (about the size of a
  * command), whatever the number of calls.
  *
