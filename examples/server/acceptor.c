@@ -2,7 +2,7 @@
  * h2server: the accepting thread.
  *
  * One epoll loop on the main thread watches the listening sockets, the
- * signalfd (SIGINT, SIGTERM), the kick eventfd (conn.c) and the cleartext
+ * signalfd (SIGINT, SIGTERM) and the cleartext
  * connections whose protocol is not known yet. It never blocks on a
  * connection: everything it reads or writes is non-blocking.
  *
@@ -73,7 +73,7 @@
 /* The classifier decides within the bytes one peek returns. */
 _Static_assert(SRV_FIRST_LINE_MAX <= SNIFF_MAX, "the first line must fit the sniffing buffer");
 
-enum { TAG_HTTP = 1, TAG_HTTPS, TAG_SIGNAL, TAG_KICK, TAG_PENDING };
+enum { TAG_HTTP = 1, TAG_HTTPS, TAG_SIGNAL, TAG_PENDING };
 
 /* First member of everything registered with epoll. */
 typedef struct tag {
@@ -670,18 +670,15 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
         return -1;
     a->srv = srv;
     a->ep = epoll_create1(EPOLL_CLOEXEC);
-    static tag t_http = {TAG_HTTP}, t_https = {TAG_HTTPS}, t_signal = {TAG_SIGNAL},
-               t_kick = {TAG_KICK};
+    static tag t_http = {TAG_HTTP}, t_https = {TAG_HTTPS}, t_signal = {TAG_SIGNAL};
     int rv = 0;
     if (a->ep < 0 || (l->http_fd >= 0 && !watch(a, l->http_fd, EPOLLIN, &t_http, EPOLL_CTL_ADD)) ||
         (l->https_fd >= 0 && !watch(a, l->https_fd, EPOLLIN, &t_https, EPOLL_CTL_ADD)) ||
-        !watch(a, l->signal_fd, EPOLLIN, &t_signal, EPOLL_CTL_ADD) ||
-        !watch(a, srv->kick_fd, EPOLLIN, &t_kick, EPOLL_CTL_ADD)) {
+        !watch(a, l->signal_fd, EPOLLIN, &t_signal, EPOLL_CTL_ADD)) {
         perror("h2server: epoll");
         rv = -1;
     }
     bool stop = rv != 0;
-    bool kick_retry = false;
     while (!stop) {
         int timeout = expire(a);
         if (drained(a, &timeout))
@@ -701,8 +698,6 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
                 timeout = (int)(a->paused_until_ms - now);
             }
         }
-        if (kick_retry && (timeout < 0 || timeout > 1))
-            timeout = 1;
         struct epoll_event evs[64];
         int n = epoll_wait(a->ep, evs, 64, timeout);
         if (n < 0 && errno != EINTR) {
@@ -710,7 +705,6 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
             rv = -1;
             break;
         }
-        bool kicked = false;
         for (int i = 0; i < n; i++) {
             tag *t = evs[i].data.ptr;
             switch (t->kind) {
@@ -721,10 +715,6 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
                 break;
             case TAG_SIGNAL:
                 stop = on_signal(a, l);
-                break;
-            case TAG_KICK:
-                kick_retry = srv_kicks_run(srv);
-                kicked = true;
                 break;
             default: {
                 pending *p = (pending *)(void *)t;
@@ -740,8 +730,6 @@ int srv_accept_loop(srv_server *srv, const srv_listeners *l)
             }
             }
         }
-        if (kick_retry && !kicked)
-            kick_retry = srv_kicks_run(srv);
     }
     while (a->list != NULL)
         pending_free(a, a->list);

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,11 +49,6 @@ int srv_server_init(srv_server *srv)
 {
     srv->conns = NULL;
     srv->n_conns = 0;
-    srv->kicks = NULL;
-    srv->n_kicks = srv->cap_kicks = 0;
-    srv->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (srv->kick_fd < 0)
-        return -1;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -66,11 +60,6 @@ int srv_server_init(srv_server *srv)
 
 void srv_server_cleanup(srv_server *srv)
 {
-    free(srv->kicks);
-    srv->kicks = NULL;
-    if (srv->kick_fd >= 0)
-        close(srv->kick_fd);
-    srv->kick_fd = -1;
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);
 }
@@ -144,55 +133,19 @@ bool srv_conns_wait(srv_server *srv, int timeout_ms)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Kicks: wake-ups for connections whose outbox waits                        */
+/* Wake-ups for connections whose outbox waits                               */
 /* ------------------------------------------------------------------------ */
 
-bool srv_kick_id(srv_server *srv, h2_svc_conn_id id)
+/* Worker: asks the service for an event of the connection (H2_SVC_EV_USER),
+ * on which the outbox is retried. From the connection's own worker the
+ * request never finds the ring full; on any other failure the next event
+ * of the connection retries the outbox anyway. */
+static void ask_wake(srv_conn *c)
 {
-    pthread_mutex_lock(&srv->lock);
-    if (srv->n_kicks == srv->cap_kicks) {
-        size_t cap = srv->cap_kicks > 0 ? srv->cap_kicks * 2 : 16;
-        h2_svc_conn_id *k = realloc(srv->kicks, cap * sizeof(*k));
-        if (k == NULL) {
-            pthread_mutex_unlock(&srv->lock);
-            return false;
-        }
-        srv->kicks = k;
-        srv->cap_kicks = cap;
-    }
-    srv->kicks[srv->n_kicks++] = id;
-    pthread_mutex_unlock(&srv->lock);
-    uint64_t one = 1;
-    if (write(srv->kick_fd, &one, sizeof(one)) < 0) {
-        /* The counter is already non-zero: the acceptor will look. */
-    }
-    return true;
-}
-
-static void ask_kick(srv_conn *c)
-{
-    if (c->kick_asked)
+    if (c->wake_asked)
         return;
-    /* On failure the next event of the connection retries the outbox anyway. */
-    if (srv_kick_id(c->srv, c->id))
-        c->kick_asked = true;
-}
-
-bool srv_kicks_run(srv_server *srv)
-{
-    uint64_t v;
-    if (read(srv->kick_fd, &v, sizeof(v)) < 0) {
-        /* Nothing new; pings waiting for a retry are still listed. */
-    }
-    static const uint8_t opaque[8] = {'h', '2', 's', 'k', 'i', 'c', 'k', 0};
-    pthread_mutex_lock(&srv->lock);
-    size_t keep = 0;
-    for (size_t i = 0; i < srv->n_kicks; i++)
-        if (h2_svc_ping(srv->svc, srv->kicks[i], opaque, 0) == H2_EAGAIN)
-            srv->kicks[keep++] = srv->kicks[i];
-    srv->n_kicks = keep;
-    pthread_mutex_unlock(&srv->lock);
-    return keep > 0;
+    if (h2_svc_notify(c->srv->svc, c->id, SRV_WAKE_OUTBOX) == 0)
+        c->wake_asked = true;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -271,7 +224,7 @@ static int post(srv_conn *c, const srv_out *o)
     else
         c->out_head = copy;
     c->out_tail = copy;
-    ask_kick(c);
+    ask_wake(c);
     return 0;
 }
 
@@ -288,12 +241,12 @@ static void out_fail(srv_conn *c, srv_out *o)
 /* Posts what waits in the outbox, in order, while the ring takes it. */
 static void drain(srv_conn *c)
 {
-    c->kick_asked = false;
+    c->wake_asked = false;
     while (c->out_head != NULL) {
         srv_out *o = c->out_head;
         int rv = c->closed ? H2_ECLOSED : submit(c, o);
         if (rv == H2_EAGAIN) {
-            ask_kick(c);
+            ask_wake(c);
             return;
         }
         c->out_head = o->next;
@@ -386,7 +339,7 @@ static void on_event(void *user, h2_svc_event *ev)
     if (c->out_head != NULL && ev->type != H2_SVC_EV_CLOSED)
         drain(c);
     if (c->grpc_armed_ms != 0 && ev->type != H2_SVC_EV_CLOSED)
-        srv_grpc_tick(c); /* grpc.c: deadlines (its timer kicks the connection) */
+        srv_grpc_tick(c); /* grpc.c: deadlines (on the connection's user timer) */
     switch (ev->type) {
     case H2_SVC_EV_ATTACHED:
         if (c->up_path != NULL) {

@@ -7,8 +7,8 @@
  * waits in the connection's outbox, in order, and every later command of
  * the connection queues behind it. The outbox is retried at the start of
  * each event of the connection; so that an event is sure to come, the
- * connection asks the acceptor thread for a "kick" (a PING to the
- * connection, whose ACK is such an event).
+ * connection asks the service for one (h2_svc_notify(), answered by
+ * H2_SVC_EV_USER on the worker's next turn).
  */
 #ifndef H2SERVER_CONN_H
 #define H2SERVER_CONN_H
@@ -36,11 +36,11 @@ struct srv_conn {
     h2_svc_conn_id id;   /* set from the first event (worker thread) */
     unsigned refs;       /* 1 until H2_SVC_EV_CLOSED, plus one per live stream */
     bool closed;         /* H2_SVC_EV_CLOSED seen */
-    bool kick_asked;     /* a kick is on its way */
+    bool wake_asked;     /* a wake-up (H2_SVC_EV_USER) is on its way */
     srv_stream *streams; /* responses that span several callbacks */
     srv_out *out_head, *out_tail;
-    /* grpc.c: the connection's gRPC calls, and when its deadline timer is
-     * set for (0: not set). */
+    /* grpc.c: the connection's gRPC calls, and when its user timer
+     * (h2_svc_set_timer()) is set for (0: not set). */
     srv_grpc_call *grpc_calls;
     uint64_t grpc_armed_ms;
     /* h2c upgrade: the HTTP/1.1 request answered on stream 1 (malloc), or NULL */

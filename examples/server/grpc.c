@@ -1,6 +1,6 @@
 /*
- * h2server: a gRPC echo service on raw bytes (worker threads, plus one
- * timer thread for deadlines).
+ * h2server: a gRPC echo service on raw bytes (worker threads; deadlines on
+ * each connection's user timer).
  *
  * A POST whose content-type is application/grpc (or application/grpc+...,
  * application/grpc;...) is a gRPC call. Messages are length-prefixed: a
@@ -36,11 +36,11 @@
  *     the first was released, each refilled from its release callback.
  *
  * Deadlines: the worker can only act on an event of the connection, so a
- * call with grpc-timeout registers the connection with a timer thread,
- * which at the deadline asks the acceptor for a kick (conn.c): a PING whose
- * ACK is an event of the connection, on which srv_grpc_tick() ends the
- * calls whose deadline passed. A connection keeps one registration for its
- * earliest deadline, renewed at each tick.
+ * call with grpc-timeout sets the connection's user timer
+ * (h2_svc_set_timer()) for its deadline; on its H2_SVC_EV_TIMER, as on any
+ * event, srv_grpc_tick() ends the calls whose deadline passed. A
+ * connection keeps one timer, for its earliest deadline, set again at each
+ * tick.
  */
 #include "server/conn.h"
 
@@ -105,25 +105,6 @@ struct srv_grpc_call {
     char path[64];
 };
 
-/* ------------------------------------------------------------------------ */
-/* The timer thread                                                          */
-/* ------------------------------------------------------------------------ */
-
-typedef struct grpc_timer {
-    uint64_t at_ms;
-    h2_svc_conn_id conn;
-} grpc_timer;
-
-struct srv_grpc_timers {
-    srv_server *srv;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stop;
-    grpc_timer *v; /* unordered */
-    size_t n, cap;
-};
-
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -131,98 +112,20 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void *timer_main(void *arg)
-{
-    srv_grpc_timers *t = arg;
-    pthread_mutex_lock(&t->lock);
-    while (!t->stop) {
-        uint64_t now = now_ms(), next = UINT64_MAX;
-        size_t keep = 0;
-        for (size_t i = 0; i < t->n; i++) {
-            if (t->v[i].at_ms <= now) {
-                /* srv->lock is taken inside; it never waits for this one. */
-                srv_kick_id(t->srv, t->v[i].conn);
-                continue;
-            }
-            if (t->v[i].at_ms < next)
-                next = t->v[i].at_ms;
-            t->v[keep++] = t->v[i];
-        }
-        t->n = keep;
-        if (next == UINT64_MAX) {
-            pthread_cond_wait(&t->wake, &t->lock);
-            continue;
-        }
-        struct timespec until = {(time_t)(next / 1000u), (long)(next % 1000u) * 1000000L};
-        pthread_cond_timedwait(&t->wake, &t->lock, &until);
-    }
-    pthread_mutex_unlock(&t->lock);
-    return NULL;
-}
-
-int srv_grpc_timers_start(srv_server *srv)
-{
-    srv_grpc_timers *t = calloc(1, sizeof(*t));
-    if (t == NULL)
-        return -1;
-    t->srv = srv;
-    pthread_mutex_init(&t->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    int rv = pthread_create(&t->thread, NULL, timer_main, t);
-    if (rv != 0) {
-        pthread_cond_destroy(&t->wake);
-        pthread_mutex_destroy(&t->lock);
-        free(t);
-        errno = rv;
-        return -1;
-    }
-    srv->grpc_timers = t;
-    return 0;
-}
-
-void srv_grpc_timers_stop(srv_server *srv)
-{
-    srv_grpc_timers *t = srv->grpc_timers;
-    if (t == NULL)
-        return;
-    pthread_mutex_lock(&t->lock);
-    t->stop = true;
-    pthread_cond_signal(&t->wake);
-    pthread_mutex_unlock(&t->lock);
-    pthread_join(t->thread, NULL);
-    pthread_cond_destroy(&t->wake);
-    pthread_mutex_destroy(&t->lock);
-    free(t->v);
-    free(t);
-    srv->grpc_timers = NULL;
-}
-
-/* Worker: makes sure the connection gets an event by |at_ms|. */
+/*
+ * Worker: makes sure the connection gets an event by |at_ms|: its user
+ * timer, on the service's clock (CLOCK_MONOTONIC, as now_ms()). One timer
+ * per connection, set for the earliest deadline; a later call replaces it.
+ */
 static void arm(srv_conn *c, uint64_t at_ms)
 {
-    srv_grpc_timers *t = c->srv->grpc_timers;
-    if (t == NULL || (c->grpc_armed_ms != 0 && c->grpc_armed_ms <= at_ms))
+    if (c->grpc_armed_ms != 0 && c->grpc_armed_ms <= at_ms)
         return;
-    pthread_mutex_lock(&t->lock);
-    if (t->n == t->cap) {
-        size_t cap = t->cap > 0 ? t->cap * 2 : 16;
-        grpc_timer *v = realloc(t->v, cap * sizeof(*v));
-        if (v == NULL) {
-            /* The deadline is missed; the client's own deadline still ends the call. */
-            pthread_mutex_unlock(&t->lock);
-            return;
-        }
-        t->v = v;
-        t->cap = cap;
-    }
-    t->v[t->n++] = (grpc_timer){at_ms, c->id};
-    pthread_cond_signal(&t->wake);
-    pthread_mutex_unlock(&t->lock);
-    c->grpc_armed_ms = at_ms;
+    uint64_t now = now_ms();
+    int64_t delay = at_ms > now ? (int64_t)(at_ms - now) : 0;
+    /* On failure the deadline is missed; the client's own deadline still ends the call. */
+    if (h2_svc_set_timer(c->srv->svc, c->id, delay, SRV_WAKE_GRPC) == 0)
+        c->grpc_armed_ms = at_ms;
 }
 
 /* ------------------------------------------------------------------------ */

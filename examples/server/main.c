@@ -301,7 +301,7 @@ int main(int argc, char **argv)
     if (parse_options(argc, argv, &o) != 0)
         return 2;
 
-    srv_server srv = {.root_fd = -1, .kick_fd = -1, .verbose = o.verbose};
+    srv_server srv = {.root_fd = -1, .verbose = o.verbose};
     srv_listeners l = {.http_fd = -1, .https_fd = -1, .signal_fd = -1};
     int status = 1;
 
@@ -318,14 +318,8 @@ int main(int argc, char **argv)
         perror("h2server");
         return 1;
     }
-    if (srv_grpc_timers_start(&srv) != 0) {
-        perror("h2server: timer thread");
-        srv_server_cleanup(&srv);
-        return 1;
-    }
     if (srv_linger_start() != 0) {
         perror("h2server: lingering thread");
-        srv_grpc_timers_stop(&srv);
         srv_server_cleanup(&srv);
         return 1;
     }
@@ -378,7 +372,6 @@ out:
     if (srv.root_fd >= 0)
         close(srv.root_fd);
     free(srv.root_path);
-    srv_grpc_timers_stop(&srv);
     srv_server_cleanup(&srv);
     return status;
 }

@@ -13,7 +13,7 @@
  *   files.c     mapping request paths to files under --root
  *   http1.c     HTTP/1.1 request heads and response heads
  *   grpc.c      the gRPC echo service (/h2server.Echo/...) and its
- *               deadline timer thread
+ *               deadlines (on each connection's user timer)
  *   linger.c    the cleartext transport whose close lingers (linger.h)
  *
  * Threads: the main thread runs the acceptor; the service's worker threads
@@ -34,7 +34,12 @@
 #include "h2/service.h"
 
 typedef struct srv_conn srv_conn;
-typedef struct srv_grpc_timers srv_grpc_timers;
+
+/* |user| tags of the wake-ups h2server asks the service for. */
+enum {
+    SRV_WAKE_OUTBOX = 1, /* H2_SVC_EV_USER: retry the outbox (conn.c) */
+    SRV_WAKE_GRPC,       /* H2_SVC_EV_TIMER: gRPC deadlines (grpc.c) */
+};
 
 /* The server: read-only after start-up except the fields under |lock|. */
 typedef struct srv_server {
@@ -48,10 +53,6 @@ typedef struct srv_server {
     pthread_cond_t idle;   /* signalled when |n_conns| drops to 0 */
     srv_conn *conns;       /* live connections (registry), under |lock| */
     size_t n_conns;        /* under |lock| */
-    int kick_fd;           /* eventfd: connections whose outbox waits (see conn.c) */
-    h2_svc_conn_id *kicks; /* under |lock| */
-    size_t n_kicks, cap_kicks;
-    srv_grpc_timers *grpc_timers; /* grpc.c: the deadline thread, or NULL */
 } srv_server;
 
 /* ---- conn.c ---- */
@@ -68,7 +69,7 @@ typedef struct srv_upgrade {
     size_t body_len;
 } srv_upgrade;
 
-/* Sets up the registry and the kick eventfd. Returns 0 or -1 (errno). */
+/* Sets up the registry. Returns 0 or -1 (errno). */
 int srv_server_init(srv_server *srv);
 
 /* Frees what srv_server_init() made (after h2_svc_free()). */
@@ -95,17 +96,6 @@ h2_svc_conn_id *srv_conns_ids(srv_server *srv, size_t *n);
 
 /* Waits until no connection is live or |timeout_ms| passed; true when none is. */
 bool srv_conns_wait(srv_server *srv, int timeout_ms);
-
-/* Acceptor thread: kick_fd became readable; pings the connections asked for.
- * Returns true when some pings must be retried soon. */
-bool srv_kicks_run(srv_server *srv);
-
-/*
- * Any thread: asks the acceptor to kick connection |id| (a PING, whose ACK
- * is an event of the connection). A connection that no longer exists costs
- * an ignored failure event. False when the kick list could not grow.
- */
-bool srv_kick_id(srv_server *srv, h2_svc_conn_id id);
 
 /* ---- respond.c (worker threads) ---- */
 
@@ -141,14 +131,9 @@ void srv_stream_dead(srv_conn *c, uint32_t stream_id);
 /* The connection closed: every stream is dead. */
 void srv_streams_closed(srv_conn *c);
 
-/* ---- grpc.c (worker threads, except the timer calls) ---- */
+/* ---- grpc.c (worker threads) ---- */
 
 typedef struct srv_grpc_call srv_grpc_call;
-
-/* Main thread: starts and stops the deadline thread (before
- * srv_server_cleanup()). Start returns 0 or -1 (errno). */
-int srv_grpc_timers_start(srv_server *srv);
-void srv_grpc_timers_stop(srv_server *srv);
 
 /* True when the request is a gRPC call: POST with content-type
  * application/grpc, application/grpc+... or application/grpc;... */

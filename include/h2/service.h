@@ -1257,6 +1257,48 @@ H2_API int h2_svc_increment_window(h2_svc *svc, h2_svc_conn_id conn, uint32_t st
  */
 H2_API int h2_svc_query_state(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                               uint64_t user);
+/* ---- Wake-ups and timers ---- */
+
+/*
+ * @function Asks to be called back on |conn|'s own channel: the worker
+ * delivers H2_SVC_EV_USER with |user| there (the connection's queue or
+ * its on_event callback), in order with the connection's other events. Any
+ * thread, an event callback of |conn| included: the event never comes
+ * from inside the call, always on a later turn of the worker. Every call
+ * gives one event, unless the connection ends first (then CLOSED is its
+ * last event and the wake-up is dropped without an answer). The command
+ * does not wait behind commands held for output room.
+ *
+ * From a thread that runs the connection's own worker (its callbacks, a
+ * payload's release) the call never finds the command ring full: the
+ * command waits in a list of that worker instead and is carried out at
+ * the start of its next turn, possibly before commands posted to the ring
+ * earlier. From other threads it takes a ring slot like any command.
+ *
+ * Returns 0, H2_EINVAL (|svc| NULL or |conn| not an id of |svc|),
+ * H2_ENOCONN (the connection ended), H2_EAGAIN (another thread, the ring
+ * stayed full for post_wait_ms) or H2_ENOMEM.
+ */
+H2_API int h2_svc_notify(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
+
+/*
+ * @function Sets the connection's one user timer: |delay_ms| milliseconds
+ * of the service's clock (h2_svc_config.clock, else CLOCK_MONOTONIC)
+ * after this call, H2_SVC_EV_TIMER with |user| is delivered on |conn|'s
+ * channel, never earlier. A connection has at most one user timer: a call
+ * while one is pending replaces it (the earlier |user| never comes);
+ * |delay_ms| negative cancels the pending one (nothing when none is). A
+ * timer pending when the connection ends is dropped: CLOSED is the last
+ * event. A moved clock is seen when the worker wakes (h2_svc_wake()).
+ * Replacing and cancelling act when the worker takes the command: a timer
+ * that expired before that (its TIMER delivered or on its way) still comes.
+ * Each connection holds at most one timer record (about the size of a
+ * command), whatever the number of calls.
+ *
+ * Any thread; from the connection's own worker the command skips the ring
+ * as h2_svc_notify()'s does. Returns as h2_svc_notify().
+ */
+H2_API int h2_svc_set_timer(h2_svc *svc, h2_svc_conn_id conn, int64_t delay_ms, uint64_t user);
 
 #ifdef __cplusplus
 }

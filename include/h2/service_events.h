@@ -104,6 +104,11 @@ typedef enum h2_svc_event_type {
     /* Answer to h2_svc_query_state(): |state| (and |stream_id|, |user| as
      * given). */
     H2_SVC_EV_STATE,
+    /* Wake-ups (see "Wake-ups and timers" in h2/service.h): h2_svc_notify()
+     * was carried out (|user| as given). */
+    H2_SVC_EV_USER,
+    /* The timer set by h2_svc_set_timer() expired (|user| as given). */
+    H2_SVC_EV_TIMER,
 } h2_svc_event_type;
 
 /* @enum Why a connection ended (H2_SVC_EV_CLOSED) or why it refused a command. */
@@ -160,6 +165,8 @@ typedef enum h2_svc_command {
     H2_SVC_CMD_QUERY_STATE,
     /* h2_svc_send_altsvc() */
     H2_SVC_CMD_ALTSVC,
+    H2_SVC_CMD_NOTIFY,    /* h2_svc_notify() */
+    H2_SVC_CMD_SET_TIMER, /* h2_svc_set_timer() */
 } h2_svc_command;
 
 /*
@@ -256,7 +263,7 @@ typedef struct h2_svc_event {
     h2_svc_conn_id conn;       /* the connection */
     void *conn_user;           /* |user| of the connection's configuration */
     uint32_t stream_id;        /* 0 for connection-level events */
-    uint64_t user;             /* STREAM_OPENED, COMMAND_FAILED: the command's tag */
+    uint64_t user;             /* STREAM_OPENED, COMMAND_FAILED, USER, TIMER: the command's tag */
     int command;               /* COMMAND_FAILED: h2_svc_command */
     int error;                 /* COMMAND_FAILED, CLOSED: 0 or an H2_E... code */
     int reason;                /* CLOSED, COMMAND_FAILED: h2_svc_close_reason */

@@ -18,6 +18,7 @@
 #include "service/svc_retbox.h"
 #include "service/svc_service.h"
 #include "service/svc_timer.h"
+#include "service/svc_wake.h"
 #include "service/svc_worker.h"
 
 /* Holds the CLOSED of |c| until the commands posted to it were handled. */
@@ -97,6 +98,7 @@ void svc_conn_destroy(svc_conn *c)
         svc_live_release(c->svc, c);
     svc_conn_close_transport(c);
     h2_conn_free(c->conn);
+    svc_conn_user_timer_drop(c);
     if (c->closed_ev != NULL)
         svc_event_free(c->closed_ev);
     svc_map_free(&c->streams);
@@ -121,6 +123,7 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno)
     svc_conn_drop_held(c, reason);
     svc_conn_close_transport(c);
     svc_timer_set(c->worker, &c->timer, -1);
+    svc_conn_user_timer_drop(c); /* CLOSED is the last event */
     h2_conn_error err = {0};
     svc_event_rec *rec = c->closed_ev;
     svc_conn_stats_now(c, &rec->pub.stats, c->closed_core);
@@ -224,7 +227,7 @@ void svc_worker_attach(svc_worker *w, svc_conn *c)
         attach_failed(w, c, H2_SVC_CLOSE_SHUTDOWN, H2_ECLOSED);
         return;
     }
-    if (svc_timers_reserve(w, (uint32_t)w->conns.count + w->n_listeners + 1u) != 0 ||
+    if (svc_timers_reserve_for(w, (uint32_t)w->conns.count + 1u, w->n_listeners) != 0 ||
         svc_map_put(&w->conns, c->id, c) != 0) {
         attach_failed(w, c, H2_SVC_CLOSE_NOMEM, H2_ENOMEM);
         return;

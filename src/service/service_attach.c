@@ -87,6 +87,8 @@ int svc_conn_prepare(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, unsigne
     c->fd = -1;
     c->timer.index = SVC_TIMER_NONE;
     c->timer.kind = SVC_POLL_CONN;
+    c->user_timer.index = SVC_TIMER_NONE;
+    c->user_timer.kind = SVC_TIMER_USER;
     c->settings_since = c->header_since = c->close_since = c->write_since = c->flow_since = -1;
     c->preface_since = -1;
     c->read_wait = H2_SVC_WANT_READ;

@@ -115,6 +115,10 @@ typedef struct svc_conn {
     /* |manual_flow_control|: a released DATA event acknowledges nothing;
      * only ACK_DATA and INCREMENT_WINDOW commands open the windows. */
     bool manual_flow;
+    /* The user timer (h2_svc_set_timer(), svc_wake.h): its heap slot and
+     * the command block that becomes its TIMER event, or NULL. */
+    svc_timer user_timer;
+    svc_cmd *user_timer_cmd;
 } svc_conn;
 
 /* ---- conn_life.c: attach to CLOSED ---- */

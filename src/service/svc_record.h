@@ -63,6 +63,7 @@ typedef struct svc_cmd {
     bool has_prio;
     /* SET_PRIORITY: the stream's new local priority */
     h2_priority sched_prio;
+    int64_t deadline;     /* SET_TIMER: service-clock milliseconds, or -1: cancel */
     struct svc_cmd *next; /* stream and connection FIFOs */
     /* Stream handles (svc_handles.c): the HEADERS of h2_svc_open_stream()
      * (|stream_id| 0) carries its new handle here; a command posted with a

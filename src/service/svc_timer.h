@@ -14,6 +14,12 @@ typedef struct svc_conn svc_conn;
 /* What an epoll registration points to: the first member of each owner. */
 enum { SVC_POLL_CONN = 1, SVC_POLL_LISTENER };
 
+/* The owner of a connection's second timer slot (svc_conn.user_timer, svc_wake.h). */
+enum { SVC_TIMER_USER = SVC_POLL_LISTENER + 1 };
+
+/* Timer slots per connection (its own timers' earliest, the user timer). */
+#define SVC_CONN_TIMERS 2u
+
 /*
  * A slot in a worker's timer heap: |deadline| in service clock (svc_now_ms())
  * milliseconds, |index| its position in the heap (SVC_TIMER_NONE: not in
@@ -39,6 +45,10 @@ int64_t svc_now_ms(const h2_svc *svc);
 
 /* Makes room for |n| timers in total; 0 or H2_ENOMEM. */
 int svc_timers_reserve(svc_worker *w, uint32_t n);
+
+/* Makes room for the timers of |conns| connections and |listeners| listeners
+ * (SVC_CONN_TIMERS each, one each); 0 or H2_ENOMEM. */
+int svc_timers_reserve_for(svc_worker *w, uint32_t conns, uint32_t listeners);
 
 /* Arms |t| at |deadline|, moves it, or (|deadline| < 0) disarms it. Never allocates
  * beyond what svc_timers_reserve() made room for. */

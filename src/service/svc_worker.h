@@ -98,6 +98,7 @@ typedef struct svc_worker {
     uint64_t handled;   /* ... and carried out or answered */
     bool draining;      /* whole-service shutdown seen: GOAWAY sent everywhere */
     bool cut;           /* whole-service shutdown deadline seen */
+    svc_cmd_list wakes; /* NOTIFY, SET_TIMER posted by this worker's own thread (svc_wake.h) */
 } svc_worker;
 
 /* ---- worker.c ---- */

@@ -21,6 +21,7 @@
 #include "service/svc_retbox.h"
 #include "service/svc_service.h"
 #include "service/svc_timer.h"
+#include "service/svc_wake.h"
 #include "service/svc_worker.h"
 
 #define BATCH 64
@@ -55,6 +56,7 @@ void svc_worker_destroy(svc_worker *w)
     h2_mem_free(mem, w->rbuf);
     w->rbuf = NULL;
     svc_timers_free(w);
+    svc_worker_free_wakes(w);
     svc_map_free(&w->conns);
 }
 
@@ -336,6 +338,7 @@ void *svc_worker_main(void *arg)
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
         svc_count(&w->count.loops, 1);
         size_t n = run_commands(w);
+        svc_worker_run_wakes(w);
         drain_check(w);
         take_returned(w);
         if (w->index == 0)
@@ -349,7 +352,7 @@ void *svc_worker_main(void *arg)
         }
 
         int timeout = n == BATCH ? 0 : svc_timers_wait_ms(w);
-        if (w->blocked != NULL && w->retry_now)
+        if (w->wakes.head != NULL || (w->blocked != NULL && w->retry_now))
             timeout = 0;
         else if (w->blocked != NULL && w->timed_retry &&
                  (timeout < 0 || timeout > BLOCKED_RETRY_MS))

@@ -8,7 +8,7 @@
  * Order: a command that waits for output room joins the connection's
  * deferred FIFO, and while that is not empty every later command queues
  * behind it, except the few that never wait (STATS, FEED, ABORT,
- * ACK_DATA). Held sends and new streams waiting for a slot are
+ * ACK_DATA, NOTIFY, SET_TIMER). Held sends and new streams waiting for a slot are
  * worker_send.c's.
  */
 #include "core/mem.h"
@@ -21,6 +21,7 @@
 #include "service/svc_queue.h"
 #include "service/svc_record.h"
 #include "service/svc_service.h"
+#include "service/svc_wake.h"
 #include "service/svc_worker.h"
 
 /* Gives the bytes of |cmd| back to the hold budgets it was charged to. */
@@ -163,6 +164,12 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
     case H2_SVC_CMD_SET_PRIORITY:
         svc_prio_command(c, cmd);
         return true;
+    case H2_SVC_CMD_NOTIFY:
+        svc_conn_notify(c, cmd);
+        return true;
+    case H2_SVC_CMD_SET_TIMER:
+        svc_conn_set_timer(c, cmd);
+        return true;
     case H2_SVC_CMD_PUSH:
         rv = push(c, cmd);
         if (rv == 0)
@@ -201,7 +208,8 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
 static bool never_waits(int kind)
 {
     return kind == H2_SVC_CMD_STATS || kind == H2_SVC_CMD_FEED || kind == H2_SVC_CMD_ABORT ||
-           kind == H2_SVC_CMD_ACK_DATA;
+           kind == H2_SVC_CMD_ACK_DATA || kind == H2_SVC_CMD_NOTIFY ||
+           kind == H2_SVC_CMD_SET_TIMER;
 }
 
 void svc_worker_command(svc_worker *w, svc_cmd *cmd)

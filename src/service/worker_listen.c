@@ -67,7 +67,7 @@ void svc_listener_start(svc_worker *w, svc_listener *l)
     l->timer.index = SVC_TIMER_NONE;
     l->timer.kind = SVC_POLL_LISTENER;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
-    if (svc_timers_reserve(w, (uint32_t)w->conns.count + w->n_listeners + 1u) != 0 ||
+    if (svc_timers_reserve_for(w, (uint32_t)w->conns.count, w->n_listeners + 1u) != 0 ||
         epoll_ctl(w->epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
         svc_listener_free(&w->svc->mem, l);
         return;

@@ -26,6 +26,10 @@
  *             at a time, while the transport is free): GOAWAY(NO_ERROR),
  *             close. The interval starts when DATA begins to wait for
  *             windows; at its end, enough bytes sent start the next one.
+ *
+ * A connection's second slot holds its user timer (h2_svc_set_timer(),
+ * conn_wake.c), so the heap is reserved for SVC_CONN_TIMERS entries per
+ * connection (svc_timers_reserve_for()).
  */
 #include <limits.h>
 
@@ -36,6 +40,7 @@
 #include "service/svc_listen.h"
 #include "service/svc_service.h"
 #include "service/svc_timer.h"
+#include "service/svc_wake.h"
 #include "service/svc_worker.h"
 
 int64_t svc_now_ms(const h2_svc *svc)
@@ -60,6 +65,12 @@ int svc_timers_reserve(svc_worker *w, uint32_t n)
     h->items = items;
     h->cap = cap;
     return 0;
+}
+
+int svc_timers_reserve_for(svc_worker *w, uint32_t conns, uint32_t listeners)
+{
+    uint64_t n = (uint64_t)conns * SVC_CONN_TIMERS + listeners;
+    return n > UINT32_MAX ? H2_ENOMEM : svc_timers_reserve(w, (uint32_t)n);
 }
 
 void svc_timers_free(svc_worker *w)
@@ -292,6 +303,9 @@ void svc_timers_run(svc_worker *w)
             svc_listener *l =
                 (svc_listener *)(void *)((uint8_t *)t - offsetof(svc_listener, timer));
             svc_listener_resume(w, l);
+        } else if (t->kind == SVC_TIMER_USER) {
+            svc_conn *c = (svc_conn *)(void *)((uint8_t *)t - offsetof(svc_conn, user_timer));
+            svc_conn_user_timer_fire(c);
         } else {
             svc_conn *c = (svc_conn *)(void *)((uint8_t *)t - offsetof(svc_conn, timer));
             if (c->reason == 0)
