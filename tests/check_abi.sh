@@ -28,7 +28,7 @@ cut() {
 cut conn_config.h '    uint32_t max_continuation_frames;' h2_conn_config
 cut conn_limits.h '    uint32_t active_requests;       /* request slots taken now (servers) */' h2_conn_stats
 cut service.h '    int post_wait_ms;' h2_svc_config
-cut service.h '    const uint8_t *initial_data;' h2_svc_conn_config
+cut service_conn.h '    const uint8_t *initial_data;' h2_svc_conn_config
 
 flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror ${SAN:-}"
 $cc $flags -DABI_PROBE -Iinclude tests/abi/old_app.c -o "$tmp/probe" "$build/libh2.so" -lpthread
