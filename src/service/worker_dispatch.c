@@ -101,6 +101,33 @@ static int push(svc_conn *c, svc_cmd *cmd)
     return rv;
 }
 
+/* The commands that are one call of the core, its result returned. */
+static int frame_call(svc_conn *c, svc_cmd *cmd)
+{
+    switch (cmd->kind) {
+    case H2_SVC_CMD_PING:
+        return h2_conn_ping(c->conn, cmd->ping);
+    case H2_SVC_CMD_SETTINGS:
+        return h2_conn_update_settings(c->conn, (const h2_setting *)(const void *)cmd->data,
+                                       cmd->len);
+    case H2_SVC_CMD_PRIORITY:
+        return h2_conn_prioritize(c->conn, cmd->stream_id, cmd->has_prio ? &cmd->prio : NULL);
+    case H2_SVC_CMD_PRIORITY_UPDATE:
+        return h2_conn_send_priority_update(c->conn, cmd->stream_id, cmd->data, cmd->len);
+    case H2_SVC_CMD_CLOSE:
+        c->closing = true;
+        return h2_conn_close(c->conn, cmd->error_code, cmd->data, cmd->len,
+                             cmd->has_last_id ? cmd->last_id : -1);
+    case H2_SVC_CMD_ALTSVC:
+        return h2_conn_advertise_alternative_service(c->conn, cmd->stream_id, cmd->data,
+                                                     cmd->len, cmd->data + cmd->len, cmd->len2);
+    case H2_SVC_CMD_INCREMENT_WINDOW: /* manual flow control (svc_flow.c) */
+        return svc_flow_increment(c, cmd);
+    default:
+        return H2_EINVAL;
+    }
+}
+
 bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
 {
     svc_worker *w = c->worker;
@@ -148,19 +175,6 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
         rv = h2_conn_reset_stream(c->conn, cmd->stream_id, cmd->error_code);
         svc_handles_check(c, cmd->stream_id);
         break;
-    case H2_SVC_CMD_PING:
-        rv = h2_conn_ping(c->conn, cmd->ping);
-        break;
-    case H2_SVC_CMD_SETTINGS:
-        rv =
-            h2_conn_update_settings(c->conn, (const h2_setting *)(const void *)cmd->data, cmd->len);
-        break;
-    case H2_SVC_CMD_PRIORITY:
-        rv = h2_conn_prioritize(c->conn, cmd->stream_id, cmd->has_prio ? &cmd->prio : NULL);
-        break;
-    case H2_SVC_CMD_PRIORITY_UPDATE:
-        rv = h2_conn_send_priority_update(c->conn, cmd->stream_id, cmd->data, cmd->len);
-        break;
     case H2_SVC_CMD_SET_PRIORITY:
         svc_prio_command(c, cmd);
         return true;
@@ -175,24 +189,11 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
         if (rv == 0)
             return true;
         break;
-    case H2_SVC_CMD_CLOSE:
-        c->closing = true;
-        rv = h2_conn_close(c->conn, cmd->error_code, cmd->data, cmd->len,
-                           cmd->has_last_id ? cmd->last_id : -1);
-        break;
-    case H2_SVC_CMD_ALTSVC:
-        rv = h2_conn_advertise_alternative_service(c->conn, cmd->stream_id, cmd->data, cmd->len,
-                                                   cmd->data + cmd->len, cmd->len2);
-        break;
-    /* Manual flow control and state queries (svc_flow.c, svc_query.c). */
-    case H2_SVC_CMD_INCREMENT_WINDOW:
-        rv = svc_flow_increment(c, cmd);
-        break;
     case H2_SVC_CMD_QUERY_STATE:
         svc_query_answer_state(c, cmd);
         return true;
     default:
-        rv = H2_EINVAL;
+        rv = frame_call(c, cmd);
         break;
     }
     if (rv == H2_ENOBUFS)
