@@ -1,7 +1,8 @@
 /*
  * libh2 connection core: introspection. The states of the streams, how a
- * closed stream ended, the highest stream ids, our inbound frame size and
- * the settings we sent that the peer has not acknowledged yet. Included by
+ * closed stream ended, the highest stream ids, our inbound frame size, the
+ * settings we sent that the peer has not acknowledged yet, the flow-control
+ * windows, the open stream counts and the settings in force. Included by
  * h2/conn.h.
  */
 #ifndef H2_CONN_INTROSPECT_H
@@ -168,6 +169,62 @@ H2_API size_t h2_conn_pending_settings(const h2_conn *conn, h2_setting *out, siz
  * true; returns false otherwise (|*value| untouched).
  */
 H2_API bool h2_conn_setting_pending(const h2_conn *conn, uint16_t id, uint32_t *value);
+
+/* ---- windows, stream counts, settings in force ---- */
+
+/*
+ * @function
+ *
+ * How many flow-controlled bytes we may send now on |stream_id|: the smaller
+ * of the connection and stream send windows (may be negative after the peer
+ * lowered INITIAL_WINDOW_SIZE). |stream_id| 0 gives the connection window.
+ * Stores it in |*window|.
+ *
+ * Returns 0, H2_ESTREAM_CLOSED or H2_ENOSTREAM.
+ */
+H2_API int h2_conn_send_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
+
+/*
+ * @function
+ *
+ * How many flow-controlled bytes the peer may still send us on |stream_id|:
+ * the smaller of our connection and stream receive windows (0: the
+ * connection window). Returns 0, H2_ESTREAM_CLOSED or H2_ENOSTREAM.
+ */
+H2_API int h2_conn_recv_window(const h2_conn *conn, uint32_t stream_id, int32_t *window);
+
+/* @function Largest frame payload we may send (the peer's MAX_FRAME_SIZE). */
+H2_API uint32_t h2_conn_max_outbound_frame_size(const h2_conn *conn);
+
+/* @function Streams opened by the peer that are open or half-closed. */
+H2_API size_t h2_conn_open_inbound_streams(const h2_conn *conn);
+
+/* @function Streams opened by us that are open or half-closed. */
+H2_API size_t h2_conn_open_outbound_streams(const h2_conn *conn);
+
+/*
+ * @function True while a received header block (HEADERS or PUSH_PROMISE)
+ * waits for its CONTINUATION frames. An application that enforces a
+ * header-completion deadline starts its clock when this turns true and
+ * does not restart it for later frames of the same block.
+ */
+H2_API bool h2_conn_header_block_pending(const h2_conn *conn);
+
+/*
+ * @function Number of SETTINGS frames we sent that the peer has not
+ * acknowledged yet (the initial SETTINGS included, once queued). For a
+ * SETTINGS-ACK timeout.
+ */
+H2_API size_t h2_conn_settings_unacked(const h2_conn *conn);
+
+/*
+ * @function
+ *
+ * A setting's value: the peer's (|remote| true; H2_SETTING_UNSET when the
+ * peer never sent MAX_CONCURRENT_STREAMS or MAX_HEADER_LIST_SIZE) or our
+ * own acknowledged one. Unknown ids give H2_SETTING_UNSET.
+ */
+H2_API uint32_t h2_conn_setting(const h2_conn *conn, bool remote, uint16_t id);
 
 #ifdef __cplusplus
 }
