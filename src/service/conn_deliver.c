@@ -24,6 +24,42 @@ static bool queue_still_watched(svc_worker *w, const svc_conn *c, const h2_svc_q
 }
 
 /*
+ * Events a worker gives a queue in one turn share one wake-up of its
+ * consumer: the consumer takes them as one batch instead of waking at the
+ * first. The wake-up is owed until svc_worker_flush_wakes(), which the
+ * worker calls before it may block and at the end of each turn.
+ */
+static void defer_wake(svc_worker *w, h2_svc_queue *q)
+{
+    for (unsigned i = 0; i < w->n_wake; i++)
+        if (w->wake[i] == q)
+            return;
+    if (w->n_wake == SVC_WAKE_MAX) {
+        svc_queue_notify(q); /* too many queues this turn: wake this one now */
+        return;
+    }
+    w->wake[w->n_wake++] = q;
+}
+
+static void flush_wake(svc_worker *w, h2_svc_queue *q)
+{
+    for (unsigned i = 0; i < w->n_wake; i++) {
+        if (w->wake[i] == q) {
+            w->wake[i] = w->wake[--w->n_wake];
+            svc_queue_notify(q);
+            return;
+        }
+    }
+}
+
+void svc_worker_flush_wakes(svc_worker *w)
+{
+    for (unsigned i = 0; i < w->n_wake; i++)
+        svc_queue_notify(w->wake[i]);
+    w->n_wake = 0;
+}
+
+/*
  * A connection's CLOSED is the last time its worker touches its queue: the
  * application may free the queue as soon as it took the event. So the
  * worker withdraws a registration no other connection of its needs, then
@@ -37,6 +73,8 @@ static void deliver_closed(svc_conn *c, svc_event_rec *rec)
         c->on_event(c->user, &rec->pub);
         return;
     }
+    /* Once CLOSED is in, |q| may be freed: its owed wake-up goes first. */
+    flush_wake(c->worker, c->queue);
     if (c->in_blocked && !queue_still_watched(c->worker, c, c->queue))
         svc_queue_unwatch(c->queue, c->worker);
     svc_queue_offer_last(c->queue, rec);
@@ -49,7 +87,11 @@ static bool deliver(svc_conn *c, svc_event_rec *rec, bool force)
         deliver_closed(c, rec);
     } else if (c->queue != NULL) {
         uint64_t epoch = svc_queue_epoch(c->queue);
-        if (!svc_queue_offer(c->queue, rec, force)) {
+        bool taken = force ? svc_queue_offer(c->queue, rec, true)
+                           : svc_queue_offer_quiet(c->queue, rec);
+        if (taken && !force)
+            defer_wake(c->worker, c->queue);
+        if (!taken) {
             /* Woken when the consumer makes room (or on a timer without a slot). */
             if (svc_queue_watch(c->queue, c->worker, epoch) != 0)
                 c->worker->timed_retry = true;

@@ -338,6 +338,18 @@ int h2_mailbox_post(h2_mailbox *mb, void *ptr)
     return 0;
 }
 
+int h2_mailbox_post_quiet(h2_mailbox *mb, void *ptr)
+{
+    if (mb == NULL || ptr == NULL)
+        return H2_EINVAL;
+    struct h2_mailbox_core *c = mb->core;
+    if (!ring_enqueue(c, ptr)) {
+        atomic_fetch_add_explicit(&c->full, 1, memory_order_relaxed);
+        return H2_EAGAIN;
+    }
+    return 0;
+}
+
 /* Protocol 2, producer side: true when a slot is free (seq_cst loads). */
 static bool has_room(struct h2_mailbox_core *c)
 {

@@ -142,6 +142,14 @@ int h2_mailbox_post(h2_mailbox *mb, void *ptr);
 int h2_mailbox_post_wait(h2_mailbox *mb, void *ptr, int timeout_ms);
 
 /*
+ * @function Producer: like h2_mailbox_post() but does not wake a parked
+ * consumer. The caller owes the mailbox an h2_mailbox_notify() after it,
+ * before the caller itself may block (so that several posts share one
+ * wake-up); until then a parked consumer does not see the pointer.
+ */
+int h2_mailbox_post_quiet(h2_mailbox *mb, void *ptr);
+
+/*
  * @function Any thread: wakes the consumer if it announced that it may park
  * (as a post does), without queueing anything. For side channels next to
  * the ring: store to the side channel first (seq_cst: that store takes the

@@ -167,6 +167,11 @@ void svc_conn_emit(svc_conn *c, svc_event_rec *rec);
 /* Worker: delivers what blocked connections hold, as far as their queues take it. */
 void svc_worker_retry_blocked(svc_worker *w);
 
+/* Wakes the consumers of the queues that took events since the last
+ * flush; the worker calls it before it may block, and at the end of each
+ * turn. */
+void svc_worker_flush_wakes(svc_worker *w);
+
 /* ---- conn_events.c: received bytes and the core's events ---- */
 
 /* Feeds received bytes to the core and passes its events on. */

@@ -110,6 +110,18 @@ bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force)
     return true;
 }
 
+bool svc_queue_offer_quiet(h2_svc_queue *q, svc_event_rec *rec)
+{
+    if (atomic_load_explicit(&q->spilled, memory_order_acquire) != 0)
+        return false;
+    return h2_mailbox_post_quiet(&q->mb, rec) == 0;
+}
+
+void svc_queue_notify(h2_svc_queue *q)
+{
+    h2_mailbox_notify(&q->mb);
+}
+
 void svc_queue_offer_last(h2_svc_queue *q, svc_event_rec *rec)
 {
     atomic_fetch_add_explicit(&q->last_offers, 1, memory_order_seq_cst);

@@ -20,6 +20,17 @@ struct svc_worker;
 bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force);
 
 /*
+ * Worker: offers |rec| to |q|'s ring without waking a parked consumer;
+ * false when the ring is full or older records wait beyond it (the record
+ * stays with the caller). The caller owes |q| an svc_queue_notify()
+ * before it may block (svc_worker_defer_wake()).
+ */
+bool svc_queue_offer_quiet(h2_svc_queue *q, svc_event_rec *rec);
+
+/* Wakes |q|'s consumer if it is parked. */
+void svc_queue_notify(h2_svc_queue *q);
+
+/*
  * Offers a connection's last event (CLOSED) beyond the capacity if need
  * be. The application may free |q| as soon as it took |rec|: a free that
  * meets this call under way waits for it to return.

@@ -18,6 +18,9 @@ struct svc_listener;
 struct svc_retbox;
 
 /* Worker counters: written by the worker only, read by any thread. */
+/* Queues a worker wakes at most once per turn (more: woken at once). */
+#define SVC_WAKE_MAX 16
+
 typedef struct svc_worker_counters {
     atomic_uint_fast64_t connections_total;
     atomic_uint_fast64_t connections;
@@ -80,6 +83,10 @@ typedef struct svc_worker {
     svc_map conns;
     svc_conn *dirty;   /* connections to pump and flush this turn */
     svc_conn *blocked; /* connections whose events wait for queue room */
+    /* Queues given events this turn whose consumers are not woken yet:
+     * one wake-up per queue per turn (svc_worker_flush_wakes()). */
+    struct h2_svc_queue *wake[SVC_WAKE_MAX];
+    unsigned n_wake;
     bool stopping;     /* shutdown: deliver events whatever the queues' fill */
     svc_timer_heap timers;
     int64_t now; /* svc_now_ms(), refreshed each turn */

@@ -226,6 +226,7 @@ static void shutdown_worker(svc_worker *w)
     svc_worker_retry_blocked(w);
     finish_all(w);
     settle_all(w);
+    svc_worker_flush_wakes(w);
 }
 
 /* Whole-service shutdown: GOAWAY everywhere, then (at the deadline) cut. */
@@ -346,6 +347,7 @@ void *svc_worker_main(void *arg)
         if (w->blocked != NULL)
             svc_worker_retry_blocked(w);
         run_dirty(w);
+        svc_worker_flush_wakes(w);
         if (dedicated_done(w)) {
             svc_worker_leave(w);
             return NULL;
@@ -381,6 +383,7 @@ void *svc_worker_main(void *arg)
         run_dirty(w);
         svc_timers_run(w);
         run_dirty(w);
+        svc_worker_flush_wakes(w);
     }
     shutdown_worker(w);
     return NULL;
@@ -405,6 +408,7 @@ void svc_worker_leave(svc_worker *w)
     }
     take_returned(w);
     settle_all(w);
+    svc_worker_flush_wakes(w);
     atomic_store_explicit(&s->state, SVC_SLOT_EXITED, memory_order_release);
     /* Shared worker 0 joins this thread; |w| is not touched after the push. */
     h2_svc *svc = w->svc;
