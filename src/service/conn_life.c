@@ -102,6 +102,7 @@ void svc_conn_destroy(svc_conn *c)
     if (c->closed_ev != NULL)
         svc_event_free(c->closed_ev);
     svc_map_free(&c->streams);
+    h2_mem_free(mem, c->sched);
     h2_mem_free(mem, c->initial);
     h2_mem_free(mem, c);
 }

@@ -48,7 +48,9 @@ typedef struct svc_conn {
     svc_map streams;          /* stream id -> svc_stream with held sends */
     svc_stream *active;       /* streams with held sends (sent in |sched| order) */
     svc_stream *active_tail;
-    svc_sched sched;   /* the order |active| streams send in (RFC 9218) */
+    /* The order |active| streams send in (RFC 9218); allocated with the
+     * first stream that holds sends, NULL before. */
+    svc_sched *sched;
     svc_prio_tab prio; /* priority signals of streams (svc_prio.h) */
 
     uint32_t epoll_mask;        /* events registered with epoll */

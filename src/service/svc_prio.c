@@ -102,7 +102,7 @@ static void record(struct svc_conn *c, uint32_t id, uint8_t u, bool inc, bool fi
         *e = (svc_prio_entry){.id = id, .urgency = u, .incremental = inc, .firm = firm};
     svc_stream *s = stream_of(c, id);
     if (s != NULL)
-        svc_sched_set_priority(&c->sched, &s->node, u, inc);
+        svc_sched_set_priority(c->sched, &s->node, u, inc);
 }
 
 void svc_prio_on_request(struct svc_conn *c, uint32_t stream_id, const h2_header *fields, size_t n)
@@ -135,13 +135,13 @@ void svc_prio_stream_new(struct svc_conn *c, struct svc_stream *s)
     svc_sched_node_init(&s->node, s->id);
     const svc_prio_entry *e = find(&c->prio, s->id);
     if (e != NULL)
-        svc_sched_set_priority(&c->sched, &s->node, e->urgency, e->incremental);
-    svc_sched_add(&c->sched, &s->node);
+        svc_sched_set_priority(c->sched, &s->node, e->urgency, e->incremental);
+    svc_sched_add(c->sched, &s->node);
 }
 
 void svc_prio_stream_gone(struct svc_conn *c, struct svc_stream *s)
 {
-    svc_sched_remove(&c->sched, &s->node);
+    svc_sched_remove(c->sched, &s->node);
     if (c->prio.n == 0 || (c->conn != NULL && !done_sending(c, s->id)))
         return;
     svc_prio_tab *t = &c->prio;

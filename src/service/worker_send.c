@@ -51,6 +51,8 @@ static svc_stream *stream_make(svc_conn *c, uint32_t id)
     svc_stream *s = stream_find(c, id);
     if (s != NULL)
         return s;
+    if (c->sched == NULL && (c->sched = h2_mem_calloc(mem_of(c), 1, sizeof(*c->sched))) == NULL)
+        return NULL;
     s = h2_mem_calloc(mem_of(c), 1, sizeof(*s));
     if (s == NULL)
         return NULL;
@@ -264,9 +266,11 @@ static bool pump_opening(svc_conn *c)
 static bool pump_streams(svc_conn *c)
 {
     bool moved = false;
-    svc_sched_unblock_all(&c->sched);
+    if (c->sched == NULL)
+        return false; /* no stream ever held sends */
+    svc_sched_unblock_all(c->sched);
     svc_sched_node *n;
-    while (c->reason == 0 && (n = svc_sched_next(&c->sched)) != NULL) {
+    while (c->reason == 0 && (n = svc_sched_next(c->sched)) != NULL) {
         svc_stream *s = (svc_stream *)(void *)((char *)n - offsetof(svc_stream, node));
         int r = stream_step(c, s);
         if (r < 0) {
@@ -274,14 +278,14 @@ static bool pump_streams(svc_conn *c)
             return moved;
         }
         if (r == 0) {
-            svc_sched_block(&c->sched, n);
+            svc_sched_block(c->sched, n);
             continue;
         }
         moved = true;
         if (s->fifo.head == NULL)
             stream_drop(c, s);
         else
-            svc_sched_served(&c->sched, n);
+            svc_sched_served(c->sched, n);
     }
     return moved;
 }
