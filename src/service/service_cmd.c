@@ -125,9 +125,8 @@ int h2_svc_feed(h2_svc *svc, h2_svc_conn_id conn, const uint8_t *data, size_t le
     return rv;
 }
 
-/* A command carrying a copy of |fields|; NULL with |*rv| set on failure. */
-static svc_cmd *cmd_with_fields(h2_svc *svc, int kind, h2_svc_conn_id conn,
-                                const h2_header *fields, size_t n, int *rv)
+svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2_header *fields,
+                            size_t n, int *rv)
 {
     *rv = H2_EINVAL;
     if ((fields == NULL && n > 0) || n > SIZE_MAX / sizeof(h2_header))
@@ -166,27 +165,34 @@ static svc_cmd *cmd_with_fields(h2_svc *svc, int kind, h2_svc_conn_id conn,
     return cmd;
 }
 
-svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2_header *fields,
-                            size_t n, int *rv)
-{
-    return cmd_with_fields(svc, kind, conn, fields, n, rv);
-}
-
-int h2_svc_submit_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                              const h2_header *fields, size_t n, uint32_t flags, uint64_t user)
+int svc_post_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                     const h2_header *fields, size_t n, uint32_t flags,
+                     const h2_priority_args *prio, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0 ||
         (stream_id != 0 && !svc_stream_ref_ok(stream_id)))
         return H2_EINVAL;
+    if (prio != NULL && (prio->weight > 256 || prio->depends_on > H2_MAX_STREAM_ID))
+        return H2_EINVAL;
     int rv;
-    svc_cmd *cmd = cmd_with_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, &rv);
+    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, &rv);
     if (cmd == NULL)
         return rv;
     cmd->stream_id = stream_id;
     cmd->flags = flags;
     cmd->user = user;
+    if (prio != NULL) {
+        cmd->prio = *prio;
+        cmd->has_prio = true;
+    }
     return svc_post(svc, w, cmd);
+}
+
+int h2_svc_submit_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                          const h2_header *fields, size_t n, uint32_t flags, uint64_t user)
+{
+    return svc_post_headers(svc, conn, stream_id, fields, n, flags, NULL, user);
 }
 
 int h2_svc_push(h2_svc *svc, h2_svc_conn_id conn, uint32_t parent_id,
@@ -196,7 +202,7 @@ int h2_svc_push(h2_svc *svc, h2_svc_conn_id conn, uint32_t parent_id,
     if (w == NULL || parent_id == 0 || parent_id > H2_MAX_STREAM_ID)
         return H2_EINVAL;
     int rv;
-    svc_cmd *cmd = cmd_with_fields(svc, H2_SVC_CMD_PUSH, conn, fields, n, &rv);
+    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_PUSH, conn, fields, n, &rv);
     if (cmd == NULL)
         return rv;
     cmd->stream_id = parent_id;
@@ -259,9 +265,9 @@ int h2_svc_priority_update(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
     return svc_post(svc, w, cmd);
 }
 
-static int send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
-                     size_t len, uint32_t flags, uint64_t user, h2_svc_release_fn release,
-                     void *release_user)
+int svc_post_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
+                  size_t len, uint32_t flags, int pad_len, uint64_t user,
+                  h2_svc_release_fn release, void *release_user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || (data == NULL && len > 0) || !svc_stream_ref_ok(stream_id) ||
@@ -293,6 +299,10 @@ static int send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const
     cmd->stream_id = stream_id;
     cmd->flags = flags;
     cmd->user = user;
+    if (pad_len >= 0) {
+        cmd->padded = true;
+        cmd->pad_len = (uint8_t)pad_len;
+    }
     if (copy)
         svc_hold_attach(cmd, &h);
     int rv = svc_post(svc, w, cmd);
@@ -304,7 +314,7 @@ static int send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const
 int h2_svc_send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                          const uint8_t *data, size_t len, uint32_t flags, uint64_t user)
 {
-    return send_data(svc, conn, stream_id, data, len, flags, user, NULL, NULL);
+    return svc_post_data(svc, conn, stream_id, data, len, flags, -1, user, NULL, NULL);
 }
 
 int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
@@ -313,7 +323,7 @@ int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
 {
     if (release == NULL)
         return H2_EINVAL;
-    return send_data(svc, conn, stream_id, data, len, flags, user, release, release_user);
+    return svc_post_data(svc, conn, stream_id, data, len, flags, -1, user, release, release_user);
 }
 
 int h2_svc_end_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, uint64_t user)
@@ -423,7 +433,7 @@ int h2_svc_open_stream(h2_svc *svc, h2_svc_conn_id conn, const h2_header *fields
     if (e == NULL)
         return H2_ENOCONN;
     int rv;
-    svc_cmd *cmd = cmd_with_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, &rv);
+    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, &rv);
     if (cmd == NULL)
         return rv;
     cmd->flags = flags;

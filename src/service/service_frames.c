@@ -1,15 +1,15 @@
 /*
- * Service: posting the frame options: RFC 7540 priority on HEADERS,
- * padded DATA, GOAWAY with chosen last stream id and debug data, and
- * ALTSVC (WINDOW_UPDATE is svc_flow.c's). Each builds one command record, its payload copied
- * into the same block, and posts it as service_cmd.c does; the worker
- * carries them out in worker_dispatch.c and worker_send.c.
+ * Service: posting the frame options. Priority on HEADERS and padded DATA
+ * go through the HEADERS and DATA posts of service_cmd.c; a GOAWAY with a
+ * chosen last stream id and debug data, and ALTSVC, build one command
+ * record with their payload copied into the same block. The worker carries
+ * them out in worker_dispatch.c and worker_send.c (WINDOW_UPDATE is
+ * svc_flow.c's).
  */
 #include <string.h>
 
 #include "core/mem.h"
 #include "h2/errors.h"
-#include "service/svc_hold.h"
 #include "service/svc_post.h"
 #include "service/svc_record.h"
 #include "service/svc_service.h"
@@ -19,59 +19,14 @@ int h2_svc_submit_headers_prio(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream
                                const h2_header *fields, size_t n, uint32_t flags,
                                const h2_priority_args *prio, uint64_t user)
 {
-    svc_worker *w = svc_target(svc, conn);
-    if (w == NULL || (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0 || stream_id > H2_MAX_STREAM_ID)
-        return H2_EINVAL;
-    if (prio != NULL && (prio->weight > 256 || prio->depends_on > H2_MAX_STREAM_ID))
-        return H2_EINVAL;
-    int rv;
-    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, &rv);
-    if (cmd == NULL)
-        return rv;
-    cmd->stream_id = stream_id;
-    cmd->flags = flags;
-    cmd->user = user;
-    if (prio != NULL) {
-        cmd->prio = *prio;
-        cmd->has_prio = true;
-    }
-    return svc_post(svc, w, cmd);
+    return svc_post_headers(svc, conn, stream_id, fields, n, flags, prio, user);
 }
 
 int h2_svc_send_data_padded(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                             const uint8_t *data, size_t len, uint32_t flags, uint8_t pad_len,
                             uint64_t user)
 {
-    svc_worker *w = svc_target(svc, conn);
-    if (w == NULL || (data == NULL && len > 0) || stream_id == 0 || stream_id > H2_MAX_STREAM_ID ||
-        (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0)
-        return H2_EINVAL;
-    /* The copy counts against the hold limits until sent (as h2_svc_send_data()). */
-    svc_hold h = {NULL, NULL};
-    if (len > 0 && !svc_hold_take(svc, w, conn, SVC_HOLD_SEND, len, &h))
-        return H2_EAGAIN;
-    uint8_t *tail = NULL;
-    svc_cmd *cmd = svc_cmd_new(svc, H2_SVC_CMD_DATA, conn, len, &tail);
-    if (cmd == NULL) {
-        if (len > 0)
-            svc_hold_undo(&h, len);
-        return H2_ENOMEM;
-    }
-    if (len > 0)
-        memcpy(tail, data, len);
-    cmd->data = tail;
-    cmd->len = len;
-    cmd->stream_id = stream_id;
-    cmd->flags = flags;
-    cmd->user = user;
-    cmd->padded = true;
-    cmd->pad_len = pad_len;
-    if (len > 0)
-        svc_hold_attach(cmd, &h);
-    int rv = svc_post(svc, w, cmd);
-    if (rv != 0 && len > 0)
-        svc_hold_undo(&h, len);
-    return rv;
+    return svc_post_data(svc, conn, stream_id, data, len, flags, pad_len, user, NULL, NULL);
 }
 
 int h2_svc_close_with(h2_svc *svc, h2_svc_conn_id conn, uint32_t error_code,

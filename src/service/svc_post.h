@@ -30,6 +30,19 @@ int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd);
 int svc_post_simple(h2_svc *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
                     uint32_t error_code, uint64_t user);
 
+/* Posts HEADERS (h2_svc_submit_headers()), with RFC 7540 priority fields
+ * when |prio| is not NULL (h2_svc_submit_headers_prio()). */
+int svc_post_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                     const h2_header *fields, size_t n, uint32_t flags,
+                     const h2_priority_args *prio, uint64_t user);
+
+/* Posts DATA: copied when |release| is NULL (h2_svc_send_data()), else
+ * referenced (h2_svc_send_data_ref()); each frame padded by |pad_len|
+ * (0..255) bytes, or not padded when it is -1 (h2_svc_send_data_padded()). */
+int svc_post_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
+                  size_t len, uint32_t flags, int pad_len, uint64_t user,
+                  h2_svc_release_fn release, void *release_user);
+
 /* A command of |kind| carrying a copy of |fields| (|n|); NULL with |*rv|
  * H2_EINVAL (bad fields) or H2_ENOMEM. */
 svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2_header *fields,
