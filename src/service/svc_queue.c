@@ -98,10 +98,10 @@ void h2_svc_queue_free(h2_svc_queue *q)
 
 bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force)
 {
-    /* Behind older overflow records, the ring must not be used. */
-    bool behind = atomic_load_explicit(&q->spilled, memory_order_acquire) != 0;
-    if (!behind && h2_mailbox_post(&q->mb, rec) == 0)
+    if (svc_queue_offer_quiet(q, rec)) {
+        svc_queue_notify(q);
         return true;
+    }
     if (!force)
         return false;
     atomic_fetch_add_explicit(&q->spilled, 1, memory_order_relaxed);
@@ -112,6 +112,7 @@ bool svc_queue_offer(h2_svc_queue *q, svc_event_rec *rec, bool force)
 
 bool svc_queue_offer_quiet(h2_svc_queue *q, svc_event_rec *rec)
 {
+    /* Behind older overflow records, the ring must not be used. */
     if (atomic_load_explicit(&q->spilled, memory_order_acquire) != 0)
         return false;
     return h2_mailbox_post_quiet(&q->mb, rec) == 0;
