@@ -169,6 +169,14 @@ H2_API int h2_svc_send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id
  * stay valid and unchanged until |release| is called (once, on a worker
  * thread) with |release_user|, |data| and |len|. When the call returns an
  * error, |release| is not called.
+ *
+ * No copy is made on the way: the worker's writev points into |data|, and
+ * |release| comes once the last byte was written to the transport (or
+ * given to |on_output| in feed mode), or once the command failed or the
+ * connection ended, whichever is first. A payload whose frames were queued
+ * but not all written when the connection ended is answered with
+ * COMMAND_FAILED (H2_ECLOSED), before CLOSED. (h2_svc_send_data() takes
+ * the same path from its copy, which lives as long.)
  */
 H2_API int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                     const uint8_t *data, size_t len, uint32_t flags, uint64_t user,

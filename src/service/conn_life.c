@@ -13,6 +13,7 @@
 #include "core/mem.h"
 #include "h2/errors.h"
 #include "service/svc_conn.h"
+#include "service/svc_dispatch.h"
 #include "service/svc_live.h"
 #include "service/svc_record.h"
 #include "service/svc_retbox.h"
@@ -98,6 +99,11 @@ void svc_conn_destroy(svc_conn *c)
         svc_live_release(c->svc, c);
     svc_conn_close_transport(c);
     h2_conn_free(c->conn);
+    c->conn = NULL;
+    /* DATA whose frames the output held: the connection is gone. */
+    svc_cmd *cmd;
+    while ((cmd = svc_cmds_pop(&c->released)) != NULL)
+        svc_cmd_fail(c->worker, NULL, cmd, H2_ECLOSED, c->reason);
     svc_conn_user_timer_drop(c);
     if (c->closed_ev != NULL)
         svc_event_free(c->closed_ev);
@@ -133,6 +139,7 @@ void svc_conn_finish(svc_conn *c, int reason, int error, int sys_errno)
         err = h2_conn_last_error(c->conn);
     h2_conn_free(c->conn);
     c->conn = NULL;
+    svc_conn_settle_output(c); /* DATA whose frames the output held */
     /* Nothing left to acknowledge on a closed connection. */
     for (svc_event_rec *p = c->pending.head; p != NULL; p = p->next)
         svc_event_drop_ack(p);

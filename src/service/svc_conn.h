@@ -45,6 +45,7 @@ typedef struct svc_conn {
     svc_cmd_list deferred;    /* commands waiting for output room */
     svc_cmd_list opening;     /* new streams (HEADERS, id 0) waiting for a stream slot */
     svc_cmd_list feed;        /* feed mode: input held while events are pending */
+    svc_cmd_list released;    /* DATA whose last frame left the output: to answer */
     svc_map streams;          /* stream id -> svc_stream with held sends */
     svc_stream *active;       /* streams with held sends (sent in |sched| order) */
     svc_stream *active_tail;
@@ -236,6 +237,13 @@ void svc_conn_drop_stream(svc_conn *c, uint32_t stream_id);
 
 /* Sends what held commands and windows allow; true when something moved. */
 bool svc_conn_pump(svc_conn *c);
+
+/*
+ * Answers the DATA commands whose payload the output no longer points at
+ * (their frames were written, or the output was thrown away). Called after
+ * every h2_conn_output_consume() and h2_conn_free() of the connection.
+ */
+void svc_conn_settle_output(svc_conn *c);
 
 /* Fails every held command of |c| (the connection ended for |reason|). */
 void svc_conn_drop_held(svc_conn *c, int reason);

@@ -75,7 +75,17 @@ typedef struct svc_cmd {
     bool has_last_id;
     bool padded;     /* DATA: each frame with bytes padded by |pad_len| */
     uint8_t pad_len;
+    /* DATA: frames whose payload the connection's output still points at
+     * (worker_send.c); the command is answered only once none is left. */
+    unsigned out_refs;
+    uint8_t out_finish; /* SVC_OUT_*: the answer waiting for out_refs to reach 0 */
+    int out_error;      /* ... for SVC_OUT_FAIL */
+    int out_reason;
+    struct svc_conn *out_conn; /* the connection whose output holds the frames */
 } svc_cmd;
+
+/* The answer a DATA command waits to give until its frames have left. */
+enum { SVC_OUT_NONE = 0, SVC_OUT_DONE, SVC_OUT_FAIL };
 
 /* A FIFO of commands. */
 typedef struct svc_cmd_list {

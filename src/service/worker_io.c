@@ -20,7 +20,7 @@
 #include "service/svc_worker.h"
 
 /* Output segments handed to one sendmsg() or transport writev. */
-#define IOV_MAX_SEGMENTS 16
+#define IOV_MAX_SEGMENTS 64
 
 static uint32_t epoll_bits(unsigned want)
 {
@@ -147,6 +147,7 @@ bool svc_conn_flush(svc_conn *c)
             h2_conn_output_view(c->conn, &data, &len);
             c->on_output(c->user, c->id, data, len);
             h2_conn_output_consume(c->conn, len);
+            svc_conn_settle_output(c);
             c->st.bytes_out += len;
             svc_count(&c->worker->count.bytes_out, len);
             continue;
@@ -168,6 +169,7 @@ bool svc_conn_flush(svc_conn *c)
         }
         c->write_since = -1; /* progress */
         h2_conn_output_consume(c->conn, (size_t)r);
+        svc_conn_settle_output(c);
         c->st.bytes_out += (uint64_t)r;
         svc_count(&c->worker->count.bytes_out, (uint64_t)r);
     }

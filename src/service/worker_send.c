@@ -32,11 +32,56 @@ static const h2_mem *mem_of(svc_conn *c)
     return &c->worker->svc->mem;
 }
 
+/*
+ * DATA payloads go to the core by reference (h2_conn_send_data_ref), so the
+ * bytes are copied only by the kernel: each frame's release callback counts
+ * down the command's out_refs. A command is answered (release callback,
+ * COMMAND_FAILED) only once the output no longer points into it; until then
+ * the answer waits in out_finish.
+ */
+static void frame_released(void *user, const uint8_t *data, size_t len)
+{
+    (void)data;
+    (void)len;
+    svc_cmd *cmd = user;
+    if (--cmd->out_refs == 0 && cmd->out_finish != SVC_OUT_NONE)
+        svc_cmds_push(&cmd->out_conn->released, cmd);
+}
+
+/* Answers |cmd| (error 0: done), or marks it to be answered once its frames left. */
+static void cmd_finish(svc_conn *c, svc_cmd *cmd, int error, int reason)
+{
+    if (cmd->out_refs > 0) {
+        cmd->out_finish = error == 0 ? SVC_OUT_DONE : SVC_OUT_FAIL;
+        cmd->out_error = error;
+        cmd->out_reason = reason;
+        return;
+    }
+    if (error == 0)
+        svc_cmd_done(mem_of(c), cmd);
+    else
+        svc_cmd_fail(c->worker, c, cmd, error, reason);
+}
+
+void svc_conn_settle_output(svc_conn *c)
+{
+    svc_cmd *cmd;
+    while ((cmd = svc_cmds_pop(&c->released)) != NULL) {
+        if (cmd->out_finish == SVC_OUT_FAIL)
+            svc_cmd_fail(c->worker, c, cmd, cmd->out_error, cmd->out_reason);
+        else if (c->conn == NULL)
+            /* The connection ended with these frames unwritten. */
+            svc_cmd_fail(c->worker, c, cmd, H2_ECLOSED, c->reason);
+        else
+            svc_cmd_done(mem_of(c), cmd);
+    }
+}
+
 static void list_fail(svc_conn *c, svc_cmd_list *l, int error, int reason)
 {
     svc_cmd *cmd;
     while ((cmd = svc_cmds_pop(l)) != NULL)
-        svc_cmd_fail(c->worker, c, cmd, error, reason);
+        cmd_finish(c, cmd, error, reason);
 }
 
 /* ---- streams with held sends ---- */
@@ -207,15 +252,20 @@ static int stream_step(svc_conn *c, svc_stream *s)
             uint32_t flags = 0;
             if (cmd->off + chunk == cmd->len)
                 flags = cmd->flags;
-            rv = h2_conn_send_data(c->conn, s->id, cmd->data + cmd->off, chunk, flags,
-                                   cmd->padded ? (int)cmd->pad_len : -1);
+            cmd->out_refs++;
+            cmd->out_conn = c;
+            rv = h2_conn_send_data_ref(c->conn, s->id, cmd->data + cmd->off, chunk, flags,
+                                       cmd->padded ? (int)cmd->pad_len : -1, frame_released,
+                                       cmd);
+            if (rv != 0)
+                cmd->out_refs--; /* nothing queued, no release */
             if (rv == H2_ENOBUFS)
                 return -1;
             if (rv == 0) {
                 cmd->off += chunk;
                 c->flow_sent += chunk;
                 if (cmd->off == cmd->len)
-                    svc_cmd_done(mem_of(c), svc_cmds_pop(&s->fifo));
+                    cmd_finish(c, svc_cmds_pop(&s->fifo), 0, 0);
                 return 1;
             }
         }
