@@ -123,6 +123,8 @@ struct h2_mailbox_core {
     _Atomic uint64_t park_waits;
     unsigned unpublished_rounds; /* consumer only: see park_backoff() */
     int64_t unpublished_since;   /* consumer only: when yielding began, microseconds */
+    unsigned spin_credit;        /* consumer only: see spin_until_ready() */
+    unsigned spin_skipped;       /* consumer only: waits since the last spin */
 };
 
 /* A CPU hint for spin-wait loops. */
@@ -533,20 +535,40 @@ static bool ring_ready(struct h2_mailbox_core *c)
  * system call. The checks are spaced because each one pulls the line that
  * holds p_tail and p_head away from the producers, whose next post must
  * then fetch it back.
+ *
+ * Spinning pays only when a producer runs on another CPU at the same time.
+ * When the producers share the consumer's CPU (threads pinned together, or
+ * a busy machine) they cannot post while the consumer spins, and the spin
+ * is pure loss: the consumer then keeps a credit, earned by spins that
+ * found a post and spent by spins that did not. With none left it parks at
+ * once, and tries a spin again only every SPIN_PROBE waits, so that it
+ * notices when spinning starts to pay.
  */
 #define WAIT_CHECKS 16
 #define WAIT_PAUSES 32
+#define SPIN_CREDIT_MAX 8u
+#define SPIN_PROBE 64u
 
 /* True as soon as a pointer is published, false after the last check. */
 static bool spin_until_ready(struct h2_mailbox_core *c)
 {
+    if (ring_ready(c))
+        return true;
+    if (c->spin_credit == 0 && ++c->spin_skipped < SPIN_PROBE)
+        return false;
+    c->spin_skipped = 0;
     for (unsigned i = 0; i < WAIT_CHECKS; i++) {
-        if (ring_ready(c))
-            return true;
         for (unsigned k = 0; k < WAIT_PAUSES; k++)
             cpu_relax();
+        if (ring_ready(c)) {
+            c->spin_credit = c->spin_credit + 2u < SPIN_CREDIT_MAX ? c->spin_credit + 2u
+                                                                    : SPIN_CREDIT_MAX;
+            return true;
+        }
     }
-    return ring_ready(c);
+    if (c->spin_credit > 0)
+        c->spin_credit--;
+    return false;
 }
 
 /* True when |ready| (if any) reports something on the caller's side channels. */
