@@ -22,7 +22,7 @@ static svc_event_rec *fields_event(svc_conn *c, const h2_header *in, size_t n)
     for (size_t i = 0; i < n; i++)
         extra += in[i].name_len + in[i].value_len;
     uint8_t *tail = NULL;
-    svc_event_rec *rec = svc_event_alloc(&c->worker->svc->mem, extra, &tail);
+    svc_event_rec *rec = svc_worker_event_alloc(c->worker, extra, &tail);
     if (rec == NULL)
         return NULL;
     h2_header *fields = (h2_header *)(void *)tail;
@@ -55,7 +55,7 @@ static svc_event_rec *headers_event(svc_conn *c, const h2_event *ev)
 static svc_event_rec *bytes_event(svc_conn *c, const uint8_t *data, size_t len)
 {
     uint8_t *tail = NULL;
-    svc_event_rec *rec = svc_event_alloc(&c->worker->svc->mem, len, &tail);
+    svc_event_rec *rec = svc_worker_event_alloc(c->worker, len, &tail);
     if (rec == NULL)
         return NULL;
     if (len > 0)
@@ -71,7 +71,7 @@ static svc_event_rec *settings_event(svc_conn *c, const h2_event *ev)
     size_t n = ev->u.settings.n;
     uint8_t *tail = NULL;
     svc_event_rec *rec =
-        svc_event_alloc(&c->worker->svc->mem, n * sizeof(h2_changed_setting), &tail);
+        svc_worker_event_alloc(c->worker, n * sizeof(h2_changed_setting), &tail);
     if (rec == NULL)
         return NULL;
     if (n > 0) {
@@ -85,7 +85,7 @@ static svc_event_rec *settings_event(svc_conn *c, const h2_event *ev)
 /* PING and its ACK: the opaque data. */
 static svc_event_rec *ping_event(svc_conn *c, const h2_event *ev)
 {
-    svc_event_rec *rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+    svc_event_rec *rec = svc_worker_event_alloc(c->worker, 0, NULL);
     if (rec != NULL)
         memcpy(rec->pub.ping, ev->u.ping, 8);
     return rec;
@@ -104,7 +104,7 @@ static svc_event_rec *trace_event(svc_conn *c, const h2_event *ev, bool *skip)
         return ping_event(c, ev);
     if (ev->type != H2_EV_WINDOW_UPDATED)
         return settings_event(c, ev);
-    svc_event_rec *rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+    svc_event_rec *rec = svc_worker_event_alloc(c->worker, 0, NULL);
     if (rec != NULL)
         rec->pub.window_delta = ev->u.window_delta;
     return rec;
@@ -134,7 +134,7 @@ static svc_event_rec *core_event(svc_conn *c, const h2_event *ev, bool *skip)
         }
         return rec;
     case H2_EV_STREAM_RESET:
-        rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+        rec = svc_worker_event_alloc(c->worker, 0, NULL);
         if (rec != NULL) {
             rec->pub.error_code = ev->u.reset.error_code;
             rec->pub.remote = ev->u.reset.remote_reset;
@@ -164,7 +164,7 @@ static svc_event_rec *core_event(svc_conn *c, const h2_event *ev, bool *skip)
         return bytes_event(c, ev->u.priority_update.field_value,
                            ev->u.priority_update.field_value_len);
     case H2_EV_LIMIT_EXCEEDED:
-        rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+        rec = svc_worker_event_alloc(c->worker, 0, NULL);
         if (rec != NULL) {
             rec->pub.limit = ev->u.limit.limit;
             rec->pub.error_code = ev->u.limit.error_code;

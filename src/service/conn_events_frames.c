@@ -9,6 +9,7 @@
 #include "h2/errors.h"
 #include "service/svc_conn.h"
 #include "service/svc_record.h"
+#include "service/svc_retbox.h"
 #include "service/svc_service.h"
 #include "service/svc_worker.h"
 
@@ -17,7 +18,7 @@ static svc_event_rec *two_bytes_event(svc_conn *c, const uint8_t *a, size_t alen
                                       const uint8_t *b, size_t blen)
 {
     uint8_t *tail = NULL;
-    svc_event_rec *rec = svc_event_alloc(&c->worker->svc->mem, alen + blen, &tail);
+    svc_event_rec *rec = svc_worker_event_alloc(c->worker, alen + blen, &tail);
     if (rec == NULL)
         return NULL;
     if (alen > 0) {
@@ -48,7 +49,7 @@ svc_event_rec *svc_conn_frame_event(svc_conn *c, const h2_event *ev, bool *skip)
         }
         return rec;
     case H2_EV_PRIORITY_UPDATED:
-        rec = svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+        rec = svc_worker_event_alloc(c->worker, 0, NULL);
         if (rec != NULL) {
             rec->pub.depends_on = ev->u.priority.depends_on;
             rec->pub.weight = ev->u.priority.weight;
@@ -58,7 +59,7 @@ svc_event_rec *svc_conn_frame_event(svc_conn *c, const h2_event *ev, bool *skip)
     case H2_EV_STREAM_ENDED:
         if (!c->stream_ended_events)
             break;
-        return svc_event_alloc(&c->worker->svc->mem, 0, NULL);
+        return svc_worker_event_alloc(c->worker, 0, NULL);
     default:
         break;
     }

@@ -255,7 +255,7 @@ void svc_worker_attach(svc_worker *w, svc_conn *c)
         return;
     }
     c->initiated = true;
-    svc_event_rec *rec = svc_event_alloc(&w->svc->mem, 0, NULL);
+    svc_event_rec *rec = svc_worker_event_alloc(w, 0, NULL);
     if (rec == NULL) {
         svc_conn_finish(c, H2_SVC_CLOSE_NOMEM, H2_ENOMEM, 0);
         return;

@@ -108,7 +108,7 @@ struct h2_mailbox_core {
     alignas(CACHE_LINE) unsigned size; /* slots, a power of two */
     unsigned mask;                     /* size - 1; also the most pointers held */
     void **slots;
-    atomic_uint parked; /* 1: the consumer may block on the eventfd */
+    atomic_uint parked;           /* 1: the consumer may block on the eventfd */
     h2_mailbox_hook reserve_hook; /* tests: runs between reserve and publish */
     void *reserve_hook_arg;
 
@@ -211,8 +211,8 @@ static bool ring_enqueue(struct h2_mailbox_core *c, void *ptr)
             prod = now;
             continue;
         }
-        if (atomic_compare_exchange_weak_explicit(&c->p_head, &prod, prod + 1,
-                                                  memory_order_seq_cst, memory_order_relaxed))
+        if (atomic_compare_exchange_weak_explicit(&c->p_head, &prod, prod + 1, memory_order_seq_cst,
+                                                  memory_order_relaxed))
             break;
     }
     c->slots[prod & c->mask] = ptr;
@@ -561,8 +561,8 @@ static bool spin_until_ready(struct h2_mailbox_core *c)
         for (unsigned k = 0; k < WAIT_PAUSES; k++)
             cpu_relax();
         if (ring_ready(c)) {
-            c->spin_credit = c->spin_credit + 2u < SPIN_CREDIT_MAX ? c->spin_credit + 2u
-                                                                    : SPIN_CREDIT_MAX;
+            c->spin_credit =
+                c->spin_credit + 2u < SPIN_CREDIT_MAX ? c->spin_credit + 2u : SPIN_CREDIT_MAX;
             return true;
         }
     }

@@ -29,7 +29,18 @@ svc_worker *svc_target(h2_svc *svc, h2_svc_conn_id conn)
 /* A zeroed command with |extra| bytes after it (16-byte aligned) in |*tail|. */
 svc_cmd *svc_cmd_new(h2_svc *svc, int kind, h2_svc_conn_id conn, size_t extra, uint8_t **tail)
 {
-    svc_cmd *cmd = (svc_cmd *)(void *)svc_rec_alloc(&svc->mem, sizeof(svc_cmd), extra, tail);
+    /* A shared worker's command comes from its pool: from its own lists
+     * on its thread (event callbacks), else from the ring it fills. */
+    svc_worker *w =
+        kind == H2_SVC_CMD_ATTACH || kind == SVC_CMD_LISTEN ? NULL : svc_worker_of(svc, conn);
+    svc_event_rec *rec;
+    if (w == NULL || w->slot != NULL)
+        rec = svc_rec_alloc(&svc->mem, sizeof(svc_cmd), extra, tail);
+    else if (svc_on_own_worker(w))
+        rec = svc_pool_alloc(&w->pool, sizeof(svc_cmd), extra, tail);
+    else
+        rec = svc_pool_alloc_shared(&w->pool, sizeof(svc_cmd), extra, tail);
+    svc_cmd *cmd = (svc_cmd *)(void *)rec;
     if (cmd == NULL)
         return NULL;
     cmd->kind = kind;
@@ -58,7 +69,8 @@ int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd)
          * the connection and settles its CLOSED, after this post, so no
          * count is needed (the ring count the CLOSED waits for includes it). */
         if (atomic_load_explicit(&e->key, memory_order_relaxed) == key)
-            rv = w->slot != NULL ? svc_dedicated_post(svc, w, cmd, 0) : h2_mailbox_post(&w->mb, cmd);
+            rv =
+                w->slot != NULL ? svc_dedicated_post(svc, w, cmd, 0) : h2_mailbox_post(&w->mb, cmd);
     } else if (e != NULL) {
         atomic_fetch_add_explicit(&e->posters, 1, memory_order_seq_cst);
         if (atomic_load_explicit(&e->key, memory_order_seq_cst) == key) {
@@ -74,13 +86,14 @@ int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd)
             h2_mailbox_notify(&w->mb);
     }
     if (rv != 0)
-        h2_mem_free(&svc->mem, cmd);
+        svc_rec_free(&cmd->ev);
     return rv;
 }
 
 void svc_cmd_free(h2_svc *svc, svc_cmd *cmd)
 {
-    h2_mem_free(&svc->mem, cmd);
+    (void)svc;
+    svc_rec_free(&cmd->ev);
 }
 
 int svc_post_simple(h2_svc *svc, h2_svc_conn_id conn, int kind, uint32_t stream_id,
@@ -165,9 +178,8 @@ svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2
     return cmd;
 }
 
-int svc_post_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                     const h2_header *fields, size_t n, uint32_t flags,
-                     const h2_priority_args *prio, uint64_t user)
+int svc_post_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const h2_header *fields,
+                     size_t n, uint32_t flags, const h2_priority_args *prio, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || (flags & ~(uint32_t)H2_SEND_END_STREAM) != 0 ||
@@ -195,8 +207,8 @@ int h2_svc_submit_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
     return svc_post_headers(svc, conn, stream_id, fields, n, flags, NULL, user);
 }
 
-int h2_svc_push(h2_svc *svc, h2_svc_conn_id conn, uint32_t parent_id,
-                    const h2_header *fields, size_t n, uint64_t user)
+int h2_svc_push(h2_svc *svc, h2_svc_conn_id conn, uint32_t parent_id, const h2_header *fields,
+                size_t n, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || parent_id == 0 || parent_id > H2_MAX_STREAM_ID)
@@ -210,8 +222,8 @@ int h2_svc_push(h2_svc *svc, h2_svc_conn_id conn, uint32_t parent_id,
     return svc_post(svc, w, cmd);
 }
 
-int h2_svc_update_settings(h2_svc *svc, h2_svc_conn_id conn, const h2_setting *entries,
-                               size_t n, uint64_t user)
+int h2_svc_update_settings(h2_svc *svc, h2_svc_conn_id conn, const h2_setting *entries, size_t n,
+                           uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || (entries == NULL && n > 0) || n > 64)
@@ -229,7 +241,7 @@ int h2_svc_update_settings(h2_svc *svc, h2_svc_conn_id conn, const h2_setting *e
 }
 
 int h2_svc_prioritize(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                          const h2_priority_args *prio, uint64_t user)
+                      const h2_priority_args *prio, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || !svc_stream_ref_ok(stream_id))
@@ -247,7 +259,7 @@ int h2_svc_prioritize(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
 }
 
 int h2_svc_priority_update(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                               const uint8_t *value, size_t len, uint64_t user)
+                           const uint8_t *value, size_t len, uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || (value == NULL && len > 0) || !svc_stream_ref_ok(stream_id))
@@ -266,8 +278,8 @@ int h2_svc_priority_update(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
 }
 
 int svc_post_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
-                  size_t len, uint32_t flags, int pad_len, uint64_t user,
-                  h2_svc_release_fn release, void *release_user)
+                  size_t len, uint32_t flags, int pad_len, uint64_t user, h2_svc_release_fn release,
+                  void *release_user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || (data == NULL && len > 0) || !svc_stream_ref_ok(stream_id) ||
@@ -311,15 +323,15 @@ int svc_post_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const ui
     return rv;
 }
 
-int h2_svc_send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                         const uint8_t *data, size_t len, uint32_t flags, uint64_t user)
+int h2_svc_send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
+                     size_t len, uint32_t flags, uint64_t user)
 {
     return svc_post_data(svc, conn, stream_id, data, len, flags, -1, user, NULL, NULL);
 }
 
-int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                             const uint8_t *data, size_t len, uint32_t flags, uint64_t user,
-                             h2_svc_release_fn release, void *release_user)
+int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
+                         size_t len, uint32_t flags, uint64_t user, h2_svc_release_fn release,
+                         void *release_user)
 {
     if (release == NULL)
         return H2_EINVAL;
@@ -333,8 +345,8 @@ int h2_svc_end_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, uint
     return svc_post_simple(svc, conn, H2_SVC_CMD_END_STREAM, stream_id, 0, user);
 }
 
-int h2_svc_reset_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                            uint32_t error_code, uint64_t user)
+int h2_svc_reset_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, uint32_t error_code,
+                        uint64_t user)
 {
     if (!svc_stream_ref_ok(stream_id))
         return H2_EINVAL;
@@ -394,8 +406,8 @@ int h2_svc_ack_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, size_t
     return svc_post(svc, w, cmd);
 }
 
-int h2_svc_set_priority(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
-                            const h2_priority *p, uint64_t user)
+int h2_svc_set_priority(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const h2_priority *p,
+                        uint64_t user)
 {
     svc_worker *w = svc_target(svc, conn);
     if (w == NULL || p == NULL || p->urgency > H2_PRIORITY_MAX_URGENCY ||

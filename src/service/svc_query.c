@@ -13,6 +13,7 @@
 #include "service/svc_post.h"
 #include "service/svc_query.h"
 #include "service/svc_service.h"
+#include "service/svc_retbox.h"
 #include "service/svc_worker.h"
 
 /* The settings the library knows, in increasing id order. */
@@ -108,7 +109,7 @@ void svc_query_answer_state(svc_conn *c, svc_cmd *cmd)
     size_t head = (sizeof(h2_svc_conn_state) + 15u) & ~(size_t)15u;
     size_t extra = head + (2 * N_KNOWN + n_pending) * sizeof(h2_setting);
     uint8_t *tail = NULL;
-    svc_event_rec *rec = svc_event_alloc(mem, extra, &tail);
+    svc_event_rec *rec = svc_worker_event_alloc(c->worker, extra, &tail);
     if (rec == NULL) {
         svc_cmd_fail(c->worker, c, cmd, H2_ENOMEM, 0);
         return;

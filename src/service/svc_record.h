@@ -32,6 +32,9 @@ typedef struct svc_event_rec {
                                       reference (svc_event_hold_ack()) */
     struct svc_event_rec *next;    /* pending lists and the return stack */
     void *block;                   /* the allocation to free (the record or its command) */
+    struct svc_pool *pool;         /* the worker pool the block goes back to, or NULL */
+    uint8_t pool_class;            /* its size class + 1 (svc_pool.h), 0: not pooled */
+    bool needs_ack;                /* the worker acts on its release (DATA, STREAM_RESET) */
 } svc_event_rec;
 
 /*

@@ -11,6 +11,7 @@
 #include <sched.h>
 
 #include "core/mem.h"
+#include "service/svc_pool.h"
 #include "service/svc_record.h"
 #include "service/svc_retbox.h"
 #include "service/svc_worker.h"
@@ -21,6 +22,7 @@ svc_retbox *svc_retbox_new(const h2_mem *mem, h2_mailbox *mb)
     if (box == NULL)
         return NULL;
     atomic_init(&box->head, NULL);
+    atomic_init(&box->spare, NULL);
     atomic_init(&box->refs, 1);
     atomic_init(&box->users, 0);
     atomic_init(&box->closed, false);
@@ -39,8 +41,21 @@ static void retbox_unref(svc_retbox *box)
 
 void svc_event_hold_ack(svc_event_rec *rec, svc_worker *w)
 {
-    atomic_fetch_add_explicit(&w->ret->refs, 1, memory_order_relaxed);
-    rec->ack_worker = w->ret;
+    if (rec->ack_worker == NULL) {
+        atomic_fetch_add_explicit(&w->ret->refs, 1, memory_order_relaxed);
+        rec->ack_worker = w->ret;
+    }
+    rec->needs_ack = true;
+}
+
+svc_event_rec *svc_worker_event_alloc(svc_worker *w, size_t extra, uint8_t **tail)
+{
+    svc_event_rec *rec = svc_pool_alloc(&w->pool, sizeof(svc_event_rec), extra, tail);
+    if (rec != NULL && rec->pool != NULL) {
+        atomic_fetch_add_explicit(&w->ret->refs, 1, memory_order_relaxed);
+        rec->ack_worker = w->ret;
+    }
+    return rec;
 }
 
 void svc_event_drop_ack(svc_event_rec *rec)
@@ -56,6 +71,20 @@ svc_event_rec *svc_retbox_take(svc_retbox *box)
     return svc_evs_stack_take(&box->head);
 }
 
+svc_event_rec *svc_retbox_take_spare(svc_retbox *box)
+{
+    return svc_evs_stack_take(&box->spare);
+}
+
+static void free_stack(svc_event_rec *rec)
+{
+    while (rec != NULL) {
+        svc_event_rec *next = rec->next;
+        svc_event_free(rec);
+        rec = next;
+    }
+}
+
 void svc_retbox_close(svc_retbox *box)
 {
     if (box == NULL)
@@ -64,12 +93,8 @@ void svc_retbox_close(svc_retbox *box)
     /* A releaser that saw the box open is pushing and waking the mailbox. */
     while (atomic_load_explicit(&box->users, memory_order_seq_cst) != 0)
         sched_yield();
-    svc_event_rec *rec = atomic_exchange_explicit(&box->head, NULL, memory_order_acquire);
-    while (rec != NULL) {
-        svc_event_rec *next = rec->next;
-        svc_event_free(rec);
-        rec = next;
-    }
+    free_stack(atomic_exchange_explicit(&box->head, NULL, memory_order_acquire));
+    free_stack(atomic_exchange_explicit(&box->spare, NULL, memory_order_acquire));
     retbox_unref(box);
 }
 
@@ -80,9 +105,13 @@ void h2_svc_event_release(h2_svc_event *ev)
     svc_event_rec *rec = (svc_event_rec *)ev;
     svc_retbox *box = rec->ack_worker;
     if (box == NULL) {
-        svc_event_free(rec);
+        svc_rec_free(rec);
         return;
     }
+    /* Nothing to act on, on its worker's thread: straight back to the pool
+     * (elsewhere it is returned below, without waking the worker). */
+    if (!rec->needs_ack && svc_rec_free_here(rec))
+        return;
     atomic_fetch_add_explicit(&box->users, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&box->closed, memory_order_seq_cst)) {
         /* The worker is gone: nothing to acknowledge any more. */
@@ -90,8 +119,13 @@ void h2_svc_event_release(h2_svc_event *ev)
         svc_event_free(rec);
         return;
     }
-    /* Back to the worker, which acknowledges the bytes and frees it. */
-    svc_evs_stack_push(&box->head, rec);
-    h2_mailbox_notify(box->mb);
+    if (!rec->needs_ack) {
+        /* Only to recycle: the worker takes it on its next turn. */
+        svc_evs_stack_push(&box->spare, rec);
+    } else {
+        /* Back to the worker, which acknowledges the bytes and frees it. */
+        svc_evs_stack_push(&box->head, rec);
+        h2_mailbox_notify(box->mb);
+    }
     atomic_fetch_sub_explicit(&box->users, 1, memory_order_seq_cst);
 }

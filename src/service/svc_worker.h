@@ -12,6 +12,7 @@
 #include "service/mailbox.h"
 #include "service/svc_conn.h"
 #include "service/svc_map.h"
+#include "service/svc_pool.h"
 #include "service/svc_timer.h"
 
 struct svc_listener;
@@ -106,6 +107,7 @@ typedef struct svc_worker {
     bool draining;      /* whole-service shutdown seen: GOAWAY sent everywhere */
     bool cut;           /* whole-service shutdown deadline seen */
     svc_cmd_list wakes; /* NOTIFY, SET_TIMER posted by this worker's own thread (svc_wake.h) */
+    svc_pool pool;      /* recycled record blocks (svc_pool.h) */
 } svc_worker;
 
 /* ---- worker.c ---- */

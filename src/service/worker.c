@@ -58,6 +58,7 @@ void svc_worker_destroy(svc_worker *w)
     svc_timers_free(w);
     svc_worker_free_wakes(w);
     svc_map_free(&w->conns);
+    svc_pool_free(&w->pool);
 }
 
 int svc_worker_init(h2_svc *svc, svc_worker *w, unsigned index, uint32_t capacity)
@@ -85,6 +86,8 @@ int svc_worker_init(h2_svc *svc, svc_worker *w, unsigned index, uint32_t capacit
     atomic_init(&w->count.frames_out, 0);
     atomic_init(&w->count.streams_opened, 0);
     svc_map_init(&w->conns, &svc->mem);
+    /* Dedicated workers come and go with their connection: no pool. */
+    svc_pool_init(&w->pool, &svc->mem, (index & SVC_ID_DEDICATED) == 0);
     int rv = h2_mailbox_init(&w->mb, capacity, &svc->mem);
     if (rv != 0)
         return rv;
@@ -108,10 +111,17 @@ int svc_worker_init(h2_svc *svc, svc_worker *w, unsigned index, uint32_t capacit
 /* ------------------------------------------------------------------------ */
 
 /* Acknowledges and frees the DATA events the application released; a
- * released STREAM_RESET of a server frees the request's slot. */
+ * released STREAM_RESET of a server frees the request's slot. Other
+ * events released on other threads only come back to the pool. */
 static void take_returned(svc_worker *w)
 {
-    svc_event_rec *rec = svc_retbox_take(w->ret);
+    svc_event_rec *rec = svc_retbox_take_spare(w->ret);
+    while (rec != NULL) {
+        svc_event_rec *next = rec->next;
+        svc_rec_free(rec);
+        rec = next;
+    }
+    rec = svc_retbox_take(w->ret);
     while (rec != NULL) {
         svc_event_rec *next = rec->next;
         svc_conn *c = svc_map_get(&w->conns, rec->pub.conn);
@@ -126,11 +136,11 @@ static void take_returned(svc_worker *w)
                                        rec->pub.flow_controlled_length);
             svc_conn_touch(c);
         }
-        svc_event_free(rec);
+        svc_rec_free(rec);
         rec = next;
     }
+    svc_pool_refill(&w->pool);
 }
-
 
 static void run_dirty(svc_worker *w)
 {
@@ -334,6 +344,7 @@ void *svc_worker_main(void *arg)
     svc_worker *w = arg;
     current_service = w->svc;
     current_worker = w;
+    svc_pool_bind(&w->pool);
     struct epoll_event evs[MAX_IO_EVENTS];
     w->now = svc_now_ms(w->svc);
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {

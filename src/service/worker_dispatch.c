@@ -36,12 +36,13 @@ static void hold_release(svc_cmd *cmd)
 
 void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
 {
+    (void)mem;
     hold_release(cmd);
     if (cmd->release != NULL) {
         cmd->release(cmd->release_user, cmd->data, cmd->len);
         cmd->release = NULL;
     }
-    h2_mem_free(mem, cmd);
+    svc_rec_free(&cmd->ev);
 }
 
 void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reason)

@@ -33,11 +33,17 @@ static const h2_mem *mem_of(svc_conn *c)
 }
 
 /*
- * DATA payloads go to the core by reference (h2_conn_send_data_ref), so the
- * bytes are copied only by the kernel: each frame's release callback counts
- * down the command's out_refs. A command is answered (release callback,
- * COMMAND_FAILED) only once the output no longer points into it; until then
- * the answer waits in out_finish.
+ * Frames of fewer payload bytes are copied into the core's buffer: a copy
+ * of a few KiB costs less than the extra writev segment (and the shorter
+ * writes) of a reference.
+ */
+#define DATA_REF_MIN 4096u
+
+/*
+ * DATA payloads of DATA_REF_MIN bytes or more go to the core by reference (h2_conn_send_data_ref),
+ * so the bytes are copied only by the kernel: each frame's release callback counts down the
+ * command's out_refs. A command is answered (release callback, COMMAND_FAILED) only once the output
+ * no longer points into it; until then the answer waits in out_finish.
  */
 static void frame_released(void *user, const uint8_t *data, size_t len)
 {
@@ -91,6 +97,31 @@ static svc_stream *stream_find(svc_conn *c, uint32_t id)
     return svc_map_get(&c->streams, id);
 }
 
+/* A zeroed stream record, from the worker's pool when it keeps one. */
+static svc_stream *stream_alloc(svc_conn *c)
+{
+    svc_pool *p = &c->worker->pool;
+    svc_stream *s = p->streams;
+    if (s == NULL)
+        return h2_mem_calloc(mem_of(c), 1, sizeof(*s));
+    memcpy(&p->streams, s, sizeof(void *));
+    p->n_streams--;
+    memset(s, 0, sizeof(*s));
+    return s;
+}
+
+static void stream_free(svc_conn *c, svc_stream *s)
+{
+    svc_pool *p = &c->worker->pool;
+    if (!p->on || p->n_streams >= SVC_POOL_KEEP) {
+        h2_mem_free(mem_of(c), s);
+        return;
+    }
+    memcpy(s, &p->streams, sizeof(void *));
+    p->streams = s;
+    p->n_streams++;
+}
+
 static svc_stream *stream_make(svc_conn *c, uint32_t id)
 {
     svc_stream *s = stream_find(c, id);
@@ -98,12 +129,12 @@ static svc_stream *stream_make(svc_conn *c, uint32_t id)
         return s;
     if (c->sched == NULL && (c->sched = h2_mem_calloc(mem_of(c), 1, sizeof(*c->sched))) == NULL)
         return NULL;
-    s = h2_mem_calloc(mem_of(c), 1, sizeof(*s));
+    s = stream_alloc(c);
     if (s == NULL)
         return NULL;
     s->id = id;
     if (svc_map_put(&c->streams, id, s) != 0) {
-        h2_mem_free(mem_of(c), s);
+        stream_free(c, s);
         return NULL;
     }
     s->prev = c->active_tail;
@@ -129,7 +160,7 @@ static void stream_drop(svc_conn *c, svc_stream *s)
         c->active_tail = s->prev;
     svc_prio_stream_gone(c, s);
     svc_map_remove(&c->streams, s->id);
-    h2_mem_free(mem_of(c), s);
+    stream_free(c, s);
 }
 
 static void stream_drop_by_id(svc_conn *c, uint32_t id)
@@ -252,13 +283,17 @@ static int stream_step(svc_conn *c, svc_stream *s)
             uint32_t flags = 0;
             if (cmd->off + chunk == cmd->len)
                 flags = cmd->flags;
-            cmd->out_refs++;
-            cmd->out_conn = c;
-            rv = h2_conn_send_data_ref(c->conn, s->id, cmd->data + cmd->off, chunk, flags,
-                                       cmd->padded ? (int)cmd->pad_len : -1, frame_released,
-                                       cmd);
-            if (rv != 0)
-                cmd->out_refs--; /* nothing queued, no release */
+            int pad = cmd->padded ? (int)cmd->pad_len : -1;
+            if (chunk < DATA_REF_MIN) {
+                rv = h2_conn_send_data(c->conn, s->id, cmd->data + cmd->off, chunk, flags, pad);
+            } else {
+                cmd->out_refs++;
+                cmd->out_conn = c;
+                rv = h2_conn_send_data_ref(c->conn, s->id, cmd->data + cmd->off, chunk, flags, pad,
+                                           frame_released, cmd);
+                if (rv != 0)
+                    cmd->out_refs--; /* nothing queued, no release */
+            }
             if (rv == H2_ENOBUFS)
                 return -1;
             if (rv == 0) {

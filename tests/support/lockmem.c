@@ -49,3 +49,11 @@ size_t lockmem_peak(lockmem *lm)
     pthread_mutex_unlock(&lm->lock);
     return n;
 }
+
+size_t lockmem_allocs(lockmem *lm)
+{
+    pthread_mutex_lock(&lm->lock);
+    size_t n = lm->tm.n_alloc;
+    pthread_mutex_unlock(&lm->lock);
+    return n;
+}

@@ -26,5 +26,7 @@ void lockmem_init(lockmem *lm);
 size_t lockmem_live(lockmem *lm);
 /* Most bytes live at once so far. */
 size_t lockmem_peak(lockmem *lm);
+/* Successful allocations (malloc and realloc calls) so far. */
+size_t lockmem_allocs(lockmem *lm);
 
 #endif /* H2_TESTS_SUPPORT_LOCKMEM_H */

@@ -84,9 +84,8 @@ Test(service_zerocopy, by_reference_payload_is_released_once_written)
     released rel;
     atomic_init(&rel.count, 0);
     atomic_init(&rel.bytes, 0);
-    cr_assert_eq(h2_svc_send_data_ref(r.svc, id, 1, body, LEN, H2_SEND_END_STREAM, 1, on_release,
-                                      &rel),
-                 0);
+    cr_assert_eq(
+        h2_svc_send_data_ref(r.svc, id, 1, body, LEN, H2_SEND_END_STREAM, 1, on_release, &rel), 0);
     /* The worker took the DATA (commands run in order) and wrote what the
      * socket took: most of the payload is still to go, so it is held. */
     cr_assert_null(svc_barrier(r.svc, r.q, id));
@@ -137,9 +136,8 @@ Test(service_zerocopy, connection_end_releases_a_payload_the_output_held)
     released rel;
     atomic_init(&rel.count, 0);
     atomic_init(&rel.bytes, 0);
-    cr_assert_eq(h2_svc_send_data_ref(r.svc, id, 1, body, LEN, H2_SEND_END_STREAM, 5, on_release,
-                                      &rel),
-                 0);
+    cr_assert_eq(
+        h2_svc_send_data_ref(r.svc, id, 1, body, LEN, H2_SEND_END_STREAM, 5, on_release, &rel), 0);
     cr_assert_null(svc_barrier(r.svc, r.q, id));
     cr_assert_eq(atomic_load(&rel.count), 0);
     /* Aborted while the frames sit in the output: the payload comes back
