@@ -24,9 +24,8 @@
  * so memory stays bounded: a worker's lists hold at most SVC_POOL_KEEP +
  * SVC_POOL_RING blocks per class and its ring SVC_POOL_RING more (at most
  * about 5 MiB in all, reached only with that many records in flight); they
- * are freed
- * with the worker. Dedicated workers, which come and go with their
- * connection, do not pool.
+ * are freed with the worker. Dedicated workers, which come and go with
+ * their connection, do not pool.
  */
 #ifndef H2_SERVICE_SVC_POOL_H
 #define H2_SERVICE_SVC_POOL_H
