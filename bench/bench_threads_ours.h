@@ -9,7 +9,10 @@
  * (h2_svc_queue_wait), takes up to TH_BATCH events at a time
  * (h2_svc_queue_poll), checks each request and posts the response with
  * h2_svc_submit_headers() and h2_svc_send_data() (the body is
- * copied by the call), then releases the event. The worker sends it.
+ * copied by the call), then releases the event. The worker sends it. The
+ * posts of one poll's events form a batch (h2_svc_batch_begin/end): a
+ * sleeping worker is woken once per batch, as the nghttp2 server's loop is
+ * woken once per batch of responses.
  *
  * Transports:
  *   fd    the workers read and write the sockets themselves
@@ -41,8 +44,8 @@ typedef struct ours_feed_conn {
     pthread_mutex_t mu;
     uint8_t *pend; /* output the socket did not take yet */
     size_t pend_len, pend_off, pend_cap;
-    bool eof;     /* the peer closed; the socket is out of the epoll set */
-    uint8_t *in;  /* received bytes the service refused (H2_EAGAIN) */
+    bool eof;    /* the peer closed; the socket is out of the epoll set */
+    uint8_t *in; /* received bytes the service refused (H2_EAGAIN) */
     size_t in_len;
 } ours_feed_conn;
 
@@ -76,9 +79,9 @@ typedef struct ours_srv {
     unsigned apps_started;
     ours_io io[TH_MAX_THREADS];
     unsigned io_started;
-    int lfd;                  /* feed mode: owned by I/O thread 0 */
-    atomic_uint next_queue;   /* fd mode: connections accepted so far */
-    unsigned accepted;        /* feed mode: I/O thread 0 only */
+    int lfd;                /* feed mode: owned by I/O thread 0 */
+    atomic_uint next_queue; /* fd mode: connections accepted so far */
+    unsigned accepted;      /* feed mode: I/O thread 0 only */
     atomic_int stop;
 } ours_srv;
 
@@ -94,10 +97,10 @@ static void ours_answer(ours_app *a, h2_svc_event *ev)
         return;
     }
     int rc = h2_svc_submit_headers(s->svc, ev->conn, ev->stream_id, th_resp_fields, TH_N_RESP,
-                                       s->p.body == 0 ? H2_SEND_END_STREAM : 0, 0);
+                                   s->p.body == 0 ? H2_SEND_END_STREAM : 0, 0);
     if (rc == 0 && s->p.body > 0)
         rc = h2_svc_send_data(s->svc, ev->conn, ev->stream_id, th_body, s->p.body,
-                                  H2_SEND_END_STREAM, 0);
+                              H2_SEND_END_STREAM, 0);
     if (rc != 0 && rc != H2_ENOCONN)
         th_fail(s->err, "libh2 application: posting the response: %s", h2_strerror(rc));
     a->answered++;
@@ -116,6 +119,7 @@ static void *ours_app_main(void *arg)
             continue;
         }
         a->batches++;
+        h2_svc_batch_begin(s->svc);
         for (size_t i = 0; i < n; i++) {
             h2_svc_event *ev = evs[i];
             if (ev->type == H2_SVC_EV_REQUEST_RECEIVED)
@@ -125,6 +129,7 @@ static void *ours_app_main(void *arg)
                         ev->stream_id, h2_strerror(ev->error));
             h2_svc_event_release(ev);
         }
+        h2_svc_batch_end(s->svc);
     }
     return NULL;
 }

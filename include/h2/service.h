@@ -602,6 +602,7 @@ typedef struct h2_svc_worker_stats {
     uint64_t frames_out;         /* frames queued for sending over all its connections */
     uint64_t streams_opened;     /* streams opened by either side over all its connections */
     uint32_t mailbox_high_water; /* most commands seen waiting in its ring at once */
+    uint64_t wakeups;            /* times a post (or a batch's end) woke it from sleep */
 } h2_svc_worker_stats;
 
 /* Smallest |size| of an h2_svc_worker_stats the library accepts: up to |connections|. */

@@ -448,6 +448,43 @@ H2_API int h2_svc_notify(h2_svc *svc, h2_svc_conn_id conn, uint64_t user);
  */
 H2_API int h2_svc_set_timer(h2_svc *svc, h2_svc_conn_id conn, int64_t delay_ms, uint64_t user);
 
+/*
+ * Batches of posts
+ *
+ * A post to a worker that sleeps wakes it (one write to an eventfd), and
+ * the woken worker may run at once, take the first command and sleep
+ * again before the next one is posted. An application thread that answers
+ * a batch of events (everything one h2_svc_queue_poll() returned) can ask
+ * for one wake-up per worker for the whole batch instead:
+ *
+ *     h2_svc_batch_begin(svc);
+ *     for each event: post its answer, release it
+ *     h2_svc_batch_end(svc);
+ *
+ * Between the two calls, posts from the calling thread to shared workers
+ * are published at once (an awake worker takes them as usual) but do not
+ * wake a sleeping worker; h2_svc_batch_end() wakes each worker posted to,
+ * once. Posts to dedicated workers, posts from worker threads and posts
+ * that find a ring full wake their worker as without a batch. Commands
+ * posted in a batch wait for its end when their worker sleeps: keep
+ * batches short, and end an open batch before h2_svc_free().
+ */
+
+/*
+ * @function Opens a batch of posts to |svc| on the calling thread (nested
+ * calls count: only the outermost h2_svc_batch_end() wakes). Returns 0,
+ * H2_EINVAL (|svc| NULL) or H2_ESTATE (a batch on another service is open
+ * on this thread).
+ */
+H2_API int h2_svc_batch_begin(h2_svc *svc);
+
+/*
+ * @function Closes the batch opened by h2_svc_batch_begin(); the outermost
+ * call wakes every worker the batch posted to. Returns 0, H2_EINVAL (|svc|
+ * NULL) or H2_ESTATE (no batch on |svc| is open on this thread).
+ */
+H2_API int h2_svc_batch_end(h2_svc *svc);
+
 #ifdef __cplusplus
 }
 #endif

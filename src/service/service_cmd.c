@@ -75,10 +75,18 @@ int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd)
         atomic_fetch_add_explicit(&e->posters, 1, memory_order_seq_cst);
         if (atomic_load_explicit(&e->key, memory_order_seq_cst) == key) {
             int wait = svc_on_any_worker_thread() ? 0 : svc->post_wait_ms;
-            if (w->slot != NULL)
+            if (w->slot != NULL) {
                 rv = svc_dedicated_post(svc, w, cmd, wait);
-            else
+            } else if (!svc_batch_holds(svc) || svc_on_any_worker_thread()) {
                 rv = svc_post_ring(svc, &w->mb, cmd);
+            } else if ((rv = h2_mailbox_post_quiet(&w->mb, cmd)) == 0) {
+                svc_batch_mark(w->index); /* woken at the batch's end */
+            } else {
+                /* The ring is full: its worker must run now (it may sleep
+                 * on the batch's posts). */
+                h2_mailbox_notify(&w->mb);
+                rv = svc_post_ring(svc, &w->mb, cmd);
+            }
         }
         atomic_fetch_sub_explicit(&e->posters, 1, memory_order_seq_cst);
         /* Ended meanwhile: its worker may be waiting for this post. */

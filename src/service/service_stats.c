@@ -34,5 +34,6 @@ int h2_svc_worker_get_stats(const h2_svc *svc, unsigned worker, h2_svc_worker_st
     h2_mailbox_stats ms;
     h2_mailbox_get_stats(&w->mb, &ms);
     out->mailbox_high_water = ms.high_water;
+    out->wakeups = ms.wakeups;
     return h2_abi_export(dst, &full, sizeof(full), H2_SVC_WORKER_STATS_MIN_SIZE);
 }

@@ -51,4 +51,13 @@ svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2
 /* Frees a command block. */
 void svc_cmd_free(h2_svc *svc, svc_cmd *cmd);
 
+/* ---- service_batch.c ---- */
+
+/* True while the calling thread batches its posts to |svc|. */
+bool svc_batch_holds(const h2_svc *svc);
+
+/* Notes that the calling thread's batch posted to shared worker |worker|
+ * without waking it. */
+void svc_batch_mark(unsigned worker);
+
 #endif /* H2_SERVICE_SVC_POST_H */
