@@ -168,24 +168,20 @@ static inline bool name_span_suspect(const uint8_t *p, size_t len)
 
 /*
  * Whether |v| may hold NUL, LF or CR (exact for spans under 4 bytes; a hit
- * is settled byte by byte by the caller). With SSE2, 16 bytes at a time.
+ * is settled byte by byte by the caller). With SSE2, 16 bytes at a time:
+ * the running minimum of each byte lane over the value (the last 16 bytes
+ * overlapping) is tested once at the end, as values with such a byte are
+ * rare and every byte has to be read anyway.
  */
 static inline bool value_span_suspect(const uint8_t *v, size_t len)
 {
 #if defined(__SSE2__)
     if (len >= 16) {
-        const __m128i top = _mm_set1_epi8(0x0d);
-        size_t i = 0;
-        for (; i + 16 <= len; i += 16) {
-            __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(v + i));
-            /* min(w, 0x0d) == w exactly for the bytes 0x00..0x0d */
-            if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(w, top), w)) != 0)
-                return true;
-        }
-        if (i == len)
-            return false;
-        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(v + len - 16));
-        return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(w, top), w)) != 0;
+        __m128i m = _mm_loadu_si128((const __m128i *)(const void *)(v + len - 16));
+        for (size_t i = 0; i + 16 < len; i += 16)
+            m = _mm_min_epu8(m, _mm_loadu_si128((const __m128i *)(const void *)(v + i)));
+        /* min(m, 0x0d) == m exactly for the lanes whose minimum is 0x00..0x0d */
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(m, _mm_set1_epi8(0x0d)), m)) != 0;
     }
 #endif
     return span_suspect(v, len, value_word_suspect, 0, C_VBAD);
