@@ -12,6 +12,14 @@
 #include "core/headers_lex.h"
 #include "h2/errors.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define H2_HDR_LIKELY(x) __builtin_expect(!!(x), 1)
+#define H2_HDR_INLINE inline __attribute__((always_inline))
+#else
+#define H2_HDR_LIKELY(x) (x)
+#define H2_HDR_INLINE inline
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Character classes                                                         */
 /* ------------------------------------------------------------------------ */
@@ -49,7 +57,7 @@ const uint8_t h2_hdr_cls[256] = {
 #define NAME_IS(n, lit) (memcmp((n), (lit), sizeof(lit) - 1) == 0)
 
 /* Recognises |n| exactly (case matters); length decides which names to compare. */
-enum name_tok h2_hdr_name_token(const uint8_t *n, size_t len)
+static H2_HDR_INLINE enum name_tok name_token(const uint8_t *n, size_t len)
 {
     switch (len) {
     case 2:
@@ -88,6 +96,11 @@ enum name_tok h2_hdr_name_token(const uint8_t *n, size_t len)
     default:
         return TOK_OTHER;
     }
+}
+
+enum name_tok h2_hdr_name_token(const uint8_t *n, size_t len)
+{
+    return name_token(n, len);
 }
 
 static bool same_value(const h2_header *a, const h2_header *b)
@@ -135,10 +148,10 @@ static const char ERR_CL_CONFLICT[] = "Conflicting content-length headers";
 /* ------------------------------------------------------------------------ */
 
 /* A name byte outside RFC 9113 8.2.1 (a ':' is allowed only first). */
-static const char *check_name_chars(const uint8_t *n, size_t len)
+static H2_HDR_INLINE const char *check_name_chars(const uint8_t *n, size_t len)
 {
     size_t start = (len > 0 && n[0] == ':') ? 1 : 0;
-    if (!name_span_suspect(n + start, len - start))
+    if (H2_HDR_LIKELY(!name_span_suspect(n + start, len - start)))
         return NULL;
     for (size_t i = start; i < len; i++) {
         if ((h2_hdr_cls[n[i]] & C_NAME) == 0) {
@@ -153,9 +166,9 @@ static const char *check_name_chars(const uint8_t *n, size_t len)
     return NULL;
 }
 
-static bool value_has_bad_byte(const uint8_t *v, size_t len)
+static H2_HDR_INLINE bool value_has_bad_byte(const uint8_t *v, size_t len)
 {
-    if (!value_span_suspect(v, len))
+    if (H2_HDR_LIKELY(!value_span_suspect(v, len)))
         return false;
     for (size_t i = 0; i < len; i++) {
         if (h2_hdr_cls[v[i]] & C_VBAD)
@@ -173,6 +186,26 @@ static const char *check_value_chars(const uint8_t *v, size_t len)
     if ((h2_hdr_cls[v[0]] | h2_hdr_cls[v[len - 1]]) & C_OWS)
         return ERR_VALUE_WS;
     return NULL;
+}
+
+/* The classes of the first and the last byte of |p| (0 when empty). */
+static H2_HDR_INLINE unsigned edge_cls(const uint8_t *p, size_t len)
+{
+    return len > 0 ? (unsigned)(h2_hdr_cls[p[0]] | h2_hdr_cls[p[len - 1]]) : 0u;
+}
+
+/*
+ * field_rule() of a field whose name no rule singles out and does not
+ * start with ':', its value's edge classes being |vcls|: the bytes only.
+ */
+static H2_HDR_INLINE const char *regular_field_rule(const h2_header *h, unsigned vcls)
+{
+    const char *e = check_name_chars(h->name, h->name_len);
+    if (e != NULL || h->value_len == 0)
+        return e;
+    if (value_has_bad_byte(h->value, h->value_len))
+        return ERR_VALUE_CHAR;
+    return (vcls & C_OWS) ? ERR_VALUE_WS : NULL;
 }
 
 /* ASCII case-insensitive "trailers" (every byte of it is a letter). */
@@ -342,7 +375,17 @@ static int check_block(const h2_header *f, size_t n, const h2_block_expect *ex, 
 
     for (size_t i = 0; i < n; i++) {
         const h2_header *h = &f[i];
-        enum name_tok tok = h2_hdr_name_token(h->name, h->name_len);
+        enum name_tok tok = name_token(h->name, h->name_len);
+        if (tok == TOK_OTHER && h->name_len > 0 && h->name[0] != ':') {
+            /* Most fields: a regular name that no rule singles out. */
+            unsigned vcls = edge_cls(h->value, h->value_len);
+            if (validate && verr == NULL)
+                verr = regular_field_rule(h, vcls);
+            if (work != NULL && !*work)
+                *work = ((edge_cls(h->name, h->name_len) | vcls) & C_STRIP) != 0;
+            st.regular = true;
+            continue;
+        }
         if (validate && verr == NULL)
             verr = field_rule(h, tok, &st);
         if (work != NULL && !*work)
