@@ -26,6 +26,13 @@ enum {
 /* Bits of the enum above for every byte value (headers.c). */
 extern const uint8_t h2_hdr_cls[256];
 
+/* For the screening helpers below, which the compiler would otherwise keep as calls. */
+#if defined(__GNUC__) || defined(__clang__)
+#define H2_LEX_INLINE inline __attribute__((always_inline))
+#else
+#define H2_LEX_INLINE inline
+#endif
+
 enum name_tok {
     TOK_OTHER = 0,
     /* The known pseudo-headers; their values are also bit numbers. */
@@ -107,7 +114,7 @@ static inline uint64_t load32x2(const uint8_t *a, const uint8_t *b)
  * more are covered by (overlapping) words; shorter ones byte by byte against
  * |bad| class bits, whose answer is exact.
  */
-static inline bool span_suspect(const uint8_t *p, size_t len, uint64_t (*suspect)(uint64_t),
+static H2_LEX_INLINE bool span_suspect(const uint8_t *p, size_t len, uint64_t (*suspect)(uint64_t),
                                 uint8_t good, uint8_t bad)
 {
     if (len >= 8) {
@@ -145,7 +152,7 @@ static inline bool name_vec_bad(__m128i w)
  * hit is settled byte by byte by the caller. With SSE2, spans of 8 bytes
  * and more are screened 16 bytes at a time (two overlapping halves up to 16).
  */
-static inline bool name_span_suspect(const uint8_t *p, size_t len)
+static H2_LEX_INLINE bool name_span_suspect(const uint8_t *p, size_t len)
 {
 #if defined(__SSE2__)
     if (len >= 8) {
@@ -173,7 +180,7 @@ static inline bool name_span_suspect(const uint8_t *p, size_t len)
  * overlapping) is tested once at the end, as values with such a byte are
  * rare and every byte has to be read anyway.
  */
-static inline bool value_span_suspect(const uint8_t *v, size_t len)
+static H2_LEX_INLINE bool value_span_suspect(const uint8_t *v, size_t len)
 {
 #if defined(__SSE2__)
     if (len >= 16) {
