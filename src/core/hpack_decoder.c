@@ -231,7 +231,11 @@ static int read_size_updates(h2_hpack_decoder *dec, const uint8_t **pp, const ui
  * the output is reset, else only until the table changes. 0 or
  * H2_ECOMPRESSION (no such entry).
  */
-static int lookup(h2_hpack_decoder *dec, uint32_t idx, bool with_value, bool keep, h2_header *f)
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline int lookup(h2_hpack_decoder *dec, uint32_t idx, bool with_value, bool keep,
+                         h2_header *f)
 {
     if (idx <= H2_HPACK_STATIC_COUNT) {
         const h2_header *st = &h2_hpack_static[idx];
