@@ -194,6 +194,16 @@ static H2_HDR_INLINE unsigned edge_cls(const uint8_t *p, size_t len)
     return len > 0 ? (unsigned)(h2_hdr_cls[p[0]] | h2_hdr_cls[p[len - 1]]) : 0u;
 }
 
+/* check_value_chars() of a value whose edge classes are |vcls|. */
+static H2_HDR_INLINE const char *value_rule(const uint8_t *v, size_t len, unsigned vcls)
+{
+    if (len == 0)
+        return NULL;
+    if (value_has_bad_byte(v, len))
+        return ERR_VALUE_CHAR;
+    return (vcls & C_OWS) ? ERR_VALUE_WS : NULL;
+}
+
 /*
  * field_rule() of a field whose name no rule singles out and does not
  * start with ':', its value's edge classes being |vcls|: the bytes only.
@@ -201,11 +211,7 @@ static H2_HDR_INLINE unsigned edge_cls(const uint8_t *p, size_t len)
 static H2_HDR_INLINE const char *regular_field_rule(const h2_header *h, unsigned vcls)
 {
     const char *e = check_name_chars(h->name, h->name_len);
-    if (e != NULL || h->value_len == 0)
-        return e;
-    if (value_has_bad_byte(h->value, h->value_len))
-        return ERR_VALUE_CHAR;
-    return (vcls & C_OWS) ? ERR_VALUE_WS : NULL;
+    return e != NULL ? e : value_rule(h->value, h->value_len, vcls);
 }
 
 /* ASCII case-insensitive "trailers" (every byte of it is a letter). */
@@ -384,6 +390,29 @@ static int check_block(const h2_header *f, size_t n, const h2_block_expect *ex, 
             if (work != NULL && !*work)
                 *work = ((edge_cls(h->name, h->name_len) | vcls) & C_STRIP) != 0;
             st.regular = true;
+            continue;
+        }
+        if (tok >= TOK_METHOD && tok <= TOK_PROTOCOL) {
+            /*
+             * A known pseudo-header: field_rule() and the normalisation
+             * test for it (its name is spelled right and has no edge to
+             * strip), and its recording below.
+             */
+            unsigned vcls = edge_cls(h->value, h->value_len);
+            if (validate && verr == NULL) {
+                verr = value_rule(h->value, h->value_len, vcls);
+                if (verr == NULL && (st.seen & BIT(tok)))
+                    verr = ERR_DUP_PSEUDO;
+                else if (verr == NULL && st.regular)
+                    verr = ERR_PSEUDO_ORDER;
+                else if (verr == NULL && tok == TOK_PATH && st.request && h->value_len == 0)
+                    verr = ERR_EMPTY_PATH;
+            }
+            if (work != NULL && !*work)
+                *work = (vcls & C_STRIP) != 0;
+            if (st.pseudo[tok] == NULL && (tok != TOK_STATUS || !st.regular))
+                st.pseudo[tok] = h;
+            st.seen |= BIT(tok);
             continue;
         }
         if (validate && verr == NULL)
