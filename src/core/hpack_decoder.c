@@ -163,8 +163,11 @@ static int grow_fields(h2_hpack_decoder *dec)
  * set: then |*s| points into the input. Returns 0, H2_ECOMPRESSION or
  * H2_ENOMEM.
  */
-static int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t *end, bool in_place,
-                       const uint8_t **s, size_t *slen)
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t *end,
+                              bool in_place, const uint8_t **s, size_t *slen)
 {
     const uint8_t *p = *pp;
     if (p == end)
