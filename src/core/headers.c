@@ -363,6 +363,45 @@ static const char *block_rule(const scan_state *st, const h2_block_expect *ex,
 }
 
 /*
+ * The end of check_block(): |info| from what the scan of the fields found
+ * (|st|, the first field rule broken |verr|, the first content-length
+ * problem |clerr|, the content-length |cl|), then the block rules.
+ */
+static int finish_block(const scan_state *st, const h2_block_expect *ex, bool validate,
+                        bool cl_strict, const char *verr, const char *clerr, int64_t cl,
+                        h2_block_info *info)
+{
+    info->status = parse_status(st->pseudo[TOK_STATUS]);
+    if (ex->request)
+        info->kind = H2_BLOCK_REQUEST;
+    else if (info->status >= 100 && info->status <= 199)
+        info->kind = H2_BLOCK_INFORMATIONAL;
+    else if (ex->final_seen)
+        info->kind = H2_BLOCK_TRAILERS;
+    else
+        info->kind = H2_BLOCK_RESPONSE;
+    const h2_header *m = st->pseudo[TOK_METHOD];
+    info->method_head = m != NULL && h2_hdr_bytes_eq(m->value, m->value_len, "HEAD", 4);
+    info->method_connect = m != NULL && h2_hdr_bytes_eq(m->value, m->value_len, "CONNECT", 7);
+    info->has_protocol = (st->seen & BIT(TOK_PROTOCOL)) != 0;
+    info->content_length = cl;
+    info->error = NULL;
+
+    if (cl_strict && clerr != NULL) {
+        info->content_length = -1;
+        info->error = clerr;
+        return H2_EHEADER;
+    }
+    if (validate && verr == NULL)
+        verr = block_rule(st, ex, info);
+    if (verr != NULL) {
+        info->error = verr;
+        return H2_EHEADER;
+    }
+    return 0;
+}
+
+/*
  * The whole check, in one pass. |validate|: apply the rules; |cl_strict|:
  * a malformed or conflicting content-length is an error. |work| (NULL:
  * not asked): set when the outbound normalisation (cookies split when
@@ -442,34 +481,7 @@ static int check_block(const h2_header *f, size_t n, const h2_block_expect *ex, 
         }
     }
 
-    info->status = parse_status(st.pseudo[TOK_STATUS]);
-    if (ex->request)
-        info->kind = H2_BLOCK_REQUEST;
-    else if (info->status >= 100 && info->status <= 199)
-        info->kind = H2_BLOCK_INFORMATIONAL;
-    else if (ex->final_seen)
-        info->kind = H2_BLOCK_TRAILERS;
-    else
-        info->kind = H2_BLOCK_RESPONSE;
-    const h2_header *m = st.pseudo[TOK_METHOD];
-    info->method_head = m != NULL && h2_hdr_bytes_eq(m->value, m->value_len, "HEAD", 4);
-    info->method_connect = m != NULL && h2_hdr_bytes_eq(m->value, m->value_len, "CONNECT", 7);
-    info->has_protocol = (st.seen & BIT(TOK_PROTOCOL)) != 0;
-    info->content_length = cl;
-    info->error = NULL;
-
-    if (cl_strict && clerr != NULL) {
-        info->content_length = -1;
-        info->error = clerr;
-        return H2_EHEADER;
-    }
-    if (validate && verr == NULL)
-        verr = block_rule(&st, ex, info);
-    if (verr != NULL) {
-        info->error = verr;
-        return H2_EHEADER;
-    }
-    return 0;
+    return finish_block(&st, ex, validate, cl_strict, verr, clerr, cl, info);
 }
 
 int h2_headers_check_inbound(const h2_header *fields, size_t n, const h2_block_expect *expect,
