@@ -12,6 +12,14 @@
 #include "core/headers_lex.h"
 #include "h2/errors.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define H2_HDR_LIKELY(x) __builtin_expect(!!(x), 1)
+#define H2_HDR_INLINE inline __attribute__((always_inline))
+#else
+#define H2_HDR_LIKELY(x) (x)
+#define H2_HDR_INLINE inline
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Character classes                                                         */
 /* ------------------------------------------------------------------------ */
@@ -49,7 +57,7 @@ const uint8_t h2_hdr_cls[256] = {
 #define NAME_IS(n, lit) (memcmp((n), (lit), sizeof(lit) - 1) == 0)
 
 /* Recognises |n| exactly (case matters); length decides which names to compare. */
-enum name_tok h2_hdr_name_token(const uint8_t *n, size_t len)
+static H2_HDR_INLINE enum name_tok name_token(const uint8_t *n, size_t len)
 {
     switch (len) {
     case 2:
@@ -88,6 +96,11 @@ enum name_tok h2_hdr_name_token(const uint8_t *n, size_t len)
     default:
         return TOK_OTHER;
     }
+}
+
+enum name_tok h2_hdr_name_token(const uint8_t *n, size_t len)
+{
+    return name_token(n, len);
 }
 
 static bool same_value(const h2_header *a, const h2_header *b)
@@ -135,10 +148,10 @@ static const char ERR_CL_CONFLICT[] = "Conflicting content-length headers";
 /* ------------------------------------------------------------------------ */
 
 /* A name byte outside RFC 9113 8.2.1 (a ':' is allowed only first). */
-static const char *check_name_chars(const uint8_t *n, size_t len)
+static H2_HDR_INLINE const char *check_name_chars(const uint8_t *n, size_t len)
 {
     size_t start = (len > 0 && n[0] == ':') ? 1 : 0;
-    if (!name_span_suspect(n + start, len - start))
+    if (H2_HDR_LIKELY(!name_span_suspect(n + start, len - start)))
         return NULL;
     for (size_t i = start; i < len; i++) {
         if ((h2_hdr_cls[n[i]] & C_NAME) == 0) {
@@ -153,9 +166,9 @@ static const char *check_name_chars(const uint8_t *n, size_t len)
     return NULL;
 }
 
-static bool value_has_bad_byte(const uint8_t *v, size_t len)
+static H2_HDR_INLINE bool value_has_bad_byte(const uint8_t *v, size_t len)
 {
-    if (!value_span_suspect(v, len))
+    if (H2_HDR_LIKELY(!value_span_suspect(v, len)))
         return false;
     for (size_t i = 0; i < len; i++) {
         if (h2_hdr_cls[v[i]] & C_VBAD)
@@ -173,6 +186,32 @@ static const char *check_value_chars(const uint8_t *v, size_t len)
     if ((h2_hdr_cls[v[0]] | h2_hdr_cls[v[len - 1]]) & C_OWS)
         return ERR_VALUE_WS;
     return NULL;
+}
+
+/* The classes of the first and the last byte of |p| (0 when empty). */
+static H2_HDR_INLINE unsigned edge_cls(const uint8_t *p, size_t len)
+{
+    return len > 0 ? (unsigned)(h2_hdr_cls[p[0]] | h2_hdr_cls[p[len - 1]]) : 0u;
+}
+
+/* check_value_chars() of a value whose edge classes are |vcls|. */
+static H2_HDR_INLINE const char *value_rule(const uint8_t *v, size_t len, unsigned vcls)
+{
+    if (len == 0)
+        return NULL;
+    if (value_has_bad_byte(v, len))
+        return ERR_VALUE_CHAR;
+    return (vcls & C_OWS) ? ERR_VALUE_WS : NULL;
+}
+
+/*
+ * field_rule() of a field whose name no rule singles out and does not
+ * start with ':', its value's edge classes being |vcls|: the bytes only.
+ */
+static H2_HDR_INLINE const char *regular_field_rule(const h2_header *h, unsigned vcls)
+{
+    const char *e = check_name_chars(h->name, h->name_len);
+    return e != NULL ? e : value_rule(h->value, h->value_len, vcls);
 }
 
 /* ASCII case-insensitive "trailers" (every byte of it is a letter). */
@@ -324,6 +363,45 @@ static const char *block_rule(const scan_state *st, const h2_block_expect *ex,
 }
 
 /*
+ * The end of check_block(): |info| from what the scan of the fields found
+ * (|st|, the first field rule broken |verr|, the first content-length
+ * problem |clerr|, the content-length |cl|), then the block rules.
+ */
+static int finish_block(const scan_state *st, const h2_block_expect *ex, bool validate,
+                        bool cl_strict, const char *verr, const char *clerr, int64_t cl,
+                        h2_block_info *info)
+{
+    info->status = parse_status(st->pseudo[TOK_STATUS]);
+    if (ex->request)
+        info->kind = H2_BLOCK_REQUEST;
+    else if (info->status >= 100 && info->status <= 199)
+        info->kind = H2_BLOCK_INFORMATIONAL;
+    else if (ex->final_seen)
+        info->kind = H2_BLOCK_TRAILERS;
+    else
+        info->kind = H2_BLOCK_RESPONSE;
+    const h2_header *m = st->pseudo[TOK_METHOD];
+    info->method_head = m != NULL && h2_hdr_bytes_eq(m->value, m->value_len, "HEAD", 4);
+    info->method_connect = m != NULL && h2_hdr_bytes_eq(m->value, m->value_len, "CONNECT", 7);
+    info->has_protocol = (st->seen & BIT(TOK_PROTOCOL)) != 0;
+    info->content_length = cl;
+    info->error = NULL;
+
+    if (cl_strict && clerr != NULL) {
+        info->content_length = -1;
+        info->error = clerr;
+        return H2_EHEADER;
+    }
+    if (validate && verr == NULL)
+        verr = block_rule(st, ex, info);
+    if (verr != NULL) {
+        info->error = verr;
+        return H2_EHEADER;
+    }
+    return 0;
+}
+
+/*
  * The whole check, in one pass. |validate|: apply the rules; |cl_strict|:
  * a malformed or conflicting content-length is an error. |work| (NULL:
  * not asked): set when the outbound normalisation (cookies split when
@@ -342,7 +420,40 @@ static int check_block(const h2_header *f, size_t n, const h2_block_expect *ex, 
 
     for (size_t i = 0; i < n; i++) {
         const h2_header *h = &f[i];
-        enum name_tok tok = h2_hdr_name_token(h->name, h->name_len);
+        enum name_tok tok = name_token(h->name, h->name_len);
+        if (tok == TOK_OTHER && h->name_len > 0 && h->name[0] != ':') {
+            /* Most fields: a regular name that no rule singles out. */
+            unsigned vcls = edge_cls(h->value, h->value_len);
+            if (validate && verr == NULL)
+                verr = regular_field_rule(h, vcls);
+            if (work != NULL && !*work)
+                *work = ((edge_cls(h->name, h->name_len) | vcls) & C_STRIP) != 0;
+            st.regular = true;
+            continue;
+        }
+        if (tok >= TOK_METHOD && tok <= TOK_PROTOCOL) {
+            /*
+             * A known pseudo-header: field_rule() and the normalisation
+             * test for it (its name is spelled right and has no edge to
+             * strip), and its recording below.
+             */
+            unsigned vcls = edge_cls(h->value, h->value_len);
+            if (validate && verr == NULL) {
+                verr = value_rule(h->value, h->value_len, vcls);
+                if (verr == NULL && (st.seen & BIT(tok)))
+                    verr = ERR_DUP_PSEUDO;
+                else if (verr == NULL && st.regular)
+                    verr = ERR_PSEUDO_ORDER;
+                else if (verr == NULL && tok == TOK_PATH && st.request && h->value_len == 0)
+                    verr = ERR_EMPTY_PATH;
+            }
+            if (work != NULL && !*work)
+                *work = (vcls & C_STRIP) != 0;
+            if (st.pseudo[tok] == NULL && (tok != TOK_STATUS || !st.regular))
+                st.pseudo[tok] = h;
+            st.seen |= BIT(tok);
+            continue;
+        }
         if (validate && verr == NULL)
             verr = field_rule(h, tok, &st);
         if (work != NULL && !*work)
@@ -370,34 +481,7 @@ static int check_block(const h2_header *f, size_t n, const h2_block_expect *ex, 
         }
     }
 
-    info->status = parse_status(st.pseudo[TOK_STATUS]);
-    if (ex->request)
-        info->kind = H2_BLOCK_REQUEST;
-    else if (info->status >= 100 && info->status <= 199)
-        info->kind = H2_BLOCK_INFORMATIONAL;
-    else if (ex->final_seen)
-        info->kind = H2_BLOCK_TRAILERS;
-    else
-        info->kind = H2_BLOCK_RESPONSE;
-    const h2_header *m = st.pseudo[TOK_METHOD];
-    info->method_head = m != NULL && h2_hdr_bytes_eq(m->value, m->value_len, "HEAD", 4);
-    info->method_connect = m != NULL && h2_hdr_bytes_eq(m->value, m->value_len, "CONNECT", 7);
-    info->has_protocol = (st.seen & BIT(TOK_PROTOCOL)) != 0;
-    info->content_length = cl;
-    info->error = NULL;
-
-    if (cl_strict && clerr != NULL) {
-        info->content_length = -1;
-        info->error = clerr;
-        return H2_EHEADER;
-    }
-    if (validate && verr == NULL)
-        verr = block_rule(&st, ex, info);
-    if (verr != NULL) {
-        info->error = verr;
-        return H2_EHEADER;
-    }
-    return 0;
+    return finish_block(&st, ex, validate, cl_strict, verr, clerr, cl, info);
 }
 
 int h2_headers_check_inbound(const h2_header *fields, size_t n, const h2_block_expect *expect,

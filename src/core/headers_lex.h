@@ -26,6 +26,13 @@ enum {
 /* Bits of the enum above for every byte value (headers.c). */
 extern const uint8_t h2_hdr_cls[256];
 
+/* For the screening helpers below, which the compiler would otherwise keep as calls. */
+#if defined(__GNUC__) || defined(__clang__)
+#define H2_LEX_INLINE inline __attribute__((always_inline))
+#else
+#define H2_LEX_INLINE inline
+#endif
+
 enum name_tok {
     TOK_OTHER = 0,
     /* The known pseudo-headers; their values are also bit numbers. */
@@ -107,7 +114,7 @@ static inline uint64_t load32x2(const uint8_t *a, const uint8_t *b)
  * more are covered by (overlapping) words; shorter ones byte by byte against
  * |bad| class bits, whose answer is exact.
  */
-static inline bool span_suspect(const uint8_t *p, size_t len, uint64_t (*suspect)(uint64_t),
+static H2_LEX_INLINE bool span_suspect(const uint8_t *p, size_t len, uint64_t (*suspect)(uint64_t),
                                 uint8_t good, uint8_t bad)
 {
     if (len >= 8) {
@@ -145,7 +152,7 @@ static inline bool name_vec_bad(__m128i w)
  * hit is settled byte by byte by the caller. With SSE2, spans of 8 bytes
  * and more are screened 16 bytes at a time (two overlapping halves up to 16).
  */
-static inline bool name_span_suspect(const uint8_t *p, size_t len)
+static H2_LEX_INLINE bool name_span_suspect(const uint8_t *p, size_t len)
 {
 #if defined(__SSE2__)
     if (len >= 8) {
@@ -168,24 +175,20 @@ static inline bool name_span_suspect(const uint8_t *p, size_t len)
 
 /*
  * Whether |v| may hold NUL, LF or CR (exact for spans under 4 bytes; a hit
- * is settled byte by byte by the caller). With SSE2, 16 bytes at a time.
+ * is settled byte by byte by the caller). With SSE2, 16 bytes at a time:
+ * the running minimum of each byte lane over the value (the last 16 bytes
+ * overlapping) is tested once at the end, as values with such a byte are
+ * rare and every byte has to be read anyway.
  */
-static inline bool value_span_suspect(const uint8_t *v, size_t len)
+static H2_LEX_INLINE bool value_span_suspect(const uint8_t *v, size_t len)
 {
 #if defined(__SSE2__)
     if (len >= 16) {
-        const __m128i top = _mm_set1_epi8(0x0d);
-        size_t i = 0;
-        for (; i + 16 <= len; i += 16) {
-            __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(v + i));
-            /* min(w, 0x0d) == w exactly for the bytes 0x00..0x0d */
-            if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(w, top), w)) != 0)
-                return true;
-        }
-        if (i == len)
-            return false;
-        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(v + len - 16));
-        return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(w, top), w)) != 0;
+        __m128i m = _mm_loadu_si128((const __m128i *)(const void *)(v + len - 16));
+        for (size_t i = 0; i + 16 < len; i += 16)
+            m = _mm_min_epu8(m, _mm_loadu_si128((const __m128i *)(const void *)(v + i)));
+        /* min(m, 0x0d) == m exactly for the lanes whose minimum is 0x00..0x0d */
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(m, _mm_set1_epi8(0x0d)), m)) != 0;
     }
 #endif
     return span_suspect(v, len, value_word_suspect, 0, C_VBAD);

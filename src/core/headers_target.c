@@ -64,10 +64,40 @@ static bool is_http_scheme(const uint8_t *v, size_t len)
     return true;
 }
 
+/* The methods most requests use, tokens as such: no byte tests. */
+static bool is_common_method(const uint8_t *v, size_t len)
+{
+    return (len == 3 && memcmp(v, "GET", 3) == 0) || (len == 4 && memcmp(v, "POST", 4) == 0);
+}
+
+/* Some byte of |w| is '@'. */
+static bool word_has_at(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    w ^= ones * '@';
+    return ((w - ones) & ~w & highs) != 0;
+}
+
+/* Whether |v| holds '@': word-wise (the last word overlapping) from 8 bytes on. */
+static bool has_at(const uint8_t *v, size_t len)
+{
+    uint64_t w;
+    if (len < 8)
+        return len > 0 && memchr(v, '@', len) != NULL;
+    for (size_t i = 0; i + 8 < len; i += 8) {
+        memcpy(&w, v + i, sizeof(w));
+        if (word_has_at(w))
+            return true;
+    }
+    memcpy(&w, v + len - 8, sizeof(w));
+    return word_has_at(w);
+}
+
 const char *h2_headers_target_error(const h2_header *method, const h2_header *scheme,
                                     const h2_header *path, const h2_header *authority)
 {
-    if (!is_token(method->value, method->value_len))
+    if (!is_common_method(method->value, method->value_len) &&
+        !is_token(method->value, method->value_len))
         return ERR_METHOD_FORMAT;
     if (scheme == NULL)
         return NULL;
@@ -84,8 +114,7 @@ const char *h2_headers_target_error(const h2_header *method, const h2_header *sc
         if (asterisk ? !options : path->value[0] != '/')
             return ERR_PATH_FORM;
     }
-    if (authority != NULL && authority->value_len > 0 &&
-        memchr(authority->value, '@', authority->value_len) != NULL)
+    if (authority != NULL && has_at(authority->value, authority->value_len))
         return ERR_AUTHORITY_USERINFO;
     return NULL;
 }

@@ -163,8 +163,11 @@ static int grow_fields(h2_hpack_decoder *dec)
  * set: then |*s| points into the input. Returns 0, H2_ECOMPRESSION or
  * H2_ENOMEM.
  */
-static int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t *end, bool in_place,
-                       const uint8_t **s, size_t *slen)
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline int read_string(h2_hpack_decoder *dec, const uint8_t **pp, const uint8_t *end,
+                              bool in_place, const uint8_t **s, size_t *slen)
 {
     const uint8_t *p = *pp;
     if (p == end)
@@ -231,7 +234,11 @@ static int read_size_updates(h2_hpack_decoder *dec, const uint8_t **pp, const ui
  * the output is reset, else only until the table changes. 0 or
  * H2_ECOMPRESSION (no such entry).
  */
-static int lookup(h2_hpack_decoder *dec, uint32_t idx, bool with_value, bool keep, h2_header *f)
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline int lookup(h2_hpack_decoder *dec, uint32_t idx, bool with_value, bool keep,
+                         h2_header *f)
 {
     if (idx <= H2_HPACK_STATIC_COUNT) {
         const h2_header *st = &h2_hpack_static[idx];
@@ -352,8 +359,12 @@ typedef struct block_state {
     bool over; /* a limit was passed: keep the table in sync, output nothing */
 } block_state;
 
-/* Counts |f| against the limits and keeps it unless one was passed. 0 or H2_ENOMEM. */
-static int keep_field(h2_hpack_decoder *dec, block_state *st, const h2_header *f,
+/*
+ * Counts |f| against the limits and keeps it unless one was passed. |f| is
+ * the next slot of the list itself when |in_list|, else a field decoded
+ * aside (the list was full, or a limit passed). 0 or H2_ENOMEM.
+ */
+static int keep_field(h2_hpack_decoder *dec, block_state *st, const h2_header *f, bool in_list,
                       h2_arena_mark block_mark)
 {
     st->list_size += f->name_len + f->value_len + H2_HPACK_ENTRY_OVERHEAD;
@@ -367,9 +378,12 @@ static int keep_field(h2_hpack_decoder *dec, block_state *st, const h2_header *f
         h2_arena_rollback(&dec->arena, block_mark);
         return 0;
     }
-    if (H2_HP_UNLIKELY(st->nf == dec->fields_cap) && grow_fields(dec) != 0)
-        return H2_ENOMEM;
-    dec->fields[st->nf++] = *f;
+    if (H2_HP_UNLIKELY(!in_list)) {
+        if (st->nf == dec->fields_cap && grow_fields(dec) != 0)
+            return H2_ENOMEM;
+        dec->fields[st->nf] = *f;
+    }
+    st->nf++;
     return 0;
 }
 
@@ -397,11 +411,18 @@ static int decode_fields(h2_hpack_decoder *dec, const uint8_t *p, const uint8_t 
             dec->hit = H2_HPACK_HIT_FIELDS;
             return H2_ECOMPRESSION;
         }
-        h2_header f;
-        int rv = (*p & 0x80) ? decode_indexed(dec, &p, end, st->over, &f)
-                             : decode_literal(dec, &p, end, st->over, &f);
+        /*
+         * Decoded straight into the list when it has room: a copy made
+         * right after the field's members were stored one by one would wait
+         * for those stores to reach the cache.
+         */
+        h2_header aside;
+        bool in_list = !st->over && st->nf < dec->fields_cap;
+        h2_header *f = in_list ? &dec->fields[st->nf] : &aside;
+        int rv = (*p & 0x80) ? decode_indexed(dec, &p, end, st->over, f)
+                             : decode_literal(dec, &p, end, st->over, f);
         if (rv == 0)
-            rv = keep_field(dec, st, &f, block_mark);
+            rv = keep_field(dec, st, f, in_list, block_mark);
         if (rv != 0)
             return rv;
     }

@@ -133,6 +133,26 @@ int h2_hpack_table_renew(h2_hpack_table *t, const h2_mem *mem, uint8_t **old_dat
     return rebuild(t, mem, lim, old_data);
 }
 
+/* memcpy() without the call for the short strings most fields have. */
+static inline void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n != 0) {
+        memcpy(dst, src, n);
+    }
+}
+
 void h2_hpack_table_insert(h2_hpack_table *t, const uint8_t *name, size_t name_len,
                            const uint8_t *value, size_t value_len, h2_hpack_hash hash)
 {
@@ -153,8 +173,8 @@ void h2_hpack_table_insert(h2_hpack_table *t, const uint8_t *name, size_t name_l
         vpos += cap - phys;
         phys = 0;
     }
-    memcpy(t->data + phys, name, name_len);
-    memcpy(t->data + phys + name_len, value, value_len);
+    copy_bytes(t->data + phys, name, name_len);
+    copy_bytes(t->data + phys + name_len, value, value_len);
     t->vtail = vpos + n;
 
     uint64_t seq = t->next_seq++;

@@ -116,6 +116,16 @@ void h2_stream_note_id(h2_stream_set *set, const h2_mem *mem, uint32_t id)
         ci->top = id;
         return;
     }
+    if (id == ci->top + 2) {
+        /* the usual next id: one slot to take over */
+        uint32_t slot = slot_of(ci->cap, id);
+        if (get2(ci->bits, slot) != 0 && ci->cap < set->max_closed &&
+            closed_grow(ci, mem, ci->cap * 2))
+            slot = slot_of(ci->cap, id);
+        set2(ci->bits, slot, 0);
+        ci->top = id;
+        return;
+    }
     uint32_t steps = (id - ci->top) / 2;
     if (steps >= ci->cap) {
         /* a jump past the whole window: everything in it is forgotten */
