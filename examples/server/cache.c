@@ -1,10 +1,12 @@
 /*
- * h2server: a per-worker cache of small files.
+ * h2server: a per-worker cache of files.
  *
  * Opening, reading and closing a file costs four system calls, more than
- * the rest of a small request. Each worker thread therefore keeps the
- * small files it served (up to CACHE_FILE_MAX bytes each, CACHE_TOTAL_MAX
- * in all), keyed by the request path without its query. An entry is
+ * the rest of a small request; a larger file read for every response is
+ * copied from the page cache each time, into buffers that are cold again
+ * when the socket takes them. Each worker thread therefore keeps the files
+ * it served (up to CACHE_FILE_MAX bytes each, CACHE_TOTAL_MAX in all:
+ * past that the whole cache is emptied and refills as requests come), keyed by the request path without its query. An entry is
  * trusted for CACHE_FRESH_NS; after that the next request opens the file
  * again (with every check of files.c) and compares its identity (device,
  * inode, size, modification time): a changed file is reloaded, so a change
@@ -26,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CACHE_FILE_MAX (64u * 1024u)
+#define CACHE_FILE_MAX (1024u * 1024u)
 #define CACHE_TOTAL_MAX (32u * 1024u * 1024u)
 #define CACHE_FRESH_NS 1000000000u
 #define BUCKETS 256u

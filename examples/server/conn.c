@@ -22,6 +22,12 @@
  * per connection (request DATA is held until echoed). */
 #define STREAM_WINDOW (256u * 1024u)
 #define CONN_WINDOW (1024u * 1024u)
+/* Output queued per cleartext connection before the service stops adding
+ * frames: bodies are queued by reference, so this costs no copy, and a
+ * large body leaves in writes of this size instead of 64 KiB ones. (Over
+ * TLS the transport encrypts what it is offered before the socket takes
+ * it, and the default keeps that short.) */
+#define CLEAR_HIGH_WATER (256u * 1024u)
 
 /* Attempts at attaching while the worker's command ring is full (0.5 ms apart). */
 #define ATTACH_TRIES 2000u
@@ -430,6 +436,8 @@ int srv_conn_attach(srv_server *srv, int fd, const h2_svc_transport *transport,
     cfg.conn.validate_outbound_headers = false;
     cfg.conn.normalize_outbound_headers = false;
     cfg.conn.connection_window_size = CONN_WINDOW;
+    if (transport == NULL)
+        cfg.conn.output_high_water = CLEAR_HIGH_WATER;
     cfg.on_event = on_event;
     cfg.user = c;
     cfg.transport = transport;

@@ -3,7 +3,7 @@
  *
  * Bodies are posted by reference (h2_svc_send_data_ref), never copied
  * by h2server:
- *   - a small file is posted straight from the worker's file cache
+ *   - a file of up to 1 MiB is posted straight from the worker's file cache
  *     (cache.c) with END_STREAM; the response holds a reference on the
  *     cache entry until the release callback (which also writes the log
  *     line);
