@@ -1,5 +1,6 @@
 /*
- * h2server against curl: a GET with prior knowledge, a 1 MiB download and
+ * h2server against curl: a GET with prior knowledge, a 1 MiB download,
+ * cached and streamed files fetched twice, and
  * a 1 MiB upload to /echo compared byte for byte, the HTTP/1.1 Upgrade to
  * h2c, TLS with ALPN (insecure and with the certificate as CA), 4 MiB over
  * TLS byte for byte (also to a slow reader and through a small receive
@@ -117,6 +118,29 @@ Test(examples_curl, download_1m)
     cr_assert_eq(curl(args, w, sizeof(w)), 0);
     cr_assert_str_eq(w, "2 200");
     assert_body_pattern(size);
+    stop_clean();
+}
+
+/* Files up to 1 MiB come from the worker's cache (the second fetch), a
+ * larger one streams from the file: both byte for byte. */
+Test(examples_curl, cached_and_streamed_files)
+{
+    start(false);
+    const size_t sizes[] = {300 * 1024, 1024 * 1024 + 1};
+    for (size_t i = 0; i < 2; i++) {
+        char name[32], path[40], u[128], w[64];
+        snprintf(name, sizeof(name), "f%zu.bin", i);
+        snprintf(path, sizeof(path), "/%s", name);
+        cr_assert_eq(ex_make_pattern_file(&dir, name, sizes[i]), 0);
+        url(u, sizeof(u), "http", server.port, path);
+        for (int round = 0; round < 2; round++) {
+            const char *args[] = {"--http2-prior-knowledge", "-w", "%{http_version} %{http_code}",
+                                  u, NULL};
+            cr_assert_eq(curl(args, w, sizeof(w)), 0);
+            cr_assert_str_eq(w, "2 200");
+            assert_body_pattern(sizes[i]);
+        }
+    }
     stop_clean();
 }
 
