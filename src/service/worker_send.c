@@ -90,6 +90,48 @@ static void list_fail(svc_conn *c, svc_cmd_list *l, int error, int reason)
         cmd_finish(c, cmd, error, reason);
 }
 
+/*
+ * Queues one DATA frame of |cmd| on stream |id|, as large as the windows,
+ * the frame size and the rest of the payload allow. Returns 1 when a frame
+ * was queued (cmd->off moved on), 0 when the windows are shut, H2_ENOBUFS
+ * when the output is full, or the core's refusal (the stream cannot send).
+ */
+static int data_frame(svc_conn *c, uint32_t id, svc_cmd *cmd)
+{
+    int32_t window = 0;
+    /* Padding (h2_svc_send_data_padded()) takes pad_len + 1 bytes of the
+     * windows and of the frame besides the data. */
+    size_t over = cmd->padded ? (size_t)cmd->pad_len + 1u : 0;
+    int rv = h2_conn_send_window(c->conn, id, &window);
+    if (rv != 0)
+        return rv;
+    if (window <= (int32_t)over)
+        return 0;
+    size_t chunk = cmd->len - cmd->off;
+    if (chunk > (size_t)window - over)
+        chunk = (size_t)window - over;
+    size_t max = h2_conn_max_outbound_frame_size(c->conn) - over;
+    if (chunk > max)
+        chunk = max;
+    uint32_t flags = cmd->off + chunk == cmd->len ? cmd->flags : 0;
+    int pad = cmd->padded ? (int)cmd->pad_len : -1;
+    if (chunk < DATA_REF_MIN) {
+        rv = h2_conn_send_data(c->conn, id, cmd->data + cmd->off, chunk, flags, pad);
+    } else {
+        cmd->out_refs++;
+        cmd->out_conn = c;
+        rv = h2_conn_send_data_ref(c->conn, id, cmd->data + cmd->off, chunk, flags, pad,
+                                   frame_released, cmd);
+        if (rv != 0)
+            cmd->out_refs--; /* nothing queued, no release */
+    }
+    if (rv != 0)
+        return rv;
+    cmd->off += chunk;
+    c->flow_sent += chunk;
+    return 1;
+}
+
 /* ---- streams with held sends ---- */
 
 static svc_stream *stream_find(svc_conn *c, uint32_t id)
@@ -241,6 +283,21 @@ bool svc_conn_hold_behind(svc_conn *c, svc_cmd *cmd)
 
 void svc_conn_hold_send(svc_conn *c, svc_cmd *cmd)
 {
+    /* No stream holds sends, so there is no order to keep: what the
+     * windows and the output take goes now, and only the rest is held. */
+    if (c->active == NULL && cmd->kind == H2_SVC_CMD_DATA && cmd->off < cmd->len) {
+        int rv;
+        while ((rv = data_frame(c, cmd->stream_id, cmd)) == 1 && cmd->off < cmd->len)
+            ;
+        if (rv == 1) {
+            cmd_finish(c, cmd, 0, 0);
+            return;
+        }
+        if (rv != 0 && rv != H2_ENOBUFS) {
+            cmd_finish(c, cmd, rv, 0);
+            return;
+        }
+    }
     svc_stream *s = stream_make(c, cmd->stream_id);
     if (s == NULL)
         svc_cmd_fail(c->worker, c, cmd, H2_ENOMEM, 0);
@@ -266,43 +323,13 @@ static int stream_step(svc_conn *c, svc_stream *s)
     svc_cmd *cmd = s->fifo.head;
     int rv;
     if (cmd->kind == H2_SVC_CMD_DATA && cmd->off < cmd->len) {
-        int32_t window = 0;
-        /* Padding (h2_svc_send_data_padded()) takes pad_len + 1 bytes of
-         * the windows and of the frame besides the data. */
-        size_t over = cmd->padded ? (size_t)cmd->pad_len + 1u : 0;
-        rv = h2_conn_send_window(c->conn, s->id, &window);
-        if (rv == 0 && window <= (int32_t)over)
+        rv = data_frame(c, s->id, cmd);
+        if (rv == 0)
             return 0;
-        if (rv == 0) {
-            size_t chunk = cmd->len - cmd->off;
-            if (chunk > (size_t)window - over)
-                chunk = (size_t)window - over;
-            size_t max = h2_conn_max_outbound_frame_size(c->conn) - over;
-            if (chunk > max)
-                chunk = max;
-            uint32_t flags = 0;
-            if (cmd->off + chunk == cmd->len)
-                flags = cmd->flags;
-            int pad = cmd->padded ? (int)cmd->pad_len : -1;
-            if (chunk < DATA_REF_MIN) {
-                rv = h2_conn_send_data(c->conn, s->id, cmd->data + cmd->off, chunk, flags, pad);
-            } else {
-                cmd->out_refs++;
-                cmd->out_conn = c;
-                rv = h2_conn_send_data_ref(c->conn, s->id, cmd->data + cmd->off, chunk, flags, pad,
-                                           frame_released, cmd);
-                if (rv != 0)
-                    cmd->out_refs--; /* nothing queued, no release */
-            }
-            if (rv == H2_ENOBUFS)
-                return -1;
-            if (rv == 0) {
-                cmd->off += chunk;
-                c->flow_sent += chunk;
-                if (cmd->off == cmd->len)
-                    cmd_finish(c, svc_cmds_pop(&s->fifo), 0, 0);
-                return 1;
-            }
+        if (rv == 1) {
+            if (cmd->off == cmd->len)
+                cmd_finish(c, svc_cmds_pop(&s->fifo), 0, 0);
+            return 1;
         }
     } else if (cmd->kind == H2_SVC_CMD_HEADERS) {
         rv = h2_conn_send_headers(c->conn, s->id, cmd->fields, cmd->n_fields, cmd->flags,
