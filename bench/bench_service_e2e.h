@@ -15,8 +15,8 @@
  * libh2: two services of 1 worker each, a server service and a client
  * service, sockets attached in fd mode (h2_svc_attach_fd), events
  * handled by callbacks on the worker threads (no application threads): the
- * server's callback answers a request with h2_svc_submit_headers() and
- * h2_svc_send_data_ref() (the body is static); the client's callback
+ * server's callback answers a request with h2_svc_respond() (head and
+ * copied body in one command); the client's callback
  * opens the next request with h2_svc_submit_headers(stream 0).
  *
  * nghttp2: a server thread and a client thread, each running a

@@ -12,7 +12,7 @@
  *
  *   libh2    a service of W workers owning the connections; events on one
  *            h2_svc_queue per application thread; responses posted with
- *            h2_svc_submit_headers + h2_svc_send_data
+ *            h2_svc_respond (head and copied body in one command)
  *            (bench/bench_threads_ours.h). Two transports: "fd" (the
  *            workers read and write the sockets, h2_svc_listen) and
  *            "feed" (W I/O threads read the sockets and call

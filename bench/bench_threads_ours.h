@@ -8,8 +8,8 @@
  * threads"). An application thread waits on its queue
  * (h2_svc_queue_wait), takes up to TH_BATCH events at a time
  * (h2_svc_queue_poll), checks each request and posts the response with
- * h2_svc_submit_headers() and h2_svc_send_data() (the body is
- * copied by the call), then releases the event. The worker sends it. The
+ * h2_svc_respond() (head and body in one command; the body is copied by
+ * the call), then releases the event. The worker sends it. The
  * posts of one poll's events form a batch (h2_svc_batch_begin/end): a
  * sleeping worker is woken once per batch, as the nghttp2 server's loop is
  * woken once per batch of responses.
@@ -96,11 +96,8 @@ static void ours_answer(ours_app *a, h2_svc_event *ev)
         th_fail(s->err, "libh2 application: bad request on stream %u", ev->stream_id);
         return;
     }
-    int rc = h2_svc_submit_headers(s->svc, ev->conn, ev->stream_id, th_resp_fields, TH_N_RESP,
-                                   s->p.body == 0 ? H2_SEND_END_STREAM : 0, 0);
-    if (rc == 0 && s->p.body > 0)
-        rc = h2_svc_send_data(s->svc, ev->conn, ev->stream_id, th_body, s->p.body,
-                              H2_SEND_END_STREAM, 0);
+    int rc = h2_svc_respond(s->svc, ev->conn, ev->stream_id, th_resp_fields, TH_N_RESP, th_body,
+                            s->p.body, 0);
     if (rc != 0 && rc != H2_ENOCONN)
         th_fail(s->err, "libh2 application: posting the response: %s", h2_strerror(rc));
     a->answered++;

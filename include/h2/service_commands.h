@@ -182,6 +182,24 @@ H2_API int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t strea
                                     const uint8_t *data, size_t len, uint32_t flags, uint64_t user,
                                     h2_svc_release_fn release, void *release_user);
 
+/*
+ * @function Answers |stream_id| in one command: HEADERS with |fields|, then
+ * the |len| bytes of |body| with END_STREAM (with |len| 0 the HEADERS
+ * carry END_STREAM). Both are copied by the call. The same as
+ * h2_svc_submit_headers() followed by h2_svc_send_data(), in one command
+ * record and one ring slot instead of two, which is what a server answering
+ * from application threads posts most. Returns 0, H2_EINVAL (|svc| NULL,
+ * unknown |conn|, bad |stream_id|, bad |fields|, |body| NULL with |len| >
+ * 0), H2_ENOMEM, H2_ENOCONN (the connection ended) or H2_EAGAIN (the
+ * worker's ring is full, or the body passes a send hold limit as for
+ * h2_svc_send_data()). The core's refusals come back as COMMAND_FAILED:
+ * with |command| H2_SVC_CMD_RESPOND when the HEADERS were refused (nothing
+ * was sent), H2_SVC_CMD_DATA when the body was (the HEADERS went out).
+ */
+H2_API int h2_svc_respond(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
+                          const h2_header *fields, size_t n, const uint8_t *body, size_t len,
+                          uint64_t user);
+
 /* @function Ends our side of |stream_id| after its unsent data (empty DATA with END_STREAM). */
 H2_API int h2_svc_end_stream(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id,
                                  uint64_t user);

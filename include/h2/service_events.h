@@ -167,6 +167,7 @@ typedef enum h2_svc_command {
     H2_SVC_CMD_ALTSVC,
     H2_SVC_CMD_NOTIFY,    /* h2_svc_notify() */
     H2_SVC_CMD_SET_TIMER, /* h2_svc_set_timer() */
+    H2_SVC_CMD_RESPOND,   /* h2_svc_respond(), until its HEADERS went out */
 } h2_svc_command;
 
 /*

@@ -147,12 +147,15 @@ int h2_svc_feed(h2_svc *svc, h2_svc_conn_id conn, const uint8_t *data, size_t le
 }
 
 svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2_header *fields,
-                            size_t n, int *rv)
+                            size_t n, size_t more, uint8_t **more_at, int *rv)
 {
     *rv = H2_EINVAL;
     if ((fields == NULL && n > 0) || n > SIZE_MAX / sizeof(h2_header))
         return NULL;
     size_t extra = n * sizeof(h2_header);
+    if (more > SIZE_MAX - extra)
+        return NULL;
+    extra += more;
     for (size_t i = 0; i < n; i++) {
         if ((fields[i].name == NULL && fields[i].name_len > 0) ||
             (fields[i].value == NULL && fields[i].value_len > 0))
@@ -182,6 +185,8 @@ svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2
     }
     cmd->fields = n > 0 ? copy : NULL;
     cmd->n_fields = n;
+    if (more_at != NULL)
+        *more_at = bytes;
     *rv = 0;
     return cmd;
 }
@@ -196,7 +201,7 @@ int svc_post_headers(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const
     if (prio != NULL && (prio->weight > 256 || prio->depends_on > H2_MAX_STREAM_ID))
         return H2_EINVAL;
     int rv;
-    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, &rv);
+    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, 0, NULL, &rv);
     if (cmd == NULL)
         return rv;
     cmd->stream_id = stream_id;
@@ -222,7 +227,7 @@ int h2_svc_push(h2_svc *svc, h2_svc_conn_id conn, uint32_t parent_id, const h2_h
     if (w == NULL || parent_id == 0 || parent_id > H2_MAX_STREAM_ID)
         return H2_EINVAL;
     int rv;
-    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_PUSH, conn, fields, n, &rv);
+    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_PUSH, conn, fields, n, 0, NULL, &rv);
     if (cmd == NULL)
         return rv;
     cmd->stream_id = parent_id;
@@ -335,6 +340,37 @@ int h2_svc_send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const
                      size_t len, uint32_t flags, uint64_t user)
 {
     return svc_post_data(svc, conn, stream_id, data, len, flags, -1, user, NULL, NULL);
+}
+
+int h2_svc_respond(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const h2_header *fields,
+                   size_t n, const uint8_t *body, size_t len, uint64_t user)
+{
+    svc_worker *w = svc_target(svc, conn);
+    if (w == NULL || (body == NULL && len > 0) || !svc_stream_ref_ok(stream_id))
+        return H2_EINVAL;
+    /* The body counts against the send hold limits until sent, as a copy
+     * of h2_svc_send_data() does. */
+    svc_hold h = {NULL, NULL};
+    if (len > 0 && !svc_hold_take(svc, w, conn, SVC_HOLD_SEND, len, &h))
+        return H2_EAGAIN;
+    int rv;
+    uint8_t *at = NULL;
+    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_RESPOND, conn, fields, n, len, &at, &rv);
+    if (cmd == NULL) {
+        if (len > 0)
+            svc_hold_undo(&h, len);
+        return rv;
+    }
+    if (len > 0)
+        memcpy(at, body, len);
+    cmd->data = at;
+    cmd->len = len;
+    cmd->stream_id = stream_id;
+    cmd->flags = H2_SEND_END_STREAM;
+    cmd->user = user;
+    if (len > 0)
+        svc_hold_attach(cmd, &h);
+    return svc_post(svc, w, cmd);
 }
 
 int h2_svc_send_data_ref(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,
@@ -453,7 +489,7 @@ int h2_svc_open_stream(h2_svc *svc, h2_svc_conn_id conn, const h2_header *fields
     if (e == NULL)
         return H2_ENOCONN;
     int rv;
-    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, &rv);
+    svc_cmd *cmd = svc_cmd_new_fields(svc, H2_SVC_CMD_HEADERS, conn, fields, n, 0, NULL, &rv);
     if (cmd == NULL)
         return rv;
     cmd->flags = flags;

@@ -238,6 +238,11 @@ void svc_conn_drop_stream(svc_conn *c, uint32_t stream_id);
 /* Sends what held commands and windows allow; true when something moved. */
 bool svc_conn_pump(svc_conn *c);
 
+/* RESPOND |cmd|: sends its HEADERS, then sends or holds its body as DATA
+ * (or answers it when it has none). 0, or the core's refusal of the
+ * HEADERS (H2_ENOBUFS: the output is full), with nothing sent. */
+int svc_conn_respond(svc_conn *c, svc_cmd *cmd);
+
 /*
  * Answers the DATA commands whose payload the output no longer points at
  * (their frames were written, or the output was thrown away). Called after

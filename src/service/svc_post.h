@@ -43,10 +43,11 @@ int svc_post_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const ui
                   size_t len, uint32_t flags, int pad_len, uint64_t user,
                   h2_svc_release_fn release, void *release_user);
 
-/* A command of |kind| carrying a copy of |fields| (|n|); NULL with |*rv|
+/* A command of |kind| carrying a copy of |fields| (|n|), and |more| bytes
+ * of room after the copy (at |*more_at| when not NULL); NULL with |*rv|
  * H2_EINVAL (bad fields) or H2_ENOMEM. */
 svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2_header *fields,
-                            size_t n, int *rv);
+                            size_t n, size_t more, uint8_t **more_at, int *rv);
 
 /* Frees a command block. */
 void svc_cmd_free(h2_svc *svc, svc_cmd *cmd);

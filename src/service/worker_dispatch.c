@@ -120,8 +120,8 @@ static int frame_call(svc_conn *c, svc_cmd *cmd)
         return h2_conn_close(c->conn, cmd->error_code, cmd->data, cmd->len,
                              cmd->has_last_id ? cmd->last_id : -1);
     case H2_SVC_CMD_ALTSVC:
-        return h2_conn_advertise_alternative_service(c->conn, cmd->stream_id, cmd->data,
-                                                     cmd->len, cmd->data + cmd->len, cmd->len2);
+        return h2_conn_advertise_alternative_service(c->conn, cmd->stream_id, cmd->data, cmd->len,
+                                                     cmd->data + cmd->len, cmd->len2);
     case H2_SVC_CMD_INCREMENT_WINDOW: /* manual flow control (svc_flow.c) */
         return svc_flow_increment(c, cmd);
     default:
@@ -171,6 +171,13 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
     case H2_SVC_CMD_END_STREAM:
         svc_conn_hold_send(c, cmd);
         return true;
+    case H2_SVC_CMD_RESPOND:
+        if (svc_conn_hold_behind(c, cmd))
+            return true;
+        rv = svc_conn_respond(c, cmd);
+        if (rv == 0)
+            return true;
+        break;
     case H2_SVC_CMD_RESET:
         svc_conn_drop_stream(c, cmd->stream_id);
         rv = h2_conn_reset_stream(c->conn, cmd->stream_id, cmd->error_code);
@@ -210,8 +217,7 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
 static bool never_waits(int kind)
 {
     return kind == H2_SVC_CMD_STATS || kind == H2_SVC_CMD_FEED || kind == H2_SVC_CMD_ABORT ||
-           kind == H2_SVC_CMD_ACK_DATA || kind == H2_SVC_CMD_NOTIFY ||
-           kind == H2_SVC_CMD_SET_TIMER;
+           kind == H2_SVC_CMD_ACK_DATA || kind == H2_SVC_CMD_NOTIFY || kind == H2_SVC_CMD_SET_TIMER;
 }
 
 void svc_worker_command(svc_worker *w, svc_cmd *cmd)

@@ -315,6 +315,35 @@ void svc_conn_drop_stream(svc_conn *c, uint32_t stream_id)
 }
 
 /*
+ * The HEADERS of RESPOND |cmd| (END_STREAM when it has no body); once they
+ * went out the command carries on as the body's DATA. Returns 0 or the
+ * core's refusal (H2_ENOBUFS: the output is full), with nothing sent.
+ */
+static int respond_headers(svc_conn *c, svc_cmd *cmd)
+{
+    int rv = h2_conn_send_headers(c->conn, cmd->stream_id, cmd->fields, cmd->n_fields,
+                                  cmd->len == 0 ? H2_SEND_END_STREAM : 0, NULL);
+    if (rv == 0) {
+        cmd->kind = H2_SVC_CMD_DATA;
+        cmd->fields = NULL;
+        cmd->n_fields = 0;
+    }
+    return rv;
+}
+
+int svc_conn_respond(svc_conn *c, svc_cmd *cmd)
+{
+    int rv = respond_headers(c, cmd);
+    if (rv != 0)
+        return rv;
+    if (cmd->len == 0)
+        svc_cmd_done(mem_of(c), cmd);
+    else
+        svc_conn_hold_send(c, cmd);
+    return 0;
+}
+
+/*
  * One step of stream |s|: sends at most one frame. Returns 1 when it moved
  * something, 0 when the windows are closed, -1 when the output is full.
  */
@@ -331,6 +360,10 @@ static int stream_step(svc_conn *c, svc_stream *s)
                 cmd_finish(c, svc_cmds_pop(&s->fifo), 0, 0);
             return 1;
         }
+    } else if (cmd->kind == H2_SVC_CMD_RESPOND) {
+        rv = respond_headers(c, cmd);
+        if (rv == 0 && cmd->len > 0)
+            return 1; /* now the body's DATA, at the head of the stream */
     } else if (cmd->kind == H2_SVC_CMD_HEADERS) {
         rv = h2_conn_send_headers(c->conn, s->id, cmd->fields, cmd->n_fields, cmd->flags,
                                   cmd->has_prio ? &cmd->prio : NULL);
