@@ -122,7 +122,12 @@ static void run_clients(h2_svc *csvc, h2_svc_queue *cq, uint16_t port)
             cr_assert_lt(c, CONNS);
             int thread = -1;
             unsigned stream = 0;
-            cr_assert_eq(sscanf((const char *)ev->data, "t%d s%u", &thread, &stream), 2);
+            /* The payload is not NUL-terminated: what follows it in the
+             * event's block is not part of it. */
+            char text[32] = {0};
+            cr_assert_lt(ev->len, sizeof text);
+            memcpy(text, ev->data, ev->len);
+            cr_assert_eq(sscanf(text, "t%d s%u", &thread, &stream), 2);
             cr_assert_eq(stream, ev->stream_id);
             /* One connection, one application thread. */
             if (threads_of_conn[c] < 0)
