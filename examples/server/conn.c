@@ -32,7 +32,7 @@
 /* Attempts at attaching while the worker's command ring is full (0.5 ms apart). */
 #define ATTACH_TRIES 2000u
 
-enum { OUT_HEAD = 1, OUT_DATA, OUT_END, OUT_RESET };
+enum { OUT_HEAD = 1, OUT_DATA, OUT_END, OUT_RESET, OUT_RESPONSE };
 
 struct srv_out {
     srv_out *next;
@@ -158,7 +158,10 @@ static void ask_wake(srv_conn *c)
 /* Posting and the outbox                                                    */
 /* ------------------------------------------------------------------------ */
 
-static int submit_head(srv_conn *c, uint32_t stream_id, const srv_head *head, uint32_t flags)
+/* The head as HEADERS (|flags|), or with |o| (OUT_RESPONSE) the head and
+ * o's body in one command (h2_svc_respond(), which copies the body). */
+static int submit_head(srv_conn *c, uint32_t stream_id, const srv_head *head, uint32_t flags,
+                       const srv_out *o)
 {
     char status[4] = {(char)('0' + head->status / 100 % 10), (char)('0' + head->status / 10 % 10),
                       (char)('0' + head->status % 10), 0};
@@ -191,6 +194,8 @@ static int submit_head(srv_conn *c, uint32_t stream_id, const srv_head *head, ui
                 (h2_header){(const uint8_t *)"grpc-message", 12,
                             (const uint8_t *)head->grpc_message, strlen(head->grpc_message), 0};
     }
+    if (o != NULL)
+        return h2_svc_respond(c->srv->svc, c->id, stream_id, f, n, o->data, o->len, stream_id);
     return h2_svc_submit_headers(c->srv->svc, c->id, stream_id, f, n, flags, stream_id);
 }
 
@@ -199,10 +204,16 @@ static int submit(srv_conn *c, const srv_out *o)
     h2_svc *svc = c->srv->svc;
     switch (o->kind) {
     case OUT_HEAD:
-        return submit_head(c, o->stream_id, &o->head, o->flags);
+        return submit_head(c, o->stream_id, &o->head, o->flags, NULL);
+    case OUT_RESPONSE: {
+        int rv = submit_head(c, o->stream_id, &o->head, 0, o);
+        if (rv == 0 && o->release != NULL)
+            o->release(o->release_user, o->data, o->len); /* copied */
+        return rv;
+    }
     case OUT_DATA:
         return h2_svc_send_data_ref(svc, c->id, o->stream_id, o->data, o->len, o->flags,
-                                        o->stream_id, o->release, o->release_user);
+                                    o->stream_id, o->release, o->release_user);
     case OUT_END:
         return h2_svc_end_stream(svc, c->id, o->stream_id, o->stream_id);
     default:
@@ -268,6 +279,19 @@ static void drain(srv_conn *c)
 int srv_post_head(srv_conn *c, uint32_t stream_id, const srv_head *head, uint32_t flags)
 {
     srv_out o = {.kind = OUT_HEAD, .stream_id = stream_id, .flags = flags, .head = *head};
+    return post(c, &o);
+}
+
+int srv_post_response(srv_conn *c, uint32_t stream_id, const srv_head *head, const uint8_t *body,
+                      size_t len, h2_svc_release_fn release, void *release_user)
+{
+    srv_out o = {.kind = OUT_RESPONSE,
+                 .stream_id = stream_id,
+                 .head = *head,
+                 .data = body,
+                 .len = len,
+                 .release = release,
+                 .release_user = release_user};
     return post(c, &o);
 }
 

@@ -67,6 +67,11 @@ void srv_conn_unref(srv_conn *c);
 int srv_post_head(srv_conn *c, uint32_t stream_id, const srv_head *head, uint32_t flags);
 int srv_post_data(srv_conn *c, uint32_t stream_id, const uint8_t *data, size_t len, uint32_t flags,
                   h2_svc_release_fn release, void *release_user);
+/* The head and a whole body, ending the stream, in one command
+ * (h2_svc_respond()): the body is copied when the command is posted, and
+ * |release| is called then. */
+int srv_post_response(srv_conn *c, uint32_t stream_id, const srv_head *head, const uint8_t *body,
+                      size_t len, h2_svc_release_fn release, void *release_user);
 int srv_post_end(srv_conn *c, uint32_t stream_id);
 int srv_post_reset(srv_conn *c, uint32_t stream_id, uint32_t error_code);
 

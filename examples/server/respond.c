@@ -36,6 +36,8 @@
 
 /* Read size for files, and the largest file sent from a single buffer. */
 #define CHUNK (64u * 1024u)
+/* Bodies up to this size go out with their head in one command, copied. */
+#define COPY_MAX (16u * 1024u)
 #define LOG_TEXT 200
 
 /* What the request log says about a request. */
@@ -157,6 +159,12 @@ static void send_whole(srv_conn *c, uint32_t id, srv_log *log, srv_cached *cache
     log->bytes = len;
     h2_svc_release_fn release = cached != NULL ? cached_release : static_release;
     void *release_user = cached;
+    if (len <= COPY_MAX && !c->srv->verbose) {
+        /* Copying a small body costs less than a second command. */
+        if (srv_post_response(c, id, &h, body, len, release, release_user) != 0)
+            release(release_user, body, len);
+        return;
+    }
     if (c->srv->verbose) {
         /* The log line is written when the service is done with the body. */
         srv_small *s = malloc(sizeof(*s));
