@@ -23,10 +23,10 @@
 #define STREAM_WINDOW (256u * 1024u)
 #define CONN_WINDOW (1024u * 1024u)
 /* Output queued per cleartext connection before the service stops adding
- * frames: bodies are queued by reference, so this costs no copy, and a
- * large body leaves in writes of this size instead of 64 KiB ones. (Over
- * TLS the transport encrypts what it is offered before the socket takes
- * it, and the default keeps that short.) */
+ * frames: bodies are queued by reference, so this costs no copy, and each
+ * write finds more to take than with the 64 KiB default. (Over TLS the
+ * transport encrypts what it is offered before the socket takes it, and
+ * the default keeps that short.) */
 #define CLEAR_HIGH_WATER (256u * 1024u)
 
 /* Attempts at attaching while the worker's command ring is full (0.5 ms apart). */
