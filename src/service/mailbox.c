@@ -327,19 +327,6 @@ uint32_t h2_mailbox_count(const h2_mailbox *mb)
     return (prod - cons) & c->mask;
 }
 
-int h2_mailbox_post(h2_mailbox *mb, void *ptr)
-{
-    if (mb == NULL || ptr == NULL)
-        return H2_EINVAL;
-    struct h2_mailbox_core *c = mb->core;
-    if (!ring_enqueue(c, ptr)) {
-        atomic_fetch_add_explicit(&c->full, 1, memory_order_relaxed);
-        return H2_EAGAIN;
-    }
-    wake_consumer(mb, c);
-    return 0;
-}
-
 int h2_mailbox_post_quiet(h2_mailbox *mb, void *ptr)
 {
     if (mb == NULL || ptr == NULL)
@@ -350,6 +337,14 @@ int h2_mailbox_post_quiet(h2_mailbox *mb, void *ptr)
         return H2_EAGAIN;
     }
     return 0;
+}
+
+int h2_mailbox_post(h2_mailbox *mb, void *ptr)
+{
+    int rv = h2_mailbox_post_quiet(mb, ptr);
+    if (rv == 0)
+        wake_consumer(mb, mb->core);
+    return rv;
 }
 
 /* Protocol 2, producer side: true when a slot is free (seq_cst loads). */
