@@ -24,7 +24,7 @@ void svc_conn_user_timer_drop(svc_conn *c)
     if (c->worker != NULL)
         svc_timer_set(c->worker, &c->user_timer, -1);
     if (c->user_timer_cmd != NULL) {
-        svc_cmd_done(c->streams.mem, c->user_timer_cmd);
+        svc_cmd_done(c->user_timer_cmd);
         c->user_timer_cmd = NULL;
     }
 }
@@ -33,7 +33,7 @@ void svc_conn_set_timer(svc_conn *c, svc_cmd *cmd)
 {
     svc_conn_user_timer_drop(c);
     if (cmd->deadline < 0) {
-        svc_cmd_done(&c->worker->svc->mem, cmd);
+        svc_cmd_done(cmd);
         return;
     }
     c->user_timer_cmd = cmd;
@@ -48,7 +48,7 @@ void svc_conn_user_timer_fire(svc_conn *c)
     c->user_timer_cmd = NULL;
     if (cmd == NULL || c->reason != 0) {
         if (cmd != NULL)
-            svc_cmd_done(&c->worker->svc->mem, cmd);
+            svc_cmd_done(cmd);
         return;
     }
     cmd->ev.pub.type = H2_SVC_EV_TIMER;
@@ -68,7 +68,7 @@ void svc_worker_run_wakes(svc_worker *w)
         svc_conn *c = svc_worker_conn(w, cmd->conn);
         if (c == NULL || c->reason != 0 || w->stopping) {
             /* Ended after the post: CLOSED stays its last event. */
-            svc_cmd_done(&w->svc->mem, cmd);
+            svc_cmd_done(cmd);
         } else {
             svc_count(&w->count.commands, 1);
             c->st.commands++;
@@ -84,7 +84,7 @@ void svc_worker_free_wakes(svc_worker *w)
     w->wakes.head = w->wakes.tail = NULL;
     while (cmd != NULL) {
         svc_cmd *next = cmd->next;
-        svc_cmd_done(&w->svc->mem, cmd);
+        svc_cmd_done(cmd);
         cmd = next;
     }
 }

@@ -94,13 +94,12 @@ int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd)
             h2_mailbox_notify(&w->mb);
     }
     if (rv != 0)
-        svc_rec_free(&cmd->ev);
+        svc_cmd_free(cmd);
     return rv;
 }
 
-void svc_cmd_free(h2_svc *svc, svc_cmd *cmd)
+void svc_cmd_free(svc_cmd *cmd)
 {
-    (void)svc;
     svc_rec_free(&cmd->ev);
 }
 

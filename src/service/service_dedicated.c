@@ -149,7 +149,7 @@ int svc_attach_dedicated(h2_svc *svc, int fd, const h2_svc_conn_config *cfg, h2_
     }
     if (rv != 0) {
         if (cmd != NULL)
-            svc_cmd_free(svc, cmd);
+            svc_cmd_free(cmd);
         if (c != NULL) {
             c->fd = -1; /* the caller keeps its socket and its transport */
             svc_conn_destroy(c);

@@ -23,7 +23,7 @@ static int post_wake(h2_svc *svc, svc_worker *w, svc_cmd *cmd)
     svc_live *e = svc_live_of(svc, cmd->conn);
     if (e == NULL ||
         atomic_load_explicit(&e->key, memory_order_relaxed) != cmd->conn >> SVC_ID_BITS) {
-        svc_cmd_free(svc, cmd);
+        svc_cmd_free(cmd);
         return H2_ENOCONN;
     }
     svc_cmds_push(&w->wakes, cmd);

@@ -26,6 +26,6 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd);
 void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reason);
 
 /* Calls the release callback of a by-reference payload once; frees the command. */
-void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd);
+void svc_cmd_done(svc_cmd *cmd);
 
 #endif /* H2_SERVICE_SVC_DISPATCH_H */

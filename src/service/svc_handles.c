@@ -35,9 +35,9 @@
 
 typedef struct svc_handle {
     uint32_t handle;
-    uint32_t id;         /* 0 while the stream waits for a slot */
-    svc_cmd_list held;   /* commands waiting for the stream to open */
-    bool on_check;       /* in the check list */
+    uint32_t id;       /* 0 while the stream waits for a slot */
+    svc_cmd_list held; /* commands waiting for the stream to open */
+    bool on_check;     /* in the check list */
     struct svc_handle *check_next;
     struct svc_handle *check_prev;
 } svc_handle;
@@ -189,7 +189,7 @@ bool svc_handle_route(svc_conn *c, svc_cmd *cmd)
     }
     if (cmd->kind == H2_SVC_CMD_RESET) {
         cancel(c, r);
-        svc_cmd_done(mem_of(c), cmd);
+        svc_cmd_done(cmd);
         return true;
     }
     svc_cmds_push(&r->held, cmd);

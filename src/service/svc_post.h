@@ -50,7 +50,7 @@ svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2
                             size_t n, size_t more, uint8_t **more_at, int *rv);
 
 /* Frees a command block. */
-void svc_cmd_free(h2_svc *svc, svc_cmd *cmd);
+void svc_cmd_free(svc_cmd *cmd);
 
 /* ---- service_batch.c ---- */
 

@@ -127,7 +127,7 @@ void svc_prio_command(struct svc_conn *c, struct svc_cmd *cmd)
         return;
     }
     record(c, cmd->stream_id, cmd->sched_prio.urgency, cmd->sched_prio.incremental, true);
-    svc_cmd_done(mem_of(c), cmd);
+    svc_cmd_done(cmd);
 }
 
 void svc_prio_stream_new(struct svc_conn *c, struct svc_stream *s)

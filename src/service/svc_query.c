@@ -102,7 +102,6 @@ static void snapshot(const h2_conn *conn, uint32_t stream_id, h2_svc_conn_state 
 
 void svc_query_answer_state(svc_conn *c, svc_cmd *cmd)
 {
-    const h2_mem *mem = &c->worker->svc->mem;
     /* The pending count is read in the same worker turn as the copy, so
      * the room cannot fall short. */
     size_t n_pending = h2_conn_pending_settings(c->conn, NULL, 0);
@@ -122,6 +121,6 @@ void svc_query_answer_state(svc_conn *c, svc_cmd *cmd)
     rec->pub.stream_id = cmd->stream_id;
     rec->pub.user = cmd->user;
     rec->pub.state = st;
-    svc_cmd_done(mem, cmd);
+    svc_cmd_done(cmd);
     svc_conn_emit(c, rec);
 }

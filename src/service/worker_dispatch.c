@@ -34,9 +34,8 @@ static void hold_release(svc_cmd *cmd)
     cmd->hold_count = cmd->hold_conn = NULL;
 }
 
-void svc_cmd_done(const h2_mem *mem, svc_cmd *cmd)
+void svc_cmd_done(svc_cmd *cmd)
 {
-    (void)mem;
     hold_release(cmd);
     if (cmd->release != NULL) {
         cmd->release(cmd->release_user, cmd->data, cmd->len);
@@ -132,7 +131,6 @@ static int frame_call(svc_conn *c, svc_cmd *cmd)
 bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
 {
     svc_worker *w = c->worker;
-    const h2_mem *mem = &w->svc->mem;
     int rv = 0;
     /* A stream handle: translated to the id, or held behind its HEADERS. */
     if (svc_is_handle(cmd->stream_id) && svc_handle_route(c, cmd))
@@ -148,7 +146,7 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
             svc_conn_feed_cmd(c, cmd);
         return true;
     case H2_SVC_CMD_ABORT:
-        svc_cmd_done(mem, cmd);
+        svc_cmd_done(cmd);
         svc_conn_finish(c, H2_SVC_CLOSE_ABORTED, H2_ECLOSED, 0);
         return true;
     case H2_SVC_CMD_ACK_DATA:
@@ -156,7 +154,7 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
         if (rv != 0)
             svc_cmd_fail(w, c, cmd, rv, 0);
         else
-            svc_cmd_done(mem, cmd);
+            svc_cmd_done(cmd);
         svc_conn_touch(c);
         return true;
     case H2_SVC_CMD_HEADERS:
@@ -209,7 +207,7 @@ bool svc_conn_execute(svc_conn *c, svc_cmd *cmd)
     if (rv != 0)
         svc_cmd_fail(w, c, cmd, rv, 0);
     else
-        svc_cmd_done(mem, cmd);
+        svc_cmd_done(cmd);
     return true;
 }
 

@@ -266,14 +266,13 @@ void svc_conn_io(svc_conn *c, uint32_t events)
 
 static void feed(svc_conn *c, svc_cmd *cmd)
 {
-    const h2_mem *mem = &c->worker->svc->mem;
     if (cmd->len == 0) {
-        svc_cmd_done(mem, cmd);
+        svc_cmd_done(cmd);
         svc_conn_finish(c, H2_SVC_CLOSE_PEER_EOF, 0, 0);
         return;
     }
     svc_conn_receive(c, cmd->data, cmd->len);
-    svc_cmd_done(mem, cmd);
+    svc_cmd_done(cmd);
 }
 
 void svc_conn_feed_held(svc_conn *c)

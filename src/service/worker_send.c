@@ -64,7 +64,7 @@ static void cmd_finish(svc_conn *c, svc_cmd *cmd, int error, int reason)
         return;
     }
     if (error == 0)
-        svc_cmd_done(mem_of(c), cmd);
+        svc_cmd_done(cmd);
     else
         svc_cmd_fail(c->worker, c, cmd, error, reason);
 }
@@ -79,7 +79,7 @@ void svc_conn_settle_output(svc_conn *c)
             /* The connection ended with these frames unwritten. */
             svc_cmd_fail(c->worker, c, cmd, H2_ECLOSED, c->reason);
         else
-            svc_cmd_done(mem_of(c), cmd);
+            svc_cmd_done(cmd);
     }
 }
 
@@ -337,7 +337,7 @@ int svc_conn_respond(svc_conn *c, svc_cmd *cmd)
     if (rv != 0)
         return rv;
     if (cmd->len == 0)
-        svc_cmd_done(mem_of(c), cmd);
+        svc_cmd_done(cmd);
     else
         svc_conn_hold_send(c, cmd);
     return 0;
@@ -375,7 +375,7 @@ static int stream_step(svc_conn *c, svc_stream *s)
     if (rv == H2_ENOBUFS)
         return -1;
     if (rv == 0) {
-        svc_cmd_done(mem_of(c), svc_cmds_pop(&s->fifo));
+        svc_cmd_done(svc_cmds_pop(&s->fifo));
         return 1;
     }
     /* The stream cannot send any more (closed, reset ...): fail what it holds. */
