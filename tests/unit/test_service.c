@@ -67,9 +67,9 @@ static void client_event(exchange *x, h2_svc_event *ev)
         cr_assert_eq(ev->user, 7u);
         cr_assert_eq(ev->stream_id, 1u);
         x->stream = ev->stream_id;
-        cr_assert_eq(h2_svc_send_data(x->csvc, x->cid, x->stream, x->req, x->req_len,
-                                          H2_SEND_END_STREAM, 8),
-                     0);
+        cr_assert_eq(
+            h2_svc_send_data(x->csvc, x->cid, x->stream, x->req, x->req_len, H2_SEND_END_STREAM, 8),
+            0);
         break;
     case H2_SVC_EV_RESPONSE_RECEIVED:
         cr_assert_eq(ev->stream_id, x->stream);
@@ -130,7 +130,7 @@ static void server_event(exchange *x, h2_svc_event *ev)
     if (x->req_ended && !x->answered) {
         x->answered = true;
         cr_assert_eq(h2_svc_send_data(x->ssvc, x->sid, x->sstream, x->resp, x->resp_len,
-                                          H2_SEND_END_STREAM, 0),
+                                      H2_SEND_END_STREAM, 0),
                      0);
     }
     h2_svc_event_release(ev);
@@ -445,19 +445,6 @@ Test(service, full_command_ring_returns_eagain)
 
 /* ---- shutdown with work in flight ---- */
 
-typedef struct released {
-    atomic_int count;
-    atomic_size_t bytes;
-} released;
-
-static void on_release(void *user, const uint8_t *data, size_t len)
-{
-    released *r = user;
-    (void)data;
-    atomic_fetch_add(&r->count, 1);
-    atomic_fetch_add(&r->bytes, len);
-}
-
 Test(service, shutdown_answers_every_command_and_frees_everything)
 {
     lockmem lm;
@@ -498,9 +485,8 @@ Test(service, shutdown_answers_every_command_and_frees_everything)
     atomic_init(&rel.bytes, 0);
     int posted = 0;
     for (int i = 0; i < STREAMS; i++) {
-        cr_assert_eq(h2_svc_send_data_ref(svc, id, streams[i], big, sizeof big,
-                                              H2_SEND_END_STREAM, 100u + (uint64_t)i, on_release,
-                                              &rel),
+        cr_assert_eq(h2_svc_send_data_ref(svc, id, streams[i], big, sizeof big, H2_SEND_END_STREAM,
+                                          100u + (uint64_t)i, on_release, &rel),
                      0);
         posted++;
     }
@@ -625,8 +611,7 @@ Test(service, unknown_connection_fails_at_the_call)
     atomic_init(&rel.bytes, 0);
     static const uint8_t b[10];
     h2_svc_conn_id ghost = (5u << 16) | 0u; /* worker 0, never attached */
-    cr_assert_eq(h2_svc_send_data_ref(svc, ghost, 3, b, 10, 0, 42, on_release, &rel),
-                 H2_ENOCONN);
+    cr_assert_eq(h2_svc_send_data_ref(svc, ghost, 3, b, 10, 0, 42, on_release, &rel), H2_ENOCONN);
     cr_assert_eq(h2_svc_query_stats(svc, (uint64_t)1 << 40 | 7u << 16, 1), H2_ENOCONN);
     /* Nothing was queued, nothing answered, the payload stays the caller's. */
     cr_assert_eq(atomic_load(&rel.count), 0);

@@ -38,18 +38,7 @@ static void on_peer(void *arg, const h2_event *ev)
 /* A server connection whose client peer sent a GET on stream 1. */
 static h2_svc_conn_id start(svc_rig *r, peer *p)
 {
-    svc_rig_start(r, 256);
-    h2_svc_conn_config sc;
-    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
-    h2_svc_conn_id id = svc_rig_attach(r, &sc);
-    peer_init(p, r->peer_fd, H2_ROLE_CLIENT);
-    cr_assert_eq(h2_conn_initiate(p->conn), 0);
-    cr_assert_eq(h2_conn_send_headers(p->conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
-    peer_flush(p);
-    h2_svc_event *ev = wait_event(r->q, H2_SVC_EV_REQUEST_RECEIVED, 5000);
-    cr_assert_not_null(ev);
-    h2_svc_event_release(ev);
-    return id;
+    return svc_rig_get_on_stream1(r, p, 0);
 }
 
 static seen read_response(peer *p)

@@ -368,4 +368,45 @@ static inline void svc_rig_free(svc_rig *r)
     cr_assert_eq(lockmem_live(&r->lm), 0u, "%zu bytes kept", lockmem_live(&r->lm));
 }
 
+/* ---- by-reference payloads ---- */
+
+/* Counts the release callbacks of by-reference payloads (on_release). */
+typedef struct released {
+    atomic_int count;
+    atomic_size_t bytes;
+} released;
+
+static inline void on_release(void *user, const uint8_t *data, size_t len)
+{
+    released *r = user;
+    (void)data;
+    atomic_fetch_add(&r->count, 1);
+    atomic_fetch_add(&r->bytes, len);
+}
+
+/*
+ * Starts |r| with a server connection (its send buffer set to |sndbuf|
+ * bytes when not 0) and a client peer |p| that sent a GET on stream 1,
+ * which the service has delivered (the event is released). Returns the
+ * connection's id.
+ */
+static inline h2_svc_conn_id svc_rig_get_on_stream1(svc_rig *r, peer *p, int sndbuf)
+{
+    svc_rig_start(r, 256);
+    if (sndbuf != 0)
+        cr_assert_eq(setsockopt(r->svc_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    h2_svc_conn_id id = svc_rig_attach(r, &sc);
+    peer_init(p, r->peer_fd, H2_ROLE_CLIENT);
+    cr_assert_eq(h2_conn_initiate(p->conn), 0);
+    cr_assert_eq(h2_conn_send_headers(p->conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
+    peer_flush(p);
+    h2_svc_event *ev = wait_event(r->q, H2_SVC_EV_REQUEST_RECEIVED, 5000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->stream_id, 1u);
+    h2_svc_event_release(ev);
+    return id;
+}
+
 #endif /* H2_TESTS_TEST_SERVICE_UTIL_H */

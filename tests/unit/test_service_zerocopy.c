@@ -8,19 +8,6 @@
  */
 #include "test_service_util.h"
 
-typedef struct released {
-    atomic_int count;
-    atomic_size_t bytes;
-} released;
-
-static void on_release(void *user, const uint8_t *data, size_t len)
-{
-    released *r = user;
-    (void)data;
-    atomic_fetch_add(&r->count, 1);
-    atomic_fetch_add(&r->bytes, len);
-}
-
 typedef struct got {
     uint64_t body; /* DATA bytes on stream 1 */
     uint64_t hash;
@@ -42,20 +29,7 @@ static void on_peer(void *arg, const h2_event *ev)
  * sent a GET on stream 1 (read by the worker, answered by the test). */
 static h2_svc_conn_id start(svc_rig *r, peer *p)
 {
-    svc_rig_start(r, 256);
-    int small = 4096;
-    cr_assert_eq(setsockopt(r->svc_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-    h2_svc_conn_config sc;
-    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
-    h2_svc_conn_id id = svc_rig_attach(r, &sc);
-    peer_init(p, r->peer_fd, H2_ROLE_CLIENT);
-    cr_assert_eq(h2_conn_initiate(p->conn), 0);
-    cr_assert_eq(h2_conn_send_headers(p->conn, 1, get_fields, 4, H2_SEND_END_STREAM, NULL), 0);
-    peer_flush(p);
-    h2_svc_event *ev = wait_event(r->q, H2_SVC_EV_REQUEST_RECEIVED, 5000);
-    cr_assert_not_null(ev);
-    cr_assert_eq(ev->stream_id, 1u);
-    h2_svc_event_release(ev);
+    h2_svc_conn_id id = svc_rig_get_on_stream1(r, p, 4096);
     cr_assert_eq(h2_svc_submit_headers(r->svc, id, 1, ok_fields, 1, 0, 0), 0);
     return id;
 }
