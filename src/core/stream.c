@@ -107,6 +107,17 @@ static bool closed_grow(h2_closed_ids *ci, const h2_mem *mem, uint32_t ncap)
     return true;
 }
 
+/* Id |nid|, the next of its parity, takes over its slot (growing the
+ * window when the slot still holds a remembered stream); it becomes top. */
+static inline void take_slot(h2_stream_set *set, h2_closed_ids *ci, const h2_mem *mem, uint32_t nid)
+{
+    uint32_t slot = slot_of(ci->cap, nid);
+    if (get2(ci->bits, slot) != 0 && ci->cap < set->max_closed && closed_grow(ci, mem, ci->cap * 2))
+        slot = slot_of(ci->cap, nid);
+    set2(ci->bits, slot, 0);
+    ci->top = nid;
+}
+
 void h2_stream_note_id(h2_stream_set *set, const h2_mem *mem, uint32_t id)
 {
     h2_closed_ids *ci = &set->closed[id & 1u];
@@ -117,13 +128,7 @@ void h2_stream_note_id(h2_stream_set *set, const h2_mem *mem, uint32_t id)
         return;
     }
     if (id == ci->top + 2) {
-        /* the usual next id: one slot to take over */
-        uint32_t slot = slot_of(ci->cap, id);
-        if (get2(ci->bits, slot) != 0 && ci->cap < set->max_closed &&
-            closed_grow(ci, mem, ci->cap * 2))
-            slot = slot_of(ci->cap, id);
-        set2(ci->bits, slot, 0);
-        ci->top = id;
+        take_slot(set, ci, mem, id); /* the usual next id */
         return;
     }
     uint32_t steps = (id - ci->top) / 2;
@@ -133,14 +138,8 @@ void h2_stream_note_id(h2_stream_set *set, const h2_mem *mem, uint32_t id)
         ci->top = id;
         return;
     }
-    for (uint32_t nid = ci->top + 2; nid <= id && nid > ci->top; nid += 2) {
-        uint32_t slot = slot_of(ci->cap, nid);
-        if (get2(ci->bits, slot) != 0 && ci->cap < set->max_closed &&
-            closed_grow(ci, mem, ci->cap * 2))
-            slot = slot_of(ci->cap, nid);
-        set2(ci->bits, slot, 0);
-        ci->top = nid;
-    }
+    for (uint32_t nid = ci->top + 2; nid <= id && nid > ci->top; nid += 2)
+        take_slot(set, ci, mem, nid);
 }
 
 void h2_stream_remember(h2_stream_set *set, const h2_mem *mem, uint32_t id, h2_closed_how how)
