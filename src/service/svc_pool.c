@@ -26,9 +26,11 @@ void svc_pool_bind(svc_pool *p)
 void svc_pool_init(svc_pool *p, const h2_mem *mem, bool on)
 {
     memset(p, 0, sizeof(*p));
-    p->on = on;
     p->mem = *mem;
-    for (int i = 0; i < SVC_POOL_CLASSES; i++) {
+    /* Without its rings a worker only loses the recycling. */
+    p->ring = on ? h2_mem_malloc(mem, SVC_POOL_CLASSES * sizeof(*p->ring)) : NULL;
+    p->on = p->ring != NULL;
+    for (int i = 0; p->on && i < SVC_POOL_CLASSES; i++) {
         atomic_init(&p->ring[i].head, 0);
         atomic_init(&p->ring[i].tail, 0);
         for (unsigned k = 0; k < SVC_POOL_RING; k++)
@@ -135,6 +137,8 @@ void svc_pool_put(svc_pool *p, svc_event_rec *rec)
 
 void svc_pool_refill(svc_pool *p)
 {
+    if (!p->on)
+        return;
     for (int i = 0; i < SVC_POOL_CLASSES; i++) {
         svc_pool_ring *r = &p->ring[i];
         unsigned tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -165,9 +169,13 @@ void svc_pool_free(svc_pool *p)
         }
         p->local_n[i] = 0;
         void *block;
-        while ((block = ring_take(&p->ring[i])) != NULL)
+        while (p->ring != NULL && (block = ring_take(&p->ring[i])) != NULL)
             h2_mem_free(&p->mem, block);
     }
+    if (p->ring != NULL)
+        h2_mem_free(&p->mem, p->ring);
+    p->ring = NULL;
+    p->on = false;
     while (p->streams != NULL) {
         void *s = p->streams;
         memcpy(&p->streams, s, sizeof(void *));

@@ -57,7 +57,7 @@ typedef struct svc_pool {
     h2_mem mem;
     svc_event_rec *local[SVC_POOL_CLASSES]; /* the worker's lists */
     uint32_t local_n[SVC_POOL_CLASSES];
-    svc_pool_ring ring[SVC_POOL_CLASSES];
+    svc_pool_ring *ring; /* SVC_POOL_CLASSES rings (about 16 KiB), NULL when not pooling */
     /* Freed stream records of the worker's held sends (worker_send.c),
      * linked through their first pointer; at most SVC_POOL_KEEP. */
     void *streams;
@@ -68,7 +68,8 @@ typedef struct svc_pool {
  * once by each worker thread when it starts. */
 void svc_pool_bind(svc_pool *p);
 
-/* Prepares |p| (pooling when |on|) for blocks of |mem|. */
+/* Prepares |p| (pooling when |on| and its rings could be allocated) for
+ * blocks of |mem|. */
 void svc_pool_init(svc_pool *p, const h2_mem *mem, bool on);
 
 /*
