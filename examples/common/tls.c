@@ -14,6 +14,12 @@
  * bytes of the batch are reported as taken once all of it left (the
  * service offers the same unconsumed output again, only possibly longer).
  *
+ * Reads: OpenSSL reads ahead, taking every record the socket holds in one
+ * read() (instead of a record header and then its body, two calls a
+ * record). Records it holds that way never make the socket readable again,
+ * so |pending| reports them (SSL_has_pending(), not SSL_pending(), which
+ * counts only the record already decrypted).
+ *
  * Records written outside a batch (the handshake, alerts, replies to a key
  * update, close_notify) go to the socket at once, after any held
  * ciphertext. OpenSSL requires a write that returned WANT_READ/WANT_WRITE
@@ -103,6 +109,8 @@ static bool common_setup(SSL_CTX *ctx)
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
+    /* One read() takes every record the socket holds (see |tls_pending|). */
+    SSL_CTX_set_read_ahead(ctx, 1);
     return true;
 }
 
@@ -467,7 +475,7 @@ static unsigned tls_wants(void *ctx)
 static bool tls_pending(void *ctx)
 {
     const ex_tls_conn *t = ctx;
-    return SSL_pending(t->ssl) > 0;
+    return SSL_has_pending(t->ssl) == 1;
 }
 
 static void tls_close(void *ctx, int fd)

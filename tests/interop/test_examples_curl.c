@@ -4,7 +4,7 @@
  * a 1 MiB upload to /echo compared byte for byte, the HTTP/1.1 Upgrade to
  * h2c, TLS with ALPN (insecure and with the certificate as CA), 4 MiB over
  * TLS byte for byte (also to a slow reader and through a small receive
- * buffer), a 404, and
+ * buffer), TLS records sent ahead of time, a 404, and
  * a clean exit (status 0) after SIGTERM every time.
  */
 #include "examples_util.h"
@@ -289,6 +289,17 @@ Test(examples_curl, tls_4m_slow_reader)
     stop_clean();
 }
 
+/* python3 running tests/interop/py/|script|. */
+static void python_argv(ex_argv *a, const char *script)
+{
+    memset(a, 0, sizeof(*a));
+    if (access("/usr/bin/python3", X_OK) == 0)
+        ex_arg(a, "/usr/bin/python3");
+    else
+        cr_assert(ex_argv_peer(a, "python3"), "python3 is not installed (run `make deps`)");
+    ex_argf(a, "%s/tests/interop/py/%s", H2_SOURCE_DIR, script);
+}
+
 /*
  * 4 MiB over TLS to a client whose socket receive buffer is a few KiB and
  * whose HTTP/2 windows are wide open (tests/interop/py/tls_small_window_get.py):
@@ -301,15 +312,10 @@ Test(examples_curl, tls_4m_small_receive_buffer)
     const size_t size = 4 * 1024 * 1024;
     cr_assert_eq(ex_make_pattern_file(&dir, "big.bin", size), 0);
     ex_argv a;
-    memset(&a, 0, sizeof(a));
-    if (access("/usr/bin/python3", X_OK) == 0)
-        ex_arg(&a, "/usr/bin/python3");
-    else
-        cr_assert(ex_argv_peer(&a, "python3"), "python3 is not installed (run `make deps`)");
+    python_argv(&a, "tls_small_window_get.py");
     char port[16], body[128];
     snprintf(port, sizeof(port), "%u", server.tls_port);
     ex_path(&dir, "body", body, sizeof(body));
-    ex_argf(&a, "%s/tests/interop/py/tls_small_window_get.py", H2_SOURCE_DIR);
     ex_arg(&a, "127.0.0.1");
     ex_arg(&a, port);
     ex_arg(&a, "/big.bin");
@@ -319,6 +325,36 @@ Test(examples_curl, tls_4m_small_receive_buffer)
     cr_assert_str_eq(text, "status 200\nend\n");
     free(text);
     assert_body_pattern(size);
+    stop_clean();
+}
+
+/*
+ * The preface and SETTINGS in one TLS record and four GETs in a record each,
+ * all in one TCP send, after which the client only reads
+ * (tests/interop/py/tls_records_get.py): records the server took from the
+ * socket ahead of time must be decrypted without the socket becoming
+ * readable again, so every stream is answered.
+ */
+Test(examples_curl, tls_records_in_one_send)
+{
+    start(true);
+    ex_argv a;
+    python_argv(&a, "tls_records_get.py");
+    char port[16];
+    snprintf(port, sizeof(port), "%u", server.tls_port);
+    ex_arg(&a, "127.0.0.1");
+    ex_arg(&a, port);
+    ex_arg(&a, "/index.html");
+    ex_arg(&a, "4");
+    cr_assert_eq(ex_run(&dir, &a, "python", 60000, 0), 0, "not every stream was answered");
+    char *text = ex_output(&dir, "python", NULL);
+    char want[256];
+    snprintf(want, sizeof(want),
+             "stream 1 status 200 bytes %zu\nstream 3 status 200 bytes %zu\n"
+             "stream 5 status 200 bytes %zu\nstream 7 status 200 bytes %zu\n",
+             strlen(index_html), strlen(index_html), strlen(index_html), strlen(index_html));
+    cr_assert_str_eq(text, want);
+    free(text);
     stop_clean();
 }
 
