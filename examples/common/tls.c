@@ -7,9 +7,13 @@
  * over, one writev encrypts up to BATCH_PLAIN bytes, one record per
  * SSL_write_ex, into a per-thread batch buffer (the SSL object's write BIO
  * collects the records there) and sends them with one send(): a few records
- * per system call instead of one. A segment of at least DIRECT_MIN bytes is
- * encrypted where it lies; smaller ones (frame headers, small frames) are
- * gathered into one record. When the socket takes only part of a batch the
+ * per system call instead of one. Records are full (RECORD_MAX bytes of
+ * plaintext) wherever the output allows: a record that lies within one
+ * segment is encrypted where it lies; one that would span segments (a
+ * 9-byte frame header and the payload that follows it by reference) is
+ * gathered first. Gathering copies the bytes once, but a 9-byte record of
+ * its own per frame costs the sender a record and the receiver a
+ * decryption each, which is more. When the socket takes only part of a batch the
  * rest is held by the connection and the writev reports H2_EAGAIN; the
  * bytes of the batch are reported as taken once all of it left (the
  * service offers the same unconsumed output again, only possibly longer).
@@ -44,8 +48,6 @@
 /* Plaintext encrypted per writev, and the batch buffer that holds it. */
 #define BATCH_PLAIN (128 * 1024)
 #define BATCH_CAP (BATCH_PLAIN + 2 * RECORD_ROOM)
-/* Segments at least this long are encrypted in place, not gathered. */
-#define DIRECT_MIN 2048
 
 /* Transports run on worker threads: one gathering and one batch buffer each. */
 static _Thread_local uint8_t gather_buf[RECORD_MAX];
@@ -348,16 +350,16 @@ static void cursor_skip(cursor *c, size_t n)
 }
 
 /*
- * The plaintext of the next record: a segment of at least DIRECT_MIN bytes
- * is encrypted where it lies (up to a record); smaller ones are gathered,
- * up to a record or the next large segment. The choice depends only on the
- * output from the cursor on, so a retry offers the same first bytes.
+ * The plaintext of the next record: a whole record's worth where it lies
+ * when the current segment holds one (or is the last), else up to a record
+ * gathered from the segments from the cursor on. The choice depends only
+ * on the output from the cursor on, so a retry offers the same first bytes.
  */
 static const uint8_t *next_record(const cursor *c, size_t *len)
 {
     const struct iovec *v = &c->iov[c->i];
     size_t left = v->iov_len - c->off;
-    if (left >= DIRECT_MIN || c->i + 1 == c->cnt) {
+    if (left >= RECORD_MAX || c->i + 1 == c->cnt) {
         *len = left < RECORD_MAX ? left : RECORD_MAX;
         return (const uint8_t *)v->iov_base + c->off;
     }
@@ -365,8 +367,6 @@ static const uint8_t *next_record(const cursor *c, size_t *len)
     size_t off = c->off;
     for (int i = c->i; i < c->cnt && n < RECORD_MAX; i++, off = 0) {
         size_t take = c->iov[i].iov_len - off;
-        if (n > 0 && take >= DIRECT_MIN)
-            break;
         if (take > RECORD_MAX - n)
             take = RECORD_MAX - n;
         memcpy(gather_buf + n, (const uint8_t *)c->iov[i].iov_base + off, take);

@@ -5,14 +5,18 @@ records in one TCP send.
 usage: tls_records_get.py HOST PORT PATH COUNT
 
 After the handshake (certificate not checked, ALPN h2 required) the client
-encrypts the connection preface with SETTINGS as one TLS record and a
+encrypts the connection preface with SETTINGS (INITIAL_WINDOW_SIZE
+2^31-1) and a connection WINDOW_UPDATE to the same size as one TLS record and a
 HEADERS frame (GET PATH, END_STREAM) for each of the streams 1, 3, ...
 (COUNT of them) as one record each, then sends all the records with a
 single send. It then only reads: nothing more is sent until every stream
 has ended (the server's SETTINGS are acknowledged at the end), so a server
 that takes records from the socket ahead of time must decrypt them without
 waiting for the socket to become readable again. stdout gets one line per
-stream once all ended, by stream id: "stream N status S bytes B".
+stream once all ended, by stream id: "stream N status S bytes B", then
+"records R small S": the TLS records the server sent after the requests
+left, and how many of them carried fewer than SMALL_RECORD bytes of
+ciphertext.
 Exit status 0 when every stream ended, 1 when the server sent GOAWAY or
 RST_STREAM, the connection ended or nothing came for TIMEOUT_S seconds, 2
 when the connection or the handshake failed or ALPN did not select h2.
@@ -23,6 +27,8 @@ import struct
 import sys
 
 TIMEOUT_S = 10
+SMALL_RECORD = 1024
+MAX_WINDOW = (1 << 31) - 1
 
 
 def frame(ftype, flags, stream, payload):
@@ -48,6 +54,31 @@ class Tls:
         self.incoming = ssl.MemoryBIO()
         self.outgoing = ssl.MemoryBIO()
         self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_hostname=host)
+        self.counting = False
+        self.raw_left = 0  # bytes of the current record not yet seen
+        self.head = b""  # the start of a record header split between reads
+        self.records = 0
+        self.small = 0
+
+    def count(self, chunk):
+        """Follows the record boundaries of the server's ciphertext."""
+        i = 0
+        while i < len(chunk):
+            if self.raw_left > 0:
+                step = min(self.raw_left, len(chunk) - i)
+                self.raw_left -= step
+                i += step
+                continue
+            take = min(5 - len(self.head), len(chunk) - i)
+            self.head += chunk[i:i + take]
+            i += take
+            if len(self.head) == 5:
+                length = int.from_bytes(self.head[3:5], "big")
+                if self.counting:
+                    self.records += 1
+                    self.small += length < SMALL_RECORD
+                self.raw_left = length
+                self.head = b""
 
     def flush(self):
         data = self.outgoing.read()
@@ -58,6 +89,7 @@ class Tls:
         chunk = self.raw.recv(65536)
         if not chunk:
             raise EOFError
+        self.count(chunk)
         self.incoming.write(chunk)
 
     def handshake(self):
@@ -99,11 +131,14 @@ def main():
     block = (literal(":method", "GET") + literal(":scheme", "https") + literal(":path", path) +
              literal(":authority", "%s:%d" % (host, port)))
     # One SSLObject.write is one record: the preface and SETTINGS, then a HEADERS each.
-    tls.obj.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b""))
+    tls.obj.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
+                  frame(4, 0, 0, struct.pack(">HI", 4, MAX_WINDOW)) +
+                  frame(8, 0, 0, struct.pack(">I", MAX_WINDOW - 65535)))
     streams = [1 + 2 * i for i in range(count)]
     for s in streams:
         tls.obj.write(frame(1, 0x5, s, block))  # END_STREAM | END_HEADERS
     tls.flush()
+    tls.counting = True
     status = {}
     size = {s: 0 for s in streams}
     left = set(streams)
@@ -135,6 +170,7 @@ def main():
         return 1
     for s in streams:
         print("stream %d status %d bytes %d" % (s, status.get(s, 0), size[s]))
+    print("records %d small %d" % (tls.records, tls.small))
     return 0
 
 
