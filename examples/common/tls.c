@@ -11,12 +11,13 @@
  * plaintext) wherever the output allows: a record that lies within one
  * segment is encrypted where it lies; one that would span segments (a
  * 9-byte frame header and the payload that follows it by reference) is
- * gathered first. Gathering copies the bytes once, but a 9-byte record of
- * its own per frame costs the sender a record and the receiver a
- * decryption each, which is more. When the socket takes only part of a batch the
- * rest is held by the connection and the writev reports H2_EAGAIN; the
- * bytes of the batch are reported as taken once all of it left (the
- * service offers the same unconsumed output again, only possibly longer).
+ * gathered first. Gathering copies those bytes once; a record of its own
+ * for each frame header would cost the sender a record and the receiver a
+ * decryption per frame instead (docs/BENCHMARKS.md measures both). When
+ * the socket takes only part of a batch the rest is held by the
+ * connection and the writev reports H2_EAGAIN; the bytes of the batch are
+ * reported as taken once all of it left (the service offers the same
+ * unconsumed output again, only possibly longer).
  *
  * Reads: OpenSSL reads ahead, taking every record the socket holds in one
  * read() (instead of a record header and then its body, two calls a
