@@ -23,7 +23,9 @@
  * read() (instead of a record header and then its body, two calls a
  * record). Records it holds that way never make the socket readable again,
  * so |pending| reports them (SSL_has_pending(), not SSL_pending(), which
- * counts only the record already decrypted).
+ * counts only the record already decrypted). SSL_has_pending() is also
+ * true for the start of a record still incomplete; the read it brings on
+ * then returns H2_EAGAIN.
  *
  * Records written outside a batch (the handshake, alerts, replies to a key
  * update, close_notify) go to the socket at once, after any held

@@ -41,7 +41,10 @@ typedef struct h2_svc_transport {
      * read waits for readability, a write for writability. */
     unsigned (*wants)(void *ctx);
     /* Optional: true when |read| can return bytes without the socket being
-     * readable (data buffered inside the transport). */
+     * readable (data buffered inside the transport). The worker then calls
+     * |read| at once, again while this stays true and |read| returns bytes.
+     * True for buffered bytes that are not yet enough to return any (part
+     * of a TLS record) costs one |read| that returns H2_EAGAIN. */
     bool (*pending)(void *ctx);
     /* Called once when the connection ends, before the socket is closed. */
     void (*close)(void *ctx, int fd);
