@@ -116,6 +116,21 @@ static inline bool ex_argv_peer(ex_argv *a, const char *name)
 }
 
 /*
+ * Starts the vector for python3 running tests/interop/py/|script|. Debian's
+ * /usr/bin/python3 comes first: it has the h2 package, which a python3
+ * earlier in $PATH (a virtualenv, pyenv) may not see.
+ */
+static inline void ex_argv_python(ex_argv *a, const char *script)
+{
+    memset(a, 0, sizeof(*a));
+    if (access("/usr/bin/python3", X_OK) == 0)
+        ex_arg(a, "/usr/bin/python3");
+    else
+        cr_assert(ex_argv_peer(a, "python3"), "python3 is not installed (run `make deps`)");
+    ex_argf(a, "%s/tests/interop/py/%s", H2_SOURCE_DIR, script);
+}
+
+/*
  * Starts the vector for an example program: the H2_EXAMPLE_WRAP words, then
  * the program's full path. The wrapper's first word is looked up in $PATH.
  */

@@ -290,17 +290,6 @@ Test(examples_curl, tls_4m_slow_reader)
     stop_clean();
 }
 
-/* python3 running tests/interop/py/|script|. */
-static void python_argv(ex_argv *a, const char *script)
-{
-    memset(a, 0, sizeof(*a));
-    if (access("/usr/bin/python3", X_OK) == 0)
-        ex_arg(a, "/usr/bin/python3");
-    else
-        cr_assert(ex_argv_peer(a, "python3"), "python3 is not installed (run `make deps`)");
-    ex_argf(a, "%s/tests/interop/py/%s", H2_SOURCE_DIR, script);
-}
-
 /*
  * 4 MiB over TLS to a client whose socket receive buffer is a few KiB and
  * whose HTTP/2 windows are wide open (tests/interop/py/tls_small_window_get.py):
@@ -313,7 +302,7 @@ Test(examples_curl, tls_4m_small_receive_buffer)
     const size_t size = 4 * 1024 * 1024;
     cr_assert_eq(ex_make_pattern_file(&dir, "big.bin", size), 0);
     ex_argv a;
-    python_argv(&a, "tls_small_window_get.py");
+    ex_argv_python(&a, "tls_small_window_get.py");
     char port[16], body[128];
     snprintf(port, sizeof(port), "%u", server.tls_port);
     ex_path(&dir, "body", body, sizeof(body));
@@ -333,7 +322,7 @@ Test(examples_curl, tls_4m_small_receive_buffer)
 static char *records_get(const char *path, unsigned count)
 {
     ex_argv a;
-    python_argv(&a, "tls_records_get.py");
+    ex_argv_python(&a, "tls_records_get.py");
     char port[16], n[16];
     snprintf(port, sizeof(port), "%u", server.tls_port);
     snprintf(n, sizeof(n), "%u", count);

@@ -217,17 +217,6 @@ Test(examples_preface, cleartext_http1_still_answered)
     stop_clean();
 }
 
-/* Python 3 with the ssl module (tls_exchange.py needs nothing else). */
-static void python_argv(ex_argv *a)
-{
-    memset(a, 0, sizeof(*a));
-    if (access("/usr/bin/python3", X_OK) == 0)
-        ex_arg(a, "/usr/bin/python3");
-    else
-        cr_assert(ex_argv_peer(a, "python3"), "python3 is not installed (run `make deps`)");
-    ex_argf(a, "%s/tests/interop/py/tls_exchange.py", H2_SOURCE_DIR);
-}
-
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -274,7 +263,7 @@ Test(examples_preface, tls_bad_prefaces_get_goaway)
         ex_path(&dir, "tls.reply", out, sizeof(out));
         unlink(out);
         ex_argv a;
-        python_argv(&a);
+        ex_argv_python(&a, "tls_exchange.py");
         ex_arg(&a, "127.0.0.1");
         ex_argf(&a, "%u", server.tls_port);
         ex_arg(&a, hex);

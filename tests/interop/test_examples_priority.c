@@ -25,17 +25,6 @@ static void teardown(void)
 
 TestSuite(examples_priority, .init = setup, .fini = teardown, .timeout = 240);
 
-/* The Python 3 with the h2 package (Debian installs it for /usr/bin/python3). */
-static void python_argv(ex_argv *a, const char *script)
-{
-    memset(a, 0, sizeof(*a));
-    if (access("/usr/bin/python3", X_OK) == 0)
-        ex_arg(a, "/usr/bin/python3");
-    else
-        cr_assert(ex_argv_peer(a, "python3"), "python3 is not installed (run `make deps`)");
-    ex_argf(a, "%s/tests/interop/py/%s", H2_SOURCE_DIR, script);
-}
-
 Test(examples_priority, urgent_response_ends_first)
 {
     EX_REQUIRE("h2server");
@@ -45,7 +34,7 @@ Test(examples_priority, urgent_response_ends_first)
     ex_server_opts o = {.cleartext = true, .workers = 2};
     cr_assert_eq(ex_server_start(&server, &dir, &o), 0, "h2server did not start");
     ex_argv a;
-    python_argv(&a, "h2_priority_fetch.py");
+    ex_argv_python(&a, "h2_priority_fetch.py");
     ex_arg(&a, "127.0.0.1");
     ex_argf(&a, "%u", server.port);
     ex_arg(&a, "/low.bin");

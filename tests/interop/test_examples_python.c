@@ -30,20 +30,6 @@ static void teardown(void)
 
 TestSuite(examples_python, .init = setup, .fini = teardown, .timeout = 240);
 
-/*
- * The Python 3 with the h2 package: Debian installs it for /usr/bin/python3,
- * which a python3 earlier in $PATH (a virtualenv, pyenv) may not see.
- */
-static void python_argv(ex_argv *a, const char *script)
-{
-    memset(a, 0, sizeof(*a));
-    if (access("/usr/bin/python3", X_OK) == 0)
-        ex_arg(a, "/usr/bin/python3");
-    else
-        cr_assert(ex_argv_peer(a, "python3"), "python3 is not installed (run `make deps`)");
-    ex_argf(a, "%s/tests/interop/py/%s", H2_SOURCE_DIR, script);
-}
-
 static const size_t sizes[3] = {1024 * 1024, 100000, 1};
 static const char *const names[3] = {"big.bin", "mid.bin", "one.bin"};
 
@@ -68,7 +54,7 @@ Test(examples_python, python_client_fetches_three_files)
     ex_server_opts o = {.cleartext = true, .workers = 2};
     cr_assert_eq(ex_server_start(&server, &dir, &o), 0, "h2server did not start");
     ex_argv a;
-    python_argv(&a, "h2_fetch.py");
+    ex_argv_python(&a, "h2_fetch.py");
     ex_arg(&a, "127.0.0.1");
     ex_argf(&a, "%u", server.port);
     ex_arg(&a, dir.dir);
@@ -95,7 +81,7 @@ Test(examples_python, python_client_fetches_three_files)
 static void start_python_server(bool tls)
 {
     ex_argv a;
-    python_argv(&a, "h2_serve.py");
+    ex_argv_python(&a, "h2_serve.py");
     ex_arg(&a, dir.root);
     if (tls) {
         char cert[128], key[128];

@@ -26,20 +26,11 @@ import ssl
 import struct
 import sys
 
+from rawh2 import frame, literal
+
 TIMEOUT_S = 10
 SMALL_RECORD = 1024
 MAX_WINDOW = (1 << 31) - 1
-
-
-def frame(ftype, flags, stream, payload):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
-
-
-def literal(name, value):
-    """A header field literal without indexing, new name, no Huffman coding."""
-    name, value = name.encode(), value.encode()
-    assert len(name) < 127 and len(value) < 127
-    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
 
 
 class Tls:
