@@ -100,6 +100,7 @@ int svc_post(h2_svc *svc, svc_worker *w, svc_cmd *cmd)
 
 void svc_cmd_free(svc_cmd *cmd)
 {
+    svc_hold_release(cmd);
     svc_rec_free(&cmd->ev);
 }
 
@@ -139,10 +140,7 @@ int h2_svc_feed(h2_svc *svc, h2_svc_conn_id conn, const uint8_t *data, size_t le
     cmd->data = tail;
     cmd->len = len;
     svc_hold_attach(cmd, &h);
-    int rv = svc_post(svc, w, cmd);
-    if (rv != 0)
-        svc_hold_undo(&h, len);
-    return rv;
+    return svc_post(svc, w, cmd); /* a failed post gives the hold back */
 }
 
 svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2_header *fields,
@@ -329,10 +327,7 @@ int svc_post_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const ui
     }
     if (copy)
         svc_hold_attach(cmd, &h);
-    int rv = svc_post(svc, w, cmd);
-    if (rv != 0 && copy)
-        svc_hold_undo(&h, len);
-    return rv;
+    return svc_post(svc, w, cmd); /* a failed post gives the hold back */
 }
 
 int h2_svc_send_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const uint8_t *data,

@@ -65,3 +65,12 @@ void svc_hold_attach(svc_cmd *cmd, const svc_hold *h)
     cmd->hold_count = h->worker;
     cmd->hold_conn = h->conn;
 }
+
+void svc_hold_release(svc_cmd *cmd)
+{
+    if (cmd->hold_count != NULL)
+        atomic_fetch_sub_explicit(cmd->hold_count, cmd->len, memory_order_relaxed);
+    if (cmd->hold_conn != NULL)
+        atomic_fetch_sub_explicit(cmd->hold_conn, cmd->len, memory_order_relaxed);
+    cmd->hold_count = cmd->hold_conn = NULL;
+}

@@ -35,7 +35,14 @@ bool svc_hold_take(h2_svc *svc, svc_worker *w, h2_svc_conn_id conn, int kind, si
 /* Any thread: gives back what svc_hold_take() charged (the command was not posted). */
 void svc_hold_undo(const svc_hold *h, size_t len);
 
-/* Any thread: the command will give |h| back when done (svc_cmd_done(), svc_cmd_fail()). */
+/*
+ * Any thread: the command will give |h| back (|cmd->len| bytes) when it is
+ * answered (svc_cmd_done(), svc_cmd_fail()) or freed unposted
+ * (svc_cmd_free(), also when svc_post() fails).
+ */
 void svc_hold_attach(svc_cmd *cmd, const svc_hold *h);
+
+/* Gives back what |cmd| holds, once (nothing when it holds nothing). */
+void svc_hold_release(svc_cmd *cmd);
 
 #endif /* H2_SERVICE_SVC_HOLD_H */

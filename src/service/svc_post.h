@@ -49,7 +49,8 @@ int svc_post_data(h2_svc *svc, h2_svc_conn_id conn, uint32_t stream_id, const ui
 svc_cmd *svc_cmd_new_fields(h2_svc *svc, int kind, h2_svc_conn_id conn, const h2_header *fields,
                             size_t n, size_t more, uint8_t **more_at, int *rv);
 
-/* Frees a command block. */
+/* Frees a command block that was never answered (not posted, or its post
+ * failed), giving back the hold it carries (svc_hold_attach()). */
 void svc_cmd_free(svc_cmd *cmd);
 
 /* ---- service_batch.c ---- */

@@ -16,6 +16,7 @@
 #include "service/svc_conn.h"
 #include "service/svc_dispatch.h"
 #include "service/svc_handles.h"
+#include "service/svc_hold.h"
 #include "service/svc_listen.h"
 #include "service/svc_query.h"
 #include "service/svc_queue.h"
@@ -24,19 +25,9 @@
 #include "service/svc_wake.h"
 #include "service/svc_worker.h"
 
-/* Gives the bytes of |cmd| back to the hold budgets it was charged to. */
-static void hold_release(svc_cmd *cmd)
-{
-    if (cmd->hold_count != NULL)
-        atomic_fetch_sub_explicit(cmd->hold_count, cmd->len, memory_order_relaxed);
-    if (cmd->hold_conn != NULL)
-        atomic_fetch_sub_explicit(cmd->hold_conn, cmd->len, memory_order_relaxed);
-    cmd->hold_count = cmd->hold_conn = NULL;
-}
-
 void svc_cmd_done(svc_cmd *cmd)
 {
-    hold_release(cmd);
+    svc_hold_release(cmd);
     if (cmd->release != NULL) {
         cmd->release(cmd->release_user, cmd->data, cmd->len);
         cmd->release = NULL;
@@ -46,7 +37,7 @@ void svc_cmd_done(svc_cmd *cmd)
 
 void svc_cmd_fail(svc_worker *w, svc_conn *c, svc_cmd *cmd, int error, int reason)
 {
-    hold_release(cmd);
+    svc_hold_release(cmd);
     if (cmd->release != NULL) {
         cmd->release(cmd->release_user, cmd->data, cmd->len);
         cmd->release = NULL;

@@ -4,7 +4,9 @@
  * the head, the body byte for byte, END_STREAM on the last frame (on the
  * HEADERS when there is no body); a body larger than the windows is held
  * and follows as the peer opens them; refusals come back as COMMAND_FAILED
- * naming RESPOND (nothing sent); bad arguments fail at the call.
+ * naming RESPOND (nothing sent); bad arguments fail at the call; a post
+ * to a connection that ended fails with H2_ENOCONN and gives back the
+ * send-hold bytes it took.
  */
 #include "test_service_util.h"
 
@@ -127,5 +129,40 @@ Test(service_respond, arguments)
     cr_assert_eq(h2_svc_respond(r.svc, id, 1, NULL, 1, body, 10, 0), H2_EINVAL);
     cr_assert_eq(h2_svc_respond(r.svc, id + 1000, 1, ok_fields, 1, body, 10, 0), H2_EINVAL);
     peer_free(&p);
+    svc_rig_free(&r);
+}
+
+/*
+ * Posts to a connection that ended fail with H2_ENOCONN and give the bytes
+ * they charged to the worker's send (or feed) hold back: with 64 KiB limits, a
+ * second 40 KiB post would be refused with H2_EAGAIN if the first one had
+ * kept its 40 KiB (or had given them back twice).
+ */
+Test(service_respond, post_to_an_ended_connection_gives_its_hold_back)
+{
+    h2_svc_config cfg;
+    h2_svc_config_init(&cfg);
+    cfg.workers = 1;
+    cfg.send_hold_limit = 64u << 10;
+    cfg.feed_hold_limit = 64u << 10;
+    svc_rig r;
+    svc_rig_start_cfg(&r, 64, &cfg);
+    h2_svc_conn_config sc;
+    h2_svc_conn_config_init(&sc, H2_ROLE_SERVER);
+    h2_svc_conn_id id = svc_rig_attach(&r, &sc);
+    cr_assert_eq(h2_svc_abort(r.svc, id, 0), 0);
+    h2_svc_event *ev = wait_event(r.q, H2_SVC_EV_CLOSED, 5000);
+    cr_assert_not_null(ev);
+    h2_svc_event_release(ev);
+    enum { LEN = 40 << 10 };
+    uint8_t *body = make_body(LEN, 3);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(h2_svc_respond(r.svc, id, 1, ok_fields, 1, body, LEN, 0), H2_ENOCONN,
+                     "respond %d", i);
+        cr_assert_eq(h2_svc_send_data(r.svc, id, 1, body, LEN, 0, 0), H2_ENOCONN, "send %d", i);
+        cr_assert_eq(h2_svc_feed(r.svc, id, body, LEN), H2_ENOCONN, "feed %d", i);
+    }
+    free(body);
+    close(r.peer_fd);
     svc_rig_free(&r);
 }
