@@ -300,7 +300,7 @@ void svc_conn_hold_send(svc_conn *c, svc_cmd *cmd)
     }
     svc_stream *s = stream_make(c, cmd->stream_id);
     if (s == NULL)
-        svc_cmd_fail(c->worker, c, cmd, H2_ENOMEM, 0);
+        cmd_finish(c, cmd, H2_ENOMEM, 0); /* frames already queued may point into it */
     else
         svc_cmds_push(&s->fifo, cmd);
 }
