@@ -91,31 +91,32 @@ static void *ring_take(svc_pool_ring *r)
     }
 }
 
-svc_event_rec *svc_pool_alloc(svc_pool *p, size_t size, size_t extra, uint8_t **tail)
+/* The class of a record of |size| with |extra| tail bytes, or -1: not pooled. */
+static int class_for(const svc_pool *p, size_t size, size_t extra)
 {
     size_t head = head_of(size);
-    int cls = p->on && extra <= SIZE_MAX - head ? class_of(head + extra) : -1;
-    if (cls < 0)
-        return svc_rec_alloc(&p->mem, size, extra, tail);
-    void *block = p->local[cls];
-    if (block != NULL) {
-        p->local[cls] = p->local[cls]->next;
-        p->local_n[cls]--;
-    } else if ((block = ring_take(&p->ring[cls])) == NULL && (block = fresh(p, cls)) == NULL) {
-        return NULL;
-    }
-    return prepare(p, block, cls, size, tail);
+    return p->on && extra <= SIZE_MAX - head ? class_of(head + extra) : -1;
 }
 
 svc_event_rec *svc_pool_alloc_shared(svc_pool *p, size_t size, size_t extra, uint8_t **tail)
 {
-    size_t head = head_of(size);
-    int cls = p->on && extra <= SIZE_MAX - head ? class_of(head + extra) : -1;
+    int cls = class_for(p, size, extra);
     if (cls < 0)
         return svc_rec_alloc(&p->mem, size, extra, tail);
     void *block = ring_take(&p->ring[cls]);
     if (block == NULL && (block = fresh(p, cls)) == NULL)
         return NULL;
+    return prepare(p, block, cls, size, tail);
+}
+
+svc_event_rec *svc_pool_alloc(svc_pool *p, size_t size, size_t extra, uint8_t **tail)
+{
+    int cls = class_for(p, size, extra);
+    if (cls < 0 || p->local[cls] == NULL)
+        return svc_pool_alloc_shared(p, size, extra, tail);
+    svc_event_rec *block = p->local[cls];
+    p->local[cls] = block->next;
+    p->local_n[cls]--;
     return prepare(p, block, cls, size, tail);
 }
 
